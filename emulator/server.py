@@ -1,0 +1,823 @@
+"""pipectl's local AWS emulator: moto's server with a layer that fills the gaps pipectl needs.
+
+This is a TEST DOUBLE. It never talks to AWS. moto answers most calls; this layer (a WSGI
+middleware in moto's own process) adds what moto lacks or gets wrong, following AWS's documented
+behaviour and error codes:
+
+* Lambda Kafka event source mappings (MSK and self-managed), with AWS's validation and the
+  Creating/Updating/Deleting -> Enabled transitions.
+* Lambda GetAccountSettings with a configurable account concurrency limit, and the
+  "unreserved concurrency may not drop below its minimum (100)" rule on PutFunctionConcurrency.
+* Timed state transitions: Lambda LastUpdateStatus InProgress after UpdateFunctionConfiguration,
+  DynamoDB table UPDATING after UpdateTable, GSIs CREATING (Backfilling) and DELETING; and the
+  errors AWS gives during them (ResourceConflictException, ResourceInUseException,
+  LimitExceededException).
+* 400-class validation errors where moto accepts bad input or answers 500.
+* A log of every mutating call, so tests can assert that a refused plan changed nothing.
+
+Control endpoints (not AWS APIs): GET /_emulator/health, GET /_emulator/log,
+POST /_emulator/log/clear, GET|POST /_emulator/config (JSON body with any of the Settings keys).
+
+Run: python emulator/server.py --port 0   (prints "listening on http://127.0.0.1:PORT")
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import io
+import json
+import re
+import sys
+import threading
+import time
+import uuid
+import zlib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+from urllib.parse import parse_qs, unquote
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+
+
+@dataclass
+class Settings:
+    """Knobs a test turns to make AWS's asynchronous behaviour observable."""
+
+    lambda_update_seconds: float = 0.0
+    table_update_seconds: float = 0.0
+    gsi_create_seconds: float = 0.0
+    gsi_delete_seconds: float = 0.0
+    esm_transition_seconds: float = 0.0
+    account_concurrency_limit: int = 1000
+    minimum_unreserved_concurrency: int = 100
+    pay_per_request_switches_per_day: int = 4
+    # When set, the next UpdateFunctionConfiguration ends in LastUpdateStatus=Failed with this reason.
+    fail_next_lambda_update: str | None = None
+
+
+class AwsError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def now() -> float:
+    return time.time()
+
+
+def function_name_of(name_or_arn: str) -> str:
+    """Lambda accepts a name, a partial ARN or a full ARN wherever it takes FunctionName."""
+    name = unquote(name_or_arn)
+    if ":function:" in name:
+        name = name.split(":function:", 1)[1]
+    return name.split(":", 1)[0]
+
+
+class Layer:
+    """WSGI middleware in front of moto. Each handler either answers, or lets moto answer and
+    then adjusts what moto said to what AWS would say at this moment."""
+
+    def __init__(self, moto_app: Callable, settings: Settings):
+        self.moto_app = moto_app
+        self.settings = settings
+        self.lock = threading.RLock()
+        self.log: list[dict[str, Any]] = []
+        # (region, function) -> {"until": t, "fail": reason|None}
+        self.lambda_updates: dict[tuple[str, str], dict[str, Any]] = {}
+        # (region, table) -> t (UPDATING until)
+        self.table_busy: dict[tuple[str, str], float] = {}
+        # (region, table, index) -> {"status": CREATING|DELETING, "until": t, "description": {...}}
+        self.index_ops: dict[tuple[str, str, str], dict[str, Any]] = {}
+        # (region, table) -> [timestamps of switches to PAY_PER_REQUEST]
+        self.ppr_switches: dict[tuple[str, str], list[float]] = {}
+        # uuid -> mapping dict (Kafka mappings only; moto does not support them)
+        self.kafka_mappings: dict[str, dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------ plumbing
+    def __call__(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path.startswith("/_emulator/"):
+            status, headers, payload = self.control(method, path, body)
+            start_response(status, headers)
+            return [payload]
+        request = Request(environ, body)
+        try:
+            with self.lock:
+                self.expire_transitions()
+            response = self.route(request)
+        except AwsError as err:
+            response = request.error(err)
+        if request.mutating:
+            with self.lock:
+                self.log.append(
+                    {
+                        "at": now(),
+                        "service": request.service,
+                        "operation": request.operation,
+                        "resource": request.resource,
+                        "region": request.region,
+                        "status": response[0],
+                    }
+                )
+        status, headers, payload = response
+        # The body may have been rewritten: DynamoDB clients verify x-amz-crc32, so recompute it.
+        headers = [(k, v) for k, v in headers if k.lower() not in ("x-amz-crc32", "content-length")]
+        headers.append(("x-amz-crc32", str(zlib.crc32(payload) & 0xFFFFFFFF)))
+        headers.append(("Content-Length", str(len(payload))))
+        start_response(f"{status} {STATUS_TEXT.get(status, 'OK')}", headers)
+        return [payload]
+
+    def call_moto(self, request: "Request") -> tuple[int, list[tuple[str, str]], bytes]:
+        environ = dict(request.environ)
+        environ["wsgi.input"] = io.BytesIO(request.body)
+        environ["CONTENT_LENGTH"] = str(len(request.body))
+        captured: dict[str, Any] = {}
+
+        def start_response(status, headers, exc_info=None):
+            captured["status"] = int(status.split(" ", 1)[0])
+            captured["headers"] = [(k, v) for k, v in headers if k.lower() != "content-length"]
+
+        chunks = self.moto_app(environ, start_response)
+        payload = b"".join(chunks)
+        if hasattr(chunks, "close"):
+            chunks.close()
+        return captured["status"], captured["headers"], payload
+
+    def control(self, method: str, path: str, body: bytes):
+        ok = "200 OK"
+        json_headers = [("Content-Type", "application/json")]
+        with self.lock:
+            if path == "/_emulator/health":
+                return ok, json_headers, b'{"status": "ok"}'
+            if path == "/_emulator/log" and method == "GET":
+                return ok, json_headers, json.dumps(self.log).encode()
+            if path == "/_emulator/log/clear" and method == "POST":
+                self.log.clear()
+                return ok, json_headers, b"[]"
+            if path == "/_emulator/config":
+                if method == "POST":
+                    changes = json.loads(body or b"{}")
+                    for key, value in changes.items():
+                        if not hasattr(self.settings, key):
+                            return "400 Bad Request", json_headers, json.dumps(
+                                {"error": f"unknown setting {key}"}
+                            ).encode()
+                        setattr(self.settings, key, value)
+                return ok, json_headers, json.dumps(asdict(self.settings)).encode()
+        return "404 Not Found", json_headers, b'{"error": "no such emulator endpoint"}'
+
+    def expire_transitions(self) -> None:
+        t = now()
+        for key in [k for k, v in self.index_ops.items() if v["until"] <= t]:
+            del self.index_ops[key]
+        for key in [k for k, v in self.table_busy.items() if v <= t]:
+            del self.table_busy[key]
+        for mapping in self.kafka_mappings.values():
+            if mapping["_until"] <= t and mapping["State"] in ("Creating", "Updating", "Enabling"):
+                mapping["State"] = "Enabled"
+        for key in [k for k, m in self.kafka_mappings.items() if m["State"] == "Deleting" and m["_until"] <= t]:
+            del self.kafka_mappings[key]
+
+    def route(self, request: "Request"):
+        if request.service == "dynamodb":
+            handler = getattr(self, f"dynamodb_{request.operation}", None)
+            if handler:
+                return handler(request)
+        elif request.service == "lambda":
+            return self.lambda_route(request)
+        return self.call_moto(request)
+
+    # ------------------------------------------------------------------ DynamoDB
+    def dynamodb_CreateTable(self, request):
+        params = request.json()
+        validate_billing_and_throughput(params, creating=True)
+        for gsi in params.get("GlobalSecondaryIndexes", []) or []:
+            validate_index_throughput(params.get("BillingMode", "PROVISIONED"), gsi)
+        return self.call_moto(request)
+
+    def dynamodb_UpdateTable(self, request):
+        params = request.json()
+        table = params.get("TableName", "")
+        key = (request.region, table)
+        live = self.describe_live_table(request, table)
+        with self.lock:
+            if key in self.table_busy:
+                raise AwsError(
+                    400,
+                    "ResourceInUseException",
+                    f"Attempt to change a resource which is still in use: Table is being updated: {table}",
+                )
+            index_updates = params.get("GlobalSecondaryIndexUpdates", []) or []
+            structural = [u for u in index_updates if "Create" in u or "Delete" in u]
+            in_flight = [k for k in self.index_ops if k[0] == request.region and k[1] == table]
+            if len(structural) > 1 or (structural and in_flight):
+                raise AwsError(
+                    400,
+                    "LimitExceededException",
+                    "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table",
+                )
+        live_mode = live.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+        new_mode = params.get("BillingMode", live_mode)
+        if new_mode == "PAY_PER_REQUEST" and params.get("ProvisionedThroughput"):
+            raise AwsError(
+                400,
+                "ValidationException",
+                "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+            )
+        if new_mode == "PROVISIONED" and live_mode == "PAY_PER_REQUEST":
+            if not params.get("ProvisionedThroughput"):
+                raise AwsError(
+                    400,
+                    "ValidationException",
+                    "One or more parameter values were invalid: ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
+                )
+            updated = {
+                u["Update"]["IndexName"]
+                for u in index_updates
+                if "Update" in u and u["Update"].get("ProvisionedThroughput")
+            }
+            for gsi in live.get("GlobalSecondaryIndexes", []) or []:
+                if gsi["IndexName"] not in updated:
+                    raise AwsError(
+                        400,
+                        "ValidationException",
+                        f"One or more parameter values were invalid: ProvisionedThroughput must be specified for index: {gsi['IndexName']}",
+                    )
+        existing = {g["IndexName"]: g for g in live.get("GlobalSecondaryIndexes", []) or []}
+        for update in structural:
+            if "Create" in update:
+                create = update["Create"]
+                if create.get("IndexName") in existing:
+                    raise AwsError(
+                        400,
+                        "ValidationException",
+                        f"One or more parameter values were invalid: Index with name {create.get('IndexName')} already exists",
+                    )
+                validate_index_throughput(new_mode, create)
+                defined = {a["AttributeName"] for a in params.get("AttributeDefinitions", []) or []}
+                for element in create.get("KeySchema", []):
+                    if element["AttributeName"] not in defined:
+                        raise AwsError(
+                            400,
+                            "ValidationException",
+                            "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. "
+                            f"Keys: [{element['AttributeName']}]",
+                        )
+            else:
+                name = update["Delete"].get("IndexName")
+                if name not in existing:
+                    raise AwsError(
+                        400,
+                        "ResourceNotFoundException",
+                        f"Requested resource not found: Index: {name} not found for table {table}",
+                    )
+        switching_to_ppr = new_mode == "PAY_PER_REQUEST" and live_mode != "PAY_PER_REQUEST"
+        if switching_to_ppr:
+            with self.lock:
+                recent = [t for t in self.ppr_switches.get(key, []) if t > now() - 86400]
+                if len(recent) >= self.settings.pay_per_request_switches_per_day:
+                    raise AwsError(
+                        400,
+                        "LimitExceededException",
+                        "Subscriber limit exceeded: Update to PayPerRequest mode are limited to "
+                        f"{self.settings.pay_per_request_switches_per_day} times in 1 day(s).",
+                    )
+        response = self.call_moto(request)
+        if response[0] != 200:
+            return response
+        with self.lock:
+            t = now()
+            if self.settings.table_update_seconds > 0:
+                self.table_busy[key] = t + self.settings.table_update_seconds
+            if switching_to_ppr:
+                self.ppr_switches.setdefault(key, []).append(t)
+            for update in structural:
+                if "Create" in update:
+                    name = update["Create"]["IndexName"]
+                    if self.settings.gsi_create_seconds > 0:
+                        self.index_ops[(request.region, table, name)] = {
+                            "status": "CREATING",
+                            "until": t + self.settings.gsi_create_seconds,
+                        }
+                else:
+                    name = update["Delete"]["IndexName"]
+                    if self.settings.gsi_delete_seconds > 0:
+                        self.index_ops[(request.region, table, name)] = {
+                            "status": "DELETING",
+                            "until": t + self.settings.gsi_delete_seconds,
+                            "description": existing[name],
+                        }
+        return self.respond_with_table(request, response, "TableDescription")
+
+    def dynamodb_DescribeTable(self, request):
+        response = self.call_moto(request)
+        if response[0] != 200:
+            return response
+        return self.respond_with_table(request, response, "Table")
+
+    def describe_live_table(self, request, table: str) -> dict[str, Any]:
+        probe = request.derived(
+            "DynamoDB_20120810.DescribeTable", json.dumps({"TableName": table}).encode()
+        )
+        status, _, payload = self.call_moto(probe)
+        if status != 200:
+            raise AwsError(
+                400,
+                "ResourceNotFoundException",
+                f"Requested resource not found: Table: {table} not found",
+            )
+        return json.loads(payload)["Table"]
+
+    def respond_with_table(self, request, response, wrapper: str):
+        status, headers, payload = response
+        document = json.loads(payload)
+        table = document.get(wrapper)
+        if table is not None:
+            self.adjust_table(request.region, table)
+        return status, headers, json.dumps(document).encode()
+
+    def adjust_table(self, region: str, table: dict[str, Any]) -> None:
+        """What DescribeTable shows in AWS right now, given the transitions in flight."""
+        name = table.get("TableName", "")
+        with self.lock:
+            if (region, name) in self.table_busy:
+                table["TableStatus"] = "UPDATING"
+            mode = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+            if mode == "PAY_PER_REQUEST":
+                # AWS reports zero provisioned throughput in on-demand mode; moto keeps the old numbers.
+                table["ProvisionedThroughput"] = {
+                    "NumberOfDecreasesToday": 0,
+                    "ReadCapacityUnits": 0,
+                    "WriteCapacityUnits": 0,
+                }
+                switches = self.ppr_switches.get((region, name))
+                if switches:
+                    table["BillingModeSummary"]["LastUpdateToPayPerRequestDateTime"] = switches[-1]
+            indexes = table.get("GlobalSecondaryIndexes") or []
+            for index in indexes:
+                op = self.index_ops.get((region, name, index["IndexName"]))
+                if mode == "PAY_PER_REQUEST":
+                    index["ProvisionedThroughput"] = {"ReadCapacityUnits": 0, "WriteCapacityUnits": 0}
+                if op and op["status"] == "CREATING":
+                    index["IndexStatus"] = "CREATING"
+                    index["Backfilling"] = True
+            for (r, t, index_name), op in self.index_ops.items():
+                if r == region and t == name and op["status"] == "DELETING":
+                    ghost = copy.deepcopy(op["description"])
+                    ghost["IndexStatus"] = "DELETING"
+                    indexes.append(ghost)
+            if indexes:
+                table["GlobalSecondaryIndexes"] = indexes
+
+    # ------------------------------------------------------------------ Lambda
+    LAMBDA_ROUTES = [
+        ("GET", r"^/2016-08-19/account-settings/?$", "GetAccountSettings"),
+        ("PUT", r"^/2015-03-31/functions/(?P<fn>[^/]+)/configuration/?$", "UpdateFunctionConfiguration"),
+        ("GET", r"^/2015-03-31/functions/(?P<fn>[^/]+)/configuration/?$", "GetFunctionConfiguration"),
+        ("GET", r"^/2015-03-31/functions/(?P<fn>[^/]+)/?$", "GetFunction"),
+        ("PUT", r"^/2017-10-31/functions/(?P<fn>[^/]+)/concurrency/?$", "PutFunctionConcurrency"),
+        ("POST", r"^/2015-03-31/event-source-mappings/?$", "CreateEventSourceMapping"),
+        ("GET", r"^/2015-03-31/event-source-mappings/?$", "ListEventSourceMappings"),
+        ("GET", r"^/2015-03-31/event-source-mappings/(?P<id>[^/]+)/?$", "GetEventSourceMapping"),
+        ("PUT", r"^/2015-03-31/event-source-mappings/(?P<id>[^/]+)/?$", "UpdateEventSourceMapping"),
+        ("DELETE", r"^/2015-03-31/event-source-mappings/(?P<id>[^/]+)/?$", "DeleteEventSourceMapping"),
+    ]
+
+    def lambda_route(self, request):
+        for method, pattern, operation in self.LAMBDA_ROUTES:
+            match = re.match(pattern, request.path)
+            if match and request.method == method:
+                request.operation = operation
+                request.params = match.groupdict()
+                if "fn" in request.params:
+                    request.resource = function_name_of(request.params["fn"])
+                return getattr(self, f"lambda_{operation}")(request)
+        return self.call_moto(request)
+
+    def lambda_backend(self, region: str):
+        from moto.awslambda.models import lambda_backends
+
+        return lambda_backends[DEFAULT_ACCOUNT_ID][region]
+
+    def lambda_function_exists(self, region: str, name: str) -> bool:
+        return any(f.function_name == name for f in self.lambda_backend(region).list_functions())
+
+    def reserved_by_others(self, region: str, name: str | None) -> int:
+        total = 0
+        for function in self.lambda_backend(region).list_functions():
+            if function.reserved_concurrency and function.function_name != name:
+                total += int(function.reserved_concurrency)
+        return total
+
+    def lambda_GetAccountSettings(self, request):
+        limit = self.settings.account_concurrency_limit
+        functions = list(self.lambda_backend(request.region).list_functions())
+        body = {
+            "AccountLimit": {
+                "TotalCodeSize": 80530636800,
+                "CodeSizeUnzipped": 262144000,
+                "CodeSizeZipped": 52428800,
+                "ConcurrentExecutions": limit,
+                "UnreservedConcurrentExecutions": limit - self.reserved_by_others(request.region, None),
+            },
+            "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": len(functions)},
+        }
+        return request.json_response(200, body)
+
+    def lambda_PutFunctionConcurrency(self, request):
+        name = request.resource
+        params = request.json()
+        wanted = params.get("ReservedConcurrentExecutions")
+        if not isinstance(wanted, int) or wanted < 0:
+            raise AwsError(
+                400,
+                "ValidationException",
+                f"1 validation error detected: Value '{wanted}' at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than or equal to 0",
+            )
+        if not self.lambda_function_exists(request.region, name):
+            raise lambda_not_found(request.region, name)
+        unreserved = self.settings.account_concurrency_limit - self.reserved_by_others(request.region, name) - wanted
+        if unreserved < self.settings.minimum_unreserved_concurrency:
+            raise AwsError(
+                400,
+                "InvalidParameterValueException",
+                "Specified ReservedConcurrentExecutions for function decreases account's "
+                "UnreservedConcurrentExecution below its minimum value of "
+                f"[{self.settings.minimum_unreserved_concurrency}].",
+            )
+        return self.call_moto(request)
+
+    def lambda_UpdateFunctionConfiguration(self, request):
+        name = request.resource
+        params = request.json()
+        check_range(params, "Timeout", "timeout", 1, 900)
+        check_range(params, "MemorySize", "memorySize", 128, 10240)
+        key = (request.region, name)
+        with self.lock:
+            update = self.lambda_updates.get(key)
+            if update and update["until"] > now():
+                raise AwsError(
+                    409,
+                    "ResourceConflictException",
+                    "The operation cannot be performed at this time. An update is in progress for resource: "
+                    f"arn:aws:lambda:{request.region}:{DEFAULT_ACCOUNT_ID}:function:{name}",
+                )
+        response = self.call_moto(request)
+        if response[0] != 200:
+            return response
+        with self.lock:
+            fail = self.settings.fail_next_lambda_update
+            self.settings.fail_next_lambda_update = None
+            self.lambda_updates[key] = {"until": now() + self.settings.lambda_update_seconds, "fail": fail}
+        return self.adjust_function_response(request, response, None)
+
+    def lambda_GetFunctionConfiguration(self, request):
+        return self.adjust_function_response(request, self.call_moto(request), None)
+
+    def lambda_GetFunction(self, request):
+        return self.adjust_function_response(request, self.call_moto(request), "Configuration")
+
+    def adjust_function_response(self, request, response, wrapper: str | None):
+        status, headers, payload = response
+        if status != 200:
+            return response
+        document = json.loads(payload)
+        configuration = document.get(wrapper) if wrapper else document
+        if configuration is not None:
+            with self.lock:
+                update = self.lambda_updates.get((request.region, request.resource))
+            configuration["LastUpdateStatus"] = "Successful"
+            configuration.pop("LastUpdateStatusReason", None)
+            configuration.pop("LastUpdateStatusReasonCode", None)
+            if update:
+                if update["until"] > now():
+                    configuration["LastUpdateStatus"] = "InProgress"
+                    configuration["LastUpdateStatusReason"] = "The function is being updated."
+                    configuration["LastUpdateStatusReasonCode"] = "Creating"
+                elif update["fail"]:
+                    configuration["LastUpdateStatus"] = "Failed"
+                    configuration["LastUpdateStatusReason"] = update["fail"]
+                    configuration["LastUpdateStatusReasonCode"] = "InternalError"
+        return status, headers, json.dumps(document).encode()
+
+    # Kafka event source mappings ------------------------------------------------
+    def lambda_CreateEventSourceMapping(self, request):
+        params = request.json()
+        source_arn = params.get("EventSourceArn") or ""
+        self_managed = params.get("SelfManagedEventSource")
+        is_msk = source_arn.startswith("arn:aws:kafka:")
+        if not is_msk and not self_managed:
+            return self.call_moto(request)
+        if is_msk and self_managed:
+            raise invalid_parameter("You cannot specify both EventSourceArn and SelfManagedEventSource.")
+        name = function_name_of(params.get("FunctionName") or "")
+        request.resource = name
+        if not name:
+            raise invalid_parameter("FunctionName is required.")
+        if not self.lambda_function_exists(request.region, name):
+            raise lambda_not_found(request.region, name)
+        topics = params.get("Topics") or []
+        if len(topics) != 1:
+            raise invalid_parameter("Kafka event source mappings require exactly one topic in Topics.")
+        if not re.fullmatch(r"[A-Za-z0-9._\-]{1,249}", topics[0]):
+            raise AwsError(
+                400,
+                "ValidationException",
+                f"1 validation error detected: Value '[{topics[0]}]' at 'topics' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 249, Member must satisfy regular expression pattern: ^[^.]([a-zA-Z0-9\\-_.]+)]",
+            )
+        position = params.get("StartingPosition")
+        if position not in ("LATEST", "TRIM_HORIZON", "AT_TIMESTAMP"):
+            raise invalid_parameter("StartingPosition is required for Kafka event sources (LATEST or TRIM_HORIZON).")
+        check_range(params, "BatchSize", "batchSize", 1, 10000)
+        check_range(params, "MaximumBatchingWindowInSeconds", "maximumBatchingWindowInSeconds", 0, 300)
+        servers = []
+        if self_managed:
+            servers = (self_managed.get("Endpoints") or {}).get("KAFKA_BOOTSTRAP_SERVERS") or []
+            if not servers:
+                raise invalid_parameter("SelfManagedEventSource must contain Endpoints.KAFKA_BOOTSTRAP_SERVERS.")
+        function_arn = f"arn:aws:lambda:{request.region}:{DEFAULT_ACCOUNT_ID}:function:{name}"
+        with self.lock:
+            for mapping in self.kafka_mappings.values():
+                same_source = (
+                    mapping.get("EventSourceArn") == source_arn
+                    if is_msk
+                    else mapping.get("SelfManagedEventSource", {}).get("Endpoints", {}).get("KAFKA_BOOTSTRAP_SERVERS") == servers
+                )
+                if (
+                    mapping["FunctionArn"] == function_arn
+                    and same_source
+                    and mapping["Topics"] == topics
+                    and mapping["State"] != "Deleting"
+                ):
+                    raise AwsError(
+                        409,
+                        "ResourceConflictException",
+                        f"An event source mapping with event source and function {function_arn} already exists. "
+                        f"Please update or delete the existing mapping with UUID {mapping['UUID']}",
+                    )
+            mapping_id = str(uuid.uuid4())
+            mapping = {
+                "UUID": mapping_id,
+                "StartingPosition": position,
+                "BatchSize": params.get("BatchSize", 100),
+                "MaximumBatchingWindowInSeconds": params.get("MaximumBatchingWindowInSeconds", 0),
+                "FunctionArn": function_arn,
+                "LastModified": now(),
+                "LastProcessingResult": "No records processed",
+                "State": "Creating" if self.settings.esm_transition_seconds > 0 else "Enabled",
+                "StateTransitionReason": "USER_INITIATED",
+                "Topics": topics,
+                "_until": now() + self.settings.esm_transition_seconds,
+            }
+            # AWS's default batching window for Kafka sources is 500 ms, reported as 0 whole seconds
+            # until one is set; we report what was sent, or 0.
+            if is_msk:
+                mapping["EventSourceArn"] = source_arn
+                mapping["AmazonManagedKafkaEventSourceConfig"] = {
+                    "ConsumerGroupId": params.get("AmazonManagedKafkaEventSourceConfig", {}).get("ConsumerGroupId", mapping_id)
+                }
+            else:
+                mapping["SelfManagedEventSource"] = {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": servers}}
+                mapping["SelfManagedKafkaEventSourceConfig"] = {
+                    "ConsumerGroupId": params.get("SelfManagedKafkaEventSourceConfig", {}).get("ConsumerGroupId", mapping_id)
+                }
+            self.kafka_mappings[mapping_id] = mapping
+        return request.json_response(202, public_mapping(mapping))
+
+    def lambda_ListEventSourceMappings(self, request):
+        query = parse_qs(request.environ.get("QUERY_STRING", ""))
+        wanted = function_name_of(query.get("FunctionName", [""])[0]) if query.get("FunctionName") else None
+        status, headers, payload = self.call_moto(request)
+        listed = json.loads(payload).get("EventSourceMappings", []) if status == 200 else []
+        with self.lock:
+            for mapping in self.kafka_mappings.values():
+                if wanted is None or function_name_of(mapping["FunctionArn"]) == wanted:
+                    listed.append(public_mapping(mapping))
+        return request.json_response(200, {"EventSourceMappings": listed})
+
+    def kafka_mapping(self, request) -> dict[str, Any] | None:
+        mapping = self.kafka_mappings.get(request.params["id"])
+        if mapping:
+            request.resource = function_name_of(mapping["FunctionArn"])
+        return mapping
+
+    def lambda_GetEventSourceMapping(self, request):
+        with self.lock:
+            mapping = self.kafka_mapping(request)
+            if mapping is None:
+                return self.call_moto(request)
+            return request.json_response(200, public_mapping(mapping))
+
+    def lambda_UpdateEventSourceMapping(self, request):
+        with self.lock:
+            mapping = self.kafka_mapping(request)
+            if mapping is None:
+                return self.call_moto(request)
+            params = request.json()
+            if mapping["State"] in ("Creating", "Updating", "Deleting"):
+                raise AwsError(
+                    400,
+                    "ResourceInUseException",
+                    f"Cannot update the event source mapping because it is in use. Current state: {mapping['State']}",
+                )
+            check_range(params, "BatchSize", "batchSize", 1, 10000)
+            check_range(params, "MaximumBatchingWindowInSeconds", "maximumBatchingWindowInSeconds", 0, 300)
+            for key in ("BatchSize", "MaximumBatchingWindowInSeconds"):
+                if key in params:
+                    mapping[key] = params[key]
+            if self.settings.esm_transition_seconds > 0:
+                mapping["State"] = "Updating"
+                mapping["_until"] = now() + self.settings.esm_transition_seconds
+            mapping["LastModified"] = now()
+            return request.json_response(202, public_mapping(mapping))
+
+    def lambda_DeleteEventSourceMapping(self, request):
+        with self.lock:
+            mapping = self.kafka_mapping(request)
+            if mapping is None:
+                return self.call_moto(request)
+            if mapping["State"] in ("Creating", "Updating", "Deleting"):
+                raise AwsError(
+                    400,
+                    "ResourceInUseException",
+                    f"Cannot delete the event source mapping because it is in use. Current state: {mapping['State']}",
+                )
+            mapping["State"] = "Deleting"
+            mapping["_until"] = now() + self.settings.esm_transition_seconds
+            body = public_mapping(mapping)
+            if self.settings.esm_transition_seconds <= 0:
+                del self.kafka_mappings[mapping["UUID"]]
+            return request.json_response(202, body)
+
+
+def public_mapping(mapping: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if not k.startswith("_")}
+
+
+def check_range(params: dict[str, Any], key: str, wire_name: str, low: int, high: int) -> None:
+    if key not in params:
+        return
+    value = params[key]
+    if not isinstance(value, int) or value < low:
+        raise AwsError(
+            400,
+            "ValidationException",
+            f"1 validation error detected: Value '{value}' at '{wire_name}' failed to satisfy constraint: Member must have value greater than or equal to {low}",
+        )
+    if value > high:
+        raise AwsError(
+            400,
+            "ValidationException",
+            f"1 validation error detected: Value '{value}' at '{wire_name}' failed to satisfy constraint: Member must have value less than or equal to {high}",
+        )
+
+
+def invalid_parameter(message: str) -> AwsError:
+    return AwsError(400, "InvalidParameterValueException", message)
+
+
+def lambda_not_found(region: str, name: str) -> AwsError:
+    return AwsError(
+        404,
+        "ResourceNotFoundException",
+        f"Function not found: arn:aws:lambda:{region}:{DEFAULT_ACCOUNT_ID}:function:{name}",
+    )
+
+
+def validate_billing_and_throughput(params: dict[str, Any], creating: bool) -> None:
+    mode = params.get("BillingMode", "PROVISIONED")
+    throughput = params.get("ProvisionedThroughput")
+    if mode == "PAY_PER_REQUEST" and throughput:
+        raise AwsError(
+            400,
+            "ValidationException",
+            "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+        )
+    if mode == "PROVISIONED" and creating and not throughput:
+        raise AwsError(
+            400,
+            "ValidationException",
+            "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
+        )
+    if throughput:
+        for unit in ("ReadCapacityUnits", "WriteCapacityUnits"):
+            if int(throughput.get(unit, 0)) < 1:
+                raise AwsError(
+                    400,
+                    "ValidationException",
+                    f"One or more parameter values were invalid: {unit} must be greater than 0",
+                )
+
+
+def validate_index_throughput(mode: str, index: dict[str, Any]) -> None:
+    throughput = index.get("ProvisionedThroughput")
+    name = index.get("IndexName")
+    if mode == "PAY_PER_REQUEST" and throughput:
+        raise AwsError(
+            400,
+            "ValidationException",
+            f"One or more parameter values were invalid: ProvisionedThroughput should not be specified for index: {name} when BillingMode is PAY_PER_REQUEST",
+        )
+    if mode == "PROVISIONED" and not throughput:
+        raise AwsError(
+            400,
+            "ValidationException",
+            f"One or more parameter values were invalid: ProvisionedThroughput must be specified for index: {name}",
+        )
+
+
+STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 404: "Not Found", 409: "Conflict", 500: "Internal Server Error"}
+
+DYNAMODB_READS = {"DescribeTable", "ListTables", "GetItem", "Query", "Scan", "BatchGetItem", "DescribeTimeToLive", "ListTagsOfResource", "DescribeContinuousBackups", "DescribeLimits", "DescribeEndpoints", "DescribeContributorInsights"}
+
+
+class Request:
+    """One AWS call as the layer sees it: service, operation, region, and the raw body."""
+
+    def __init__(self, environ, body: bytes):
+        self.environ = environ
+        self.body = body
+        self.path = environ.get("PATH_INFO", "")
+        self.method = environ.get("REQUEST_METHOD", "GET")
+        self.params: dict[str, str] = {}
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        scope = re.search(r"Credential=[^/]+/\d+/([^/]+)/([^/]+)/", auth)
+        self.region = scope.group(1) if scope else "us-east-1"
+        signed_service = scope.group(2) if scope else ""
+        self.resource = ""
+        if target.startswith("DynamoDB_"):
+            self.service = "dynamodb"
+            self.operation = target.split(".", 1)[1]
+            try:
+                self.resource = json.loads(body or b"{}").get("TableName", "")
+            except ValueError:
+                self.resource = ""
+        elif signed_service == "lambda" or re.match(r"^/20\d\d-\d\d-\d\d/", self.path):
+            self.service = "lambda"
+            self.operation = f"{self.method} {self.path}"
+        else:
+            self.service = signed_service or "other"
+            self.operation = target or f"{self.method} {self.path}"
+
+    @property
+    def mutating(self) -> bool:
+        if self.service == "dynamodb":
+            return self.operation not in DYNAMODB_READS
+        if self.service == "lambda":
+            return self.method in ("POST", "PUT", "DELETE", "PATCH")
+        return self.method != "GET"
+
+    def json(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.body or b"{}")
+        except ValueError:
+            raise AwsError(400, "SerializationException", "The request body is not valid JSON")
+
+    def derived(self, target: str, body: bytes) -> "Request":
+        environ = dict(self.environ)
+        environ["HTTP_X_AMZ_TARGET"] = target
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return Request(environ, body)
+
+    def json_response(self, status: int, body: Any):
+        return status, [("Content-Type", "application/json")], json.dumps(body, default=str).encode()
+
+    def error(self, err: AwsError):
+        if self.service == "dynamodb":
+            body = {"__type": f"com.amazonaws.dynamodb.v20120810#{err.code}", "message": err.message}
+            return err.status, [("Content-Type", "application/x-amz-json-1.0")], json.dumps(body).encode()
+        body = {"Type": "User", "message": err.message}
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", f"{err.code}:http://internal.amazon.com/coral/com.amazonaws.awslambda/")]
+        return err.status, headers, json.dumps(body).encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="pipectl's local AWS test double (moto + emulator layer)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5055, help="0 picks a free port")
+    parser.add_argument("--config", default="{}", help="initial settings as JSON, e.g. '{\"lambda_update_seconds\": 2}'")
+    args = parser.parse_args()
+    settings = Settings(**json.loads(args.config))
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    layer = Layer(moto_app, settings)
+    server = make_server(args.host, args.port, layer, threaded=True)
+    print(f"listening on http://{args.host}:{server.server_port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
