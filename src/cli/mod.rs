@@ -1,0 +1,181 @@
+//! The command line: global flags, one file per subcommand, and the exit-code contract
+//! (0 success or no changes, 1 error, 2 changes/drift where a command reports them).
+
+mod apply;
+mod drift;
+mod plan;
+mod validate;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::plan::Plan;
+use crate::providers::{wait::WaitSettings, Aws, Connection};
+use crate::spec::{self, LoadedStack};
+
+/// pipectl: declare the scaling settings of a Kafka log-processing stack on AWS (EKS, Lambda,
+/// SageMaker, DynamoDB) in one TOML file, then plan, apply and drift-check them.
+#[derive(Debug, Parser)]
+#[command(name = "pipectl", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// AWS region (overrides [stack] region and AWS_REGION).
+    #[arg(long, global = true, env = "PIPECTL_REGION")]
+    pub region: Option<String>,
+    /// AWS shared-config profile (SSO, assume-role and credential_process profiles work).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Plain output without colours (NO_COLOR is honoured too).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// More logging on stderr: -v info, -vv debug, -vvv trace (AWS SDK included).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a stack file offline (no AWS calls). Exit 0 valid, 1 invalid.
+    Validate(validate::ValidateArgs),
+    /// Read live state and show what apply would change.
+    Plan(plan::PlanArgs),
+    /// Make live state match the stack file.
+    Apply(apply::ApplyArgs),
+    /// Read-only check for cron: exit 0 in sync, 2 drifted, 1 error.
+    Drift(drift::DriftArgs),
+}
+
+/// The stack file argument shared by every command.
+#[derive(Debug, Args)]
+pub struct StackFileArg {
+    /// The stack file (TOML).
+    #[arg(short = 'f', long = "file", value_name = "STACK.toml")]
+    pub file: PathBuf,
+}
+
+/// How long to wait for asynchronous AWS changes, shared by apply and anything that waits.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Give up waiting for one step (e.g. an index backfill) after this many seconds.
+    #[arg(long, default_value_t = 4 * 3600, value_name = "SECONDS")]
+    pub wait_timeout: u64,
+    /// First pause between two status reads, in milliseconds (it grows up to 10 s).
+    #[arg(long, default_value_t = 500, value_name = "MS")]
+    pub poll_interval: u64,
+}
+
+impl WaitArgs {
+    fn settings(&self) -> WaitSettings {
+        WaitSettings {
+            initial_interval: Duration::from_millis(self.poll_interval.max(1)),
+            timeout: Duration::from_secs(self.wait_timeout),
+            ..WaitSettings::default()
+        }
+    }
+}
+
+/// Runs the command and returns the process exit code.
+pub async fn run(cli: Cli) -> Result<u8> {
+    configure_output(&cli.global);
+    match &cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Plan(args) => plan::run(&cli.global, args).await,
+        Command::Apply(args) => apply::run(&cli.global, args).await,
+        Command::Drift(args) => drift::run(&cli.global, args).await,
+    }
+}
+
+fn configure_output(global: &GlobalArgs) {
+    let no_color = global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if no_color || !std::io::stdout().is_terminal() {
+        console::set_colors_enabled(false);
+    }
+    if no_color || !std::io::stderr().is_terminal() {
+        console::set_colors_enabled_stderr(false);
+    }
+    let filter = match global.verbose {
+        0 => "warn",
+        1 => "warn,pipectl=info",
+        2 => "info,pipectl=debug",
+        _ => "debug,pipectl=trace",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PIPECTL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(!no_color && std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// Loads and validates the stack, printing the located errors when it is invalid.
+fn load_stack(path: &Path) -> Result<LoadedStack> {
+    match spec::load(path) {
+        Ok(stack) => Ok(stack),
+        Err(error) => {
+            eprintln!("{error}");
+            bail!(Reported)
+        }
+    }
+}
+
+/// Marks an error whose details were already printed, so main prints nothing more.
+#[derive(Debug)]
+pub struct Reported;
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("reported")
+    }
+}
+
+impl std::error::Error for Reported {}
+
+async fn connect(global: &GlobalArgs, stack: &LoadedStack, wait: WaitSettings) -> Result<Aws> {
+    let region = global
+        .region
+        .clone()
+        .or_else(|| stack.spec.stack.region.as_ref().map(|r| r.get_ref().clone()));
+    Aws::connect(&Connection {
+        region,
+        profile: global.profile.clone(),
+        wait,
+    })
+    .await
+}
+
+/// Load, connect, read and diff: the common front half of plan, apply and drift.
+async fn plan_stack(global: &GlobalArgs, file: &Path, wait: WaitSettings) -> Result<(LoadedStack, Aws, Plan)> {
+    let stack = load_stack(file)?;
+    let aws = connect(global, &stack, wait).await?;
+    let started = std::time::Instant::now();
+    let plan = crate::plan::build::build(&stack, &aws).await?;
+    tracing::info!(
+        resources = plan.changes.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "read live state"
+    );
+    if !plan.errors.is_empty() {
+        eprintln!("{}", plan.error_report());
+        eprintln!(
+            "\n{}: {} error{} found while planning; nothing was changed.",
+            file.display(),
+            plan.errors.len(),
+            if plan.errors.len() == 1 { "" } else { "s" }
+        );
+        bail!(Reported);
+    }
+    Ok((stack, aws, plan))
+}

@@ -1,0 +1,237 @@
+//! The plan as data: what pipectl observed, what the spec wants, and the changes between them.
+//! Nothing here talks to AWS or prints; providers fill a plan in, renderers show it, and the
+//! apply engine executes its steps.
+
+pub mod build;
+
+use serde::Serialize;
+
+use crate::providers::Operation;
+
+/// What kind of object a change is about; part of every resource id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    DynamoDbTable,
+    DynamoDbIndex,
+    LambdaFunction,
+    LambdaEventSourceMapping,
+}
+
+impl ResourceKind {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            ResourceKind::DynamoDbTable => "dynamodb.table",
+            ResourceKind::DynamoDbIndex => "dynamodb.index",
+            ResourceKind::LambdaFunction => "lambda.function",
+            ResourceKind::LambdaEventSourceMapping => "lambda.kafka_trigger",
+        }
+    }
+}
+
+/// A stable, human-readable id: `dynamodb.table.KafkaLogData`,
+/// `dynamodb.index.KafkaLogData/AnomalyScoreIndex`, `lambda.function.kafka-log-lambda`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ResourceId {
+    pub kind: ResourceKind,
+    pub name: String,
+}
+
+impl ResourceId {
+    pub fn new(kind: ResourceKind, name: impl Into<String>) -> Self {
+        ResourceId {
+            kind,
+            name: name.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.kind.prefix(), self.name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    NoOp,
+}
+
+impl Action {
+    /// Terraform's symbols, which users of plan/apply tools already read fluently.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+            Action::NoOp => " ",
+        }
+    }
+
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Create => "will be created",
+            Action::Update => "will be updated in place",
+            Action::Replace => "must be replaced",
+            Action::Delete => "will be destroyed",
+            Action::NoOp => "is unchanged",
+        }
+    }
+}
+
+/// One field that differs. `None` means absent (nothing set live, or not in the spec).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldDiff {
+    pub field: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl FieldDiff {
+    pub fn new(field: &str, before: Option<String>, after: Option<String>) -> Self {
+        FieldDiff {
+            field: field.to_string(),
+            before,
+            after,
+        }
+    }
+}
+
+/// Something the reader of a plan should know before approving it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hazard {
+    pub message: String,
+}
+
+/// One call (or call-and-wait) the apply engine makes, in order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub description: String,
+    pub operation: Operation,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub id: ResourceId,
+    pub action: Action,
+    pub diffs: Vec<FieldDiff>,
+    pub hazards: Vec<Hazard>,
+    /// Deletes something live; apply refuses it without `--allow-destroy`.
+    pub destructive: bool,
+    /// Changes that share a lane run one after another, in plan order (calls on one table or
+    /// one function must be serialized); different lanes run concurrently.
+    pub lane: String,
+    pub steps: Vec<Step>,
+}
+
+/// A problem that makes the stack impossible to apply as written (e.g. a function that does
+/// not exist). A plan with errors is never applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanError {
+    pub resource: String,
+    pub message: String,
+    pub help: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Plan {
+    pub stack: String,
+    pub changes: Vec<Change>,
+    pub errors: Vec<PlanError>,
+    /// Stack-wide notes (e.g. sections this version does not manage yet).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub create: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl Plan {
+    /// Changes that do something (no-ops are kept only for verbose output).
+    pub fn actionable(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| c.action != Action::NoOp)
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.actionable().next().is_some()
+    }
+
+    pub fn destructive(&self) -> impl Iterator<Item = &Change> {
+        self.actionable().filter(|c| c.destructive)
+    }
+
+    /// Counted the way Terraform counts: a replace is one create and one destroy.
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary::default();
+        for change in self.actionable() {
+            match change.action {
+                Action::Create => summary.create += 1,
+                Action::Update => summary.change += 1,
+                Action::Replace => {
+                    summary.create += 1;
+                    summary.destroy += 1
+                }
+                Action::Delete => summary.destroy += 1,
+                Action::NoOp => {}
+            }
+        }
+        summary
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(action: Action) -> Change {
+        Change {
+            id: ResourceId::new(ResourceKind::DynamoDbTable, "t"),
+            action,
+            diffs: vec![],
+            hazards: vec![],
+            destructive: false,
+            lane: "t".into(),
+            steps: vec![],
+        }
+    }
+
+    #[test]
+    fn summary_counts_replace_as_create_and_destroy() {
+        let plan = Plan {
+            changes: vec![
+                change(Action::Create),
+                change(Action::Update),
+                change(Action::Replace),
+                change(Action::NoOp),
+            ],
+            ..Plan::default()
+        };
+        assert_eq!(
+            plan.summary(),
+            Summary {
+                create: 2,
+                change: 1,
+                destroy: 1
+            }
+        );
+        assert!(plan.has_changes());
+    }
+
+    #[test]
+    fn only_no_ops_means_no_changes() {
+        let plan = Plan {
+            changes: vec![change(Action::NoOp)],
+            ..Plan::default()
+        };
+        assert!(!plan.has_changes());
+    }
+}

@@ -1,0 +1,99 @@
+//! Progress for long waits: a spinner line per resource on a terminal, plain timestamped lines
+//! elsewhere (CI logs), so both a person and a log reader can follow an apply.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Shared by every lane of one apply.
+#[derive(Clone)]
+pub struct Reporter {
+    multi: MultiProgress,
+    interactive: bool,
+    started: Instant,
+}
+
+impl Reporter {
+    pub fn new() -> Self {
+        let interactive = std::io::stderr().is_terminal();
+        let target = if interactive {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        Reporter {
+            multi: MultiProgress::with_draw_target(target),
+            interactive,
+            started: Instant::now(),
+        }
+    }
+
+    /// A silent reporter, for reads that need a `StepProgress` but show nothing.
+    pub fn hidden() -> Self {
+        Reporter {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::hidden()),
+            interactive: false,
+            started: Instant::now(),
+        }
+    }
+
+    /// A line that stays (a step started, finished or failed).
+    pub fn line(&self, text: &str) {
+        if self.interactive {
+            let _ = self.multi.println(text);
+        } else {
+            eprintln!("[{:>6.1}s] {text}", self.started.elapsed().as_secs_f64());
+        }
+    }
+
+    /// The live line of one resource while its steps run.
+    pub fn step(&self, resource: &str) -> StepProgress {
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix}: {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_prefix(resource.to_string());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        StepProgress {
+            bar,
+            reporter: self.clone(),
+            resource: resource.to_string(),
+        }
+    }
+}
+
+impl Default for Reporter {
+    fn default() -> Self {
+        Reporter::new()
+    }
+}
+
+pub struct StepProgress {
+    bar: ProgressBar,
+    reporter: Reporter,
+    resource: String,
+}
+
+impl StepProgress {
+    /// Replaces the spinner text (e.g. "index AnomalyScoreIndex: CREATING, backfilling (12s)").
+    pub fn status(&self, text: &str) {
+        self.bar.set_message(text.to_string());
+    }
+
+    /// A line that stays, prefixed with the resource.
+    pub fn note(&self, text: &str) {
+        self.reporter.line(&format!("{}: {text}", self.resource));
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Drop for StepProgress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,883 @@
+//! DynamoDB tables: billing mode, provisioned capacity and global secondary indexes.
+//!
+//! The rules this module is built around (see `rules-of-the-road.md`):
+//! * one index create or delete per UpdateTable, and no UpdateTable while the table or an index
+//!   is still changing: index work is staged one step at a time, each waited until ACTIVE;
+//! * a switch to PROVISIONED carries throughput for every index in the same call;
+//! * indexes are matched by name, and server-filled fields (sizes, counts, ARNs, warm
+//!   throughput, timestamps) are never compared.
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode as AwsBillingMode, CreateGlobalSecondaryIndexAction,
+    DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex as AwsIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection,
+    ProjectionType as AwsProjectionType, ProvisionedThroughput, ScalarAttributeType, Tag,
+    TableDescription, UpdateGlobalSecondaryIndexAction,
+};
+use serde::Serialize;
+
+use super::wait::{self, Poll};
+use super::{describe_sdk_error, Aws};
+use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step};
+use crate::progress::StepProgress;
+use crate::spec::{self, BillingMode, Capacity};
+
+/// A key attribute: name and scalar type (`S`, `N` or `B`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Key {
+    pub name: String,
+    pub attribute_type: String,
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.name, self.attribute_type)
+    }
+}
+
+/// An index as pipectl wants it (from the spec) or finds it (from DescribeTable).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndexDefinition {
+    pub name: String,
+    pub partition_key: Key,
+    pub sort_key: Option<Key>,
+    pub projection: String,
+    pub non_key_attributes: Vec<String>,
+    pub capacity: Option<Capacity>,
+}
+
+impl IndexDefinition {
+    /// Key schema and projection cannot change in place: a difference means replace.
+    fn same_shape(&self, other: &IndexDefinition) -> bool {
+        self.partition_key.name == other.partition_key.name
+            && self.sort_key.as_ref().map(|k| &k.name) == other.sort_key.as_ref().map(|k| &k.name)
+            && self.projection == other.projection
+            && sorted(&self.non_key_attributes) == sorted(&other.non_key_attributes)
+    }
+
+    fn shape(&self) -> String {
+        let mut text = format!("partition key {}", self.partition_key);
+        if let Some(sort) = &self.sort_key {
+            text.push_str(&format!(", sort key {sort}"));
+        }
+        text.push_str(&format!(", projection {}", self.projection));
+        if !self.non_key_attributes.is_empty() {
+            text.push_str(&format!(" [{}]", self.non_key_attributes.join(", ")));
+        }
+        text
+    }
+}
+
+fn sorted(values: &[String]) -> Vec<String> {
+    let mut values = values.to_vec();
+    values.sort();
+    values
+}
+
+/// A table as pipectl wants it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableDefinition {
+    pub name: String,
+    pub billing_mode: BillingMode,
+    pub capacity: Option<Capacity>,
+    pub partition_key: Key,
+    pub sort_key: Option<Key>,
+    pub indexes: Vec<IndexDefinition>,
+    pub tags: BTreeMap<String, String>,
+}
+
+fn key_from_spec(key: &spec::KeyAttribute) -> Key {
+    Key {
+        name: key.name.get_ref().clone(),
+        attribute_type: key.attribute_type.get_ref().as_aws().to_string(),
+    }
+}
+
+impl TableDefinition {
+    pub fn from_spec(table: &spec::DynamoDbTable, tags: &BTreeMap<String, String>) -> Self {
+        TableDefinition {
+            name: table.name.get_ref().clone(),
+            billing_mode: *table.billing_mode.get_ref(),
+            capacity: table.capacity.as_ref().map(|c| *c.get_ref()),
+            partition_key: key_from_spec(&table.partition_key),
+            sort_key: table.sort_key.as_ref().map(key_from_spec),
+            indexes: table
+                .global_secondary_indexes
+                .iter()
+                .map(|gsi| IndexDefinition {
+                    name: gsi.name.get_ref().clone(),
+                    partition_key: key_from_spec(&gsi.partition_key),
+                    sort_key: gsi.sort_key.as_ref().map(key_from_spec),
+                    projection: gsi.projection.get_ref().as_aws().to_string(),
+                    non_key_attributes: gsi.non_key_attributes.clone(),
+                    capacity: gsi.capacity.as_ref().map(|c| *c.get_ref()),
+                })
+                .collect(),
+            tags: tags.clone(),
+        }
+    }
+
+    /// Attribute definitions for the table keys plus the given indexes, deduplicated.
+    fn attribute_definitions<'a>(&'a self, indexes: impl Iterator<Item = &'a IndexDefinition>) -> Vec<Key> {
+        let mut keys: Vec<Key> = vec![self.partition_key.clone()];
+        keys.extend(self.sort_key.clone());
+        for index in indexes {
+            keys.push(index.partition_key.clone());
+            keys.extend(index.sort_key.clone());
+        }
+        let mut seen = std::collections::HashSet::new();
+        keys.retain(|k| seen.insert(k.name.clone()));
+        keys
+    }
+}
+
+/// What DescribeTable reported, minus everything AWS fills in by itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveTable {
+    pub name: String,
+    pub status: String,
+    pub billing_mode: BillingMode,
+    pub capacity: Option<Capacity>,
+    pub partition_key: Option<Key>,
+    pub sort_key: Option<Key>,
+    pub indexes: Vec<LiveIndex>,
+    /// Seconds since the epoch of the last switch to PAY_PER_REQUEST, if AWS reports one.
+    pub last_switch_to_on_demand: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveIndex {
+    pub definition: IndexDefinition,
+    pub status: String,
+    pub backfilling: bool,
+}
+
+impl LiveTable {
+    /// Settled: the table and every index ACTIVE, nothing backfilling.
+    fn settled(&self) -> Option<String> {
+        if self.status != "ACTIVE" {
+            return Some(format!("table {}", self.status));
+        }
+        self.indexes.iter().find_map(|index| {
+            if index.status != "ACTIVE" || index.backfilling {
+                Some(format!(
+                    "index {} {}{}",
+                    index.definition.name,
+                    index.status,
+                    if index.backfilling { ", backfilling" } else { "" }
+                ))
+            } else {
+                None
+            }
+        })
+    }
+}
+
+fn live_from_description(table: &TableDescription) -> LiveTable {
+    let types: BTreeMap<&str, &str> = table
+        .attribute_definitions()
+        .iter()
+        .map(|a| (a.attribute_name(), a.attribute_type().as_str()))
+        .collect();
+    let key = |schema: &[KeySchemaElement], kind: KeyType| {
+        schema.iter().find(|k| *k.key_type() == kind).map(|k| Key {
+            name: k.attribute_name().to_string(),
+            attribute_type: types.get(k.attribute_name()).unwrap_or(&"?").to_string(),
+        })
+    };
+    let billing_mode = match table.billing_mode_summary().and_then(|s| s.billing_mode()) {
+        Some(AwsBillingMode::PayPerRequest) => BillingMode::PayPerRequest,
+        _ => BillingMode::Provisioned,
+    };
+    let capacity_of = |read: Option<i64>, write: Option<i64>| match (billing_mode, read, write) {
+        (BillingMode::Provisioned, Some(read), Some(write)) => Some(Capacity { read, write }),
+        _ => None,
+    };
+    let indexes = table
+        .global_secondary_indexes()
+        .iter()
+        .map(|gsi| {
+            let schema = gsi.key_schema();
+            let projection = gsi.projection();
+            LiveIndex {
+                definition: IndexDefinition {
+                    name: gsi.index_name().unwrap_or_default().to_string(),
+                    partition_key: key(schema, KeyType::Hash).unwrap_or(Key {
+                        name: String::new(),
+                        attribute_type: "?".into(),
+                    }),
+                    sort_key: key(schema, KeyType::Range),
+                    projection: projection
+                        .and_then(|p| p.projection_type())
+                        .map(|p| p.as_str().to_string())
+                        .unwrap_or_else(|| "ALL".into()),
+                    non_key_attributes: projection
+                        .map(|p| p.non_key_attributes().to_vec())
+                        .unwrap_or_default(),
+                    capacity: gsi.provisioned_throughput().and_then(|t| {
+                        capacity_of(t.read_capacity_units(), t.write_capacity_units())
+                    }),
+                },
+                status: gsi
+                    .index_status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|| "ACTIVE".into()),
+                backfilling: gsi.backfilling().unwrap_or(false),
+            }
+        })
+        .collect();
+    LiveTable {
+        name: table.table_name().unwrap_or_default().to_string(),
+        status: table
+            .table_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|| "ACTIVE".into()),
+        billing_mode,
+        capacity: table
+            .provisioned_throughput()
+            .and_then(|t| capacity_of(t.read_capacity_units(), t.write_capacity_units())),
+        partition_key: key(table.key_schema(), KeyType::Hash),
+        sort_key: key(table.key_schema(), KeyType::Range),
+        indexes,
+        last_switch_to_on_demand: table
+            .billing_mode_summary()
+            .and_then(|s| s.last_update_to_pay_per_request_date_time())
+            .map(|t| t.secs()),
+    }
+}
+
+/// Reads one table; `None` when it does not exist.
+pub async fn read_table(aws: &Aws, name: &str) -> Result<Option<LiveTable>> {
+    match aws.dynamodb.describe_table().table_name(name).send().await {
+        Ok(output) => Ok(output.table().map(live_from_description)),
+        Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(None),
+        Err(err) => Err(anyhow!(
+            "DescribeTable {name} failed: {}",
+            describe_sdk_error(&err)
+        )),
+    }
+}
+
+/// One UpdateTable or CreateTable call; each is followed by a wait until the table settles.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum TableOperation {
+    CreateTable {
+        table: TableDefinition,
+    },
+    /// Billing mode and/or throughput of the table and its existing indexes, in one call.
+    UpdateTable {
+        table: String,
+        billing_mode: BillingMode,
+        capacity: Option<Capacity>,
+        index_capacity: Vec<(String, Capacity)>,
+    },
+    CreateIndex {
+        table: String,
+        index: IndexDefinition,
+        attribute_definitions: Vec<Key>,
+        /// "2 of 3": which index operation of this table's plan this is.
+        position: String,
+    },
+    DeleteIndex {
+        table: String,
+        index: String,
+        position: String,
+    },
+}
+
+fn fmt_capacity(capacity: Option<Capacity>) -> Option<String> {
+    capacity.map(|c| format!("read {} / write {}", c.read, c.write))
+}
+
+/// Turns one desired table and what is live into changes, in the order they must run:
+/// index deletions, then the table's billing/capacity update, then index creations.
+pub fn plan_table(desired: &TableDefinition, live: Option<&LiveTable>) -> (Vec<Change>, Vec<PlanError>) {
+    let lane = format!("dynamodb:{}", desired.name);
+    let table_id = ResourceId::new(ResourceKind::DynamoDbTable, &desired.name);
+    let Some(live) = live else {
+        return (vec![plan_create(desired, table_id, lane)], vec![]);
+    };
+
+    let mut errors = vec![];
+    let key_mismatch = |want: Option<&Key>, have: Option<&Key>| match (want, have) {
+        (Some(w), Some(h)) => w.name != h.name || (h.attribute_type != "?" && w.attribute_type != h.attribute_type),
+        (None, None) => false,
+        _ => true,
+    };
+    if key_mismatch(Some(&desired.partition_key), live.partition_key.as_ref())
+        || key_mismatch(desired.sort_key.as_ref(), live.sort_key.as_ref())
+    {
+        let show = |k: Option<&Key>| k.map(|k| k.to_string()).unwrap_or_else(|| "none".into());
+        errors.push(PlanError {
+            resource: table_id.to_string(),
+            message: format!(
+                "the live table's keys (partition {}, sort {}) differ from the spec (partition {}, sort {})",
+                show(live.partition_key.as_ref()),
+                show(live.sort_key.as_ref()),
+                show(Some(&desired.partition_key)),
+                show(desired.sort_key.as_ref())
+            ),
+            help: "DynamoDB cannot change a table's key schema, and pipectl does not recreate tables that hold data: \
+                   make the spec's keys match the live table, or migrate to a new table name"
+                .to_string(),
+        });
+        return (vec![], errors);
+    }
+
+    let live_index = |name: &str| live.indexes.iter().find(|i| i.definition.name == name);
+    let wanted = |name: &str| desired.indexes.iter().find(|i| i.name == name);
+    let deletions: Vec<&LiveIndex> = live
+        .indexes
+        .iter()
+        .filter(|i| wanted(&i.definition.name).is_none())
+        .collect();
+    let replacements: Vec<&IndexDefinition> = desired
+        .indexes
+        .iter()
+        .filter(|i| live_index(&i.name).is_some_and(|l| !l.definition.same_shape(i)))
+        .collect();
+    let creations: Vec<&IndexDefinition> = desired
+        .indexes
+        .iter()
+        .filter(|i| live_index(&i.name).is_none())
+        .collect();
+    let index_operations = deletions.len() + 2 * replacements.len() + creations.len();
+    let mut numbered = 0;
+    let mut next_position = || {
+        numbered += 1;
+        format!("{numbered} of {index_operations}")
+    };
+
+    let mut changes = vec![];
+    for index in &deletions {
+        let id = ResourceId::new(ResourceKind::DynamoDbIndex, format!("{}/{}", desired.name, index.definition.name));
+        changes.push(Change {
+            id,
+            action: Action::Delete,
+            diffs: vec![FieldDiff::new("index", Some(index.definition.shape()), None)],
+            hazards: vec![Hazard {
+                message: format!(
+                    "deleting index {} removes it for every query that uses it; recreating it means a full backfill",
+                    index.definition.name
+                ),
+            }],
+            destructive: true,
+            lane: lane.clone(),
+            steps: vec![delete_index_step(&desired.name, &index.definition.name, next_position())],
+        });
+    }
+
+    // Billing mode and throughput of the table and of every index that stays.
+    let mut diffs = vec![];
+    if desired.billing_mode != live.billing_mode {
+        diffs.push(FieldDiff::new(
+            "billing_mode",
+            Some(live.billing_mode.as_aws().into()),
+            Some(desired.billing_mode.as_aws().into()),
+        ));
+    }
+    let mut index_capacity = vec![];
+    if desired.billing_mode == BillingMode::Provisioned {
+        if desired.capacity != live.capacity {
+            diffs.push(FieldDiff::new("capacity", fmt_capacity(live.capacity), fmt_capacity(desired.capacity)));
+        }
+        for index in desired.indexes.iter().filter(|i| live_index(&i.name).is_some()) {
+            let Some(want) = index.capacity else { continue };
+            let have = live_index(&index.name).and_then(|l| l.definition.capacity);
+            let switching = live.billing_mode != BillingMode::Provisioned;
+            if have != Some(want) || switching {
+                if have != Some(want) {
+                    diffs.push(FieldDiff::new(
+                        &format!("index.{}.capacity", index.name),
+                        fmt_capacity(have),
+                        fmt_capacity(Some(want)),
+                    ));
+                }
+                index_capacity.push((index.name.clone(), want));
+            }
+        }
+    }
+    if !diffs.is_empty() {
+        let mut hazards = vec![];
+        if desired.billing_mode == BillingMode::PayPerRequest && live.billing_mode == BillingMode::Provisioned {
+            if let Some(last) = live.last_switch_to_on_demand {
+                let hours = (now_epoch_seconds() - last) as f64 / 3600.0;
+                if hours < 24.0 {
+                    hazards.push(Hazard {
+                        message: format!(
+                            "this table last switched to PAY_PER_REQUEST {hours:.1} h ago; AWS limits switches to on-demand per rolling 24 h and may refuse this one"
+                        ),
+                    });
+                }
+            }
+        }
+        changes.push(Change {
+            id: table_id.clone(),
+            action: Action::Update,
+            diffs,
+            hazards,
+            destructive: false,
+            lane: lane.clone(),
+            steps: vec![Step {
+                description: format!("update billing mode and capacity of {}", desired.name),
+                operation: super::Operation::Dynamodb(TableOperation::UpdateTable {
+                    table: desired.name.clone(),
+                    billing_mode: desired.billing_mode,
+                    capacity: if desired.billing_mode == BillingMode::Provisioned { desired.capacity } else { None },
+                    index_capacity,
+                }),
+            }],
+        });
+    } else {
+        changes.push(Change {
+            id: table_id.clone(),
+            action: Action::NoOp,
+            diffs: vec![],
+            hazards: vec![],
+            destructive: false,
+            lane: lane.clone(),
+            steps: vec![],
+        });
+    }
+
+    // Index definitions that stay alive after this plan, for AttributeDefinitions.
+    let surviving: Vec<&IndexDefinition> = desired
+        .indexes
+        .iter()
+        .filter(|i| live_index(&i.name).is_some_and(|l| l.definition.same_shape(i)))
+        .collect();
+    let mut created_so_far: Vec<&IndexDefinition> = vec![];
+    for index in desired.indexes.iter() {
+        let replacing = replacements.iter().any(|r| r.name == index.name);
+        let creating = creations.iter().any(|c| c.name == index.name);
+        if !replacing && !creating {
+            continue;
+        }
+        let id = ResourceId::new(ResourceKind::DynamoDbIndex, format!("{}/{}", desired.name, index.name));
+        let mut steps = vec![];
+        let mut diffs = vec![];
+        let mut hazards = vec![Hazard {
+            message: format!(
+                "index {} backfills from the whole table before it is ACTIVE: minutes to hours on large tables",
+                index.name
+            ),
+        }];
+        if replacing {
+            let old = live_index(&index.name).map(|l| l.definition.shape());
+            diffs.push(FieldDiff::new("index", old, Some(index.shape())));
+            hazards.push(Hazard {
+                message: format!(
+                    "key schema or projection of index {} cannot change in place: it is deleted and created again, and queries on it fail in between",
+                    index.name
+                ),
+            });
+            steps.push(delete_index_step(&desired.name, &index.name, next_position()));
+        } else {
+            diffs.push(FieldDiff::new("index", None, Some(index.shape())));
+        }
+        if desired.billing_mode == BillingMode::Provisioned {
+            diffs.push(FieldDiff::new("capacity", None, fmt_capacity(index.capacity)));
+        }
+        let attributes = desired.attribute_definitions(
+            surviving.iter().copied().chain(created_so_far.iter().copied()).chain(std::iter::once(index)),
+        );
+        let position = next_position();
+        steps.push(Step {
+            description: format!("create index {} ({position})", index.name),
+            operation: super::Operation::Dynamodb(TableOperation::CreateIndex {
+                table: desired.name.clone(),
+                index: IndexDefinition {
+                    capacity: if desired.billing_mode == BillingMode::Provisioned { index.capacity } else { None },
+                    ..index.clone()
+                },
+                attribute_definitions: attributes,
+                position,
+            }),
+        });
+        created_so_far.push(index);
+        changes.push(Change {
+            id,
+            action: if replacing { Action::Replace } else { Action::Create },
+            diffs,
+            hazards,
+            destructive: replacing,
+            lane: lane.clone(),
+            steps,
+        });
+    }
+    (changes, errors)
+}
+
+fn delete_index_step(table: &str, index: &str, position: String) -> Step {
+    Step {
+        description: format!("delete index {index} ({position})"),
+        operation: super::Operation::Dynamodb(TableOperation::DeleteIndex {
+            table: table.to_string(),
+            index: index.to_string(),
+            position,
+        }),
+    }
+}
+
+fn plan_create(desired: &TableDefinition, id: ResourceId, lane: String) -> Change {
+    let mut diffs = vec![
+        FieldDiff::new("billing_mode", None, Some(desired.billing_mode.as_aws().into())),
+        FieldDiff::new("partition_key", None, Some(desired.partition_key.to_string())),
+    ];
+    if let Some(sort) = &desired.sort_key {
+        diffs.push(FieldDiff::new("sort_key", None, Some(sort.to_string())));
+    }
+    if desired.billing_mode == BillingMode::Provisioned {
+        diffs.push(FieldDiff::new("capacity", None, fmt_capacity(desired.capacity)));
+    }
+    for index in &desired.indexes {
+        diffs.push(FieldDiff::new(&format!("index.{}", index.name), None, Some(index.shape())));
+        if desired.billing_mode == BillingMode::Provisioned {
+            diffs.push(FieldDiff::new(&format!("index.{}.capacity", index.name), None, fmt_capacity(index.capacity)));
+        }
+    }
+    if !desired.tags.is_empty() {
+        let tags: Vec<String> = desired.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        diffs.push(FieldDiff::new("tags", None, Some(tags.join(", "))));
+    }
+    Change {
+        id,
+        action: Action::Create,
+        diffs,
+        hazards: vec![],
+        destructive: false,
+        lane,
+        steps: vec![Step {
+            description: format!("create table {}", desired.name),
+            operation: super::Operation::Dynamodb(TableOperation::CreateTable { table: desired.clone() }),
+        }],
+    }
+}
+
+fn now_epoch_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------------- apply
+
+fn throughput(capacity: Capacity) -> Result<ProvisionedThroughput> {
+    Ok(ProvisionedThroughput::builder()
+        .read_capacity_units(capacity.read)
+        .write_capacity_units(capacity.write)
+        .build()?)
+}
+
+fn key_schema(partition: &Key, sort: Option<&Key>) -> Result<Vec<KeySchemaElement>> {
+    let mut schema = vec![KeySchemaElement::builder()
+        .attribute_name(&partition.name)
+        .key_type(KeyType::Hash)
+        .build()?];
+    if let Some(sort) = sort {
+        schema.push(
+            KeySchemaElement::builder()
+                .attribute_name(&sort.name)
+                .key_type(KeyType::Range)
+                .build()?,
+        );
+    }
+    Ok(schema)
+}
+
+fn attribute_definitions(keys: &[Key]) -> Result<Vec<AttributeDefinition>> {
+    keys.iter()
+        .map(|k| {
+            Ok(AttributeDefinition::builder()
+                .attribute_name(&k.name)
+                .attribute_type(ScalarAttributeType::from(k.attribute_type.as_str()))
+                .build()?)
+        })
+        .collect()
+}
+
+fn projection(index: &IndexDefinition) -> Projection {
+    let mut projection = Projection::builder().projection_type(AwsProjectionType::from(index.projection.as_str()));
+    for attribute in &index.non_key_attributes {
+        projection = projection.non_key_attributes(attribute);
+    }
+    projection.build()
+}
+
+fn aws_billing_mode(mode: BillingMode) -> AwsBillingMode {
+    match mode {
+        BillingMode::PayPerRequest => AwsBillingMode::PayPerRequest,
+        BillingMode::Provisioned => AwsBillingMode::Provisioned,
+    }
+}
+
+pub async fn execute(aws: &Aws, operation: &TableOperation, progress: &StepProgress) -> Result<()> {
+    match operation {
+        TableOperation::CreateTable { table } => create_table(aws, table, progress).await,
+        TableOperation::UpdateTable {
+            table,
+            billing_mode,
+            capacity,
+            index_capacity,
+        } => {
+            wait_until_settled(aws, table, None, progress).await?;
+            let mut request = aws
+                .dynamodb
+                .update_table()
+                .table_name(table)
+                .billing_mode(aws_billing_mode(*billing_mode));
+            if let Some(capacity) = capacity {
+                request = request.provisioned_throughput(throughput(*capacity)?);
+            }
+            for (index, capacity) in index_capacity {
+                request = request.global_secondary_index_updates(
+                    GlobalSecondaryIndexUpdate::builder()
+                        .update(
+                            UpdateGlobalSecondaryIndexAction::builder()
+                                .index_name(index)
+                                .provisioned_throughput(throughput(*capacity)?)
+                                .build()?,
+                        )
+                        .build(),
+                );
+            }
+            progress.status(&format!("UpdateTable {table}: billing mode {}", billing_mode.as_aws()));
+            request
+                .send()
+                .await
+                .map_err(|e| anyhow!("UpdateTable {table} failed: {}", describe_sdk_error(&e)))?;
+            wait_until_settled(aws, table, None, progress).await
+        }
+        TableOperation::CreateIndex {
+            table,
+            index,
+            attribute_definitions: keys,
+            position,
+        } => {
+            wait_until_settled(aws, table, None, progress).await?;
+            let mut action = CreateGlobalSecondaryIndexAction::builder()
+                .index_name(&index.name)
+                .set_key_schema(Some(key_schema(&index.partition_key, index.sort_key.as_ref())?))
+                .projection(projection(index));
+            if let Some(capacity) = index.capacity {
+                action = action.provisioned_throughput(throughput(capacity)?);
+            }
+            progress.status(&format!("creating index {} ({position})", index.name));
+            aws.dynamodb
+                .update_table()
+                .table_name(table)
+                .set_attribute_definitions(Some(attribute_definitions(keys)?))
+                .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(action.build()?).build())
+                .send()
+                .await
+                .map_err(|e| anyhow!("UpdateTable {table} (create index {}) failed: {}", index.name, describe_sdk_error(&e)))?;
+            wait_until_settled(aws, table, None, progress).await
+        }
+        TableOperation::DeleteIndex { table, index, position } => {
+            wait_until_settled(aws, table, None, progress).await?;
+            progress.status(&format!("deleting index {index} ({position})"));
+            aws.dynamodb
+                .update_table()
+                .table_name(table)
+                .global_secondary_index_updates(
+                    GlobalSecondaryIndexUpdate::builder()
+                        .delete(DeleteGlobalSecondaryIndexAction::builder().index_name(index).build()?)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| anyhow!("UpdateTable {table} (delete index {index}) failed: {}", describe_sdk_error(&e)))?;
+            wait_until_settled(aws, table, Some(index), progress).await
+        }
+    }
+}
+
+async fn create_table(aws: &Aws, table: &TableDefinition, progress: &StepProgress) -> Result<()> {
+    let provisioned = table.billing_mode == BillingMode::Provisioned;
+    let mut request = aws
+        .dynamodb
+        .create_table()
+        .table_name(&table.name)
+        .billing_mode(aws_billing_mode(table.billing_mode))
+        .set_key_schema(Some(key_schema(&table.partition_key, table.sort_key.as_ref())?))
+        .set_attribute_definitions(Some(attribute_definitions(
+            &table.attribute_definitions(table.indexes.iter()),
+        )?));
+    if provisioned {
+        let capacity = table
+            .capacity
+            .context("a PROVISIONED table needs capacity (validation should have caught this)")?;
+        request = request.provisioned_throughput(throughput(capacity)?);
+    }
+    for index in &table.indexes {
+        let mut gsi = AwsIndex::builder()
+            .index_name(&index.name)
+            .set_key_schema(Some(key_schema(&index.partition_key, index.sort_key.as_ref())?))
+            .projection(projection(index));
+        if provisioned {
+            if let Some(capacity) = index.capacity {
+                gsi = gsi.provisioned_throughput(throughput(capacity)?);
+            }
+        }
+        request = request.global_secondary_indexes(gsi.build()?);
+    }
+    for (key, value) in &table.tags {
+        request = request.tags(Tag::builder().key(key).value(value).build()?);
+    }
+    progress.status(&format!("CreateTable {}", table.name));
+    match request.send().await {
+        Ok(_) => {}
+        // A lost reply to an earlier attempt may have created it already: then just wait.
+        Err(err) if err.code() == Some("ResourceInUseException") => {
+            progress.note("table already exists (an earlier attempt created it); waiting for it");
+        }
+        Err(err) => bail!("CreateTable {} failed: {}", table.name, describe_sdk_error(&err)),
+    }
+    wait_until_settled(aws, &table.name, None, progress).await
+}
+
+/// Waits until the table and every index are ACTIVE and nothing backfills; with `gone`, also
+/// until that index has disappeared.
+async fn wait_until_settled(aws: &Aws, table: &str, gone: Option<&str>, progress: &StepProgress) -> Result<()> {
+    wait::until(&aws.wait, progress, table, || async {
+        let live = read_table(aws, table)
+            .await?
+            .ok_or_else(|| anyhow!("table {table} disappeared while pipectl was changing it"))?;
+        if let Some(status) = live.settled() {
+            return Ok(Poll::Pending(status));
+        }
+        if let Some(index) = gone {
+            if live.indexes.iter().any(|i| i.definition.name == index) {
+                return Ok(Poll::Pending(format!("index {index} still deleting")));
+            }
+        }
+        Ok(Poll::Ready(()))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str, t: &str) -> Key {
+        Key {
+            name: name.into(),
+            attribute_type: t.into(),
+        }
+    }
+
+    fn index(name: &str, attr: &str, capacity: Option<Capacity>) -> IndexDefinition {
+        IndexDefinition {
+            name: name.into(),
+            partition_key: key(attr, "N"),
+            sort_key: None,
+            projection: "ALL".into(),
+            non_key_attributes: vec![],
+            capacity,
+        }
+    }
+
+    fn desired(mode: BillingMode, indexes: Vec<IndexDefinition>) -> TableDefinition {
+        TableDefinition {
+            name: "logs".into(),
+            billing_mode: mode,
+            capacity: (mode == BillingMode::Provisioned).then_some(Capacity { read: 5, write: 5 }),
+            partition_key: key("id", "S"),
+            sort_key: None,
+            indexes,
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn live(mode: BillingMode, indexes: Vec<IndexDefinition>) -> LiveTable {
+        LiveTable {
+            name: "logs".into(),
+            status: "ACTIVE".into(),
+            billing_mode: mode,
+            capacity: (mode == BillingMode::Provisioned).then_some(Capacity { read: 5, write: 5 }),
+            partition_key: Some(key("id", "S")),
+            sort_key: None,
+            indexes: indexes
+                .into_iter()
+                .map(|definition| LiveIndex {
+                    definition,
+                    status: "ACTIVE".into(),
+                    backfilling: false,
+                })
+                .collect(),
+            last_switch_to_on_demand: None,
+        }
+    }
+
+    fn actions(changes: &[Change]) -> Vec<(String, Action)> {
+        changes.iter().map(|c| (c.id.to_string(), c.action)).collect()
+    }
+
+    #[test]
+    fn matching_table_is_a_no_op() {
+        let want = desired(BillingMode::PayPerRequest, vec![index("byScore", "score", None)]);
+        let have = live(BillingMode::PayPerRequest, vec![index("byScore", "score", None)]);
+        let (changes, errors) = plan_table(&want, Some(&have));
+        assert!(errors.is_empty());
+        assert_eq!(actions(&changes), vec![("dynamodb.table.logs".into(), Action::NoOp)]);
+    }
+
+    #[test]
+    fn two_new_indexes_are_two_changes_after_the_billing_switch() {
+        let want = desired(
+            BillingMode::PayPerRequest,
+            vec![index("byScore", "score", None), index("byHost", "host", None)],
+        );
+        let have = live(BillingMode::Provisioned, vec![]);
+        let (changes, _) = plan_table(&want, Some(&have));
+        assert_eq!(
+            actions(&changes),
+            vec![
+                ("dynamodb.table.logs".into(), Action::Update),
+                ("dynamodb.index.logs/byScore".into(), Action::Create),
+                ("dynamodb.index.logs/byHost".into(), Action::Create),
+            ]
+        );
+        assert!(changes[2].steps[0].description.contains("2 of 2"));
+    }
+
+    #[test]
+    fn switch_to_provisioned_carries_every_index_capacity() {
+        let cap = Capacity { read: 3, write: 4 };
+        let want = desired(BillingMode::Provisioned, vec![index("byScore", "score", Some(cap))]);
+        let have = live(BillingMode::PayPerRequest, vec![index("byScore", "score", None)]);
+        let (changes, _) = plan_table(&want, Some(&have));
+        let super::super::Operation::Dynamodb(TableOperation::UpdateTable { index_capacity, .. }) =
+            &changes[0].steps[0].operation
+        else {
+            panic!("expected an UpdateTable step, got {:?}", changes[0].steps);
+        };
+        assert_eq!(index_capacity, &vec![("byScore".to_string(), cap)]);
+    }
+
+    #[test]
+    fn removed_index_is_a_destructive_delete_first() {
+        let want = desired(BillingMode::PayPerRequest, vec![]);
+        let have = live(BillingMode::PayPerRequest, vec![index("byScore", "score", None)]);
+        let (changes, _) = plan_table(&want, Some(&have));
+        assert_eq!(changes[0].action, Action::Delete);
+        assert!(changes[0].destructive);
+    }
+
+    #[test]
+    fn key_schema_change_is_a_plan_error() {
+        let mut want = desired(BillingMode::PayPerRequest, vec![]);
+        want.partition_key = key("logId", "S");
+        let have = live(BillingMode::PayPerRequest, vec![]);
+        let (changes, errors) = plan_table(&want, Some(&have));
+        assert!(changes.is_empty());
+        assert_eq!(errors.len(), 1);
+    }
+}

@@ -1,0 +1,122 @@
+//! The only code that talks to AWS. One module per backend; each reads live state for a
+//! desired resource, turns the difference into plan changes, and executes one step of a change.
+//! Endpoints come from the standard `AWS_ENDPOINT_URL*` variables, credentials from
+//! aws-config's standard chain: nothing here knows whether it talks to AWS or a test double.
+
+pub mod dynamodb;
+pub mod lambda;
+pub mod wait;
+
+use std::time::Duration;
+
+use anyhow::Result;
+use aws_config::default_provider::credentials::DefaultCredentialsChain;
+use aws_config::environment::EnvironmentVariableRegionProvider;
+use aws_config::imds::region::ImdsRegionProvider;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::ProfileFileRegionProvider;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use serde::Serialize;
+
+use crate::progress::StepProgress;
+
+/// What the apply engine executes: one provider call, followed by the wait it needs.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "service", rename_all = "snake_case")]
+pub enum Operation {
+    Dynamodb(dynamodb::TableOperation),
+    Lambda(lambda::FunctionOperation),
+}
+
+/// How to reach AWS, from the global flags and the stack.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub wait: wait::WaitSettings,
+}
+
+/// Clients for every service pipectl manages, sharing one credentials cache.
+#[derive(Clone)]
+pub struct Aws {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub wait: wait::WaitSettings,
+    pub region: String,
+}
+
+impl Aws {
+    pub async fn connect(connection: &Connection) -> Result<Aws> {
+        // The instance metadata service is the last link of the chain. Off EC2 its default
+        // timeouts cost seconds before "no credentials" is reported; one quick attempt is enough.
+        let imds = aws_config::imds::Client::builder()
+            .connect_timeout(Duration::from_millis(500))
+            .read_timeout(Duration::from_millis(500))
+            .max_attempts(1)
+            .build();
+        let mut credentials = DefaultCredentialsChain::builder().imds_client(imds.clone());
+        let mut profile_region = ProfileFileRegionProvider::builder();
+        if let Some(profile) = &connection.profile {
+            credentials = credentials.profile_name(profile);
+            profile_region = profile_region.profile_name(profile);
+        }
+        let region_chain = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+            .or_else(profile_region.build())
+            .or_else(ImdsRegionProvider::builder().imds_client(imds).build());
+        let region = match &connection.region {
+            Some(region) => Region::new(region.clone()),
+            None => region_chain.region().await.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no AWS region: set [stack] region in the stack file, pass --region, or set AWS_REGION"
+                )
+            })?,
+        };
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(region.clone())
+            .credentials_provider(credentials.region(region.clone()).build().await)
+            // Throttling and transient errors are retried with exponential backoff and jitter.
+            .retry_config(RetryConfig::standard().with_max_attempts(8))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .build(),
+            );
+        if let Some(profile) = &connection.profile {
+            loader = loader.profile_name(profile);
+        }
+        let config = loader.load().await;
+        Ok(Aws {
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            lambda: aws_sdk_lambda::Client::new(&config),
+            wait: connection.wait.clone(),
+            region: region.to_string(),
+        })
+    }
+
+    /// Executes one step: the call, then the wait until AWS reports the result settled.
+    pub async fn execute(&self, operation: &Operation, progress: &StepProgress) -> Result<()> {
+        match operation {
+            Operation::Dynamodb(op) => dynamodb::execute(self, op, progress).await,
+            Operation::Lambda(op) => lambda::execute(self, op, progress).await,
+        }
+    }
+}
+
+/// The AWS error code and message of an SDK error, for messages and decisions; falls back to
+/// the full error chain when the service sent no code (timeouts, connection failures).
+pub fn describe_sdk_error<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match (error.code(), error.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_string(),
+        _ => format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(error)),
+    }
+}
+

@@ -1,0 +1,151 @@
+//! The human-readable plan: Terraform's symbols (`+`, `~`, `-/+`, `-`), `before -> after` per
+//! field, hazards under the change they belong to, and a one-line summary. Colour only where
+//! the caller enabled it (`console` honours that switch globally).
+
+use std::fmt::Write;
+
+use console::style;
+
+use crate::apply::{ApplyReport, Outcome};
+use crate::plan::{Action, Change, FieldDiff, Plan};
+
+fn paint_symbol(action: Action, text: &str) -> String {
+    match action {
+        Action::Create => style(text).green().to_string(),
+        Action::Update => style(text).yellow().to_string(),
+        Action::Replace | Action::Delete => style(text).red().to_string(),
+        Action::NoOp => text.to_string(),
+    }
+}
+
+fn field_line(diff: &FieldDiff) -> String {
+    match (&diff.before, &diff.after) {
+        (None, Some(after)) => format!("{} {}: {}", style("+").green(), diff.field, after),
+        (Some(before), None) => format!("{} {}: {}", style("-").red(), diff.field, before),
+        (Some(before), Some(after)) => format!(
+            "{} {}: {} -> {}",
+            style("~").yellow(),
+            diff.field,
+            before,
+            style(after).bold()
+        ),
+        (None, None) => format!("  {}", diff.field),
+    }
+}
+
+/// One change: header line, its fields, its hazards.
+pub fn change(out: &mut String, change: &Change) {
+    let destructive = if change.destructive {
+        format!(" {}", style("(destructive: needs --allow-destroy)").red())
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "  {} {} {}{}",
+        paint_symbol(change.action, change.action.symbol()),
+        style(change.id.to_string()).bold(),
+        change.action.verb(),
+        destructive
+    );
+    for diff in &change.diffs {
+        let _ = writeln!(out, "      {}", field_line(diff));
+    }
+    for hazard in &change.hazards {
+        let _ = writeln!(out, "      {} {}", style("!").magenta().bold(), hazard.message);
+    }
+}
+
+pub fn summary_line(plan: &Plan) -> String {
+    let s = plan.summary();
+    format!(
+        "Plan: {} to create, {} to change, {} to destroy.",
+        s.create, s.change, s.destroy
+    )
+}
+
+/// The whole plan. `file` is how the user named the stack file (for the no-change line).
+pub fn plan(plan: &Plan, file: &str, verbose: bool) -> String {
+    let mut out = String::new();
+    for note in &plan.notes {
+        let _ = writeln!(out, "{} {note}", style("note:").cyan());
+    }
+    if !plan.has_changes() {
+        if verbose {
+            for unchanged in plan.changes.iter().filter(|c| c.action == Action::NoOp) {
+                let _ = writeln!(out, "  = {} is up to date", unchanged.id);
+            }
+        }
+        let _ = writeln!(out, "No changes. Live state matches {file}.");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "pipectl will make these changes to stack {:?}:\n",
+        plan.stack
+    );
+    for c in plan.actionable() {
+        change(&mut out, c);
+        out.push('\n');
+    }
+    if verbose {
+        for unchanged in plan.changes.iter().filter(|c| c.action == Action::NoOp) {
+            let _ = writeln!(out, "  = {} is up to date", unchanged.id);
+        }
+    }
+    let _ = writeln!(out, "{}", style(summary_line(plan)).bold());
+    out
+}
+
+/// Drift is a plan read the other way: what changed live since the spec was applied.
+pub fn drift(plan: &Plan, file: &str) -> String {
+    let mut out = String::new();
+    if !plan.has_changes() {
+        let _ = writeln!(out, "No drift. Live state matches {file}.");
+        return out;
+    }
+    let drifted = plan.actionable().count();
+    let _ = writeln!(
+        out,
+        "Drift detected in stack {:?}: {drifted} resource{} differ from {file}.\n",
+        plan.stack,
+        if drifted == 1 { "" } else { "s" }
+    );
+    for c in plan.actionable() {
+        change(&mut out, c);
+        out.push('\n');
+    }
+    let _ = writeln!(out, "Run `pipectl plan -f {file}` to see the changes that restore it, or update the spec.");
+    out
+}
+
+/// The end of an apply: what was applied, what failed and why, what never started.
+pub fn apply_report(report: &ApplyReport) -> String {
+    let mut out = String::new();
+    let width = report
+        .results
+        .iter()
+        .map(|r| r.id.to_string().len())
+        .max()
+        .unwrap_or(0);
+    let _ = writeln!(out, "\nApply summary:");
+    for result in &report.results {
+        let (mark, text) = match &result.outcome {
+            Outcome::Applied => (style("applied").green().to_string(), String::new()),
+            Outcome::Failed(error) => (style("FAILED").red().bold().to_string(), format!(": {error}")),
+            Outcome::NotStarted(why) => (style("not started").yellow().to_string(), format!(": {why}")),
+        };
+        let _ = writeln!(
+            out,
+            "  {:width$}  {:>3}  {mark}{text}",
+            result.id.to_string(),
+            result.action.symbol()
+        );
+    }
+    let (applied, failed, skipped) = report.counts();
+    let _ = writeln!(
+        out,
+        "\n{applied} applied, {failed} failed, {skipped} not started."
+    );
+    out
+}

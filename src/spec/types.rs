@@ -1,0 +1,283 @@
+//! The stack spec as it is written in TOML: one struct per table, every key documented in
+//! `docs/spec.md`. Values that validation may complain about are `Spanned`, so an error can
+//! point at the exact line and column that set them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// The whole stack file. Every section except `[stack]` is optional: a stack manages only
+/// what it names.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackSpec {
+    pub stack: StackSection,
+    pub eks: Option<EksSection>,
+    pub kafka: Option<KafkaSection>,
+    pub lambda: Option<LambdaSection>,
+    pub sagemaker: Option<SageMakerSection>,
+    pub dynamodb: Option<DynamoDbSection>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackSection {
+    pub name: Spanned<String>,
+    /// AWS region; `--region` overrides it, and without either the standard chain decides.
+    pub region: Option<Spanned<String>>,
+    /// Tags put on resources pipectl creates.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EksSection {
+    pub cluster: Option<Spanned<String>>,
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    pub kube_context: Option<String>,
+}
+
+fn default_namespace() -> String {
+    "kafka".to_string()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSection {
+    pub brokers: Option<KafkaBrokers>,
+    pub storage: Option<KafkaStorage>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaBrokers {
+    pub statefulset: Spanned<String>,
+    #[serde(default = "default_hpa_name")]
+    pub hpa_name: String,
+    pub min_replicas: Spanned<i64>,
+    pub max_replicas: Spanned<i64>,
+    pub target_cpu_utilization: Spanned<i64>,
+    pub replication_factor: Spanned<i64>,
+    #[serde(default)]
+    pub scale_down: ScaleDown,
+}
+
+fn default_hpa_name() -> String {
+    "kafka-broker-hpa".to_string()
+}
+
+/// Broker scale-down is disabled unless the stack opts in with a long stabilization window:
+/// removing a broker that holds replicas leaves partitions under-replicated.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleDown {
+    #[serde(default)]
+    pub enabled: bool,
+    pub stabilization_window_seconds: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaStorage {
+    pub storage_class: Spanned<String>,
+    #[serde(default = "default_volume_type")]
+    pub volume_type: Spanned<String>,
+    pub iops: Option<Spanned<i64>>,
+    pub throughput_mibps: Option<Spanned<i64>>,
+    #[serde(default = "default_true")]
+    pub encrypted: bool,
+    pub kms_key_id: Option<String>,
+    pub volume_size_gib: Option<Spanned<i64>>,
+}
+
+fn default_volume_type() -> Spanned<String> {
+    Spanned::new(0..0, "gp3".to_string())
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaSection {
+    #[serde(default)]
+    pub functions: Vec<LambdaFunction>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaFunction {
+    pub name: Spanned<String>,
+    pub timeout_seconds: Option<Spanned<i64>>,
+    pub memory_mib: Option<Spanned<i64>>,
+    pub reserved_concurrency: Option<Spanned<ReservedConcurrency>>,
+    pub kafka_trigger: Option<KafkaTrigger>,
+}
+
+/// `reserved_concurrency = 100` reserves; `reserved_concurrency = "none"` removes a reservation
+/// (DeleteFunctionConcurrency). Leaving the key out leaves the live setting alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum ReservedConcurrency {
+    Reserved(i64),
+    Unreserved(Unreserved),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unreserved {
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaTrigger {
+    /// Amazon MSK cluster ARN; exclusive with `bootstrap_servers`.
+    pub msk_cluster_arn: Option<Spanned<String>>,
+    /// Self-managed Kafka bootstrap servers (`host:port`); exclusive with `msk_cluster_arn`.
+    pub bootstrap_servers: Option<Spanned<Vec<String>>>,
+    pub topic: Spanned<String>,
+    pub batch_size: Option<Spanned<i64>>,
+    pub batching_window_seconds: Option<Spanned<i64>>,
+    #[serde(default = "default_starting_position")]
+    pub starting_position: Spanned<String>,
+}
+
+fn default_starting_position() -> Spanned<String> {
+    Spanned::new(0..0, "LATEST".to_string())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SageMakerSection {
+    #[serde(default)]
+    pub endpoints: Vec<SageMakerEndpoint>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SageMakerEndpoint {
+    pub endpoint: Spanned<String>,
+    #[serde(default = "default_variant")]
+    pub variant: String,
+    pub min_capacity: Spanned<i64>,
+    pub max_capacity: Spanned<i64>,
+    pub target_invocations_per_instance: Spanned<f64>,
+    pub scale_in_cooldown_seconds: Option<Spanned<i64>>,
+    pub scale_out_cooldown_seconds: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub multi_model: bool,
+}
+
+fn default_variant() -> String {
+    "AllTraffic".to_string()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DynamoDbSection {
+    #[serde(default)]
+    pub tables: Vec<DynamoDbTable>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum BillingMode {
+    #[serde(rename = "PAY_PER_REQUEST")]
+    PayPerRequest,
+    #[serde(rename = "PROVISIONED")]
+    Provisioned,
+}
+
+impl BillingMode {
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            BillingMode::PayPerRequest => "PAY_PER_REQUEST",
+            BillingMode::Provisioned => "PROVISIONED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DynamoDbTable {
+    pub name: Spanned<String>,
+    pub billing_mode: Spanned<BillingMode>,
+    pub partition_key: KeyAttribute,
+    pub sort_key: Option<KeyAttribute>,
+    pub capacity: Option<Spanned<Capacity>>,
+    #[serde(default)]
+    pub global_secondary_indexes: Vec<GlobalSecondaryIndex>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum AttributeType {
+    S,
+    N,
+    B,
+}
+
+impl AttributeType {
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            AttributeType::S => "S",
+            AttributeType::N => "N",
+            AttributeType::B => "B",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyAttribute {
+    pub name: Spanned<String>,
+    #[serde(rename = "type")]
+    pub attribute_type: Spanned<AttributeType>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capacity {
+    pub read: i64,
+    pub write: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum ProjectionType {
+    #[serde(rename = "ALL")]
+    All,
+    #[serde(rename = "KEYS_ONLY")]
+    KeysOnly,
+    #[serde(rename = "INCLUDE")]
+    Include,
+}
+
+impl ProjectionType {
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            ProjectionType::All => "ALL",
+            ProjectionType::KeysOnly => "KEYS_ONLY",
+            ProjectionType::Include => "INCLUDE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalSecondaryIndex {
+    pub name: Spanned<String>,
+    pub partition_key: KeyAttribute,
+    pub sort_key: Option<KeyAttribute>,
+    #[serde(default = "default_projection")]
+    pub projection: Spanned<ProjectionType>,
+    #[serde(default)]
+    pub non_key_attributes: Vec<String>,
+    pub capacity: Option<Spanned<Capacity>>,
+}
+
+fn default_projection() -> Spanned<ProjectionType> {
+    Spanned::new(0..0, ProjectionType::All)
+}

@@ -1,0 +1,566 @@
+//! Offline checks of a parsed stack: ranges, names and contradictions that AWS or Kubernetes
+//! would reject (or, worse, accept and regret). Runs before any network call.
+
+use std::collections::{BTreeMap, HashSet};
+
+use toml::Spanned;
+
+use super::diagnostic::Diagnostic;
+use super::limits::{self, Limit};
+use super::types::*;
+
+/// Collects every problem instead of stopping at the first, so one run shows them all.
+#[derive(Default)]
+struct Checker {
+    found: Vec<Diagnostic>,
+}
+
+impl Checker {
+    fn error(
+        &mut self,
+        span: std::ops::Range<usize>,
+        field: &str,
+        message: String,
+        help: impl Into<String>,
+    ) {
+        self.found
+            .push(Diagnostic::new(span, field, message, help.into()));
+    }
+
+    fn in_range(&mut self, value: &Spanned<i64>, limit: &Limit, field: &str) {
+        let v = *value.get_ref();
+        if !limit.contains(v) {
+            let bounds = if limit.max == i64::MAX {
+                format!("at least {}", limit.min)
+            } else {
+                format!("between {} and {}", limit.min, limit.max)
+            };
+            self.error(
+                value.span(),
+                field,
+                format!("{field} is {v}, but it must be {bounds} {}", limit.unit),
+                format!(
+                    "set a value {bounds} ({} in AWS: {})",
+                    limit.aws_name, limit.source
+                ),
+            );
+        }
+    }
+
+    fn optional_in_range(&mut self, value: &Option<Spanned<i64>>, limit: &Limit, field: &str) {
+        if let Some(value) = value {
+            self.in_range(value, limit, field);
+        }
+    }
+
+    fn name(
+        &mut self,
+        value: &Spanned<String>,
+        field: &str,
+        what: &str,
+        max_len: usize,
+        allowed: fn(char) -> bool,
+        allowed_text: &str,
+    ) {
+        let text = value.get_ref();
+        if text.is_empty() || text.chars().count() > max_len || !text.chars().all(allowed) {
+            self.error(
+                value.span(),
+                field,
+                format!("{field} {text:?} is not a valid {what}"),
+                format!("use 1 to {max_len} characters: {allowed_text}"),
+            );
+        }
+    }
+
+    fn unique<'a>(
+        &mut self,
+        names: impl Iterator<Item = (&'a Spanned<String>, String)>,
+        what: &str,
+    ) {
+        let mut seen = HashSet::new();
+        for (name, field) in names {
+            if !seen.insert(name.get_ref().clone()) {
+                self.error(
+                    name.span(),
+                    &field,
+                    format!("{what} {:?} is declared twice", name.get_ref()),
+                    format!("each {what} may appear once; merge the two entries"),
+                );
+            }
+        }
+    }
+}
+
+fn dynamodb_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
+}
+
+fn lambda_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-')
+}
+
+fn kafka_topic_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
+}
+
+/// Returns every problem found; an empty list means the stack is valid.
+pub fn validate(spec: &StackSpec) -> Vec<Diagnostic> {
+    let mut check = Checker::default();
+    check.name(
+        &spec.stack.name,
+        "stack.name",
+        "stack name",
+        64,
+        lambda_name_char,
+        "letters, digits, '-' and '_'",
+    );
+    if let Some(kafka) = &spec.kafka {
+        if let Some(brokers) = &kafka.brokers {
+            validate_brokers(&mut check, brokers);
+        }
+        if let Some(storage) = &kafka.storage {
+            validate_storage(&mut check, storage);
+        }
+    }
+    if let Some(lambda) = &spec.lambda {
+        for (index, function) in lambda.functions.iter().enumerate() {
+            validate_function(&mut check, function, &format!("lambda.functions[{index}]"));
+        }
+        check.unique(
+            lambda
+                .functions
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (&f.name, format!("lambda.functions[{i}].name"))),
+            "Lambda function",
+        );
+    }
+    if let Some(sagemaker) = &spec.sagemaker {
+        for (index, endpoint) in sagemaker.endpoints.iter().enumerate() {
+            validate_endpoint(&mut check, endpoint, &format!("sagemaker.endpoints[{index}]"));
+        }
+    }
+    if let Some(dynamodb) = &spec.dynamodb {
+        for (index, table) in dynamodb.tables.iter().enumerate() {
+            validate_table(&mut check, table, &format!("dynamodb.tables[{index}]"));
+        }
+        check.unique(
+            dynamodb
+                .tables
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (&t.name, format!("dynamodb.tables[{i}].name"))),
+            "DynamoDB table",
+        );
+    }
+    check.found
+}
+
+fn validate_brokers(check: &mut Checker, brokers: &KafkaBrokers) {
+    let base = "kafka.brokers";
+    check.in_range(
+        &brokers.min_replicas,
+        &limits::HPA_REPLICAS,
+        &format!("{base}.min_replicas"),
+    );
+    check.in_range(
+        &brokers.max_replicas,
+        &limits::HPA_REPLICAS,
+        &format!("{base}.max_replicas"),
+    );
+    check.in_range(
+        &brokers.target_cpu_utilization,
+        &limits::HPA_CPU_UTILIZATION,
+        &format!("{base}.target_cpu_utilization"),
+    );
+    let (min, max) = (*brokers.min_replicas.get_ref(), *brokers.max_replicas.get_ref());
+    if min > max {
+        check.error(
+            brokers.min_replicas.span(),
+            &format!("{base}.min_replicas"),
+            format!("min_replicas ({min}) is greater than max_replicas ({max})"),
+            "make min_replicas less than or equal to max_replicas",
+        );
+    }
+    let factor = *brokers.replication_factor.get_ref();
+    if factor < 1 {
+        check.error(
+            brokers.replication_factor.span(),
+            &format!("{base}.replication_factor"),
+            format!("replication_factor is {factor}, but it must be at least 1"),
+            "set the largest replication factor of your topics",
+        );
+    } else if min < factor {
+        check.error(
+            brokers.min_replicas.span(),
+            &format!("{base}.min_replicas"),
+            format!(
+                "min_replicas ({min}) is below the replication factor ({factor}): scaling down to it would leave partitions under-replicated or offline"
+            ),
+            format!("set min_replicas to at least {factor}"),
+        );
+    }
+    match (&brokers.scale_down.enabled, &brokers.scale_down.stabilization_window_seconds) {
+        (true, None) => check.error(
+            brokers.min_replicas.span(),
+            &format!("{base}.scale_down"),
+            "broker scale-down is enabled without a stabilization window".to_string(),
+            format!(
+                "add scale_down.stabilization_window_seconds of at least {} (10 minutes), or set enabled = false",
+                limits::KAFKA_MIN_SCALE_DOWN_WINDOW_SECONDS
+            ),
+        ),
+        (true, Some(window)) => check.in_range(
+            window,
+            &limits::HPA_STABILIZATION_WINDOW,
+            &format!("{base}.scale_down.stabilization_window_seconds"),
+        ),
+        _ => {}
+    }
+}
+
+fn validate_storage(check: &mut Checker, storage: &KafkaStorage) {
+    let base = "kafka.storage";
+    if storage.volume_type.get_ref() != "gp3" {
+        check.error(
+            storage.volume_type.span(),
+            &format!("{base}.volume_type"),
+            format!(
+                "volume_type {:?} is not supported",
+                storage.volume_type.get_ref()
+            ),
+            "pipectl manages gp3 volumes only; set volume_type = \"gp3\"",
+        );
+    }
+    check.optional_in_range(&storage.iops, &limits::GP3_IOPS, &format!("{base}.iops"));
+    check.optional_in_range(
+        &storage.throughput_mibps,
+        &limits::GP3_THROUGHPUT,
+        &format!("{base}.throughput_mibps"),
+    );
+    check.optional_in_range(
+        &storage.volume_size_gib,
+        &limits::GP3_VOLUME_SIZE,
+        &format!("{base}.volume_size_gib"),
+    );
+    let iops = storage
+        .iops
+        .as_ref()
+        .map(|v| *v.get_ref())
+        .unwrap_or(limits::GP3_IOPS.min);
+    if let (Some(iops_value), Some(size)) = (&storage.iops, &storage.volume_size_gib) {
+        let ceiling = size.get_ref() * limits::GP3_MAX_IOPS_PER_GIB;
+        if iops > ceiling {
+            check.error(
+                iops_value.span(),
+                &format!("{base}.iops"),
+                format!(
+                    "iops {iops} exceeds {} IOPS per GiB of a {} GiB volume ({ceiling})",
+                    limits::GP3_MAX_IOPS_PER_GIB,
+                    size.get_ref()
+                ),
+                format!("lower iops to {ceiling} or raise volume_size_gib"),
+            );
+        }
+    }
+    if let Some(throughput) = &storage.throughput_mibps {
+        let ceiling = (iops as f64 * limits::GP3_MAX_THROUGHPUT_PER_IOPS) as i64;
+        if *throughput.get_ref() > ceiling {
+            check.error(
+                throughput.span(),
+                &format!("{base}.throughput_mibps"),
+                format!(
+                    "throughput {} MiB/s exceeds {} MiB/s per provisioned IOPS ({ceiling} for {iops} IOPS)",
+                    throughput.get_ref(),
+                    limits::GP3_MAX_THROUGHPUT_PER_IOPS
+                ),
+                format!("lower throughput_mibps to {ceiling} or raise iops"),
+            );
+        }
+    }
+}
+
+fn validate_function(check: &mut Checker, function: &LambdaFunction, base: &str) {
+    check.name(
+        &function.name,
+        &format!("{base}.name"),
+        "Lambda function name",
+        64,
+        lambda_name_char,
+        "letters, digits, '-' and '_'",
+    );
+    check.optional_in_range(
+        &function.timeout_seconds,
+        &limits::LAMBDA_TIMEOUT,
+        &format!("{base}.timeout_seconds"),
+    );
+    check.optional_in_range(
+        &function.memory_mib,
+        &limits::LAMBDA_MEMORY,
+        &format!("{base}.memory_mib"),
+    );
+    if let Some(reserved) = &function.reserved_concurrency {
+        if let ReservedConcurrency::Reserved(value) = reserved.get_ref() {
+            if *value < 0 {
+                check.error(
+                    reserved.span(),
+                    &format!("{base}.reserved_concurrency"),
+                    format!("reserved_concurrency is {value}, but it cannot be negative"),
+                    "set a number of executions to reserve, or \"none\" to remove the reservation",
+                );
+            }
+        }
+    }
+    if let Some(trigger) = &function.kafka_trigger {
+        let base = format!("{base}.kafka_trigger");
+        match (&trigger.msk_cluster_arn, &trigger.bootstrap_servers) {
+            (Some(arn), Some(_)) => check.error(
+                arn.span(),
+                &format!("{base}.msk_cluster_arn"),
+                "a Kafka trigger names both msk_cluster_arn and bootstrap_servers".to_string(),
+                "keep msk_cluster_arn for Amazon MSK or bootstrap_servers for self-managed Kafka, not both",
+            ),
+            (None, None) => check.error(
+                trigger.topic.span(),
+                &base,
+                "a Kafka trigger needs a source".to_string(),
+                "add msk_cluster_arn = \"arn:aws:kafka:...\" (Amazon MSK) or bootstrap_servers = [\"host:9092\"] (self-managed)",
+            ),
+            (Some(arn), None) => {
+                if !arn.get_ref().starts_with("arn:aws") || !arn.get_ref().contains(":kafka:") {
+                    check.error(
+                        arn.span(),
+                        &format!("{base}.msk_cluster_arn"),
+                        format!("{:?} is not an Amazon MSK cluster ARN", arn.get_ref()),
+                        "use the cluster ARN, arn:aws:kafka:REGION:ACCOUNT:cluster/NAME/UUID",
+                    );
+                }
+            }
+            (None, Some(servers)) => {
+                let bad = servers
+                    .get_ref()
+                    .iter()
+                    .find(|s| s.rsplit_once(':').map(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()).unwrap_or(true));
+                if servers.get_ref().is_empty() || bad.is_some() {
+                    check.error(
+                        servers.span(),
+                        &format!("{base}.bootstrap_servers"),
+                        match bad {
+                            Some(server) => format!("bootstrap server {server:?} is not host:port"),
+                            None => "bootstrap_servers is empty".to_string(),
+                        },
+                        "list brokers as \"host:port\", e.g. [\"b-1.kafka.internal:9092\"]",
+                    );
+                }
+            }
+        }
+        check.name(
+            &trigger.topic,
+            &format!("{base}.topic"),
+            "Kafka topic name",
+            249,
+            kafka_topic_char,
+            "letters, digits, '.', '_' and '-'",
+        );
+        check.optional_in_range(
+            &trigger.batch_size,
+            &limits::KAFKA_BATCH_SIZE,
+            &format!("{base}.batch_size"),
+        );
+        check.optional_in_range(
+            &trigger.batching_window_seconds,
+            &limits::KAFKA_BATCHING_WINDOW,
+            &format!("{base}.batching_window_seconds"),
+        );
+        if !matches!(
+            trigger.starting_position.get_ref().as_str(),
+            "LATEST" | "TRIM_HORIZON"
+        ) {
+            check.error(
+                trigger.starting_position.span(),
+                &format!("{base}.starting_position"),
+                format!(
+                    "starting_position {:?} is not supported",
+                    trigger.starting_position.get_ref()
+                ),
+                "use \"LATEST\" or \"TRIM_HORIZON\"",
+            );
+        }
+    }
+}
+
+fn validate_endpoint(check: &mut Checker, endpoint: &SageMakerEndpoint, base: &str) {
+    check.in_range(
+        &endpoint.min_capacity,
+        &limits::SAGEMAKER_CAPACITY,
+        &format!("{base}.min_capacity"),
+    );
+    check.in_range(
+        &endpoint.max_capacity,
+        &limits::SAGEMAKER_CAPACITY,
+        &format!("{base}.max_capacity"),
+    );
+    let (min, max) = (*endpoint.min_capacity.get_ref(), *endpoint.max_capacity.get_ref());
+    if min > max {
+        check.error(
+            endpoint.min_capacity.span(),
+            &format!("{base}.min_capacity"),
+            format!("min_capacity ({min}) is greater than max_capacity ({max})"),
+            "make min_capacity less than or equal to max_capacity",
+        );
+    }
+    let target = *endpoint.target_invocations_per_instance.get_ref();
+    if !(target > 0.0 && target.is_finite()) {
+        check.error(
+            endpoint.target_invocations_per_instance.span(),
+            &format!("{base}.target_invocations_per_instance"),
+            format!("target_invocations_per_instance is {target}, but it must be above 0"),
+            "set the invocations per instance per minute the autoscaler should aim for",
+        );
+    }
+    check.optional_in_range(
+        &endpoint.scale_in_cooldown_seconds,
+        &limits::AUTOSCALING_COOLDOWN,
+        &format!("{base}.scale_in_cooldown_seconds"),
+    );
+    check.optional_in_range(
+        &endpoint.scale_out_cooldown_seconds,
+        &limits::AUTOSCALING_COOLDOWN,
+        &format!("{base}.scale_out_cooldown_seconds"),
+    );
+}
+
+fn validate_table(check: &mut Checker, table: &DynamoDbTable, base: &str) {
+    check.name(
+        &table.name,
+        &format!("{base}.name"),
+        "DynamoDB table name",
+        255,
+        dynamodb_name_char,
+        "letters, digits, '_', '-' and '.' (at least 3)",
+    );
+    if table.name.get_ref().len() < 3 {
+        check.error(
+            table.name.span(),
+            &format!("{base}.name"),
+            format!("table name {:?} is shorter than 3 characters", table.name.get_ref()),
+            "DynamoDB table names are 3 to 255 characters long",
+        );
+    }
+    let mode = *table.billing_mode.get_ref();
+    validate_capacity(check, mode, &table.capacity, &table.billing_mode, &format!("{base}.capacity"), "the table");
+
+    // Each attribute used in any key schema must have one type across the table and its indexes.
+    let mut types: BTreeMap<String, (AttributeType, String)> = BTreeMap::new();
+    let mut record = |check: &mut Checker, key: &KeyAttribute, field: String| {
+        let name = key.name.get_ref().clone();
+        let kind = *key.attribute_type.get_ref();
+        match types.get(&name) {
+            Some((seen, where_seen)) if *seen != kind => check.error(
+                key.attribute_type.span(),
+                &format!("{field}.type"),
+                format!(
+                    "attribute {name:?} is declared as {} here but as {} at {where_seen}",
+                    kind.as_aws(),
+                    seen.as_aws()
+                ),
+                "DynamoDB attribute definitions have one type per attribute: use the same type everywhere",
+            ),
+            Some(_) => {}
+            None => {
+                types.insert(name, (kind, field));
+            }
+        }
+    };
+    record(check, &table.partition_key, format!("{base}.partition_key"));
+    if let Some(sort) = &table.sort_key {
+        record(check, sort, format!("{base}.sort_key"));
+    }
+    for (index, gsi) in table.global_secondary_indexes.iter().enumerate() {
+        let gsi_base = format!("{base}.global_secondary_indexes[{index}]");
+        check.name(
+            &gsi.name,
+            &format!("{gsi_base}.name"),
+            "index name",
+            255,
+            dynamodb_name_char,
+            "letters, digits, '_', '-' and '.' (at least 3)",
+        );
+        if gsi.name.get_ref().len() < 3 {
+            check.error(
+                gsi.name.span(),
+                &format!("{gsi_base}.name"),
+                format!("index name {:?} is shorter than 3 characters", gsi.name.get_ref()),
+                "DynamoDB index names are 3 to 255 characters long",
+            );
+        }
+        record(check, &gsi.partition_key, format!("{gsi_base}.partition_key"));
+        if let Some(sort) = &gsi.sort_key {
+            record(check, sort, format!("{gsi_base}.sort_key"));
+        }
+        validate_capacity(check, mode, &gsi.capacity, &table.billing_mode, &format!("{gsi_base}.capacity"), &format!("index {:?}", gsi.name.get_ref()));
+        let include = *gsi.projection.get_ref() == ProjectionType::Include;
+        if include == gsi.non_key_attributes.is_empty() {
+            check.error(
+                gsi.projection.span(),
+                &format!("{gsi_base}.projection"),
+                if include {
+                    "projection INCLUDE needs non_key_attributes".to_string()
+                } else {
+                    "non_key_attributes is only allowed with projection INCLUDE".to_string()
+                },
+                "use projection = \"INCLUDE\" with non_key_attributes = [\"attr\"], or drop non_key_attributes",
+            );
+        }
+    }
+    check.unique(
+        table
+            .global_secondary_indexes
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (&g.name, format!("{base}.global_secondary_indexes[{i}].name"))),
+        "index",
+    );
+}
+
+fn validate_capacity(
+    check: &mut Checker,
+    mode: BillingMode,
+    capacity: &Option<Spanned<Capacity>>,
+    billing_mode: &Spanned<BillingMode>,
+    field: &str,
+    owner: &str,
+) {
+    match (mode, capacity) {
+        (BillingMode::Provisioned, None) => check.error(
+            billing_mode.span(),
+            field,
+            format!("billing_mode is PROVISIONED but {owner} has no capacity"),
+            format!("add {field} = {{ read = 5, write = 5 }} or use billing_mode = \"PAY_PER_REQUEST\""),
+        ),
+        (BillingMode::PayPerRequest, Some(capacity)) => check.error(
+            capacity.span(),
+            field,
+            format!("{owner} sets capacity but billing_mode is PAY_PER_REQUEST"),
+            "remove the capacity (on-demand tables have none) or use billing_mode = \"PROVISIONED\"",
+        ),
+        (BillingMode::Provisioned, Some(capacity)) => {
+            for (unit, value) in [("read", capacity.get_ref().read), ("write", capacity.get_ref().write)] {
+                if !limits::DYNAMODB_CAPACITY_UNITS.contains(value) {
+                    check.error(
+                        capacity.span(),
+                        &format!("{field}.{unit}"),
+                        format!(
+                            "{unit} capacity is {value}, but it must be between {} and {}",
+                            limits::DYNAMODB_CAPACITY_UNITS.min,
+                            limits::DYNAMODB_CAPACITY_UNITS.max
+                        ),
+                        format!("set {unit} to at least 1 ({})", limits::DYNAMODB_CAPACITY_UNITS.source),
+                    );
+                }
+            }
+        }
+        (BillingMode::PayPerRequest, None) => {}
+    }
+}
