@@ -108,7 +108,7 @@ class Layer:
         method = environ.get("REQUEST_METHOD", "GET")
         if path.startswith("/_emulator/"):
             status, headers, payload = self.control(method, path, body)
-            start_response(status, headers)
+            start_response(status, headers + [("Content-Length", str(len(payload)))])
             return [payload]
         request = Request(environ, body)
         try:

@@ -73,7 +73,12 @@ fn lanes(plan: &Plan) -> Vec<Vec<&Change>> {
     lanes
 }
 
-pub async fn run(plan: &Plan, aws: &Aws, reporter: &Reporter, options: &ApplyOptions) -> ApplyReport {
+pub async fn run(
+    plan: &Plan,
+    aws: &Aws,
+    reporter: &Reporter,
+    options: &ApplyOptions,
+) -> ApplyReport {
     let interrupted = Arc::new(AtomicBool::new(false));
     let watcher = {
         let interrupted = interrupted.clone();
@@ -81,7 +86,8 @@ pub async fn run(plan: &Plan, aws: &Aws, reporter: &Reporter, options: &ApplyOpt
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 interrupted.store(true, Ordering::SeqCst);
-                reporter.line("interrupted: no new changes will start; waiting for the ones in flight");
+                reporter
+                    .line("interrupted: no new changes will start; waiting for the ones in flight");
             }
         })
     };
@@ -113,7 +119,10 @@ async fn run_lane(
             match run_change(change, aws, reporter).await {
                 Ok(()) => Outcome::Applied,
                 Err(error) => {
-                    blocked = Some(format!("an earlier change to the same resource failed ({})", change.id));
+                    blocked = Some(format!(
+                        "an earlier change to the same resource failed ({})",
+                        change.id
+                    ));
                     Outcome::Failed(format!("{error:#}"))
                 }
             }

@@ -48,7 +48,15 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
     }
 
     let reporter = Reporter::new();
-    let report = apply::run(&plan, &aws, &reporter, &ApplyOptions { parallelism: args.parallelism }).await;
+    let report = apply::run(
+        &plan,
+        &aws,
+        &reporter,
+        &ApplyOptions {
+            parallelism: args.parallelism,
+        },
+    )
+    .await;
     print!("{}", render::text::apply_report(&report));
     if !report.succeeded() {
         println!("Some changes were not applied. Fix the errors above and run apply again: it plans only what is still missing.");

@@ -144,10 +144,14 @@ impl std::fmt::Display for Reported {
 impl std::error::Error for Reported {}
 
 async fn connect(global: &GlobalArgs, stack: &LoadedStack, wait: WaitSettings) -> Result<Aws> {
-    let region = global
-        .region
-        .clone()
-        .or_else(|| stack.spec.stack.region.as_ref().map(|r| r.get_ref().clone()));
+    let region = global.region.clone().or_else(|| {
+        stack
+            .spec
+            .stack
+            .region
+            .as_ref()
+            .map(|r| r.get_ref().clone())
+    });
     Aws::connect(&Connection {
         region,
         profile: global.profile.clone(),
@@ -157,7 +161,11 @@ async fn connect(global: &GlobalArgs, stack: &LoadedStack, wait: WaitSettings) -
 }
 
 /// Load, connect, read and diff: the common front half of plan, apply and drift.
-async fn plan_stack(global: &GlobalArgs, file: &Path, wait: WaitSettings) -> Result<(LoadedStack, Aws, Plan)> {
+async fn plan_stack(
+    global: &GlobalArgs,
+    file: &Path,
+    wait: WaitSettings,
+) -> Result<(LoadedStack, Aws, Plan)> {
     let stack = load_stack(file)?;
     let aws = connect(global, &stack, wait).await?;
     let started = std::time::Instant::now();

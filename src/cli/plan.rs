@@ -19,5 +19,9 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
     let (_, _, plan) = plan_stack(global, &args.stack.file, Default::default()).await?;
     let file = args.stack.file.display().to_string();
     print!("{}", render::text::plan(&plan, &file, global.verbose > 0));
-    Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        2
+    } else {
+        0
+    })
 }

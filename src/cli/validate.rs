@@ -13,6 +13,10 @@ pub struct ValidateArgs {
 
 pub fn run(args: &ValidateArgs) -> Result<u8> {
     let stack = load_stack(&args.stack.file)?;
-    println!("{} is valid (stack {:?}).", args.stack.file.display(), stack.name());
+    println!(
+        "{} is valid (stack {:?}).",
+        args.stack.file.display(),
+        stack.name()
+    );
     Ok(0)
 }

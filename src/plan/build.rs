@@ -57,9 +57,13 @@ pub async fn build(stack: &LoadedStack, aws: &Aws) -> Result<Plan> {
     let read_tables = stream::iter(tables.iter().map(|t| dynamodb::read_table(aws, &t.name)))
         .buffered(READ_CONCURRENCY)
         .try_collect::<Vec<_>>();
-    let read_functions = stream::iter(functions.iter().map(|f| lambda::read_function(aws, &f.name)))
-        .buffered(READ_CONCURRENCY)
-        .try_collect::<Vec<_>>();
+    let read_functions = stream::iter(
+        functions
+            .iter()
+            .map(|f| lambda::read_function(aws, &f.name)),
+    )
+    .buffered(READ_CONCURRENCY)
+    .try_collect::<Vec<_>>();
     let wants_reservation = functions.iter().any(|f| f.reserved_concurrency.is_some());
     let read_account = async {
         if wants_reservation {
@@ -68,7 +72,8 @@ pub async fn build(stack: &LoadedStack, aws: &Aws) -> Result<Plan> {
             Ok(None)
         }
     };
-    let (live_tables, live_functions, account) = tokio::try_join!(read_tables, read_functions, read_account)?;
+    let (live_tables, live_functions, account) =
+        tokio::try_join!(read_tables, read_functions, read_account)?;
 
     for (desired, live) in tables.iter().zip(&live_tables) {
         let (changes, errors) = dynamodb::plan_table(desired, live.as_ref());
@@ -81,8 +86,11 @@ pub async fn build(stack: &LoadedStack, aws: &Aws) -> Result<Plan> {
         plan.errors.extend(errors);
     }
     if let Some(account) = account {
-        plan.errors
-            .extend(lambda::check_account_concurrency(&functions, &live_functions, account));
+        plan.errors.extend(lambda::check_account_concurrency(
+            &functions,
+            &live_functions,
+            account,
+        ));
     }
     Ok(plan)
 }
@@ -92,7 +100,13 @@ impl Plan {
     pub fn error_report(&self) -> String {
         self.errors
             .iter()
-            .map(|PlanError { resource, message, help }| format!("error: {resource}: {message}\n   = help: {help}"))
+            .map(
+                |PlanError {
+                     resource,
+                     message,
+                     help,
+                 }| format!("error: {resource}: {message}\n   = help: {help}"),
+            )
             .collect::<Vec<_>>()
             .join("\n")
     }

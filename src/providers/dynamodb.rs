@@ -13,10 +13,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode as AwsBillingMode, CreateGlobalSecondaryIndexAction,
-    DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex as AwsIndex,
-    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection,
-    ProjectionType as AwsProjectionType, ProvisionedThroughput, ScalarAttributeType, Tag,
-    TableDescription, UpdateGlobalSecondaryIndexAction,
+    DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex as AwsIndex, GlobalSecondaryIndexUpdate,
+    KeySchemaElement, KeyType, Projection, ProjectionType as AwsProjectionType,
+    ProvisionedThroughput, ScalarAttributeType, TableDescription, Tag,
+    UpdateGlobalSecondaryIndexAction,
 };
 use serde::Serialize;
 
@@ -122,7 +122,10 @@ impl TableDefinition {
     }
 
     /// Attribute definitions for the table keys plus the given indexes, deduplicated.
-    fn attribute_definitions<'a>(&'a self, indexes: impl Iterator<Item = &'a IndexDefinition>) -> Vec<Key> {
+    fn attribute_definitions<'a>(
+        &'a self,
+        indexes: impl Iterator<Item = &'a IndexDefinition>,
+    ) -> Vec<Key> {
         let mut keys: Vec<Key> = vec![self.partition_key.clone()];
         keys.extend(self.sort_key.clone());
         for index in indexes {
@@ -168,7 +171,11 @@ impl LiveTable {
                     "index {} {}{}",
                     index.definition.name,
                     index.status,
-                    if index.backfilling { ", backfilling" } else { "" }
+                    if index.backfilling {
+                        ", backfilling"
+                    } else {
+                        ""
+                    }
                 ))
             } else {
                 None
@@ -296,7 +303,10 @@ fn fmt_capacity(capacity: Option<Capacity>) -> Option<String> {
 
 /// Turns one desired table and what is live into changes, in the order they must run:
 /// index deletions, then the table's billing/capacity update, then index creations.
-pub fn plan_table(desired: &TableDefinition, live: Option<&LiveTable>) -> (Vec<Change>, Vec<PlanError>) {
+pub fn plan_table(
+    desired: &TableDefinition,
+    live: Option<&LiveTable>,
+) -> (Vec<Change>, Vec<PlanError>) {
     let lane = format!("dynamodb:{}", desired.name);
     let table_id = ResourceId::new(ResourceKind::DynamoDbTable, &desired.name);
     let Some(live) = live else {
@@ -305,7 +315,9 @@ pub fn plan_table(desired: &TableDefinition, live: Option<&LiveTable>) -> (Vec<C
 
     let mut errors = vec![];
     let key_mismatch = |want: Option<&Key>, have: Option<&Key>| match (want, have) {
-        (Some(w), Some(h)) => w.name != h.name || (h.attribute_type != "?" && w.attribute_type != h.attribute_type),
+        (Some(w), Some(h)) => {
+            w.name != h.name || (h.attribute_type != "?" && w.attribute_type != h.attribute_type)
+        }
         (None, None) => false,
         _ => true,
     };
@@ -355,7 +367,10 @@ pub fn plan_table(desired: &TableDefinition, live: Option<&LiveTable>) -> (Vec<C
 
     let mut changes = vec![];
     for index in &deletions {
-        let id = ResourceId::new(ResourceKind::DynamoDbIndex, format!("{}/{}", desired.name, index.definition.name));
+        let id = ResourceId::new(
+            ResourceKind::DynamoDbIndex,
+            format!("{}/{}", desired.name, index.definition.name),
+        );
         changes.push(Change {
             id,
             action: Action::Delete,
@@ -384,9 +399,17 @@ pub fn plan_table(desired: &TableDefinition, live: Option<&LiveTable>) -> (Vec<C
     let mut index_capacity = vec![];
     if desired.billing_mode == BillingMode::Provisioned {
         if desired.capacity != live.capacity {
-            diffs.push(FieldDiff::new("capacity", fmt_capacity(live.capacity), fmt_capacity(desired.capacity)));
+            diffs.push(FieldDiff::new(
+                "capacity",
+                fmt_capacity(live.capacity),
+                fmt_capacity(desired.capacity),
+            ));
         }
-        for index in desired.indexes.iter().filter(|i| live_index(&i.name).is_some()) {
+        for index in desired
+            .indexes
+            .iter()
+            .filter(|i| live_index(&i.name).is_some())
+        {
             let Some(want) = index.capacity else { continue };
             let have = live_index(&index.name).and_then(|l| l.definition.capacity);
             let switching = live.billing_mode != BillingMode::Provisioned;
@@ -404,7 +427,9 @@ pub fn plan_table(desired: &TableDefinition, live: Option<&LiveTable>) -> (Vec<C
     }
     if !diffs.is_empty() {
         let mut hazards = vec![];
-        if desired.billing_mode == BillingMode::PayPerRequest && live.billing_mode == BillingMode::Provisioned {
+        if desired.billing_mode == BillingMode::PayPerRequest
+            && live.billing_mode == BillingMode::Provisioned
+        {
             if let Some(last) = live.last_switch_to_on_demand {
                 let hours = (now_epoch_seconds() - last) as f64 / 3600.0;
                 if hours < 24.0 {
@@ -428,7 +453,11 @@ pub fn plan_table(desired: &TableDefinition, live: Option<&LiveTable>) -> (Vec<C
                 operation: super::Operation::Dynamodb(TableOperation::UpdateTable {
                     table: desired.name.clone(),
                     billing_mode: desired.billing_mode,
-                    capacity: if desired.billing_mode == BillingMode::Provisioned { desired.capacity } else { None },
+                    capacity: if desired.billing_mode == BillingMode::Provisioned {
+                        desired.capacity
+                    } else {
+                        None
+                    },
                     index_capacity,
                 }),
             }],
@@ -458,7 +487,10 @@ pub fn plan_table(desired: &TableDefinition, live: Option<&LiveTable>) -> (Vec<C
         if !replacing && !creating {
             continue;
         }
-        let id = ResourceId::new(ResourceKind::DynamoDbIndex, format!("{}/{}", desired.name, index.name));
+        let id = ResourceId::new(
+            ResourceKind::DynamoDbIndex,
+            format!("{}/{}", desired.name, index.name),
+        );
         let mut steps = vec![];
         let mut diffs = vec![];
         let mut hazards = vec![Hazard {
@@ -476,15 +508,27 @@ pub fn plan_table(desired: &TableDefinition, live: Option<&LiveTable>) -> (Vec<C
                     index.name
                 ),
             });
-            steps.push(delete_index_step(&desired.name, &index.name, next_position()));
+            steps.push(delete_index_step(
+                &desired.name,
+                &index.name,
+                next_position(),
+            ));
         } else {
             diffs.push(FieldDiff::new("index", None, Some(index.shape())));
         }
         if desired.billing_mode == BillingMode::Provisioned {
-            diffs.push(FieldDiff::new("capacity", None, fmt_capacity(index.capacity)));
+            diffs.push(FieldDiff::new(
+                "capacity",
+                None,
+                fmt_capacity(index.capacity),
+            ));
         }
         let attributes = desired.attribute_definitions(
-            surviving.iter().copied().chain(created_so_far.iter().copied()).chain(std::iter::once(index)),
+            surviving
+                .iter()
+                .copied()
+                .chain(created_so_far.iter().copied())
+                .chain(std::iter::once(index)),
         );
         let position = next_position();
         steps.push(Step {
@@ -492,7 +536,11 @@ pub fn plan_table(desired: &TableDefinition, live: Option<&LiveTable>) -> (Vec<C
             operation: super::Operation::Dynamodb(TableOperation::CreateIndex {
                 table: desired.name.clone(),
                 index: IndexDefinition {
-                    capacity: if desired.billing_mode == BillingMode::Provisioned { index.capacity } else { None },
+                    capacity: if desired.billing_mode == BillingMode::Provisioned {
+                        index.capacity
+                    } else {
+                        None
+                    },
                     ..index.clone()
                 },
                 attribute_definitions: attributes,
@@ -502,7 +550,11 @@ pub fn plan_table(desired: &TableDefinition, live: Option<&LiveTable>) -> (Vec<C
         created_so_far.push(index);
         changes.push(Change {
             id,
-            action: if replacing { Action::Replace } else { Action::Create },
+            action: if replacing {
+                Action::Replace
+            } else {
+                Action::Create
+            },
             diffs,
             hazards,
             destructive: replacing,
@@ -526,23 +578,47 @@ fn delete_index_step(table: &str, index: &str, position: String) -> Step {
 
 fn plan_create(desired: &TableDefinition, id: ResourceId, lane: String) -> Change {
     let mut diffs = vec![
-        FieldDiff::new("billing_mode", None, Some(desired.billing_mode.as_aws().into())),
-        FieldDiff::new("partition_key", None, Some(desired.partition_key.to_string())),
+        FieldDiff::new(
+            "billing_mode",
+            None,
+            Some(desired.billing_mode.as_aws().into()),
+        ),
+        FieldDiff::new(
+            "partition_key",
+            None,
+            Some(desired.partition_key.to_string()),
+        ),
     ];
     if let Some(sort) = &desired.sort_key {
         diffs.push(FieldDiff::new("sort_key", None, Some(sort.to_string())));
     }
     if desired.billing_mode == BillingMode::Provisioned {
-        diffs.push(FieldDiff::new("capacity", None, fmt_capacity(desired.capacity)));
+        diffs.push(FieldDiff::new(
+            "capacity",
+            None,
+            fmt_capacity(desired.capacity),
+        ));
     }
     for index in &desired.indexes {
-        diffs.push(FieldDiff::new(&format!("index.{}", index.name), None, Some(index.shape())));
+        diffs.push(FieldDiff::new(
+            &format!("index.{}", index.name),
+            None,
+            Some(index.shape()),
+        ));
         if desired.billing_mode == BillingMode::Provisioned {
-            diffs.push(FieldDiff::new(&format!("index.{}.capacity", index.name), None, fmt_capacity(index.capacity)));
+            diffs.push(FieldDiff::new(
+                &format!("index.{}.capacity", index.name),
+                None,
+                fmt_capacity(index.capacity),
+            ));
         }
     }
     if !desired.tags.is_empty() {
-        let tags: Vec<String> = desired.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let tags: Vec<String> = desired
+            .tags
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         diffs.push(FieldDiff::new("tags", None, Some(tags.join(", "))));
     }
     Change {
@@ -554,7 +630,9 @@ fn plan_create(desired: &TableDefinition, id: ResourceId, lane: String) -> Chang
         lane,
         steps: vec![Step {
             description: format!("create table {}", desired.name),
-            operation: super::Operation::Dynamodb(TableOperation::CreateTable { table: desired.clone() }),
+            operation: super::Operation::Dynamodb(TableOperation::CreateTable {
+                table: desired.clone(),
+            }),
         }],
     }
 }
@@ -603,7 +681,8 @@ fn attribute_definitions(keys: &[Key]) -> Result<Vec<AttributeDefinition>> {
 }
 
 fn projection(index: &IndexDefinition) -> Projection {
-    let mut projection = Projection::builder().projection_type(AwsProjectionType::from(index.projection.as_str()));
+    let mut projection =
+        Projection::builder().projection_type(AwsProjectionType::from(index.projection.as_str()));
     for attribute in &index.non_key_attributes {
         projection = projection.non_key_attributes(attribute);
     }
@@ -647,7 +726,10 @@ pub async fn execute(aws: &Aws, operation: &TableOperation, progress: &StepProgr
                         .build(),
                 );
             }
-            progress.status(&format!("UpdateTable {table}: billing mode {}", billing_mode.as_aws()));
+            progress.status(&format!(
+                "UpdateTable {table}: billing mode {}",
+                billing_mode.as_aws()
+            ));
             request
                 .send()
                 .await
@@ -663,7 +745,10 @@ pub async fn execute(aws: &Aws, operation: &TableOperation, progress: &StepProgr
             wait_until_settled(aws, table, None, progress).await?;
             let mut action = CreateGlobalSecondaryIndexAction::builder()
                 .index_name(&index.name)
-                .set_key_schema(Some(key_schema(&index.partition_key, index.sort_key.as_ref())?))
+                .set_key_schema(Some(key_schema(
+                    &index.partition_key,
+                    index.sort_key.as_ref(),
+                )?))
                 .projection(projection(index));
             if let Some(capacity) = index.capacity {
                 action = action.provisioned_throughput(throughput(capacity)?);
@@ -673,13 +758,27 @@ pub async fn execute(aws: &Aws, operation: &TableOperation, progress: &StepProgr
                 .update_table()
                 .table_name(table)
                 .set_attribute_definitions(Some(attribute_definitions(keys)?))
-                .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(action.build()?).build())
+                .global_secondary_index_updates(
+                    GlobalSecondaryIndexUpdate::builder()
+                        .create(action.build()?)
+                        .build(),
+                )
                 .send()
                 .await
-                .map_err(|e| anyhow!("UpdateTable {table} (create index {}) failed: {}", index.name, describe_sdk_error(&e)))?;
+                .map_err(|e| {
+                    anyhow!(
+                        "UpdateTable {table} (create index {}) failed: {}",
+                        index.name,
+                        describe_sdk_error(&e)
+                    )
+                })?;
             wait_until_settled(aws, table, None, progress).await
         }
-        TableOperation::DeleteIndex { table, index, position } => {
+        TableOperation::DeleteIndex {
+            table,
+            index,
+            position,
+        } => {
             wait_until_settled(aws, table, None, progress).await?;
             progress.status(&format!("deleting index {index} ({position})"));
             aws.dynamodb
@@ -687,12 +786,21 @@ pub async fn execute(aws: &Aws, operation: &TableOperation, progress: &StepProgr
                 .table_name(table)
                 .global_secondary_index_updates(
                     GlobalSecondaryIndexUpdate::builder()
-                        .delete(DeleteGlobalSecondaryIndexAction::builder().index_name(index).build()?)
+                        .delete(
+                            DeleteGlobalSecondaryIndexAction::builder()
+                                .index_name(index)
+                                .build()?,
+                        )
                         .build(),
                 )
                 .send()
                 .await
-                .map_err(|e| anyhow!("UpdateTable {table} (delete index {index}) failed: {}", describe_sdk_error(&e)))?;
+                .map_err(|e| {
+                    anyhow!(
+                        "UpdateTable {table} (delete index {index}) failed: {}",
+                        describe_sdk_error(&e)
+                    )
+                })?;
             wait_until_settled(aws, table, Some(index), progress).await
         }
     }
@@ -705,7 +813,10 @@ async fn create_table(aws: &Aws, table: &TableDefinition, progress: &StepProgres
         .create_table()
         .table_name(&table.name)
         .billing_mode(aws_billing_mode(table.billing_mode))
-        .set_key_schema(Some(key_schema(&table.partition_key, table.sort_key.as_ref())?))
+        .set_key_schema(Some(key_schema(
+            &table.partition_key,
+            table.sort_key.as_ref(),
+        )?))
         .set_attribute_definitions(Some(attribute_definitions(
             &table.attribute_definitions(table.indexes.iter()),
         )?));
@@ -718,7 +829,10 @@ async fn create_table(aws: &Aws, table: &TableDefinition, progress: &StepProgres
     for index in &table.indexes {
         let mut gsi = AwsIndex::builder()
             .index_name(&index.name)
-            .set_key_schema(Some(key_schema(&index.partition_key, index.sort_key.as_ref())?))
+            .set_key_schema(Some(key_schema(
+                &index.partition_key,
+                index.sort_key.as_ref(),
+            )?))
             .projection(projection(index));
         if provisioned {
             if let Some(capacity) = index.capacity {
@@ -737,14 +851,23 @@ async fn create_table(aws: &Aws, table: &TableDefinition, progress: &StepProgres
         Err(err) if err.code() == Some("ResourceInUseException") => {
             progress.note("table already exists (an earlier attempt created it); waiting for it");
         }
-        Err(err) => bail!("CreateTable {} failed: {}", table.name, describe_sdk_error(&err)),
+        Err(err) => bail!(
+            "CreateTable {} failed: {}",
+            table.name,
+            describe_sdk_error(&err)
+        ),
     }
     wait_until_settled(aws, &table.name, None, progress).await
 }
 
 /// Waits until the table and every index are ACTIVE and nothing backfills; with `gone`, also
 /// until that index has disappeared.
-async fn wait_until_settled(aws: &Aws, table: &str, gone: Option<&str>, progress: &StepProgress) -> Result<()> {
+async fn wait_until_settled(
+    aws: &Aws,
+    table: &str,
+    gone: Option<&str>,
+    progress: &StepProgress,
+) -> Result<()> {
     wait::until(&aws.wait, progress, table, || async {
         let live = read_table(aws, table)
             .await?
@@ -817,23 +940,38 @@ mod tests {
     }
 
     fn actions(changes: &[Change]) -> Vec<(String, Action)> {
-        changes.iter().map(|c| (c.id.to_string(), c.action)).collect()
+        changes
+            .iter()
+            .map(|c| (c.id.to_string(), c.action))
+            .collect()
     }
 
     #[test]
     fn matching_table_is_a_no_op() {
-        let want = desired(BillingMode::PayPerRequest, vec![index("byScore", "score", None)]);
-        let have = live(BillingMode::PayPerRequest, vec![index("byScore", "score", None)]);
+        let want = desired(
+            BillingMode::PayPerRequest,
+            vec![index("byScore", "score", None)],
+        );
+        let have = live(
+            BillingMode::PayPerRequest,
+            vec![index("byScore", "score", None)],
+        );
         let (changes, errors) = plan_table(&want, Some(&have));
         assert!(errors.is_empty());
-        assert_eq!(actions(&changes), vec![("dynamodb.table.logs".into(), Action::NoOp)]);
+        assert_eq!(
+            actions(&changes),
+            vec![("dynamodb.table.logs".into(), Action::NoOp)]
+        );
     }
 
     #[test]
     fn two_new_indexes_are_two_changes_after_the_billing_switch() {
         let want = desired(
             BillingMode::PayPerRequest,
-            vec![index("byScore", "score", None), index("byHost", "host", None)],
+            vec![
+                index("byScore", "score", None),
+                index("byHost", "host", None),
+            ],
         );
         let have = live(BillingMode::Provisioned, vec![]);
         let (changes, _) = plan_table(&want, Some(&have));
@@ -851,11 +989,18 @@ mod tests {
     #[test]
     fn switch_to_provisioned_carries_every_index_capacity() {
         let cap = Capacity { read: 3, write: 4 };
-        let want = desired(BillingMode::Provisioned, vec![index("byScore", "score", Some(cap))]);
-        let have = live(BillingMode::PayPerRequest, vec![index("byScore", "score", None)]);
+        let want = desired(
+            BillingMode::Provisioned,
+            vec![index("byScore", "score", Some(cap))],
+        );
+        let have = live(
+            BillingMode::PayPerRequest,
+            vec![index("byScore", "score", None)],
+        );
         let (changes, _) = plan_table(&want, Some(&have));
-        let super::super::Operation::Dynamodb(TableOperation::UpdateTable { index_capacity, .. }) =
-            &changes[0].steps[0].operation
+        let super::super::Operation::Dynamodb(TableOperation::UpdateTable {
+            index_capacity, ..
+        }) = &changes[0].steps[0].operation
         else {
             panic!("expected an UpdateTable step, got {:?}", changes[0].steps);
         };
@@ -865,7 +1010,10 @@ mod tests {
     #[test]
     fn removed_index_is_a_destructive_delete_first() {
         let want = desired(BillingMode::PayPerRequest, vec![]);
-        let have = live(BillingMode::PayPerRequest, vec![index("byScore", "score", None)]);
+        let have = live(
+            BillingMode::PayPerRequest,
+            vec![index("byScore", "score", None)],
+        );
         let (changes, _) = plan_table(&want, Some(&have));
         assert_eq!(changes[0].action, Action::Delete);
         assert!(changes[0].destructive);

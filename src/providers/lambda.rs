@@ -71,7 +71,10 @@ impl FunctionDefinition {
                         cluster_arn: arn.get_ref().clone(),
                     },
                     (None, servers) => KafkaSource::SelfManaged {
-                        bootstrap_servers: servers.as_ref().map(|s| s.get_ref().clone()).unwrap_or_default(),
+                        bootstrap_servers: servers
+                            .as_ref()
+                            .map(|s| s.get_ref().clone())
+                            .unwrap_or_default(),
                     },
                 },
                 topic: t.topic.get_ref().clone(),
@@ -132,7 +135,10 @@ pub async fn read_account(aws: &Aws) -> Result<AccountConcurrency> {
     let total = i64::from(limit.concurrent_executions());
     Ok(AccountConcurrency {
         limit: total,
-        unreserved: limit.unreserved_concurrent_executions().map(i64::from).unwrap_or(total),
+        unreserved: limit
+            .unreserved_concurrent_executions()
+            .map(i64::from)
+            .unwrap_or(total),
     })
 }
 
@@ -155,7 +161,12 @@ pub async fn read_function(aws: &Aws, name: &str) -> Result<Option<LiveFunction>
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
-        .map_err(|e| anyhow!("ListEventSourceMappings {name} failed: {}", describe_sdk_error(&e)))?;
+        .map_err(|e| {
+            anyhow!(
+                "ListEventSourceMappings {name} failed: {}",
+                describe_sdk_error(&e)
+            )
+        })?;
     let kafka_mappings = mappings
         .iter()
         .filter_map(|m| {
@@ -238,12 +249,17 @@ fn step(description: String, operation: FunctionOperation) -> Step {
 }
 
 fn show_reservation(value: Option<i64>) -> String {
-    value.map(|v| v.to_string()).unwrap_or_else(|| "none (unreserved)".into())
+    value
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| "none (unreserved)".into())
 }
 
 /// Changes for one function and its trigger. A missing function is a plan error: pipectl does
 /// not deploy code.
-pub fn plan_function(desired: &FunctionDefinition, live: Option<&LiveFunction>) -> (Vec<Change>, Vec<PlanError>) {
+pub fn plan_function(
+    desired: &FunctionDefinition,
+    live: Option<&LiveFunction>,
+) -> (Vec<Change>, Vec<PlanError>) {
     let id = ResourceId::new(ResourceKind::LambdaFunction, &desired.name);
     let Some(live) = live else {
         return (
@@ -263,13 +279,23 @@ pub fn plan_function(desired: &FunctionDefinition, live: Option<&LiveFunction>) 
     let mut diffs = vec![];
     let mut steps = vec![];
     let mut hazards = vec![];
-    let timeout = desired.timeout_seconds.filter(|t| *t != live.timeout_seconds);
+    let timeout = desired
+        .timeout_seconds
+        .filter(|t| *t != live.timeout_seconds);
     let memory = desired.memory_mib.filter(|m| *m != live.memory_mib);
     if let Some(t) = timeout {
-        diffs.push(FieldDiff::new("timeout_seconds", Some(live.timeout_seconds.to_string()), Some(t.to_string())));
+        diffs.push(FieldDiff::new(
+            "timeout_seconds",
+            Some(live.timeout_seconds.to_string()),
+            Some(t.to_string()),
+        ));
     }
     if let Some(m) = memory {
-        diffs.push(FieldDiff::new("memory_mib", Some(live.memory_mib.to_string()), Some(m.to_string())));
+        diffs.push(FieldDiff::new(
+            "memory_mib",
+            Some(live.memory_mib.to_string()),
+            Some(m.to_string()),
+        ));
     }
     if timeout.is_some() || memory.is_some() {
         steps.push(step(
@@ -314,7 +340,11 @@ pub fn plan_function(desired: &FunctionDefinition, live: Option<&LiveFunction>) 
     }
     changes.push(Change {
         id,
-        action: if steps.is_empty() { Action::NoOp } else { Action::Update },
+        action: if steps.is_empty() {
+            Action::NoOp
+        } else {
+            Action::Update
+        },
         diffs,
         hazards,
         destructive: false,
@@ -323,15 +353,28 @@ pub fn plan_function(desired: &FunctionDefinition, live: Option<&LiveFunction>) 
     });
 
     if let Some(trigger) = &desired.trigger {
-        changes.push(plan_trigger(&desired.name, trigger, &live.kafka_mappings, lane));
+        changes.push(plan_trigger(
+            &desired.name,
+            trigger,
+            &live.kafka_mappings,
+            lane,
+        ));
     }
     (changes, vec![])
 }
 
-fn plan_trigger(function: &str, trigger: &TriggerDefinition, live: &[LiveMapping], lane: String) -> Change {
+fn plan_trigger(
+    function: &str,
+    trigger: &TriggerDefinition,
+    live: &[LiveMapping],
+    lane: String,
+) -> Change {
     let id = ResourceId::new(ResourceKind::LambdaEventSourceMapping, function);
     let create = step(
-        format!("CreateEventSourceMapping for topic {}, then wait until Enabled", trigger.topic),
+        format!(
+            "CreateEventSourceMapping for topic {}, then wait until Enabled",
+            trigger.topic
+        ),
         FunctionOperation::CreateMapping {
             function: function.to_string(),
             trigger: trigger.clone(),
@@ -345,10 +388,18 @@ fn plan_trigger(function: &str, trigger: &TriggerDefinition, live: &[LiveMapping
         if let Some(old) = live.first() {
             let mut diffs = vec![];
             if old.topics != [trigger.topic.clone()] {
-                diffs.push(FieldDiff::new("topic", Some(old.topics.join(",")), Some(trigger.topic.clone())));
+                diffs.push(FieldDiff::new(
+                    "topic",
+                    Some(old.topics.join(",")),
+                    Some(trigger.topic.clone()),
+                ));
             }
             if old.source != trigger.source {
-                diffs.push(FieldDiff::new("source", Some(old.source.to_string()), Some(trigger.source.to_string())));
+                diffs.push(FieldDiff::new(
+                    "source",
+                    Some(old.source.to_string()),
+                    Some(trigger.source.to_string()),
+                ));
             }
             return Change {
                 id,
@@ -377,13 +428,21 @@ fn plan_trigger(function: &str, trigger: &TriggerDefinition, live: &[LiveMapping
         let mut diffs = vec![
             FieldDiff::new("source", None, Some(trigger.source.to_string())),
             FieldDiff::new("topic", None, Some(trigger.topic.clone())),
-            FieldDiff::new("starting_position", None, Some(trigger.starting_position.clone())),
+            FieldDiff::new(
+                "starting_position",
+                None,
+                Some(trigger.starting_position.clone()),
+            ),
         ];
         if let Some(size) = trigger.batch_size {
             diffs.push(FieldDiff::new("batch_size", None, Some(size.to_string())));
         }
         if let Some(window) = trigger.batching_window_seconds {
-            diffs.push(FieldDiff::new("batching_window_seconds", None, Some(window.to_string())));
+            diffs.push(FieldDiff::new(
+                "batching_window_seconds",
+                None,
+                Some(window.to_string()),
+            ));
         }
         return Change {
             id,
@@ -395,23 +454,36 @@ fn plan_trigger(function: &str, trigger: &TriggerDefinition, live: &[LiveMapping
             steps: vec![create],
         };
     };
-    let batch_size = trigger.batch_size.filter(|b| Some(*b) != current.batch_size);
+    let batch_size = trigger
+        .batch_size
+        .filter(|b| Some(*b) != current.batch_size);
     let window = trigger
         .batching_window_seconds
         .filter(|w| Some(*w) != current.batching_window_seconds);
     let show = |v: Option<i64>| Some(v.map(|v| v.to_string()).unwrap_or_else(|| "default".into()));
     let mut diffs = vec![];
     if let Some(size) = batch_size {
-        diffs.push(FieldDiff::new("batch_size", show(current.batch_size), Some(size.to_string())));
+        diffs.push(FieldDiff::new(
+            "batch_size",
+            show(current.batch_size),
+            Some(size.to_string()),
+        ));
     }
     if let Some(w) = window {
-        diffs.push(FieldDiff::new("batching_window_seconds", show(current.batching_window_seconds), Some(w.to_string())));
+        diffs.push(FieldDiff::new(
+            "batching_window_seconds",
+            show(current.batching_window_seconds),
+            Some(w.to_string()),
+        ));
     }
     let steps = if diffs.is_empty() {
         vec![]
     } else {
         vec![step(
-            format!("UpdateEventSourceMapping {}, then wait until Enabled", current.uuid),
+            format!(
+                "UpdateEventSourceMapping {}, then wait until Enabled",
+                current.uuid
+            ),
             FunctionOperation::UpdateMapping {
                 function: function.to_string(),
                 uuid: current.uuid.clone(),
@@ -422,7 +494,11 @@ fn plan_trigger(function: &str, trigger: &TriggerDefinition, live: &[LiveMapping
     };
     Change {
         id,
-        action: if steps.is_empty() { Action::NoOp } else { Action::Update },
+        action: if steps.is_empty() {
+            Action::NoOp
+        } else {
+            Action::Update
+        },
         diffs,
         hazards: vec![],
         destructive: false,
@@ -441,12 +517,18 @@ pub fn check_account_concurrency(
     let mut unreserved_after = account.unreserved;
     let mut raised = vec![];
     for (want, have) in desired.iter().zip(live) {
-        let (Some(wanted), Some(have)) = (want.wanted_reservation(), have) else { continue };
+        let (Some(wanted), Some(have)) = (want.wanted_reservation(), have) else {
+            continue;
+        };
         let before = have.reserved_concurrency.unwrap_or(0);
         let after = wanted.unwrap_or(0);
         unreserved_after += before - after;
         if after > before {
-            raised.push(format!("{} ({} -> {after})", want.name, show_reservation(have.reserved_concurrency)));
+            raised.push(format!(
+                "{} ({} -> {after})",
+                want.name,
+                show_reservation(have.reserved_concurrency)
+            ));
         }
     }
     let floor = limits::LAMBDA_MINIMUM_UNRESERVED.min(account.limit);
@@ -472,7 +554,11 @@ pub fn check_account_concurrency(
 
 // ---------------------------------------------------------------------------------- apply
 
-pub async fn execute(aws: &Aws, operation: &FunctionOperation, progress: &StepProgress) -> Result<()> {
+pub async fn execute(
+    aws: &Aws,
+    operation: &FunctionOperation,
+    progress: &StepProgress,
+) -> Result<()> {
     match operation {
         FunctionOperation::UpdateConfiguration {
             function,
@@ -481,14 +567,20 @@ pub async fn execute(aws: &Aws, operation: &FunctionOperation, progress: &StepPr
         } => update_configuration(aws, function, *timeout_seconds, *memory_mib, progress).await,
         FunctionOperation::PutConcurrency { function, reserved } => {
             progress.status(&format!("PutFunctionConcurrency {reserved}"));
-            let reserved = i32::try_from(*reserved).map_err(|_| anyhow!("reserved concurrency {reserved} is too large"))?;
+            let reserved = i32::try_from(*reserved)
+                .map_err(|_| anyhow!("reserved concurrency {reserved} is too large"))?;
             aws.lambda
                 .put_function_concurrency()
                 .function_name(function)
                 .reserved_concurrent_executions(reserved)
                 .send()
                 .await
-                .map_err(|e| anyhow!("PutFunctionConcurrency {function} failed: {}", describe_sdk_error(&e)))?;
+                .map_err(|e| {
+                    anyhow!(
+                        "PutFunctionConcurrency {function} failed: {}",
+                        describe_sdk_error(&e)
+                    )
+                })?;
             Ok(())
         }
         FunctionOperation::DeleteConcurrency { function } => {
@@ -498,10 +590,17 @@ pub async fn execute(aws: &Aws, operation: &FunctionOperation, progress: &StepPr
                 .function_name(function)
                 .send()
                 .await
-                .map_err(|e| anyhow!("DeleteFunctionConcurrency {function} failed: {}", describe_sdk_error(&e)))?;
+                .map_err(|e| {
+                    anyhow!(
+                        "DeleteFunctionConcurrency {function} failed: {}",
+                        describe_sdk_error(&e)
+                    )
+                })?;
             Ok(())
         }
-        FunctionOperation::CreateMapping { function, trigger } => create_mapping(aws, function, trigger, progress).await,
+        FunctionOperation::CreateMapping { function, trigger } => {
+            create_mapping(aws, function, trigger, progress).await
+        }
         FunctionOperation::UpdateMapping {
             function,
             uuid,
@@ -515,19 +614,35 @@ pub async fn execute(aws: &Aws, operation: &FunctionOperation, progress: &StepPr
                 .update_event_source_mapping()
                 .uuid(uuid)
                 .set_batch_size(batch_size.map(to_i32).transpose()?)
-                .set_maximum_batching_window_in_seconds(batching_window_seconds.map(to_i32).transpose()?)
+                .set_maximum_batching_window_in_seconds(
+                    batching_window_seconds.map(to_i32).transpose()?,
+                )
                 .send()
                 .await
-                .map_err(|e| anyhow!("UpdateEventSourceMapping {uuid} ({function}) failed: {}", describe_sdk_error(&e)))?;
+                .map_err(|e| {
+                    anyhow!(
+                        "UpdateEventSourceMapping {uuid} ({function}) failed: {}",
+                        describe_sdk_error(&e)
+                    )
+                })?;
             wait_for_mapping(aws, uuid, false, progress).await
         }
         FunctionOperation::DeleteMapping { function, uuid } => {
             wait_for_mapping(aws, uuid, false, progress).await?;
             progress.status(&format!("DeleteEventSourceMapping {uuid}"));
-            match aws.lambda.delete_event_source_mapping().uuid(uuid).send().await {
+            match aws
+                .lambda
+                .delete_event_source_mapping()
+                .uuid(uuid)
+                .send()
+                .await
+            {
                 Ok(_) => {}
                 Err(err) if err.code() == Some("ResourceNotFoundException") => return Ok(()),
-                Err(err) => bail!("DeleteEventSourceMapping {uuid} ({function}) failed: {}", describe_sdk_error(&err)),
+                Err(err) => bail!(
+                    "DeleteEventSourceMapping {uuid} ({function}) failed: {}",
+                    describe_sdk_error(&err)
+                ),
             }
             wait_for_mapping(aws, uuid, true, progress).await
         }
@@ -566,7 +681,10 @@ async fn update_configuration(
                 progress.note("another update is in progress (ResourceConflictException); waiting, then retrying");
                 wait_for_function(aws, function, progress).await?;
             }
-            Err(err) => bail!("UpdateFunctionConfiguration {function} failed: {}", describe_sdk_error(&err)),
+            Err(err) => bail!(
+                "UpdateFunctionConfiguration {function} failed: {}",
+                describe_sdk_error(&err)
+            ),
         }
     }
     wait_for_function(aws, function, progress).await
@@ -581,13 +699,23 @@ async fn wait_for_function(aws: &Aws, function: &str, progress: &StepProgress) -
             .function_name(function)
             .send()
             .await
-            .map_err(|e| anyhow!("GetFunctionConfiguration {function} failed: {}", describe_sdk_error(&e)))?;
-        let status = output.last_update_status().map(|s| s.as_str()).unwrap_or("Successful");
+            .map_err(|e| {
+                anyhow!(
+                    "GetFunctionConfiguration {function} failed: {}",
+                    describe_sdk_error(&e)
+                )
+            })?;
+        let status = output
+            .last_update_status()
+            .map(|s| s.as_str())
+            .unwrap_or("Successful");
         match status {
             "InProgress" => Ok(Poll::Pending("LastUpdateStatus InProgress".into())),
             "Failed" => bail!(
                 "the update of {function} failed: {} ({})",
-                output.last_update_status_reason().unwrap_or("no reason given"),
+                output
+                    .last_update_status_reason()
+                    .unwrap_or("no reason given"),
                 output
                     .last_update_status_reason_code()
                     .map(|c| c.as_str())
@@ -599,20 +727,32 @@ async fn wait_for_function(aws: &Aws, function: &str, progress: &StepProgress) -
     .await
 }
 
-async fn create_mapping(aws: &Aws, function: &str, trigger: &TriggerDefinition, progress: &StepProgress) -> Result<()> {
+async fn create_mapping(
+    aws: &Aws,
+    function: &str,
+    trigger: &TriggerDefinition,
+    progress: &StepProgress,
+) -> Result<()> {
     let mut request = aws
         .lambda
         .create_event_source_mapping()
         .function_name(function)
         .topics(&trigger.topic)
-        .starting_position(EventSourcePosition::from(trigger.starting_position.as_str()))
+        .starting_position(EventSourcePosition::from(
+            trigger.starting_position.as_str(),
+        ))
         .set_batch_size(trigger.batch_size.map(to_i32).transpose()?)
-        .set_maximum_batching_window_in_seconds(trigger.batching_window_seconds.map(to_i32).transpose()?);
+        .set_maximum_batching_window_in_seconds(
+            trigger.batching_window_seconds.map(to_i32).transpose()?,
+        );
     request = match &trigger.source {
         KafkaSource::Msk { cluster_arn } => request.event_source_arn(cluster_arn),
         KafkaSource::SelfManaged { bootstrap_servers } => request.self_managed_event_source(
             SelfManagedEventSource::builder()
-                .endpoints(EndPointType::KafkaBootstrapServers, bootstrap_servers.clone())
+                .endpoints(
+                    EndPointType::KafkaBootstrapServers,
+                    bootstrap_servers.clone(),
+                )
                 .build(),
         ),
     };
@@ -631,28 +771,60 @@ async fn create_mapping(aws: &Aws, function: &str, trigger: &TriggerDefinition, 
                 .into_iter()
                 .find(|m| m.source == trigger.source && m.topics == [trigger.topic.clone()])
                 .map(|m| m.uuid)
-                .ok_or_else(|| anyhow!("CreateEventSourceMapping {function} failed: {}", describe_sdk_error(&err)))?
+                .ok_or_else(|| {
+                    anyhow!(
+                        "CreateEventSourceMapping {function} failed: {}",
+                        describe_sdk_error(&err)
+                    )
+                })?
         }
-        Err(err) => bail!("CreateEventSourceMapping {function} failed: {}", describe_sdk_error(&err)),
+        Err(err) => bail!(
+            "CreateEventSourceMapping {function} failed: {}",
+            describe_sdk_error(&err)
+        ),
     };
-    progress.note(&format!("created Kafka mapping {uuid} for topic {}", trigger.topic));
+    progress.note(&format!(
+        "created Kafka mapping {uuid} for topic {}",
+        trigger.topic
+    ));
     wait_for_mapping(aws, &uuid, false, progress).await
 }
 
 /// Waits until a mapping leaves Creating/Updating/Enabling (or, with `gone`, until it is deleted).
-async fn wait_for_mapping(aws: &Aws, uuid: &str, gone: bool, progress: &StepProgress) -> Result<()> {
+async fn wait_for_mapping(
+    aws: &Aws,
+    uuid: &str,
+    gone: bool,
+    progress: &StepProgress,
+) -> Result<()> {
     wait::until(&aws.wait, progress, &format!("mapping {uuid}"), || async {
-        match aws.lambda.get_event_source_mapping().uuid(uuid).send().await {
+        match aws
+            .lambda
+            .get_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
+        {
             Ok(mapping) => {
                 let state = mapping.state().unwrap_or("Enabled").to_string();
-                if gone || matches!(state.as_str(), "Creating" | "Updating" | "Enabling" | "Deleting") {
+                if gone
+                    || matches!(
+                        state.as_str(),
+                        "Creating" | "Updating" | "Enabling" | "Deleting"
+                    )
+                {
                     Ok(Poll::Pending(state))
                 } else {
                     Ok(Poll::Ready(()))
                 }
             }
-            Err(err) if gone && err.code() == Some("ResourceNotFoundException") => Ok(Poll::Ready(())),
-            Err(err) => Err(anyhow!("GetEventSourceMapping {uuid} failed: {}", describe_sdk_error(&err))),
+            Err(err) if gone && err.code() == Some("ResourceNotFoundException") => {
+                Ok(Poll::Ready(()))
+            }
+            Err(err) => Err(anyhow!(
+                "GetEventSourceMapping {uuid} failed: {}",
+                describe_sdk_error(&err)
+            )),
         }
     })
     .await
@@ -687,8 +859,11 @@ mod tests {
     #[test]
     fn only_changed_fields_are_sent() {
         let (changes, _) = plan_function(&desired(None), Some(&live(None)));
-        let Operation::Lambda(FunctionOperation::UpdateConfiguration { timeout_seconds, memory_mib, .. }) =
-            &changes[0].steps[0].operation
+        let Operation::Lambda(FunctionOperation::UpdateConfiguration {
+            timeout_seconds,
+            memory_mib,
+            ..
+        }) = &changes[0].steps[0].operation
         else {
             panic!("expected UpdateConfiguration");
         };

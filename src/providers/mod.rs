@@ -15,10 +15,10 @@ use aws_config::environment::EnvironmentVariableRegionProvider;
 use aws_config::imds::region::ImdsRegionProvider;
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::profile::ProfileFileRegionProvider;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use serde::Serialize;
 
 use crate::progress::StepProgress;
@@ -119,4 +119,3 @@ where
         _ => format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(error)),
     }
 }
-

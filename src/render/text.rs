@@ -52,7 +52,12 @@ pub fn change(out: &mut String, change: &Change) {
         let _ = writeln!(out, "      {}", field_line(diff));
     }
     for hazard in &change.hazards {
-        let _ = writeln!(out, "      {} {}", style("!").magenta().bold(), hazard.message);
+        let _ = writeln!(
+            out,
+            "      {} {}",
+            style("!").magenta().bold(),
+            hazard.message
+        );
     }
 }
 
@@ -115,7 +120,10 @@ pub fn drift(plan: &Plan, file: &str) -> String {
         change(&mut out, c);
         out.push('\n');
     }
-    let _ = writeln!(out, "Run `pipectl plan -f {file}` to see the changes that restore it, or update the spec.");
+    let _ = writeln!(
+        out,
+        "Run `pipectl plan -f {file}` to see the changes that restore it, or update the spec."
+    );
     out
 }
 
@@ -132,8 +140,14 @@ pub fn apply_report(report: &ApplyReport) -> String {
     for result in &report.results {
         let (mark, text) = match &result.outcome {
             Outcome::Applied => (style("applied").green().to_string(), String::new()),
-            Outcome::Failed(error) => (style("FAILED").red().bold().to_string(), format!(": {error}")),
-            Outcome::NotStarted(why) => (style("not started").yellow().to_string(), format!(": {why}")),
+            Outcome::Failed(error) => (
+                style("FAILED").red().bold().to_string(),
+                format!(": {error}"),
+            ),
+            Outcome::NotStarted(why) => (
+                style("not started").yellow().to_string(),
+                format!(": {why}"),
+            ),
         };
         let _ = writeln!(
             out,

@@ -138,7 +138,11 @@ pub fn validate(spec: &StackSpec) -> Vec<Diagnostic> {
     }
     if let Some(sagemaker) = &spec.sagemaker {
         for (index, endpoint) in sagemaker.endpoints.iter().enumerate() {
-            validate_endpoint(&mut check, endpoint, &format!("sagemaker.endpoints[{index}]"));
+            validate_endpoint(
+                &mut check,
+                endpoint,
+                &format!("sagemaker.endpoints[{index}]"),
+            );
         }
     }
     if let Some(dynamodb) = &spec.dynamodb {
@@ -174,7 +178,10 @@ fn validate_brokers(check: &mut Checker, brokers: &KafkaBrokers) {
         &limits::HPA_CPU_UTILIZATION,
         &format!("{base}.target_cpu_utilization"),
     );
-    let (min, max) = (*brokers.min_replicas.get_ref(), *brokers.max_replicas.get_ref());
+    let (min, max) = (
+        *brokers.min_replicas.get_ref(),
+        *brokers.max_replicas.get_ref(),
+    );
     if min > max {
         check.error(
             brokers.min_replicas.span(),
@@ -401,7 +408,10 @@ fn validate_endpoint(check: &mut Checker, endpoint: &SageMakerEndpoint, base: &s
         &limits::SAGEMAKER_CAPACITY,
         &format!("{base}.max_capacity"),
     );
-    let (min, max) = (*endpoint.min_capacity.get_ref(), *endpoint.max_capacity.get_ref());
+    let (min, max) = (
+        *endpoint.min_capacity.get_ref(),
+        *endpoint.max_capacity.get_ref(),
+    );
     if min > max {
         check.error(
             endpoint.min_capacity.span(),
@@ -444,12 +454,22 @@ fn validate_table(check: &mut Checker, table: &DynamoDbTable, base: &str) {
         check.error(
             table.name.span(),
             &format!("{base}.name"),
-            format!("table name {:?} is shorter than 3 characters", table.name.get_ref()),
+            format!(
+                "table name {:?} is shorter than 3 characters",
+                table.name.get_ref()
+            ),
             "DynamoDB table names are 3 to 255 characters long",
         );
     }
     let mode = *table.billing_mode.get_ref();
-    validate_capacity(check, mode, &table.capacity, &table.billing_mode, &format!("{base}.capacity"), "the table");
+    validate_capacity(
+        check,
+        mode,
+        &table.capacity,
+        &table.billing_mode,
+        &format!("{base}.capacity"),
+        "the table",
+    );
 
     // Each attribute used in any key schema must have one type across the table and its indexes.
     let mut types: BTreeMap<String, (AttributeType, String)> = BTreeMap::new();
@@ -491,15 +511,29 @@ fn validate_table(check: &mut Checker, table: &DynamoDbTable, base: &str) {
             check.error(
                 gsi.name.span(),
                 &format!("{gsi_base}.name"),
-                format!("index name {:?} is shorter than 3 characters", gsi.name.get_ref()),
+                format!(
+                    "index name {:?} is shorter than 3 characters",
+                    gsi.name.get_ref()
+                ),
                 "DynamoDB index names are 3 to 255 characters long",
             );
         }
-        record(check, &gsi.partition_key, format!("{gsi_base}.partition_key"));
+        record(
+            check,
+            &gsi.partition_key,
+            format!("{gsi_base}.partition_key"),
+        );
         if let Some(sort) = &gsi.sort_key {
             record(check, sort, format!("{gsi_base}.sort_key"));
         }
-        validate_capacity(check, mode, &gsi.capacity, &table.billing_mode, &format!("{gsi_base}.capacity"), &format!("index {:?}", gsi.name.get_ref()));
+        validate_capacity(
+            check,
+            mode,
+            &gsi.capacity,
+            &table.billing_mode,
+            &format!("{gsi_base}.capacity"),
+            &format!("index {:?}", gsi.name.get_ref()),
+        );
         let include = *gsi.projection.get_ref() == ProjectionType::Include;
         if include == gsi.non_key_attributes.is_empty() {
             check.error(
@@ -519,7 +553,12 @@ fn validate_table(check: &mut Checker, table: &DynamoDbTable, base: &str) {
             .global_secondary_indexes
             .iter()
             .enumerate()
-            .map(|(i, g)| (&g.name, format!("{base}.global_secondary_indexes[{i}].name"))),
+            .map(|(i, g)| {
+                (
+                    &g.name,
+                    format!("{base}.global_secondary_indexes[{i}].name"),
+                )
+            }),
         "index",
     );
 }
