@@ -45,7 +45,10 @@ pub fn load(path: &Path) -> Result<LoadedStack, SpecError> {
 pub fn parse(path: &Path, text: &str) -> Result<LoadedStack, SpecError> {
     let spec: StackSpec = toml::from_str(text).map_err(|err| {
         let span = err.span().unwrap_or(0..0);
-        let message = err.message().trim().to_string();
+        let mut message = err.message().trim().to_string();
+        if message.contains("untagged enum ReservedConcurrency") {
+            message = "reserved_concurrency must be a whole number or \"none\"".to_string();
+        }
         let help = help_for_parse_error(&message);
         SpecError::new(path, text, vec![Diagnostic::new(span, "", message, help)])
     })?;

@@ -61,8 +61,7 @@ pub struct KafkaBrokers {
     pub max_replicas: Spanned<i64>,
     pub target_cpu_utilization: Spanned<i64>,
     pub replication_factor: Spanned<i64>,
-    #[serde(default)]
-    pub scale_down: ScaleDown,
+    pub scale_down: Option<Spanned<ScaleDown>>,
 }
 
 fn default_hpa_name() -> String {

@@ -208,22 +208,25 @@ fn validate_brokers(check: &mut Checker, brokers: &KafkaBrokers) {
             format!("set min_replicas to at least {factor}"),
         );
     }
-    match (&brokers.scale_down.enabled, &brokers.scale_down.stabilization_window_seconds) {
-        (true, None) => check.error(
-            brokers.min_replicas.span(),
-            &format!("{base}.scale_down"),
-            "broker scale-down is enabled without a stabilization window".to_string(),
-            format!(
-                "add scale_down.stabilization_window_seconds of at least {} (10 minutes), or set enabled = false",
-                limits::KAFKA_MIN_SCALE_DOWN_WINDOW_SECONDS
+    if let Some(scale_down) = &brokers.scale_down {
+        let policy = scale_down.get_ref();
+        match (policy.enabled, &policy.stabilization_window_seconds) {
+            (true, None) => check.error(
+                scale_down.span(),
+                &format!("{base}.scale_down"),
+                "broker scale-down is enabled without a stabilization window".to_string(),
+                format!(
+                    "add stabilization_window_seconds of at least {} (10 minutes), or set enabled = false",
+                    limits::KAFKA_MIN_SCALE_DOWN_WINDOW_SECONDS
+                ),
             ),
-        ),
-        (true, Some(window)) => check.in_range(
-            window,
-            &limits::HPA_STABILIZATION_WINDOW,
-            &format!("{base}.scale_down.stabilization_window_seconds"),
-        ),
-        _ => {}
+            (true, Some(window)) => check.in_range(
+                window,
+                &limits::HPA_STABILIZATION_WINDOW,
+                &format!("{base}.scale_down.stabilization_window_seconds"),
+            ),
+            _ => {}
+        }
     }
 }
 
