@@ -6,6 +6,8 @@ team's account would look before pipectl manages it.
       kafka-log-lambda at Lambda's defaults (timeout 3 s, 128 MiB, no reservation, no trigger).
   python emulator/seed.py --endpoint URL function NAME [NAME ...]
       Just Lambda functions at their defaults (pipectl does not deploy code, so tests need some).
+  python emulator/seed.py --endpoint URL bulk N
+      N on-demand tables bench-table-NNN and N functions bench-fn-NNN (for scripts/bench-plan).
 """
 
 from __future__ import annotations
@@ -59,12 +61,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--region", default="us-east-1")
-    parser.add_argument("scenario", choices=["before", "function"])
+    parser.add_argument("scenario", choices=["before", "function", "bulk"])
     parser.add_argument("names", nargs="*")
     args = parser.parse_args()
     iam, lam, ddb = clients(args.endpoint, args.region)
     if args.scenario == "function":
         create_functions(iam, lam, args.names)
+        return
+    if args.scenario == "bulk":
+        count = int(args.names[0])
+        create_functions(iam, lam, [f"bench-fn-{i:03}" for i in range(count)])
+        for i in range(count):
+            ddb.create_table(
+                TableName=f"bench-table-{i:03}",
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            )
         return
     create_functions(iam, lam, ["kafka-log-lambda"])
     ddb.create_table(

@@ -144,6 +144,9 @@ impl Emulator {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
             .region(aws_config::Region::new(REGION))
+            // Checks see each answer as the service gave it: the SDK would retry some
+            // (LimitExceededException counts as throttling) and hide the first reply.
+            .retry_config(aws_config::retry::RetryConfig::disabled())
             .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
                 "testing", "testing", None, None, "test",
             ))

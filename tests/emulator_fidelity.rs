@@ -1,0 +1,239 @@
+//! The test double itself: the emulator layer must refuse what AWS refuses, with AWS's error
+//! codes and 400-class statuses, and show AWS's transitional states. Checked with the AWS SDK
+//! directly (not through pipectl), so pipectl's own caution cannot hide a gap in the emulator.
+
+mod common;
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate,
+    KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+};
+use aws_sdk_lambda::types::EventSourcePosition;
+use common::Emulator;
+
+fn attribute(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(kind)
+        .build()
+        .expect("attribute")
+}
+
+fn create_index(name: &str, attribute: &str) -> GlobalSecondaryIndexUpdate {
+    GlobalSecondaryIndexUpdate::builder()
+        .create(
+            CreateGlobalSecondaryIndexAction::builder()
+                .index_name(name)
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(attribute)
+                        .key_type(KeyType::Hash)
+                        .build()
+                        .expect("key"),
+                )
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .expect("create action"),
+        )
+        .build()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dynamodb_index_rules_and_transitions() {
+    let emulator = Emulator::start(r#"{"gsi_create_seconds": 2}"#);
+    let client = emulator.dynamodb().await;
+    client
+        .create_table()
+        .table_name("Logs")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("id", ScalarAttributeType::S))
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let definitions = vec![
+        attribute("id", ScalarAttributeType::S),
+        attribute("a", ScalarAttributeType::N),
+        attribute("b", ScalarAttributeType::N),
+    ];
+
+    let two_at_once = client
+        .update_table()
+        .table_name("Logs")
+        .set_attribute_definitions(Some(definitions.clone()))
+        .global_secondary_index_updates(create_index("ByA", "a"))
+        .global_secondary_index_updates(create_index("ByB", "b"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(two_at_once.code(), Some("LimitExceededException"));
+    assert_eq!(
+        two_at_once.raw_response().map(|r| r.status().as_u16()),
+        Some(400)
+    );
+
+    client
+        .update_table()
+        .table_name("Logs")
+        .set_attribute_definitions(Some(definitions.clone()))
+        .global_secondary_index_updates(create_index("ByA", "a"))
+        .send()
+        .await
+        .unwrap();
+    let described = client
+        .describe_table()
+        .table_name("Logs")
+        .send()
+        .await
+        .unwrap();
+    let index = &described.table().unwrap().global_secondary_indexes()[0];
+    assert_eq!(index.index_status().map(|s| s.as_str()), Some("CREATING"));
+    assert_eq!(index.backfilling(), Some(true));
+
+    let while_backfilling = client
+        .update_table()
+        .table_name("Logs")
+        .set_attribute_definitions(Some(definitions.clone()))
+        .global_secondary_index_updates(create_index("ByB", "b"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(while_backfilling.code(), Some("LimitExceededException"));
+
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    let duplicate = client
+        .update_table()
+        .table_name("Logs")
+        .set_attribute_definitions(Some(definitions))
+        .global_secondary_index_updates(create_index("ByA", "a"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(duplicate.code(), Some("ValidationException"));
+    assert_eq!(
+        duplicate.raw_response().map(|r| r.status().as_u16()),
+        Some(400)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lambda_ranges_conflicts_account_settings_and_kafka_mappings() {
+    let emulator =
+        Emulator::start(r#"{"lambda_update_seconds": 2, "account_concurrency_limit": 500}"#);
+    emulator.seed_functions(&["consumer"]);
+    let client = emulator.lambda().await;
+
+    for (timeout, memory) in [(Some(901), None), (None, Some(64))] {
+        let refused = client
+            .update_function_configuration()
+            .function_name("consumer")
+            .set_timeout(timeout)
+            .set_memory_size(memory)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.code(),
+            Some("ValidationException"),
+            "{timeout:?} {memory:?}"
+        );
+        assert_eq!(
+            refused.raw_response().map(|r| r.status().as_u16()),
+            Some(400)
+        );
+    }
+
+    client
+        .update_function_configuration()
+        .function_name("consumer")
+        .timeout(30)
+        .send()
+        .await
+        .unwrap();
+    let status = client
+        .get_function_configuration()
+        .function_name("consumer")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        status.last_update_status().map(|s| s.as_str()),
+        Some("InProgress")
+    );
+    let conflict = client
+        .update_function_configuration()
+        .function_name("consumer")
+        .memory_size(256)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(conflict.code(), Some("ResourceConflictException"));
+    assert_eq!(
+        conflict.raw_response().map(|r| r.status().as_u16()),
+        Some(409)
+    );
+
+    let settings = client.get_account_settings().send().await.unwrap();
+    let limit = settings.account_limit().unwrap();
+    assert_eq!(
+        (
+            limit.concurrent_executions(),
+            limit.unreserved_concurrent_executions()
+        ),
+        (500, Some(500))
+    );
+    let over = client
+        .put_function_concurrency()
+        .function_name("consumer")
+        .reserved_concurrent_executions(401)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(over.code(), Some("InvalidParameterValueException"));
+
+    let msk =
+        "arn:aws:kafka:us-east-1:123456789012:cluster/logs/6f0c2a52-4a51-4bde-9a4e-2d4e8c1f0a11-1";
+    let too_big = client
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(msk)
+        .topics("logs")
+        .starting_position(EventSourcePosition::Latest)
+        .batch_size(20000)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(too_big.code(), Some("ValidationException"));
+    assert_eq!(
+        too_big.raw_response().map(|r| r.status().as_u16()),
+        Some(400)
+    );
+    let created = client
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(msk)
+        .topics("logs")
+        .starting_position(EventSourcePosition::Latest)
+        .batch_size(100)
+        .send()
+        .await
+        .unwrap();
+    let listed = client
+        .list_event_source_mappings()
+        .function_name("consumer")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.event_source_mappings()[0].uuid(), created.uuid());
+}
