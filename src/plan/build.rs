@@ -60,7 +60,7 @@ pub async fn build(stack: &LoadedStack, aws: &Aws) -> Result<Plan> {
     let read_functions = stream::iter(
         functions
             .iter()
-            .map(|f| lambda::read_function(aws, &f.name)),
+            .map(|f| lambda::read_function(aws, &f.name, f.trigger.is_some())),
     )
     .buffered(READ_CONCURRENCY)
     .try_collect::<Vec<_>>();

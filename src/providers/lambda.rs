@@ -142,8 +142,14 @@ pub async fn read_account(aws: &Aws) -> Result<AccountConcurrency> {
     })
 }
 
-/// Reads a function, its reservation and its Kafka mappings; `None` when it does not exist.
-pub async fn read_function(aws: &Aws, name: &str) -> Result<Option<LiveFunction>> {
+/// Reads a function and its reservation, and its Kafka mappings when `with_mappings` (only
+/// functions that declare a trigger need them: one request fewer per function otherwise).
+/// `None` when the function does not exist.
+pub async fn read_function(
+    aws: &Aws,
+    name: &str,
+    with_mappings: bool,
+) -> Result<Option<LiveFunction>> {
     let output = match aws.lambda.get_function().function_name(name).send().await {
         Ok(output) => output,
         Err(err) if err.code() == Some("ResourceNotFoundException") => return Ok(None),
@@ -152,21 +158,24 @@ pub async fn read_function(aws: &Aws, name: &str) -> Result<Option<LiveFunction>
     let configuration = output
         .configuration()
         .ok_or_else(|| anyhow!("GetFunction {name} returned no configuration"))?;
-    let mappings: Vec<_> = aws
-        .lambda
-        .list_event_source_mappings()
-        .function_name(name)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "ListEventSourceMappings {name} failed: {}",
-                describe_sdk_error(&e)
-            )
-        })?;
+    let mappings: Vec<_> = if with_mappings {
+        aws.lambda
+            .list_event_source_mappings()
+            .function_name(name)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "ListEventSourceMappings {name} failed: {}",
+                    describe_sdk_error(&e)
+                )
+            })?
+    } else {
+        vec![]
+    };
     let kafka_mappings = mappings
         .iter()
         .filter_map(|m| {
@@ -764,7 +773,7 @@ async fn create_mapping(
             .to_string(),
         // A lost reply to an earlier attempt may have created it: find it and carry on.
         Err(err) if err.code() == Some("ResourceConflictException") => {
-            let live = read_function(aws, function)
+            let live = read_function(aws, function, true)
                 .await?
                 .ok_or_else(|| anyhow!("function {function} disappeared"))?;
             live.kafka_mappings
