@@ -868,7 +868,7 @@ async fn wait_until_settled(
     gone: Option<&str>,
     progress: &StepProgress,
 ) -> Result<()> {
-    wait::until(&aws.wait, progress, table, || async {
+    wait::until(&aws.wait, progress, &format!("table {table}"), || async {
         let live = read_table(aws, table)
             .await?
             .ok_or_else(|| anyhow!("table {table} disappeared while pipectl was changing it"))?;

@@ -701,38 +701,43 @@ async fn update_configuration(
 
 /// Waits until `LastUpdateStatus` is no longer `InProgress`; `Failed` is an error with AWS's reason.
 async fn wait_for_function(aws: &Aws, function: &str, progress: &StepProgress) -> Result<()> {
-    wait::until(&aws.wait, progress, function, || async {
-        let output = aws
-            .lambda
-            .get_function_configuration()
-            .function_name(function)
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "GetFunctionConfiguration {function} failed: {}",
-                    describe_sdk_error(&e)
-                )
-            })?;
-        let status = output
-            .last_update_status()
-            .map(|s| s.as_str())
-            .unwrap_or("Successful");
-        match status {
-            "InProgress" => Ok(Poll::Pending("LastUpdateStatus InProgress".into())),
-            "Failed" => bail!(
-                "the update of {function} failed: {} ({})",
-                output
-                    .last_update_status_reason()
-                    .unwrap_or("no reason given"),
-                output
-                    .last_update_status_reason_code()
-                    .map(|c| c.as_str())
-                    .unwrap_or("no reason code")
-            ),
-            _ => Ok(Poll::Ready(())),
-        }
-    })
+    wait::until(
+        &aws.wait,
+        progress,
+        &format!("function {function}"),
+        || async {
+            let output = aws
+                .lambda
+                .get_function_configuration()
+                .function_name(function)
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "GetFunctionConfiguration {function} failed: {}",
+                        describe_sdk_error(&e)
+                    )
+                })?;
+            let status = output
+                .last_update_status()
+                .map(|s| s.as_str())
+                .unwrap_or("Successful");
+            match status {
+                "InProgress" => Ok(Poll::Pending("LastUpdateStatus InProgress".into())),
+                "Failed" => bail!(
+                    "the update of {function} failed: {} ({})",
+                    output
+                        .last_update_status_reason()
+                        .unwrap_or("no reason given"),
+                    output
+                        .last_update_status_reason_code()
+                        .map(|c| c.as_str())
+                        .unwrap_or("no reason code")
+                ),
+                _ => Ok(Poll::Ready(())),
+            }
+        },
+    )
     .await
 }
 

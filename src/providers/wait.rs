@@ -58,7 +58,7 @@ where
                         waited.as_secs()
                     );
                 }
-                progress.status(&format!("{what}: {status} ({}s)", waited.as_secs()));
+                progress.status(&format!("waiting: {status} ({}s)", waited.as_secs()));
                 tokio::time::sleep(interval).await;
                 interval = (interval + interval / 2).min(settings.max_interval);
             }
