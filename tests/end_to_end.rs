@@ -318,14 +318,34 @@ async fn configuration_change_waits_through_in_progress() {
         "a call hit ResourceConflictException"
     );
 
-    // A failed update is reported with AWS's reason, and the run fails.
+    // A failed update is reported with AWS's reason and the run fails, while an independent
+    // resource (a table, in its own lane) is still applied; a re-run then converges.
     emulator.configure(r#"{"fail_next_lambda_update": "The function could not be updated: EniLimitExceeded", "lambda_update_seconds": 0.5}"#);
-    let failing = emulator.stack("b.toml", &function_stack("timeout_seconds = 30\n"));
+    let failing = emulator.stack(
+        "b.toml",
+        &format!(
+            "{}{}",
+            function_stack("timeout_seconds = 30\n"),
+            table_stack("PAY_PER_REQUEST", &[], None).replace("[stack]\nname = \"t\"\n", "")
+        ),
+    );
+    let run = emulator.pipectl(&["apply", "-f", path_str(&failing), "--auto-approve"]);
+    run.expect_code(1)
+        .expect_stdout("EniLimitExceeded")
+        .expect_stdout("1 applied, 1 failed, 0 not started.");
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.contains("dynamodb.table.Logs") && l.contains("applied")),
+        "{}",
+        run.all()
+    );
     emulator
         .pipectl(&["apply", "-f", path_str(&failing), "--auto-approve"])
-        .expect_code(1)
-        .expect_stdout("EniLimitExceeded")
-        .expect_stdout("1 failed");
+        .expect_code(0);
+    emulator
+        .pipectl(&["drift", "-f", path_str(&failing)])
+        .expect_code(0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
