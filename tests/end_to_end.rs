@@ -68,15 +68,7 @@ async fn creates_a_stack_from_nothing_and_converges() {
         .expect_stdout("Apply complete.");
 
     // An independent client sees every setting.
-    let table = emulator
-        .dynamodb()
-        .await
-        .describe_table()
-        .table_name("Logs")
-        .send()
-        .await
-        .unwrap();
-    let table = table.table().unwrap();
+    let table = emulator.table("Logs").await;
     assert_eq!(
         table.billing_mode_summary().unwrap().billing_mode(),
         Some(&BillingMode::PayPerRequest)
@@ -152,15 +144,7 @@ async fn billing_mode_switches_both_ways_with_index_capacity() {
         .expect_stdout("~ billing_mode: PAY_PER_REQUEST -> PROVISIONED")
         .expect_stdout("+ index.ByScore.capacity: read 3 / write 4")
         .expect_stdout("Apply complete.");
-    let described = emulator
-        .dynamodb()
-        .await
-        .describe_table()
-        .table_name("Logs")
-        .send()
-        .await
-        .unwrap();
-    let table = described.table().unwrap();
+    let table = emulator.table("Logs").await;
     assert_eq!(
         table.billing_mode_summary().unwrap().billing_mode(),
         Some(&BillingMode::Provisioned)
@@ -195,21 +179,9 @@ async fn billing_mode_switches_both_ways_with_index_capacity() {
         .pipectl(&["apply", "-f", path_str(&on_demand), "--auto-approve"])
         .expect_code(0)
         .expect_stdout("~ billing_mode: PROVISIONED -> PAY_PER_REQUEST");
-    let described = emulator
-        .dynamodb()
-        .await
-        .describe_table()
-        .table_name("Logs")
-        .send()
-        .await
-        .unwrap();
+    let described = emulator.table("Logs").await;
     assert_eq!(
-        described
-            .table()
-            .unwrap()
-            .billing_mode_summary()
-            .unwrap()
-            .billing_mode(),
+        described.billing_mode_summary().unwrap().billing_mode(),
         Some(&BillingMode::PayPerRequest)
     );
     assert!(calls(&emulator, "UpdateTable")
@@ -281,19 +253,8 @@ async fn index_removal_needs_allow_destroy() {
             "--allow-destroy",
         ])
         .expect_code(0);
-    let described = emulator
-        .dynamodb()
-        .await
-        .describe_table()
-        .table_name("Logs")
-        .send()
-        .await
-        .unwrap();
-    assert!(described
-        .table()
-        .unwrap()
-        .global_secondary_indexes()
-        .is_empty());
+    let described = emulator.table("Logs").await;
+    assert!(described.global_secondary_indexes().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -158,6 +158,22 @@ impl Emulator {
         aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
     }
 
+    /// DescribeTable through an independent SDK client.
+    pub async fn table(&self, name: &str) -> aws_sdk_dynamodb::types::TableDescription {
+        let described = self
+            .dynamodb()
+            .await
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DescribeTable {name}: {e:?}"));
+        described
+            .table()
+            .cloned()
+            .unwrap_or_else(|| panic!("DescribeTable {name} returned no table"))
+    }
+
     pub async fn lambda(&self) -> aws_sdk_lambda::Client {
         aws_sdk_lambda::Client::new(&self.sdk_config().await)
     }
