@@ -9,11 +9,10 @@ use common::{path_str, Call, Emulator};
 const MSK: &str =
     "arn:aws:kafka:us-east-1:123456789012:cluster/logs/6f0c2a52-4a51-4bde-9a4e-2d4e8c1f0a11-1";
 
-fn table_stack(
-    billing: &str,
-    indexes: &[(&str, &str, Option<(i64, i64)>)],
-    capacity: Option<(i64, i64)>,
-) -> String {
+/// An index in a generated stack: name, partition key attribute (type N), optional capacity.
+type IndexSpec<'a> = (&'a str, &'a str, Option<(i64, i64)>);
+
+fn table_stack(billing: &str, indexes: &[IndexSpec], capacity: Option<(i64, i64)>) -> String {
     let mut text = format!(
         "[stack]\nname = \"t\"\n\n[[dynamodb.tables]]\nname = \"Logs\"\nbilling_mode = \"{billing}\"\npartition_key = {{ name = \"logId\", type = \"S\" }}\n"
     );
