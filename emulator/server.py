@@ -57,6 +57,9 @@ class Settings:
     pay_per_request_switches_per_day: int = 4
     # When set, the next UpdateFunctionConfiguration ends in LastUpdateStatus=Failed with this reason.
     fail_next_lambda_update: str | None = None
+    # When set to an operation name (e.g. "CreateTable"), the next successful call of it is
+    # carried out but its reply is lost: the client gets a 500 and will retry.
+    lose_next_reply: str | None = None
 
 
 class AwsError(Exception):
@@ -117,6 +120,12 @@ class Layer:
             response = self.route(request)
         except AwsError as err:
             response = request.error(err)
+        with self.lock:
+            if self.settings.lose_next_reply == request.operation and response[0] < 300:
+                self.settings.lose_next_reply = None
+                response = request.error(
+                    AwsError(500, "InternalServerError", "emulated lost reply: the call was carried out")
+                )
         if request.mutating:
             with self.lock:
                 self.log.append(

@@ -453,3 +453,69 @@ async fn missing_function_is_a_plan_error_and_apply_needs_approval() {
         .expect_stderr("--auto-approve");
     assert!(emulator.mutating_calls().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lost_replies_are_safe_to_repeat() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["consumer"]);
+    let stack = emulator.stack(
+        "a.toml",
+        &format!(
+            "{}\n[lambda.functions.kafka_trigger]\nmsk_cluster_arn = \"{MSK}\"\ntopic = \"logs\"\n\n{}",
+            function_stack(""),
+            table_stack("PAY_PER_REQUEST", &[], None).replace("[stack]\nname = \"t\"\n", "")
+        ),
+    );
+    let file = path_str(&stack);
+
+    // CreateTable succeeds but its reply is lost: the retry finds the table already there.
+    emulator.configure(r#"{"lose_next_reply": "CreateTable"}"#);
+    emulator
+        .pipectl(&["apply", "-f", file, "--auto-approve"])
+        .expect_code(0)
+        .expect_stdout("Apply complete.");
+    let creates = calls(&emulator, "CreateTable");
+    assert_eq!(
+        creates.iter().map(|c| c.status).collect::<Vec<_>>(),
+        vec![500, 400],
+        "{creates:?}"
+    );
+
+    // The same for a Kafka mapping: exactly one mapping exists afterwards.
+    let lambda = emulator.lambda().await;
+    let uuid = lambda
+        .list_event_source_mappings()
+        .function_name("consumer")
+        .send()
+        .await
+        .unwrap()
+        .event_source_mappings()[0]
+        .uuid()
+        .unwrap()
+        .to_string();
+    lambda
+        .delete_event_source_mapping()
+        .uuid(&uuid)
+        .send()
+        .await
+        .unwrap();
+    emulator.configure(r#"{"lose_next_reply": "CreateEventSourceMapping"}"#);
+    emulator
+        .pipectl(&["apply", "-f", file, "--auto-approve"])
+        .expect_code(0)
+        .expect_stdout("Apply complete.");
+    let listed = lambda
+        .list_event_source_mappings()
+        .function_name("consumer")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.event_source_mappings().len(), 1);
+    let creates = calls(&emulator, "CreateEventSourceMapping");
+    assert_eq!(
+        creates.iter().map(|c| c.status).collect::<Vec<_>>(),
+        vec![202, 500, 409],
+        "{creates:?}"
+    );
+    emulator.pipectl(&["drift", "-f", file]).expect_code(0);
+}
