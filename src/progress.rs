@@ -29,15 +29,6 @@ impl Reporter {
         }
     }
 
-    /// A silent reporter, for reads that need a `StepProgress` but show nothing.
-    pub fn hidden() -> Self {
-        Reporter {
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::hidden()),
-            interactive: false,
-            started: Instant::now(),
-        }
-    }
-
     /// A line that stays (a step started, finished or failed).
     pub fn line(&self, text: &str) {
         if self.interactive {
@@ -61,12 +52,6 @@ impl Reporter {
             reporter: self.clone(),
             resource: resource.to_string(),
         }
-    }
-}
-
-impl Default for Reporter {
-    fn default() -> Self {
-        Reporter::new()
     }
 }
 

@@ -62,7 +62,7 @@ async fn creates_a_stack_from_nothing_and_converges() {
         .expect_stdout("~ timeout_seconds: 3 -> 60")
         .expect_stdout("Plan: 2 to create, 1 to change, 0 to destroy.");
     emulator
-        .pipectl(&["apply", "-f", file, "--auto-approve"])
+        .apply(&stack)
         .expect_code(0)
         .expect_stdout("Apply complete.");
 
@@ -125,9 +125,7 @@ async fn billing_mode_switches_both_ways_with_index_capacity() {
         "a.toml",
         &table_stack("PAY_PER_REQUEST", &[("ByScore", "score", None)], None),
     );
-    emulator
-        .pipectl(&["apply", "-f", path_str(&on_demand), "--auto-approve"])
-        .expect_code(0);
+    emulator.apply(&on_demand).expect_code(0);
 
     let provisioned = emulator.stack(
         "b.toml",
@@ -138,7 +136,7 @@ async fn billing_mode_switches_both_ways_with_index_capacity() {
         ),
     );
     emulator
-        .pipectl(&["apply", "-f", path_str(&provisioned), "--auto-approve"])
+        .apply(&provisioned)
         .expect_code(0)
         .expect_stdout("~ billing_mode: PAY_PER_REQUEST -> PROVISIONED")
         .expect_stdout("+ index.ByScore.capacity: read 3 / write 4")
@@ -175,7 +173,7 @@ async fn billing_mode_switches_both_ways_with_index_capacity() {
     );
 
     emulator
-        .pipectl(&["apply", "-f", path_str(&on_demand), "--auto-approve"])
+        .apply(&on_demand)
         .expect_code(0)
         .expect_stdout("~ billing_mode: PROVISIONED -> PAY_PER_REQUEST");
     let described = emulator.table("Logs").await;
@@ -192,9 +190,7 @@ async fn billing_mode_switches_both_ways_with_index_capacity() {
 async fn two_new_indexes_are_created_one_after_the_other() {
     let emulator = Emulator::start(r#"{"gsi_create_seconds": 1.5, "table_update_seconds": 0.3}"#);
     let base = emulator.stack("a.toml", &table_stack("PAY_PER_REQUEST", &[], None));
-    emulator
-        .pipectl(&["apply", "-f", path_str(&base), "--auto-approve"])
-        .expect_code(0);
+    emulator.apply(&base).expect_code(0);
     emulator.clear_log();
 
     let two = emulator.stack(
@@ -206,7 +202,7 @@ async fn two_new_indexes_are_created_one_after_the_other() {
         ),
     );
     emulator
-        .pipectl(&["apply", "-f", path_str(&two), "--auto-approve"])
+        .apply(&two)
         .expect_code(0)
         .expect_stderr("create index ByScore (1 of 2)")
         .expect_stderr("create index ByHost (2 of 2)")
@@ -226,14 +222,12 @@ async fn index_removal_needs_allow_destroy() {
         "a.toml",
         &table_stack("PAY_PER_REQUEST", &[("ByScore", "score", None)], None),
     );
-    emulator
-        .pipectl(&["apply", "-f", path_str(&with_index), "--auto-approve"])
-        .expect_code(0);
+    emulator.apply(&with_index).expect_code(0);
     emulator.clear_log();
 
     let without = emulator.stack("b.toml", &table_stack("PAY_PER_REQUEST", &[], None));
     emulator
-        .pipectl(&["apply", "-f", path_str(&without), "--auto-approve"])
+        .apply(&without)
         .expect_code(1)
         .expect_stdout("- dynamodb.index.Logs/ByScore will be destroyed")
         .expect_stderr("re-run with --allow-destroy");
@@ -265,7 +259,7 @@ async fn configuration_change_waits_through_in_progress() {
         &function_stack("timeout_seconds = 120\nmemory_mib = 1024\nreserved_concurrency = 50\n"),
     );
     emulator
-        .pipectl(&["apply", "-f", path_str(&stack), "--auto-approve"])
+        .apply(&stack)
         .expect_code(0)
         .expect_stdout("Apply complete.");
     let update = &calls(&emulator, "UpdateFunctionConfiguration")[0];
@@ -289,7 +283,7 @@ async fn configuration_change_waits_through_in_progress() {
             table_stack("PAY_PER_REQUEST", &[], None).replace("[stack]\nname = \"t\"\n", "")
         ),
     );
-    let run = emulator.pipectl(&["apply", "-f", path_str(&failing), "--auto-approve"]);
+    let run = emulator.apply(&failing);
     run.expect_code(1)
         .expect_stdout("EniLimitExceeded")
         .expect_stdout("1 applied, 1 failed, 0 not started.");
@@ -300,9 +294,7 @@ async fn configuration_change_waits_through_in_progress() {
         "{}",
         run.all()
     );
-    emulator
-        .pipectl(&["apply", "-f", path_str(&failing), "--auto-approve"])
-        .expect_code(0);
+    emulator.apply(&failing).expect_code(0);
     emulator
         .pipectl(&["drift", "-f", path_str(&failing)])
         .expect_code(0);
@@ -331,9 +323,7 @@ async fn reservation_over_the_account_limit_is_refused_at_plan_time() {
         .expect_code(1)
         .expect_stderr("Lambda keeps at least 100 unreserved")
         .expect_stderr("at most 600 more can be reserved");
-    emulator
-        .pipectl(&["apply", "-f", path_str(&stack), "--auto-approve"])
-        .expect_code(1);
+    emulator.apply(&stack).expect_code(1);
     // Refused before anything was applied: not even the timeout change went out.
     assert!(
         emulator.mutating_calls().is_empty(),
@@ -352,13 +342,11 @@ async fn kafka_trigger_batch_size_updates_in_place_and_topic_change_replaces() {
         ))
     };
     let first = emulator.stack("a.toml", &trigger("logs", 100));
-    emulator
-        .pipectl(&["apply", "-f", path_str(&first), "--auto-approve"])
-        .expect_code(0);
+    emulator.apply(&first).expect_code(0);
 
     let bigger = emulator.stack("b.toml", &trigger("logs", 500));
     emulator
-        .pipectl(&["apply", "-f", path_str(&bigger), "--auto-approve"])
+        .apply(&bigger)
         .expect_code(0)
         .expect_stdout("~ batch_size: 100 -> 500");
     let lambda = emulator.lambda().await;
@@ -377,7 +365,7 @@ async fn kafka_trigger_batch_size_updates_in_place_and_topic_change_replaces() {
 
     let moved = emulator.stack("c.toml", &trigger("app-logs", 500));
     emulator
-        .pipectl(&["apply", "-f", path_str(&moved), "--auto-approve"])
+        .apply(&moved)
         .expect_code(1)
         .expect_stdout("-/+ lambda.kafka_trigger.consumer must be replaced")
         .expect_stderr("--allow-destroy");
@@ -412,9 +400,7 @@ async fn drift_names_the_field_changed_out_of_band() {
         &function_stack("timeout_seconds = 60\nmemory_mib = 512\n"),
     );
     let file = path_str(&stack);
-    emulator
-        .pipectl(&["apply", "-f", file, "--auto-approve"])
-        .expect_code(0);
+    emulator.apply(&stack).expect_code(0);
     emulator.pipectl(&["drift", "-f", file]).expect_code(0);
 
     // Someone changes the timeout by hand, with the SDK.
@@ -471,7 +457,7 @@ async fn lost_replies_are_safe_to_repeat() {
     // CreateTable succeeds but its reply is lost: the retry finds the table already there.
     emulator.configure(r#"{"lose_next_reply": "CreateTable"}"#);
     emulator
-        .pipectl(&["apply", "-f", file, "--auto-approve"])
+        .apply(&stack)
         .expect_code(0)
         .expect_stdout("Apply complete.");
     let creates = calls(&emulator, "CreateTable");
@@ -501,7 +487,7 @@ async fn lost_replies_are_safe_to_repeat() {
         .unwrap();
     emulator.configure(r#"{"lose_next_reply": "CreateEventSourceMapping"}"#);
     emulator
-        .pipectl(&["apply", "-f", file, "--auto-approve"])
+        .apply(&stack)
         .expect_code(0)
         .expect_stdout("Apply complete.");
     let listed = lambda

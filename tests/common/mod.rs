@@ -89,6 +89,11 @@ impl Emulator {
         Run::from(output)
     }
 
+    /// `pipectl apply -f FILE --auto-approve`, as a CI job runs it.
+    pub fn apply(&self, stack: &Path) -> Run {
+        self.pipectl(&["apply", "-f", path_str(stack), "--auto-approve"])
+    }
+
     /// Creates Lambda functions at their defaults, through boto3 (pipectl does not deploy code).
     pub fn seed_functions(&self, names: &[&str]) {
         let status = Command::new(python())
