@@ -15,7 +15,8 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    pub fn new() -> Self {
+    /// Draws on stderr when it is a terminal, plain lines otherwise.
+    pub fn on_stderr() -> Self {
         let interactive = std::io::stderr().is_terminal();
         let target = if interactive {
             ProgressDrawTarget::stderr()

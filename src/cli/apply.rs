@@ -47,7 +47,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
         return Ok(1);
     }
 
-    let reporter = Reporter::new();
+    let reporter = Reporter::on_stderr();
     let report = apply::run(
         &plan,
         &aws,
