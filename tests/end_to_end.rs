@@ -13,8 +13,16 @@ const MSK: &str =
 type IndexSpec<'a> = (&'a str, &'a str, Option<(i64, i64)>);
 
 fn table_stack(billing: &str, indexes: &[IndexSpec], capacity: Option<(i64, i64)>) -> String {
+    format!(
+        "[stack]\nname = \"t\"\n{}",
+        logs_table(billing, indexes, capacity)
+    )
+}
+
+/// The `Logs` table section alone, to add to another stack.
+fn logs_table(billing: &str, indexes: &[IndexSpec], capacity: Option<(i64, i64)>) -> String {
     let mut text = format!(
-        "[stack]\nname = \"t\"\n\n[[dynamodb.tables]]\nname = \"Logs\"\nbilling_mode = \"{billing}\"\npartition_key = {{ name = \"logId\", type = \"S\" }}\n"
+        "\n[[dynamodb.tables]]\nname = \"Logs\"\nbilling_mode = \"{billing}\"\npartition_key = {{ name = \"logId\", type = \"S\" }}\n"
     );
     if let Some((r, w)) = capacity {
         text.push_str(&format!("capacity = {{ read = {r}, write = {w} }}\n"));
@@ -51,7 +59,7 @@ async fn creates_a_stack_from_nothing_and_converges() {
         &format!(
             "{}\n[lambda.functions.kafka_trigger]\nmsk_cluster_arn = \"{MSK}\"\ntopic = \"logs\"\nbatch_size = 500\n\n{}",
             function_stack("timeout_seconds = 60\nmemory_mib = 2048\nreserved_concurrency = 100\n"),
-            table_stack("PAY_PER_REQUEST", &[("ByScore", "score", None)], None).replace("[stack]\nname = \"t\"\n", "")
+            logs_table("PAY_PER_REQUEST", &[("ByScore", "score", None)], None)
         ),
     );
     let file = path_str(&stack);
@@ -280,7 +288,7 @@ async fn configuration_change_waits_through_in_progress() {
         &format!(
             "{}{}",
             function_stack("timeout_seconds = 30\n"),
-            table_stack("PAY_PER_REQUEST", &[], None).replace("[stack]\nname = \"t\"\n", "")
+            logs_table("PAY_PER_REQUEST", &[], None)
         ),
     );
     let run = emulator.apply(&failing);
@@ -449,7 +457,7 @@ async fn lost_replies_are_safe_to_repeat() {
         &format!(
             "{}\n[lambda.functions.kafka_trigger]\nmsk_cluster_arn = \"{MSK}\"\ntopic = \"logs\"\n\n{}",
             function_stack(""),
-            table_stack("PAY_PER_REQUEST", &[], None).replace("[stack]\nname = \"t\"\n", "")
+            logs_table("PAY_PER_REQUEST", &[], None)
         ),
     );
     let file = path_str(&stack);
