@@ -1,0 +1,755 @@
+"""pipectl's fake Kubernetes API server: a TEST DOUBLE for the tests and the demo.
+
+No kube-apiserver can run here, so this small HTTP server answers the part of the Kubernetes
+API that pipectl (and kubectl, as an independent client) touches, the way the real server does:
+
+* discovery: /version, /api, /api/v1, /apis, /apis/GROUP, /apis/GROUP/VERSION;
+* core/v1 namespaces, persistentvolumes, persistentvolumeclaims; apps/v1 statefulsets;
+  autoscaling/v2 horizontalpodautoscalers; storage.k8s.io/v1 storageclasses;
+* GET, LIST (with `kind: XList` and labelSelector equality), POST (201, 409 AlreadyExists),
+  PUT (409 Conflict on a stale resourceVersion), PATCH (server-side apply with field managers,
+  conflicts and `force`; JSON merge patch; strategic merge patch treated as a merge patch),
+  DELETE; `resourceVersion`, `uid`, `generation` and `managedFields` on every object;
+  404 NotFound as a proper `Status`; `dryRun=All` validates and answers without storing;
+* 422 Invalid for what pipectl must never do: changing a StorageClass's immutable fields,
+  changing a StatefulSet's volumeClaimTemplates (or other immutable spec fields), shrinking a
+  PVC, growing a PVC whose class does not allow expansion; and the HPA's own validation
+  (minReplicas >= 1, maxReplicas >= minReplicas, scale-down select policy, windows);
+* a PVC whose requested size grows gets `status.capacity` raised to match, as the volume
+  resizer does once the EBS volume has grown;
+* optional bearer-token checks (--eks-cluster NAME): requests must carry an EKS token
+  (`k8s-aws-v1.` + base64url of a presigned STS GetCallerIdentity URL that signs the
+  `x-k8s-aws-id` header naming the cluster), as EKS's authenticator expects;
+* a log of requests for assertions.
+
+Control endpoints (not Kubernetes APIs): GET /_fake/log, POST /_fake/log/clear,
+POST /_fake/seed (a JSON list of objects stored as given, status included).
+
+Run: python emulator/kube_apiserver.py --port 0   (prints "listening on http://127.0.0.1:PORT")
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import json
+import re
+import sys
+import threading
+import uuid
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import yaml
+
+
+class Resource:
+    def __init__(self, group: str, version: str, plural: str, kind: str, namespaced: bool,
+                 short_names: list[str], has_status: bool):
+        self.group = group
+        self.version = version
+        self.plural = plural
+        self.kind = kind
+        self.namespaced = namespaced
+        self.short_names = short_names
+        self.has_status = has_status
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def discovery(self) -> dict[str, Any]:
+        return {
+            "name": self.plural,
+            "singularName": self.kind.lower(),
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": ["create", "delete", "get", "list", "patch", "update"],
+            "shortNames": self.short_names,
+        }
+
+
+RESOURCES = [
+    Resource("", "v1", "namespaces", "Namespace", False, ["ns"], True),
+    Resource("", "v1", "persistentvolumes", "PersistentVolume", False, ["pv"], True),
+    Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, ["pvc"], True),
+    Resource("apps", "v1", "statefulsets", "StatefulSet", True, ["sts"], True),
+    Resource("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True,
+             ["hpa"], True),
+    Resource("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, ["sc"], False),
+]
+GROUPS: dict[str, list[Resource]] = {}
+for _r in RESOURCES:
+    GROUPS.setdefault(_r.group, []).append(_r)
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, reason: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.details = details or {}
+
+    def status(self) -> dict[str, Any]:
+        body = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+def qualified(word: str, resource: Resource) -> str:
+    """'horizontalpodautoscalers.autoscaling', or just 'persistentvolumeclaims' for core/v1."""
+    return f"{word}.{resource.group}" if resource.group else word
+
+
+def not_found(resource: Resource, name: str) -> ApiError:
+    return ApiError(404, "NotFound", f'{qualified(resource.plural, resource)} "{name}" not found',
+                    {"name": name, "group": resource.group, "kind": resource.plural})
+
+
+def invalid(resource: Resource, name: str, causes: list[tuple[str, str, str]]) -> ApiError:
+    """causes: (reason, field, message) like the real server's field errors."""
+    text = ", ".join(f"{field}: {message}" for _, field, message in causes)
+    return ApiError(422, "Invalid", f'{qualified(resource.kind, resource)} "{name}" is invalid: {text}',
+                    {"name": name, "group": resource.group, "kind": resource.kind,
+                     "causes": [{"reason": r, "field": f, "message": m} for r, f, m in causes]})
+
+
+# ------------------------------------------------------------------------------ quantities
+
+_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
+          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
+
+
+def quantity_bytes(value: Any) -> int:
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", str(value))
+    if not match or match.group(2) not in _UNITS:
+        raise ValueError(f"quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {value}")
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+# ---------------------------------------------------------------------- field ownership (SSA)
+
+IGNORED_TOP = {"status"}
+OWNED_METADATA = {"labels", "annotations"}
+
+
+def leaves(obj: Any, prefix: tuple = ()) -> dict[tuple, Any]:
+    """Leaf fields of an object as paths. Lists are atomic (one leaf), which is how the real
+    server treats the lists pipectl writes (metrics, policies, parameters are maps)."""
+    out: dict[tuple, Any] = {}
+    if isinstance(obj, dict) and (obj or not prefix):
+        for key, value in obj.items():
+            if not prefix and key in IGNORED_TOP:
+                continue
+            if not prefix and key == "metadata":
+                for meta_key in OWNED_METADATA:
+                    if isinstance(value, dict) and meta_key in value:
+                        out.update(leaves(value[meta_key], ("metadata", meta_key)))
+                continue
+            if not prefix and key in ("apiVersion", "kind"):
+                continue
+            out.update(leaves(value, prefix + (key,)))
+    else:
+        out[prefix] = obj
+    return out
+
+
+def get_path(obj: Any, path: tuple) -> Any:
+    for key in path:
+        if not isinstance(obj, dict) or key not in obj:
+            return None
+        obj = obj[key]
+    return obj
+
+
+def set_path(obj: dict, path: tuple, value: Any) -> None:
+    for key in path[:-1]:
+        obj = obj.setdefault(key, {})
+    obj[path[-1]] = value
+
+
+def remove_path(obj: dict, path: tuple) -> None:
+    parents = []
+    for key in path[:-1]:
+        if not isinstance(obj, dict) or key not in obj:
+            return
+        parents.append((obj, key))
+        obj = obj[key]
+    if isinstance(obj, dict):
+        obj.pop(path[-1], None)
+    # Drop maps the removal left empty.
+    for parent, key in reversed(parents):
+        if parent[key] == {}:
+            del parent[key]
+
+
+def fields_v1(paths: list[tuple]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for path in paths:
+        node = tree
+        for key in path:
+            node = node.setdefault(f"f:{key}", {})
+    return tree
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+# --------------------------------------------------------------------------------- the store
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Store:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.objects: dict[tuple, dict] = {}
+        # (resource plural, namespace, name) -> {manager: {path: operation}}
+        self.owners: dict[tuple, dict[str, set]] = {}
+        self.revision = 1000
+        self.log: list[dict[str, Any]] = []
+
+    def next_revision(self) -> str:
+        self.revision += 1
+        return str(self.revision)
+
+    def key(self, resource: Resource, namespace: str | None, name: str) -> tuple:
+        return (resource.plural, namespace if resource.namespaced else None, name)
+
+    def finish(self, resource: Resource, key: tuple, obj: dict, previous: dict | None,
+               dry_run: bool) -> dict:
+        """Fills server-set metadata, simulates controllers, and stores unless dry-run."""
+        meta = obj.setdefault("metadata", {})
+        if previous is None:
+            meta["uid"] = str(uuid.uuid4())
+            meta["creationTimestamp"] = now_iso()
+            meta["generation"] = 1
+        else:
+            for k in ("uid", "creationTimestamp"):
+                meta[k] = previous["metadata"][k]
+            generation = previous["metadata"].get("generation", 1)
+            if obj.get("spec") != previous.get("spec") or (
+                    resource.kind == "StorageClass" and obj != previous):
+                generation += 1
+            meta["generation"] = generation
+            if resource.has_status and "status" in previous:
+                obj["status"] = copy.deepcopy(previous["status"])
+        if resource.namespaced:
+            meta["namespace"] = key[1]
+        obj["apiVersion"] = resource.group_version
+        obj["kind"] = resource.kind
+        if resource.kind == "PersistentVolumeClaim":
+            requested = get_path(obj, ("spec", "resources", "requests", "storage"))
+            capacity = get_path(obj, ("status", "capacity", "storage"))
+            if requested and capacity and quantity_bytes(requested) > quantity_bytes(capacity):
+                # The resizer grew the volume: the claim now reports the new capacity.
+                set_path(obj, ("status", "capacity", "storage"), requested)
+        owners = self.owners.get(key, {})
+        meta["managedFields"] = [
+            {"manager": manager, "operation": operation, "apiVersion": resource.group_version,
+             "time": now_iso(), "fieldsType": "FieldsV1", "fieldsV1": fields_v1(sorted(paths))}
+            for (manager, operation), paths in sorted(owners.items()) if paths
+        ]
+        if dry_run:
+            obj["metadata"]["resourceVersion"] = (previous or {}).get("metadata", {}).get(
+                "resourceVersion", "0")
+            return obj
+        meta["resourceVersion"] = self.next_revision()
+        self.objects[key] = obj
+        return copy.deepcopy(obj)
+
+
+# -------------------------------------------------------------------------------- validation
+
+STATEFULSET_MUTABLE_SPEC = {"replicas", "ordinals", "template", "updateStrategy",
+                            "persistentVolumeClaimRetentionPolicy", "minReadySeconds"}
+STORAGECLASS_IMMUTABLE = ["parameters", "provisioner", "reclaimPolicy", "volumeBindingMode"]
+
+
+def validate(store: Store, resource: Resource, name: str, obj: dict, previous: dict | None) -> None:
+    causes: list[tuple[str, str, str]] = []
+    meta_name = get_path(obj, ("metadata", "name"))
+    if meta_name != name:
+        causes.append(("FieldValueInvalid", "metadata.name",
+                       f"Invalid value: {json.dumps(meta_name)}: the name of the object does not match the name on the URL"))
+    if resource.kind == "HorizontalPodAutoscaler":
+        spec = obj.get("spec") or {}
+        minimum = spec.get("minReplicas", 1)
+        maximum = spec.get("maxReplicas")
+        if not isinstance(minimum, int) or minimum < 1:
+            causes.append(("FieldValueInvalid", "spec.minReplicas",
+                           f"Invalid value: {minimum}: must be greater than or equal to 1"))
+        if not isinstance(maximum, int) or maximum < 1:
+            causes.append(("FieldValueInvalid", "spec.maxReplicas",
+                           f"Invalid value: {maximum}: must be greater than 0"))
+        elif isinstance(minimum, int) and maximum < minimum:
+            causes.append(("FieldValueInvalid", "spec.maxReplicas",
+                           f"Invalid value: {maximum}: must be greater than or equal to `minReplicas`"))
+        ref = spec.get("scaleTargetRef") or {}
+        for field in ("kind", "name"):
+            if not ref.get(field):
+                causes.append(("FieldValueRequired", f"spec.scaleTargetRef.{field}", "Required value"))
+        for direction in ("scaleUp", "scaleDown"):
+            rules = get_path(spec, ("behavior", direction)) or {}
+            policy = rules.get("selectPolicy")
+            if policy is not None and policy not in ("Max", "Min", "Disabled"):
+                causes.append(("FieldValueNotSupported", f"spec.behavior.{direction}.selectPolicy",
+                               f'Unsupported value: "{policy}": supported values: "Disabled", "Max", "Min"'))
+            window = rules.get("stabilizationWindowSeconds")
+            if window is not None and not (0 <= window <= 3600):
+                causes.append(("FieldValueInvalid", f"spec.behavior.{direction}.stabilizationWindowSeconds",
+                               f"Invalid value: {window}: must be less than or equal to 3600"))
+            for i, rule in enumerate(rules.get("policies") or []):
+                period = rule.get("periodSeconds", 0)
+                if not (0 < period <= 1800):
+                    causes.append(("FieldValueInvalid", f"spec.behavior.{direction}.policies[{i}].periodSeconds",
+                                   f"Invalid value: {period}: must be greater than zero and less than or equal to 1800"))
+        for i, metric in enumerate(spec.get("metrics") or []):
+            target = get_path(metric, ("resource", "target")) or {}
+            utilization = target.get("averageUtilization")
+            if target.get("type") == "Utilization" and (not isinstance(utilization, int) or utilization < 1):
+                causes.append(("FieldValueInvalid", f"spec.metrics[{i}].resource.target.averageUtilization",
+                               f"Invalid value: {utilization}: must be greater than 0"))
+    if resource.kind == "StorageClass":
+        if not obj.get("provisioner"):
+            causes.append(("FieldValueRequired", "provisioner", "Required value"))
+        if previous is not None:
+            defaults = {"reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"}
+            for field in STORAGECLASS_IMMUTABLE:
+                before = previous.get(field, defaults.get(field))
+                after = obj.get(field, defaults.get(field))
+                if (before or None) != (after or None):
+                    causes.append(("FieldValueForbidden", field,
+                                   f"Forbidden: updates to {field} are forbidden."))
+    if resource.kind == "StatefulSet" and previous is not None:
+        before = {k: v for k, v in (previous.get("spec") or {}).items() if k not in STATEFULSET_MUTABLE_SPEC}
+        after = {k: v for k, v in (obj.get("spec") or {}).items() if k not in STATEFULSET_MUTABLE_SPEC}
+        if before != after:
+            causes.append(("FieldValueForbidden", "spec",
+                           "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', "
+                           "'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and "
+                           "'minReadySeconds' are forbidden"))
+    if resource.kind == "PersistentVolumeClaim" and previous is not None:
+        path = ("spec", "resources", "requests", "storage")
+        before, after = get_path(previous, path), get_path(obj, path)
+        try:
+            before_bytes, after_bytes = quantity_bytes(before), quantity_bytes(after)
+        except ValueError as err:
+            causes.append(("FieldValueInvalid", "spec.resources.requests.storage", f"Invalid value: {after}: {err}"))
+        else:
+            if after_bytes < before_bytes:
+                causes.append(("FieldValueForbidden", "spec.resources.requests.storage",
+                               "Forbidden: field can not be less than previous value"))
+            elif after_bytes > before_bytes:
+                class_name = get_path(previous, ("spec", "storageClassName"))
+                storage_class = store.objects.get(("storageclasses", None, class_name))
+                if not storage_class or storage_class.get("allowVolumeExpansion") is not True:
+                    causes.append(("FieldValueForbidden", "spec",
+                                   "Forbidden: only dynamically provisioned pvc can be resized and the "
+                                   "storageclass that provisions the pvc must support resize"))
+    if causes:
+        raise invalid(resource, name, causes)
+
+
+# ----------------------------------------------------------------------------------- tokens
+
+def check_eks_token(header: str | None, cluster: str) -> None:
+    """The shape EKS's authenticator accepts (aws-iam-authenticator): 'k8s-aws-v1.' followed by
+    the unpadded base64url of a presigned STS GetCallerIdentity URL that signs x-k8s-aws-id."""
+    unauthorized = ApiError(401, "Unauthorized", "Unauthorized")
+    if not header or not header.startswith("Bearer k8s-aws-v1."):
+        raise unauthorized
+    encoded = header[len("Bearer k8s-aws-v1."):]
+    if "=" in encoded:
+        raise unauthorized
+    try:
+        url = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except Exception:
+        raise unauthorized
+    parsed = urlparse(url)
+    query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+    ok = (parsed.scheme == "https" and re.fullmatch(r"sts(\.[a-z0-9-]+)?\.amazonaws\.com(\.cn)?", parsed.hostname or "")
+          and query.get("Action") == "GetCallerIdentity" and query.get("Version") == "2011-06-15"
+          and query.get("X-Amz-Algorithm") == "AWS4-HMAC-SHA256"
+          and "x-k8s-aws-id" in query.get("X-Amz-SignedHeaders", "").split(";")
+          and "host" in query.get("X-Amz-SignedHeaders", "").split(";")
+          and query.get("X-Amz-Expires") == "60"
+          and re.fullmatch(r"[0-9a-f]{64}", query.get("X-Amz-Signature", ""))
+          and "/sts/aws4_request" in query.get("X-Amz-Credential", ""))
+    if not ok:
+        raise unauthorized
+    # The signed header names the cluster; the server can only see that it was signed, not its
+    # value (that is in the signature), exactly like EKS before it calls STS.
+    _ = cluster
+
+
+# --------------------------------------------------------------------------------- handlers
+
+class Server:
+    def __init__(self, eks_cluster: str | None):
+        self.store = Store()
+        self.eks_cluster = eks_cluster
+
+    def resource_for(self, group: str, version: str, plural: str) -> Resource:
+        for resource in RESOURCES:
+            if (resource.group, resource.version, resource.plural) == (group, version, plural):
+                return resource
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+
+    def discovery(self, path: str, host: str) -> dict[str, Any] | None:
+        if path == "/version":
+            return {"major": "1", "minor": "33", "gitVersion": "v1.33.0-pipectl-fake",
+                    "platform": "linux/amd64"}
+        if path == "/api":
+            return {"kind": "APIVersions", "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": host}]}
+        if path == "/api/v1":
+            return {"kind": "APIResourceList", "groupVersion": "v1",
+                    "resources": [r.discovery() for r in GROUPS[""]]}
+        if path == "/apis":
+            return {"kind": "APIGroupList", "apiVersion": "v1",
+                    "groups": [self.group_doc(g) for g in GROUPS if g]}
+        match = re.fullmatch(r"/apis/([^/]+)(?:/([^/]+))?", path)
+        if match and match.group(1) in GROUPS and match.group(1):
+            group, version = match.group(1), match.group(2)
+            if version is None:
+                return {"kind": "APIGroup", "apiVersion": "v1", **self.group_doc(group)}
+            resources = [r for r in GROUPS[group] if r.version == version]
+            if resources:
+                return {"kind": "APIResourceList", "apiVersion": "v1",
+                        "groupVersion": f"{group}/{version}",
+                        "resources": [r.discovery() for r in resources]}
+        return None
+
+    def group_doc(self, group: str) -> dict[str, Any]:
+        versions = sorted({r.version for r in GROUPS[group]})
+        entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+        return {"name": group, "versions": entries, "preferredVersion": entries[0]}
+
+    def parse_path(self, path: str) -> tuple[Resource, str | None, str | None, str | None]:
+        parts = [p for p in path.split("/") if p]
+        if parts[:1] == ["api"] and len(parts) >= 3:
+            group, version, rest = "", parts[1], parts[2:]
+        elif parts[:1] == ["apis"] and len(parts) >= 4:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        namespace = None
+        if len(rest) >= 3 and rest[0] == "namespaces":
+            namespace, rest = rest[1], rest[2:]
+        resource = self.resource_for(group, version, rest[0])
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if resource.namespaced and name is not None and namespace is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return resource, namespace, name, sub
+
+    def handle(self, method: str, path: str, query: dict[str, str], headers, body: bytes,
+               host: str) -> tuple[int, Any]:
+        if self.eks_cluster is not None:
+            check_eks_token(headers.get("Authorization"), self.eks_cluster)
+        if method == "GET":
+            doc = self.discovery(path, host)
+            if doc is not None:
+                return 200, doc
+            if path.startswith("/openapi"):
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        resource, namespace, name, sub = self.parse_path(path)
+        if sub not in (None, "status"):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        dry_run = query.get("dryRun") == "All"
+        manager = query.get("fieldManager") or self.default_manager(headers, method)
+        with self.store.lock:
+            if name is None:
+                if method == "GET":
+                    return 200, self.list(resource, namespace, query.get("labelSelector"))
+                if method == "POST":
+                    obj = self.decode(body, headers)
+                    return 201, self.create(resource, namespace, obj, manager, dry_run)
+                raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+            key = self.store.key(resource, namespace, name)
+            live = self.store.objects.get(key)
+            if method == "GET":
+                if live is None:
+                    raise not_found(resource, name)
+                return 200, copy.deepcopy(live)
+            if method == "DELETE":
+                if live is None:
+                    raise not_found(resource, name)
+                if not dry_run:
+                    del self.store.objects[key]
+                    self.store.owners.pop(key, None)
+                return 200, live
+            if method == "PUT":
+                obj = self.decode(body, headers)
+                if live is None:
+                    raise not_found(resource, name)
+                sent = get_path(obj, ("metadata", "resourceVersion"))
+                if sent and sent != live["metadata"]["resourceVersion"]:
+                    raise ApiError(409, "Conflict",
+                                   f'Operation cannot be fulfilled on {qualified(resource.plural, resource)} "{name}": '
+                                   "the object has been modified; please apply your changes to the latest version and try again",
+                                   {"name": name, "group": resource.group, "kind": resource.plural})
+                return 200, self.update(resource, key, live, obj, manager, dry_run, sub)
+            if method == "PATCH":
+                content_type = (headers.get("Content-Type") or "").split(";")[0].strip()
+                patch = self.decode(body, headers)
+                if content_type == "application/apply-patch+yaml":
+                    force = query.get("force") == "true"
+                    return self.server_side_apply(resource, key, live, patch, manager, force, dry_run)
+                if content_type in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+                    if live is None:
+                        raise not_found(resource, name)
+                    return 200, self.update(resource, key, live, merge_patch(live, patch), manager, dry_run, sub)
+                raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted media types include: application/apply-patch+yaml, application/merge-patch+json, application/strategic-merge-patch+json")
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    @staticmethod
+    def default_manager(headers, method: str) -> str:
+        agent = (headers.get("User-Agent") or "unknown").split("/")[0]
+        return agent if method != "PATCH" else f"{agent}"
+
+    @staticmethod
+    def decode(body: bytes, headers) -> Any:
+        try:
+            return json.loads(body or b"{}")
+        except json.JSONDecodeError:
+            try:
+                return yaml.safe_load(body)
+            except yaml.YAMLError as err:
+                raise ApiError(400, "BadRequest", f"the body of the request could not be decoded: {err}")
+
+    def list(self, resource: Resource, namespace: str | None, selector: str | None) -> dict[str, Any]:
+        wanted = {}
+        for term in (selector or "").split(","):
+            if "=" in term:
+                k, v = term.replace("==", "=").split("=", 1)
+                wanted[k.strip()] = v.strip()
+        items = []
+        for (plural, ns, _), obj in sorted(self.store.objects.items(), key=lambda kv: str(kv[0])):
+            if plural != resource.plural or (namespace is not None and ns != namespace):
+                continue
+            labels = get_path(obj, ("metadata", "labels")) or {}
+            if all(labels.get(k) == v for k, v in wanted.items()):
+                item = copy.deepcopy(obj)
+                # The real server leaves kind and apiVersion off list items.
+                item.pop("kind", None)
+                item.pop("apiVersion", None)
+                items.append(item)
+        return {"kind": f"{resource.kind}List", "apiVersion": resource.group_version,
+                "metadata": {"resourceVersion": str(self.store.revision)}, "items": items}
+
+    def create(self, resource: Resource, namespace: str | None, obj: dict, manager: str,
+               dry_run: bool) -> dict[str, Any]:
+        name = get_path(obj, ("metadata", "name"))
+        if not name:
+            raise invalid(resource, "", [("FieldValueRequired", "metadata.name", "Required value: name or generateName is required")])
+        key = self.store.key(resource, namespace, name)
+        if key in self.store.objects:
+            raise ApiError(409, "AlreadyExists", f'{qualified(resource.plural, resource)} "{name}" already exists',
+                           {"name": name, "group": resource.group, "kind": resource.plural})
+        obj = copy.deepcopy(obj)
+        obj.pop("status", None)
+        validate(self.store, resource, name, obj, None)
+        if not dry_run:
+            self.store.owners[key] = {(manager, "Update"): set(leaves(obj))}
+        return self.store.finish(resource, key, obj, None, dry_run)
+
+    def update(self, resource: Resource, key: tuple, live: dict, obj: dict, manager: str,
+               dry_run: bool, sub: str | None) -> dict[str, Any]:
+        name = key[2]
+        obj = copy.deepcopy(obj)
+        if sub == "status":
+            new = copy.deepcopy(live)
+            new["status"] = obj.get("status", {})
+            obj = new
+        validate(self.store, resource, name, obj, live)
+        changed = {p for p, v in leaves(obj).items() if get_path(live, p) != v}
+        changed |= {p for p in leaves(live) if get_path(obj, p) is None}
+        if not dry_run:
+            self.take_ownership(key, manager, "Update", changed, keep=set(leaves(obj)))
+        result = self.store.finish(resource, key, obj, live, dry_run)
+        if sub == "status" and not dry_run:
+            self.store.objects[key]["status"] = copy.deepcopy(obj.get("status", {}))
+            result["status"] = copy.deepcopy(obj.get("status", {}))
+        return result
+
+    def take_ownership(self, key: tuple, manager: str, operation: str, paths: set, keep: set) -> None:
+        owners = self.store.owners.setdefault(key, {})
+        for (other, op), owned in owners.items():
+            if (other, op) != (manager, operation):
+                owned -= paths
+        mine = owners.setdefault((manager, operation), set())
+        mine |= paths
+        for owned in owners.values():
+            owned &= keep
+
+    def server_side_apply(self, resource: Resource, key: tuple, live: dict | None, patch: dict,
+                          manager: str, force: bool, dry_run: bool) -> tuple[int, dict]:
+        if not isinstance(patch, dict) or not patch.get("apiVersion") or not patch.get("kind"):
+            raise ApiError(400, "BadRequest", "apply patches must specify apiVersion and kind")
+        name = key[2]
+        applied = leaves(patch)
+        if live is None:
+            obj = copy.deepcopy(patch)
+            obj.pop("status", None)
+            obj.setdefault("metadata", {})["name"] = get_path(patch, ("metadata", "name"))
+            validate(self.store, resource, name, obj, None)
+            if not dry_run:
+                self.store.owners[key] = {(manager, "Apply"): set(applied)}
+            return 201, self.store.finish(resource, key, obj, None, dry_run)
+        owners = self.store.owners.get(key, {})
+        conflicts = []
+        for path, value in applied.items():
+            if get_path(live, path) == value:
+                continue
+            for (other, _), owned in owners.items():
+                if other != manager and path in owned:
+                    conflicts.append((other, path))
+        if conflicts and not force:
+            text = "; ".join(f'conflict with "{m}": .{".".join(p)}' for m, p in conflicts)
+            raise ApiError(409, "Conflict", f"Apply failed with {len(conflicts)} conflict{'s' if len(conflicts) > 1 else ''}: {text}",
+                           {"causes": [{"reason": "FieldManagerConflict", "message": f'conflict with "{m}"',
+                                        "field": "." + ".".join(p)} for m, p in conflicts]})
+        obj = copy.deepcopy(live)
+        previously_mine = owners.get((manager, "Apply"), set())
+        others = set().union(*[owned for (m, op), owned in owners.items() if (m, op) != (manager, "Apply")]) if owners else set()
+        for path in previously_mine - set(applied) - others:
+            remove_path(obj, path)
+        for path, value in applied.items():
+            set_path(obj, path, copy.deepcopy(value))
+        validate(self.store, resource, name, obj, live)
+        if not dry_run:
+            owners = self.store.owners.setdefault(key, {})
+            for (other, op), owned in owners.items():
+                if (other, op) != (manager, "Apply"):
+                    owned -= set(applied)
+            owners[(manager, "Apply")] = set(applied)
+        return 200, self.store.finish(resource, key, obj, live, dry_run)
+
+    def seed(self, objects: list[dict]) -> None:
+        with self.store.lock:
+            for obj in objects:
+                group_version = obj["apiVersion"]
+                group, _, version = group_version.rpartition("/")
+                resource = next(r for r in RESOURCES
+                                if r.group == group and r.version == version and r.kind == obj["kind"])
+                meta = obj.setdefault("metadata", {})
+                key = self.store.key(resource, meta.get("namespace"), meta["name"])
+                previous = self.store.objects.get(key)
+                status = obj.get("status")
+                stored = self.store.finish(resource, key, copy.deepcopy(obj), previous, False)
+                if status is not None:
+                    self.store.objects[key]["status"] = status
+                del stored
+
+
+def make_handler(server: Server):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format, *args):  # noqa: A002 - quiet; the request log is the record
+            pass
+
+        def respond(self, code: int, body: Any) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def dispatch(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            url = urlparse(self.path)
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            if url.path.startswith("/_fake/"):
+                self.control(url.path, body)
+                return
+            try:
+                code, result = server.handle(self.command, url.path, query, self.headers, body,
+                                             self.headers.get("Host", ""))
+            except ApiError as err:
+                code, result = err.code, err.status()
+            except (KeyError, TypeError, ValueError, AttributeError) as err:
+                code, result = 400, ApiError(400, "BadRequest", f"bad request: {err}").status()
+            entry = {"method": self.command, "path": url.path, "query": query,
+                     "content_type": self.headers.get("Content-Type"), "status": code,
+                     "user_agent": self.headers.get("User-Agent")}
+            if self.command in ("POST", "PUT", "PATCH") and body:
+                try:
+                    entry["body"] = Server.decode(body, self.headers)
+                except ApiError:
+                    entry["body"] = None
+            with server.store.lock:
+                server.store.log.append(entry)
+            self.respond(code, result)
+
+        def control(self, path: str, body: bytes) -> None:
+            if path == "/_fake/log" and self.command == "GET":
+                with server.store.lock:
+                    self.respond(200, list(server.store.log))
+            elif path == "/_fake/log/clear" and self.command == "POST":
+                with server.store.lock:
+                    server.store.log.clear()
+                self.respond(200, {"cleared": True})
+            elif path == "/_fake/seed" and self.command == "POST":
+                server.seed(json.loads(body or b"[]"))
+                self.respond(200, {"seeded": True})
+            elif path == "/_fake/health":
+                self.respond(200, {"ok": True})
+            else:
+                self.respond(404, {"error": f"unknown control endpoint {path}"})
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = dispatch
+
+    return Handler
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--eks-cluster", default=None,
+                        help="require EKS bearer tokens (k8s-aws-v1.*) for this cluster")
+    parser.add_argument("--seed", default=None, help="a JSON file with objects to store at start")
+    args = parser.parse_args()
+    server = Server(args.eks_cluster)
+    if args.seed:
+        with open(args.seed) as f:
+            server.seed(json.load(f))
+    httpd = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(server))
+    httpd.daemon_threads = True
+    print(f"listening on http://127.0.0.1:{httpd.server_address[1]}", flush=True)
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
