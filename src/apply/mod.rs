@@ -5,15 +5,17 @@
 //! changes from starting and lets the ones in flight finish. Every step is safe to repeat: a
 //! re-run re-reads live state and plans only what is still missing.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
-use crate::plan::{Action, Change, Plan, ResourceId};
+use crate::plan::{Action, Change, Plan, ResourceId, SLOT_LANE_PREFIX};
 use crate::progress::Reporter;
-use crate::providers::Aws;
+use crate::providers::Clients;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "outcome", content = "detail", rename_all = "snake_case")]
@@ -75,7 +77,7 @@ fn lanes(plan: &Plan) -> Vec<Vec<&Change>> {
 
 pub async fn run(
     plan: &Plan,
-    aws: &Aws,
+    clients: &Clients,
     reporter: &Reporter,
     options: &ApplyOptions,
 ) -> ApplyReport {
@@ -91,20 +93,60 @@ pub async fn run(
             }
         })
     };
-    let lane_results: Vec<Vec<ChangeResult>> = stream::iter(lanes(plan))
-        .map(|lane| run_lane(lane, aws, reporter, interrupted.clone()))
+    // Each lane is a shared future so that a lane that must wait for another (volumes after
+    // their StorageClass) can await its result. Lanes start in plan order, and a lane only
+    // waits for an earlier one, so a full buffer never waits on a lane it has not started.
+    let mut started: HashMap<String, LaneFuture<'_>> = HashMap::new();
+    let mut in_order = vec![];
+    for lane in lanes(plan) {
+        let name = lane[0].lane.clone();
+        let dependency = lane
+            .iter()
+            .find_map(|c| c.after_lane.clone())
+            .and_then(|d| started.get(&d).cloned().map(|f| (d, f)));
+        let interrupted = interrupted.clone();
+        let future = async move {
+            if let Some((dependency_name, dependency)) = dependency {
+                let results = dependency.await;
+                if results.iter().any(|r| !matches!(r.outcome, Outcome::Applied)) {
+                    return Arc::new(
+                        lane.iter()
+                            .map(|change| ChangeResult {
+                                id: change.id.clone(),
+                                action: change.action,
+                                outcome: Outcome::NotStarted(format!(
+                                    "it needs {dependency_name} to be applied first, and that did not complete"
+                                )),
+                            })
+                            .collect(),
+                    );
+                }
+            }
+            Arc::new(run_lane(lane, clients, reporter, interrupted).await)
+        }
+        .boxed()
+        .shared();
+        started.insert(name, future.clone());
+        in_order.push(future);
+    }
+    let lane_results: Vec<Arc<Vec<ChangeResult>>> = stream::iter(in_order)
         .buffered(options.parallelism.max(1))
         .collect()
         .await;
     watcher.abort();
     ApplyReport {
-        results: lane_results.into_iter().flatten().collect(),
+        results: lane_results
+            .iter()
+            .flat_map(|results| results.iter().cloned())
+            .collect(),
     }
 }
 
+type LaneFuture<'a> = Shared<BoxFuture<'a, Arc<Vec<ChangeResult>>>>;
+
 async fn run_lane(
     lane: Vec<&Change>,
-    aws: &Aws,
+    clients: &Clients,
     reporter: &Reporter,
     interrupted: Arc<AtomicBool>,
 ) -> Vec<ChangeResult> {
@@ -115,14 +157,20 @@ async fn run_lane(
             Outcome::NotStarted(why.clone())
         } else if interrupted.load(Ordering::SeqCst) {
             Outcome::NotStarted("interrupted before it started".into())
+        } else if let Some(reason) = &change.deferred {
+            reporter.line(&format!("{}: deferred: {reason}", change.id));
+            Outcome::NotStarted(format!("deferred: {reason}"))
         } else {
-            match run_change(change, aws, reporter).await {
+            match run_change(change, clients, reporter).await {
                 Ok(()) => Outcome::Applied,
                 Err(error) => {
-                    blocked = Some(format!(
-                        "an earlier change to the same resource failed ({})",
-                        change.id
-                    ));
+                    // In a slot lane the changes are independent; elsewhere they touch one resource.
+                    if !change.lane.starts_with(SLOT_LANE_PREFIX) {
+                        blocked = Some(format!(
+                            "an earlier change to the same resource failed ({})",
+                            change.id
+                        ));
+                    }
                     Outcome::Failed(format!("{error:#}"))
                 }
             }
@@ -136,12 +184,12 @@ async fn run_lane(
     results
 }
 
-async fn run_change(change: &Change, aws: &Aws, reporter: &Reporter) -> anyhow::Result<()> {
+async fn run_change(change: &Change, clients: &Clients, reporter: &Reporter) -> anyhow::Result<()> {
     let progress = reporter.step(&change.id.to_string());
     let started = std::time::Instant::now();
     for step in &change.steps {
         progress.note(&format!("{}...", step.description));
-        if let Err(error) = aws.execute(&step.operation, &progress).await {
+        if let Err(error) = clients.execute(&step.operation, &progress).await {
             progress.finish();
             reporter.line(&format!("{}: failed: {error:#}", change.id));
             return Err(error);

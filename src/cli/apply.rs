@@ -29,7 +29,7 @@ pub struct ApplyArgs {
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
     let file = args.stack.file.display().to_string();
-    let (_, aws, plan) = plan_stack(global, &args.stack.file, args.wait.settings()).await?;
+    let (_, clients, plan) = plan_stack(global, &args.stack.file, args.wait.settings()).await?;
     print!("{}", render::text::plan(&plan, &file, global.verbose > 0));
     if !plan.has_changes() {
         return Ok(0);
@@ -50,7 +50,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
     let reporter = Reporter::on_stderr();
     let report = apply::run(
         &plan,
-        &aws,
+        &clients,
         &reporter,
         &ApplyOptions {
             parallelism: args.parallelism,

@@ -14,7 +14,7 @@ use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::plan::Plan;
-use crate::providers::{wait::WaitSettings, Aws, Connection};
+use crate::providers::{wait::WaitSettings, Aws, Clients, Connection};
 use crate::spec::{self, LoadedStack};
 
 /// pipectl: declare the scaling settings of a Kafka log-processing stack on AWS (EKS, Lambda,
@@ -36,6 +36,10 @@ pub struct GlobalArgs {
     /// AWS shared-config profile (SSO, assume-role and credential_process profiles work).
     #[arg(long, global = true)]
     pub profile: Option<String>,
+    /// Kubernetes context of your kubeconfig to reach the cluster with (overrides
+    /// [eks] kube_context; without either, [eks] cluster is reached with a token pipectl signs).
+    #[arg(long, global = true, env = "PIPECTL_KUBE_CONTEXT")]
+    pub kube_context: Option<String>,
     /// Plain output without colours (NO_COLOR is honoured too).
     #[arg(long, global = true)]
     pub no_color: bool,
@@ -165,11 +169,12 @@ async fn plan_stack(
     global: &GlobalArgs,
     file: &Path,
     wait: WaitSettings,
-) -> Result<(LoadedStack, Aws, Plan)> {
+) -> Result<(LoadedStack, Clients, Plan)> {
     let stack = load_stack(file)?;
     let aws = connect(global, &stack, wait).await?;
     let started = std::time::Instant::now();
-    let plan = crate::plan::build::build(&stack, &aws).await?;
+    let (plan, clients) =
+        crate::plan::build::build(&stack, aws, global.kube_context.as_deref()).await?;
     tracing::info!(
         resources = plan.changes.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -185,5 +190,5 @@ async fn plan_stack(
         );
         bail!(Reported);
     }
-    Ok((stack, aws, plan))
+    Ok((stack, clients, plan))
 }

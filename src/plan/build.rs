@@ -7,8 +7,13 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use super::{Plan, PlanError};
-use crate::providers::{dynamodb, lambda, Aws};
+use std::time::SystemTime;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+
+use super::{Action, Plan, PlanError};
+use crate::providers::eks::{hpa, storage, Cluster, ClusterRequest};
+use crate::providers::{dynamodb, lambda, sagemaker, Aws, Clients};
 use crate::spec::LoadedStack;
 
 /// How many reads run at once. AWS's per-account read limits are far above this; the SDK
@@ -22,23 +27,19 @@ pub fn creation_tags(stack: &LoadedStack) -> BTreeMap<String, String> {
     tags
 }
 
-pub async fn build(stack: &LoadedStack, aws: &Aws) -> Result<Plan> {
+/// Reads every resource the stack names and diffs it against the spec. Returns the plan and
+/// the clients apply uses (including the Kubernetes cluster, when the stack has one).
+/// `kube_context` is the `--kube-context` flag.
+pub async fn build(
+    stack: &LoadedStack,
+    aws: Aws,
+    kube_context: Option<&str>,
+) -> Result<(Plan, Clients)> {
     let spec = &stack.spec;
     let mut plan = Plan {
         stack: stack.name().to_string(),
         ..Plan::default()
     };
-    for (present, section) in [
-        (spec.eks.is_some(), "[eks]"),
-        (spec.kafka.is_some(), "[kafka]"),
-        (spec.sagemaker.is_some(), "[sagemaker]"),
-    ] {
-        if present {
-            plan.notes.push(format!(
-                "{section} is validated but not yet planned or applied by this version of pipectl"
-            ));
-        }
-    }
 
     let tags = creation_tags(stack);
     let tables: Vec<dynamodb::TableDefinition> = spec
@@ -53,27 +54,57 @@ pub async fn build(stack: &LoadedStack, aws: &Aws) -> Result<Plan> {
         .flat_map(|l| l.functions.iter())
         .map(lambda::FunctionDefinition::from_spec)
         .collect();
+    let variants: Vec<sagemaker::VariantDefinition> = spec
+        .sagemaker
+        .iter()
+        .flat_map(|s| s.endpoints.iter())
+        .map(|e| sagemaker::VariantDefinition::from_spec(e, stack.name()))
+        .collect();
 
-    let read_tables = stream::iter(tables.iter().map(|t| dynamodb::read_table(aws, &t.name)))
+    let read_tables = stream::iter(tables.iter().map(|t| dynamodb::read_table(&aws, &t.name)))
         .buffered(READ_CONCURRENCY)
         .try_collect::<Vec<_>>();
     let read_functions = stream::iter(
         functions
             .iter()
-            .map(|f| lambda::read_function(aws, &f.name, f.trigger.is_some())),
+            .map(|f| lambda::read_function(&aws, &f.name, f.trigger.is_some())),
     )
     .buffered(READ_CONCURRENCY)
     .try_collect::<Vec<_>>();
     let wants_reservation = functions.iter().any(|f| f.reserved_concurrency.is_some());
     let read_account = async {
         if wants_reservation {
-            lambda::read_account(aws).await.map(Some)
+            lambda::read_account(&aws).await.map(Some)
         } else {
             Ok(None)
         }
     };
-    let (live_tables, live_functions, account) =
-        tokio::try_join!(read_tables, read_functions, read_account)?;
+    let read_endpoints = stream::iter(variants.iter().map(|v| {
+        sagemaker::read_endpoint(
+            &aws,
+            &v.endpoint,
+            v.multi_model.then_some(v.variant.as_str()),
+        )
+    }))
+    .buffered(READ_CONCURRENCY)
+    .try_collect::<Vec<_>>();
+    // Read whenever the section exists, even empty, so variants removed from it are found.
+    let read_scaling = async {
+        if spec.sagemaker.is_some() {
+            sagemaker::read_scaling(&aws).await
+        } else {
+            Ok(sagemaker::LiveScaling::default())
+        }
+    };
+    let read_cluster = read_kafka(stack, &aws, kube_context);
+    let (live_tables, live_functions, account, live_endpoints, scaling, kafka) = tokio::try_join!(
+        read_tables,
+        read_functions,
+        read_account,
+        read_endpoints,
+        read_scaling,
+        read_cluster
+    )?;
 
     for (desired, live) in tables.iter().zip(&live_tables) {
         let (changes, errors) = dynamodb::plan_table(desired, live.as_ref());
@@ -92,7 +123,154 @@ pub async fn build(stack: &LoadedStack, aws: &Aws) -> Result<Plan> {
             account,
         ));
     }
-    Ok(plan)
+    for (desired, live) in variants.iter().zip(&live_endpoints) {
+        let (change, errors) = sagemaker::plan_variant(desired, live.as_ref(), &scaling);
+        plan.changes.extend(change);
+        plan.errors.extend(errors);
+    }
+    plan.changes.extend(sagemaker::plan_removed(
+        &variants,
+        &scaling,
+        &sagemaker::policy_name(stack.name()),
+    ));
+    let cluster = match kafka {
+        KafkaRead::NotInStack => None,
+        KafkaRead::Unreachable(error) => {
+            plan.errors.push(error);
+            None
+        }
+        KafkaRead::Read(cluster, live) => {
+            plan_kafka(stack, &cluster, &live, &mut plan);
+            Some(cluster)
+        }
+    };
+    Ok((plan, Clients { aws, cluster }))
+}
+
+/// What was read from the cluster for `[kafka]`.
+enum KafkaRead {
+    NotInStack,
+    Unreachable(PlanError),
+    Read(Cluster, Box<LiveKafka>),
+}
+
+struct LiveKafka {
+    statefulset: Option<StatefulSet>,
+    autoscaler: Option<hpa::LiveAutoscaler>,
+    class: Option<storage::LiveClass>,
+    volumes: Vec<storage::LiveVolume>,
+}
+
+async fn read_kafka(
+    stack: &LoadedStack,
+    aws: &Aws,
+    kube_context: Option<&str>,
+) -> Result<KafkaRead> {
+    let spec = &stack.spec;
+    let Some(kafka) = &spec.kafka else {
+        return Ok(KafkaRead::NotInStack);
+    };
+    let request = ClusterRequest {
+        cluster: spec
+            .eks
+            .as_ref()
+            .and_then(|e| e.cluster.as_ref())
+            .map(|c| c.get_ref().clone()),
+        kube_context: kube_context
+            .map(str::to_string)
+            .or_else(|| spec.eks.as_ref().and_then(|e| e.kube_context.clone())),
+        namespace: spec
+            .eks
+            .as_ref()
+            .map(|e| e.namespace.clone())
+            .unwrap_or_else(|| "kafka".to_string()),
+    };
+    let cluster = match Cluster::connect(aws, &request).await {
+        Ok(cluster) => cluster,
+        Err(error) => return Ok(KafkaRead::Unreachable(error)),
+    };
+    let statefulset_name = kafka
+        .brokers
+        .as_ref()
+        .map(|b| b.statefulset.get_ref().clone());
+    let read_statefulset = async {
+        match &statefulset_name {
+            Some(name) => hpa::read_statefulset(&cluster, name).await,
+            None => Ok(None),
+        }
+    };
+    let read_autoscaler = async {
+        match &kafka.brokers {
+            Some(brokers) => hpa::read(&cluster, &brokers.hpa_name).await,
+            None => Ok(None),
+        }
+    };
+    let read_class = async {
+        match &kafka.storage {
+            Some(storage) => storage::read_class(&cluster, storage.storage_class.get_ref()).await,
+            None => Ok(None),
+        }
+    };
+    let (statefulset, autoscaler, class) =
+        tokio::try_join!(read_statefulset, read_autoscaler, read_class)?;
+    let volumes = match (&kafka.storage, &statefulset) {
+        (Some(storage), Some(sts)) => {
+            storage::read_volumes(&cluster, aws, sts, storage.storage_class.get_ref()).await?
+        }
+        _ => vec![],
+    };
+    Ok(KafkaRead::Read(
+        cluster,
+        Box::new(LiveKafka {
+            statefulset,
+            autoscaler,
+            class,
+            volumes,
+        }),
+    ))
+}
+
+fn plan_kafka(stack: &LoadedStack, cluster: &Cluster, live: &LiveKafka, plan: &mut Plan) {
+    let Some(kafka) = &stack.spec.kafka else {
+        return;
+    };
+    if let Some(brokers) = &kafka.brokers {
+        let desired =
+            hpa::AutoscalerDefinition::from_spec(brokers, &cluster.namespace, stack.name());
+        let (change, errors) = hpa::plan(
+            &desired,
+            live.statefulset.is_some(),
+            live.autoscaler.as_ref(),
+        );
+        plan.changes.extend(change);
+        plan.errors.extend(errors);
+    }
+    if let Some(storage_spec) = &kafka.storage {
+        let class = storage::ClassDefinition::from_spec(storage_spec, stack.name());
+        let class_change = storage::plan_class(&class, live.class.as_ref());
+        let class_changes = class_change.action != Action::NoOp;
+        plan.changes.push(class_change);
+        if kafka.brokers.is_none() {
+            plan.notes.push(
+                "[kafka.storage] without [kafka.brokers]: live broker volumes are not checked (pipectl finds them through the broker StatefulSet)".into(),
+            );
+        } else if live.statefulset.is_some() && live.volumes.is_empty() {
+            plan.notes.push(format!(
+                "no broker volume uses StorageClass {}: the StatefulSet has no volumeClaimTemplate of that class, or no claim yet",
+                class.name
+            ));
+        }
+        let (changes, errors) = storage::plan_volumes(
+            &storage::VolumeDefinition::from_spec(storage_spec),
+            &cluster.namespace,
+            &live.volumes,
+            class_changes,
+            &class.name,
+            SystemTime::now(),
+        );
+        plan.changes.extend(changes);
+        plan.errors.extend(errors);
+    }
 }
 
 impl Plan {

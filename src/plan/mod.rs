@@ -16,6 +16,10 @@ pub enum ResourceKind {
     DynamoDbIndex,
     LambdaFunction,
     LambdaEventSourceMapping,
+    KafkaBrokerAutoscaler,
+    StorageClass,
+    BrokerVolume,
+    SageMakerVariant,
 }
 
 impl ResourceKind {
@@ -25,12 +29,18 @@ impl ResourceKind {
             ResourceKind::DynamoDbIndex => "dynamodb.index",
             ResourceKind::LambdaFunction => "lambda.function",
             ResourceKind::LambdaEventSourceMapping => "lambda.kafka_trigger",
+            ResourceKind::KafkaBrokerAutoscaler => "eks.hpa",
+            ResourceKind::StorageClass => "eks.storage_class",
+            ResourceKind::BrokerVolume => "eks.volume",
+            ResourceKind::SageMakerVariant => "sagemaker.variant",
         }
     }
 }
 
 /// A stable, human-readable id: `dynamodb.table.KafkaLogData`,
-/// `dynamodb.index.KafkaLogData/AnomalyScoreIndex`, `lambda.function.kafka-log-lambda`.
+/// `dynamodb.index.KafkaLogData/AnomalyScoreIndex`, `lambda.function.kafka-log-lambda`,
+/// `eks.hpa.kafka/kafka-broker-hpa`, `eks.volume.kafka/data-kafka-broker-0`,
+/// `sagemaker.variant.rcf-anomaly-endpoint/AllTraffic`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ResourceId {
     pub kind: ResourceKind,
@@ -85,6 +95,10 @@ impl Action {
     }
 }
 
+/// Lanes named with this prefix only limit how many of their changes run at once (e.g. broker
+/// volumes); their changes are independent, so one failing does not hold back the next.
+pub const SLOT_LANE_PREFIX: &str = "slot:";
+
 /// One field that differs. `None` means absent (nothing set live, or not in the spec).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FieldDiff {
@@ -127,6 +141,12 @@ pub struct Change {
     /// Changes that share a lane run one after another, in plan order (calls on one table or
     /// one function must be serialized); different lanes run concurrently.
     pub lane: String,
+    /// A lane whose changes must all succeed before this change starts (e.g. broker volumes
+    /// wait for the StorageClass that allows their expansion).
+    pub after_lane: Option<String>,
+    /// Why this change cannot be made now (e.g. an EBS volume still in its modification
+    /// cooldown). Apply reports it as not started; a later run picks it up.
+    pub deferred: Option<String>,
     pub steps: Vec<Step>,
 }
 
@@ -200,6 +220,8 @@ mod tests {
             hazards: vec![],
             destructive: false,
             lane: "t".into(),
+            deferred: None,
+            after_lane: None,
             steps: vec![],
         }
     }

@@ -383,6 +383,8 @@ pub fn plan_table(
             }],
             destructive: true,
             lane: lane.clone(),
+            deferred: None,
+            after_lane: None,
             steps: vec![delete_index_step(&desired.name, &index.definition.name, next_position())],
         });
     }
@@ -448,6 +450,8 @@ pub fn plan_table(
             hazards,
             destructive: false,
             lane: lane.clone(),
+            deferred: None,
+            after_lane: None,
             steps: vec![Step {
                 description: format!("update billing mode and capacity of {}", desired.name),
                 operation: super::Operation::Dynamodb(TableOperation::UpdateTable {
@@ -470,6 +474,8 @@ pub fn plan_table(
             hazards: vec![],
             destructive: false,
             lane: lane.clone(),
+            deferred: None,
+            after_lane: None,
             steps: vec![],
         });
     }
@@ -559,6 +565,8 @@ pub fn plan_table(
             hazards,
             destructive: replacing,
             lane: lane.clone(),
+            deferred: None,
+            after_lane: None,
             steps,
         });
     }
@@ -628,6 +636,8 @@ fn plan_create(desired: &TableDefinition, id: ResourceId, lane: String) -> Chang
         hazards: vec![],
         destructive: false,
         lane,
+        deferred: None,
+        after_lane: None,
         steps: vec![Step {
             description: format!("create table {}", desired.name),
             operation: super::Operation::Dynamodb(TableOperation::CreateTable {

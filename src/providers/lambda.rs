@@ -358,6 +358,8 @@ pub fn plan_function(
         hazards,
         destructive: false,
         lane: lane.clone(),
+        deferred: None,
+        after_lane: None,
         steps,
     });
 
@@ -422,6 +424,8 @@ fn plan_trigger(
                 }],
                 destructive: true,
                 lane,
+                deferred: None,
+                after_lane: None,
                 steps: vec![
                     create,
                     step(
@@ -460,6 +464,8 @@ fn plan_trigger(
             hazards: vec![],
             destructive: false,
             lane,
+            deferred: None,
+            after_lane: None,
             steps: vec![create],
         };
     };
@@ -512,6 +518,8 @@ fn plan_trigger(
         hazards: vec![],
         destructive: false,
         lane,
+        deferred: None,
+        after_lane: None,
         steps,
     }
 }

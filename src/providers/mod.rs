@@ -1,10 +1,12 @@
-//! The only code that talks to AWS. One module per backend; each reads live state for a
+//! The only code that talks to AWS or Kubernetes. One module per backend; each reads live state for a
 //! desired resource, turns the difference into plan changes, and executes one step of a change.
 //! Endpoints come from the standard `AWS_ENDPOINT_URL*` variables, credentials from
 //! aws-config's standard chain: nothing here knows whether it talks to AWS or a test double.
 
 pub mod dynamodb;
+pub mod eks;
 pub mod lambda;
+pub mod sagemaker;
 pub mod wait;
 
 use std::time::Duration;
@@ -29,6 +31,9 @@ use crate::progress::StepProgress;
 pub enum Operation {
     Dynamodb(dynamodb::TableOperation),
     Lambda(lambda::FunctionOperation),
+    Autoscaler(eks::hpa::AutoscalerOperation),
+    Storage(eks::storage::StorageOperation),
+    Sagemaker(sagemaker::VariantOperation),
 }
 
 /// How to reach AWS, from the global flags and the stack.
@@ -39,13 +44,48 @@ pub struct Connection {
     pub wait: wait::WaitSettings,
 }
 
-/// Clients for every service pipectl manages, sharing one credentials cache.
+/// Clients for every AWS service pipectl manages, sharing one credentials cache.
 #[derive(Clone)]
 pub struct Aws {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub lambda: aws_sdk_lambda::Client,
+    pub eks: aws_sdk_eks::Client,
+    pub sagemaker: aws_sdk_sagemaker::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    /// The same credentials the clients use, for signing EKS tokens.
+    pub credentials: aws_credential_types::provider::SharedCredentialsProvider,
     pub wait: wait::WaitSettings,
     pub region: String,
+}
+
+/// Everything apply talks to: AWS, and the Kubernetes cluster when the stack has one.
+#[derive(Clone)]
+pub struct Clients {
+    pub aws: Aws,
+    pub cluster: Option<eks::Cluster>,
+}
+
+impl Clients {
+    /// Executes one step: the call, then the wait until the service reports the result settled.
+    pub async fn execute(&self, operation: &Operation, progress: &StepProgress) -> Result<()> {
+        let aws = &self.aws;
+        match operation {
+            Operation::Dynamodb(op) => dynamodb::execute(aws, op, progress).await,
+            Operation::Lambda(op) => lambda::execute(aws, op, progress).await,
+            Operation::Sagemaker(op) => sagemaker::execute(aws, op, progress).await,
+            Operation::Storage(op) => {
+                eks::storage::execute(self.cluster.as_ref(), aws, op, progress).await
+            }
+            Operation::Autoscaler(op) => {
+                let cluster = self
+                    .cluster
+                    .as_ref()
+                    .ok_or_else(|| anyhow::anyhow!("no Kubernetes cluster is connected"))?;
+                eks::hpa::execute(cluster, op).await
+            }
+        }
+    }
 }
 
 impl Aws {
@@ -89,20 +129,20 @@ impl Aws {
             loader = loader.profile_name(profile);
         }
         let config = loader.load().await;
+        let credentials = config
+            .credentials_provider()
+            .ok_or_else(|| anyhow::anyhow!("the AWS configuration has no credentials provider"))?;
         Ok(Aws {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             lambda: aws_sdk_lambda::Client::new(&config),
+            eks: aws_sdk_eks::Client::new(&config),
+            sagemaker: aws_sdk_sagemaker::Client::new(&config),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(&config),
+            ec2: aws_sdk_ec2::Client::new(&config),
+            credentials,
             wait: connection.wait.clone(),
             region: region.to_string(),
         })
-    }
-
-    /// Executes one step: the call, then the wait until AWS reports the result settled.
-    pub async fn execute(&self, operation: &Operation, progress: &StepProgress) -> Result<()> {
-        match operation {
-            Operation::Dynamodb(op) => dynamodb::execute(self, op, progress).await,
-            Operation::Lambda(op) => lambda::execute(self, op, progress).await,
-        }
     }
 }
 

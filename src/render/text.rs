@@ -59,6 +59,9 @@ pub fn change(out: &mut String, change: &Change) {
             hazard.message
         );
     }
+    if let Some(reason) = &change.deferred {
+        let _ = writeln!(out, "      {} {reason}", style("deferred:").yellow().bold());
+    }
 }
 
 pub fn summary_line(plan: &Plan) -> String {

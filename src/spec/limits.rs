@@ -142,3 +142,16 @@ pub const GP3_VOLUME_SIZE: Limit = Limit {
     aws_name: "size",
     source: "EBS gp3: 1 GiB to 64 TiB (checked 2026-11)",
 };
+
+/// EBS: after a modification starts, the same volume can be modified again only once it is
+/// done and this long has passed ("wait at least six hours", ModifyVolume API reference,
+/// checked 2026-11).
+pub const EBS_MODIFICATION_COOLDOWN_SECONDS: i64 = 6 * 3600;
+
+pub const PARALLEL_VOLUME_CHANGES: Limit = Limit {
+    min: 1,
+    max: 16,
+    unit: "volumes",
+    aws_name: "(pipectl setting)",
+    source: "pipectl: modify a few broker volumes at once at most, so a cluster never loses much I/O headroom together",
+};

@@ -90,6 +90,8 @@ pub struct KafkaStorage {
     pub encrypted: bool,
     pub kms_key_id: Option<String>,
     pub volume_size_gib: Option<Spanned<i64>>,
+    /// How many broker volumes are modified at once (default 1, one at a time).
+    pub max_parallel_volume_changes: Option<Spanned<i64>>,
 }
 
 fn default_volume_type() -> Spanned<String> {

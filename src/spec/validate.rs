@@ -254,6 +254,11 @@ fn validate_storage(check: &mut Checker, storage: &KafkaStorage) {
         &limits::GP3_VOLUME_SIZE,
         &format!("{base}.volume_size_gib"),
     );
+    check.optional_in_range(
+        &storage.max_parallel_volume_changes,
+        &limits::PARALLEL_VOLUME_CHANGES,
+        &format!("{base}.max_parallel_volume_changes"),
+    );
     let iops = storage
         .iops
         .as_ref()

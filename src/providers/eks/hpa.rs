@@ -1,0 +1,460 @@
+//! The Kafka broker HorizontalPodAutoscaler (`autoscaling/v2`), written with server-side apply
+//! under the `pipectl` field manager.
+//!
+//! Safety rules (rules-of-the-road.md, "Kafka on Kubernetes"): `min_replicas` is never below
+//! the replication factor (checked when the spec is validated); scale-down is disabled
+//! (`selectPolicy: Disabled`) unless the stack opts in with a long stabilization window, and
+//! then removes one broker at a time; the StatefulSet's `spec.replicas` is never written, since
+//! the HPA owns it; and the plan says that new brokers take load only after a partition
+//! reassignment.
+
+use anyhow::{anyhow, Result};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use kube::api::{Api, Patch, PatchParams};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{describe_kube_error, Cluster};
+use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step};
+use crate::providers::Operation;
+use crate::spec;
+
+/// The field manager pipectl writes under; stable so later applies update the same fields.
+pub const FIELD_MANAGER: &str = "pipectl";
+/// Broker scale-down, when enabled, removes at most this many brokers per period.
+const SCALE_DOWN_BROKERS_PER_PERIOD: i64 = 1;
+const SCALE_DOWN_PERIOD_SECONDS: i64 = 300;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum ScaleDownPolicy {
+    Disabled,
+    Enabled { stabilization_window_seconds: i64 },
+}
+
+impl std::fmt::Display for ScaleDownPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScaleDownPolicy::Disabled => f.write_str("disabled"),
+            ScaleDownPolicy::Enabled {
+                stabilization_window_seconds,
+            } => write!(f, "enabled after a {stabilization_window_seconds}s window"),
+        }
+    }
+}
+
+/// The HPA the spec asks for.
+#[derive(Debug, Clone, Serialize)]
+pub struct AutoscalerDefinition {
+    pub name: String,
+    pub namespace: String,
+    pub statefulset: String,
+    pub min_replicas: i64,
+    pub max_replicas: i64,
+    pub target_cpu_utilization: i64,
+    pub scale_down: ScaleDownPolicy,
+    pub stack: String,
+}
+
+impl AutoscalerDefinition {
+    pub fn from_spec(brokers: &spec::KafkaBrokers, namespace: &str, stack: &str) -> Self {
+        let scale_down = match brokers.scale_down.as_ref().map(|s| s.get_ref()) {
+            Some(spec::ScaleDown {
+                enabled: true,
+                stabilization_window_seconds: Some(window),
+            }) => ScaleDownPolicy::Enabled {
+                stabilization_window_seconds: *window.get_ref(),
+            },
+            _ => ScaleDownPolicy::Disabled,
+        };
+        AutoscalerDefinition {
+            name: brokers.hpa_name.clone(),
+            namespace: namespace.to_string(),
+            statefulset: brokers.statefulset.get_ref().clone(),
+            min_replicas: *brokers.min_replicas.get_ref(),
+            max_replicas: *brokers.max_replicas.get_ref(),
+            target_cpu_utilization: *brokers.target_cpu_utilization.get_ref(),
+            scale_down,
+            stack: stack.to_string(),
+        }
+    }
+
+    /// The object pipectl applies. Only the fields pipectl owns: server-side apply leaves the
+    /// rest (and other managers' fields) alone.
+    pub fn manifest(&self) -> serde_json::Value {
+        let scale_down = match &self.scale_down {
+            ScaleDownPolicy::Disabled => json!({ "selectPolicy": "Disabled" }),
+            ScaleDownPolicy::Enabled {
+                stabilization_window_seconds,
+            } => json!({
+                "stabilizationWindowSeconds": stabilization_window_seconds,
+                "selectPolicy": "Min",
+                "policies": [{
+                    "type": "Pods",
+                    "value": SCALE_DOWN_BROKERS_PER_PERIOD,
+                    "periodSeconds": SCALE_DOWN_PERIOD_SECONDS,
+                }],
+            }),
+        };
+        json!({
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {
+                "name": self.name,
+                "namespace": self.namespace,
+                "labels": {
+                    "app.kubernetes.io/managed-by": "pipectl",
+                    "pipectl.io/stack": self.stack,
+                },
+            },
+            "spec": {
+                "scaleTargetRef": {
+                    "apiVersion": "apps/v1",
+                    "kind": "StatefulSet",
+                    "name": self.statefulset,
+                },
+                "minReplicas": self.min_replicas,
+                "maxReplicas": self.max_replicas,
+                "metrics": [{
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": { "type": "Utilization", "averageUtilization": self.target_cpu_utilization },
+                    },
+                }],
+                "behavior": { "scaleDown": scale_down },
+            },
+        })
+    }
+}
+
+/// What the live HPA says, in the spec's terms.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveAutoscaler {
+    pub scale_target: String,
+    pub min_replicas: i64,
+    pub max_replicas: i64,
+    /// The CPU target, and a count of other metrics pipectl would remove.
+    pub target_cpu_utilization: Option<i64>,
+    pub other_metrics: usize,
+    pub scale_down: ScaleDownPolicy,
+    pub resource_version: Option<String>,
+}
+
+fn live_from(hpa: &HorizontalPodAutoscaler) -> LiveAutoscaler {
+    let spec = hpa.spec.clone().unwrap_or_default();
+    let mut cpu = None;
+    let mut other = 0;
+    for metric in spec.metrics.iter().flatten() {
+        match &metric.resource {
+            Some(resource)
+                if metric.type_ == "Resource"
+                    && resource.name == "cpu"
+                    && resource.target.type_ == "Utilization"
+                    && cpu.is_none() =>
+            {
+                cpu = resource.target.average_utilization.map(i64::from)
+            }
+            _ => other += 1,
+        }
+    }
+    let scale_down = spec
+        .behavior
+        .and_then(|b| b.scale_down)
+        .map(|rules| {
+            if rules.select_policy.as_deref() == Some("Disabled") {
+                ScaleDownPolicy::Disabled
+            } else {
+                ScaleDownPolicy::Enabled {
+                    // The API's default window for scale-down.
+                    stabilization_window_seconds: rules
+                        .stabilization_window_seconds
+                        .map(i64::from)
+                        .unwrap_or(300),
+                }
+            }
+        })
+        .unwrap_or(ScaleDownPolicy::Enabled {
+            stabilization_window_seconds: 300,
+        });
+    LiveAutoscaler {
+        scale_target: format!(
+            "{}/{}",
+            spec.scale_target_ref.kind, spec.scale_target_ref.name
+        ),
+        min_replicas: spec.min_replicas.map(i64::from).unwrap_or(1),
+        max_replicas: i64::from(spec.max_replicas),
+        target_cpu_utilization: cpu,
+        other_metrics: other,
+        scale_down,
+        resource_version: hpa.metadata.resource_version.clone(),
+    }
+}
+
+/// Reads the HPA; `None` when it does not exist.
+pub async fn read(cluster: &Cluster, name: &str) -> Result<Option<LiveAutoscaler>> {
+    let api: Api<HorizontalPodAutoscaler> =
+        Api::namespaced(cluster.client().await?, &cluster.namespace);
+    let hpa = api.get_opt(name).await.map_err(|e| {
+        anyhow!(
+            "reading HorizontalPodAutoscaler {}/{name} failed: {}",
+            cluster.namespace,
+            describe_kube_error(&e)
+        )
+    })?;
+    Ok(hpa.as_ref().map(live_from))
+}
+
+/// Reads the broker StatefulSet; `None` when it does not exist.
+pub async fn read_statefulset(cluster: &Cluster, name: &str) -> Result<Option<StatefulSet>> {
+    let api: Api<StatefulSet> = Api::namespaced(cluster.client().await?, &cluster.namespace);
+    api.get_opt(name).await.map_err(|e| {
+        anyhow!(
+            "reading StatefulSet {}/{name} failed: {}",
+            cluster.namespace,
+            describe_kube_error(&e)
+        )
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum AutoscalerOperation {
+    /// Server-side apply of the whole manifest under the `pipectl` field manager.
+    Apply {
+        namespace: String,
+        name: String,
+        manifest: serde_json::Value,
+    },
+}
+
+const REBALANCE_HAZARD: &str = "brokers the autoscaler adds take load only after a partition reassignment (Cruise Control or kafka-reassign-partitions.sh); until then they hold only partitions of new topics";
+
+pub fn plan(
+    desired: &AutoscalerDefinition,
+    statefulset_exists: bool,
+    live: Option<&LiveAutoscaler>,
+) -> (Option<Change>, Vec<PlanError>) {
+    let id = ResourceId::new(
+        ResourceKind::KafkaBrokerAutoscaler,
+        format!("{}/{}", desired.namespace, desired.name),
+    );
+    if !statefulset_exists {
+        return (
+            None,
+            vec![PlanError {
+                resource: id.to_string(),
+                message: format!(
+                    "the broker StatefulSet {}/{} does not exist",
+                    desired.namespace, desired.statefulset
+                ),
+                help: "pipectl scales the Kafka brokers but does not deploy them: check [kafka.brokers] statefulset and [eks] namespace, or deploy Kafka first".into(),
+            }],
+        );
+    }
+    let wanted_target = format!("StatefulSet/{}", desired.statefulset);
+    let mut diffs = vec![];
+    let mut hazards = vec![];
+    let action = match live {
+        None => {
+            diffs.extend([
+                FieldDiff::new("scale_target", None, Some(wanted_target)),
+                FieldDiff::new("min_replicas", None, Some(desired.min_replicas.to_string())),
+                FieldDiff::new("max_replicas", None, Some(desired.max_replicas.to_string())),
+                FieldDiff::new(
+                    "target_cpu_utilization",
+                    None,
+                    Some(desired.target_cpu_utilization.to_string()),
+                ),
+                FieldDiff::new("scale_down", None, Some(desired.scale_down.to_string())),
+            ]);
+            hazards.push(Hazard {
+                message: REBALANCE_HAZARD.into(),
+            });
+            Action::Create
+        }
+        Some(live) => {
+            if live.scale_target != wanted_target {
+                diffs.push(FieldDiff::new(
+                    "scale_target",
+                    Some(live.scale_target.clone()),
+                    Some(wanted_target),
+                ));
+            }
+            for (field, before, after) in [
+                ("min_replicas", live.min_replicas, desired.min_replicas),
+                ("max_replicas", live.max_replicas, desired.max_replicas),
+            ] {
+                if before != after {
+                    diffs.push(FieldDiff::new(
+                        field,
+                        Some(before.to_string()),
+                        Some(after.to_string()),
+                    ));
+                }
+            }
+            if live.target_cpu_utilization != Some(desired.target_cpu_utilization)
+                || live.other_metrics > 0
+            {
+                let before = match (live.target_cpu_utilization, live.other_metrics) {
+                    (Some(cpu), 0) => cpu.to_string(),
+                    (Some(cpu), n) => format!("{cpu} (+ {n} other metrics)"),
+                    (None, n) => format!("none ({n} other metrics)"),
+                };
+                diffs.push(FieldDiff::new(
+                    "target_cpu_utilization",
+                    Some(before),
+                    Some(desired.target_cpu_utilization.to_string()),
+                ));
+            }
+            if live.scale_down != desired.scale_down {
+                diffs.push(FieldDiff::new(
+                    "scale_down",
+                    Some(live.scale_down.to_string()),
+                    Some(desired.scale_down.to_string()),
+                ));
+            }
+            if desired.max_replicas > live.max_replicas || desired.min_replicas > live.min_replicas
+            {
+                hazards.push(Hazard {
+                    message: REBALANCE_HAZARD.into(),
+                });
+            }
+            if diffs.is_empty() {
+                Action::NoOp
+            } else {
+                Action::Update
+            }
+        }
+    };
+    if matches!(desired.scale_down, ScaleDownPolicy::Enabled { .. })
+        && action != Action::NoOp
+        && live.map(|l| &l.scale_down) != Some(&desired.scale_down)
+    {
+        hazards.push(Hazard {
+            message: "broker scale-down is enabled: a removed broker that still holds partition replicas leaves them under-replicated; move replicas off it first".into(),
+        });
+    }
+    let steps = if action == Action::NoOp {
+        vec![]
+    } else {
+        vec![Step {
+            description: format!(
+                "server-side apply HorizontalPodAutoscaler {}/{} (field manager {FIELD_MANAGER})",
+                desired.namespace, desired.name
+            ),
+            operation: Operation::Autoscaler(AutoscalerOperation::Apply {
+                namespace: desired.namespace.clone(),
+                name: desired.name.clone(),
+                manifest: desired.manifest(),
+            }),
+        }]
+    };
+    (
+        Some(Change {
+            lane: format!("eks:hpa:{}", desired.name),
+            id,
+            action,
+            diffs,
+            hazards,
+            destructive: false,
+            deferred: None,
+            after_lane: None,
+            steps,
+        }),
+        vec![],
+    )
+}
+
+pub async fn execute(cluster: &Cluster, operation: &AutoscalerOperation) -> Result<()> {
+    match operation {
+        AutoscalerOperation::Apply {
+            namespace,
+            name,
+            manifest,
+        } => {
+            let api: Api<HorizontalPodAutoscaler> =
+                Api::namespaced(cluster.client().await?, namespace);
+            // `force`: the spec is the source of truth, so fields someone changed by hand are
+            // taken back, as `kubectl apply --server-side --force-conflicts` would.
+            api.patch(
+                name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(manifest),
+            )
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "applying HorizontalPodAutoscaler {namespace}/{name} failed: {}",
+                    describe_kube_error(&e)
+                )
+            })?;
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired() -> AutoscalerDefinition {
+        AutoscalerDefinition {
+            name: "kafka-broker-hpa".into(),
+            namespace: "kafka".into(),
+            statefulset: "kafka-broker".into(),
+            min_replicas: 3,
+            max_replicas: 10,
+            target_cpu_utilization: 70,
+            scale_down: ScaleDownPolicy::Disabled,
+            stack: "s".into(),
+        }
+    }
+
+    #[test]
+    fn manifest_is_autoscaling_v2_with_scale_down_disabled_and_no_replicas() {
+        let manifest = desired().manifest();
+        assert_eq!(manifest["apiVersion"], "autoscaling/v2");
+        assert_eq!(
+            manifest["spec"]["behavior"]["scaleDown"]["selectPolicy"],
+            "Disabled"
+        );
+        assert_eq!(manifest["spec"]["scaleTargetRef"]["kind"], "StatefulSet");
+        assert!(manifest["spec"].get("replicas").is_none());
+        assert!(!manifest.to_string().contains("v2beta2"));
+    }
+
+    #[test]
+    fn live_in_sync_is_a_no_op_and_changed_max_is_an_update_with_rebalance_hazard() {
+        let d = desired();
+        let hpa: HorizontalPodAutoscaler =
+            serde_json::from_value(d.manifest()).expect("manifest parses as an HPA");
+        let live = live_from(&hpa);
+        let (change, errors) = plan(&d, true, Some(&live));
+        assert!(errors.is_empty());
+        assert_eq!(change.expect("change").action, Action::NoOp);
+
+        let mut bigger = d.clone();
+        bigger.max_replicas = 12;
+        let (change, _) = plan(&bigger, true, Some(&live));
+        let change = change.expect("change");
+        assert_eq!(change.action, Action::Update);
+        assert_eq!(
+            change.diffs,
+            vec![FieldDiff::new(
+                "max_replicas",
+                Some("10".into()),
+                Some("12".into())
+            )]
+        );
+        assert!(change.hazards[0].message.contains("partition reassignment"));
+    }
+
+    #[test]
+    fn missing_statefulset_is_a_plan_error_naming_it() {
+        let (change, errors) = plan(&desired(), false, None);
+        assert!(change.is_none());
+        assert!(errors[0].message.contains("kafka/kafka-broker"));
+    }
+}

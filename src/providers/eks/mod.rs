@@ -1,0 +1,262 @@
+//! The Kafka brokers on EKS: reaching the cluster, the broker HorizontalPodAutoscaler
+//! (`hpa`), and the broker storage, both the EBS StorageClass and the live volumes (`storage`).
+//!
+//! The cluster is reached one of two ways:
+//! * a kubeconfig context (`--kube-context`, `[eks] kube_context`, else the current context of
+//!   `KUBECONFIG`), as kubectl does;
+//! * or, with `[eks] cluster` and no context, straight from AWS: DescribeCluster gives the
+//!   endpoint and CA, and pipectl signs its own EKS token, so a CI runner needs neither a
+//!   kubeconfig nor the aws CLI.
+//!
+//! With `[eks] cluster` set, DescribeCluster is always read: a cluster that is missing or not
+//! ACTIVE is a plan error before anything else is tried.
+
+pub mod hpa;
+pub mod storage;
+pub mod token;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use aws_credential_types::provider::ProvideCredentials;
+use aws_sdk_eks::error::ProvideErrorMetadata;
+use base64::Engine;
+use serde::Serialize;
+use tokio::sync::Mutex;
+
+use super::{describe_sdk_error, Aws};
+use crate::plan::PlanError;
+
+/// How pipectl reaches the cluster, decided once per run.
+#[derive(Debug, Clone)]
+enum Access {
+    /// A context of the user's kubeconfig.
+    Kubeconfig { context: Option<String> },
+    /// The EKS endpoint and CA from DescribeCluster, with a token pipectl signs itself.
+    EksToken {
+        cluster: String,
+        endpoint: String,
+        certificate_authority: Option<Vec<u8>>,
+    },
+}
+
+/// A connected cluster. EKS tokens expire after 15 minutes, so a client built from one is
+/// rebuilt with a fresh token when it is older than `TOKEN_REFRESH`.
+#[derive(Clone)]
+pub struct Cluster {
+    access: Access,
+    pub namespace: String,
+    client: Arc<Mutex<(kube::Client, Instant)>>,
+    aws: Aws,
+}
+
+/// EKS accepts a token for 15 minutes; refresh well before that.
+const TOKEN_REFRESH: Duration = Duration::from_secs(10 * 60);
+
+/// The cluster pipectl was asked to reach, from the flag and the `[eks]` section.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterRequest {
+    pub cluster: Option<String>,
+    pub kube_context: Option<String>,
+    pub namespace: String,
+}
+
+impl Cluster {
+    /// Connects, or explains as a plan error why it cannot.
+    pub async fn connect(
+        aws: &Aws,
+        request: &ClusterRequest,
+    ) -> std::result::Result<Cluster, PlanError> {
+        let resource = match &request.cluster {
+            Some(name) => format!("eks.cluster.{name}"),
+            None => "eks".to_string(),
+        };
+        let fail = |message: String, help: &str| PlanError {
+            resource: resource.clone(),
+            message,
+            help: help.to_string(),
+        };
+        let described = match &request.cluster {
+            Some(name) => Some(describe_cluster(aws, name).await.map_err(|e| {
+                fail(
+                    format!("{e:#}"),
+                    "check [eks] cluster, the region and your credentials; `aws eks list-clusters` shows the clusters this account has",
+                )
+            })?),
+            None => None,
+        };
+        let access = match (&request.kube_context, described) {
+            (Some(context), _) => Access::Kubeconfig {
+                context: Some(context.clone()),
+            },
+            (None, Some(access)) => access,
+            (None, None) => Access::Kubeconfig { context: None },
+        };
+        let client = build_client(aws, &access, &request.namespace)
+            .await
+            .map_err(|e| {
+                fail(
+                    format!("cannot reach the Kubernetes API: {e:#}"),
+                    "set [eks] cluster (pipectl then signs its own EKS token), or pass --kube-context / set KUBECONFIG to a context that reaches the cluster",
+                )
+            })?;
+        Ok(Cluster {
+            access,
+            namespace: request.namespace.clone(),
+            client: Arc::new(Mutex::new((client, Instant::now()))),
+            aws: aws.clone(),
+        })
+    }
+
+    /// A client with valid credentials.
+    pub async fn client(&self) -> Result<kube::Client> {
+        let mut guard = self.client.lock().await;
+        if matches!(self.access, Access::EksToken { .. }) && guard.1.elapsed() > TOKEN_REFRESH {
+            *guard = (
+                build_client(&self.aws, &self.access, &self.namespace).await?,
+                Instant::now(),
+            );
+        }
+        Ok(guard.0.clone())
+    }
+}
+
+async fn describe_cluster(aws: &Aws, name: &str) -> Result<Access> {
+    let output = match aws.eks.describe_cluster().name(name).send().await {
+        Ok(output) => output,
+        Err(err) if err.code() == Some("ResourceNotFoundException") => {
+            return Err(anyhow!(
+                "EKS cluster {name} does not exist in {}",
+                aws.region
+            ))
+        }
+        Err(err) => {
+            return Err(anyhow!(
+                "DescribeCluster {name} failed: {}",
+                describe_sdk_error(&err)
+            ))
+        }
+    };
+    let cluster = output
+        .cluster()
+        .ok_or_else(|| anyhow!("DescribeCluster {name} returned no cluster"))?;
+    let status = cluster.status().map(|s| s.as_str()).unwrap_or("UNKNOWN");
+    if status != "ACTIVE" {
+        return Err(anyhow!(
+            "EKS cluster {name} is {status}, not ACTIVE; pipectl changes nothing on a cluster that is not ACTIVE"
+        ));
+    }
+    let endpoint = cluster
+        .endpoint()
+        .ok_or_else(|| anyhow!("EKS cluster {name} has no API endpoint yet"))?
+        .to_string();
+    let certificate_authority = cluster
+        .certificate_authority()
+        .and_then(|ca| ca.data())
+        .map(|data| {
+            base64::engine::general_purpose::STANDARD
+                .decode(data.trim())
+                .context("the cluster's certificate authority is not base64")
+        })
+        .transpose()?;
+    Ok(Access::EksToken {
+        cluster: name.to_string(),
+        endpoint,
+        certificate_authority,
+    })
+}
+
+async fn build_client(aws: &Aws, access: &Access, namespace: &str) -> Result<kube::Client> {
+    let mut config = match access {
+        Access::Kubeconfig { context } => {
+            let options = kube::config::KubeConfigOptions {
+                context: context.clone(),
+                ..Default::default()
+            };
+            let kubeconfig = kube::config::Kubeconfig::read()
+                .context("no kubeconfig could be read (KUBECONFIG or ~/.kube/config)")?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .with_context(|| match context {
+                    Some(context) => format!("kubeconfig context {context}"),
+                    None => "the kubeconfig's current context".to_string(),
+                })?
+        }
+        Access::EksToken {
+            cluster,
+            endpoint,
+            certificate_authority,
+        } => {
+            let credentials = aws
+                .credentials
+                .provide_credentials()
+                .await
+                .context("no AWS credentials to sign an EKS token with")?;
+            let token = token::eks_token(
+                &credentials,
+                &aws.region,
+                cluster,
+                std::time::SystemTime::now(),
+            )?;
+            let mut config = kube::Config::new(
+                endpoint
+                    .parse()
+                    .with_context(|| format!("the cluster endpoint {endpoint} is not a URL"))?,
+            );
+            config.root_cert = certificate_authority
+                .as_ref()
+                .map(|pem| pem_certificates(pem))
+                .transpose()?;
+            config.auth_info.token = Some(secrecy::SecretString::from(token));
+            config
+        }
+    };
+    config.default_namespace = namespace.to_string();
+    config.connect_timeout = Some(Duration::from_secs(5));
+    config.read_timeout = Some(Duration::from_secs(30));
+    kube::Client::try_from(config).context("building the Kubernetes client")
+}
+
+/// DER certificates from the PEM bundle EKS returns (base64-decoded already).
+fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let text = std::str::from_utf8(pem).context("the cluster CA is not PEM text")?;
+    let mut certificates = vec![];
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with("-----BEGIN CERTIFICATE-----") {
+            current = Some(String::new());
+        } else if line.starts_with("-----END CERTIFICATE-----") {
+            if let Some(body) = current.take() {
+                certificates.push(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(body)
+                        .context("a certificate in the cluster CA is not base64")?,
+                );
+            }
+        } else if let Some(body) = current.as_mut() {
+            body.push_str(line);
+        }
+    }
+    if certificates.is_empty() {
+        anyhow::bail!("the cluster CA holds no PEM certificate");
+    }
+    Ok(certificates)
+}
+
+/// A Kubernetes API error's status code, when the server answered with one.
+pub fn api_status(error: &kube::Error) -> Option<u16> {
+    match error {
+        kube::Error::Api(status) => Some(status.code),
+        _ => None,
+    }
+}
+
+/// The server's message, for errors a user reads.
+pub fn describe_kube_error(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => format!("{} ({})", status.message, status.code),
+        other => format!("{other}"),
+    }
+}

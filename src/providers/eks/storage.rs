@@ -1,0 +1,1058 @@
+//! Broker storage: the EBS StorageClass new broker volumes are made from, and the live volumes
+//! the brokers already have.
+//!
+//! Rules (rules-of-the-road.md, "EKS / Kubernetes"):
+//! * a StorageClass's `parameters`, `provisioner`, `reclaimPolicy` and `volumeBindingMode` are
+//!   immutable: a change is a replace (delete, then create), destructive, and it does not touch
+//!   volumes that exist;
+//! * existing volumes are found from the StatefulSet's volumeClaimTemplates (PVCs named
+//!   `TEMPLATE-STATEFULSET-ORDINAL`), then each PV's `spec.csi.volumeHandle` (the EBS volume id);
+//! * sizes only grow, by patching the PVC (the class must allow expansion);
+//! * type, IOPS and throughput change through EC2 ModifyVolume. A volume can be modified again
+//!   only once its previous modification is done and, historically, 6 hours after it started:
+//!   such volumes are deferred and reported, never forced. When a volume needs both a new size
+//!   and new performance, one ModifyVolume carries both (a second one would hit the cooldown);
+//!   the PVC is patched after it, and the CSI resizer then finds the volume already grown.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{anyhow, bail, Result};
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::types::{Filter, VolumeModificationState, VolumeType};
+use futures::future::try_join_all;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use serde::Serialize;
+use serde_json::json;
+
+use super::hpa::FIELD_MANAGER;
+use super::{api_status, describe_kube_error, Cluster};
+use crate::plan::{
+    Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step, SLOT_LANE_PREFIX,
+};
+use crate::progress::StepProgress;
+use crate::providers::wait::{self, Poll};
+use crate::providers::{describe_sdk_error, Aws, Operation};
+use crate::spec::{self, limits};
+
+pub const EBS_CSI_PROVISIONER: &str = "ebs.csi.aws.com";
+const GIB: u64 = 1 << 30;
+
+/// The StorageClass the spec asks for.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassDefinition {
+    pub name: String,
+    pub parameters: BTreeMap<String, String>,
+    pub stack: String,
+}
+
+/// What every broker volume should be.
+#[derive(Debug, Clone, Serialize)]
+pub struct VolumeDefinition {
+    pub size_gib: Option<i64>,
+    pub volume_type: String,
+    pub iops: Option<i64>,
+    pub throughput_mibps: Option<i64>,
+    /// How many volumes are modified at once.
+    pub parallelism: usize,
+}
+
+impl ClassDefinition {
+    pub fn from_spec(storage: &spec::KafkaStorage, stack: &str) -> Self {
+        let mut parameters = BTreeMap::new();
+        parameters.insert("type".to_string(), storage.volume_type.get_ref().clone());
+        if let Some(iops) = &storage.iops {
+            parameters.insert("iops".to_string(), iops.get_ref().to_string());
+        }
+        if let Some(throughput) = &storage.throughput_mibps {
+            parameters.insert("throughput".to_string(), throughput.get_ref().to_string());
+        }
+        parameters.insert("encrypted".to_string(), storage.encrypted.to_string());
+        if let Some(key) = &storage.kms_key_id {
+            parameters.insert("kmsKeyId".to_string(), key.clone());
+        }
+        ClassDefinition {
+            name: storage.storage_class.get_ref().clone(),
+            parameters,
+            stack: stack.to_string(),
+        }
+    }
+
+    pub fn manifest(&self) -> serde_json::Value {
+        json!({
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {
+                "name": self.name,
+                "labels": {
+                    "app.kubernetes.io/managed-by": "pipectl",
+                    "pipectl.io/stack": self.stack,
+                },
+            },
+            "provisioner": EBS_CSI_PROVISIONER,
+            "parameters": self.parameters,
+            "volumeBindingMode": "WaitForFirstConsumer",
+            "allowVolumeExpansion": true,
+        })
+    }
+}
+
+impl VolumeDefinition {
+    pub fn from_spec(storage: &spec::KafkaStorage) -> Self {
+        VolumeDefinition {
+            size_gib: storage.volume_size_gib.as_ref().map(|v| *v.get_ref()),
+            volume_type: storage.volume_type.get_ref().clone(),
+            iops: storage.iops.as_ref().map(|v| *v.get_ref()),
+            throughput_mibps: storage.throughput_mibps.as_ref().map(|v| *v.get_ref()),
+            parallelism: storage
+                .max_parallel_volume_changes
+                .as_ref()
+                .map(|v| *v.get_ref())
+                .unwrap_or(1)
+                .max(1) as usize,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveClass {
+    pub provisioner: String,
+    pub parameters: BTreeMap<String, String>,
+    pub volume_binding_mode: String,
+    pub allow_volume_expansion: bool,
+    pub resource_version: Option<String>,
+}
+
+pub async fn read_class(cluster: &Cluster, name: &str) -> Result<Option<LiveClass>> {
+    let api: Api<StorageClass> = Api::all(cluster.client().await?);
+    let class = api.get_opt(name).await.map_err(|e| {
+        anyhow!(
+            "reading StorageClass {name} failed: {}",
+            describe_kube_error(&e)
+        )
+    })?;
+    Ok(class.map(|c| LiveClass {
+        provisioner: c.provisioner,
+        parameters: c.parameters.unwrap_or_default(),
+        volume_binding_mode: c
+            .volume_binding_mode
+            .unwrap_or_else(|| "Immediate".to_string()),
+        allow_volume_expansion: c.allow_volume_expansion.unwrap_or(false),
+        resource_version: c.metadata.resource_version,
+    }))
+}
+
+/// One broker volume: the claim, and the EBS volume behind it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveVolume {
+    pub claim: String,
+    pub requested_bytes: u64,
+    pub ebs: Option<EbsVolume>,
+    pub resource_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EbsVolume {
+    pub volume_id: String,
+    pub volume_type: String,
+    pub size_gib: i64,
+    pub iops: Option<i64>,
+    pub throughput_mibps: Option<i64>,
+    /// The latest modification AWS reports for this volume.
+    pub last_modification: Option<Modification>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Modification {
+    pub state: String,
+    pub progress: Option<i64>,
+    pub started_epoch_seconds: Option<i64>,
+}
+
+/// Bytes in a Kubernetes quantity ("500Gi", "1Ti", "536870912000", "500G").
+pub fn quantity_bytes(quantity: &str) -> Option<u64> {
+    let quantity = quantity.trim();
+    let split = quantity
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(quantity.len());
+    let (number, unit) = quantity.split_at(split);
+    let multiplier: u64 = match unit {
+        "" => 1,
+        "k" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        "T" => 1_000_000_000_000,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "Ti" => 1 << 40,
+        "Pi" => 1 << 50,
+        _ => return None,
+    };
+    let value: f64 = number.parse().ok()?;
+    Some((value * multiplier as f64).round() as u64)
+}
+
+fn show_bytes(bytes: u64) -> String {
+    if bytes.is_multiple_of(GIB) {
+        format!("{}Gi", bytes / GIB)
+    } else {
+        format!("{:.1}Gi", bytes as f64 / GIB as f64)
+    }
+}
+
+/// The broker volumes of `statefulset` made from templates of class `class_name`, by ordinal.
+pub async fn read_volumes(
+    cluster: &Cluster,
+    aws: &Aws,
+    statefulset: &StatefulSet,
+    class_name: &str,
+) -> Result<Vec<LiveVolume>> {
+    let sts_name = statefulset.metadata.name.clone().unwrap_or_default();
+    let templates: Vec<String> = statefulset
+        .spec
+        .as_ref()
+        .and_then(|s| s.volume_claim_templates.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|t| {
+            t.spec
+                .as_ref()
+                .and_then(|s| s.storage_class_name.as_deref())
+                == Some(class_name)
+        })
+        .filter_map(|t| t.metadata.name.clone())
+        .collect();
+    if templates.is_empty() {
+        return Ok(vec![]);
+    }
+    let client = cluster.client().await?;
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &cluster.namespace);
+    let list = claims.list(&ListParams::default()).await.map_err(|e| {
+        anyhow!(
+            "listing PersistentVolumeClaims in {} failed: {}",
+            cluster.namespace,
+            describe_kube_error(&e)
+        )
+    })?;
+    let mut matching: Vec<(String, u64, PersistentVolumeClaim)> = list
+        .items
+        .into_iter()
+        .filter_map(|claim| {
+            let name = claim.metadata.name.clone()?;
+            let ordinal = templates.iter().find_map(|t| {
+                name.strip_prefix(&format!("{t}-{sts_name}-"))
+                    .and_then(|rest| rest.parse::<u64>().ok())
+            })?;
+            Some((name, ordinal, claim))
+        })
+        .collect();
+    matching.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+
+    let volumes: Api<PersistentVolume> = Api::all(client);
+    let handles = try_join_all(matching.iter().map(|(name, _, claim)| {
+        let volumes = volumes.clone();
+        async move {
+            let Some(pv_name) = claim.spec.as_ref().and_then(|s| s.volume_name.clone()) else {
+                return Ok::<Option<String>, anyhow::Error>(None);
+            };
+            let pv = volumes.get_opt(&pv_name).await.map_err(|e| {
+                anyhow!(
+                    "reading PersistentVolume {pv_name} (claim {name}) failed: {}",
+                    describe_kube_error(&e)
+                )
+            })?;
+            Ok(pv
+                .and_then(|pv| pv.spec)
+                .and_then(|spec| spec.csi)
+                .filter(|csi| csi.driver == EBS_CSI_PROVISIONER)
+                .map(|csi| csi.volume_handle))
+        }
+    }))
+    .await?;
+    let ids: Vec<String> = handles.iter().flatten().cloned().collect();
+    let ebs = read_ebs(aws, &ids).await?;
+    Ok(matching
+        .into_iter()
+        .zip(handles)
+        .map(|((name, _, claim), handle)| LiveVolume {
+            requested_bytes: claim
+                .spec
+                .as_ref()
+                .and_then(|s| s.resources.as_ref())
+                .and_then(|r| r.requests.as_ref())
+                .and_then(|r| r.get("storage"))
+                .and_then(|q| quantity_bytes(&q.0))
+                .unwrap_or(0),
+            ebs: handle.and_then(|id| ebs.get(&id).cloned()),
+            resource_version: claim.metadata.resource_version.clone(),
+            claim: name,
+        })
+        .collect())
+}
+
+/// DescribeVolumes and DescribeVolumesModifications for all broker volumes in two calls.
+async fn read_ebs(aws: &Aws, ids: &[String]) -> Result<BTreeMap<String, EbsVolume>> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let volumes = aws
+        .ec2
+        .describe_volumes()
+        .set_volume_ids(Some(ids.to_vec()))
+        .send()
+        .await
+        .map_err(|e| anyhow!("DescribeVolumes failed: {}", describe_sdk_error(&e)))?;
+    // A filter, not VolumeIds: AWS answers an error for a volume that was never modified
+    // when it is named in VolumeIds.
+    let modifications = aws
+        .ec2
+        .describe_volumes_modifications()
+        .filters(
+            Filter::builder()
+                .name("volume-id")
+                .set_values(Some(ids.to_vec()))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "DescribeVolumesModifications failed: {}",
+                describe_sdk_error(&e)
+            )
+        })?;
+    let mut latest: BTreeMap<String, Modification> = BTreeMap::new();
+    for m in modifications.volumes_modifications() {
+        let Some(id) = m.volume_id() else { continue };
+        let started = m.start_time().map(|t| t.secs());
+        let newer = latest
+            .get(id)
+            .is_none_or(|existing| existing.started_epoch_seconds < started);
+        if newer {
+            latest.insert(
+                id.to_string(),
+                Modification {
+                    state: m
+                        .modification_state()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_else(|| "unknown".into()),
+                    progress: m.progress(),
+                    started_epoch_seconds: started,
+                },
+            );
+        }
+    }
+    Ok(volumes
+        .volumes()
+        .iter()
+        .filter_map(|v| {
+            let id = v.volume_id()?.to_string();
+            Some((
+                id.clone(),
+                EbsVolume {
+                    volume_type: v
+                        .volume_type()
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
+                    size_gib: v.size().map(i64::from).unwrap_or(0),
+                    iops: v.iops().map(i64::from),
+                    throughput_mibps: v.throughput().map(i64::from),
+                    last_modification: latest.remove(&id),
+                    volume_id: id,
+                },
+            ))
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum StorageOperation {
+    ApplyClass {
+        name: String,
+        manifest: serde_json::Value,
+    },
+    DeleteClass {
+        name: String,
+    },
+    ModifyVolume {
+        claim: String,
+        volume_id: String,
+        volume_type: Option<String>,
+        iops: Option<i64>,
+        throughput_mibps: Option<i64>,
+        size_gib: Option<i64>,
+    },
+    ResizeClaim {
+        namespace: String,
+        claim: String,
+        size_gib: i64,
+    },
+}
+
+fn step(description: String, operation: StorageOperation) -> Step {
+    Step {
+        description,
+        operation: Operation::Storage(operation),
+    }
+}
+
+pub fn class_lane(name: &str) -> String {
+    format!("eks:storageclass:{name}")
+}
+
+pub fn plan_class(desired: &ClassDefinition, live: Option<&LiveClass>) -> Change {
+    let id = ResourceId::new(ResourceKind::StorageClass, &desired.name);
+    let apply = step(
+        format!(
+            "server-side apply StorageClass {} (field manager {FIELD_MANAGER})",
+            desired.name
+        ),
+        StorageOperation::ApplyClass {
+            name: desired.name.clone(),
+            manifest: desired.manifest(),
+        },
+    );
+    let mut change = Change {
+        id,
+        action: Action::NoOp,
+        diffs: vec![],
+        hazards: vec![],
+        destructive: false,
+        lane: class_lane(&desired.name),
+        after_lane: None,
+        deferred: None,
+        steps: vec![],
+    };
+    let Some(live) = live else {
+        change.action = Action::Create;
+        change.diffs.push(FieldDiff::new(
+            "provisioner",
+            None,
+            Some(EBS_CSI_PROVISIONER.into()),
+        ));
+        for (key, value) in &desired.parameters {
+            change.diffs.push(FieldDiff::new(
+                &format!("parameters.{key}"),
+                None,
+                Some(value.clone()),
+            ));
+        }
+        change.diffs.extend([
+            FieldDiff::new(
+                "volume_binding_mode",
+                None,
+                Some("WaitForFirstConsumer".into()),
+            ),
+            FieldDiff::new("allow_volume_expansion", None, Some("true".into())),
+        ]);
+        change.steps.push(apply);
+        return change;
+    };
+    let mut immutable = vec![];
+    if live.provisioner != EBS_CSI_PROVISIONER {
+        immutable.push(FieldDiff::new(
+            "provisioner",
+            Some(live.provisioner.clone()),
+            Some(EBS_CSI_PROVISIONER.into()),
+        ));
+    }
+    let keys: std::collections::BTreeSet<&String> = desired
+        .parameters
+        .keys()
+        .chain(live.parameters.keys())
+        .collect();
+    for key in keys {
+        let (before, after) = (live.parameters.get(key), desired.parameters.get(key));
+        if before != after {
+            immutable.push(FieldDiff::new(
+                &format!("parameters.{key}"),
+                before.cloned(),
+                after.cloned(),
+            ));
+        }
+    }
+    if live.volume_binding_mode != "WaitForFirstConsumer" {
+        immutable.push(FieldDiff::new(
+            "volume_binding_mode",
+            Some(live.volume_binding_mode.clone()),
+            Some("WaitForFirstConsumer".into()),
+        ));
+    }
+    let expansion = (!live.allow_volume_expansion).then(|| {
+        FieldDiff::new(
+            "allow_volume_expansion",
+            Some("false".into()),
+            Some("true".into()),
+        )
+    });
+    if !immutable.is_empty() {
+        change.action = Action::Replace;
+        change.destructive = true;
+        change.diffs = immutable;
+        change.diffs.extend(expansion);
+        change.hazards.push(Hazard {
+            message: "StorageClass parameters are immutable: the class is deleted and created again. Volumes that exist keep their old settings (pipectl changes broker volumes separately); until the new class exists, no new broker volume can be provisioned".into(),
+        });
+        change.steps.push(step(
+            format!("delete StorageClass {}", desired.name),
+            StorageOperation::DeleteClass {
+                name: desired.name.clone(),
+            },
+        ));
+        change.steps.push(apply);
+    } else if let Some(expansion) = expansion {
+        change.action = Action::Update;
+        change.diffs.push(expansion);
+        change.steps.push(apply);
+    }
+    change
+}
+
+/// Changes for each broker volume. Shrinking is a plan error; a volume whose previous
+/// modification is not done, or is within AWS's cooldown, is deferred.
+pub fn plan_volumes(
+    desired: &VolumeDefinition,
+    namespace: &str,
+    live: &[LiveVolume],
+    class_changes: bool,
+    class_name: &str,
+    now: SystemTime,
+) -> (Vec<Change>, Vec<PlanError>) {
+    let mut changes = vec![];
+    let mut errors = vec![];
+    let now_secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64;
+    for (index, volume) in live.iter().enumerate() {
+        let id = ResourceId::new(
+            ResourceKind::BrokerVolume,
+            format!("{namespace}/{}", volume.claim),
+        );
+        let mut diffs = vec![];
+        let mut steps = vec![];
+        let mut hazards = vec![];
+        let wanted_bytes = desired.size_gib.map(|g| g as u64 * GIB);
+        let grow_to = match wanted_bytes {
+            Some(wanted) if wanted < volume.requested_bytes => {
+                errors.push(PlanError {
+                    resource: id.to_string(),
+                    message: format!(
+                        "volume_size_gib = {} would shrink claim {} ({}); volumes can only grow",
+                        desired.size_gib.unwrap_or_default(),
+                        volume.claim,
+                        show_bytes(volume.requested_bytes)
+                    ),
+                    help: format!(
+                        "set [kafka.storage] volume_size_gib to at least {}",
+                        volume.requested_bytes.div_ceil(GIB)
+                    ),
+                });
+                continue;
+            }
+            Some(wanted) if wanted > volume.requested_bytes => {
+                diffs.push(FieldDiff::new(
+                    "size",
+                    Some(show_bytes(volume.requested_bytes)),
+                    Some(show_bytes(wanted)),
+                ));
+                desired.size_gib
+            }
+            _ => None,
+        };
+        let mut deferred = None;
+        match &volume.ebs {
+            None => hazards.push(Hazard {
+                message: format!(
+                    "claim {} is not bound to an EBS CSI volume: its type, IOPS and throughput cannot be checked",
+                    volume.claim
+                ),
+            }),
+            Some(ebs) => {
+                let volume_type =
+                    (ebs.volume_type != desired.volume_type).then(|| desired.volume_type.clone());
+                let iops = desired.iops.filter(|i| Some(*i) != ebs.iops);
+                let throughput = desired
+                    .throughput_mibps
+                    .filter(|t| Some(*t) != ebs.throughput_mibps);
+                for (field, before, after) in [
+                    (
+                        "volume_type",
+                        Some(ebs.volume_type.clone()),
+                        volume_type.clone(),
+                    ),
+                    (
+                        "iops",
+                        ebs.iops.map(|v| v.to_string()),
+                        iops.map(|v| v.to_string()),
+                    ),
+                    (
+                        "throughput_mibps",
+                        ebs.throughput_mibps.map(|v| v.to_string()),
+                        throughput.map(|v| v.to_string()),
+                    ),
+                ] {
+                    if after.is_some() {
+                        diffs.push(FieldDiff::new(field, before, after));
+                    }
+                }
+                let performance = volume_type.is_some() || iops.is_some() || throughput.is_some();
+                if performance {
+                    // One modification carries the growth too, so the resizer has nothing left to do.
+                    let size_gib = desired.size_gib.filter(|s| *s > ebs.size_gib);
+                    steps.push(step(
+                        format!("ModifyVolume {} ({})", ebs.volume_id, volume.claim),
+                        StorageOperation::ModifyVolume {
+                            claim: volume.claim.clone(),
+                            volume_id: ebs.volume_id.clone(),
+                            volume_type,
+                            iops,
+                            throughput_mibps: throughput,
+                            size_gib,
+                        },
+                    ));
+                }
+                if performance || grow_to.is_some() {
+                    deferred = busy(ebs, now_secs);
+                }
+            }
+        }
+        if let Some(size_gib) = grow_to {
+            steps.push(step(
+                format!("grow claim {} to {size_gib}Gi", volume.claim),
+                StorageOperation::ResizeClaim {
+                    namespace: namespace.to_string(),
+                    claim: volume.claim.clone(),
+                    size_gib,
+                },
+            ));
+            hazards.push(Hazard {
+                message: "the file system grows when the CSI node plugin resizes it (online for ext4 and xfs)".into(),
+            });
+        }
+        let action = if steps.is_empty() {
+            Action::NoOp
+        } else {
+            Action::Update
+        };
+        changes.push(Change {
+            id,
+            action,
+            diffs,
+            hazards,
+            destructive: false,
+            lane: format!(
+                "{SLOT_LANE_PREFIX}eks:volumes:{}",
+                index % desired.parallelism.max(1)
+            ),
+            after_lane: class_changes.then(|| class_lane(class_name)),
+            deferred,
+            steps,
+        });
+    }
+    (changes, errors)
+}
+
+/// Why a volume cannot be modified now, if it cannot.
+fn busy(ebs: &EbsVolume, now_secs: i64) -> Option<String> {
+    let modification = ebs.last_modification.as_ref()?;
+    if matches!(modification.state.as_str(), "modifying" | "optimizing") {
+        return Some(format!(
+            "the previous modification of {} is still {}{}; re-run apply when it has completed",
+            ebs.volume_id,
+            modification.state,
+            modification
+                .progress
+                .map(|p| format!(" ({p}%)"))
+                .unwrap_or_default()
+        ));
+    }
+    let started = modification.started_epoch_seconds?;
+    let ready_at = started + limits::EBS_MODIFICATION_COOLDOWN_SECONDS;
+    (now_secs < ready_at).then(|| {
+        format!(
+            "AWS allows one modification of {} every {} hours and the last one started {} min ago; re-run apply in {} min",
+            ebs.volume_id,
+            limits::EBS_MODIFICATION_COOLDOWN_SECONDS / 3600,
+            (now_secs - started) / 60,
+            (ready_at - now_secs + 59) / 60
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------- apply
+
+pub async fn execute(
+    cluster: Option<&Cluster>,
+    aws: &Aws,
+    operation: &StorageOperation,
+    progress: &StepProgress,
+) -> Result<()> {
+    let cluster = || cluster.ok_or_else(|| anyhow!("no Kubernetes cluster is connected"));
+    match operation {
+        StorageOperation::ApplyClass { name, manifest } => {
+            let api: Api<StorageClass> = Api::all(cluster()?.client().await?);
+            api.patch(
+                name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(manifest),
+            )
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "applying StorageClass {name} failed: {}",
+                    describe_kube_error(&e)
+                )
+            })?;
+            Ok(())
+        }
+        StorageOperation::DeleteClass { name } => {
+            let api: Api<StorageClass> = Api::all(cluster()?.client().await?);
+            match api.delete(name, &DeleteParams::default()).await {
+                Ok(_) => Ok(()),
+                // Already gone (a re-run after an interrupted replace).
+                Err(e) if api_status(&e) == Some(404) => Ok(()),
+                Err(e) => bail!(
+                    "deleting StorageClass {name} failed: {}",
+                    describe_kube_error(&e)
+                ),
+            }
+        }
+        StorageOperation::ModifyVolume {
+            claim,
+            volume_id,
+            volume_type,
+            iops,
+            throughput_mibps,
+            size_gib,
+        } => {
+            // The plan may be minutes old: look again before asking AWS.
+            let current = read_ebs(aws, std::slice::from_ref(volume_id)).await?;
+            if let Some(reason) = current
+                .get(volume_id)
+                .and_then(|ebs| busy(ebs, epoch_now()))
+            {
+                bail!("skipped {claim}: {reason}");
+            }
+            progress.status(&format!("ModifyVolume {volume_id}"));
+            let to_i32 = |v: i64| {
+                i32::try_from(v).map_err(|_| anyhow!("{v} does not fit EC2's 32-bit field"))
+            };
+            let result = aws
+                .ec2
+                .modify_volume()
+                .volume_id(volume_id)
+                .set_volume_type(volume_type.as_deref().map(VolumeType::from))
+                .set_iops(iops.map(to_i32).transpose()?)
+                .set_throughput(throughput_mibps.map(to_i32).transpose()?)
+                .set_size(size_gib.map(to_i32).transpose()?)
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.code(),
+                        Some("IncorrectModificationState" | "VolumeModificationRateExceeded")
+                    ) =>
+                {
+                    bail!(
+                        "skipped {claim}: AWS refused to modify {volume_id} now ({}); re-run apply later",
+                        describe_sdk_error(&e)
+                    )
+                }
+                Err(e) => bail!(
+                    "ModifyVolume {volume_id} ({claim}) failed: {}",
+                    describe_sdk_error(&e)
+                ),
+            }
+            wait_for_modification(aws, volume_id, progress).await
+        }
+        StorageOperation::ResizeClaim {
+            namespace,
+            claim,
+            size_gib,
+        } => {
+            let api: Api<PersistentVolumeClaim> =
+                Api::namespaced(cluster()?.client().await?, namespace);
+            progress.status(&format!("patch claim {claim} to {size_gib}Gi"));
+            let patch =
+                json!({"spec": {"resources": {"requests": {"storage": format!("{size_gib}Gi")}}}});
+            api.patch(
+                claim,
+                &PatchParams {
+                    field_manager: Some(FIELD_MANAGER.to_string()),
+                    ..PatchParams::default()
+                },
+                &Patch::Merge(&patch),
+            )
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "growing claim {namespace}/{claim} failed: {}",
+                    describe_kube_error(&e)
+                )
+            })?;
+            let wanted = *size_gib as u64 * GIB;
+            wait::until(
+                &aws.wait,
+                progress,
+                &format!("claim {claim} to reach {size_gib}Gi"),
+                || async {
+                    let pvc = api.get(claim).await.map_err(|e| {
+                        anyhow!(
+                            "reading claim {namespace}/{claim} failed: {}",
+                            describe_kube_error(&e)
+                        )
+                    })?;
+                    let status = pvc.status.unwrap_or_default();
+                    let capacity = status
+                        .capacity
+                        .as_ref()
+                        .and_then(|c| c.get("storage"))
+                        .and_then(|q| quantity_bytes(&q.0))
+                        .unwrap_or(0);
+                    // The volume is grown; the file system follows on the node.
+                    let node_pending = status
+                        .conditions
+                        .iter()
+                        .flatten()
+                        .any(|c| c.type_ == "FileSystemResizePending");
+                    if capacity >= wanted || node_pending {
+                        Ok(Poll::Ready(()))
+                    } else {
+                        Ok(Poll::Pending(format!(
+                            "claim {claim} capacity {}",
+                            show_bytes(capacity)
+                        )))
+                    }
+                },
+            )
+            .await
+        }
+    }
+}
+
+fn epoch_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs() as i64
+}
+
+/// Waits until the modification has left `modifying`: in `optimizing` the volume already has
+/// its new size and its performance moves to the new settings (that can take hours).
+async fn wait_for_modification(aws: &Aws, volume_id: &str, progress: &StepProgress) -> Result<()> {
+    wait::until(
+        &aws.wait,
+        progress,
+        &format!("modification of {volume_id}"),
+        || async {
+            let current = read_ebs(aws, &[volume_id.to_string()]).await?;
+            let Some(modification) = current
+                .get(volume_id)
+                .and_then(|v| v.last_modification.clone())
+            else {
+                return Ok(Poll::Ready(()));
+            };
+            match VolumeModificationState::from(modification.state.as_str()) {
+                VolumeModificationState::Modifying => Ok(Poll::Pending(format!(
+                    "{volume_id} modifying{}",
+                    modification
+                        .progress
+                        .map(|p| format!(" {p}%"))
+                        .unwrap_or_default()
+                ))),
+                VolumeModificationState::Failed => {
+                    bail!("the modification of {volume_id} failed; AWS restored its previous settings")
+                }
+                _ => Ok(Poll::Ready(())),
+            }
+        },
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities() {
+        assert_eq!(quantity_bytes("500Gi"), Some(500 * GIB));
+        assert_eq!(quantity_bytes("1Ti"), Some(1024 * GIB));
+        assert_eq!(quantity_bytes("536870912000"), Some(500 * GIB));
+        assert_eq!(quantity_bytes("1.5Gi"), Some(3 * GIB / 2));
+        assert_eq!(quantity_bytes("12parsecs"), None);
+    }
+
+    fn class(parameters: &[(&str, &str)], expansion: bool) -> LiveClass {
+        LiveClass {
+            provisioner: EBS_CSI_PROVISIONER.into(),
+            parameters: parameters
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            volume_binding_mode: "WaitForFirstConsumer".into(),
+            allow_volume_expansion: expansion,
+            resource_version: None,
+        }
+    }
+
+    fn desired_class() -> ClassDefinition {
+        ClassDefinition {
+            name: "kafka-gp3".into(),
+            parameters: [("type", "gp3"), ("iops", "6000"), ("encrypted", "true")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            stack: "s".into(),
+        }
+    }
+
+    #[test]
+    fn parameter_change_is_a_destructive_replace_and_expansion_an_update() {
+        let same = class(
+            &[("type", "gp3"), ("iops", "6000"), ("encrypted", "true")],
+            true,
+        );
+        assert_eq!(
+            plan_class(&desired_class(), Some(&same)).action,
+            Action::NoOp
+        );
+
+        let no_expansion = class(
+            &[("type", "gp3"), ("iops", "6000"), ("encrypted", "true")],
+            false,
+        );
+        let change = plan_class(&desired_class(), Some(&no_expansion));
+        assert_eq!(change.action, Action::Update);
+        assert!(!change.destructive);
+
+        let old_iops = class(
+            &[("type", "gp3"), ("iops", "3000"), ("encrypted", "true")],
+            true,
+        );
+        let change = plan_class(&desired_class(), Some(&old_iops));
+        assert_eq!(change.action, Action::Replace);
+        assert!(change.destructive);
+        assert_eq!(
+            change.diffs,
+            vec![FieldDiff::new(
+                "parameters.iops",
+                Some("3000".into()),
+                Some("6000".into())
+            )]
+        );
+        assert!(change.hazards[0]
+            .message
+            .contains("keep their old settings"));
+    }
+
+    fn volume(requested_gib: u64, iops: i64, modification: Option<Modification>) -> LiveVolume {
+        LiveVolume {
+            claim: "data-kafka-broker-0".into(),
+            requested_bytes: requested_gib * GIB,
+            ebs: Some(EbsVolume {
+                volume_id: "vol-1".into(),
+                volume_type: "gp3".into(),
+                size_gib: requested_gib as i64,
+                iops: Some(iops),
+                throughput_mibps: Some(250),
+                last_modification: modification,
+            }),
+            resource_version: None,
+        }
+    }
+
+    fn desired_volume(size: i64) -> VolumeDefinition {
+        VolumeDefinition {
+            size_gib: Some(size),
+            volume_type: "gp3".into(),
+            iops: Some(6000),
+            throughput_mibps: Some(250),
+            parallelism: 1,
+        }
+    }
+
+    #[test]
+    fn shrink_is_refused_and_growth_with_new_iops_is_one_modification() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let (_, errors) = plan_volumes(
+            &desired_volume(400),
+            "kafka",
+            &[volume(500, 6000, None)],
+            false,
+            "c",
+            now,
+        );
+        assert!(errors[0].message.contains("would shrink"));
+
+        let (changes, errors) = plan_volumes(
+            &desired_volume(600),
+            "kafka",
+            &[volume(500, 3000, None)],
+            false,
+            "c",
+            now,
+        );
+        assert!(errors.is_empty());
+        let change = &changes[0];
+        assert_eq!(change.action, Action::Update);
+        assert_eq!(change.steps.len(), 2);
+        match &change.steps[0].operation {
+            Operation::Storage(StorageOperation::ModifyVolume { iops, size_gib, .. }) => {
+                assert_eq!((*iops, *size_gib), (Some(6000), Some(600)));
+            }
+            other => panic!("expected ModifyVolume first, got {other:?}"),
+        }
+        assert!(change.deferred.is_none());
+    }
+
+    #[test]
+    fn a_volume_still_modifying_or_in_cooldown_is_deferred() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(100_000);
+        let modifying = Modification {
+            state: "optimizing".into(),
+            progress: Some(40),
+            started_epoch_seconds: Some(99_000),
+        };
+        let (changes, _) = plan_volumes(
+            &desired_volume(500),
+            "kafka",
+            &[volume(500, 3000, Some(modifying))],
+            false,
+            "c",
+            now,
+        );
+        assert!(changes[0]
+            .deferred
+            .as_deref()
+            .unwrap_or("")
+            .contains("optimizing (40%)"));
+
+        let recent = Modification {
+            state: "completed".into(),
+            progress: Some(100),
+            started_epoch_seconds: Some(100_000 - 3600),
+        };
+        let (changes, _) = plan_volumes(
+            &desired_volume(500),
+            "kafka",
+            &[volume(500, 3000, Some(recent))],
+            false,
+            "c",
+            now,
+        );
+        assert!(changes[0]
+            .deferred
+            .as_deref()
+            .unwrap_or("")
+            .contains("every 6 hours"));
+    }
+}
