@@ -8,6 +8,15 @@ team's account would look before pipectl manages it.
       Just Lambda functions at their defaults (pipectl does not deploy code, so tests need some).
   python emulator/seed.py --endpoint URL bulk N
       N on-demand tables bench-table-NNN and N functions bench-fn-NNN (for scripts/bench-plan).
+  python emulator/seed.py --endpoint URL --kube URL kafka
+      The Kafka brokers as a team runs them before pipectl: EKS cluster kafka-logs; in namespace
+      kafka the StatefulSet kafka-broker (3 replicas, volumeClaimTemplate "data" of class
+      kafka-gp3, 500Gi) with its claims bound to three 500 GiB gp3 EBS volumes at the gp3
+      baseline (3000 IOPS, 125 MiB/s); StorageClass kafka-gp3 at that baseline; and the seed
+      article's HPA (autoscaling/v2, 3..10 at 70% CPU, default scale-down).
+  python emulator/seed.py --endpoint URL sagemaker NAME [NAME ...]
+      InService SageMaker endpoints (variant AllTraffic, one ml.m5.large instance).
+      `before` also does `kafka` (when --kube is given) and `sagemaker rcf-anomaly-endpoint`.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import urllib.request
 import zipfile
 
 import boto3
@@ -57,16 +67,101 @@ def create_functions(iam, lam, names: list[str]) -> None:
         )
 
 
+def client(service: str, endpoint: str, region: str):
+    return boto3.client(service, endpoint_url=endpoint, region_name=region,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def create_endpoints(endpoint: str, region: str, names: list[str], mode: str = "SingleModel") -> None:
+    sm = client("sagemaker", endpoint, region)
+    for name in names:
+        sm.create_model(
+            ModelName=f"{name}-model",
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker-execution",
+            PrimaryContainer={"Image": "382416733822.dkr.ecr.us-east-1.amazonaws.com/randomcutforest:1",
+                              "ModelDataUrl": f"s3://models/{name}/model.tar.gz", "Mode": mode},
+        )
+        sm.create_endpoint_config(
+            EndpointConfigName=f"{name}-config",
+            ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": f"{name}-model",
+                                 "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
+        )
+        sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+
+
+def kube_seed(kube: str, objects: list[dict]) -> None:
+    request = urllib.request.Request(f"{kube}/_fake/seed", data=json.dumps(objects).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request) as response:
+        response.read()
+
+
+def seed_kafka(endpoint: str, region: str, kube: str, brokers: int = 3) -> None:
+    eks = client("eks", endpoint, region)
+    eks.create_cluster(
+        name="kafka-logs",
+        roleArn="arn:aws:iam::123456789012:role/eks-cluster",
+        resourcesVpcConfig={"subnetIds": ["subnet-1", "subnet-2"]},
+    )
+    ec2 = client("ec2", endpoint, region)
+    objects: list[dict] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kafka"}},
+        {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+         "metadata": {"name": "kafka-gp3"}, "provisioner": "ebs.csi.aws.com",
+         "parameters": {"type": "gp3", "iops": "3000", "throughput": "125", "encrypted": "true"},
+         "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": True},
+        {"apiVersion": "apps/v1", "kind": "StatefulSet",
+         "metadata": {"name": "kafka-broker", "namespace": "kafka"},
+         "spec": {"replicas": brokers, "serviceName": "kafka-broker",
+                  "selector": {"matchLabels": {"app": "kafka-broker"}},
+                  "template": {"metadata": {"labels": {"app": "kafka-broker"}},
+                               "spec": {"containers": [{"name": "kafka", "image": "apache/kafka:3.9.0"}]}},
+                  "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                                            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "kafka-gp3",
+                                                     "resources": {"requests": {"storage": "500Gi"}}}}]},
+         "status": {"replicas": brokers, "readyReplicas": brokers}},
+        {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+         "metadata": {"name": "kafka-broker-hpa", "namespace": "kafka"},
+         "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "kafka-broker"},
+                  "minReplicas": 3, "maxReplicas": 10,
+                  "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]}},
+    ]
+    for ordinal in range(brokers):
+        volume = ec2.create_volume(AvailabilityZone=f"{region}a", Size=500, VolumeType="gp3", Iops=3000,
+                                   Throughput=125, Encrypted=True)["VolumeId"]
+        claim = f"data-kafka-broker-{ordinal}"
+        pv = f"pvc-{ordinal:08d}-kafka"
+        objects.append({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": pv},
+                        "spec": {"capacity": {"storage": "500Gi"}, "accessModes": ["ReadWriteOnce"],
+                                 "storageClassName": "kafka-gp3", "persistentVolumeReclaimPolicy": "Delete",
+                                 "claimRef": {"namespace": "kafka", "name": claim},
+                                 "csi": {"driver": "ebs.csi.aws.com", "volumeHandle": volume, "fsType": "ext4"}},
+                        "status": {"phase": "Bound"}})
+        objects.append({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                        "metadata": {"name": claim, "namespace": "kafka", "labels": {"app": "kafka-broker"}},
+                        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "kafka-gp3",
+                                 "resources": {"requests": {"storage": "500Gi"}}, "volumeName": pv},
+                        "status": {"phase": "Bound", "capacity": {"storage": "500Gi"}}})
+    kube_seed(kube, objects)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--region", default="us-east-1")
-    parser.add_argument("scenario", choices=["before", "function", "bulk"])
+    parser.add_argument("--kube", default=None, help="the fake Kubernetes API server's URL")
+    parser.add_argument("scenario", choices=["before", "function", "bulk", "kafka", "sagemaker"])
     parser.add_argument("names", nargs="*")
     args = parser.parse_args()
     iam, lam, ddb = clients(args.endpoint, args.region)
     if args.scenario == "function":
         create_functions(iam, lam, args.names)
+        return
+    if args.scenario == "kafka":
+        seed_kafka(args.endpoint, args.region, args.kube)
+        return
+    if args.scenario == "sagemaker":
+        create_endpoints(args.endpoint, args.region, args.names)
         return
     if args.scenario == "bulk":
         count = int(args.names[0])
@@ -80,6 +175,9 @@ def main() -> None:
             )
         return
     create_functions(iam, lam, ["kafka-log-lambda"])
+    create_endpoints(args.endpoint, args.region, ["rcf-anomaly-endpoint"])
+    if args.kube:
+        seed_kafka(args.endpoint, args.region, args.kube)
     ddb.create_table(
         TableName="KafkaLogData",
         BillingMode="PROVISIONED",

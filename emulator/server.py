@@ -13,6 +13,12 @@ behaviour and error codes:
   errors AWS gives during them (ResourceConflictException, ResourceInUseException,
   LimitExceededException).
 * 400-class validation errors where moto accepts bad input or answers 500.
+* EC2 EBS volume modifications: ModifyVolume starts a modification that is `modifying`, then
+  `optimizing`, then `completed` over a configurable time (moto completes it at once), and
+  AWS's refusals while one is in progress (IncorrectModificationState) or within the per-volume
+  cooldown (VolumeModificationRateExceeded); DescribeVolumesModifications reports those states.
+* EKS DescribeCluster: the cluster's API endpoint can point at the project's fake Kubernetes
+  API server (emulator/kube_apiserver.py), and a cluster's status can be set (e.g. CREATING).
 * A log of every mutating call, so tests can assert that a refused plan changed nothing.
 
 Control endpoints (not AWS APIs): GET /_emulator/health, GET /_emulator/log,
@@ -32,6 +38,7 @@ import sys
 import threading
 import time
 import uuid
+import xml.etree.ElementTree as ET
 import zlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -57,6 +64,14 @@ class Settings:
     pay_per_request_switches_per_day: int = 4
     # When set, the next UpdateFunctionConfiguration ends in LastUpdateStatus=Failed with this reason.
     fail_next_lambda_update: str | None = None
+    # EBS: how long a modification stays modifying+optimizing, and how long until the same
+    # volume may be modified again (AWS: 6 hours).
+    volume_modification_seconds: float = 0.0
+    volume_modification_cooldown_seconds: float = 6 * 3600
+    # EKS: DescribeCluster answers this endpoint (e.g. the fake API server) instead of moto's.
+    eks_endpoint: str | None = None
+    # EKS: cluster name -> status to report (e.g. {"kafka-logs": "CREATING"}).
+    eks_cluster_status: dict = field(default_factory=dict)
     # When set to an operation name (e.g. "CreateTable"), the next successful call of it is
     # carried out but its reply is lost: the client gets a 500 and will retry.
     lose_next_reply: str | None = None
@@ -101,6 +116,8 @@ class Layer:
         self.ppr_switches: dict[tuple[str, str], list[float]] = {}
         # uuid -> mapping dict (Kafka mappings only; moto does not support them)
         self.kafka_mappings: dict[str, dict[str, Any]] = {}
+        # (region, volume id) -> {"start": t, "seconds": duration, "cooldown": seconds}
+        self.volume_modifications: dict[tuple[str, str], dict[str, float]] = {}
 
     # ------------------------------------------------------------------ plumbing
     def __call__(self, environ, start_response):
@@ -204,7 +221,104 @@ class Layer:
                 return handler(request)
         elif request.service == "lambda":
             return self.lambda_route(request)
+        elif request.service == "ec2":
+            handler = getattr(self, f"ec2_{request.operation}", None)
+            if handler:
+                return handler(request)
+        elif request.service == "eks" and request.method == "GET":
+            match = re.fullmatch(r"/clusters/([^/]+)", request.path)
+            if match:
+                return self.eks_DescribeCluster(request, unquote(match.group(1)))
         return self.call_moto(request)
+
+    # ------------------------------------------------------------------ EC2 (EBS volumes)
+    def volume_state(self, region: str, volume_id: str) -> tuple[str, int, float] | None:
+        """(state, progress, start) of the layer-tracked modification, or None."""
+        record = self.volume_modifications.get((region, volume_id))
+        if record is None:
+            return None
+        elapsed = now() - record["start"]
+        if elapsed < record["seconds"] / 2:
+            return "modifying", int(100 * elapsed / record["seconds"]), record["start"]
+        if elapsed < record["seconds"]:
+            return "optimizing", int(100 * elapsed / record["seconds"]), record["start"]
+        return "completed", 100, record["start"]
+
+    def ec2_ModifyVolume(self, request):
+        volume_id = request.form.get("VolumeId", "")
+        with self.lock:
+            current = self.volume_state(request.region, volume_id)
+            record = self.volume_modifications.get((request.region, volume_id))
+        if current is not None and record is not None:
+            state, _, start = current
+            if state != "completed":
+                raise AwsError(400, "IncorrectModificationState",
+                               f"Volume {volume_id} cannot be modified in modification state {state.upper()}")
+            if now() - start < record["cooldown"]:
+                raise AwsError(400, "VolumeModificationRateExceeded",
+                               "You've reached the maximum modification rate per volume limit. "
+                               "Wait at least 6 hours between modifications per EBS volume.")
+        response = self.call_moto(request)
+        if response[0] == 200:
+            with self.lock:
+                self.volume_modifications[(request.region, volume_id)] = {
+                    "start": now(),
+                    "seconds": float(self.settings.volume_modification_seconds),
+                    "cooldown": float(self.settings.volume_modification_cooldown_seconds),
+                }
+            response = self.rewrite_modifications(request, response)
+        return response
+
+    def ec2_DescribeVolumesModifications(self, request):
+        return self.rewrite_modifications(request, self.call_moto(request))
+
+    def rewrite_modifications(self, request, response):
+        """Puts the layer's state, progress and start time into moto's XML answer."""
+        status, headers, payload = response
+        if status != 200:
+            return response
+        root = ET.fromstring(payload)
+        namespace = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
+        ET.register_namespace("", namespace)
+        q = (lambda tag: f"{{{namespace}}}{tag}") if namespace else (lambda tag: tag)
+        with self.lock:
+            for element in root.iter():
+                volume = element.find(q("volumeId"))
+                state_el = element.find(q("modificationState"))
+                if volume is None or state_el is None:
+                    continue
+                current = self.volume_state(request.region, volume.text or "")
+                if current is None:
+                    continue
+                state, progress, start = current
+                state_el.text = state
+                for tag, value in (("progress", str(progress)),
+                                   ("startTime", datetime.fromtimestamp(start, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"))):
+                    child = element.find(q(tag))
+                    if child is None:
+                        child = ET.SubElement(element, q(tag))
+                    child.text = value
+                end = element.find(q("endTime"))
+                if end is not None and state != "completed":
+                    element.remove(end)
+        return status, headers, ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+    # ------------------------------------------------------------------ EKS
+    def eks_DescribeCluster(self, request, name: str):
+        status, headers, payload = self.call_moto(request)
+        if status != 200:
+            return status, headers, payload
+        body = json.loads(payload)
+        cluster = body.get("cluster", {})
+        with self.lock:
+            if self.settings.eks_endpoint:
+                cluster["endpoint"] = self.settings.eks_endpoint
+                if self.settings.eks_endpoint.startswith("http://"):
+                    # A plain-HTTP test endpoint has no certificate to trust.
+                    cluster.pop("certificateAuthority", None)
+            if name in self.settings.eks_cluster_status:
+                cluster["status"] = self.settings.eks_cluster_status[name]
+        return request.json_response(200, body)
 
     # ------------------------------------------------------------------ DynamoDB
     def dynamodb_CreateTable(self, request):
@@ -750,6 +864,9 @@ STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 40
 DYNAMODB_READS = {"DescribeTable", "ListTables", "GetItem", "Query", "Scan", "BatchGetItem", "DescribeTimeToLive", "ListTagsOfResource", "DescribeContinuousBackups", "DescribeLimits", "DescribeEndpoints", "DescribeContributorInsights"}
 
 
+READ_PREFIXES = ("Describe", "List", "Get")
+
+
 class Request:
     """One AWS call as the layer sees it: service, operation, region, and the raw body."""
 
@@ -759,6 +876,7 @@ class Request:
         self.path = environ.get("PATH_INFO", "")
         self.method = environ.get("REQUEST_METHOD", "GET")
         self.params: dict[str, str] = {}
+        self.form: dict[str, str] = {}
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         auth = environ.get("HTTP_AUTHORIZATION", "")
         scope = re.search(r"Credential=[^/]+/\d+/([^/]+)/([^/]+)/", auth)
@@ -775,9 +893,23 @@ class Request:
         elif signed_service == "lambda" or re.match(r"^/20\d\d-\d\d-\d\d/", self.path):
             self.service = "lambda"
             self.operation = f"{self.method} {self.path}"
+        elif signed_service == "ec2":
+            self.service = "ec2"
+            self.form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+            self.operation = self.form.get("Action", "")
+            self.resource = self.form.get("VolumeId", "")
+        elif target:
+            # JSON protocols (SageMaker, Application Auto Scaling): "Prefix.Operation".
+            self.service = signed_service or "other"
+            self.operation = target.rsplit(".", 1)[-1]
+            try:
+                parsed = json.loads(body or b"{}")
+                self.resource = parsed.get("ResourceId") or parsed.get("EndpointName") or ""
+            except ValueError:
+                self.resource = ""
         else:
             self.service = signed_service or "other"
-            self.operation = target or f"{self.method} {self.path}"
+            self.operation = f"{self.method} {self.path}"
 
     @property
     def mutating(self) -> bool:
@@ -785,6 +917,8 @@ class Request:
             return self.operation not in DYNAMODB_READS
         if self.service == "lambda":
             return self.method in ("POST", "PUT", "DELETE", "PATCH")
+        if self.service == "ec2" or self.environ.get("HTTP_X_AMZ_TARGET"):
+            return not self.operation.startswith(READ_PREFIXES)
         return self.method != "GET"
 
     def json(self) -> dict[str, Any]:
@@ -803,6 +937,10 @@ class Request:
         return status, [("Content-Type", "application/json")], json.dumps(body, default=str).encode()
 
     def error(self, err: AwsError):
+        if self.service == "ec2":
+            body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{err.code}</Code>'
+                    f"<Message>{err.message}</Message></Error></Errors><RequestID>{uuid.uuid4()}</RequestID></Response>")
+            return err.status, [("Content-Type", "text/xml")], body.encode()
         if self.service == "dynamodb":
             body = {"__type": f"com.amazonaws.dynamodb.v20120810#{err.code}", "message": err.message}
             return err.status, [("Content-Type", "application/x-amz-json-1.0")], json.dumps(body).encode()
