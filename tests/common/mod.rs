@@ -18,6 +18,146 @@ pub struct Emulator {
     pub endpoint: String,
     host_port: String,
     workdir: tempfile::TempDir,
+    /// The fake Kubernetes API server, when the test started one.
+    pub kube: Option<FakeKube>,
+}
+
+/// The project's fake Kubernetes API server (emulator/kube_apiserver.py) and a kubeconfig
+/// whose context `fake` reaches it.
+pub struct FakeKube {
+    child: Child,
+    pub url: String,
+    host_port: String,
+    pub kubeconfig: PathBuf,
+}
+
+/// Starts a helper script that prints "listening on http://HOST:PORT" first.
+fn start_listening(args: &[&str]) -> (Child, String) {
+    let python = python();
+    assert!(
+        python.exists(),
+        "{} is missing: run ./scripts/setup (or ./scripts/test) first",
+        python.display()
+    );
+    let mut child = Command::new(&python)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start a test server");
+    let stdout = child.stdout.take().expect("server stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the server's address");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected server output: {line:?}"))
+        .to_string();
+    (child, url)
+}
+
+fn http(host_port: &str, method: &str, path: &str, body: &str) -> Value {
+    let mut stream = TcpStream::connect(host_port).expect("connect to the test server");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: {host_port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("bad reply {response:?}: {e}"))
+}
+
+/// One request the fake API server received.
+#[derive(Debug, Clone)]
+pub struct KubeRequest {
+    pub method: String,
+    pub path: String,
+    pub status: u64,
+    pub field_manager: String,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl FakeKube {
+    /// `eks_cluster`: require EKS bearer tokens, as EKS does.
+    fn start(workdir: &Path, eks_cluster: Option<&str>) -> FakeKube {
+        let script = repo().join("emulator/kube_apiserver.py");
+        let mut args = vec![path_str(&script), "--port", "0"];
+        if let Some(cluster) = eks_cluster {
+            args.extend(["--eks-cluster", cluster]);
+        }
+        let (child, url) = start_listening(&args);
+        let kubeconfig = workdir.join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{server: \"{url}\"}}\nusers:\n- name: fake\n  user: {{token: not-checked}}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: fake, namespace: kafka}}\ncurrent-context: fake\n"
+            ),
+        )
+        .expect("write kubeconfig");
+        FakeKube {
+            child,
+            host_port: url.trim_start_matches("http://").to_string(),
+            url,
+            kubeconfig,
+        }
+    }
+
+    /// Requests that could change something (everything but GET), oldest first.
+    pub fn writes(&self) -> Vec<KubeRequest> {
+        http(&self.host_port, "GET", "/_fake/log", "")
+            .as_array()
+            .expect("log is a list")
+            .iter()
+            .filter(|e| e["method"] != "GET")
+            .map(|e| KubeRequest {
+                method: e["method"].as_str().unwrap_or_default().to_string(),
+                path: e["path"].as_str().unwrap_or_default().to_string(),
+                status: e["status"].as_u64().unwrap_or_default(),
+                field_manager: e["query"]["fieldManager"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                content_type: e["content_type"].as_str().unwrap_or_default().to_string(),
+                body: e["body"].clone(),
+            })
+            .collect()
+    }
+
+    pub fn clear_log(&self) {
+        http(&self.host_port, "POST", "/_fake/log/clear", "");
+    }
+
+    /// Runs kubectl, an independent client, against the fake server. `--validate=false`
+    /// because the fake serves no OpenAPI document.
+    pub fn kubectl(&self, args: &[&str]) -> Run {
+        let output = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .output()
+            .expect("run kubectl (is it installed?)");
+        Run::from(output)
+    }
+
+    /// `kubectl get KIND NAME -o json`, parsed.
+    pub fn get(&self, kind: &str, name: &str) -> Value {
+        let run = self.kubectl(&["get", kind, name, "-n", "kafka", "-o", "json"]);
+        run.expect_code(0);
+        serde_json::from_str(&run.stdout).expect("kubectl prints JSON")
+    }
+}
+
+impl Drop for FakeKube {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn repo() -> PathBuf {
@@ -33,36 +173,63 @@ fn python() -> PathBuf {
 impl Emulator {
     /// Starts an emulator on a free port with the given settings (JSON, see emulator/server.py).
     pub fn start(settings: &str) -> Emulator {
-        let python = python();
-        assert!(
-            python.exists(),
-            "{} is missing: run ./scripts/setup (or ./scripts/test) first",
-            python.display()
-        );
-        let mut child = Command::new(&python)
-            .arg(repo().join("emulator/server.py"))
-            .args(["--port", "0", "--config", settings])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the emulator");
-        let stdout = child.stdout.take().expect("emulator stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the emulator's address");
-        let endpoint = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected emulator output: {line:?}"))
-            .to_string();
+        let script = repo().join("emulator/server.py");
+        let (child, endpoint) =
+            start_listening(&[path_str(&script), "--port", "0", "--config", settings]);
         let host_port = endpoint.trim_start_matches("http://").to_string();
         Emulator {
             child,
             endpoint,
             host_port,
             workdir: tempfile::tempdir().expect("temp dir"),
+            kube: None,
         }
+    }
+
+    /// An emulator plus a fake Kubernetes API server, seeded with the Kafka brokers as a team
+    /// runs them before pipectl (see `seed.py kafka`): EKS cluster kafka-logs, StatefulSet
+    /// kafka/kafka-broker with three 500 GiB gp3 volumes at 3000 IOPS / 125 MiB/s, StorageClass
+    /// kafka-gp3 at that baseline, and the seed article's HPA. pipectl reaches it through the
+    /// kubeconfig context `fake`.
+    pub fn start_with_cluster(settings: &str) -> Emulator {
+        let mut emulator = Emulator::start(settings);
+        emulator.kube = Some(FakeKube::start(emulator.workdir.path(), None));
+        emulator.seed(&["kafka"]);
+        emulator
+    }
+
+    /// Like `start_with_cluster`, but the fake API server accepts only EKS tokens and
+    /// DescribeCluster points at it, so pipectl must sign its own token to get in.
+    pub fn start_with_eks_token_cluster() -> Emulator {
+        let mut emulator = Emulator::start("{}");
+        let kube = FakeKube::start(emulator.workdir.path(), Some("kafka-logs"));
+        emulator.configure(&format!("{{\"eks_endpoint\": \"{}\"}}", kube.url));
+        emulator.kube = Some(kube);
+        emulator.seed(&["kafka"]);
+        emulator
+    }
+
+    pub fn cluster(&self) -> &FakeKube {
+        self.kube
+            .as_ref()
+            .expect("this test started a fake cluster")
+    }
+
+    /// Runs emulator/seed.py with the given scenario and arguments.
+    pub fn seed(&self, args: &[&str]) {
+        let mut command = Command::new(python());
+        command
+            .arg(repo().join("emulator/seed.py"))
+            .args(["--endpoint", &self.endpoint]);
+        if let Some(kube) = &self.kube {
+            command.args(["--kube", &kube.url]);
+        }
+        let output = command.args(args).output().expect("run seed.py");
+        assert!(
+            output.status.success(),
+            "seed.py {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 
     /// Writes a stack file into this test's directory and returns its path.
@@ -83,6 +250,13 @@ impl Emulator {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("NO_COLOR", "1")
             .env_remove("AWS_PROFILE")
+            .env(
+                "KUBECONFIG",
+                self.kube
+                    .as_ref()
+                    .map(|k| k.kubeconfig.clone())
+                    .unwrap_or_else(|| self.workdir.path().join("no-kubeconfig")),
+            )
             .stdin(Stdio::null())
             .output()
             .expect("run pipectl");
@@ -96,30 +270,13 @@ impl Emulator {
 
     /// Creates Lambda functions at their defaults, through boto3 (pipectl does not deploy code).
     pub fn seed_functions(&self, names: &[&str]) {
-        let status = Command::new(python())
-            .arg(repo().join("emulator/seed.py"))
-            .args(["--endpoint", &self.endpoint, "function"])
-            .args(names)
-            .stderr(Stdio::null())
-            .status()
-            .expect("run seed.py");
-        assert!(status.success(), "seeding functions failed");
+        let mut args = vec!["function"];
+        args.extend_from_slice(names);
+        self.seed(&args);
     }
 
     fn http(&self, method: &str, path: &str, body: &str) -> Value {
-        let mut stream = TcpStream::connect(&self.host_port).expect("connect to emulator");
-        write!(
-            stream,
-            "{method} {path} HTTP/1.0\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            self.host_port,
-            body.len()
-        )
-        .expect("send");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("read");
-        let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
-        serde_json::from_str(body)
-            .unwrap_or_else(|e| panic!("bad emulator reply {response:?}: {e}"))
+        http(&self.host_port, method, path, body)
     }
 
     /// Every mutating AWS call the emulator received, oldest first.
@@ -181,6 +338,35 @@ impl Emulator {
 
     pub async fn lambda(&self) -> aws_sdk_lambda::Client {
         aws_sdk_lambda::Client::new(&self.sdk_config().await)
+    }
+
+    pub async fn ec2(&self) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&self.sdk_config().await)
+    }
+
+    pub async fn autoscaling(&self) -> aws_sdk_applicationautoscaling::Client {
+        aws_sdk_applicationautoscaling::Client::new(&self.sdk_config().await)
+    }
+
+    /// The EBS volume behind broker `ordinal`'s claim, found as a user would: the claim's PV
+    /// (kubectl), its CSI volume handle, then DescribeVolumes (an independent EC2 client).
+    pub async fn broker_volume(&self, ordinal: usize) -> aws_sdk_ec2::types::Volume {
+        let cluster = self.cluster();
+        let claim = cluster.get("pvc", &format!("data-kafka-broker-{ordinal}"));
+        let pv_name = claim["spec"]["volumeName"].as_str().expect("bound claim");
+        let pv = cluster.get("pv", pv_name);
+        let id = pv["spec"]["csi"]["volumeHandle"]
+            .as_str()
+            .expect("EBS CSI volume");
+        self.ec2()
+            .await
+            .describe_volumes()
+            .volume_ids(id)
+            .send()
+            .await
+            .expect("DescribeVolumes")
+            .volumes()[0]
+            .clone()
     }
 }
 
