@@ -1,0 +1,167 @@
+//! The seed article's whole stack, all five services, in one `apply`: stacks/kafka-logs.toml
+//! against the "before" state of `seed.py before` (AWS emulator + fake Kubernetes API server),
+//! each setting then checked with an independent client (AWS SDK, kubectl).
+
+mod common;
+
+use std::path::PathBuf;
+
+use aws_sdk_applicationautoscaling::types::ServiceNamespace;
+use aws_sdk_dynamodb::types::BillingMode;
+use common::{path_str, Emulator};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn seed_article_stack_is_applied_in_one_run() {
+    let emulator =
+        Emulator::start_with_cluster(r#"{"lambda_update_seconds": 1, "gsi_create_seconds": 1}"#);
+    // `start_with_cluster` seeded the brokers; add the rest of the article's "before".
+    emulator.seed_functions(&["kafka-log-lambda"]);
+    emulator.seed(&["sagemaker", "rcf-anomaly-endpoint"]);
+    emulator
+        .dynamodb()
+        .await
+        .create_table()
+        .table_name("KafkaLogData")
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(
+            aws_sdk_dynamodb::types::ProvisionedThroughput::builder()
+                .read_capacity_units(5)
+                .write_capacity_units(5)
+                .build()
+                .expect("throughput"),
+        )
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("logId")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("timestamp")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::N)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("logId")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("timestamp")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Range)
+                .build()
+                .expect("key"),
+        )
+        .send()
+        .await
+        .expect("CreateTable KafkaLogData");
+
+    let stack = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stacks/kafka-logs.toml");
+    let run = emulator.pipectl(&[
+        "apply",
+        "-f",
+        path_str(&stack),
+        "--kube-context",
+        "fake",
+        "--auto-approve",
+        "--allow-destroy",
+        "--poll-interval",
+        "200",
+    ]);
+    run.expect_code(0)
+        .expect_stdout("Plan: 5 to create, 6 to change, 1 to destroy.")
+        .expect_stdout("11 applied, 0 failed, 0 not started")
+        .expect_stdout("Apply complete. Live state matches");
+
+    // DynamoDB: on-demand with the anomaly-score index, and the scores table.
+    let logs = emulator.table("KafkaLogData").await;
+    assert_eq!(
+        logs.billing_mode_summary().and_then(|b| b.billing_mode()),
+        Some(&BillingMode::PayPerRequest)
+    );
+    let indexes: Vec<&str> = logs
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name())
+        .collect();
+    assert_eq!(indexes, vec!["AnomalyScoreIndex"]);
+    emulator.table("AnomalyScores").await;
+
+    // Lambda: timeout, memory, reservation, and the Kafka trigger's batch size.
+    let lambda = emulator.lambda().await;
+    let config = lambda
+        .get_function_configuration()
+        .function_name("kafka-log-lambda")
+        .send()
+        .await
+        .expect("GetFunctionConfiguration");
+    assert_eq!(
+        (config.timeout(), config.memory_size()),
+        (Some(60), Some(2048))
+    );
+    let concurrency = lambda
+        .get_function_concurrency()
+        .function_name("kafka-log-lambda")
+        .send()
+        .await
+        .expect("GetFunctionConcurrency");
+    assert_eq!(concurrency.reserved_concurrent_executions(), Some(100));
+    let mappings = lambda
+        .list_event_source_mappings()
+        .function_name("kafka-log-lambda")
+        .send()
+        .await
+        .expect("ListEventSourceMappings");
+    assert_eq!(mappings.event_source_mappings().len(), 1);
+    assert_eq!(mappings.event_source_mappings()[0].batch_size(), Some(500));
+
+    // SageMaker: the variant's scalable target, with the id AWS accepts.
+    let targets = emulator
+        .autoscaling()
+        .await
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .send()
+        .await
+        .expect("DescribeScalableTargets");
+    let target = &targets.scalable_targets()[0];
+    assert_eq!(
+        target.resource_id(),
+        "endpoint/rcf-anomaly-endpoint/variant/AllTraffic"
+    );
+    assert_eq!((target.min_capacity(), target.max_capacity()), (1, 10));
+
+    // EKS: the HPA and StorageClass through kubectl, the volumes through EC2.
+    let cluster = emulator.cluster();
+    let hpa = cluster.get("hpa", "kafka-broker-hpa");
+    assert_eq!(hpa["apiVersion"], "autoscaling/v2");
+    assert_eq!(hpa["spec"]["minReplicas"], 3);
+    assert_eq!(
+        hpa["spec"]["behavior"]["scaleDown"]["selectPolicy"],
+        "Disabled"
+    );
+    let class = cluster.get("storageclass", "kafka-gp3");
+    assert_eq!(class["parameters"]["iops"], "6000");
+    assert_eq!(class["parameters"]["throughput"], "250");
+    for ordinal in 0..3 {
+        let volume = emulator.broker_volume(ordinal).await;
+        assert_eq!(
+            (volume.iops(), volume.throughput()),
+            (Some(6000), Some(250))
+        );
+    }
+    assert!(cluster
+        .writes()
+        .iter()
+        .all(|w| !w.path.contains("statefulsets")));
+
+    emulator
+        .pipectl(&["drift", "-f", path_str(&stack), "--kube-context", "fake"])
+        .expect_code(0);
+}
