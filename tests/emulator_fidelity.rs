@@ -237,3 +237,67 @@ async fn lambda_ranges_conflicts_account_settings_and_kafka_mappings() {
         .unwrap();
     assert_eq!(listed.event_source_mappings()[0].uuid(), created.uuid());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ebs_modification_states_and_refusals() {
+    let emulator = Emulator::start(
+        r#"{"volume_modification_seconds": 4, "volume_modification_cooldown_seconds": 3600}"#,
+    );
+    let ec2 = emulator.ec2().await;
+    let volume = ec2
+        .create_volume()
+        .availability_zone("us-east-1a")
+        .size(100)
+        .volume_type(aws_sdk_ec2::types::VolumeType::Gp3)
+        .send()
+        .await
+        .expect("CreateVolume");
+    let id = volume.volume_id().expect("id").to_string();
+    let started = ec2
+        .modify_volume()
+        .volume_id(&id)
+        .iops(4000)
+        .send()
+        .await
+        .expect("first ModifyVolume");
+    let state = started
+        .volume_modification()
+        .and_then(|m| m.modification_state())
+        .map(|s| s.as_str().to_string());
+    assert_eq!(state.as_deref(), Some("modifying"));
+    let again = ec2
+        .modify_volume()
+        .volume_id(&id)
+        .iops(5000)
+        .send()
+        .await
+        .expect_err("a second modification while the first runs");
+    assert_eq!(again.code(), Some("IncorrectModificationState"));
+    assert_eq!(again.raw_response().map(|r| r.status().as_u16()), Some(400));
+
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let described = ec2
+        .describe_volumes_modifications()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("volume-id")
+                .values(&id)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeVolumesModifications");
+    let modification = &described.volumes_modifications()[0];
+    assert_eq!(
+        modification.modification_state().map(|s| s.as_str()),
+        Some("completed")
+    );
+    let cooldown = ec2
+        .modify_volume()
+        .volume_id(&id)
+        .iops(5000)
+        .send()
+        .await
+        .expect_err("a modification within the cooldown");
+    assert_eq!(cooldown.code(), Some("VolumeModificationRateExceeded"));
+}
