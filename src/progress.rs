@@ -68,6 +68,21 @@ impl StepProgress {
         self.bar.set_message(text.to_string());
     }
 
+    /// Turns the spinner into a bar for a wait that reports how far it is (an EBS volume
+    /// modification's percentage).
+    pub fn percent(&self, done: u64, text: &str) {
+        if self.bar.length() != Some(100) {
+            self.bar.set_length(100);
+            self.bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix}: [{bar:30}] {pos:>3}% {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+        }
+        self.bar.set_position(done.min(100));
+        self.bar.set_message(text.to_string());
+    }
+
     /// A line that stays, prefixed with the resource.
     pub fn note(&self, text: &str) {
         self.reporter.line(&format!("{}: {text}", self.resource));

@@ -861,13 +861,19 @@ async fn wait_for_modification(aws: &Aws, volume_id: &str, progress: &StepProgre
                 return Ok(Poll::Ready(()));
             };
             match VolumeModificationState::from(modification.state.as_str()) {
-                VolumeModificationState::Modifying => Ok(Poll::Pending(format!(
-                    "{volume_id} modifying{}",
-                    modification
-                        .progress
-                        .map(|p| format!(" {p}%"))
-                        .unwrap_or_default()
-                ))),
+                VolumeModificationState::Modifying => {
+                    progress.percent(
+                        modification.progress.unwrap_or(0).max(0) as u64,
+                        &format!("{volume_id} modifying"),
+                    );
+                    Ok(Poll::Pending(format!(
+                        "{volume_id} modifying{}",
+                        modification
+                            .progress
+                            .map(|p| format!(" {p}%"))
+                            .unwrap_or_default()
+                    )))
+                }
                 VolumeModificationState::Failed => {
                     bail!("the modification of {volume_id} failed; AWS restored its previous settings")
                 }
