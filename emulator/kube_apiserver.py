@@ -530,8 +530,9 @@ class Server:
 
     @staticmethod
     def default_manager(headers, method: str) -> str:
-        agent = (headers.get("User-Agent") or "unknown").split("/")[0]
-        return agent if method != "PATCH" else f"{agent}"
+        """Like the real server: without ?fieldManager, the client's user agent names it."""
+        del method
+        return (headers.get("User-Agent") or "unknown").split("/")[0]
 
     @staticmethod
     def decode(body: bytes, headers) -> Any:

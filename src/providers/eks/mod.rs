@@ -260,3 +260,25 @@ pub fn describe_kube_error(error: &kube::Error) -> String {
         other => format!("{other}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_ca_bundle_is_split_into_der_certificates() {
+        let der_a = base64::engine::general_purpose::STANDARD.encode(b"first certificate");
+        let der_b = base64::engine::general_purpose::STANDARD.encode(b"second");
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n{}\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\n{der_b}\n-----END CERTIFICATE-----\n",
+            &der_a[..8],
+            &der_a[8..]
+        );
+        let certificates = pem_certificates(pem.as_bytes()).expect("two certificates");
+        assert_eq!(
+            certificates,
+            vec![b"first certificate".to_vec(), b"second".to_vec()]
+        );
+        assert!(pem_certificates(b"not a certificate").is_err());
+    }
+}
