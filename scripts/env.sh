@@ -4,6 +4,23 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pipectl/target}"
 # The emulator is a test double: fixed dummy credentials, never real ones.
 export PIPECTL_EMULATOR_PYTHON="${PIPECTL_EMULATOR_PYTHON:-$PWD/.venv/bin/python}"
 
+# listening_url LOG WHAT: waits up to 10 s for a server started in the background to print
+# "listening on http://HOST:PORT" into LOG, and prints that URL (or the log, on failure).
+listening_url() {
+  for _ in $(seq 1 100); do
+    if grep -q "listening on" "$1"; then break; fi
+    sleep 0.1
+  done
+  local url
+  url=$(grep -o 'http://[0-9.:]*' "$1" | head -1)
+  if [ -z "$url" ]; then
+    echo "$2 did not start:" >&2
+    cat "$1" >&2
+    return 1
+  fi
+  echo "$url"
+}
+
 # start_emulator [JSON settings]: starts emulator/server.py on a free port in the background and
 # exports AWS_ENDPOINT_URL and dummy credentials for it. stop_emulator ends it.
 start_emulator() {
@@ -12,16 +29,7 @@ start_emulator() {
   log=$(mktemp)
   "$PIPECTL_EMULATOR_PYTHON" emulator/server.py --port 0 --config "$settings" >"$log" 2>&1 &
   EMULATOR_PID=$!
-  for _ in $(seq 1 100); do
-    if grep -q "listening on" "$log"; then break; fi
-    sleep 0.1
-  done
-  AWS_ENDPOINT_URL=$(grep -o 'http://[0-9.:]*' "$log" | head -1)
-  if [ -z "$AWS_ENDPOINT_URL" ]; then
-    echo "the emulator did not start:" >&2
-    cat "$log" >&2
-    return 1
-  fi
+  AWS_ENDPOINT_URL=$(listening_url "$log" "the emulator") || return 1
   export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
   export AWS_EC2_METADATA_DISABLED=true
 }
@@ -41,16 +49,7 @@ start_kube() {
   log=$(mktemp)
   "$PIPECTL_EMULATOR_PYTHON" emulator/kube_apiserver.py --port 0 "$@" >"$log" 2>&1 &
   KUBE_PID=$!
-  for _ in $(seq 1 100); do
-    if grep -q "listening on" "$log"; then break; fi
-    sleep 0.1
-  done
-  KUBE_URL=$(grep -o 'http://[0-9.:]*' "$log" | head -1)
-  if [ -z "$KUBE_URL" ]; then
-    echo "the fake Kubernetes API server did not start:" >&2
-    cat "$log" >&2
-    return 1
-  fi
+  KUBE_URL=$(listening_url "$log" "the fake Kubernetes API server") || return 1
   KUBECONFIG=$(mktemp)
   cat >"$KUBECONFIG" <<EOF
 apiVersion: v1

@@ -335,17 +335,7 @@ async fn out_of_band_hpa_edit_is_drift_and_apply_takes_it_back() {
     );
     emulator.apply(&stack).expect_code(0);
     cluster
-        .kubectl(&[
-            "patch",
-            "hpa",
-            "kafka-broker-hpa",
-            "-n",
-            "kafka",
-            "--type",
-            "merge",
-            "-p",
-            r#"{"spec":{"maxReplicas":20}}"#,
-        ])
+        .merge_patch("hpa", "kafka-broker-hpa", r#"{"spec":{"maxReplicas":20}}"#)
         .expect_code(0);
     emulator
         .pipectl(&["drift", "-f", path_str(&stack)])

@@ -82,15 +82,11 @@ async fn kubectl_sees_a_faithful_api_server() {
 
     // Immutable fields: StorageClass parameters, StatefulSet volumeClaimTemplates.
     cluster
-        .kubectl(&[
-            "patch",
+        .merge_patch(
             "storageclass",
             "kafka-gp3",
-            "--type",
-            "merge",
-            "-p",
             r#"{"parameters":{"iops":"4000"}}"#,
-        ])
+        )
         .expect_code(1)
         .expect_stderr("parameters: Forbidden: updates to parameters are forbidden");
     cluster
@@ -104,84 +100,40 @@ async fn kubectl_sees_a_faithful_api_server() {
     // Claims: shrinking is refused; growing needs a class that allows expansion.
     let grow = r#"{"spec":{"resources":{"requests":{"storage":"700Gi"}}}}"#;
     cluster
-        .kubectl(&[
-            "patch",
+        .merge_patch(
             "pvc",
             "data-kafka-broker-0",
-            "-n",
-            "kafka",
-            "--type",
-            "merge",
-            "-p",
             r#"{"spec":{"resources":{"requests":{"storage":"100Gi"}}}}"#,
-        ])
+        )
         .expect_code(1)
         .expect_stderr("field can not be less than previous value");
     cluster
-        .kubectl(&[
-            "patch",
+        .merge_patch(
             "storageclass",
             "kafka-gp3",
-            "--type",
-            "merge",
-            "-p",
             r#"{"allowVolumeExpansion":false}"#,
-        ])
+        )
         .expect_code(0);
     cluster
-        .kubectl(&[
-            "patch",
-            "pvc",
-            "data-kafka-broker-0",
-            "-n",
-            "kafka",
-            "--type",
-            "merge",
-            "-p",
-            grow,
-        ])
+        .merge_patch("pvc", "data-kafka-broker-0", grow)
         .expect_code(1)
         .expect_stderr("storageclass that provisions the pvc must support resize");
     cluster
-        .kubectl(&[
-            "patch",
+        .merge_patch(
             "storageclass",
             "kafka-gp3",
-            "--type",
-            "merge",
-            "-p",
             r#"{"allowVolumeExpansion":true}"#,
-        ])
+        )
         .expect_code(0);
     cluster
-        .kubectl(&[
-            "patch",
-            "pvc",
-            "data-kafka-broker-0",
-            "-n",
-            "kafka",
-            "--type",
-            "merge",
-            "-p",
-            grow,
-        ])
+        .merge_patch("pvc", "data-kafka-broker-0", grow)
         .expect_code(0);
     let claim = cluster.get("pvc", "data-kafka-broker-0");
     assert_eq!(claim["status"]["capacity"]["storage"], "700Gi");
 
     // Conflicts: a field another manager changed is a 409 for a non-forced apply.
     cluster
-        .kubectl(&[
-            "patch",
-            "hpa",
-            "other",
-            "-n",
-            "kafka",
-            "--type",
-            "merge",
-            "-p",
-            r#"{"spec":{"maxReplicas":9}}"#,
-        ])
+        .merge_patch("hpa", "other", r#"{"spec":{"maxReplicas":9}}"#)
         .expect_code(0);
     cluster
         .kubectl(&[

@@ -145,6 +145,13 @@ impl FakeKube {
         Run::from(output)
     }
 
+    /// `kubectl patch KIND NAME -n kafka --type merge -p PATCH`, as someone editing by hand.
+    pub fn merge_patch(&self, kind: &str, name: &str, patch: &str) -> Run {
+        self.kubectl(&[
+            "patch", kind, name, "-n", "kafka", "--type", "merge", "-p", patch,
+        ])
+    }
+
     /// `kubectl get KIND NAME -o json`, parsed.
     pub fn get(&self, kind: &str, name: &str) -> Value {
         let run = self.kubectl(&["get", kind, name, "-n", "kafka", "-o", "json"]);

@@ -11,11 +11,11 @@
 use anyhow::{anyhow, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{describe_kube_error, Cluster};
+use super::{describe_kube_error, server_side_apply, Cluster};
 use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step};
 use crate::providers::Operation;
 use crate::spec;
@@ -376,21 +376,13 @@ pub async fn execute(cluster: &Cluster, operation: &AutoscalerOperation) -> Resu
         } => {
             let api: Api<HorizontalPodAutoscaler> =
                 Api::namespaced(cluster.client().await?, namespace);
-            // `force`: the spec is the source of truth, so fields someone changed by hand are
-            // taken back, as `kubectl apply --server-side --force-conflicts` would.
-            api.patch(
+            server_side_apply(
+                &api,
                 name,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(manifest),
+                manifest,
+                &format!("HorizontalPodAutoscaler {namespace}/{name}"),
             )
             .await
-            .map_err(|e| {
-                anyhow!(
-                    "applying HorizontalPodAutoscaler {namespace}/{name} failed: {}",
-                    describe_kube_error(&e)
-                )
-            })?;
-            Ok(())
         }
     }
 }

@@ -245,6 +245,28 @@ fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>> {
     Ok(certificates)
 }
 
+/// Server-side apply of `manifest` under the `pipectl` field manager. `force`: the spec is the
+/// source of truth, so fields someone changed by hand are taken back, as
+/// `kubectl apply --server-side --force-conflicts` would.
+pub async fn server_side_apply<K>(
+    api: &kube::Api<K>,
+    name: &str,
+    manifest: &serde_json::Value,
+    what: &str,
+) -> Result<()>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.patch(
+        name,
+        &kube::api::PatchParams::apply(hpa::FIELD_MANAGER).force(),
+        &kube::api::Patch::Apply(manifest),
+    )
+    .await
+    .map_err(|e| anyhow!("applying {what} failed: {}", describe_kube_error(&e)))?;
+    Ok(())
+}
+
 /// A Kubernetes API error's status code, when the server answered with one.
 pub fn api_status(error: &kube::Error) -> Option<u16> {
     match error {
