@@ -67,7 +67,7 @@ fn every_invalid_spec_is_rejected_with_location_and_hint_and_nothing_is_called()
                 .expect_stderr(&case.location)
                 .expect_stderr(&case.fragment)
                 .expect_stderr("help: ")
-                .expect_stderr("nothing was read from or changed in AWS");
+                .expect_stderr("nothing was read from or changed in AWS or Kubernetes");
         }
     }
     let calls = emulator.mutating_calls();

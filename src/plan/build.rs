@@ -182,7 +182,7 @@ async fn read_kafka(
         namespace: spec
             .eks
             .as_ref()
-            .map(|e| e.namespace.clone())
+            .map(|e| e.namespace.get_ref().clone())
             .unwrap_or_else(|| "kafka".to_string()),
     };
     let cluster = match Cluster::connect(aws, &request).await {
@@ -201,7 +201,7 @@ async fn read_kafka(
     };
     let read_autoscaler = async {
         match &kafka.brokers {
-            Some(brokers) => hpa::read(&cluster, &brokers.hpa_name).await,
+            Some(brokers) => hpa::read(&cluster, brokers.hpa_name.get_ref()).await,
             None => Ok(None),
         }
     };

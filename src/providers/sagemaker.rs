@@ -55,7 +55,7 @@ impl VariantDefinition {
     pub fn from_spec(endpoint: &spec::SageMakerEndpoint, stack: &str) -> Self {
         VariantDefinition {
             endpoint: endpoint.endpoint.get_ref().clone(),
-            variant: endpoint.variant.clone(),
+            variant: endpoint.variant.get_ref().clone(),
             min_capacity: *endpoint.min_capacity.get_ref(),
             max_capacity: *endpoint.max_capacity.get_ref(),
             target_invocations_per_instance: *endpoint.target_invocations_per_instance.get_ref(),

@@ -107,7 +107,7 @@ impl fmt::Display for SpecError {
         let count = self.diagnostics.len();
         write!(
             f,
-            "\n{} is invalid: {} error{}; nothing was read from or changed in AWS",
+            "\n{} is invalid: {} error{}; nothing was read from or changed in AWS or Kubernetes",
             self.path.display(),
             count,
             if count == 1 { "" } else { "s" }

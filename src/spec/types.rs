@@ -36,12 +36,12 @@ pub struct StackSection {
 pub struct EksSection {
     pub cluster: Option<Spanned<String>>,
     #[serde(default = "default_namespace")]
-    pub namespace: String,
+    pub namespace: Spanned<String>,
     pub kube_context: Option<String>,
 }
 
-fn default_namespace() -> String {
-    "kafka".to_string()
+fn default_namespace() -> Spanned<String> {
+    Spanned::new(0..0, "kafka".to_string())
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -56,7 +56,7 @@ pub struct KafkaSection {
 pub struct KafkaBrokers {
     pub statefulset: Spanned<String>,
     #[serde(default = "default_hpa_name")]
-    pub hpa_name: String,
+    pub hpa_name: Spanned<String>,
     pub min_replicas: Spanned<i64>,
     pub max_replicas: Spanned<i64>,
     pub target_cpu_utilization: Spanned<i64>,
@@ -64,8 +64,8 @@ pub struct KafkaBrokers {
     pub scale_down: Option<Spanned<ScaleDown>>,
 }
 
-fn default_hpa_name() -> String {
-    "kafka-broker-hpa".to_string()
+fn default_hpa_name() -> Spanned<String> {
+    Spanned::new(0..0, "kafka-broker-hpa".to_string())
 }
 
 /// Broker scale-down is disabled unless the stack opts in with a long stabilization window:
@@ -164,7 +164,7 @@ pub struct SageMakerSection {
 pub struct SageMakerEndpoint {
     pub endpoint: Spanned<String>,
     #[serde(default = "default_variant")]
-    pub variant: String,
+    pub variant: Spanned<String>,
     pub min_capacity: Spanned<i64>,
     pub max_capacity: Spanned<i64>,
     pub target_invocations_per_instance: Spanned<f64>,
@@ -174,8 +174,8 @@ pub struct SageMakerEndpoint {
     pub multi_model: bool,
 }
 
-fn default_variant() -> String {
-    "AllTraffic".to_string()
+fn default_variant() -> Spanned<String> {
+    Spanned::new(0..0, "AllTraffic".to_string())
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -73,6 +73,26 @@ impl Checker {
         }
     }
 
+    /// A name checked by a rule over the whole string (start and end characters matter).
+    fn name_rule(
+        &mut self,
+        value: &Spanned<String>,
+        field: &str,
+        what: &str,
+        valid: fn(&str) -> bool,
+        rule: &str,
+    ) {
+        let text = value.get_ref();
+        if !valid(text) {
+            self.error(
+                value.span(),
+                field,
+                format!("{field} {text:?} is not a valid {what}"),
+                format!("use {rule}"),
+            );
+        }
+    }
+
     fn unique<'a>(
         &mut self,
         names: impl Iterator<Item = (&'a Spanned<String>, String)>,
@@ -91,6 +111,56 @@ impl Checker {
         }
     }
 }
+
+/// Kubernetes object names (DNS-1123 subdomain): StatefulSet, HPA, StorageClass.
+fn kubernetes_object_name(name: &str) -> bool {
+    dns_name(name, 253, true)
+}
+
+/// Kubernetes namespaces (DNS-1123 label).
+fn kubernetes_namespace(name: &str) -> bool {
+    dns_name(name, 63, false)
+}
+
+fn dns_name(name: &str, max_len: usize, dots: bool) -> bool {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    name.len() <= max_len
+        && edge(name.chars().next())
+        && edge(name.chars().last())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (dots && c == '.'))
+}
+
+/// EKS cluster names: 1-100 characters, a letter or digit first, then letters, digits, '-', '_'.
+fn eks_cluster_name(name: &str) -> bool {
+    name.len() <= 100
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// SageMaker endpoint and variant names: 1-63 letters, digits and '-', a letter or digit at
+/// both ends.
+fn sagemaker_name(name: &str) -> bool {
+    name.len() <= 63
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+const KUBERNETES_NAME_RULE: &str =
+    "1 to 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit";
 
 fn dynamodb_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
@@ -115,6 +185,24 @@ pub fn validate(spec: &StackSpec) -> Vec<Diagnostic> {
         lambda_name_char,
         "letters, digits, '-' and '_'",
     );
+    if let Some(eks) = &spec.eks {
+        if let Some(cluster) = &eks.cluster {
+            check.name_rule(
+                cluster,
+                "eks.cluster",
+                "EKS cluster name",
+                eks_cluster_name,
+                "1 to 100 letters, digits, '-' and '_', starting with a letter or digit",
+            );
+        }
+        check.name_rule(
+            &eks.namespace,
+            "eks.namespace",
+            "Kubernetes namespace",
+            kubernetes_namespace,
+            "1 to 63 lowercase letters, digits and '-', starting and ending with a letter or digit",
+        );
+    }
     if let Some(kafka) = &spec.kafka {
         if let Some(brokers) = &kafka.brokers {
             validate_brokers(&mut check, brokers);
@@ -163,6 +251,22 @@ pub fn validate(spec: &StackSpec) -> Vec<Diagnostic> {
 
 fn validate_brokers(check: &mut Checker, brokers: &KafkaBrokers) {
     let base = "kafka.brokers";
+    for (value, key, what) in [
+        (&brokers.statefulset, "statefulset", "StatefulSet name"),
+        (
+            &brokers.hpa_name,
+            "hpa_name",
+            "HorizontalPodAutoscaler name",
+        ),
+    ] {
+        check.name_rule(
+            value,
+            &format!("{base}.{key}"),
+            what,
+            kubernetes_object_name,
+            KUBERNETES_NAME_RULE,
+        );
+    }
     check.in_range(
         &brokers.min_replicas,
         &limits::HPA_REPLICAS,
@@ -232,6 +336,13 @@ fn validate_brokers(check: &mut Checker, brokers: &KafkaBrokers) {
 
 fn validate_storage(check: &mut Checker, storage: &KafkaStorage) {
     let base = "kafka.storage";
+    check.name_rule(
+        &storage.storage_class,
+        &format!("{base}.storage_class"),
+        "StorageClass name",
+        kubernetes_object_name,
+        KUBERNETES_NAME_RULE,
+    );
     if storage.volume_type.get_ref() != "gp3" {
         check.error(
             storage.volume_type.span(),
@@ -406,6 +517,18 @@ fn validate_function(check: &mut Checker, function: &LambdaFunction, base: &str)
 }
 
 fn validate_endpoint(check: &mut Checker, endpoint: &SageMakerEndpoint, base: &str) {
+    for (value, key, what) in [
+        (&endpoint.endpoint, "endpoint", "SageMaker endpoint name"),
+        (&endpoint.variant, "variant", "SageMaker variant name"),
+    ] {
+        check.name_rule(
+            value,
+            &format!("{base}.{key}"),
+            what,
+            sagemaker_name,
+            "1 to 63 letters, digits and '-', starting and ending with a letter or digit",
+        );
+    }
     check.in_range(
         &endpoint.min_capacity,
         &limits::SAGEMAKER_CAPACITY,

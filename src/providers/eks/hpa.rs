@@ -69,7 +69,7 @@ impl AutoscalerDefinition {
             _ => ScaleDownPolicy::Disabled,
         };
         AutoscalerDefinition {
-            name: brokers.hpa_name.clone(),
+            name: brokers.hpa_name.get_ref().clone(),
             namespace: namespace.to_string(),
             statefulset: brokers.statefulset.get_ref().clone(),
             min_replicas: *brokers.min_replicas.get_ref(),
