@@ -1,26 +1,43 @@
-//! `pipectl apply`: plan, confirm, apply, then re-read to prove live state matches.
+//! `pipectl apply`: plan (or read a saved plan and check it is not stale), confirm, apply, then
+//! re-read to prove live state matches.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::Args;
 
-use super::{plan_stack, GlobalArgs, Reported, StackFileArg, WaitArgs};
+use super::{plan_stack, GlobalArgs, Reported, WaitArgs};
 use crate::apply::{self, ApplyOptions};
+use crate::plan::document::PlanDocument;
+use crate::plan::Plan;
 use crate::progress::Reporter;
+use crate::providers::Clients;
 use crate::render;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    #[command(flatten)]
-    pub stack: StackFileArg,
+    /// The stack file (TOML), planned now and applied.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "STACK.toml",
+        required_unless_present = "plan_file",
+        conflicts_with = "plan_file"
+    )]
+    pub file: Option<PathBuf>,
+    /// A plan saved by `pipectl plan --out`: applied exactly as saved, without a prompt, and
+    /// refused ("plan is stale") if the stack file or any live object changed since.
+    #[arg(value_name = "PLAN.json")]
+    pub plan_file: Option<PathBuf>,
     /// Apply without asking for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// Allow changes that delete something live (index deletion, mapping or index replacement).
+    /// Allow changes that delete something live (index deletion, mapping, index or
+    /// StorageClass replacement, a SageMaker variant's scaling).
     #[arg(long)]
     pub allow_destroy: bool,
-    /// How many resources are changed at once (calls on one table or function are always serialized).
+    /// How many resources are changed at once (calls on one resource are always serialized).
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
     #[command(flatten)]
@@ -28,9 +45,48 @@ pub struct ApplyArgs {
 }
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
-    let file = args.stack.file.display().to_string();
-    let (_, clients, plan) = plan_stack(global, &args.stack.file, args.wait.settings()).await?;
-    print!("{}", render::text::plan(&plan, &file, global.verbose > 0));
+    match (&args.plan_file, &args.file) {
+        (Some(saved), _) => apply_saved(global, args, saved).await,
+        (None, Some(file)) => {
+            let (_, clients, plan) = plan_stack(global, file, args.wait.settings()).await?;
+            let confirm = !args.auto_approve;
+            execute(global, args, file, &clients, &plan, confirm).await
+        }
+        (None, None) => bail!("give a stack file with -f, or a saved plan"),
+    }
+}
+
+async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Result<u8> {
+    let saved = PlanDocument::read(path)?;
+    let stack_file = PathBuf::from(&saved.stack_file);
+    let (stack, clients, fresh) = plan_stack(global, &stack_file, args.wait.settings()).await?;
+    let stale = saved.stale_reasons(&stack, &fresh);
+    if !stale.is_empty() {
+        eprintln!("error: plan is stale: {}", path.display());
+        for reason in &stale {
+            eprintln!("  - {reason}");
+        }
+        eprintln!(
+            "   = help: nothing was changed; make a new plan with `pipectl plan -f {} --out {}` and review it",
+            saved.stack_file,
+            path.display()
+        );
+        bail!(Reported);
+    }
+    // The plan was reviewed when it was saved: no prompt, as with Terraform's saved plans.
+    execute(global, args, &stack_file, &clients, &saved.plan(), false).await
+}
+
+async fn execute(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    stack_file: &Path,
+    clients: &Clients,
+    plan: &Plan,
+    confirm: bool,
+) -> Result<u8> {
+    let file = stack_file.display().to_string();
+    print!("{}", render::text::plan(plan, &file, global.verbose > 0));
     if !plan.has_changes() {
         return Ok(0);
     }
@@ -42,15 +98,15 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
         );
         bail!(Reported);
     }
-    if !args.auto_approve && !confirm()? {
+    if confirm && !ask_yes()? {
         println!("Apply cancelled; nothing was changed.");
         return Ok(1);
     }
 
     let reporter = Reporter::on_stderr();
     let report = apply::run(
-        &plan,
-        &clients,
+        plan,
+        clients,
         &reporter,
         &ApplyOptions {
             parallelism: args.parallelism,
@@ -64,7 +120,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
     }
 
     // Prove it: a fresh read must show no changes.
-    let (_, _, after) = plan_stack(global, &args.stack.file, args.wait.settings()).await?;
+    let (_, _, after) = plan_stack(global, stack_file, args.wait.settings()).await?;
     if after.has_changes() {
         println!("Applied, but live state still differs from {file}:");
         print!("{}", render::text::plan(&after, &file, false));
@@ -75,7 +131,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
 }
 
 /// Asks on the terminal, like Terraform: only "yes" proceeds.
-fn confirm() -> Result<bool> {
+fn ask_yes() -> Result<bool> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         eprintln!(

@@ -1,20 +1,85 @@
-//! `pipectl drift`: the read-only check for cron. Exit 0 in sync, 2 drifted, 1 error.
+//! `pipectl drift`: the read-only check for cron. Takes one or more stack files or directories
+//! and checks the stacks concurrently. Exit 0 all in sync, 2 some drifted, 1 some could not be
+//! checked.
 
-use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use super::{plan_stack, GlobalArgs, StackFileArg};
+use super::{try_plan_stack, GlobalArgs, OutputFormat, StackFailure};
+use crate::plan::document::{DriftDocument, StackDrift};
 use crate::render;
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
-    #[command(flatten)]
-    pub stack: StackFileArg,
+    /// A stack file (repeatable).
+    #[arg(short = 'f', long = "file", value_name = "STACK.toml")]
+    pub files: Vec<PathBuf>,
+    /// More stack files, or directories: every `*.toml` in a directory is a stack, except
+    /// files another one there `extends`.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Print nothing when every stack is in sync (drifted stacks and errors are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// The stack files named by the arguments, in a stable order.
+fn stack_files(args: &DriftArgs) -> Result<Vec<PathBuf>> {
+    let mut files = args.files.clone();
+    for path in &args.paths {
+        if path.is_dir() {
+            files.extend(stacks_in(path)?);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    if files.is_empty() {
+        bail!("no stack to check: give stack files with -f, or files and directories as arguments");
+    }
+    Ok(files)
+}
+
+fn stacks_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut tomls: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the directory {}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    tomls.sort();
+    let bases = crate::spec::extended_files(&tomls);
+    Ok(tomls.into_iter().filter(|p| !bases.contains(p)).collect())
 }
 
 pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
-    let (_, _, plan) = plan_stack(global, &args.stack.file, Default::default()).await?;
-    let file = args.stack.file.display().to_string();
-    print!("{}", render::text::drift(&plan, &file));
-    Ok(if plan.has_changes() { 2 } else { 0 })
+    let files = stack_files(args)?;
+    let checks = files.iter().map(|file| async move {
+        let name = file.display().to_string();
+        match try_plan_stack(global, file, Default::default()).await {
+            Ok((_, _, plan)) => StackDrift::checked(&name, &plan),
+            Err(error) => {
+                let text = match error.downcast_ref::<StackFailure>() {
+                    Some(StackFailure(text)) => text.clone(),
+                    None => format!("{error:#}"),
+                };
+                eprintln!("{text}");
+                StackDrift::failed(&name, text)
+            }
+        }
+    });
+    let document = DriftDocument::new(futures::future::join_all(checks).await);
+    match args.output {
+        OutputFormat::Text => print!("{}", render::text::drift(&document, args.quiet)),
+        OutputFormat::Json => print!("{}", render::json(&document)),
+        OutputFormat::Markdown => {
+            if !(args.quiet && document.exit_code() == 0) {
+                print!("{}", render::markdown::drift(&document))
+            }
+        }
+    }
+    Ok(document.exit_code())
 }

@@ -124,16 +124,18 @@ fn configure_output(global: &GlobalArgs) {
         .try_init();
 }
 
-/// Loads and validates the stack, printing the located errors when it is invalid.
-fn load_stack(path: &Path) -> Result<LoadedStack> {
-    match spec::load(path) {
-        Ok(stack) => Ok(stack),
-        Err(error) => {
-            eprintln!("{error}");
-            bail!(Reported)
-        }
+/// A stack that could not be planned, with the full explanation (located spec errors, or plan
+/// errors), not yet printed.
+#[derive(Debug)]
+pub struct StackFailure(pub String);
+
+impl std::fmt::Display for StackFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
+
+impl std::error::Error for StackFailure {}
 
 /// Marks an error whose details were already printed, so main prints nothing more.
 #[derive(Debug)]
@@ -164,13 +166,32 @@ async fn connect(global: &GlobalArgs, stack: &LoadedStack, wait: WaitSettings) -
     .await
 }
 
-/// Load, connect, read and diff: the common front half of plan, apply and drift.
+/// Load, connect, read and diff: the common front half of plan, apply and drift. A stack that
+/// cannot be planned is printed on stderr and ends the command.
 async fn plan_stack(
     global: &GlobalArgs,
     file: &Path,
     wait: WaitSettings,
 ) -> Result<(LoadedStack, Clients, Plan)> {
-    let stack = load_stack(file)?;
+    match try_plan_stack(global, file, wait).await {
+        Err(error) => match error.downcast::<StackFailure>() {
+            Ok(StackFailure(text)) => {
+                eprintln!("{text}");
+                bail!(Reported)
+            }
+            Err(other) => Err(other),
+        },
+        ok => ok,
+    }
+}
+
+/// Like `plan_stack`, but a stack that cannot be planned is returned as a `StackFailure`.
+async fn try_plan_stack(
+    global: &GlobalArgs,
+    file: &Path,
+    wait: WaitSettings,
+) -> Result<(LoadedStack, Clients, Plan)> {
+    let stack = spec::load(file).map_err(|e| StackFailure(e.to_string()))?;
     let aws = connect(global, &stack, wait).await?;
     let started = std::time::Instant::now();
     let (plan, clients) =
@@ -181,14 +202,25 @@ async fn plan_stack(
         "read live state"
     );
     if !plan.errors.is_empty() {
-        eprintln!("{}", plan.error_report());
-        eprintln!(
-            "\n{}: {} error{} found while planning; nothing was changed.",
+        return Err(StackFailure(format!(
+            "{}\n\n{}: {} error{} found while planning; nothing was changed.",
+            plan.error_report(),
             file.display(),
             plan.errors.len(),
             if plan.errors.len() == 1 { "" } else { "s" }
-        );
-        bail!(Reported);
+        ))
+        .into());
     }
     Ok((stack, clients, plan))
+}
+
+/// How plan and drift print their result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// For people: coloured on a terminal, plain otherwise.
+    Text,
+    /// The versioned document of docs/json-output.md.
+    Json,
+    /// For pull-request comments: summary first, details collapsed.
+    Markdown,
 }

@@ -1,9 +1,13 @@
-//! `pipectl plan`: read live state and show the changes.
+//! `pipectl plan`: read live state and show the changes; optionally save them for
+//! `pipectl apply PLAN.json`.
+
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
 
-use super::{plan_stack, GlobalArgs, StackFileArg};
+use super::{plan_stack, GlobalArgs, OutputFormat, StackFileArg};
+use crate::plan::document::PlanDocument;
 use crate::render;
 
 #[derive(Debug, Args)]
@@ -13,12 +17,32 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Also save the plan (JSON) for `pipectl apply PLAN.json`, which applies exactly it and
+    /// refuses it when anything it was made from has changed.
+    #[arg(long, value_name = "PLAN.json")]
+    pub out: Option<PathBuf>,
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
 }
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
-    let (_, _, plan) = plan_stack(global, &args.stack.file, Default::default()).await?;
+    let (stack, _, plan) = plan_stack(global, &args.stack.file, Default::default()).await?;
     let file = args.stack.file.display().to_string();
-    print!("{}", render::text::plan(&plan, &file, global.verbose > 0));
+    let document = PlanDocument::new(&plan, &stack);
+    match args.output {
+        OutputFormat::Text => print!("{}", render::text::plan(&plan, &file, global.verbose > 0)),
+        OutputFormat::Json => print!("{}", render::json(&document)),
+        OutputFormat::Markdown => print!("{}", render::markdown::plan(&plan, &file)),
+    }
+    if let Some(out) = &args.out {
+        document.write(out)?;
+        eprintln!(
+            "Saved the plan to {}. Apply exactly it with `pipectl apply {}`.",
+            out.display(),
+            out.display()
+        );
+    }
     Ok(if args.detailed_exitcode && plan.has_changes() {
         2
     } else {

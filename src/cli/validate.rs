@@ -1,9 +1,10 @@
 //! `pipectl validate`: offline checks only.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 
-use super::{load_stack, StackFileArg};
+use super::{Reported, StackFileArg};
+use crate::spec;
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -12,7 +13,13 @@ pub struct ValidateArgs {
 }
 
 pub fn run(args: &ValidateArgs) -> Result<u8> {
-    let stack = load_stack(&args.stack.file)?;
+    let stack = match spec::load(&args.stack.file) {
+        Ok(stack) => stack,
+        Err(error) => {
+            eprintln!("{error}");
+            bail!(Reported)
+        }
+    };
     println!(
         "{} is valid (stack {:?}).",
         args.stack.file.display(),

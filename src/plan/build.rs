@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 
-use super::{Action, Plan, PlanError};
+use super::{fingerprint, Action, Change, Plan, PlanError};
 use crate::providers::eks::{hpa, storage, Cluster, ClusterRequest};
 use crate::providers::{dynamodb, lambda, sagemaker, Aws, Clients};
 use crate::spec::LoadedStack;
@@ -108,12 +108,12 @@ pub async fn build(
 
     for (desired, live) in tables.iter().zip(&live_tables) {
         let (changes, errors) = dynamodb::plan_table(desired, live.as_ref());
-        plan.changes.extend(changes);
+        plan.changes.extend(stamped(changes, live));
         plan.errors.extend(errors);
     }
     for (desired, live) in functions.iter().zip(&live_functions) {
         let (changes, errors) = lambda::plan_function(desired, live.as_ref());
-        plan.changes.extend(changes);
+        plan.changes.extend(stamped(changes, live));
         plan.errors.extend(errors);
     }
     if let Some(account) = account {
@@ -125,7 +125,8 @@ pub async fn build(
     }
     for (desired, live) in variants.iter().zip(&live_endpoints) {
         let (change, errors) = sagemaker::plan_variant(desired, live.as_ref(), &scaling);
-        plan.changes.extend(change);
+        let observed = (live, scaling.of(&desired.resource_id()));
+        plan.changes.extend(stamped(change, &observed));
         plan.errors.extend(errors);
     }
     plan.changes.extend(sagemaker::plan_removed(
@@ -145,6 +146,21 @@ pub async fn build(
         }
     };
     Ok((plan, Clients { aws, cluster }))
+}
+
+/// The changes, each marked with the digest of the live object they were planned from.
+fn stamped<T: serde::Serialize>(
+    changes: impl IntoIterator<Item = Change>,
+    live: &T,
+) -> Vec<Change> {
+    let digest = fingerprint(live);
+    changes
+        .into_iter()
+        .map(|mut change| {
+            change.fingerprint = Some(digest.clone());
+            change
+        })
+        .collect()
 }
 
 /// What was read from the cluster for `[kafka]`.
@@ -249,7 +265,7 @@ fn plan_kafka(stack: &LoadedStack, cluster: &Cluster, live: &LiveKafka, plan: &m
         let class = storage::ClassDefinition::from_spec(storage_spec, stack.name());
         let class_change = storage::plan_class(&class, live.class.as_ref());
         let class_changes = class_change.action != Action::NoOp;
-        plan.changes.push(class_change);
+        plan.changes.extend(stamped([class_change], &live.class));
         if kafka.brokers.is_none() {
             plan.notes.push(
                 "[kafka.storage] without [kafka.brokers]: live broker volumes are not checked (pipectl finds them through the broker StatefulSet)".into(),
@@ -268,7 +284,13 @@ fn plan_kafka(stack: &LoadedStack, cluster: &Cluster, live: &LiveKafka, plan: &m
             &class.name,
             SystemTime::now(),
         );
-        plan.changes.extend(changes);
+        // One change per volume, in the same order as the volumes read.
+        plan.changes.extend(
+            changes
+                .into_iter()
+                .zip(&live.volumes)
+                .flat_map(|(change, volume)| stamped([change], volume)),
+        );
         plan.errors.extend(errors);
     }
 }

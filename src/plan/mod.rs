@@ -3,13 +3,14 @@
 //! apply engine executes its steps.
 
 pub mod build;
+pub mod document;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::providers::Operation;
 
 /// What kind of object a change is about; part of every resource id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
     DynamoDbTable,
@@ -37,11 +38,11 @@ impl ResourceKind {
     }
 }
 
-/// A stable, human-readable id: `dynamodb.table.KafkaLogData`,
+/// A stable, human-readable id (serialized as that string): `dynamodb.table.KafkaLogData`,
 /// `dynamodb.index.KafkaLogData/AnomalyScoreIndex`, `lambda.function.kafka-log-lambda`,
 /// `eks.hpa.kafka/kafka-broker-hpa`, `eks.volume.kafka/data-kafka-broker-0`,
 /// `sagemaker.variant.rcf-anomaly-endpoint/AllTraffic`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ResourceId {
     pub kind: ResourceKind,
     pub name: String,
@@ -56,13 +57,55 @@ impl ResourceId {
     }
 }
 
+impl ResourceKind {
+    const ALL: [ResourceKind; 8] = [
+        ResourceKind::DynamoDbTable,
+        ResourceKind::DynamoDbIndex,
+        ResourceKind::LambdaFunction,
+        ResourceKind::LambdaEventSourceMapping,
+        ResourceKind::KafkaBrokerAutoscaler,
+        ResourceKind::StorageClass,
+        ResourceKind::BrokerVolume,
+        ResourceKind::SageMakerVariant,
+    ];
+}
+
+impl std::str::FromStr for ResourceId {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        ResourceKind::ALL
+            .iter()
+            .find_map(|kind| {
+                text.strip_prefix(kind.prefix())
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .filter(|name| !name.is_empty())
+                    .map(|name| ResourceId::new(*kind, name))
+            })
+            .ok_or_else(|| format!("{text:?} is not a pipectl resource id"))
+    }
+}
+
+impl Serialize for ResourceId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ResourceId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::fmt::Display for ResourceId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}", self.kind.prefix(), self.name)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,
@@ -100,7 +143,7 @@ impl Action {
 pub const SLOT_LANE_PREFIX: &str = "slot:";
 
 /// One field that differs. `None` means absent (nothing set live, or not in the spec).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldDiff {
     pub field: String,
     pub before: Option<String>,
@@ -118,19 +161,19 @@ impl FieldDiff {
 }
 
 /// Something the reader of a plan should know before approving it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hazard {
     pub message: String,
 }
 
 /// One call (or call-and-wait) the apply engine makes, in order.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Step {
     pub description: String,
     pub operation: Operation,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Change {
     pub id: ResourceId,
     pub action: Action,
@@ -147,19 +190,23 @@ pub struct Change {
     /// Why this change cannot be made now (e.g. an EBS volume still in its modification
     /// cooldown). Apply reports it as not started; a later run picks it up.
     pub deferred: Option<String>,
+    /// A digest of the live object as it was read (None while a plan is being built). A saved
+    /// plan is refused when a fresh read gives another digest.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
     pub steps: Vec<Step>,
 }
 
 /// A problem that makes the stack impossible to apply as written (e.g. a function that does
 /// not exist). A plan with errors is never applied.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanError {
     pub resource: String,
     pub message: String,
     pub help: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Plan {
     pub stack: String,
     pub changes: Vec<Change>,
@@ -168,7 +215,19 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// Hex SHA-256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// A digest of a live object as pipectl read it (its JSON form): equal digests mean nothing
+/// pipectl looks at has changed.
+pub fn fingerprint<T: Serialize>(live: &T) -> String {
+    sha256_hex(&serde_json::to_vec(live).unwrap_or_default())
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub create: usize,
     pub change: usize,
@@ -222,6 +281,7 @@ mod tests {
             lane: "t".into(),
             deferred: None,
             after_lane: None,
+            fingerprint: None,
             steps: vec![],
         }
     }

@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::{
     ProvisionedThroughput, ScalarAttributeType, TableDescription, Tag,
     UpdateGlobalSecondaryIndexAction,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::wait::{self, Poll};
 use super::{describe_sdk_error, Aws};
@@ -27,7 +27,7 @@ use crate::progress::StepProgress;
 use crate::spec::{self, BillingMode, Capacity};
 
 /// A key attribute: name and scalar type (`S`, `N` or `B`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Key {
     pub name: String,
     pub attribute_type: String,
@@ -40,7 +40,7 @@ impl std::fmt::Display for Key {
 }
 
 /// An index as pipectl wants it (from the spec) or finds it (from DescribeTable).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexDefinition {
     pub name: String,
     pub partition_key: Key,
@@ -79,7 +79,7 @@ fn sorted(values: &[String]) -> Vec<String> {
 }
 
 /// A table as pipectl wants it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TableDefinition {
     pub name: String,
     pub billing_mode: BillingMode,
@@ -139,7 +139,7 @@ impl TableDefinition {
 }
 
 /// What DescribeTable reported, minus everything AWS fills in by itself.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LiveTable {
     pub name: String,
     pub status: String,
@@ -152,7 +152,7 @@ pub struct LiveTable {
     pub last_switch_to_on_demand: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LiveIndex {
     pub definition: IndexDefinition,
     pub status: String,
@@ -270,7 +270,7 @@ pub async fn read_table(aws: &Aws, name: &str) -> Result<Option<LiveTable>> {
 }
 
 /// One UpdateTable or CreateTable call; each is followed by a wait until the table settles.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum TableOperation {
     CreateTable {
@@ -385,6 +385,7 @@ pub fn plan_table(
             lane: lane.clone(),
             deferred: None,
             after_lane: None,
+            fingerprint: None,
             steps: vec![delete_index_step(&desired.name, &index.definition.name, next_position())],
         });
     }
@@ -452,6 +453,7 @@ pub fn plan_table(
             lane: lane.clone(),
             deferred: None,
             after_lane: None,
+            fingerprint: None,
             steps: vec![Step {
                 description: format!("update billing mode and capacity of {}", desired.name),
                 operation: super::Operation::Dynamodb(TableOperation::UpdateTable {
@@ -476,6 +478,7 @@ pub fn plan_table(
             lane: lane.clone(),
             deferred: None,
             after_lane: None,
+            fingerprint: None,
             steps: vec![],
         });
     }
@@ -567,6 +570,7 @@ pub fn plan_table(
             lane: lane.clone(),
             deferred: None,
             after_lane: None,
+            fingerprint: None,
             steps,
         });
     }
@@ -638,6 +642,7 @@ fn plan_create(desired: &TableDefinition, id: ResourceId, lane: String) -> Chang
         lane,
         deferred: None,
         after_lane: None,
+        fingerprint: None,
         steps: vec![Step {
             description: format!("create table {}", desired.name),
             operation: super::Operation::Dynamodb(TableOperation::CreateTable {

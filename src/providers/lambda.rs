@@ -12,7 +12,7 @@
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::types::{EndPointType, EventSourcePosition, SelfManagedEventSource};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::wait::{self, Poll};
 use super::{describe_sdk_error, Aws, Operation};
@@ -21,7 +21,7 @@ use crate::progress::StepProgress;
 use crate::spec::{self, limits, ReservedConcurrency};
 
 /// Where a Kafka trigger reads from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KafkaSource {
     Msk { cluster_arn: String },
@@ -40,7 +40,7 @@ impl std::fmt::Display for KafkaSource {
 }
 
 /// The function settings the spec manages; `None` fields are left alone.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FunctionDefinition {
     pub name: String,
     pub timeout_seconds: Option<i64>,
@@ -49,7 +49,7 @@ pub struct FunctionDefinition {
     pub trigger: Option<TriggerDefinition>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TriggerDefinition {
     pub source: KafkaSource,
     pub topic: String,
@@ -94,7 +94,7 @@ impl FunctionDefinition {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LiveFunction {
     pub name: String,
     pub timeout_seconds: i64,
@@ -105,7 +105,7 @@ pub struct LiveFunction {
     pub kafka_mappings: Vec<LiveMapping>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LiveMapping {
     pub uuid: String,
     pub source: KafkaSource,
@@ -116,7 +116,7 @@ pub struct LiveMapping {
 }
 
 /// Account-wide concurrency, from GetAccountSettings.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct AccountConcurrency {
     pub limit: i64,
     pub unreserved: i64,
@@ -219,7 +219,7 @@ pub async fn read_function(
     }))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum FunctionOperation {
     UpdateConfiguration {
@@ -360,6 +360,7 @@ pub fn plan_function(
         lane: lane.clone(),
         deferred: None,
         after_lane: None,
+        fingerprint: None,
         steps,
     });
 
@@ -426,6 +427,7 @@ fn plan_trigger(
                 lane,
                 deferred: None,
                 after_lane: None,
+                fingerprint: None,
                 steps: vec![
                     create,
                     step(
@@ -466,6 +468,7 @@ fn plan_trigger(
             lane,
             deferred: None,
             after_lane: None,
+            fingerprint: None,
             steps: vec![create],
         };
     };
@@ -520,6 +523,7 @@ fn plan_trigger(
         lane,
         deferred: None,
         after_lane: None,
+        fingerprint: None,
         steps,
     }
 }

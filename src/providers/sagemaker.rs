@@ -19,7 +19,7 @@ use aws_sdk_applicationautoscaling::types::{
     MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
     TargetTrackingScalingPolicyConfiguration,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{describe_sdk_error, Aws, Operation};
 use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step};
@@ -38,7 +38,7 @@ pub fn resource_id(endpoint: &str, variant: &str) -> String {
     format!("endpoint/{endpoint}/variant/{variant}")
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VariantDefinition {
     pub endpoint: String,
     pub variant: String,
@@ -78,7 +78,7 @@ impl VariantDefinition {
 }
 
 /// The endpoint as DescribeEndpoint (and, for multi-model checks, the model) reports it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LiveEndpoint {
     pub status: String,
     pub variants: Vec<String>,
@@ -87,13 +87,23 @@ pub struct LiveEndpoint {
 }
 
 /// Scalable targets and policies of the SageMaker namespace, keyed by resource id.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LiveScaling {
     pub targets: BTreeMap<String, (i64, i64)>,
     pub policies: BTreeMap<String, Vec<LivePolicy>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl LiveScaling {
+    /// The target and policies of one resource id, as read.
+    pub fn of(&self, resource_id: &str) -> (Option<&(i64, i64)>, Option<&Vec<LivePolicy>>) {
+        (
+            self.targets.get(resource_id),
+            self.policies.get(resource_id),
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LivePolicy {
     pub name: String,
     pub metric: Option<String>,
@@ -253,7 +263,7 @@ pub async fn read_scaling(aws: &Aws) -> Result<LiveScaling> {
     Ok(scaling)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum VariantOperation {
     RegisterTarget {
@@ -466,6 +476,7 @@ pub fn plan_variant(
             destructive: false,
             lane: lane(&resource_id),
             after_lane: None,
+            fingerprint: None,
             deferred: None,
             steps,
         }),
@@ -514,6 +525,7 @@ pub fn plan_removed(
             ));
         }
         changes.push(Change {
+            fingerprint: Some(crate::plan::fingerprint(&scaling.of(resource_id))),
             id: ResourceId::new(ResourceKind::SageMakerVariant, name),
             action: Action::Delete,
             diffs,

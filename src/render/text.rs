@@ -7,6 +7,7 @@ use std::fmt::Write;
 use console::style;
 
 use crate::apply::{ApplyReport, Outcome};
+use crate::plan::document::{DriftDocument, DriftStatus};
 use crate::plan::{Action, Change, FieldDiff, Plan};
 
 fn paint_symbol(action: Action, text: &str) -> String {
@@ -105,28 +106,55 @@ pub fn plan(plan: &Plan, file: &str, verbose: bool) -> String {
     out
 }
 
-/// Drift is a plan read the other way: what changed live since the spec was applied.
-pub fn drift(plan: &Plan, file: &str) -> String {
+/// Drift is a plan read the other way: what changed live since the spec was applied. With
+/// `quiet`, stacks in sync print nothing.
+pub fn drift(document: &DriftDocument, quiet: bool) -> String {
     let mut out = String::new();
-    if !plan.has_changes() {
-        let _ = writeln!(out, "No drift. Live state matches {file}.");
-        return out;
+    for stack in &document.stacks {
+        let file = &stack.stack_file;
+        match stack.status {
+            DriftStatus::InSync => {
+                if !quiet {
+                    let _ = writeln!(out, "No drift. Live state matches {file}.");
+                }
+            }
+            DriftStatus::Error => {
+                let _ = writeln!(
+                    out,
+                    "{} {file}: {}",
+                    style("Error:").red().bold(),
+                    stack.error.as_deref().unwrap_or("not checked")
+                );
+            }
+            DriftStatus::Drifted => {
+                let drifted = stack.changes.len();
+                let _ = writeln!(
+                    out,
+                    "Drift detected in stack {:?}: {drifted} resource{} differ from {file}.\n",
+                    stack.stack.as_deref().unwrap_or(""),
+                    if drifted == 1 { "" } else { "s" }
+                );
+                for c in &stack.changes {
+                    change(&mut out, c);
+                    out.push('\n');
+                }
+                let _ = writeln!(
+                    out,
+                    "Run `pipectl plan -f {file}` to see the changes that restore it, or update the spec."
+                );
+            }
+        }
     }
-    let drifted = plan.actionable().count();
-    let _ = writeln!(
-        out,
-        "Drift detected in stack {:?}: {drifted} resource{} differ from {file}.\n",
-        plan.stack,
-        if drifted == 1 { "" } else { "s" }
-    );
-    for c in plan.actionable() {
-        change(&mut out, c);
-        out.push('\n');
+    if document.stacks.len() > 1 && (!quiet || document.exit_code() != 0) {
+        let _ = writeln!(
+            out,
+            "\n{} stacks checked: {} in sync, {} drifted, {} could not be checked.",
+            document.stacks.len(),
+            document.stacks.len() - document.drifted - document.errors,
+            document.drifted,
+            document.errors
+        );
     }
-    let _ = writeln!(
-        out,
-        "Run `pipectl plan -f {file}` to see the changes that restore it, or update the spec."
-    );
     out
 }
 

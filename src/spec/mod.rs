@@ -16,6 +16,8 @@ pub use types::*;
 pub struct LoadedStack {
     pub path: PathBuf,
     pub spec: StackSpec,
+    /// SHA-256 of the file's bytes: a saved plan records it and is refused when it changed.
+    pub sha256: String,
 }
 
 impl LoadedStack {
@@ -59,6 +61,7 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedStack, SpecError> {
     Ok(LoadedStack {
         path: path.to_path_buf(),
         spec,
+        sha256: crate::plan::sha256_hex(text.as_bytes()),
     })
 }
 
@@ -128,4 +131,22 @@ capacity = { read = 1, write = 1 }
         assert!(shown.contains("PAY_PER_REQUEST"), "{shown}");
         assert!(shown.contains("3 errors"), "{shown}");
     }
+}
+
+/// Files among `files` that another of them names in `extends` (they are bases, not stacks).
+pub fn extended_files(files: &[PathBuf]) -> Vec<PathBuf> {
+    let mut bases = vec![];
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        let Ok(table) = text.parse::<toml::Table>() else {
+            continue;
+        };
+        if let Some(base) = table.get("extends").and_then(|v| v.as_str()) {
+            let dir = file.parent().unwrap_or(Path::new("."));
+            bases.push(dir.join(base));
+        }
+    }
+    bases
 }

@@ -12,7 +12,7 @@ use anyhow::{anyhow, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use kube::api::Api;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{describe_kube_error, server_side_apply, Cluster};
@@ -26,7 +26,7 @@ pub const FIELD_MANAGER: &str = "pipectl";
 const SCALE_DOWN_BROKERS_PER_PERIOD: i64 = 1;
 const SCALE_DOWN_PERIOD_SECONDS: i64 = 300;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum ScaleDownPolicy {
     Disabled,
@@ -45,7 +45,7 @@ impl std::fmt::Display for ScaleDownPolicy {
 }
 
 /// The HPA the spec asks for.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AutoscalerDefinition {
     pub name: String,
     pub namespace: String,
@@ -130,7 +130,7 @@ impl AutoscalerDefinition {
 }
 
 /// What the live HPA says, in the spec's terms.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveAutoscaler {
     pub scale_target: String,
     pub min_replicas: i64,
@@ -139,7 +139,10 @@ pub struct LiveAutoscaler {
     pub target_cpu_utilization: Option<i64>,
     pub other_metrics: usize,
     pub scale_down: ScaleDownPolicy,
-    pub resource_version: Option<String>,
+    /// `metadata.generation`: it moves when the spec changes. (The resourceVersion also moves
+    /// whenever the HPA controller writes its status, every sync period, so a saved plan
+    /// fingerprinted on it would always be stale.)
+    pub generation: Option<i64>,
 }
 
 fn live_from(hpa: &HorizontalPodAutoscaler) -> LiveAutoscaler {
@@ -188,7 +191,7 @@ fn live_from(hpa: &HorizontalPodAutoscaler) -> LiveAutoscaler {
         target_cpu_utilization: cpu,
         other_metrics: other,
         scale_down,
-        resource_version: hpa.metadata.resource_version.clone(),
+        generation: hpa.metadata.generation,
     }
 }
 
@@ -218,7 +221,7 @@ pub async fn read_statefulset(cluster: &Cluster, name: &str) -> Result<Option<St
     })
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum AutoscalerOperation {
     /// Server-side apply of the whole manifest under the `pipectl` field manager.
@@ -361,6 +364,7 @@ pub fn plan(
             destructive: false,
             deferred: None,
             after_lane: None,
+            fingerprint: None,
             steps,
         }),
         vec![],

@@ -22,7 +22,7 @@ use anyhow::{anyhow, Context, Result};
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_eks::error::ProvideErrorMetadata;
 use base64::Engine;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use super::{describe_sdk_error, Aws};
@@ -55,7 +55,7 @@ pub struct Cluster {
 const TOKEN_REFRESH: Duration = Duration::from_secs(10 * 60);
 
 /// The cluster pipectl was asked to reach, from the flag and the `[eks]` section.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClusterRequest {
     pub cluster: Option<String>,
     pub kube_context: Option<String>,

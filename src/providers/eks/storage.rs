@@ -25,7 +25,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::hpa::FIELD_MANAGER;
@@ -42,7 +42,7 @@ pub const EBS_CSI_PROVISIONER: &str = "ebs.csi.aws.com";
 const GIB: u64 = 1 << 30;
 
 /// The StorageClass the spec asks for.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClassDefinition {
     pub name: String,
     pub parameters: BTreeMap<String, String>,
@@ -50,7 +50,7 @@ pub struct ClassDefinition {
 }
 
 /// What every broker volume should be.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VolumeDefinition {
     pub size_gib: Option<i64>,
     pub volume_type: String,
@@ -117,7 +117,7 @@ impl VolumeDefinition {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveClass {
     pub provisioner: String,
     pub parameters: BTreeMap<String, String>,
@@ -146,15 +146,14 @@ pub async fn read_class(cluster: &Cluster, name: &str) -> Result<Option<LiveClas
 }
 
 /// One broker volume: the claim, and the EBS volume behind it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LiveVolume {
     pub claim: String,
     pub requested_bytes: u64,
     pub ebs: Option<EbsVolume>,
-    pub resource_version: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EbsVolume {
     pub volume_id: String,
     pub volume_type: String,
@@ -165,9 +164,11 @@ pub struct EbsVolume {
     pub last_modification: Option<Modification>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Modification {
     pub state: String,
+    /// Not part of a saved plan's fingerprint: it moves by itself.
+    #[serde(skip)]
     pub progress: Option<i64>,
     pub started_epoch_seconds: Option<i64>,
 }
@@ -288,7 +289,6 @@ pub async fn read_volumes(
                 .and_then(|q| quantity_bytes(&q.0))
                 .unwrap_or(0),
             ebs: handle.and_then(|id| ebs.get(&id).cloned()),
-            resource_version: claim.metadata.resource_version.clone(),
             claim: name,
         })
         .collect())
@@ -369,7 +369,7 @@ async fn read_ebs(aws: &Aws, ids: &[String]) -> Result<BTreeMap<String, EbsVolum
         .collect())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum StorageOperation {
     ApplyClass {
@@ -425,6 +425,7 @@ pub fn plan_class(desired: &ClassDefinition, live: Option<&LiveClass>) -> Change
         destructive: false,
         lane: class_lane(&desired.name),
         after_lane: None,
+        fingerprint: None,
         deferred: None,
         steps: vec![],
     };
@@ -651,6 +652,7 @@ pub fn plan_volumes(
                 index % desired.parallelism.max(1)
             ),
             after_lane: class_changes.then(|| class_lane(class_name)),
+            fingerprint: None,
             deferred,
             steps,
         });
@@ -960,7 +962,6 @@ mod tests {
                 throughput_mibps: Some(250),
                 last_modification: modification,
             }),
-            resource_version: None,
         }
     }
 

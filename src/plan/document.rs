@@ -1,0 +1,229 @@
+//! The plan and drift reports as versioned JSON documents: what `plan --out` saves and
+//! `apply PLAN.json` reads back, and what `--output json` prints. The format is documented in
+//! docs/json-output.md with a JSON Schema (docs/schema/pipectl.schema.json); `format_version`
+//! changes when a reader would have to change.
+//!
+//! A saved plan is applied only if nothing it was made from has changed: the stack file's
+//! SHA-256 and, for every resource, the digest of the live object as it was read. pipectl keeps
+//! no state of its own, so this is how it knows the world is still the one the plan describes.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::{Action, Change, Plan, Summary};
+use crate::spec::LoadedStack;
+
+pub const FORMAT_VERSION: &str = "1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    Plan,
+    Drift,
+}
+
+/// A plan: every resource the stack names, changed or not, with the steps apply will take.
+/// Holds no credentials, tokens or secrets: only ids, settings and digests.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanDocument {
+    pub format_version: String,
+    pub kind: DocumentKind,
+    pub pipectl_version: String,
+    pub stack: String,
+    /// As given on the command line when the plan was made; `apply PLAN.json` reads it again.
+    pub stack_file: String,
+    pub spec_sha256: String,
+    pub created_at: String,
+    pub summary: Summary,
+    pub has_changes: bool,
+    pub changes: Vec<Change>,
+    pub notes: Vec<String>,
+}
+
+fn now_rfc3339() -> String {
+    aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
+}
+
+impl PlanDocument {
+    pub fn new(plan: &Plan, stack: &LoadedStack) -> Self {
+        PlanDocument {
+            format_version: FORMAT_VERSION.to_string(),
+            kind: DocumentKind::Plan,
+            pipectl_version: env!("CARGO_PKG_VERSION").to_string(),
+            stack: plan.stack.clone(),
+            stack_file: stack.path.display().to_string(),
+            spec_sha256: stack.sha256.clone(),
+            created_at: now_rfc3339(),
+            summary: plan.summary(),
+            has_changes: plan.has_changes(),
+            changes: plan.changes.clone(),
+            notes: plan.notes.clone(),
+        }
+    }
+
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write the plan to {}", path.display()))
+    }
+
+    /// Reads a saved plan, refusing other kinds and versions of document.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the plan file {}", path.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not JSON; make it with `pipectl plan -f STACK.toml --out {}`",
+                path.display(),
+                path.display()
+            )
+        })?;
+        let version = value.get("format_version").and_then(|v| v.as_str());
+        if version != Some(FORMAT_VERSION) {
+            bail!(
+                "{} has format_version {:?}; this pipectl reads format_version \"{FORMAT_VERSION}\": make the plan again with this version",
+                path.display(),
+                version.unwrap_or("(none)")
+            );
+        }
+        let document: PlanDocument = serde_json::from_value(value)
+            .with_context(|| format!("{} is not a pipectl plan", path.display()))?;
+        if document.kind != DocumentKind::Plan {
+            bail!("{} is a drift report, not a plan", path.display());
+        }
+        Ok(document)
+    }
+
+    pub fn plan(&self) -> Plan {
+        Plan {
+            stack: self.stack.clone(),
+            changes: self.changes.clone(),
+            errors: vec![],
+            notes: self.notes.clone(),
+        }
+    }
+
+    /// Why this plan may no longer be applied, given the stack file and a fresh read; empty
+    /// when it still describes the world.
+    pub fn stale_reasons(&self, stack: &LoadedStack, fresh: &Plan) -> Vec<String> {
+        let mut reasons = vec![];
+        if stack.sha256 != self.spec_sha256 {
+            reasons.push(format!(
+                "the stack file {} changed since the plan was made",
+                self.stack_file
+            ));
+        }
+        for saved in &self.changes {
+            match fresh.changes.iter().find(|c| c.id == saved.id) {
+                None => reasons.push(format!("{}: no longer part of the plan", saved.id)),
+                Some(now) if now.fingerprint != saved.fingerprint => reasons.push(format!(
+                    "{}: the live object changed since the plan was made",
+                    saved.id
+                )),
+                Some(_) => {}
+            }
+        }
+        for now in &fresh.changes {
+            if !self.changes.iter().any(|c| c.id == now.id) {
+                reasons.push(format!("{}: new since the plan was made", now.id));
+            }
+        }
+        reasons
+    }
+}
+
+/// The outcome of drift-checking one stack file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftStatus {
+    InSync,
+    Drifted,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StackDrift {
+    pub stack_file: String,
+    pub stack: Option<String>,
+    pub status: DriftStatus,
+    pub error: Option<String>,
+    pub summary: Option<Summary>,
+    /// Only the resources that differ.
+    pub changes: Vec<Change>,
+}
+
+impl StackDrift {
+    pub fn checked(stack_file: &str, plan: &Plan) -> Self {
+        StackDrift {
+            stack_file: stack_file.to_string(),
+            stack: Some(plan.stack.clone()),
+            status: if plan.has_changes() {
+                DriftStatus::Drifted
+            } else {
+                DriftStatus::InSync
+            },
+            error: None,
+            summary: Some(plan.summary()),
+            changes: plan
+                .changes
+                .iter()
+                .filter(|c| c.action != Action::NoOp)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    pub fn failed(stack_file: &str, error: String) -> Self {
+        StackDrift {
+            stack_file: stack_file.to_string(),
+            stack: None,
+            status: DriftStatus::Error,
+            error: Some(error),
+            summary: None,
+            changes: vec![],
+        }
+    }
+}
+
+/// Drift of one or more stacks, checked together.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DriftDocument {
+    pub format_version: String,
+    pub kind: DocumentKind,
+    pub pipectl_version: String,
+    pub created_at: String,
+    pub drifted: usize,
+    pub errors: usize,
+    pub stacks: Vec<StackDrift>,
+}
+
+impl DriftDocument {
+    pub fn new(stacks: Vec<StackDrift>) -> Self {
+        let count =
+            |status: fn(&DriftStatus) -> bool| stacks.iter().filter(|s| status(&s.status)).count();
+        DriftDocument {
+            format_version: FORMAT_VERSION.to_string(),
+            kind: DocumentKind::Drift,
+            pipectl_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at: now_rfc3339(),
+            drifted: count(|s| matches!(s, DriftStatus::Drifted)),
+            errors: count(|s| matches!(s, DriftStatus::Error)),
+            stacks,
+        }
+    }
+
+    /// 0 all in sync, 2 some drifted, 1 some could not be checked (errors win).
+    pub fn exit_code(&self) -> u8 {
+        if self.errors > 0 {
+            1
+        } else if self.drifted > 0 {
+            2
+        } else {
+            0
+        }
+    }
+}
