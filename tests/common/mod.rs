@@ -248,7 +248,22 @@ impl Emulator {
 
     /// Runs pipectl against this emulator, as a user or CI job would (no terminal, no colour).
     pub fn pipectl(&self, args: &[&str]) -> Run {
-        let output = Command::new(env!("CARGO_BIN_EXE_pipectl"))
+        self.pipectl_with(args, &[])
+    }
+
+    /// `pipectl` with extra environment variables.
+    pub fn pipectl_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.command(args, env)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run pipectl")
+            .into()
+    }
+
+    /// The pipectl command line `pipectl` runs, for tests that need to start it themselves.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pipectl"));
+        command
             .args(args)
             .env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_ACCESS_KEY_ID", "testing")
@@ -264,10 +279,13 @@ impl Emulator {
                     .map(|k| k.kubeconfig.clone())
                     .unwrap_or_else(|| self.workdir.path().join("no-kubeconfig")),
             )
-            .stdin(Stdio::null())
-            .output()
-            .expect("run pipectl");
-        Run::from(output)
+            .envs(env.iter().copied());
+        command
+    }
+
+    /// The directory stack files of this test are written to.
+    pub fn dir(&self) -> &Path {
+        self.workdir.path()
     }
 
     /// `pipectl apply -f FILE --auto-approve`, as a CI job runs it.
@@ -438,6 +456,35 @@ impl Run {
         );
         self
     }
+}
+
+/// Validates a JSON document against docs/schema/pipectl.schema.json with Python's
+/// `jsonschema` (in the emulator's venv), an implementation independent of pipectl.
+#[track_caller]
+pub fn assert_matches_schema(document: &str) {
+    let schema = repo().join("docs/schema/pipectl.schema.json");
+    let mut child = Command::new(python())
+        .args([
+            "-c",
+            "import json, sys, jsonschema\nschema = json.load(open(sys.argv[1]))\njsonschema.Draft202012Validator.check_schema(schema)\njsonschema.validate(json.load(sys.stdin), schema, format_checker=jsonschema.FormatChecker())",
+            path_str(&schema),
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python jsonschema");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(document.as_bytes())
+        .expect("write the document");
+    let output = child.wait_with_output().expect("jsonschema finished");
+    assert!(
+        output.status.success(),
+        "the document does not match the schema: {}\n{document}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 pub fn path_str(path: &Path) -> &str {

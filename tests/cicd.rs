@@ -1,0 +1,271 @@
+//! The CI/CD and cron contract: saved plans and their staleness, JSON and Markdown output,
+//! exit codes, multi-stack drift. The pipectl binary against the local emulator, checked with
+//! independent SDK clients, the emulator's call log and Python's `jsonschema`.
+
+mod common;
+
+use common::{assert_matches_schema, path_str, Emulator};
+
+fn function_stack(name: &str, timeout: i64) -> String {
+    format!(
+        "[stack]\nname = \"{name}\"\n\n[[lambda.functions]]\nname = \"{name}-fn\"\ntimeout_seconds = {timeout}\nmemory_mib = 256\n"
+    )
+}
+
+async fn timeout_of(emulator: &Emulator, function: &str) -> Option<i32> {
+    emulator
+        .lambda()
+        .await
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+        .expect("GetFunctionConfiguration")
+        .timeout()
+}
+
+fn operations(emulator: &Emulator) -> Vec<String> {
+    emulator
+        .mutating_calls()
+        .into_iter()
+        .map(|c| format!("{} {}", c.operation, c.status))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn saved_plan_applies_exactly_once_and_holds_no_secrets() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["app-fn"]);
+    let stack = emulator.stack("app.toml", &function_stack("app", 30));
+    let plan_file = emulator.dir().join("plan.json");
+    emulator.clear_log();
+    let secret = "wJalrXUtnFEMI-do-not-leak-this";
+    let run = emulator.pipectl_with(
+        &[
+            "plan",
+            "-f",
+            path_str(&stack),
+            "--out",
+            path_str(&plan_file),
+        ],
+        &[
+            ("AWS_SECRET_ACCESS_KEY", secret),
+            ("AWS_SESSION_TOKEN", "session-token-do-not-leak"),
+        ],
+    );
+    run.expect_code(0)
+        .expect_stdout("~ timeout_seconds: 3 -> 30")
+        .expect_stderr("Saved the plan to");
+    let saved = std::fs::read_to_string(&plan_file).expect("plan file");
+    assert_matches_schema(&saved);
+    assert!(!saved.contains(secret) && !saved.contains("do-not-leak"));
+    assert!(!saved.contains("k8s-aws-v1."));
+    assert!(saved.contains("\"format_version\": \"1\""));
+    assert!(
+        emulator.mutating_calls().is_empty(),
+        "plan changed something"
+    );
+
+    emulator
+        .pipectl(&["apply", path_str(&plan_file)])
+        .expect_code(0)
+        .expect_stdout("1 applied, 0 failed, 0 not started")
+        .expect_stdout("Apply complete");
+    // Exactly the planned step: one UpdateFunctionConfiguration with timeout and memory.
+    assert_eq!(
+        operations(&emulator),
+        vec!["UpdateFunctionConfiguration 200"]
+    );
+    assert_eq!(timeout_of(&emulator, "app-fn").await, Some(30));
+
+    // The same plan again: the function it was made from has changed, so it is stale.
+    emulator.clear_log();
+    emulator
+        .pipectl(&["apply", path_str(&plan_file)])
+        .expect_code(1)
+        .expect_stderr("plan is stale")
+        .expect_stderr("lambda.function.app-fn: the live object changed since the plan was made");
+    assert!(emulator.mutating_calls().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn saved_plan_is_refused_after_an_out_of_band_change_or_a_spec_edit() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["app-fn"]);
+    let stack = emulator.stack("app.toml", &function_stack("app", 30));
+    let plan_file = emulator.dir().join("plan.json");
+    emulator
+        .pipectl(&[
+            "plan",
+            "-f",
+            path_str(&stack),
+            "--out",
+            path_str(&plan_file),
+        ])
+        .expect_code(0);
+
+    // Someone changes the function's memory by hand after the plan was made.
+    emulator
+        .lambda()
+        .await
+        .update_function_configuration()
+        .function_name("app-fn")
+        .memory_size(512)
+        .send()
+        .await
+        .expect("out-of-band update");
+    emulator.clear_log();
+    emulator
+        .pipectl(&["apply", path_str(&plan_file)])
+        .expect_code(1)
+        .expect_stderr("plan is stale")
+        .expect_stderr("lambda.function.app-fn")
+        .expect_stderr("nothing was changed");
+    assert!(emulator.mutating_calls().is_empty());
+    assert_eq!(timeout_of(&emulator, "app-fn").await, Some(3));
+
+    // A fresh plan, then an edit of the stack file: stale too.
+    emulator
+        .pipectl(&[
+            "plan",
+            "-f",
+            path_str(&stack),
+            "--out",
+            path_str(&plan_file),
+        ])
+        .expect_code(0);
+    std::fs::write(&stack, function_stack("app", 45)).expect("edit the stack");
+    emulator
+        .pipectl(&["apply", path_str(&plan_file)])
+        .expect_code(1)
+        .expect_stderr("plan is stale")
+        .expect_stderr("app.toml changed since the plan was made");
+    assert!(emulator.mutating_calls().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exit_codes_for_plan_and_drift() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["app-fn"]);
+    let stack = emulator.stack("app.toml", &function_stack("app", 30));
+    let file = path_str(&stack);
+    // Changes: 2. Errors: 1. No changes: 0 (explicitly: a bug class in other tools).
+    emulator
+        .pipectl(&["plan", "-f", file, "--detailed-exitcode"])
+        .expect_code(2);
+    emulator.pipectl(&["drift", "-f", file]).expect_code(2);
+    emulator.apply(&stack).expect_code(0);
+    let no_change = emulator.pipectl(&["plan", "-f", file, "--detailed-exitcode"]);
+    no_change.expect_code(0).expect_stdout("No changes");
+    emulator.pipectl(&["plan", "-f", file]).expect_code(0);
+    let in_sync = emulator.pipectl(&["drift", "-f", file, "--quiet"]);
+    in_sync.expect_code(0);
+    assert_eq!(in_sync.stdout, "", "--quiet prints nothing when in sync");
+    let missing = emulator.stack("missing.toml", &function_stack("ghost", 30));
+    emulator
+        .pipectl(&["plan", "-f", path_str(&missing), "--detailed-exitcode"])
+        .expect_code(1);
+    emulator
+        .pipectl(&["drift", "-f", path_str(&missing)])
+        .expect_code(1)
+        .expect_stderr("Lambda function ghost-fn does not exist");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_and_markdown_output() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["app-fn"]);
+    let stack = emulator.stack("app.toml", &function_stack("app", 30));
+    let file = path_str(&stack);
+    let json = emulator.pipectl(&[
+        "plan",
+        "-f",
+        file,
+        "--output",
+        "json",
+        "--detailed-exitcode",
+    ]);
+    json.expect_code(2);
+    assert_matches_schema(&json.stdout);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(document["kind"], "plan");
+    assert_eq!(document["summary"]["change"], 1);
+    assert_eq!(document["changes"][0]["id"], "lambda.function.app-fn");
+    assert_eq!(document["changes"][0]["diffs"][0]["before"], "3");
+    assert_eq!(document["changes"][0]["diffs"][0]["after"], "30");
+
+    let markdown = emulator.pipectl(&["plan", "-f", file, "--output", "markdown"]);
+    markdown.expect_code(0);
+    let text = &markdown.stdout;
+    let summary = text.find("**Plan: 0 to create, 1 to change, 0 to destroy.**");
+    let details = text.find("<details>");
+    assert!(
+        summary.is_some() && details.is_some() && summary < details,
+        "summary first, then collapsible details:\n{text}"
+    );
+    assert!(text.contains("- timeout_seconds: 3\n+ timeout_seconds: 30"));
+
+    let drift = emulator.pipectl(&["drift", "-f", file, "--output", "json"]);
+    drift.expect_code(2);
+    assert_matches_schema(&drift.stdout);
+    let document: serde_json::Value = serde_json::from_str(&drift.stdout).expect("JSON");
+    assert_eq!(document["kind"], "drift");
+    assert_eq!(document["drifted"], 1);
+    assert_eq!(document["stacks"][0]["status"], "drifted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_of_a_directory_of_stacks_reports_the_drifted_one() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["a-fn", "b-fn", "c-fn"]);
+    let dir = emulator.dir().join("stacks");
+    std::fs::create_dir(&dir).expect("stacks dir");
+    for name in ["a", "b", "c"] {
+        std::fs::write(dir.join(format!("{name}.toml")), function_stack(name, 30))
+            .expect("write stack");
+    }
+    for name in ["a", "b", "c"] {
+        emulator
+            .apply(&dir.join(format!("{name}.toml")))
+            .expect_code(0);
+    }
+    let quiet = emulator.pipectl(&["drift", "--quiet", path_str(&dir)]);
+    quiet.expect_code(0);
+    assert_eq!(quiet.stdout, "");
+
+    // b drifts.
+    emulator
+        .lambda()
+        .await
+        .update_function_configuration()
+        .function_name("b-fn")
+        .timeout(99)
+        .send()
+        .await
+        .expect("out-of-band update");
+    let report = emulator.pipectl(&["drift", path_str(&dir)]);
+    report
+        .expect_code(2)
+        .expect_stdout("No drift. Live state matches")
+        .expect_stdout("Drift detected in stack \"b\"")
+        .expect_stdout("~ timeout_seconds: 99 -> 30")
+        .expect_stdout("3 stacks checked: 2 in sync, 1 drifted, 0 could not be checked.");
+    let quiet = emulator.pipectl(&["drift", "--quiet", path_str(&dir)]);
+    quiet.expect_code(2);
+    assert!(!quiet.stdout.contains("No drift"), "{}", quiet.stdout);
+    assert!(quiet.stdout.contains("Drift detected in stack \"b\""));
+
+    // One broken stack among them: the combined exit code is 1, the others are still checked.
+    std::fs::write(
+        dir.join("d.toml"),
+        "[stack]\nname = \"d\"\n\n[[lambda.functions]]\nname = \"d-fn\"\ntimeout_seconds = 901\n",
+    )
+    .expect("write stack");
+    let report = emulator.pipectl(&["drift", "--output", "json", path_str(&dir)]);
+    report.expect_code(1).expect_stderr("d.toml:6:");
+    assert_matches_schema(&report.stdout);
+    let document: serde_json::Value = serde_json::from_str(&report.stdout).expect("JSON");
+    assert_eq!(document["drifted"], 1);
+    assert_eq!(document["errors"], 1);
+    assert_eq!(document["stacks"].as_array().map(|s| s.len()), Some(4));
+}
