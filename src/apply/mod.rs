@@ -60,6 +60,8 @@ impl ApplyReport {
 pub struct ApplyOptions {
     /// Lanes running at once.
     pub parallelism: usize,
+    /// When set (Ctrl-C, or the stack lock was lost), no new change starts.
+    pub stop: Arc<AtomicBool>,
 }
 
 /// Groups actionable changes into lanes, keeping plan order inside each lane and the order in
@@ -81,7 +83,7 @@ pub async fn run(
     reporter: &Reporter,
     options: &ApplyOptions,
 ) -> ApplyReport {
-    let interrupted = Arc::new(AtomicBool::new(false));
+    let interrupted = options.stop.clone();
     let watcher = {
         let interrupted = interrupted.clone();
         let reporter = reporter.clone();
@@ -156,7 +158,9 @@ async fn run_lane(
         let outcome = if let Some(why) = &blocked {
             Outcome::NotStarted(why.clone())
         } else if interrupted.load(Ordering::SeqCst) {
-            Outcome::NotStarted("interrupted before it started".into())
+            Outcome::NotStarted(
+                "stopped before it started (Ctrl-C, or the stack's lock was lost)".into(),
+            )
         } else if let Some(reason) = &change.deferred {
             reporter.line(&format!("{}: deferred: {reason}", change.id));
             Outcome::NotStarted(format!("deferred: {reason}"))

@@ -7,13 +7,21 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use clap::Args;
 
-use super::{plan_stack, GlobalArgs, Reported, WaitArgs};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{
+    load_and_connect, plan_loaded, plan_stack, shown, GlobalArgs, LockArgs, Reported, WaitArgs,
+};
 use crate::apply::{self, ApplyOptions};
 use crate::plan::document::PlanDocument;
 use crate::plan::Plan;
 use crate::progress::Reporter;
-use crate::providers::Clients;
+use crate::providers::lock::{Acquired, Lock};
+use crate::providers::{Aws, Clients};
 use crate::render;
+use crate::spec::LoadedStack;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -40,27 +48,81 @@ pub struct ApplyArgs {
     /// How many resources are changed at once (calls on one resource are always serialized).
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
+    /// How long to wait for another apply of the same stack to release its lock.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub lock_timeout: u64,
+    #[command(flatten)]
+    pub lock: LockArgs,
     #[command(flatten)]
     pub wait: WaitArgs,
 }
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
-    match (&args.plan_file, &args.file) {
-        (Some(saved), _) => apply_saved(global, args, saved).await,
-        (None, Some(file)) => {
-            let (_, clients, plan) = plan_stack(global, file, args.wait.settings()).await?;
-            let confirm = !args.auto_approve;
-            execute(global, args, file, &clients, &plan, confirm).await
+    let (stack_file, saved) = match (&args.plan_file, &args.file) {
+        (Some(path), _) => {
+            let saved = PlanDocument::read(path)?;
+            (
+                PathBuf::from(&saved.stack_file),
+                Some((path.clone(), saved)),
+            )
         }
+        (None, Some(file)) => (file.clone(), None),
         (None, None) => bail!("give a stack file with -f, or a saved plan"),
+    };
+    let (stack, aws) = load_and_connect(global, &stack_file, args.wait.settings())
+        .await
+        .map_err(shown)?;
+    let lock = take_lock(&aws, args, &stack).await?;
+    let result = apply_locked(global, args, &stack, aws, saved, lock.lost_flag()).await;
+    if let Err(error) = lock.release().await {
+        eprintln!("warning: {error:#}");
     }
+    result
 }
 
-async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Result<u8> {
-    let saved = PlanDocument::read(path)?;
-    let stack_file = PathBuf::from(&saved.stack_file);
-    let (stack, clients, fresh) = plan_stack(global, &stack_file, args.wait.settings()).await?;
-    let stale = saved.stale_reasons(&stack, &fresh);
+/// Takes the stack's lock, saying on stderr whom it waits for or whose expired lock it took.
+async fn take_lock(aws: &Aws, args: &ApplyArgs, stack: &LoadedStack) -> Result<Lock> {
+    let acquired = Lock::acquire(
+        aws,
+        &args.lock.lock_table,
+        stack.name(),
+        "pipectl apply",
+        Duration::from_secs(args.lock_timeout),
+        |holder| {
+            eprintln!(
+                "Stack {} is locked by {holder}; waiting up to {}s for it (--lock-timeout).",
+                stack.name(),
+                args.lock_timeout
+            )
+        },
+    )
+    .await?;
+    Ok(match acquired {
+        Acquired::Free(lock) => lock,
+        Acquired::TakenOver(lock, previous) => {
+            eprintln!(
+                "Took over the lock of stack {}: the lease of {previous} had expired.",
+                stack.name()
+            );
+            lock
+        }
+    })
+}
+
+async fn apply_locked(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    stack: &LoadedStack,
+    aws: Aws,
+    saved: Option<(PathBuf, PlanDocument)>,
+    stop: Arc<AtomicBool>,
+) -> Result<u8> {
+    let (fresh, clients) = plan_loaded(global, stack, aws).await.map_err(shown)?;
+    let Some((path, saved)) = saved else {
+        let confirm = !args.auto_approve;
+        return execute(global, args, &stack.path, &clients, &fresh, confirm, stop).await;
+    };
+    let stale = saved.stale_reasons(stack, &fresh);
     if !stale.is_empty() {
         eprintln!("error: plan is stale: {}", path.display());
         for reason in &stale {
@@ -74,7 +136,16 @@ async fn apply_saved(global: &GlobalArgs, args: &ApplyArgs, path: &Path) -> Resu
         bail!(Reported);
     }
     // The plan was reviewed when it was saved: no prompt, as with Terraform's saved plans.
-    execute(global, args, &stack_file, &clients, &saved.plan(), false).await
+    execute(
+        global,
+        args,
+        &stack.path,
+        &clients,
+        &saved.plan(),
+        false,
+        stop,
+    )
+    .await
 }
 
 async fn execute(
@@ -84,6 +155,7 @@ async fn execute(
     clients: &Clients,
     plan: &Plan,
     confirm: bool,
+    stop: Arc<AtomicBool>,
 ) -> Result<u8> {
     let file = stack_file.display().to_string();
     print!("{}", render::text::plan(plan, &file, global.verbose > 0));
@@ -110,6 +182,7 @@ async fn execute(
         &reporter,
         &ApplyOptions {
             parallelism: args.parallelism,
+            stop,
         },
     )
     .await;

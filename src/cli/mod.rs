@@ -4,13 +4,14 @@
 mod apply;
 mod drift;
 mod plan;
+mod unlock;
 mod validate;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
 use crate::plan::Plan;
@@ -58,6 +59,8 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Read-only check for cron: exit 0 in sync, 2 drifted, 1 error.
     Drift(drift::DriftArgs),
+    /// Remove a stack's apply lock that a killed run left behind.
+    Unlock(unlock::UnlockArgs),
 }
 
 /// The stack file argument shared by every command.
@@ -66,6 +69,15 @@ pub struct StackFileArg {
     /// The stack file (TOML).
     #[arg(short = 'f', long = "file", value_name = "STACK.toml")]
     pub file: PathBuf,
+}
+
+/// Where apply locks live, shared by apply and unlock.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// DynamoDB table holding the apply locks of this account and region (created on first
+    /// use; see docs/operations.md for the IAM it needs).
+    #[arg(long, env = "PIPECTL_LOCK_TABLE", default_value = crate::providers::lock::DEFAULT_TABLE)]
+    pub lock_table: String,
 }
 
 /// How long to wait for asynchronous AWS changes, shared by apply and anything that waits.
@@ -97,6 +109,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Plan(args) => plan::run(&cli.global, args).await,
         Command::Apply(args) => apply::run(&cli.global, args).await,
         Command::Drift(args) => drift::run(&cli.global, args).await,
+        Command::Unlock(args) => unlock::run(&cli.global, args).await,
     }
 }
 
@@ -173,16 +186,7 @@ async fn plan_stack(
     file: &Path,
     wait: WaitSettings,
 ) -> Result<(LoadedStack, Clients, Plan)> {
-    match try_plan_stack(global, file, wait).await {
-        Err(error) => match error.downcast::<StackFailure>() {
-            Ok(StackFailure(text)) => {
-                eprintln!("{text}");
-                bail!(Reported)
-            }
-            Err(other) => Err(other),
-        },
-        ok => ok,
-    }
+    try_plan_stack(global, file, wait).await.map_err(shown)
 }
 
 /// Like `plan_stack`, but a stack that cannot be planned is returned as a `StackFailure`.
@@ -191,11 +195,32 @@ async fn try_plan_stack(
     file: &Path,
     wait: WaitSettings,
 ) -> Result<(LoadedStack, Clients, Plan)> {
+    let (stack, aws) = load_and_connect(global, file, wait).await?;
+    let (plan, clients) = plan_loaded(global, &stack, aws).await?;
+    Ok((stack, clients, plan))
+}
+
+/// Loads and validates the stack file, then connects to AWS. An invalid file is a
+/// `StackFailure` with the located errors.
+async fn load_and_connect(
+    global: &GlobalArgs,
+    file: &Path,
+    wait: WaitSettings,
+) -> Result<(LoadedStack, Aws)> {
     let stack = spec::load(file).map_err(|e| StackFailure(e.to_string()))?;
     let aws = connect(global, &stack, wait).await?;
+    Ok((stack, aws))
+}
+
+/// Reads live state and builds the plan; plan errors are a `StackFailure`.
+async fn plan_loaded(
+    global: &GlobalArgs,
+    stack: &LoadedStack,
+    aws: Aws,
+) -> Result<(Plan, Clients)> {
     let started = std::time::Instant::now();
     let (plan, clients) =
-        crate::plan::build::build(&stack, aws, global.kube_context.as_deref()).await?;
+        crate::plan::build::build(stack, aws, global.kube_context.as_deref()).await?;
     tracing::info!(
         resources = plan.changes.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -205,13 +230,24 @@ async fn try_plan_stack(
         return Err(StackFailure(format!(
             "{}\n\n{}: {} error{} found while planning; nothing was changed.",
             plan.error_report(),
-            file.display(),
+            stack.path.display(),
             plan.errors.len(),
             if plan.errors.len() == 1 { "" } else { "s" }
         ))
         .into());
     }
-    Ok((stack, clients, plan))
+    Ok((plan, clients))
+}
+
+/// Prints a `StackFailure` and turns it into `Reported`; other errors pass through.
+fn shown(error: anyhow::Error) -> anyhow::Error {
+    match error.downcast::<StackFailure>() {
+        Ok(StackFailure(text)) => {
+            eprintln!("{text}");
+            anyhow::Error::new(Reported)
+        }
+        Err(other) => other,
+    }
 }
 
 /// How plan and drift print their result.

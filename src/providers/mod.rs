@@ -6,6 +6,7 @@
 pub mod dynamodb;
 pub mod eks;
 pub mod lambda;
+pub mod lock;
 pub mod sagemaker;
 pub mod wait;
 

@@ -12,6 +12,8 @@ use std::process::{Child, Command, Output, Stdio};
 use serde_json::Value;
 
 pub const REGION: &str = "us-east-1";
+/// The table pipectl keeps apply locks in (its default).
+pub const LOCK_TABLE: &str = "pipectl-locks";
 
 pub struct Emulator {
     child: Child,
@@ -304,8 +306,24 @@ impl Emulator {
         http(&self.host_port, method, path, body)
     }
 
-    /// Every mutating AWS call the emulator received, oldest first.
+    /// Every mutating AWS call the emulator received on the stack's resources, oldest first
+    /// (calls on pipectl's lock table are in `lock_calls`).
     pub fn mutating_calls(&self) -> Vec<Call> {
+        self.all_mutating_calls()
+            .into_iter()
+            .filter(|c| c.resource != LOCK_TABLE)
+            .collect()
+    }
+
+    /// Calls on pipectl's lock table.
+    pub fn lock_calls(&self) -> Vec<Call> {
+        self.all_mutating_calls()
+            .into_iter()
+            .filter(|c| c.resource == LOCK_TABLE)
+            .collect()
+    }
+
+    fn all_mutating_calls(&self) -> Vec<Call> {
         let log = self.http("GET", "/_emulator/log", "");
         log.as_array()
             .expect("log is a list")

@@ -1,0 +1,378 @@
+//! The apply lock: one item per stack in a DynamoDB table of the stack's own account and
+//! region, so every machine of a team sees it. It is taken with a conditional put (free, or its
+//! lease expired), renewed by its holder while an apply runs, and deleted at the end. Two
+//! applies of one stack therefore never interleave; a holder that died leaves a lease that
+//! expires, and `pipectl unlock STACK --force` removes one by hand.
+//!
+//! The item: `LockId` = `stack/NAME` (the key), `Holder` (user@host, pid), `Command`,
+//! `AcquiredAt`, `LeaseExpiresAt` (epoch seconds), and `LeaseId`, a value only this holder
+//! knows, which every renewal and the release are conditioned on.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{anyhow, bail, Result};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType, TableStatus,
+};
+
+use super::{describe_sdk_error, Aws};
+
+pub const DEFAULT_TABLE: &str = "pipectl-locks";
+/// How long a lock stays valid without renewal: long enough to ride out a slow AWS reply,
+/// short enough that a killed apply blocks the next one only briefly.
+pub const LEASE: Duration = Duration::from_secs(60);
+const RENEW_EVERY: Duration = Duration::from_secs(20);
+
+/// Who holds (or held) a lock, as stored in its item.
+#[derive(Debug, Clone)]
+pub struct LockInfo {
+    pub holder: String,
+    pub command: String,
+    pub acquired_at: i64,
+    pub lease_expires_at: i64,
+}
+
+impl std::fmt::Display for LockInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let now = epoch_now();
+        write!(
+            f,
+            "{} ({}), since {}s ago, lease {}",
+            self.holder,
+            self.command,
+            now - self.acquired_at,
+            if self.lease_expires_at > now {
+                format!("valid for {}s more", self.lease_expires_at - now)
+            } else {
+                format!("expired {}s ago", now - self.lease_expires_at)
+            }
+        )
+    }
+}
+
+fn epoch_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64
+}
+
+fn lock_id(stack: &str) -> String {
+    format!("stack/{stack}")
+}
+
+/// `user@host (pid N)`: enough for a teammate to find the run that holds the lock.
+pub fn this_holder() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown-host".into());
+    format!("{user}@{host} (pid {})", std::process::id())
+}
+
+/// A held lock. Renewed in the background until `release`; `lost()` turns true if a renewal
+/// finds the lock taken by someone else (then apply must stop starting changes).
+pub struct Lock {
+    aws: Aws,
+    table: String,
+    id: String,
+    lease_id: String,
+    lost: Arc<AtomicBool>,
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+/// What acquiring found.
+pub enum Acquired {
+    Free(Lock),
+    /// The previous holder's lease had expired; its details are reported.
+    TakenOver(Lock, LockInfo),
+}
+
+impl Lock {
+    /// Takes the stack's lock, waiting up to `timeout` while someone else holds it.
+    /// `waiting` is called once with the holder when pipectl starts to wait.
+    pub async fn acquire(
+        aws: &Aws,
+        table: &str,
+        stack: &str,
+        command: &str,
+        timeout: Duration,
+        mut waiting: impl FnMut(&LockInfo),
+    ) -> Result<Acquired> {
+        ensure_table(aws, table).await?;
+        let id = lock_id(stack);
+        // Unique to this run: the pid and the time in nanoseconds.
+        let lease_id = format!(
+            "{}-{}",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos()
+        );
+        let started = Instant::now();
+        let mut announced = false;
+        loop {
+            let previous = read(aws, table, &id).await?;
+            let now = epoch_now();
+            let result = aws
+                .dynamodb
+                .put_item()
+                .table_name(table)
+                .item("LockId", AttributeValue::S(id.clone()))
+                .item("Holder", AttributeValue::S(this_holder()))
+                .item("Command", AttributeValue::S(command.to_string()))
+                .item("AcquiredAt", AttributeValue::N(now.to_string()))
+                .item(
+                    "LeaseExpiresAt",
+                    AttributeValue::N((now + LEASE.as_secs() as i64).to_string()),
+                )
+                .item("LeaseId", AttributeValue::S(lease_id.clone()))
+                .condition_expression("attribute_not_exists(LockId) OR LeaseExpiresAt < :now")
+                .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {
+                    let lock = Lock::held(aws, table, id, lease_id);
+                    return Ok(match previous {
+                        Some(info) => Acquired::TakenOver(lock, info),
+                        None => Acquired::Free(lock),
+                    });
+                }
+                Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
+                    let holder = read(aws, table, &id).await?;
+                    let Some(holder) = holder else { continue };
+                    if started.elapsed() >= timeout {
+                        bail!(
+                            "stack {stack} is locked by {holder}; gave up after waiting {}s (--lock-timeout)",
+                            started.elapsed().as_secs()
+                        );
+                    }
+                    if !announced {
+                        waiting(&holder);
+                        announced = true;
+                    }
+                    let left = timeout.saturating_sub(started.elapsed());
+                    tokio::time::sleep(
+                        Duration::from_secs(2)
+                            .min(left)
+                            .max(Duration::from_millis(200)),
+                    )
+                    .await;
+                }
+                Err(err) => bail!(
+                    "taking the lock of stack {stack} in table {table} failed: {}",
+                    describe_sdk_error(&err)
+                ),
+            }
+        }
+    }
+
+    fn held(aws: &Aws, table: &str, id: String, lease_id: String) -> Lock {
+        let lost = Arc::new(AtomicBool::new(false));
+        let renewal = {
+            let (aws, table, id, lease_id, lost) = (
+                aws.clone(),
+                table.to_string(),
+                id.clone(),
+                lease_id.clone(),
+                lost.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(RENEW_EVERY).await;
+                    let renewed = aws
+                        .dynamodb
+                        .update_item()
+                        .table_name(&table)
+                        .key("LockId", AttributeValue::S(id.clone()))
+                        .update_expression("SET LeaseExpiresAt = :until")
+                        .condition_expression("LeaseId = :mine")
+                        .expression_attribute_values(
+                            ":until",
+                            AttributeValue::N((epoch_now() + LEASE.as_secs() as i64).to_string()),
+                        )
+                        .expression_attribute_values(":mine", AttributeValue::S(lease_id.clone()))
+                        .send()
+                        .await;
+                    match renewed {
+                        Ok(_) => {}
+                        Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
+                            lost.store(true, Ordering::SeqCst);
+                            tracing::warn!("the lock {id} was taken by someone else");
+                            return;
+                        }
+                        // A failed renewal is retried; the lease covers two more attempts.
+                        Err(err) => tracing::warn!(
+                            "renewing the lock {id} failed: {}",
+                            describe_sdk_error(&err)
+                        ),
+                    }
+                }
+            })
+        };
+        Lock {
+            aws: aws.clone(),
+            table: table.to_string(),
+            id,
+            lease_id,
+            lost,
+            renewal,
+        }
+    }
+
+    /// Set when the lock was lost (someone forced it or took it over after a stall).
+    pub fn lost_flag(&self) -> Arc<AtomicBool> {
+        self.lost.clone()
+    }
+
+    /// Stops renewing and deletes the item, if it is still ours.
+    pub async fn release(self) -> Result<()> {
+        self.renewal.abort();
+        match self
+            .aws
+            .dynamodb
+            .delete_item()
+            .table_name(&self.table)
+            .key("LockId", AttributeValue::S(self.id.clone()))
+            .condition_expression("LeaseId = :mine")
+            .expression_attribute_values(":mine", AttributeValue::S(self.lease_id.clone()))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(err) => Err(anyhow!(
+                "releasing the lock {} failed (it expires by itself in {}s): {}",
+                self.id,
+                LEASE.as_secs(),
+                describe_sdk_error(&err)
+            )),
+        }
+    }
+}
+
+fn attribute(item: &HashMap<String, AttributeValue>, name: &str) -> String {
+    match item.get(name) {
+        Some(AttributeValue::S(s)) | Some(AttributeValue::N(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+/// The lock item of a stack, if there is one.
+pub async fn read(aws: &Aws, table: &str, id: &str) -> Result<Option<LockInfo>> {
+    let output = aws
+        .dynamodb
+        .get_item()
+        .table_name(table)
+        .key("LockId", AttributeValue::S(id.to_string()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| anyhow!("reading the lock {id} failed: {}", describe_sdk_error(&e)))?;
+    Ok(output.item().map(|item| LockInfo {
+        holder: attribute(item, "Holder"),
+        command: attribute(item, "Command"),
+        acquired_at: attribute(item, "AcquiredAt").parse().unwrap_or(0),
+        lease_expires_at: attribute(item, "LeaseExpiresAt").parse().unwrap_or(0),
+    }))
+}
+
+/// The lock of a stack, for `pipectl unlock`.
+pub async fn read_stack_lock(aws: &Aws, table: &str, stack: &str) -> Result<Option<LockInfo>> {
+    match read(aws, table, &lock_id(stack)).await {
+        Err(e) if format!("{e:#}").contains("ResourceNotFoundException") => Ok(None),
+        other => other,
+    }
+}
+
+/// Deletes a stack's lock whoever holds it (`pipectl unlock --force`).
+pub async fn force_unlock(aws: &Aws, table: &str, stack: &str) -> Result<()> {
+    aws.dynamodb
+        .delete_item()
+        .table_name(table)
+        .key("LockId", AttributeValue::S(lock_id(stack)))
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "deleting the lock of {stack} failed: {}",
+                describe_sdk_error(&e)
+            )
+        })?;
+    Ok(())
+}
+
+/// Creates the lock table on first use (on-demand, key `LockId`), and waits until it is ACTIVE.
+async fn ensure_table(aws: &Aws, table: &str) -> Result<()> {
+    let status = match aws.dynamodb.describe_table().table_name(table).send().await {
+        Ok(output) => output.table().and_then(|t| t.table_status().cloned()),
+        Err(err) if err.code() == Some("ResourceNotFoundException") => {
+            let created = aws
+                .dynamodb
+                .create_table()
+                .table_name(table)
+                .billing_mode(BillingMode::PayPerRequest)
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name("LockId")
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()?,
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name("LockId")
+                        .key_type(KeyType::Hash)
+                        .build()?,
+                )
+                .send()
+                .await;
+            match created {
+                Ok(output) => output
+                    .table_description()
+                    .and_then(|t| t.table_status().cloned()),
+                // Another apply created it at the same moment.
+                Err(err) if err.code() == Some("ResourceInUseException") => None,
+                Err(err) => bail!(
+                    "creating the lock table {table} failed: {}; create it yourself (key LockId, type S) or pass --lock-table",
+                    describe_sdk_error(&err)
+                ),
+            }
+        }
+        Err(err) => bail!(
+            "reading the lock table {table} failed: {}",
+            describe_sdk_error(&err)
+        ),
+    };
+    if status == Some(TableStatus::Active) {
+        return Ok(());
+    }
+    for _ in 0..120 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let output = aws
+            .dynamodb
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "reading the lock table {table} failed: {}",
+                    describe_sdk_error(&e)
+                )
+            })?;
+        if output.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+            return Ok(());
+        }
+    }
+    bail!("the lock table {table} did not become ACTIVE within a minute")
+}
