@@ -1,0 +1,188 @@
+//! The apply lock, with real concurrent pipectl processes against one emulator: a second apply
+//! of the same stack waits for the first and never interleaves with it; an expired lease is
+//! taken over; a held lock makes apply give up naming the holder; `unlock --force` clears it.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::{path_str, Emulator, Run, LOCK_TABLE};
+
+fn app_stack(setting: &str) -> String {
+    format!("[stack]\nname = \"app\"\n\n[[lambda.functions]]\nname = \"app-fn\"\n{setting}\n")
+}
+
+fn epoch_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+}
+
+/// Writes a lock item as another run would have left it.
+async fn plant_lock(emulator: &Emulator, holder: &str, lease_expires_at: i64) {
+    emulator
+        .dynamodb()
+        .await
+        .put_item()
+        .table_name(LOCK_TABLE)
+        .item("LockId", AttributeValue::S("stack/app".into()))
+        .item("Holder", AttributeValue::S(holder.into()))
+        .item("Command", AttributeValue::S("pipectl apply".into()))
+        .item(
+            "AcquiredAt",
+            AttributeValue::N((epoch_now() - 900).to_string()),
+        )
+        .item(
+            "LeaseExpiresAt",
+            AttributeValue::N(lease_expires_at.to_string()),
+        )
+        .item("LeaseId", AttributeValue::S("someone-else".into()))
+        .send()
+        .await
+        .expect("plant a lock item");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_concurrent_applies_take_turns() {
+    // Each Lambda update stays InProgress for 3 s, so the first apply holds its lock a while.
+    let emulator = Emulator::start(r#"{"lambda_update_seconds": 3}"#);
+    emulator.seed_functions(&["app-fn"]);
+    let first = emulator.stack("first.toml", &app_stack("timeout_seconds = 30"));
+    let second = emulator.stack("second.toml", &app_stack("memory_mib = 512"));
+    emulator.clear_log();
+
+    let spawn = |stack: &std::path::Path| {
+        emulator
+            .command(
+                &[
+                    "apply",
+                    "-f",
+                    path_str(stack),
+                    "--auto-approve",
+                    "--poll-interval",
+                    "200",
+                ],
+                &[],
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start pipectl")
+    };
+    let a = spawn(&first);
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let b = spawn(&second);
+    let a: Run = a.wait_with_output().expect("first apply").into();
+    let b: Run = b.wait_with_output().expect("second apply").into();
+    a.expect_code(0).expect_stdout("Apply complete");
+    b.expect_code(0)
+        .expect_stdout("Apply complete")
+        .expect_stderr("Stack app is locked by")
+        .expect_stderr("(pipectl apply)");
+
+    // No interleaving: the first apply's update, then its release of the lock, then the
+    // second apply's update.
+    let updates: Vec<f64> = emulator
+        .mutating_calls()
+        .into_iter()
+        .filter(|c| c.operation == "UpdateFunctionConfiguration")
+        .map(|c| c.at)
+        .collect();
+    assert_eq!(updates.len(), 2, "{updates:?}");
+    let releases: Vec<f64> = emulator
+        .lock_calls()
+        .into_iter()
+        .filter(|c| c.operation == "DeleteItem")
+        .map(|c| c.at)
+        .collect();
+    assert_eq!(releases.len(), 2);
+    assert!(
+        updates[0] < releases[0] && releases[0] < updates[1],
+        "update {} < release {} < update {}",
+        updates[0],
+        releases[0],
+        updates[1]
+    );
+    let config = emulator
+        .lambda()
+        .await
+        .get_function_configuration()
+        .function_name("app-fn")
+        .send()
+        .await
+        .expect("GetFunctionConfiguration");
+    assert_eq!(
+        (config.timeout(), config.memory_size()),
+        (Some(30), Some(512))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_lock_is_taken_over_and_a_held_one_is_waited_for_then_reported() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["app-fn"]);
+    let stack = emulator.stack("app.toml", &app_stack("timeout_seconds = 30"));
+    // The first apply creates the lock table.
+    emulator
+        .apply(&emulator.stack("noop.toml", &app_stack("")))
+        .expect_code(0);
+
+    // A run that died ten seconds after its lease ran out.
+    plant_lock(&emulator, "ghost@build-7 (pid 4242)", epoch_now() - 10).await;
+    emulator
+        .apply(&stack)
+        .expect_code(0)
+        .expect_stderr("Took over the lock of stack app: the lease of ghost@build-7 (pid 4242)")
+        .expect_stderr("expired");
+
+    // A live holder: apply waits --lock-timeout, then fails naming it, having changed nothing.
+    plant_lock(&emulator, "alice@laptop (pid 42)", epoch_now() + 600).await;
+    emulator.clear_log();
+    let changed = emulator.stack("changed.toml", &app_stack("timeout_seconds = 40"));
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            path_str(&changed),
+            "--auto-approve",
+            "--lock-timeout",
+            "2",
+        ])
+        .expect_code(1)
+        .expect_stderr("stack app is locked by alice@laptop (pid 42)")
+        .expect_stderr("gave up after waiting 2s");
+    assert!(emulator.mutating_calls().is_empty());
+
+    // unlock: refused without --force, asks (no terminal: needs --auto-approve), then removes.
+    emulator
+        .pipectl(&["unlock", "app"])
+        .expect_code(1)
+        .expect_stderr("--force");
+    emulator
+        .pipectl(&["unlock", "app", "--force"])
+        .expect_code(1)
+        .expect_stdout("locked by alice@laptop (pid 42)")
+        .expect_stderr("--auto-approve");
+    emulator
+        .pipectl(&["unlock", path_str(&changed), "--force", "--auto-approve"])
+        .expect_code(0)
+        .expect_stdout("Removed the lock of stack app.");
+    emulator
+        .pipectl(&["unlock", "app", "--force", "--auto-approve"])
+        .expect_code(0)
+        .expect_stdout("Stack app is not locked.");
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            path_str(&changed),
+            "--auto-approve",
+            "--lock-timeout",
+            "2",
+        ])
+        .expect_code(0);
+}
