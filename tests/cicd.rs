@@ -269,3 +269,136 @@ async fn drift_of_a_directory_of_stacks_reports_the_drifted_one() {
     assert_eq!(document["errors"], 1);
     assert_eq!(document["stacks"].as_array().map(|s| s.len()), Some(4));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ignore_rules_leave_fields_alone_in_plan_apply_and_drift() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["app-fn"]);
+    let stack = emulator.stack(
+        "app.toml",
+        &format!(
+            "{}\n[[ignore]]\nresource = \"lambda.function.*\"\nfields = [\"timeout_seconds\"]\nreason = \"the app team tunes it\"\n",
+            function_stack("app", 30)
+        ),
+    );
+    let file = path_str(&stack);
+    let plan = emulator.pipectl(&["plan", "-f", file, "-v"]);
+    plan.expect_code(0)
+        .expect_stdout("ignored: lambda.function.app-fn timeout_seconds (the app team tunes it)")
+        .expect_stdout("~ memory_mib: 128 -> 256");
+    assert!(
+        !plan.stdout.contains("timeout_seconds: 3 -> 30"),
+        "{}",
+        plan.stdout
+    );
+    emulator.apply(&stack).expect_code(0);
+    assert_eq!(timeout_of(&emulator, "app-fn").await, Some(3));
+
+    // The app team changes the timeout: not drift. A memory change still is.
+    emulator
+        .lambda()
+        .await
+        .update_function_configuration()
+        .function_name("app-fn")
+        .timeout(77)
+        .send()
+        .await
+        .expect("out-of-band update");
+    emulator.pipectl(&["drift", "-f", file]).expect_code(0);
+    emulator
+        .lambda()
+        .await
+        .update_function_configuration()
+        .function_name("app-fn")
+        .memory_size(1024)
+        .send()
+        .await
+        .expect("out-of-band update");
+    let drift = emulator.pipectl(&["drift", "-f", file]);
+    drift
+        .expect_code(2)
+        .expect_stdout("~ memory_mib: 1024 -> 256");
+    assert!(!drift.stdout.contains("timeout"), "{}", drift.stdout);
+
+    // An unknown field in a rule is a located error, before anything is read.
+    let bad = emulator.stack(
+        "bad.toml",
+        &format!(
+            "{}\n[[ignore]]\nresource = \"lambda.function.app-fn\"\nfields = [\"timeout\"]\n",
+            function_stack("app", 30)
+        ),
+    );
+    emulator
+        .pipectl(&["plan", "-f", path_str(&bad)])
+        .expect_code(1)
+        .expect_stderr("bad.toml:11:11")
+        .expect_stderr("use one of: timeout_seconds, memory_mib, reserved_concurrency");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn environments_extend_a_base_and_errors_point_at_the_file_that_set_the_value() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["consumer", "scorer"]);
+    emulator.stack(
+        "base.toml",
+        "[stack]\nname = \"logs\"\n\n[[lambda.functions]]\nname = \"consumer\"\ntimeout_seconds = 30\nmemory_mib = 512\n\n[[lambda.functions]]\nname = \"scorer\"\ntimeout_seconds = 60\n",
+    );
+    let prod = emulator.stack(
+        "prod.toml",
+        "extends = \"base.toml\"\n\n[stack]\nname = \"logs-prod\"\n\n[[lambda.functions]]\nname = \"consumer\"\nmemory_mib = 2048\n",
+    );
+    emulator
+        .apply(&prod)
+        .expect_code(0)
+        .expect_stdout("stack \"logs-prod\"");
+    let lambda = emulator.lambda().await;
+    let consumer = lambda
+        .get_function_configuration()
+        .function_name("consumer")
+        .send()
+        .await
+        .expect("consumer");
+    // The base's timeout, prod's memory; the scorer entry comes from the base alone.
+    assert_eq!(
+        (consumer.timeout(), consumer.memory_size()),
+        (Some(30), Some(2048))
+    );
+    assert_eq!(timeout_of(&emulator, "scorer").await, Some(60));
+
+    // A bad value in the child points at the child's line.
+    std::fs::write(
+        &prod,
+        "extends = \"base.toml\"\n\n[stack]\nname = \"logs-prod\"\n\n[[lambda.functions]]\nname = \"consumer\"\nmemory_mib = 20480\n",
+    )
+    .expect("edit prod");
+    emulator
+        .pipectl(&["plan", "-f", path_str(&prod)])
+        .expect_code(1)
+        .expect_stderr("prod.toml:8:14")
+        .expect_stderr("memory_mib = 20480");
+    // A bad value the child inherits points at the base's line.
+    emulator.stack(
+        "staging.toml",
+        "extends = \"base.toml\"\n\n[[lambda.functions]]\nname = \"scorer\"\nmemory_mib = 64\n",
+    );
+    std::fs::write(
+        emulator.dir().join("base.toml"),
+        "[stack]\nname = \"logs\"\n\n[[lambda.functions]]\nname = \"consumer\"\ntimeout_seconds = 30\n\n[[lambda.functions]]\nname = \"scorer\"\ntimeout_seconds = 6000\n",
+    )
+    .expect("edit base");
+    let run = emulator.pipectl(&[
+        "validate",
+        "-f",
+        path_str(&emulator.dir().join("staging.toml")),
+    ]);
+    run.expect_code(1)
+        .expect_stderr("base.toml:10:19")
+        .expect_stderr("staging.toml:5:14");
+    // A directory drift checks the environments, not the base they share.
+    let report = emulator.pipectl(&["drift", path_str(emulator.dir())]);
+    assert!(
+        !report.stderr.contains("base.toml is invalid"),
+        "{}",
+        report.all()
+    );
+}

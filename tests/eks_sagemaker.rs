@@ -565,3 +565,42 @@ async fn missing_endpoint_and_single_model_endpoint_are_plan_errors() {
         .expect_stderr("runs in SingleModel mode");
     assert!(emulator.mutating_calls().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ignored_hpa_field_is_left_to_whoever_owns_it() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let cluster = emulator.cluster();
+    let stack = emulator.stack(
+        "stack.toml",
+        &format!(
+            "{}\n[[ignore]]\nresource = \"eks.hpa.kafka/kafka-broker-hpa\"\nfields = [\"max_replicas\"]\nreason = \"raised by on-call during incidents\"\n",
+            brokers_stack("min_replicas = 3\nmax_replicas = 10", "")
+        ),
+    );
+    emulator.apply(&stack).expect_code(0);
+    cluster
+        .merge_patch("hpa", "kafka-broker-hpa", r#"{"spec":{"maxReplicas":25}}"#)
+        .expect_code(0);
+    emulator
+        .pipectl(&["drift", "-f", path_str(&stack), "-v"])
+        .expect_code(0);
+    emulator
+        .pipectl(&["plan", "-f", path_str(&stack), "-v"])
+        .expect_code(0)
+        .expect_stdout("ignored: eks.hpa.kafka/kafka-broker-hpa max_replicas (raised by on-call during incidents)")
+        .expect_stdout("No changes");
+    // A change to a field that is not ignored is applied, and keeps on-call's maximum.
+    let tighter = emulator.stack(
+        "tighter.toml",
+        &std::fs::read_to_string(&stack)
+            .expect("stack")
+            .replace("target_cpu_utilization = 70", "target_cpu_utilization = 60"),
+    );
+    emulator.apply(&tighter).expect_code(0);
+    let hpa = cluster.get("hpa", "kafka-broker-hpa");
+    assert_eq!(hpa["spec"]["maxReplicas"], 25);
+    assert_eq!(
+        hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+        60
+    );
+}

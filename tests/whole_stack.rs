@@ -164,4 +164,30 @@ async fn seed_article_stack_is_applied_in_one_run() {
     emulator
         .pipectl(&["drift", "-f", path_str(&stack), "--kube-context", "fake"])
         .expect_code(0);
+
+    // Every resource of all five services carries a live-object digest in a saved plan, so
+    // a stale plan is caught whichever of them changed.
+    let json = emulator.pipectl(&[
+        "plan",
+        "-f",
+        path_str(&stack),
+        "--kube-context",
+        "fake",
+        "--output",
+        "json",
+    ]);
+    json.expect_code(0);
+    common::assert_matches_schema(&json.stdout);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let changes = document["changes"].as_array().expect("changes");
+    assert!(changes.len() >= 10, "{}", changes.len());
+    for change in changes {
+        assert!(
+            change["fingerprint"]
+                .as_str()
+                .is_some_and(|f| f.len() == 64),
+            "no digest for {}",
+            change["id"]
+        );
+    }
 }

@@ -51,7 +51,7 @@ fn stacks_in(dir: &Path) -> Result<Vec<PathBuf>> {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     tomls.sort();
-    let bases = crate::spec::extended_files(&tomls);
+    let bases = crate::spec::extends::extended_files(&tomls);
     Ok(tomls.into_iter().filter(|p| !bases.contains(p)).collect())
 }
 

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 
-use super::{fingerprint, Action, Change, Plan, PlanError};
+use super::{fingerprint, Action, Change, IgnoredField, Plan, PlanError};
 use crate::providers::eks::{hpa, storage, Cluster, ClusterRequest};
 use crate::providers::{dynamodb, lambda, sagemaker, Aws, Clients};
 use crate::spec::LoadedStack;
@@ -42,19 +42,19 @@ pub async fn build(
     };
 
     let tags = creation_tags(stack);
-    let tables: Vec<dynamodb::TableDefinition> = spec
+    let mut tables: Vec<dynamodb::TableDefinition> = spec
         .dynamodb
         .iter()
         .flat_map(|d| d.tables.iter())
         .map(|t| dynamodb::TableDefinition::from_spec(t, &tags))
         .collect();
-    let functions: Vec<lambda::FunctionDefinition> = spec
+    let mut functions: Vec<lambda::FunctionDefinition> = spec
         .lambda
         .iter()
         .flat_map(|l| l.functions.iter())
         .map(lambda::FunctionDefinition::from_spec)
         .collect();
-    let variants: Vec<sagemaker::VariantDefinition> = spec
+    let mut variants: Vec<sagemaker::VariantDefinition> = spec
         .sagemaker
         .iter()
         .flat_map(|s| s.endpoints.iter())
@@ -106,6 +106,42 @@ pub async fn build(
         read_cluster
     )?;
 
+    // `[[ignore]]` rules: the named fields take their live values (or are left unmanaged).
+    for (desired, live) in tables.iter_mut().zip(&live_tables) {
+        let table_id = format!("dynamodb.table.{}", desired.name);
+        for _ in ignored_fields(spec, &table_id, &mut plan.ignored) {
+            desired.ignore_capacity(None, live.as_ref());
+        }
+        let index_names: Vec<String> = desired.indexes.iter().map(|i| i.name.clone()).collect();
+        for index in index_names {
+            let index_id = format!("dynamodb.index.{}/{index}", desired.name);
+            for _ in ignored_fields(spec, &index_id, &mut plan.ignored) {
+                desired.ignore_capacity(Some(&index), live.as_ref());
+            }
+        }
+    }
+    for desired in functions.iter_mut() {
+        for field in ignored_fields(
+            spec,
+            &format!("lambda.function.{}", desired.name),
+            &mut plan.ignored,
+        ) {
+            desired.ignore(&field);
+        }
+        let trigger_id = format!("lambda.kafka_trigger.{}", desired.name);
+        if let Some(trigger) = desired.trigger.as_mut() {
+            for field in ignored_fields(spec, &trigger_id, &mut plan.ignored) {
+                trigger.ignore(&field);
+            }
+        }
+    }
+    for desired in variants.iter_mut() {
+        let id = format!("sagemaker.variant.{}/{}", desired.endpoint, desired.variant);
+        for field in ignored_fields(spec, &id, &mut plan.ignored) {
+            desired.ignore(&field, &scaling);
+        }
+    }
+
     for (desired, live) in tables.iter().zip(&live_tables) {
         let (changes, errors) = dynamodb::plan_table(desired, live.as_ref());
         plan.changes.extend(stamped(changes, live));
@@ -146,6 +182,25 @@ pub async fn build(
         }
     };
     Ok((plan, Clients { aws, cluster }))
+}
+
+/// The fields `[[ignore]]` rules name for one resource, recorded in `ignored` for the plan.
+fn ignored_fields(
+    spec: &crate::spec::StackSpec,
+    resource_id: &str,
+    ignored: &mut Vec<IgnoredField>,
+) -> Vec<String> {
+    spec.ignored_fields(resource_id)
+        .into_iter()
+        .map(|(field, reason)| {
+            ignored.push(IgnoredField {
+                resource: resource_id.to_string(),
+                field: field.clone(),
+                reason,
+            });
+            field
+        })
+        .collect()
 }
 
 /// The changes, each marked with the digest of the live object they were planned from.
@@ -251,14 +306,19 @@ fn plan_kafka(stack: &LoadedStack, cluster: &Cluster, live: &LiveKafka, plan: &m
         return;
     };
     if let Some(brokers) = &kafka.brokers {
-        let desired =
+        let mut desired =
             hpa::AutoscalerDefinition::from_spec(brokers, &cluster.namespace, stack.name());
+        let id = format!("eks.hpa.{}/{}", desired.namespace, desired.name);
+        for field in ignored_fields(&stack.spec, &id, &mut plan.ignored) {
+            desired.ignore(&field, live.autoscaler.as_ref());
+        }
         let (change, errors) = hpa::plan(
             &desired,
             live.statefulset.is_some(),
             live.autoscaler.as_ref(),
         );
-        plan.changes.extend(change);
+        let observed = (live.statefulset.is_some(), &live.autoscaler);
+        plan.changes.extend(stamped(change, &observed));
         plan.errors.extend(errors);
     }
     if let Some(storage_spec) = &kafka.storage {
@@ -276,8 +336,20 @@ fn plan_kafka(stack: &LoadedStack, cluster: &Cluster, live: &LiveKafka, plan: &m
                 class.name
             ));
         }
+        let volumes: Vec<storage::VolumeDefinition> = live
+            .volumes
+            .iter()
+            .map(|volume| {
+                let mut desired = storage::VolumeDefinition::from_spec(storage_spec);
+                let id = format!("eks.volume.{}/{}", cluster.namespace, volume.claim);
+                for field in ignored_fields(&stack.spec, &id, &mut plan.ignored) {
+                    desired.ignore(&field);
+                }
+                desired
+            })
+            .collect();
         let (changes, errors) = storage::plan_volumes(
-            &storage::VolumeDefinition::from_spec(storage_spec),
+            &volumes,
             &cluster.namespace,
             &live.volumes,
             class_changes,

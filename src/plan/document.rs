@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Change, Plan, Summary};
+use super::{Action, Change, IgnoredField, Plan, Summary};
 use crate::spec::LoadedStack;
 
 pub const FORMAT_VERSION: &str = "1";
@@ -39,6 +39,8 @@ pub struct PlanDocument {
     pub summary: Summary,
     pub has_changes: bool,
     pub changes: Vec<Change>,
+    /// Fields `[[ignore]]` rules left alone.
+    pub ignored: Vec<IgnoredField>,
     pub notes: Vec<String>,
 }
 
@@ -61,6 +63,7 @@ impl PlanDocument {
             summary: plan.summary(),
             has_changes: plan.has_changes(),
             changes: plan.changes.clone(),
+            ignored: plan.ignored.clone(),
             notes: plan.notes.clone(),
         }
     }
@@ -103,6 +106,7 @@ impl PlanDocument {
             stack: self.stack.clone(),
             changes: self.changes.clone(),
             errors: vec![],
+            ignored: self.ignored.clone(),
             notes: self.notes.clone(),
         }
     }

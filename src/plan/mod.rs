@@ -206,11 +206,22 @@ pub struct PlanError {
     pub help: String,
 }
 
+/// A field an `[[ignore]]` rule took out of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IgnoredField {
+    pub resource: String,
+    pub field: String,
+    pub reason: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Plan {
     pub stack: String,
     pub changes: Vec<Change>,
     pub errors: Vec<PlanError>,
+    /// Fields left alone by `[[ignore]]` rules (shown in verbose output).
+    #[serde(default)]
+    pub ignored: Vec<IgnoredField>,
     /// Stack-wide notes (e.g. sections this version does not manage yet).
     pub notes: Vec<String>,
 }

@@ -98,6 +98,25 @@ fn key_from_spec(key: &spec::KeyAttribute) -> Key {
 }
 
 impl TableDefinition {
+    /// Leaves the table's capacity (`index` None) or an index's capacity alone (an `[[ignore]]`
+    /// rule, e.g. when DynamoDB auto scaling owns it): the live value is kept.
+    pub fn ignore_capacity(&mut self, index: Option<&str>, live: Option<&LiveTable>) {
+        let Some(live) = live else { return };
+        match index {
+            None => self.capacity = live.capacity.or(self.capacity),
+            Some(name) => {
+                let live_capacity = live
+                    .indexes
+                    .iter()
+                    .find(|i| i.definition.name == name)
+                    .and_then(|i| i.definition.capacity);
+                if let Some(desired) = self.indexes.iter_mut().find(|i| i.name == name) {
+                    desired.capacity = live_capacity.or(desired.capacity);
+                }
+            }
+        }
+    }
+
     pub fn from_spec(table: &spec::DynamoDbTable, tags: &BTreeMap<String, String>) -> Self {
         TableDefinition {
             name: table.name.get_ref().clone(),

@@ -49,6 +49,17 @@ pub struct FunctionDefinition {
     pub trigger: Option<TriggerDefinition>,
 }
 
+impl TriggerDefinition {
+    /// Leaves one field alone (an `[[ignore]]` rule).
+    pub fn ignore(&mut self, field: &str) {
+        match field {
+            "batch_size" => self.batch_size = None,
+            "batching_window_seconds" => self.batching_window_seconds = None,
+            _ => {}
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TriggerDefinition {
     pub source: KafkaSource,
@@ -82,6 +93,16 @@ impl FunctionDefinition {
                 batching_window_seconds: t.batching_window_seconds.as_ref().map(|v| *v.get_ref()),
                 starting_position: t.starting_position.get_ref().clone(),
             }),
+        }
+    }
+
+    /// Leaves one field alone (an `[[ignore]]` rule): it is neither compared nor sent.
+    pub fn ignore(&mut self, field: &str) {
+        match field {
+            "timeout_seconds" => self.timeout_seconds = None,
+            "memory_mib" => self.memory_mib = None,
+            "reserved_concurrency" => self.reserved_concurrency = None,
+            _ => {}
         }
     }
 

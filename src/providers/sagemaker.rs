@@ -75,6 +75,29 @@ impl VariantDefinition {
     pub fn resource_id(&self) -> String {
         resource_id(&self.endpoint, &self.variant)
     }
+
+    /// Leaves one field alone (an `[[ignore]]` rule): the live value is kept. A variant not
+    /// registered yet gets the spec's values.
+    pub fn ignore(&mut self, field: &str, scaling: &LiveScaling) {
+        let (target, policies) = scaling.of(&self.resource_id());
+        let policy = policies.and_then(|ps| ps.iter().find(|p| p.name == self.policy_name));
+        match (field, target, policy) {
+            ("min_capacity", Some((min, _)), _) => self.min_capacity = *min,
+            ("max_capacity", Some((_, max)), _) => self.max_capacity = *max,
+            ("target_invocations_per_instance", _, Some(p)) => {
+                if let Some(value) = p.target_value {
+                    self.target_invocations_per_instance = value
+                }
+            }
+            ("scale_in_cooldown_seconds", _, Some(p)) => {
+                self.scale_in_cooldown_seconds = p.scale_in_cooldown_seconds
+            }
+            ("scale_out_cooldown_seconds", _, Some(p)) => {
+                self.scale_out_cooldown_seconds = p.scale_out_cooldown_seconds
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The endpoint as DescribeEndpoint (and, for multi-model checks, the model) reports it.

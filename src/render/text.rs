@@ -79,6 +79,22 @@ pub fn plan(plan: &Plan, file: &str, verbose: bool) -> String {
     for note in &plan.notes {
         let _ = writeln!(out, "{} {note}", style("note:").cyan());
     }
+    if verbose {
+        for ignored in &plan.ignored {
+            let _ = writeln!(
+                out,
+                "{} {} {}{}",
+                style("ignored:").dim(),
+                ignored.resource,
+                ignored.field,
+                ignored
+                    .reason
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            );
+        }
+    }
     if !plan.has_changes() {
         if verbose {
             for unchanged in plan.changes.iter().filter(|c| c.action == Action::NoOp) {

@@ -14,6 +14,16 @@ pub struct Diagnostic {
     pub field: String,
     pub message: String,
     pub help: String,
+    /// The file the span points into, when it is not the error's own file (a value set in a
+    /// base stack that the file `extends`).
+    pub origin: Option<Origin>,
+}
+
+/// A source file a diagnostic can point into.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub path: PathBuf,
+    pub text: std::sync::Arc<str>,
 }
 
 impl Diagnostic {
@@ -28,6 +38,7 @@ impl Diagnostic {
             field: field.into(),
             message: message.into(),
             help: help.into(),
+            origin: None,
         }
     }
 }
@@ -60,18 +71,28 @@ impl SpecError {
     }
 
     /// `file:line:column` of a diagnostic, as editors and CI annotations understand it.
+    /// The file and text a diagnostic points into.
+    fn source_of<'a>(&'a self, diagnostic: &'a Diagnostic) -> (&'a Path, &'a str) {
+        match &diagnostic.origin {
+            Some(origin) => (&origin.path, &origin.text),
+            None => (&self.path, &self.source_text),
+        }
+    }
+
     pub fn location(&self, diagnostic: &Diagnostic) -> String {
-        let (line, column) = line_and_column(&self.source_text, diagnostic.span.start);
-        format!("{}:{}:{}", self.path.display(), line, column)
+        let (path, source) = self.source_of(diagnostic);
+        let (line, column) = line_and_column(source, diagnostic.span.start);
+        format!("{}:{}:{}", path.display(), line, column)
     }
 
     fn write_one(&self, f: &mut fmt::Formatter<'_>, diagnostic: &Diagnostic) -> fmt::Result {
-        let (line, column) = line_and_column(&self.source_text, diagnostic.span.start);
+        let (_, source) = self.source_of(diagnostic);
+        let (line, column) = line_and_column(source, diagnostic.span.start);
         writeln!(f, "error: {}", diagnostic.message)?;
         writeln!(f, "  --> {}", self.location(diagnostic))?;
-        if let Some(text) = self.source_text.lines().nth(line - 1) {
+        if let Some(text) = source.lines().nth(line - 1) {
             let gutter = line.to_string().len();
-            let span_text = &self.source_text[diagnostic.span.clone()];
+            let span_text = source.get(diagnostic.span.clone()).unwrap_or("");
             let width = span_text
                 .lines()
                 .next()

@@ -2,6 +2,7 @@
 //! before anything talks to AWS. `docs/spec.md` documents every key.
 
 pub mod diagnostic;
+pub mod extends;
 pub mod limits;
 pub mod types;
 pub mod validate;
@@ -40,7 +41,27 @@ pub fn load(path: &Path) -> Result<LoadedStack, SpecError> {
             )],
         )
     })?;
-    parse(path, &text)
+    let extends = text
+        .parse::<toml::Table>()
+        .ok()
+        .is_some_and(|table| extends::extends_of(&table).is_some());
+    if !extends {
+        return parse(path, &text);
+    }
+    let layers = extends::chain(path, text)?;
+    let merged = extends::merge(&layers)?;
+    match parse(path, &merged) {
+        Ok(mut stack) => {
+            // A saved plan must notice an edit of any file of the chain.
+            let mut all = String::new();
+            for layer in &layers {
+                all.push_str(&format!("{}\n{}\n", layer.path.display(), layer.text));
+            }
+            stack.sha256 = crate::plan::sha256_hex(all.as_bytes());
+            Ok(stack)
+        }
+        Err(error) => Err(extends::trace(error, &merged, &layers)),
+    }
 }
 
 /// Parses and validates stack text; `path` is only used in messages.
@@ -131,22 +152,4 @@ capacity = { read = 1, write = 1 }
         assert!(shown.contains("PAY_PER_REQUEST"), "{shown}");
         assert!(shown.contains("3 errors"), "{shown}");
     }
-}
-
-/// Files among `files` that another of them names in `extends` (they are bases, not stacks).
-pub fn extended_files(files: &[PathBuf]) -> Vec<PathBuf> {
-    let mut bases = vec![];
-    for file in files {
-        let Ok(text) = std::fs::read_to_string(file) else {
-            continue;
-        };
-        let Ok(table) = text.parse::<toml::Table>() else {
-            continue;
-        };
-        if let Some(base) = table.get("extends").and_then(|v| v.as_str()) {
-            let dir = file.parent().unwrap_or(Path::new("."));
-            bases.push(dir.join(base));
-        }
-    }
-    bases
 }

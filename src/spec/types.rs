@@ -18,6 +18,86 @@ pub struct StackSpec {
     pub lambda: Option<LambdaSection>,
     pub sagemaker: Option<SageMakerSection>,
     pub dynamodb: Option<DynamoDbSection>,
+    /// Fields another controller or team owns: neither compared nor written.
+    #[serde(default)]
+    pub ignore: Vec<IgnoreRule>,
+    /// A base stack file this one overrides (resolved by `spec::load`, relative to this file).
+    pub extends: Option<Spanned<String>>,
+}
+
+/// `[[ignore]]`: fields of matching resources that pipectl leaves alone in plan, apply and
+/// drift (e.g. a capacity an autoscaler owns).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IgnoreRule {
+    /// A resource id as plans show it (`lambda.function.consumer`), or a prefix ending in `*`
+    /// (`eks.volume.kafka/*`).
+    pub resource: Spanned<String>,
+    pub fields: Vec<Spanned<String>>,
+    /// Why, shown with the ignored fields in verbose output.
+    pub reason: Option<String>,
+}
+
+impl IgnoreRule {
+    pub fn matches(&self, resource_id: &str) -> bool {
+        let pattern = self.resource.get_ref();
+        match pattern.strip_suffix('*') {
+            Some(prefix) => resource_id.starts_with(prefix),
+            None => resource_id == pattern,
+        }
+    }
+}
+
+/// The fields an ignore rule may name, per kind of resource id.
+pub const IGNORABLE_FIELDS: &[(&str, &[&str])] = &[
+    ("dynamodb.table.", &["capacity"]),
+    ("dynamodb.index.", &["capacity"]),
+    (
+        "lambda.function.",
+        &["timeout_seconds", "memory_mib", "reserved_concurrency"],
+    ),
+    (
+        "lambda.kafka_trigger.",
+        &["batch_size", "batching_window_seconds"],
+    ),
+    (
+        "eks.hpa.",
+        &[
+            "min_replicas",
+            "max_replicas",
+            "target_cpu_utilization",
+            "scale_down",
+        ],
+    ),
+    (
+        "eks.volume.",
+        &["size", "volume_type", "iops", "throughput_mibps"],
+    ),
+    (
+        "sagemaker.variant.",
+        &[
+            "min_capacity",
+            "max_capacity",
+            "target_invocations_per_instance",
+            "scale_in_cooldown_seconds",
+            "scale_out_cooldown_seconds",
+        ],
+    ),
+];
+
+impl StackSpec {
+    /// The ignored fields of one resource, with the reason of the rule that names each.
+    pub fn ignored_fields(&self, resource_id: &str) -> Vec<(String, Option<String>)> {
+        self.ignore
+            .iter()
+            .filter(|rule| rule.matches(resource_id))
+            .flat_map(|rule| {
+                rule.fields
+                    .iter()
+                    .map(|f| (f.get_ref().clone(), rule.reason.clone()))
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

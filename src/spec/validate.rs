@@ -185,6 +185,9 @@ pub fn validate(spec: &StackSpec) -> Vec<Diagnostic> {
         lambda_name_char,
         "letters, digits, '-' and '_'",
     );
+    for (index, rule) in spec.ignore.iter().enumerate() {
+        validate_ignore(&mut check, rule, &format!("ignore[{index}]"));
+    }
     if let Some(eks) = &spec.eks {
         if let Some(cluster) = &eks.cluster {
             check.name_rule(
@@ -247,6 +250,61 @@ pub fn validate(spec: &StackSpec) -> Vec<Diagnostic> {
         );
     }
     check.found
+}
+
+fn validate_ignore(check: &mut Checker, rule: &IgnoreRule, base: &str) {
+    let pattern = rule.resource.get_ref();
+    let Some((prefix, fields)) = IGNORABLE_FIELDS
+        .iter()
+        .find(|(prefix, _)| pattern.starts_with(prefix))
+    else {
+        let kinds: Vec<String> = IGNORABLE_FIELDS
+            .iter()
+            .map(|(prefix, _)| format!("{prefix}NAME"))
+            .collect();
+        check.error(
+            rule.resource.span(),
+            &format!("{base}.resource"),
+            format!("{pattern:?} is not a resource id pipectl can ignore fields of"),
+            format!(
+                "use a resource id as plans show it, or a prefix ending in '*': {}",
+                kinds.join(", ")
+            ),
+        );
+        return;
+    };
+    if pattern.len() == prefix.len() {
+        check.error(
+            rule.resource.span(),
+            &format!("{base}.resource"),
+            format!("{pattern:?} names no resource"),
+            format!("add the resource name, or '*' for all: \"{prefix}*\""),
+        );
+    }
+    if rule.fields.is_empty() {
+        check.error(
+            rule.resource.span(),
+            &format!("{base}.fields"),
+            "an ignore rule without fields ignores nothing".to_string(),
+            format!(
+                "list the fields to leave alone, from: {}",
+                fields.join(", ")
+            ),
+        );
+    }
+    for (index, field) in rule.fields.iter().enumerate() {
+        if !fields.contains(&field.get_ref().as_str()) {
+            check.error(
+                field.span(),
+                &format!("{base}.fields[{index}]"),
+                format!(
+                    "{:?} is not a field of {prefix}* that can be ignored",
+                    field.get_ref()
+                ),
+                format!("use one of: {}", fields.join(", ")),
+            );
+        }
+    }
 }
 
 fn validate_brokers(check: &mut Checker, brokers: &KafkaBrokers) {

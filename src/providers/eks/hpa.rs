@@ -80,6 +80,23 @@ impl AutoscalerDefinition {
         }
     }
 
+    /// Leaves one field alone (an `[[ignore]]` rule): the live value is kept, so it is neither
+    /// compared nor changed. A new HPA gets the spec's values.
+    pub fn ignore(&mut self, field: &str, live: Option<&LiveAutoscaler>) {
+        let Some(live) = live else { return };
+        match field {
+            "min_replicas" => self.min_replicas = live.min_replicas,
+            "max_replicas" => self.max_replicas = live.max_replicas,
+            "target_cpu_utilization" => {
+                if let Some(cpu) = live.target_cpu_utilization {
+                    self.target_cpu_utilization = cpu
+                }
+            }
+            "scale_down" => self.scale_down = live.scale_down.clone(),
+            _ => {}
+        }
+    }
+
     /// The object pipectl applies. Only the fields pipectl owns: server-side apply leaves the
     /// rest (and other managers' fields) alone.
     pub fn manifest(&self) -> serde_json::Value {

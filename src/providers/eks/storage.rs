@@ -53,7 +53,7 @@ pub struct ClassDefinition {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VolumeDefinition {
     pub size_gib: Option<i64>,
-    pub volume_type: String,
+    pub volume_type: Option<String>,
     pub iops: Option<i64>,
     pub throughput_mibps: Option<i64>,
     /// How many volumes are modified at once.
@@ -101,10 +101,21 @@ impl ClassDefinition {
 }
 
 impl VolumeDefinition {
+    /// Leaves one field alone (an `[[ignore]]` rule): it is neither compared nor changed.
+    pub fn ignore(&mut self, field: &str) {
+        match field {
+            "size" => self.size_gib = None,
+            "volume_type" => self.volume_type = None,
+            "iops" => self.iops = None,
+            "throughput_mibps" => self.throughput_mibps = None,
+            _ => {}
+        }
+    }
+
     pub fn from_spec(storage: &spec::KafkaStorage) -> Self {
         VolumeDefinition {
             size_gib: storage.volume_size_gib.as_ref().map(|v| *v.get_ref()),
-            volume_type: storage.volume_type.get_ref().clone(),
+            volume_type: Some(storage.volume_type.get_ref().clone()),
             iops: storage.iops.as_ref().map(|v| *v.get_ref()),
             throughput_mibps: storage.throughput_mibps.as_ref().map(|v| *v.get_ref()),
             parallelism: storage
@@ -517,7 +528,7 @@ pub fn plan_class(desired: &ClassDefinition, live: Option<&LiveClass>) -> Change
 /// Changes for each broker volume. Shrinking is a plan error; a volume whose previous
 /// modification is not done, or is within AWS's cooldown, is deferred.
 pub fn plan_volumes(
-    desired: &VolumeDefinition,
+    desired: &[VolumeDefinition],
     namespace: &str,
     live: &[LiveVolume],
     class_changes: bool,
@@ -530,7 +541,7 @@ pub fn plan_volumes(
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs() as i64;
-    for (index, volume) in live.iter().enumerate() {
+    for (index, (volume, desired)) in live.iter().zip(desired).enumerate() {
         let id = ResourceId::new(
             ResourceKind::BrokerVolume,
             format!("{namespace}/{}", volume.claim),
@@ -575,8 +586,10 @@ pub fn plan_volumes(
                 ),
             }),
             Some(ebs) => {
-                let volume_type =
-                    (ebs.volume_type != desired.volume_type).then(|| desired.volume_type.clone());
+                let volume_type = desired
+                    .volume_type
+                    .clone()
+                    .filter(|t| *t != ebs.volume_type);
                 let iops = desired.iops.filter(|i| Some(*i) != ebs.iops);
                 let throughput = desired
                     .throughput_mibps
@@ -968,7 +981,7 @@ mod tests {
     fn desired_volume(size: i64) -> VolumeDefinition {
         VolumeDefinition {
             size_gib: Some(size),
-            volume_type: "gp3".into(),
+            volume_type: Some("gp3".into()),
             iops: Some(6000),
             throughput_mibps: Some(250),
             parallelism: 1,
@@ -979,7 +992,7 @@ mod tests {
     fn shrink_is_refused_and_growth_with_new_iops_is_one_modification() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let (_, errors) = plan_volumes(
-            &desired_volume(400),
+            &[desired_volume(400)],
             "kafka",
             &[volume(500, 6000, None)],
             false,
@@ -989,7 +1002,7 @@ mod tests {
         assert!(errors[0].message.contains("would shrink"));
 
         let (changes, errors) = plan_volumes(
-            &desired_volume(600),
+            &[desired_volume(600)],
             "kafka",
             &[volume(500, 3000, None)],
             false,
@@ -1013,7 +1026,7 @@ mod tests {
     fn deferral(modification: Modification) -> String {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(100_000);
         let (changes, _) = plan_volumes(
-            &desired_volume(500),
+            &[desired_volume(500)],
             "kafka",
             &[volume(500, 3000, Some(modification))],
             false,
