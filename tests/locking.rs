@@ -186,3 +186,75 @@ async fn an_expired_lock_is_taken_over_and_a_held_one_is_waited_for_then_reporte
         ])
         .expect_code(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_lets_the_change_in_flight_finish_and_reports_the_rest() {
+    // Each update stays InProgress for 4 s; one lane at a time.
+    let emulator = Emulator::start(r#"{"lambda_update_seconds": 4}"#);
+    emulator.seed_functions(&["first-fn", "second-fn"]);
+    let stack = emulator.stack(
+        "two.toml",
+        "[stack]\nname = \"two\"\n\n[[lambda.functions]]\nname = \"first-fn\"\ntimeout_seconds = 30\n\n[[lambda.functions]]\nname = \"second-fn\"\ntimeout_seconds = 30\n",
+    );
+    emulator.clear_log();
+    let child = emulator
+        .command(
+            &[
+                "apply",
+                "-f",
+                path_str(&stack),
+                "--auto-approve",
+                "--parallelism",
+                "1",
+                "--poll-interval",
+                "200",
+            ],
+            &[],
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start pipectl");
+    // Wait until the first update is in flight, then press Ctrl-C (SIGINT).
+    let started = std::time::Instant::now();
+    while emulator
+        .mutating_calls()
+        .iter()
+        .all(|c| c.operation != "UpdateFunctionConfiguration")
+    {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the first update never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    let run: Run = child.wait_with_output().expect("apply finished").into();
+    run.expect_code(1)
+        .expect_stderr("interrupted: no new changes will start")
+        .expect_stdout("lambda.function.first-fn")
+        .expect_stdout("1 applied, 0 failed, 1 not started.")
+        .expect_stdout("stopped before it started");
+    // The update in flight was waited for; the second was never sent; the lock was released.
+    let updates: Vec<String> = emulator
+        .mutating_calls()
+        .into_iter()
+        .filter(|c| c.operation == "UpdateFunctionConfiguration")
+        .map(|c| c.resource)
+        .collect();
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert!(emulator
+        .lock_calls()
+        .iter()
+        .any(|c| c.operation == "DeleteItem"));
+    // Re-running apply finishes the job.
+    emulator
+        .apply(&stack)
+        .expect_code(0)
+        .expect_stdout("1 applied, 0 failed, 0 not started.");
+}

@@ -90,8 +90,16 @@ pub async fn run(
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 interrupted.store(true, Ordering::SeqCst);
+                reporter.line(
+                    "interrupted: no new changes will start; waiting for the ones in flight (Ctrl-C again to quit now)",
+                );
+            }
+            // A second Ctrl-C quits at once, as users of other tools expect; a lock still held
+            // expires with its lease.
+            if tokio::signal::ctrl_c().await.is_ok() {
                 reporter
-                    .line("interrupted: no new changes will start; waiting for the ones in flight");
+                    .line("interrupted again: quitting now; re-run apply to finish what was left");
+                std::process::exit(130);
             }
         })
     };
