@@ -402,3 +402,23 @@ async fn environments_extend_a_base_and_errors_point_at_the_file_that_set_the_va
         report.all()
     );
 }
+
+#[test]
+fn example_stacks_are_valid() {
+    let stacks = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks");
+    for file in [
+        "kafka-logs.toml",
+        "environments/dev.toml",
+        "environments/prod.toml",
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_pipectl"))
+            .args(["validate", "-f", path_str(&stacks.join(file))])
+            .output()
+            .expect("run pipectl validate");
+        assert!(
+            output.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
