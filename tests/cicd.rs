@@ -6,6 +6,15 @@ mod common;
 
 use common::{assert_matches_schema, path_str, Emulator};
 
+/// An emulator with function `app-fn` at Lambda's defaults, and stack app.toml asking for a
+/// 30 s timeout and 256 MiB.
+fn app() -> (Emulator, std::path::PathBuf) {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["app-fn"]);
+    let stack = emulator.stack("app.toml", &function_stack("app", 30));
+    (emulator, stack)
+}
+
 fn function_stack(name: &str, timeout: i64) -> String {
     format!(
         "[stack]\nname = \"{name}\"\n\n[[lambda.functions]]\nname = \"{name}-fn\"\ntimeout_seconds = {timeout}\nmemory_mib = 256\n"
@@ -34,9 +43,7 @@ fn operations(emulator: &Emulator) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn saved_plan_applies_exactly_once_and_holds_no_secrets() {
-    let emulator = Emulator::start("{}");
-    emulator.seed_functions(&["app-fn"]);
-    let stack = emulator.stack("app.toml", &function_stack("app", 30));
+    let (emulator, stack) = app();
     let plan_file = emulator.dir().join("plan.json");
     emulator.clear_log();
     let secret = "wJalrXUtnFEMI-do-not-leak-this";
@@ -90,9 +97,7 @@ async fn saved_plan_applies_exactly_once_and_holds_no_secrets() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn saved_plan_is_refused_after_an_out_of_band_change_or_a_spec_edit() {
-    let emulator = Emulator::start("{}");
-    emulator.seed_functions(&["app-fn"]);
-    let stack = emulator.stack("app.toml", &function_stack("app", 30));
+    let (emulator, stack) = app();
     let plan_file = emulator.dir().join("plan.json");
     emulator
         .pipectl(&[
@@ -145,9 +150,7 @@ async fn saved_plan_is_refused_after_an_out_of_band_change_or_a_spec_edit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn exit_codes_for_plan_and_drift() {
-    let emulator = Emulator::start("{}");
-    emulator.seed_functions(&["app-fn"]);
-    let stack = emulator.stack("app.toml", &function_stack("app", 30));
+    let (emulator, stack) = app();
     let file = path_str(&stack);
     // Changes: 2. Errors: 1. No changes: 0 (explicitly: a bug class in other tools).
     emulator
@@ -173,9 +176,7 @@ async fn exit_codes_for_plan_and_drift() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn json_and_markdown_output() {
-    let emulator = Emulator::start("{}");
-    emulator.seed_functions(&["app-fn"]);
-    let stack = emulator.stack("app.toml", &function_stack("app", 30));
+    let (emulator, stack) = app();
     let file = path_str(&stack);
     let json = emulator.pipectl(&[
         "plan",

@@ -28,9 +28,8 @@ fn storage(iops: i64, throughput: i64, size: Option<i64>) -> String {
 
 fn ec2_calls(emulator: &Emulator, operation: &str) -> Vec<String> {
     emulator
-        .mutating_calls()
+        .calls(operation)
         .into_iter()
-        .filter(|c| c.operation == operation)
         .map(|c| c.resource)
         .collect()
 }

@@ -43,11 +43,7 @@ fn function_stack(body: &str) -> String {
 }
 
 fn calls(emulator: &Emulator, operation: &str) -> Vec<Call> {
-    emulator
-        .mutating_calls()
-        .into_iter()
-        .filter(|c| c.operation == operation)
-        .collect()
+    emulator.calls(operation)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -87,9 +87,8 @@ async fn two_concurrent_applies_take_turns() {
     // No interleaving: the first apply's update, then its release of the lock, then the
     // second apply's update.
     let updates: Vec<f64> = emulator
-        .mutating_calls()
+        .calls("UpdateFunctionConfiguration")
         .into_iter()
-        .filter(|c| c.operation == "UpdateFunctionConfiguration")
         .map(|c| c.at)
         .collect();
     assert_eq!(updates.len(), 2, "{updates:?}");
@@ -218,11 +217,7 @@ async fn ctrl_c_lets_the_change_in_flight_finish_and_reports_the_rest() {
         .expect("start pipectl");
     // Wait until the first update is in flight, then press Ctrl-C (SIGINT).
     let started = std::time::Instant::now();
-    while emulator
-        .mutating_calls()
-        .iter()
-        .all(|c| c.operation != "UpdateFunctionConfiguration")
-    {
+    while emulator.calls("UpdateFunctionConfiguration").is_empty() {
         assert!(
             started.elapsed().as_secs() < 20,
             "the first update never started"
@@ -241,12 +236,7 @@ async fn ctrl_c_lets_the_change_in_flight_finish_and_reports_the_rest() {
         .expect_stdout("1 applied, 0 failed, 1 not started.")
         .expect_stdout("stopped before it started");
     // The update in flight was waited for; the second was never sent; the lock was released.
-    let updates: Vec<String> = emulator
-        .mutating_calls()
-        .into_iter()
-        .filter(|c| c.operation == "UpdateFunctionConfiguration")
-        .map(|c| c.resource)
-        .collect();
+    let updates = emulator.calls("UpdateFunctionConfiguration");
     assert_eq!(updates.len(), 1, "{updates:?}");
     assert!(emulator
         .lock_calls()

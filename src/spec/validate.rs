@@ -132,31 +132,27 @@ fn dns_name(name: &str, max_len: usize, dots: bool) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (dots && c == '.'))
 }
 
+/// A name of at most `max_len` characters, each allowed by `inner`, whose first (and, with
+/// `alnum_last`, last) character is a letter or digit.
+fn bounded_name(name: &str, max_len: usize, alnum_last: bool, inner: fn(char) -> bool) -> bool {
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    name.len() <= max_len
+        && alnum(name.chars().next())
+        && (!alnum_last || alnum(name.chars().last()))
+        && name.chars().all(inner)
+}
+
 /// EKS cluster names: 1-100 characters, a letter or digit first, then letters, digits, '-', '_'.
 fn eks_cluster_name(name: &str) -> bool {
-    name.len() <= 100
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    bounded_name(name, 100, false, |c| {
+        c.is_ascii_alphanumeric() || c == '-' || c == '_'
+    })
 }
 
 /// SageMaker endpoint and variant names: 1-63 letters, digits and '-', a letter or digit at
 /// both ends.
 fn sagemaker_name(name: &str) -> bool {
-    name.len() <= 63
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .last()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    bounded_name(name, 63, true, |c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 const KUBERNETES_NAME_RULE: &str =

@@ -315,6 +315,14 @@ impl Emulator {
             .collect()
     }
 
+    /// The mutating calls of one operation (e.g. "ModifyVolume"), oldest first.
+    pub fn calls(&self, operation: &str) -> Vec<Call> {
+        self.mutating_calls()
+            .into_iter()
+            .filter(|c| c.operation == operation)
+            .collect()
+    }
+
     /// Calls on pipectl's lock table.
     pub fn lock_calls(&self) -> Vec<Call> {
         self.all_mutating_calls()
