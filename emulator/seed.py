@@ -16,6 +16,8 @@ team's account would look before pipectl manages it.
       article's HPA (autoscaling/v2, 3..10 at 70% CPU, default scale-down).
   python emulator/seed.py --endpoint URL sagemaker NAME [NAME ...]
       InService SageMaker endpoints (variant AllTraffic, one ml.m5.large instance).
+  python emulator/seed.py --endpoint URL sagemaker-multi-model NAME [NAME ...]
+      The same, with the model's container in Mode=MultiModel.
       `before` also does `kafka` (when --kube is given) and `sagemaker rcf-anomaly-endpoint`.
 """
 
@@ -150,7 +152,7 @@ def main() -> None:
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--kube", default=None, help="the fake Kubernetes API server's URL")
-    parser.add_argument("scenario", choices=["before", "function", "bulk", "kafka", "sagemaker"])
+    parser.add_argument("scenario", choices=["before", "function", "bulk", "kafka", "sagemaker", "sagemaker-multi-model"])
     parser.add_argument("names", nargs="*")
     args = parser.parse_args()
     iam, lam, ddb = clients(args.endpoint, args.region)
@@ -162,6 +164,9 @@ def main() -> None:
         return
     if args.scenario == "sagemaker":
         create_endpoints(args.endpoint, args.region, args.names)
+        return
+    if args.scenario == "sagemaker-multi-model":
+        create_endpoints(args.endpoint, args.region, args.names, mode="MultiModel")
         return
     if args.scenario == "bulk":
         count = int(args.names[0])

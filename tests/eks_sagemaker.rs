@@ -539,7 +539,7 @@ async fn sagemaker_targets_and_policies_are_created_updated_and_deleted() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn missing_endpoint_and_single_model_endpoint_are_plan_errors() {
+async fn missing_endpoint_and_single_model_endpoint_are_plan_errors_and_multi_model_passes() {
     let emulator = Emulator::start("{}");
     emulator.seed(&["sagemaker", "scores"]);
     emulator.clear_log();
@@ -563,6 +563,20 @@ async fn missing_endpoint_and_single_model_endpoint_are_plan_errors() {
         .expect_code(1)
         .expect_stderr("runs in SingleModel mode");
     assert!(emulator.mutating_calls().is_empty());
+
+    // A multi-model endpoint passes the check and is scaled.
+    emulator.seed(&["sagemaker-multi-model", "ranker"]);
+    let ranker = emulator.stack(
+        "ranker.toml",
+        &format!(
+            "{}multi_model = true\n",
+            sagemaker_stack(&[("ranker", 1, 3, 20.0)])
+        ),
+    );
+    emulator
+        .apply(&ranker)
+        .expect_code(0)
+        .expect_stdout("+ sagemaker.variant.ranker/AllTraffic will be created");
 }
 
 #[tokio::test(flavor = "multi_thread")]
