@@ -248,3 +248,61 @@ async fn ctrl_c_lets_the_change_in_flight_finish_and_reports_the_rest() {
         .expect_code(0)
         .expect_stdout("1 applied, 0 failed, 0 not started.");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apply_that_loses_its_lock_starts_no_further_change() {
+    // Each update stays InProgress for 6 s; one lane at a time; a 3 s lease renewed every 1 s.
+    let emulator = Emulator::start(r#"{"lambda_update_seconds": 6}"#);
+    emulator.seed_functions(&["first-fn", "second-fn"]);
+    let stack = emulator.stack(
+        "app.toml",
+        "[stack]\nname = \"app\"\n\n[[lambda.functions]]\nname = \"first-fn\"\ntimeout_seconds = 30\n\n[[lambda.functions]]\nname = \"second-fn\"\ntimeout_seconds = 30\n",
+    );
+    emulator.clear_log();
+    let child = emulator
+        .command(
+            &[
+                "apply",
+                "-f",
+                path_str(&stack),
+                "--auto-approve",
+                "--parallelism",
+                "1",
+                "--lock-lease",
+                "3",
+                "--poll-interval",
+                "200",
+            ],
+            &[],
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start pipectl");
+    let started = std::time::Instant::now();
+    while emulator.calls("UpdateFunctionConfiguration").is_empty() {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the first update never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Someone breaks the lock and another run takes it.
+    emulator
+        .pipectl(&["unlock", "app", "--force", "--auto-approve"])
+        .expect_code(0);
+    plant_lock(&emulator, "bob@ci-runner (pid 7)", epoch_now() + 600).await;
+
+    let run: Run = child.wait_with_output().expect("apply finished").into();
+    run.expect_code(1)
+        .expect_stderr("was removed or taken by someone else: no further change will start")
+        .expect_stdout("1 applied, 0 failed, 1 not started.")
+        .expect_stdout("the stack's lock was lost");
+    assert_eq!(emulator.calls("UpdateFunctionConfiguration").len(), 1);
+    // Its release did not delete the new holder's lock.
+    emulator
+        .pipectl(&["unlock", "app", "--force"])
+        .expect_code(1)
+        .expect_stdout("locked by bob@ci-runner (pid 7)");
+}

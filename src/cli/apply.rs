@@ -51,6 +51,10 @@ pub struct ApplyArgs {
     /// How long to wait for another apply of the same stack to release its lock.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub lock_timeout: u64,
+    /// How long the lock stays valid if this run stops renewing it (it renews three times per
+    /// lease); a killed apply blocks the next one for at most this long.
+    #[arg(long, default_value_t = crate::providers::lock::DEFAULT_LEASE.as_secs(), value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(3..=3600))]
+    pub lock_lease: u64,
     #[command(flatten)]
     pub lock: LockArgs,
     #[command(flatten)]
@@ -87,6 +91,7 @@ async fn take_lock(aws: &Aws, args: &ApplyArgs, stack: &LoadedStack) -> Result<L
         &args.lock.lock_table,
         stack.name(),
         "pipectl apply",
+        Duration::from_secs(args.lock_lease),
         Duration::from_secs(args.lock_timeout),
         |holder| {
             eprintln!(

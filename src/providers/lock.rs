@@ -23,10 +23,10 @@ use aws_sdk_dynamodb::types::{
 use super::{describe_sdk_error, Aws};
 
 pub const DEFAULT_TABLE: &str = "pipectl-locks";
-/// How long a lock stays valid without renewal: long enough to ride out a slow AWS reply,
-/// short enough that a killed apply blocks the next one only briefly.
-pub const LEASE: Duration = Duration::from_secs(60);
-const RENEW_EVERY: Duration = Duration::from_secs(20);
+/// How long a lock stays valid without renewal, by default: long enough to ride out a slow AWS
+/// reply, short enough that a killed apply blocks the next one only briefly. The holder renews
+/// it three times per lease, so two renewals may fail in a row without losing it.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
 /// Who holds (or held) a lock, as stored in its item.
 #[derive(Debug, Clone)]
@@ -85,6 +85,7 @@ pub struct Lock {
     table: String,
     id: String,
     lease_id: String,
+    lease: Duration,
     lost: Arc<AtomicBool>,
     renewal: tokio::task::JoinHandle<()>,
 }
@@ -104,6 +105,7 @@ impl Lock {
         table: &str,
         stack: &str,
         command: &str,
+        lease: Duration,
         timeout: Duration,
         mut waiting: impl FnMut(&LockInfo),
     ) -> Result<Acquired> {
@@ -133,7 +135,7 @@ impl Lock {
                 .item("AcquiredAt", AttributeValue::N(now.to_string()))
                 .item(
                     "LeaseExpiresAt",
-                    AttributeValue::N((now + LEASE.as_secs() as i64).to_string()),
+                    AttributeValue::N((now + lease.as_secs() as i64).to_string()),
                 )
                 .item("LeaseId", AttributeValue::S(lease_id.clone()))
                 .condition_expression("attribute_not_exists(LockId) OR LeaseExpiresAt < :now")
@@ -142,7 +144,7 @@ impl Lock {
                 .await;
             match result {
                 Ok(_) => {
-                    let lock = Lock::held(aws, table, id, lease_id);
+                    let lock = Lock::held(aws, table, id, lease_id, lease);
                     return Ok(match previous {
                         Some(info) => Acquired::TakenOver(lock, info),
                         None => Acquired::Free(lock),
@@ -177,7 +179,7 @@ impl Lock {
         }
     }
 
-    fn held(aws: &Aws, table: &str, id: String, lease_id: String) -> Lock {
+    fn held(aws: &Aws, table: &str, id: String, lease_id: String, lease: Duration) -> Lock {
         let lost = Arc::new(AtomicBool::new(false));
         let renewal = {
             let (aws, table, id, lease_id, lost) = (
@@ -189,7 +191,7 @@ impl Lock {
             );
             tokio::spawn(async move {
                 loop {
-                    tokio::time::sleep(RENEW_EVERY).await;
+                    tokio::time::sleep(lease / 3).await;
                     let renewed = aws
                         .dynamodb
                         .update_item()
@@ -199,7 +201,7 @@ impl Lock {
                         .condition_expression("LeaseId = :mine")
                         .expression_attribute_values(
                             ":until",
-                            AttributeValue::N((epoch_now() + LEASE.as_secs() as i64).to_string()),
+                            AttributeValue::N((epoch_now() + lease.as_secs() as i64).to_string()),
                         )
                         .expression_attribute_values(":mine", AttributeValue::S(lease_id.clone()))
                         .send()
@@ -208,7 +210,9 @@ impl Lock {
                         Ok(_) => {}
                         Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
                             lost.store(true, Ordering::SeqCst);
-                            tracing::warn!("the lock {id} was taken by someone else");
+                            eprintln!(
+                                "error: the lock {id} was removed or taken by someone else: no further change will start"
+                            );
                             return;
                         }
                         // A failed renewal is retried; the lease covers two more attempts.
@@ -225,6 +229,7 @@ impl Lock {
             table: table.to_string(),
             id,
             lease_id,
+            lease,
             lost,
             renewal,
         }
@@ -254,7 +259,7 @@ impl Lock {
             Err(err) => Err(anyhow!(
                 "releasing the lock {} failed (it expires by itself in {}s): {}",
                 self.id,
-                LEASE.as_secs(),
+                self.lease.as_secs(),
                 describe_sdk_error(&err)
             )),
         }
