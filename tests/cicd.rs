@@ -15,6 +15,18 @@ fn app() -> (Emulator, std::path::PathBuf) {
     (emulator, stack)
 }
 
+/// `apply PLAN` must refuse the plan as stale for `reason`, and call nothing.
+#[track_caller]
+fn expect_stale(emulator: &Emulator, plan_file: &std::path::Path, reason: &str) {
+    emulator
+        .pipectl(&["apply", path_str(plan_file)])
+        .expect_code(1)
+        .expect_stderr("plan is stale")
+        .expect_stderr(reason)
+        .expect_stderr("nothing was changed");
+    assert!(emulator.mutating_calls().is_empty());
+}
+
 fn function_stack(name: &str, timeout: i64) -> String {
     format!(
         "[stack]\nname = \"{name}\"\n\n[[lambda.functions]]\nname = \"{name}-fn\"\ntimeout_seconds = {timeout}\nmemory_mib = 256\n"
@@ -87,12 +99,11 @@ async fn saved_plan_applies_exactly_once_and_holds_no_secrets() {
 
     // The same plan again: the function it was made from has changed, so it is stale.
     emulator.clear_log();
-    emulator
-        .pipectl(&["apply", path_str(&plan_file)])
-        .expect_code(1)
-        .expect_stderr("plan is stale")
-        .expect_stderr("lambda.function.app-fn: the live object changed since the plan was made");
-    assert!(emulator.mutating_calls().is_empty());
+    expect_stale(
+        &emulator,
+        &plan_file,
+        "lambda.function.app-fn: the live object changed since the plan was made",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -120,13 +131,7 @@ async fn saved_plan_is_refused_after_an_out_of_band_change_or_a_spec_edit() {
         .await
         .expect("out-of-band update");
     emulator.clear_log();
-    emulator
-        .pipectl(&["apply", path_str(&plan_file)])
-        .expect_code(1)
-        .expect_stderr("plan is stale")
-        .expect_stderr("lambda.function.app-fn")
-        .expect_stderr("nothing was changed");
-    assert!(emulator.mutating_calls().is_empty());
+    expect_stale(&emulator, &plan_file, "lambda.function.app-fn");
     assert_eq!(timeout_of(&emulator, "app-fn").await, Some(3));
 
     // A fresh plan, then an edit of the stack file: stale too.
@@ -140,12 +145,11 @@ async fn saved_plan_is_refused_after_an_out_of_band_change_or_a_spec_edit() {
         ])
         .expect_code(0);
     std::fs::write(&stack, function_stack("app", 45)).expect("edit the stack");
-    emulator
-        .pipectl(&["apply", path_str(&plan_file)])
-        .expect_code(1)
-        .expect_stderr("plan is stale")
-        .expect_stderr("app.toml changed since the plan was made");
-    assert!(emulator.mutating_calls().is_empty());
+    expect_stale(
+        &emulator,
+        &plan_file,
+        "app.toml changed since the plan was made",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

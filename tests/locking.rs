@@ -45,6 +45,50 @@ async fn plant_lock(emulator: &Emulator, holder: &str, lease_expires_at: i64) {
         .expect("plant a lock item");
 }
 
+/// Starts `pipectl apply` (no terminal, one lane at a time) of a stack `name` with two
+/// functions whose updates each stay InProgress for `update_seconds`, and returns once the
+/// first update has been sent. Returns the emulator, the stack file and the running apply.
+fn apply_two_functions(
+    name: &str,
+    update_seconds: u32,
+    extra_args: &[&str],
+) -> (Emulator, std::path::PathBuf, std::process::Child) {
+    let emulator = Emulator::start(&format!(r#"{{"lambda_update_seconds": {update_seconds}}}"#));
+    emulator.seed_functions(&["first-fn", "second-fn"]);
+    let stack = emulator.stack(
+        "two.toml",
+        &format!("[stack]\nname = \"{name}\"\n\n[[lambda.functions]]\nname = \"first-fn\"\ntimeout_seconds = 30\n\n[[lambda.functions]]\nname = \"second-fn\"\ntimeout_seconds = 30\n"),
+    );
+    emulator.clear_log();
+    let mut args = vec![
+        "apply",
+        "-f",
+        path_str(&stack),
+        "--auto-approve",
+        "--parallelism",
+        "1",
+        "--poll-interval",
+        "200",
+    ];
+    args.extend_from_slice(extra_args);
+    let child = emulator
+        .command(&args, &[])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start pipectl");
+    let started = std::time::Instant::now();
+    while emulator.calls("UpdateFunctionConfiguration").is_empty() {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the first update never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    (emulator, stack, child)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_concurrent_applies_take_turns() {
     // Each Lambda update stays InProgress for 3 s, so the first apply holds its lock a while.
@@ -188,42 +232,8 @@ async fn an_expired_lock_is_taken_over_and_a_held_one_is_waited_for_then_reporte
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_lets_the_change_in_flight_finish_and_reports_the_rest() {
-    // Each update stays InProgress for 4 s; one lane at a time.
-    let emulator = Emulator::start(r#"{"lambda_update_seconds": 4}"#);
-    emulator.seed_functions(&["first-fn", "second-fn"]);
-    let stack = emulator.stack(
-        "two.toml",
-        "[stack]\nname = \"two\"\n\n[[lambda.functions]]\nname = \"first-fn\"\ntimeout_seconds = 30\n\n[[lambda.functions]]\nname = \"second-fn\"\ntimeout_seconds = 30\n",
-    );
-    emulator.clear_log();
-    let child = emulator
-        .command(
-            &[
-                "apply",
-                "-f",
-                path_str(&stack),
-                "--auto-approve",
-                "--parallelism",
-                "1",
-                "--poll-interval",
-                "200",
-            ],
-            &[],
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start pipectl");
-    // Wait until the first update is in flight, then press Ctrl-C (SIGINT).
-    let started = std::time::Instant::now();
-    while emulator.calls("UpdateFunctionConfiguration").is_empty() {
-        assert!(
-            started.elapsed().as_secs() < 20,
-            "the first update never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    // Each update stays InProgress for 4 s; Ctrl-C (SIGINT) while the first is in flight.
+    let (emulator, stack, child) = apply_two_functions("two", 4, &[]);
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -251,43 +261,8 @@ async fn ctrl_c_lets_the_change_in_flight_finish_and_reports_the_rest() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_apply_that_loses_its_lock_starts_no_further_change() {
-    // Each update stays InProgress for 6 s; one lane at a time; a 3 s lease renewed every 1 s.
-    let emulator = Emulator::start(r#"{"lambda_update_seconds": 6}"#);
-    emulator.seed_functions(&["first-fn", "second-fn"]);
-    let stack = emulator.stack(
-        "app.toml",
-        "[stack]\nname = \"app\"\n\n[[lambda.functions]]\nname = \"first-fn\"\ntimeout_seconds = 30\n\n[[lambda.functions]]\nname = \"second-fn\"\ntimeout_seconds = 30\n",
-    );
-    emulator.clear_log();
-    let child = emulator
-        .command(
-            &[
-                "apply",
-                "-f",
-                path_str(&stack),
-                "--auto-approve",
-                "--parallelism",
-                "1",
-                "--lock-lease",
-                "3",
-                "--poll-interval",
-                "200",
-            ],
-            &[],
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start pipectl");
-    let started = std::time::Instant::now();
-    while emulator.calls("UpdateFunctionConfiguration").is_empty() {
-        assert!(
-            started.elapsed().as_secs() < 20,
-            "the first update never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    // Each update stays InProgress for 6 s; a 3 s lease renewed every second.
+    let (emulator, _, child) = apply_two_functions("app", 6, &["--lock-lease", "3"]);
     // Someone breaks the lock and another run takes it.
     emulator
         .pipectl(&["unlock", "app", "--force", "--auto-approve"])
