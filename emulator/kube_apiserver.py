@@ -262,6 +262,11 @@ class Store:
             meta["namespace"] = key[1]
         obj["apiVersion"] = resource.group_version
         obj["kind"] = resource.kind
+        if resource.kind == "StorageClass":
+            # Kubernetes' defaulting (pkg/apis/storage/v1/defaults.go, SetDefaults_StorageClass):
+            # an absent reclaimPolicy is Delete, an absent volumeBindingMode is Immediate.
+            obj.setdefault("reclaimPolicy", "Delete")
+            obj.setdefault("volumeBindingMode", "Immediate")
         if resource.kind == "PersistentVolumeClaim":
             requested = get_path(obj, ("spec", "resources", "requests", "storage"))
             capacity = get_path(obj, ("status", "capacity", "storage"))
@@ -377,9 +382,23 @@ def validate(store: Store, resource: Resource, name: str, obj: dict, previous: d
 
 # ----------------------------------------------------------------------------------- tokens
 
-def check_eks_token(header: str | None, cluster: str) -> None:
-    """The shape EKS's authenticator accepts (aws-iam-authenticator): 'k8s-aws-v1.' followed by
-    the unpadded base64url of a presigned STS GetCallerIdentity URL that signs x-k8s-aws-id."""
+# Query parameters aws-iam-authenticator accepts in the presigned URL (pkg/token/token.go,
+# parameterWhitelist), compared case-insensitively.
+TOKEN_PARAMETERS = {"action", "version", "x-amz-algorithm", "x-amz-credential", "x-amz-date",
+                    "x-amz-expires", "x-amz-security-token", "x-amz-signature",
+                    "x-amz-signedheaders"}
+# aws-iam-authenticator's presignedURLExpiration: a token is refused 15 minutes after its
+# X-Amz-Date, whatever X-Amz-Expires says.
+DEFAULT_TOKEN_LIFETIME_SECONDS = 15 * 60
+
+
+def check_eks_token(header: str | None, lifetime_seconds: float) -> None:
+    """What EKS's authenticator (aws-iam-authenticator, tokenVerifier.Verify) checks before it
+    calls STS: the 'k8s-aws-v1.' prefix; unpadded base64url; an https URL to an STS host with
+    path '/'; only whitelisted query parameters, each once; Action GetCallerIdentity; the
+    x-k8s-aws-id header signed; X-Amz-Expires between 0 and 900; X-Amz-Date present and no
+    older than the token lifetime. STS's own part (the signature) can only be checked for its
+    shape here. Anything else is 401, as EKS answers."""
     unauthorized = ApiError(401, "Unauthorized", "Unauthorized")
     if not header or not header.startswith("Bearer k8s-aws-v1."):
         raise unauthorized
@@ -391,20 +410,32 @@ def check_eks_token(header: str | None, cluster: str) -> None:
     except Exception:
         raise unauthorized
     parsed = urlparse(url)
-    query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
-    ok = (parsed.scheme == "https" and re.fullmatch(r"sts(\.[a-z0-9-]+)?\.amazonaws\.com(\.cn)?", parsed.hostname or "")
-          and query.get("Action") == "GetCallerIdentity" and query.get("Version") == "2011-06-15"
-          and query.get("X-Amz-Algorithm") == "AWS4-HMAC-SHA256"
-          and "x-k8s-aws-id" in query.get("X-Amz-SignedHeaders", "").split(";")
-          and "host" in query.get("X-Amz-SignedHeaders", "").split(";")
-          and query.get("X-Amz-Expires") == "60"
-          and re.fullmatch(r"[0-9a-f]{64}", query.get("X-Amz-Signature", ""))
-          and "/sts/aws4_request" in query.get("X-Amz-Credential", ""))
+    if parsed.scheme != "https" or (parsed.path or "/") != "/":
+        raise unauthorized
+    if not re.fullmatch(r"sts(\.[a-z0-9-]+)?\.amazonaws\.com(\.cn)?", parsed.hostname or ""):
+        raise unauthorized
+    raw = parse_qs(parsed.query, keep_blank_values=True)
+    query: dict[str, str] = {}
+    for key, values in raw.items():
+        if key.lower() not in TOKEN_PARAMETERS or len(values) != 1:
+            raise unauthorized
+        query[key.lower()] = values[0]
+    signed = [h.lower() for h in query.get("x-amz-signedheaders", "").split(";")]
+    try:
+        expires = int(query.get("x-amz-expires", ""))
+        signed_at = datetime.strptime(query.get("x-amz-date", ""), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise unauthorized
+    ok = (query.get("action") == "GetCallerIdentity"
+          and "x-k8s-aws-id" in signed
+          and 0 <= expires <= 900
+          and datetime.now(timezone.utc).timestamp() <= signed_at.timestamp() + lifetime_seconds
+          # STS's part: a SigV4 signature over the request.
+          and query.get("x-amz-algorithm") == "AWS4-HMAC-SHA256"
+          and re.fullmatch(r"[0-9a-f]{64}", query.get("x-amz-signature", ""))
+          and "/sts/aws4_request" in query.get("x-amz-credential", ""))
     if not ok:
         raise unauthorized
-    # The signed header names the cluster; the server can only see that it was signed, not its
-    # value (that is in the signature), exactly like EKS before it calls STS.
-    _ = cluster
 
 
 # --------------------------------------------------------------------------------- handlers
@@ -413,6 +444,10 @@ class Server:
     def __init__(self, eks_cluster: str | None):
         self.store = Store()
         self.eks_cluster = eks_cluster
+        # Behaviour a test can change through POST /_fake/config.
+        self.settings: dict[str, Any] = {
+            "token_lifetime_seconds": DEFAULT_TOKEN_LIFETIME_SECONDS,
+        }
 
     def resource_for(self, group: str, version: str, plural: str) -> Resource:
         for resource in RESOURCES:
@@ -471,7 +506,7 @@ class Server:
     def handle(self, method: str, path: str, query: dict[str, str], headers, body: bytes,
                host: str) -> tuple[int, Any]:
         if self.eks_cluster is not None:
-            check_eks_token(headers.get("Authorization"), self.eks_cluster)
+            check_eks_token(headers.get("Authorization"), self.settings["token_lifetime_seconds"])
         if method == "GET":
             doc = self.discovery(path, host)
             if doc is not None:
@@ -722,6 +757,15 @@ def make_handler(server: Server):
             elif path == "/_fake/seed" and self.command == "POST":
                 server.seed(json.loads(body or b"[]"))
                 self.respond(200, {"seeded": True})
+            elif path == "/_fake/config" and self.command == "POST":
+                changes = json.loads(body or b"{}")
+                unknown = [k for k in changes if k not in server.settings]
+                if unknown:
+                    self.respond(400, {"error": f"unknown settings {unknown}"})
+                    return
+                with server.store.lock:
+                    server.settings.update(changes)
+                self.respond(200, server.settings)
             elif path == "/_fake/health":
                 self.respond(200, {"ok": True})
             else:

@@ -225,6 +225,8 @@ class Layer:
             handler = getattr(self, f"ec2_{request.operation}", None)
             if handler:
                 return handler(request)
+        elif request.service == "application-autoscaling" and request.operation == "DeregisterScalableTarget":
+            return self.autoscaling_DeregisterScalableTarget(request)
         elif request.service == "eks" and request.method == "GET":
             match = re.fullmatch(r"/clusters/([^/]+)", request.path)
             if match:
@@ -303,6 +305,26 @@ class Layer:
                     element.remove(end)
         return status, headers, ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
+    # ------------------------------------------------------------------ Application Auto Scaling
+    def autoscaling_DeregisterScalableTarget(self, request):
+        """AWS: "Deregistering a scalable target deletes the scaling policies and the scheduled
+        actions that are associated with it" (Application Auto Scaling API reference,
+        DeregisterScalableTarget). moto keeps them; this does what AWS does."""
+        response = self.call_moto(request)
+        if response[0] != 200:
+            return response
+        from moto.applicationautoscaling.models import applicationautoscaling_backends
+
+        params = request.json()
+        key = (params.get("ServiceNamespace"), params.get("ResourceId"), params.get("ScalableDimension"))
+        backend = applicationautoscaling_backends[DEFAULT_ACCOUNT_ID][request.region]
+        with self.lock:
+            on_target = lambda item: (item.service_namespace, item.resource_id, item.scalable_dimension) == key
+            for policy_key in [k for k, p in backend.policies.items() if on_target(p)]:
+                del backend.policies[policy_key]
+            backend.scheduled_actions[:] = [a for a in backend.scheduled_actions if not on_target(a)]
+        return response
+
     # ------------------------------------------------------------------ EKS
     def eks_DescribeCluster(self, request, name: str):
         status, headers, payload = self.call_moto(request)
@@ -377,6 +399,16 @@ class Layer:
                         f"One or more parameter values were invalid: ProvisionedThroughput must be specified for index: {gsi['IndexName']}",
                     )
         existing = {g["IndexName"]: g for g in live.get("GlobalSecondaryIndexes", []) or []}
+        if live_mode == "PROVISIONED":
+            reject_unchanged_throughput("table", live.get("ProvisionedThroughput"), params.get("ProvisionedThroughput"))
+            for update in index_updates:
+                if "Update" in update and update["Update"].get("IndexName") in existing:
+                    name = update["Update"]["IndexName"]
+                    reject_unchanged_throughput(
+                        f"index {name}",
+                        existing[name].get("ProvisionedThroughput"),
+                        update["Update"].get("ProvisionedThroughput"),
+                    )
         for update in structural:
             if "Create" in update:
                 create = update["Create"]
@@ -840,6 +872,24 @@ def validate_billing_and_throughput(params: dict[str, Any], creating: bool) -> N
                     "ValidationException",
                     f"One or more parameter values were invalid: {unit} must be greater than 0",
                 )
+
+
+def reject_unchanged_throughput(what: str, current: dict[str, Any] | None, requested: dict[str, Any] | None) -> None:
+    """UpdateTable is not idempotent: throughput equal to the current value is an error
+    (AWS's own message, as reported in cortexproject/cortex#441 and aws-controllers-k8s#1067)."""
+    if not current or not requested:
+        return
+    have = (int(current.get("ReadCapacityUnits", 0)), int(current.get("WriteCapacityUnits", 0)))
+    want = (int(requested.get("ReadCapacityUnits", 0)), int(requested.get("WriteCapacityUnits", 0)))
+    if have == want:
+        raise AwsError(
+            400,
+            "ValidationException",
+            f"The provisioned throughput for the {what} will not change. The requested value equals the current value. "
+            f"Current ReadCapacityUnits provisioned for the {what}: {have[0]}. Requested ReadCapacityUnits: {want[0]}. "
+            f"Current WriteCapacityUnits provisioned for the {what}: {have[1]}. Requested WriteCapacityUnits: {want[1]}. "
+            "Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.",
+        )
 
 
 def validate_index_throughput(mode: str, index: dict[str, Any]) -> None:

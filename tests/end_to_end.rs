@@ -190,6 +190,82 @@ async fn billing_mode_switches_both_ways_with_index_capacity() {
         .all(|c| c.status == 200));
 }
 
+/// AWS rejects an UpdateTable whose table or index throughput equals the current value
+/// ("The provisioned throughput for the table will not change"): an index-only capacity change,
+/// and one where the table's capacity is left to another owner, must not resend it.
+#[tokio::test(flavor = "multi_thread")]
+async fn index_capacity_change_does_not_resend_unchanged_table_throughput() {
+    let emulator = Emulator::start("{}");
+    let index_capacity = |read, write| {
+        table_stack(
+            "PROVISIONED",
+            &[("ByScore", "score", Some((read, write)))],
+            Some((7, 8)),
+        )
+    };
+    emulator
+        .apply(&emulator.stack("a.toml", &index_capacity(3, 4)))
+        .expect_code(0);
+    emulator.clear_log();
+
+    emulator
+        .apply(&emulator.stack("b.toml", &index_capacity(5, 6)))
+        .expect_code(0)
+        .expect_stdout("index.ByScore.capacity: read 3 / write 4 -> read 5 / write 6");
+    let statuses: Vec<u64> = calls(&emulator, "UpdateTable")
+        .iter()
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(statuses, vec![200]);
+    let table = emulator.table("Logs").await;
+    let index = table.global_secondary_indexes()[0]
+        .provisioned_throughput()
+        .unwrap();
+    assert_eq!(
+        (index.read_capacity_units(), index.write_capacity_units()),
+        (Some(5), Some(6))
+    );
+
+    // Another owner (e.g. DynamoDB auto scaling) sets the table's capacity; the stack ignores it.
+    emulator
+        .dynamodb()
+        .await
+        .update_table()
+        .table_name("Logs")
+        .provisioned_throughput(
+            aws_sdk_dynamodb::types::ProvisionedThroughput::builder()
+                .read_capacity_units(20)
+                .write_capacity_units(20)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    emulator.clear_log();
+    let ignored = format!(
+        "{}\n[[ignore]]\nresource = \"dynamodb.table.Logs\"\nfields = [\"capacity\"]\nreason = \"auto scaling\"\n",
+        index_capacity(9, 9)
+    );
+    emulator
+        .apply(&emulator.stack("c.toml", &ignored))
+        .expect_code(0);
+    let statuses: Vec<u64> = calls(&emulator, "UpdateTable")
+        .iter()
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(statuses, vec![200]);
+    let table = emulator.table("Logs").await;
+    let throughput = table.provisioned_throughput().unwrap();
+    assert_eq!(
+        (
+            throughput.read_capacity_units(),
+            throughput.write_capacity_units()
+        ),
+        (Some(20), Some(20))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_new_indexes_are_created_one_after_the_other() {
     let emulator = Emulator::start(r#"{"gsi_create_seconds": 1.5, "table_update_seconds": 0.3}"#);

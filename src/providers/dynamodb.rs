@@ -419,7 +419,15 @@ pub fn plan_table(
         ));
     }
     let mut index_capacity = vec![];
+    // UpdateTable is not idempotent: throughput equal to the current value is a
+    // ValidationException, so the table's throughput is sent only when it differs or when
+    // the switch to PROVISIONED requires it.
+    let switching_to_provisioned = live.billing_mode != BillingMode::Provisioned;
+    let mut table_capacity = None;
     if desired.billing_mode == BillingMode::Provisioned {
+        if desired.capacity != live.capacity || switching_to_provisioned {
+            table_capacity = desired.capacity;
+        }
         if desired.capacity != live.capacity {
             diffs.push(FieldDiff::new(
                 "capacity",
@@ -434,8 +442,7 @@ pub fn plan_table(
         {
             let Some(want) = index.capacity else { continue };
             let have = live_index(&index.name).and_then(|l| l.definition.capacity);
-            let switching = live.billing_mode != BillingMode::Provisioned;
-            if have != Some(want) || switching {
+            if have != Some(want) || switching_to_provisioned {
                 if have != Some(want) {
                     diffs.push(FieldDiff::new(
                         &format!("index.{}.capacity", index.name),
@@ -478,11 +485,7 @@ pub fn plan_table(
                 operation: super::Operation::Dynamodb(TableOperation::UpdateTable {
                     table: desired.name.clone(),
                     billing_mode: desired.billing_mode,
-                    capacity: if desired.billing_mode == BillingMode::Provisioned {
-                        desired.capacity
-                    } else {
-                        None
-                    },
+                    capacity: table_capacity,
                     index_capacity,
                 }),
             }],

@@ -114,6 +114,9 @@ pub struct LiveEndpoint {
 pub struct LiveScaling {
     pub targets: BTreeMap<String, (i64, i64)>,
     pub policies: BTreeMap<String, Vec<LivePolicy>>,
+    /// Names of the scheduled actions on each target: deregistering a target deletes them.
+    #[serde(default)]
+    pub scheduled_actions: BTreeMap<String, Vec<String>>,
 }
 
 impl LiveScaling {
@@ -281,6 +284,27 @@ pub async fn read_scaling(aws: &Aws) -> Result<LiveScaling> {
                         .and_then(|c| c.scale_out_cooldown())
                         .map(i64::from),
                 });
+        }
+    }
+    let mut actions = aws
+        .autoscaling
+        .describe_scheduled_actions()
+        .service_namespace(ServiceNamespace::Sagemaker)
+        .into_paginator()
+        .send();
+    while let Some(page) = actions.next().await {
+        let page = page.map_err(|e| {
+            anyhow!(
+                "DescribeScheduledActions failed: {}",
+                describe_sdk_error(&e)
+            )
+        })?;
+        for action in page.scheduled_actions() {
+            scaling
+                .scheduled_actions
+                .entry(action.resource_id().to_string())
+                .or_default()
+                .push(action.scheduled_action_name().to_string());
         }
     }
     Ok(scaling)
@@ -508,6 +532,11 @@ pub fn plan_variant(
 }
 
 /// Variants this stack scaled (they carry its policy) that the spec no longer lists.
+///
+/// Only pipectl's own policy is deleted. `DeregisterScalableTarget` deletes every policy and
+/// scheduled action on the target, so the target is deregistered only when nothing of another
+/// owner is attached to it; otherwise it stays registered, with its min and max, and the plan
+/// says why.
 pub fn plan_removed(
     desired: &[VariantDefinition],
     scaling: &LiveScaling,
@@ -524,38 +553,46 @@ pub fn plan_removed(
             .strip_prefix("endpoint/")
             .map(|rest| rest.replacen("/variant/", "/", 1))
             .unwrap_or_else(|| resource_id.clone());
-        let mut steps: Vec<Step> = policies
-            .iter()
-            .map(|p| {
-                step(
-                    format!("DeleteScalingPolicy {} on {resource_id}", p.name),
-                    VariantOperation::DeletePolicy {
-                        resource_id: resource_id.clone(),
-                        policy_name: p.name.clone(),
-                    },
-                )
-            })
-            .collect();
-        let mut diffs = vec![];
+        let mut steps = vec![step(
+            format!("DeleteScalingPolicy {policy} on {resource_id}"),
+            VariantOperation::DeletePolicy {
+                resource_id: resource_id.clone(),
+                policy_name: policy.to_string(),
+            },
+        )];
+        let mut diffs = vec![FieldDiff::new("policy", Some(policy.to_string()), None)];
+        let mut hazards = vec![Hazard {
+            message: "the variant keeps the instance count it has now and no longer scales".into(),
+        }];
+        let others = other_owners(scaling, resource_id, policy);
         if let Some((min, max)) = scaling.targets.get(resource_id) {
-            diffs.push(FieldDiff::new("min_capacity", Some(min.to_string()), None));
-            diffs.push(FieldDiff::new("max_capacity", Some(max.to_string()), None));
-            steps.push(step(
-                format!("DeregisterScalableTarget {resource_id}"),
-                VariantOperation::Deregister {
-                    resource_id: resource_id.clone(),
-                },
-            ));
+            if others.is_empty() {
+                diffs.push(FieldDiff::new("min_capacity", Some(min.to_string()), None));
+                diffs.push(FieldDiff::new("max_capacity", Some(max.to_string()), None));
+                steps.push(step(
+                    format!("DeregisterScalableTarget {resource_id}"),
+                    VariantOperation::Deregister {
+                        resource_id: resource_id.clone(),
+                    },
+                ));
+            } else {
+                hazards = vec![Hazard {
+                    message: format!(
+                        "the scalable target stays registered (min {min}, max {max}): deregistering it would also delete {}, which pipectl did not create",
+                        others.join(", ")
+                    ),
+                }];
+            }
         }
         changes.push(Change {
-            fingerprint: Some(crate::plan::fingerprint(&scaling.of(resource_id))),
+            fingerprint: Some(crate::plan::fingerprint(&(
+                scaling.of(resource_id),
+                scaling.scheduled_actions.get(resource_id),
+            ))),
             id: ResourceId::new(ResourceKind::SageMakerVariant, name),
             action: Action::Delete,
             diffs,
-            hazards: vec![Hazard {
-                message: "the variant keeps the instance count it has now and no longer scales"
-                    .into(),
-            }],
+            hazards,
             destructive: true,
             lane: lane(resource_id),
             after_lane: None,
@@ -564,6 +601,24 @@ pub fn plan_removed(
         });
     }
     changes
+}
+
+/// Policies and scheduled actions on a target that are not pipectl's `policy`.
+fn other_owners(scaling: &LiveScaling, resource_id: &str, policy: &str) -> Vec<String> {
+    let policies = scaling
+        .policies
+        .get(resource_id)
+        .into_iter()
+        .flatten()
+        .filter(|p| p.name != policy)
+        .map(|p| format!("scaling policy {}", p.name));
+    let actions = scaling
+        .scheduled_actions
+        .get(resource_id)
+        .into_iter()
+        .flatten()
+        .map(|a| format!("scheduled action {a}"));
+    policies.chain(actions).collect()
 }
 
 pub async fn execute(

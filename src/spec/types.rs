@@ -169,6 +169,9 @@ pub struct KafkaStorage {
     #[serde(default = "default_true")]
     pub encrypted: bool,
     pub kms_key_id: Option<String>,
+    /// "Delete" or "Retain"; absent: an existing class keeps its own (Kubernetes' default for
+    /// a new class is Delete).
+    pub reclaim_policy: Option<Spanned<String>>,
     pub volume_size_gib: Option<Spanned<i64>>,
     /// How many broker volumes are modified at once (default 1, one at a time).
     pub max_parallel_volume_changes: Option<Spanned<i64>>,

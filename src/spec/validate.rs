@@ -408,6 +408,19 @@ fn validate_storage(check: &mut Checker, storage: &KafkaStorage) {
             "pipectl manages gp3 volumes only; set volume_type = \"gp3\"",
         );
     }
+    if let Some(policy) = &storage.reclaim_policy {
+        if !matches!(policy.get_ref().as_str(), "Delete" | "Retain") {
+            check.error(
+                policy.span(),
+                &format!("{base}.reclaim_policy"),
+                format!(
+                    "reclaim_policy {:?} is not a reclaim policy in Kubernetes",
+                    policy.get_ref()
+                ),
+                "use \"Retain\" (volumes outlive their claims) or \"Delete\"",
+            );
+        }
+    }
     check.optional_in_range(&storage.iops, &limits::GP3_IOPS, &format!("{base}.iops"));
     check.optional_in_range(
         &storage.throughput_mibps,

@@ -11,19 +11,17 @@
 //! With `[eks] cluster` set, DescribeCluster is always read: a cluster that is missing or not
 //! ACTIVE is a plan error before anything else is tried.
 
+pub mod auth;
 pub mod hpa;
 pub mod storage;
 pub mod token;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
-use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_eks::error::ProvideErrorMetadata;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use tokio::sync::Mutex;
 
 use super::{describe_sdk_error, Aws};
 use crate::plan::PlanError;
@@ -41,18 +39,13 @@ enum Access {
     },
 }
 
-/// A connected cluster. EKS tokens expire after 15 minutes, so a client built from one is
-/// rebuilt with a fresh token when it is older than `TOKEN_REFRESH`.
+/// A connected cluster. With an EKS token, every request carries a fresh-enough token
+/// (`auth::EksTokenLayer`), so a client may be held through waits of any length.
 #[derive(Clone)]
 pub struct Cluster {
-    access: Access,
     pub namespace: String,
-    client: Arc<Mutex<(kube::Client, Instant)>>,
-    aws: Aws,
+    client: kube::Client,
 }
-
-/// EKS accepts a token for 15 minutes; refresh well before that.
-const TOKEN_REFRESH: Duration = Duration::from_secs(10 * 60);
 
 /// The cluster pipectl was asked to reach, from the flag and the `[eks]` section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,23 +95,14 @@ impl Cluster {
                 )
             })?;
         Ok(Cluster {
-            access,
             namespace: request.namespace.clone(),
-            client: Arc::new(Mutex::new((client, Instant::now()))),
-            aws: aws.clone(),
+            client,
         })
     }
 
-    /// A client with valid credentials.
+    /// The cluster's client (cheap to clone; credentials stay valid, see `Cluster`).
     pub async fn client(&self) -> Result<kube::Client> {
-        let mut guard = self.client.lock().await;
-        if matches!(self.access, Access::EksToken { .. }) && guard.1.elapsed() > TOKEN_REFRESH {
-            *guard = (
-                build_client(&self.aws, &self.access, &self.namespace).await?,
-                Instant::now(),
-            );
-        }
-        Ok(guard.0.clone())
+        Ok(self.client.clone())
     }
 }
 
@@ -184,21 +168,10 @@ async fn build_client(aws: &Aws, access: &Access, namespace: &str) -> Result<kub
                 })?
         }
         Access::EksToken {
-            cluster,
             endpoint,
             certificate_authority,
+            ..
         } => {
-            let credentials = aws
-                .credentials
-                .provide_credentials()
-                .await
-                .context("no AWS credentials to sign an EKS token with")?;
-            let token = token::eks_token(
-                &credentials,
-                &aws.region,
-                cluster,
-                std::time::SystemTime::now(),
-            )?;
             let mut config = kube::Config::new(
                 endpoint
                     .parse()
@@ -208,14 +181,23 @@ async fn build_client(aws: &Aws, access: &Access, namespace: &str) -> Result<kub
                 .as_ref()
                 .map(|pem| pem_certificates(pem))
                 .transpose()?;
-            config.auth_info.token = Some(secrecy::SecretString::from(token));
             config
         }
     };
     config.default_namespace = namespace.to_string();
     config.connect_timeout = Some(Duration::from_secs(5));
     config.read_timeout = Some(Duration::from_secs(30));
-    kube::Client::try_from(config).context("building the Kubernetes client")
+    let builder =
+        kube::client::ClientBuilder::try_from(config).context("building the Kubernetes client")?;
+    Ok(match access {
+        Access::Kubeconfig { .. } => builder.build(),
+        Access::EksToken { cluster, .. } => {
+            // Fails early, with the reason, when no credentials can sign a token.
+            let tokens = auth::TokenSource::new(aws, cluster);
+            tokens.header(false).await.map_err(|e| anyhow!("{e}"))?;
+            builder.with_layer(&auth::EksTokenLayer { tokens }).build()
+        }
+    })
 }
 
 /// DER certificates from the PEM bundle EKS returns (base64-decoded already).

@@ -46,6 +46,8 @@ const GIB: u64 = 1 << 30;
 pub struct ClassDefinition {
     pub name: String,
     pub parameters: BTreeMap<String, String>,
+    /// None: keep the live class's policy (Kubernetes' default, Delete, for a new class).
+    pub reclaim_policy: Option<String>,
     pub stack: String,
 }
 
@@ -77,27 +79,81 @@ impl ClassDefinition {
         ClassDefinition {
             name: storage.storage_class.get_ref().clone(),
             parameters,
+            reclaim_policy: storage.reclaim_policy.as_ref().map(|p| p.get_ref().clone()),
             stack: stack.to_string(),
         }
     }
 
-    pub fn manifest(&self) -> serde_json::Value {
-        json!({
+    /// The class pipectl applies. Everything pipectl does not manage is carried over from the
+    /// live class (`mountOptions`, `allowedTopologies`, `volumeBindingMode`, labels and
+    /// annotations such as the default-class one, and the reclaim policy unless the spec sets
+    /// it): a replace recreates the class as it was but for the spec's fields, and an in-place
+    /// apply never drops them.
+    pub fn manifest(&self, live: Option<&LiveClass>) -> serde_json::Value {
+        let mut labels = live.map(|l| l.labels.clone()).unwrap_or_default();
+        labels.insert("app.kubernetes.io/managed-by".into(), "pipectl".into());
+        labels.insert("pipectl.io/stack".into(), self.stack.clone());
+        let mut metadata = json!({"name": self.name, "labels": labels});
+        let mut manifest = json!({
             "apiVersion": "storage.k8s.io/v1",
             "kind": "StorageClass",
-            "metadata": {
-                "name": self.name,
-                "labels": {
-                    "app.kubernetes.io/managed-by": "pipectl",
-                    "pipectl.io/stack": self.stack,
-                },
-            },
-            "provisioner": EBS_CSI_PROVISIONER,
+            "provisioner": live
+                .map(|l| l.provisioner.as_str())
+                .filter(|p| is_ebs_provisioner(p))
+                .unwrap_or(EBS_CSI_PROVISIONER),
             "parameters": self.parameters,
-            "volumeBindingMode": "WaitForFirstConsumer",
+            "volumeBindingMode": live
+                .map(|l| l.volume_binding_mode.as_str())
+                .unwrap_or("WaitForFirstConsumer"),
             "allowVolumeExpansion": true,
-        })
+        });
+        if let Some(live) = live {
+            let annotations: BTreeMap<&String, &String> = live
+                .annotations
+                .iter()
+                .filter(|(k, _)| k.as_str() != LAST_APPLIED_ANNOTATION)
+                .collect();
+            if !annotations.is_empty() {
+                metadata["annotations"] = json!(annotations);
+            }
+            if !live.mount_options.is_empty() {
+                manifest["mountOptions"] = json!(live.mount_options);
+            }
+            if let Some(topologies) = &live.allowed_topologies {
+                manifest["allowedTopologies"] = topologies.clone();
+            }
+        }
+        if let Some(policy) = self
+            .reclaim_policy
+            .as_deref()
+            .or(live.map(|l| l.reclaim_policy.as_str()))
+        {
+            manifest["reclaimPolicy"] = json!(policy);
+        }
+        manifest["metadata"] = metadata;
+        manifest
     }
+}
+
+/// kubectl's client-side apply record: it belongs to kubectl, not to the class.
+const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// The EBS CSI driver, and EKS Auto Mode's built-in EBS provisioner.
+pub const EKS_AUTO_MODE_PROVISIONER: &str = "ebs.csi.eks.amazonaws.com";
+
+fn is_ebs_provisioner(provisioner: &str) -> bool {
+    provisioner == EBS_CSI_PROVISIONER || provisioner == EKS_AUTO_MODE_PROVISIONER
+}
+
+/// Parameters keyed by lower-cased name: the EBS CSI driver reads parameter names
+/// case-insensitively (`IOPS` and `iops` are the same parameter).
+fn parameters_by_lower_name(
+    parameters: &BTreeMap<String, String>,
+) -> BTreeMap<String, (&String, &String)> {
+    parameters
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), (k, v)))
+        .collect()
 }
 
 impl VolumeDefinition {
@@ -134,6 +190,11 @@ pub struct LiveClass {
     pub parameters: BTreeMap<String, String>,
     pub volume_binding_mode: String,
     pub allow_volume_expansion: bool,
+    pub reclaim_policy: String,
+    pub mount_options: Vec<String>,
+    pub allowed_topologies: Option<serde_json::Value>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
     pub resource_version: Option<String>,
 }
 
@@ -148,10 +209,18 @@ pub async fn read_class(cluster: &Cluster, name: &str) -> Result<Option<LiveClas
     Ok(class.map(|c| LiveClass {
         provisioner: c.provisioner,
         parameters: c.parameters.unwrap_or_default(),
+        // Kubernetes' defaults for absent fields (SetDefaults_StorageClass).
         volume_binding_mode: c
             .volume_binding_mode
             .unwrap_or_else(|| "Immediate".to_string()),
         allow_volume_expansion: c.allow_volume_expansion.unwrap_or(false),
+        reclaim_policy: c.reclaim_policy.unwrap_or_else(|| "Delete".to_string()),
+        mount_options: c.mount_options.unwrap_or_default(),
+        allowed_topologies: c
+            .allowed_topologies
+            .and_then(|t| serde_json::to_value(t).ok()),
+        labels: c.metadata.labels.unwrap_or_default(),
+        annotations: c.metadata.annotations.unwrap_or_default(),
         resource_version: c.metadata.resource_version,
     }))
 }
@@ -425,7 +494,7 @@ pub fn plan_class(desired: &ClassDefinition, live: Option<&LiveClass>) -> Change
         ),
         StorageOperation::ApplyClass {
             name: desired.name.clone(),
-            manifest: desired.manifest(),
+            manifest: desired.manifest(live),
         },
     );
     let mut change = Change {
@@ -454,6 +523,11 @@ pub fn plan_class(desired: &ClassDefinition, live: Option<&LiveClass>) -> Change
                 Some(value.clone()),
             ));
         }
+        if let Some(policy) = &desired.reclaim_policy {
+            change
+                .diffs
+                .push(FieldDiff::new("reclaim_policy", None, Some(policy.clone())));
+        }
         change.diffs.extend([
             FieldDiff::new(
                 "volume_binding_mode",
@@ -465,36 +539,7 @@ pub fn plan_class(desired: &ClassDefinition, live: Option<&LiveClass>) -> Change
         change.steps.push(apply);
         return change;
     };
-    let mut immutable = vec![];
-    if live.provisioner != EBS_CSI_PROVISIONER {
-        immutable.push(FieldDiff::new(
-            "provisioner",
-            Some(live.provisioner.clone()),
-            Some(EBS_CSI_PROVISIONER.into()),
-        ));
-    }
-    let keys: std::collections::BTreeSet<&String> = desired
-        .parameters
-        .keys()
-        .chain(live.parameters.keys())
-        .collect();
-    for key in keys {
-        let (before, after) = (live.parameters.get(key), desired.parameters.get(key));
-        if before != after {
-            immutable.push(FieldDiff::new(
-                &format!("parameters.{key}"),
-                before.cloned(),
-                after.cloned(),
-            ));
-        }
-    }
-    if live.volume_binding_mode != "WaitForFirstConsumer" {
-        immutable.push(FieldDiff::new(
-            "volume_binding_mode",
-            Some(live.volume_binding_mode.clone()),
-            Some("WaitForFirstConsumer".into()),
-        ));
-    }
+    let immutable = immutable_class_diffs(desired, live);
     let expansion = (!live.allow_volume_expansion).then(|| {
         FieldDiff::new(
             "allow_volume_expansion",
@@ -523,6 +568,44 @@ pub fn plan_class(desired: &ClassDefinition, live: Option<&LiveClass>) -> Change
         change.steps.push(apply);
     }
     change
+}
+
+/// Differences in the fields Kubernetes does not let change in place.
+fn immutable_class_diffs(desired: &ClassDefinition, live: &LiveClass) -> Vec<FieldDiff> {
+    let mut immutable = vec![];
+    if !is_ebs_provisioner(&live.provisioner) {
+        immutable.push(FieldDiff::new(
+            "provisioner",
+            Some(live.provisioner.clone()),
+            Some(EBS_CSI_PROVISIONER.into()),
+        ));
+    }
+    let (want, have) = (
+        parameters_by_lower_name(&desired.parameters),
+        parameters_by_lower_name(&live.parameters),
+    );
+    let keys: std::collections::BTreeSet<&String> = want.keys().chain(have.keys()).collect();
+    for key in keys {
+        let (before, after) = (have.get(key), want.get(key));
+        if before.map(|(_, v)| v) != after.map(|(_, v)| v) {
+            let name = after.or(before).map(|(k, _)| k.as_str()).unwrap_or(key);
+            immutable.push(FieldDiff::new(
+                &format!("parameters.{name}"),
+                before.map(|(_, v)| (*v).clone()),
+                after.map(|(_, v)| (*v).clone()),
+            ));
+        }
+    }
+    if let Some(policy) = &desired.reclaim_policy {
+        if *policy != live.reclaim_policy {
+            immutable.push(FieldDiff::new(
+                "reclaim_policy",
+                Some(live.reclaim_policy.clone()),
+                Some(policy.clone()),
+            ));
+        }
+    }
+    immutable
 }
 
 /// Changes for each broker volume. Shrinking is a plan error; a volume whose previous
@@ -909,6 +992,11 @@ mod tests {
                 .collect(),
             volume_binding_mode: "WaitForFirstConsumer".into(),
             allow_volume_expansion: expansion,
+            reclaim_policy: "Delete".into(),
+            mount_options: vec![],
+            allowed_topologies: None,
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
             resource_version: None,
         }
     }
@@ -920,6 +1008,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            reclaim_policy: None,
             stack: "s".into(),
         }
     }
