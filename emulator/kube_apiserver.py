@@ -37,6 +37,7 @@ import json
 import re
 import sys
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -232,6 +233,67 @@ class Store:
         self.owners: dict[tuple, dict[str, set]] = {}
         self.revision = 1000
         self.log: list[dict[str, Any]] = []
+        # Behaviour a test can change through POST /_fake/config.
+        self.settings: dict[str, Any] = {
+            "token_lifetime_seconds": DEFAULT_TOKEN_LIFETIME_SECONDS,
+            # How long the volume resizer takes to grow a claim (0: at once).
+            "claim_resize_seconds": 0.0,
+            # None, or how the next claim resizes fail: ControllerResizeError, NodeResizeError
+            # (a retried error condition), ControllerResizeInfeasible, NodeResizeInfeasible
+            # (allocatedResourceStatuses: the resizer gave up).
+            "claim_resize_failure": None,
+        }
+        # claim key -> (time the resize completes, requested size)
+        self.pending_resizes: dict[tuple, tuple[float, str]] = {}
+
+    def start_resize(self, key: tuple, obj: dict, previous: dict | None) -> None:
+        """The volume resizer's part when a claim's request grows beyond its capacity, with the
+        status fields Kubernetes documents for it (PersistentVolumeClaimStatus: conditions
+        Resizing, ControllerResizeError, NodeResizeError; allocatedResourceStatuses
+        ControllerResizeInProgress, ControllerResizeInfeasible, NodeResizeInfeasible)."""
+        requested = get_path(obj, ("spec", "resources", "requests", "storage"))
+        capacity = get_path(obj, ("status", "capacity", "storage"))
+        before = get_path(previous or {}, ("spec", "resources", "requests", "storage"))
+        if not requested or not capacity or quantity_bytes(requested) <= quantity_bytes(capacity):
+            return
+        if before == requested and previous is not None:
+            return
+        status = obj.setdefault("status", {})
+        failure = self.settings.get("claim_resize_failure")
+        if failure:
+            if failure.endswith("Infeasible"):
+                status["allocatedResourceStatuses"] = {"storage": failure}
+                condition = "ControllerResizeError" if failure.startswith("Controller") else "NodeResizeError"
+            else:
+                condition = failure
+            status["conditions"] = [{
+                "type": condition, "status": "True", "lastTransitionTime": now_iso(),
+                "message": f"resize volume {key[2]} failed: rpc error: code = Internal desc = "
+                           "Could not resize volume: the volume is in an incompatible state (emulated)"}]
+            return
+        seconds = float(self.settings.get("claim_resize_seconds") or 0)
+        if seconds <= 0:
+            # The resizer grew the volume: the claim now reports the new capacity.
+            set_path(obj, ("status", "capacity", "storage"), requested)
+            return
+        status["allocatedResourceStatuses"] = {"storage": "ControllerResizeInProgress"}
+        status["conditions"] = [{"type": "Resizing", "status": "True", "lastTransitionTime": now_iso()}]
+        self.pending_resizes[key] = (time.time() + seconds, requested)
+
+    def settle_resizes(self) -> None:
+        """Completes the resizes whose time has come (called before every request)."""
+        for key, (due, requested) in list(self.pending_resizes.items()):
+            if due > time.time():
+                continue
+            del self.pending_resizes[key]
+            obj = self.objects.get(key)
+            if obj is None:
+                continue
+            status = obj.setdefault("status", {})
+            set_path(obj, ("status", "capacity", "storage"), requested)
+            status.pop("allocatedResourceStatuses", None)
+            status.pop("conditions", None)
+            obj["metadata"]["resourceVersion"] = self.next_revision()
 
     def next_revision(self) -> str:
         self.revision += 1
@@ -267,12 +329,8 @@ class Store:
             # an absent reclaimPolicy is Delete, an absent volumeBindingMode is Immediate.
             obj.setdefault("reclaimPolicy", "Delete")
             obj.setdefault("volumeBindingMode", "Immediate")
-        if resource.kind == "PersistentVolumeClaim":
-            requested = get_path(obj, ("spec", "resources", "requests", "storage"))
-            capacity = get_path(obj, ("status", "capacity", "storage"))
-            if requested and capacity and quantity_bytes(requested) > quantity_bytes(capacity):
-                # The resizer grew the volume: the claim now reports the new capacity.
-                set_path(obj, ("status", "capacity", "storage"), requested)
+        if resource.kind == "PersistentVolumeClaim" and not dry_run:
+            self.start_resize(key, obj, previous)
         owners = self.owners.get(key, {})
         meta["managedFields"] = [
             {"manager": manager, "operation": operation, "apiVersion": resource.group_version,
@@ -444,10 +502,7 @@ class Server:
     def __init__(self, eks_cluster: str | None):
         self.store = Store()
         self.eks_cluster = eks_cluster
-        # Behaviour a test can change through POST /_fake/config.
-        self.settings: dict[str, Any] = {
-            "token_lifetime_seconds": DEFAULT_TOKEN_LIFETIME_SECONDS,
-        }
+        self.settings = self.store.settings
 
     def resource_for(self, group: str, version: str, plural: str) -> Resource:
         for resource in RESOURCES:
@@ -505,6 +560,8 @@ class Server:
 
     def handle(self, method: str, path: str, query: dict[str, str], headers, body: bytes,
                host: str) -> tuple[int, Any]:
+        with self.store.lock:
+            self.store.settle_resizes()
         if self.eks_cluster is not None:
             check_eks_token(headers.get("Authorization"), self.settings["token_lifetime_seconds"])
         if method == "GET":

@@ -5,16 +5,7 @@
 
 mod common;
 
-use common::{path_str, Emulator};
-
-/// The brokers as the seed article wants them, reached through the kubeconfig context `fake`.
-fn brokers_stack(brokers: &str, storage: &str) -> String {
-    format!(
-        "[stack]\nname = \"k\"\n\n[eks]\nkube_context = \"fake\"\nnamespace = \"kafka\"\n\n[kafka.brokers]\nstatefulset = \"kafka-broker\"\nreplication_factor = 3\ntarget_cpu_utilization = 70\n{brokers}\n{storage}"
-    )
-}
-
-const STORAGE_AT_BASELINE: &str = "[kafka.storage]\nstorage_class = \"kafka-gp3\"\nvolume_type = \"gp3\"\niops = 3000\nthroughput_mibps = 125\nencrypted = true\n";
+use common::{brokers_stack, path_str, Emulator, STORAGE_AT_BASELINE};
 
 fn storage(iops: i64, throughput: i64, size: Option<i64>) -> String {
     let mut text = format!(

@@ -8,7 +8,7 @@ use aws_sdk_applicationautoscaling::types::{
     MetricType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
     TargetTrackingScalingPolicyConfiguration,
 };
-use common::{path_str, Emulator};
+use common::{brokers_stack, path_str, Emulator, STORAGE_AT_BASELINE};
 
 const RANKER: &str = "endpoint/ranker/variant/AllTraffic";
 
@@ -122,5 +122,202 @@ async fn removing_a_variant_keeps_other_owners_policies_and_scheduled_actions() 
     // Nothing of pipectl's is left on it: the next plan has nothing to do.
     emulator
         .pipectl(&["plan", "-f", path_str(&one), "--detailed-exitcode"])
+        .expect_code(0);
+}
+
+/// The brokers' stack reached through `[eks] cluster` alone: pipectl signs its own EKS tokens.
+fn token_cluster_stack(storage: &str) -> String {
+    brokers_stack("min_replicas = 3\nmax_replicas = 10", storage)
+        .replace("kube_context = \"fake\"", "cluster = \"kafka-logs\"")
+}
+
+/// EKS refuses a token 15 minutes after it was signed; a claim resize can take longer. With
+/// the fake's token lifetime cut to 1 s and a resize that takes 4 s, every poll after the
+/// first second meets a stale token: pipectl must sign a new one and carry on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wait_longer_than_the_token_lifetime_still_reaches_the_cluster() {
+    let emulator = Emulator::start_with_eks_token_cluster();
+    let cluster = emulator.cluster();
+    cluster.configure(r#"{"token_lifetime_seconds": 1, "claim_resize_seconds": 4}"#);
+    let grow = emulator.stack(
+        "grow.toml",
+        &token_cluster_stack(&format!("{STORAGE_AT_BASELINE}volume_size_gib = 600\n")),
+    );
+    cluster.clear_log();
+    emulator
+        .apply(&grow)
+        .expect_code(0)
+        .expect_stdout("Apply complete.");
+    let statuses = cluster.statuses();
+    assert!(
+        statuses.contains(&401),
+        "the wait should have outlived a token: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().rev().take(1).all(|s| *s == 200),
+        "the last request succeeded with a new token: {statuses:?}"
+    );
+    // Checked with a token the AWS CLI signs, as an independent client.
+    let token = aws_cli_eks_token();
+    cluster.configure(r#"{"token_lifetime_seconds": 900}"#);
+    for ordinal in 0..3 {
+        let (status, body) = cluster.get_with_token(
+            &format!("/api/v1/namespaces/kafka/persistentvolumeclaims/data-kafka-broker-{ordinal}"),
+            &token,
+        );
+        assert_eq!(status, 200, "{body}");
+        let claim: serde_json::Value = serde_json::from_str(&body).expect("a claim");
+        assert_eq!(claim["status"]["capacity"]["storage"], "600Gi");
+    }
+}
+
+/// `aws eks get-token --cluster-name kafka-logs`, as kubectl's exec plugin runs it.
+fn aws_cli_eks_token() -> String {
+    let output = std::process::Command::new("aws")
+        .args([
+            "eks",
+            "get-token",
+            "--cluster-name",
+            "kafka-logs",
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run the AWS CLI");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let credential: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("ExecCredential JSON");
+    credential["status"]["token"]
+        .as_str()
+        .expect("a token")
+        .to_string()
+}
+
+/// The fake accepts what EKS accepts: a token from `aws eks get-token`, and refuses it once
+/// it is older than the token lifetime.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_from_aws_eks_get_token_is_accepted_until_it_expires() {
+    let emulator = Emulator::start_with_eks_token_cluster();
+    let token = aws_cli_eks_token();
+    let token = token.as_str();
+    let cluster = emulator.cluster();
+    assert_eq!(
+        cluster
+            .get_with_token("/api/v1/namespaces/kafka/persistentvolumeclaims", token)
+            .0,
+        200
+    );
+    assert_eq!(
+        cluster
+            .get_with_token("/api/v1/namespaces", "k8s-aws-v1.bm90LWEtdXJs")
+            .0,
+        401
+    );
+    cluster.configure(r#"{"token_lifetime_seconds": 0}"#);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(cluster.get_with_token("/api/v1/namespaces", token).0, 401);
+}
+
+/// A claim whose resize fails is reported at once with Kubernetes' reason, not waited on
+/// for hours.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_claim_resize_is_reported_at_once() {
+    for failure in ["ControllerResizeInfeasible", "NodeResizeError"] {
+        let emulator = Emulator::start_with_cluster("{}");
+        emulator
+            .cluster()
+            .configure(&format!(r#"{{"claim_resize_failure": "{failure}"}}"#));
+        let grow = emulator.stack(
+            "grow.toml",
+            &brokers_stack(
+                "min_replicas = 3\nmax_replicas = 10",
+                &format!("{STORAGE_AT_BASELINE}volume_size_gib = 600\n"),
+            ),
+        );
+        let started = std::time::Instant::now();
+        emulator
+            .apply(&grow)
+            .expect_code(1)
+            .expect_stdout("growing claim kafka/data-kafka-broker-0 failed")
+            .expect_stdout(if failure == "NodeResizeError" {
+                "NodeResizeError: resize volume"
+            } else {
+                "ControllerResizeInfeasible (Kubernetes will not retry it)"
+            });
+        // Reported on the first poll, not after the 4-hour wait deadline.
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    }
+}
+
+/// A StorageClass replace keeps what pipectl does not manage: the reclaim policy (absent, it
+/// would default to Delete and new broker volumes would die with their claims), mount
+/// options, topologies, labels and the default-class annotation. Parameter names compare as
+/// the EBS CSI driver reads them, case-insensitively.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_storage_class_replace_keeps_what_pipectl_does_not_manage() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let cluster = emulator.cluster();
+    let class = emulator.stack(
+        "class.yaml",
+        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: kafka-gp3\n  labels: {team: streaming}\n  annotations: {storageclass.kubernetes.io/is-default-class: \"true\"}\nprovisioner: ebs.csi.aws.com\nparameters: {type: gp3, IOPS: \"3000\", Throughput: \"125\", encrypted: \"true\"}\nreclaimPolicy: Retain\nvolumeBindingMode: WaitForFirstConsumer\nallowVolumeExpansion: true\nmountOptions: [noatime]\n",
+    );
+    cluster
+        .kubectl(&["delete", "storageclass", "kafka-gp3"])
+        .expect_code(0);
+    cluster
+        .kubectl(&["create", "-f", path_str(&class), "--validate=false"])
+        .expect_code(0);
+
+    // Same settings, other spelling of the parameter names: nothing to do.
+    let same = emulator.stack(
+        "same.toml",
+        &brokers_stack("min_replicas = 3\nmax_replicas = 10", STORAGE_AT_BASELINE),
+    );
+    let plan = emulator.pipectl(&["plan", "-f", path_str(&same)]);
+    plan.expect_code(0);
+    assert!(
+        !plan.stdout.contains("eks.storage_class.kafka-gp3"),
+        "{}",
+        plan.stdout
+    );
+
+    let faster = emulator.stack(
+        "faster.toml",
+        &brokers_stack(
+            "min_replicas = 3\nmax_replicas = 10",
+            &STORAGE_AT_BASELINE.replace("iops = 3000", "iops = 6000"),
+        ),
+    );
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            path_str(&faster),
+            "--auto-approve",
+            "--allow-destroy",
+        ])
+        .expect_code(0);
+    let replaced = cluster.get("storageclass", "kafka-gp3");
+    assert_eq!(replaced["parameters"]["iops"], "6000", "{replaced}");
+    assert!(replaced["parameters"].get("IOPS").is_none(), "{replaced}");
+    assert_eq!(replaced["reclaimPolicy"], "Retain");
+    assert_eq!(replaced["mountOptions"], serde_json::json!(["noatime"]));
+    assert_eq!(replaced["metadata"]["labels"]["team"], "streaming");
+    assert_eq!(
+        replaced["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"],
+        "true"
+    );
+    assert_eq!(replaced["volumeBindingMode"], "WaitForFirstConsumer");
+    emulator
+        .pipectl(&["plan", "-f", path_str(&faster), "--detailed-exitcode"])
         .expect_code(0);
 }

@@ -15,6 +15,15 @@ pub const REGION: &str = "us-east-1";
 /// The table pipectl keeps apply locks in (its default).
 pub const LOCK_TABLE: &str = "pipectl-locks";
 
+/// The brokers as the seed article wants them, reached through the kubeconfig context `fake`.
+pub fn brokers_stack(brokers: &str, storage: &str) -> String {
+    format!(
+        "[stack]\nname = \"k\"\n\n[eks]\nkube_context = \"fake\"\nnamespace = \"kafka\"\n\n[kafka.brokers]\nstatefulset = \"kafka-broker\"\nreplication_factor = 3\ntarget_cpu_utilization = 70\n{brokers}\n{storage}"
+    )
+}
+
+pub const STORAGE_AT_BASELINE: &str = "[kafka.storage]\nstorage_class = \"kafka-gp3\"\nvolume_type = \"gp3\"\niops = 3000\nthroughput_mibps = 125\nencrypted = true\n";
+
 pub struct Emulator {
     child: Child,
     pub endpoint: String,
@@ -133,6 +142,42 @@ impl FakeKube {
 
     pub fn clear_log(&self) {
         http(&self.host_port, "POST", "/_fake/log/clear", "");
+    }
+
+    /// Changes the fake's behaviour (POST /_fake/config, see emulator/kube_apiserver.py).
+    pub fn configure(&self, settings: &str) {
+        http(&self.host_port, "POST", "/_fake/config", settings);
+    }
+
+    /// The HTTP status of every request the fake answered, oldest first.
+    pub fn statuses(&self) -> Vec<u64> {
+        http(&self.host_port, "GET", "/_fake/log", "")
+            .as_array()
+            .expect("log is a list")
+            .iter()
+            .map(|e| e["status"].as_u64().unwrap_or_default())
+            .collect()
+    }
+
+    /// The status and body the fake answers a GET of `path` with this bearer token (kubectl
+    /// sends no token to a plain-HTTP server, so token tests speak HTTP themselves).
+    pub fn get_with_token(&self, path: &str, token: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(&self.host_port).expect("connect to the fake");
+        write!(
+            stream,
+            "GET {path} HTTP/1.0\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\r\n",
+            self.host_port
+        )
+        .expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status in {response:?}"));
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+        (status, body)
     }
 
     /// Runs kubectl, an independent client, against the fake server. `--validate=false`

@@ -897,6 +897,9 @@ pub async fn execute(
                         )
                     })?;
                     let status = pvc.status.unwrap_or_default();
+                    if let Some(failure) = resize_failure(&status) {
+                        bail!("growing claim {namespace}/{claim} failed: {failure}");
+                    }
                     let capacity = status
                         .capacity
                         .as_ref()
@@ -922,6 +925,45 @@ pub async fn execute(
             .await
         }
     }
+}
+
+/// A resize Kubernetes reports as failed: the resizer gave up
+/// (`allocatedResourceStatuses` `ControllerResizeInfeasible`/`NodeResizeInfeasible`) or keeps
+/// failing (a `ControllerResizeError`/`NodeResizeError` condition). Waiting would take hours
+/// and change nothing, so it is reported at once with Kubernetes' message.
+fn resize_failure(
+    status: &k8s_openapi::api::core::v1::PersistentVolumeClaimStatus,
+) -> Option<String> {
+    let infeasible = status
+        .allocated_resource_statuses
+        .as_ref()
+        .and_then(|s| s.get("storage"))
+        .filter(|s| s.ends_with("Infeasible"));
+    let error = status.conditions.iter().flatten().find(|c| {
+        c.status == "True"
+            && matches!(
+                c.type_.as_str(),
+                "ControllerResizeError" | "NodeResizeError"
+            )
+    });
+    if infeasible.is_none() && error.is_none() {
+        return None;
+    }
+    let mut parts = vec![];
+    if let Some(state) = infeasible {
+        parts.push(format!("{state} (Kubernetes will not retry it)"));
+    }
+    if let Some(condition) = error {
+        parts.push(format!(
+            "{}: {}",
+            condition.type_,
+            condition.message.as_deref().unwrap_or("no message")
+        ));
+    }
+    Some(format!(
+        "{}; see `kubectl describe pvc` and the EBS CSI controller's logs",
+        parts.join("; ")
+    ))
 }
 
 fn epoch_now() -> i64 {
