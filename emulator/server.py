@@ -15,8 +15,9 @@ behaviour and error codes:
 * 400-class validation errors where moto accepts bad input or answers 500.
 * EC2 EBS volume modifications: ModifyVolume starts a modification that is `modifying`, then
   `optimizing`, then `completed` over a configurable time (moto completes it at once), and
-  AWS's refusals while one is in progress (IncorrectModificationState) or within the per-volume
-  cooldown (VolumeModificationRateExceeded); DescribeVolumesModifications reports those states.
+  AWS's refusals until it has completed (IncorrectModificationState) or past four
+  modifications per volume in a rolling 24 h (VolumeModificationRateExceeded);
+  DescribeVolumesModifications reports those states, optionally a moment late.
 * EKS DescribeCluster: the cluster's API endpoint can point at the project's fake Kubernetes
   API server (emulator/kube_apiserver.py), and a cluster's status can be set (e.g. CREATING).
 * A log of every mutating call, so tests can assert that a refused plan changed nothing.
@@ -64,10 +65,13 @@ class Settings:
     pay_per_request_switches_per_day: int = 4
     # When set, the next UpdateFunctionConfiguration ends in LastUpdateStatus=Failed with this reason.
     fail_next_lambda_update: str | None = None
-    # EBS: how long a modification stays modifying+optimizing, and how long until the same
-    # volume may be modified again (AWS: 6 hours).
+    # EBS: how long a modification stays modifying+optimizing; how many modifications a volume
+    # may start per rolling 24 h (AWS: 4, ModifyVolume API reference); and how long
+    # DescribeVolumesModifications keeps reporting the previous modification after a new one
+    # started (AWS's reads are eventually consistent).
     volume_modification_seconds: float = 0.0
-    volume_modification_cooldown_seconds: float = 6 * 3600
+    volume_modifications_per_day: int = 4
+    volume_modification_report_lag_seconds: float = 0.0
     # EKS: DescribeCluster answers this endpoint (e.g. the fake API server) instead of moto's.
     eks_endpoint: str | None = None
     # EKS: cluster name -> status to report (e.g. {"kafka-logs": "CREATING"}).
@@ -116,8 +120,10 @@ class Layer:
         self.ppr_switches: dict[tuple[str, str], list[float]] = {}
         # uuid -> mapping dict (Kafka mappings only; moto does not support them)
         self.kafka_mappings: dict[str, dict[str, Any]] = {}
-        # (region, volume id) -> {"start": t, "seconds": duration, "cooldown": seconds}
-        self.volume_modifications: dict[tuple[str, str], dict[str, float]] = {}
+        # (region, volume id) -> {"start": t, "seconds": duration, "visible_at": t, "previous": t|None}
+        self.volume_modifications: dict[tuple[str, str], dict[str, Any]] = {}
+        # (region, volume id) -> start times of its modifications
+        self.volume_modification_starts: dict[tuple[str, str], list[float]] = {}
 
     # ------------------------------------------------------------------ plumbing
     def __call__(self, environ, start_response):
@@ -246,35 +252,50 @@ class Layer:
             return "optimizing", int(100 * elapsed / record["seconds"]), record["start"]
         return "completed", 100, record["start"]
 
+    def reported_volume_state(self, region: str, volume_id: str) -> tuple[str, int, float] | None:
+        """What DescribeVolumesModifications shows: for a moment after a new modification
+        starts, still the previous (completed) one."""
+        record = self.volume_modifications.get((region, volume_id))
+        if record and record.get("previous") is not None and now() < record["visible_at"]:
+            return "completed", 100, record["previous"]
+        return self.volume_state(region, volume_id)
+
     def ec2_ModifyVolume(self, request):
+        """AWS (ModifyVolume API reference): "you must wait for that modification to reach the
+        completed state before you can initiate another modification for the same volume. You
+        can modify a volume up to four times within a rolling 24-hour period"."""
         volume_id = request.form.get("VolumeId", "")
+        key = (request.region, volume_id)
         with self.lock:
             current = self.volume_state(request.region, volume_id)
-            record = self.volume_modifications.get((request.region, volume_id))
-        if current is not None and record is not None:
-            state, _, start = current
-            if state != "completed":
-                raise AwsError(400, "IncorrectModificationState",
-                               f"Volume {volume_id} cannot be modified in modification state {state.upper()}")
-            if now() - start < record["cooldown"]:
-                raise AwsError(400, "VolumeModificationRateExceeded",
-                               "You've reached the maximum modification rate per volume limit. "
-                               "Wait at least 6 hours between modifications per EBS volume.")
+            recent = [t for t in self.volume_modification_starts.get(key, []) if t > now() - 86400]
+        if current is not None and current[0] != "completed":
+            raise AwsError(400, "IncorrectModificationState",
+                           f"Volume {volume_id} cannot be modified in modification state {current[0].upper()}")
+        limit = int(self.settings.volume_modifications_per_day)
+        if len(recent) >= limit:
+            next_at = datetime.fromtimestamp(min(recent) + 86400, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            raise AwsError(400, "VolumeModificationRateExceeded",
+                           f"You've reached the maximum modification rate per volume limit of {limit} "
+                           f"modifications in a rolling 24 hours. You can modify {volume_id} again after {next_at}.")
         response = self.call_moto(request)
         if response[0] == 200:
             with self.lock:
-                self.volume_modifications[(request.region, volume_id)] = {
-                    "start": now(),
+                t = now()
+                self.volume_modifications[key] = {
+                    "start": t,
                     "seconds": float(self.settings.volume_modification_seconds),
-                    "cooldown": float(self.settings.volume_modification_cooldown_seconds),
+                    "visible_at": t + float(self.settings.volume_modification_report_lag_seconds),
+                    "previous": current[2] if current else None,
                 }
-            response = self.rewrite_modifications(request, response)
+                self.volume_modification_starts.setdefault(key, []).append(t)
+            response = self.rewrite_modifications(request, response, reported=False)
         return response
 
     def ec2_DescribeVolumesModifications(self, request):
-        return self.rewrite_modifications(request, self.call_moto(request))
+        return self.rewrite_modifications(request, self.call_moto(request), reported=True)
 
-    def rewrite_modifications(self, request, response):
+    def rewrite_modifications(self, request, response, reported: bool):
         """Puts the layer's state, progress and start time into moto's XML answer."""
         status, headers, payload = response
         if status != 200:
@@ -289,7 +310,8 @@ class Layer:
                 state_el = element.find(q("modificationState"))
                 if volume is None or state_el is None:
                     continue
-                current = self.volume_state(request.region, volume.text or "")
+                state_of = self.reported_volume_state if reported else self.volume_state
+                current = state_of(request.region, volume.text or "")
                 if current is None:
                     continue
                 state, progress, start = current

@@ -240,9 +240,8 @@ async fn lambda_ranges_conflicts_account_settings_and_kafka_mappings() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ebs_modification_states_and_refusals() {
-    let emulator = Emulator::start(
-        r#"{"volume_modification_seconds": 4, "volume_modification_cooldown_seconds": 3600}"#,
-    );
+    let emulator =
+        Emulator::start(r#"{"volume_modification_seconds": 4, "volume_modifications_per_day": 2}"#);
     let ec2 = emulator.ec2().await;
     let volume = ec2
         .create_volume()
@@ -292,12 +291,21 @@ async fn ebs_modification_states_and_refusals() {
         modification.modification_state().map(|s| s.as_str()),
         Some("completed")
     );
-    let cooldown = ec2
-        .modify_volume()
+    // Completed: the volume can be modified again (no 6-hour wait any more)...
+    emulator.configure(r#"{"volume_modification_seconds": 0}"#);
+    ec2.modify_volume()
         .volume_id(&id)
         .iops(5000)
         .send()
         .await
-        .expect_err("a modification within the cooldown");
-    assert_eq!(cooldown.code(), Some("VolumeModificationRateExceeded"));
+        .expect("a second modification once the first completed");
+    // ...until the rolling 24-hour count is used up.
+    let over = ec2
+        .modify_volume()
+        .volume_id(&id)
+        .iops(6000)
+        .send()
+        .await
+        .expect_err("a third modification within 24 hours (limit set to 2)");
+    assert_eq!(over.code(), Some("VolumeModificationRateExceeded"));
 }

@@ -321,3 +321,103 @@ async fn a_storage_class_replace_keeps_what_pipectl_does_not_manage() {
         .pipectl(&["plan", "-f", path_str(&faster), "--detailed-exitcode"])
         .expect_code(0);
 }
+
+/// EBS: a completed modification no longer blocks the next one for 6 hours (AWS's current
+/// rule is "completed" plus four per rolling 24 h); pipectl waits for the modification it
+/// started (by its start time), not for an older one DescribeVolumesModifications may still
+/// report; a refusal over the daily count is reported with AWS's text.
+#[tokio::test(flavor = "multi_thread")]
+async fn ebs_volumes_follow_the_completed_and_daily_count_rule() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let ec2 = emulator.ec2().await;
+    let mut ids = vec![];
+    for ordinal in 0..3 {
+        let id = emulator
+            .broker_volume(ordinal)
+            .await
+            .volume_id()
+            .expect("id")
+            .to_string();
+        // Modified by hand an hour ago and long completed (the emulator completes it at once).
+        ec2.modify_volume()
+            .volume_id(&id)
+            .iops(3000)
+            .send()
+            .await
+            .expect("out-of-band ModifyVolume");
+        ids.push(id);
+    }
+    emulator.configure(
+        r#"{"volume_modification_seconds": 4, "volume_modification_report_lag_seconds": 1}"#,
+    );
+    emulator.clear_log();
+    let faster = emulator.stack(
+        "faster.toml",
+        &brokers_stack(
+            "min_replicas = 3\nmax_replicas = 10",
+            &STORAGE_AT_BASELINE.replace("iops = 3000", "iops = 4000"),
+        ),
+    );
+    emulator
+        .pipectl(&["plan", "-f", path_str(&faster)])
+        .expect_code(0)
+        .expect_stdout("~ iops: 3000 -> 4000")
+        .expect_stdout("AWS allows 4 modifications of a volume per rolling 24 h");
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            path_str(&faster),
+            "--auto-approve",
+            "--allow-destroy",
+        ])
+        .expect_code(0);
+    let modified: Vec<String> = emulator
+        .calls("ModifyVolume")
+        .into_iter()
+        .map(|c| c.resource)
+        .collect();
+    assert_eq!(modified, ids);
+    // pipectl returned only once its own modification had left `modifying` (2 s of the 4):
+    // past the report lag, the last volume's modification is no longer `modifying`. Had
+    // pipectl taken the previous (completed) modification for its own, it would have returned
+    // at once and this one would still be modifying.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let described = ec2
+        .describe_volumes_modifications()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("volume-id")
+                .values(&ids[2])
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeVolumesModifications");
+    let state = described.volumes_modifications()[0]
+        .modification_state()
+        .map(|s| s.as_str().to_string());
+    assert_ne!(state.as_deref(), Some("modifying"));
+    assert_eq!(emulator.broker_volume(2).await.iops(), Some(4000));
+
+    // Over the rolling day's count, AWS refuses: reported, not retried, exit 1.
+    emulator.configure(r#"{"volume_modification_seconds": 0, "volume_modifications_per_day": 2}"#);
+    let fastest = emulator.stack(
+        "fastest.toml",
+        &brokers_stack(
+            "min_replicas = 3\nmax_replicas = 10",
+            &STORAGE_AT_BASELINE.replace("iops = 3000", "iops = 5000"),
+        ),
+    );
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            path_str(&fastest),
+            "--auto-approve",
+            "--allow-destroy",
+        ])
+        .expect_code(1)
+        .expect_stdout("VolumeModificationRateExceeded");
+    assert_eq!(emulator.broker_volume(0).await.iops(), Some(4000));
+}

@@ -143,10 +143,10 @@ pub const GP3_VOLUME_SIZE: Limit = Limit {
     source: "EBS gp3: 1 GiB to 64 TiB (checked 2026-11)",
 };
 
-/// EBS: after a modification starts, the same volume can be modified again only once it is
-/// done and this long has passed ("wait at least six hours", ModifyVolume API reference,
-/// checked 2026-11).
-pub const EBS_MODIFICATION_COOLDOWN_SECONDS: i64 = 6 * 3600;
+/// EBS: a volume can be modified again once its previous modification is `completed`, and at
+/// most this many times within a rolling 24 hours (ModifyVolume API reference, checked
+/// 2026-11; until 2025 the rule was "wait at least six hours" between modifications).
+pub const EBS_MODIFICATIONS_PER_VOLUME_PER_DAY: i64 = 4;
 
 pub const PARALLEL_VOLUME_CHANGES: Limit = Limit {
     min: 1,

@@ -9,13 +9,16 @@
 //!   `TEMPLATE-STATEFULSET-ORDINAL`), then each PV's `spec.csi.volumeHandle` (the EBS volume id);
 //! * sizes only grow, by patching the PVC (the class must allow expansion);
 //! * type, IOPS and throughput change through EC2 ModifyVolume. A volume can be modified again
-//!   only once its previous modification is done and, historically, 6 hours after it started:
-//!   such volumes are deferred and reported, never forced. When a volume needs both a new size
-//!   and new performance, one ModifyVolume carries both (a second one would hit the cooldown);
-//!   the PVC is patched after it, and the CSI resizer then finds the volume already grown.
+//!   only once its previous modification is `completed` (not `optimizing`), and at most
+//!   `limits::EBS_MODIFICATIONS_PER_VOLUME_PER_DAY` times in a rolling 24 hours: a busy volume
+//!   is deferred and reported, never forced, and AWS's refusal of one over the daily count is
+//!   reported with AWS's text. When a volume needs both a new size and new performance, one
+//!   ModifyVolume carries both (a second one would wait for the first to complete and use up
+//!   one more of the day's modifications); the PVC is patched after it, and the CSI resizer
+//!   then finds the volume already grown.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
@@ -231,6 +234,9 @@ pub struct LiveVolume {
     pub claim: String,
     pub requested_bytes: u64,
     pub ebs: Option<EbsVolume>,
+    /// Provisioned by EKS Auto Mode's EBS provisioner, which manages the volume itself.
+    #[serde(default)]
+    pub auto_mode: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -338,7 +344,7 @@ pub async fn read_volumes(
         let volumes = volumes.clone();
         async move {
             let Some(pv_name) = claim.spec.as_ref().and_then(|s| s.volume_name.clone()) else {
-                return Ok::<Option<String>, anyhow::Error>(None);
+                return Ok::<Option<(String, String)>, anyhow::Error>(None);
             };
             let pv = volumes.get_opt(&pv_name).await.map_err(|e| {
                 anyhow!(
@@ -349,12 +355,16 @@ pub async fn read_volumes(
             Ok(pv
                 .and_then(|pv| pv.spec)
                 .and_then(|spec| spec.csi)
-                .filter(|csi| csi.driver == EBS_CSI_PROVISIONER)
-                .map(|csi| csi.volume_handle))
+                .map(|csi| (csi.driver, csi.volume_handle)))
         }
     }))
     .await?;
-    let ids: Vec<String> = handles.iter().flatten().cloned().collect();
+    let ids: Vec<String> = handles
+        .iter()
+        .flatten()
+        .filter(|(driver, _)| driver == EBS_CSI_PROVISIONER)
+        .map(|(_, id)| id.clone())
+        .collect();
     let ebs = read_ebs(aws, &ids).await?;
     Ok(matching
         .into_iter()
@@ -368,7 +378,12 @@ pub async fn read_volumes(
                 .and_then(|r| r.get("storage"))
                 .and_then(|q| quantity_bytes(&q.0))
                 .unwrap_or(0),
-            ebs: handle.and_then(|id| ebs.get(&id).cloned()),
+            auto_mode: handle
+                .as_ref()
+                .is_some_and(|(driver, _)| driver == EKS_AUTO_MODE_PROVISIONER),
+            ebs: handle
+                .filter(|(driver, _)| driver == EBS_CSI_PROVISIONER)
+                .and_then(|(_, id)| ebs.get(&id).cloned()),
             claim: name,
         })
         .collect())
@@ -609,7 +624,7 @@ fn immutable_class_diffs(desired: &ClassDefinition, live: &LiveClass) -> Vec<Fie
 }
 
 /// Changes for each broker volume. Shrinking is a plan error; a volume whose previous
-/// modification is not done, or is within AWS's cooldown, is deferred.
+/// modification has not completed is deferred.
 pub fn plan_volumes(
     desired: &[VolumeDefinition],
     namespace: &str,
@@ -662,6 +677,12 @@ pub fn plan_volumes(
         };
         let mut deferred = None;
         match &volume.ebs {
+            None if volume.auto_mode => hazards.push(Hazard {
+                message: format!(
+                    "claim {} is an EKS Auto Mode volume ({EKS_AUTO_MODE_PROVISIONER}): EKS manages it, so pipectl does not call ModifyVolume on it; its type, IOPS and throughput come from the StorageClass when it is provisioned",
+                    volume.claim
+                ),
+            }),
             None => hazards.push(Hazard {
                 message: format!(
                     "claim {} is not bound to an EBS CSI volume: its type, IOPS and throughput cannot be checked",
@@ -698,6 +719,10 @@ pub fn plan_volumes(
                         diffs.push(FieldDiff::new(field, before, after));
                     }
                 }
+                if let Some(error) = gp3_ratio_error(desired, ebs, &id) {
+                    errors.push(error);
+                    continue;
+                }
                 let performance = volume_type.is_some() || iops.is_some() || throughput.is_some();
                 if performance {
                     // One modification carries the growth too, so the resizer has nothing left to do.
@@ -715,7 +740,10 @@ pub fn plan_volumes(
                     ));
                 }
                 if performance || grow_to.is_some() {
-                    deferred = busy(ebs, now_secs);
+                    deferred = busy(ebs);
+                }
+                if performance && deferred.is_none() {
+                    hazards.extend(daily_limit_hazard(ebs, now_secs));
                 }
             }
         }
@@ -756,11 +784,57 @@ pub fn plan_volumes(
     (changes, errors)
 }
 
-/// Why a volume cannot be modified now, if it cannot.
-fn busy(ebs: &EbsVolume, now_secs: i64) -> Option<String> {
+/// gp3's ratios checked against what the volume will be: the spec's size, IOPS and
+/// throughput where it gives them, the live volume's where it does not (validation alone can
+/// check only the pairs the spec gives both sides of).
+fn gp3_ratio_error(
+    desired: &VolumeDefinition,
+    ebs: &EbsVolume,
+    id: &ResourceId,
+) -> Option<PlanError> {
+    let volume_type = desired.volume_type.as_deref().unwrap_or(&ebs.volume_type);
+    if volume_type != "gp3" {
+        return None;
+    }
+    let size = desired.size_gib.unwrap_or(ebs.size_gib).max(ebs.size_gib);
+    let iops = desired.iops.or(ebs.iops)?;
+    let iops_ceiling = size.checked_mul(limits::GP3_MAX_IOPS_PER_GIB)?;
+    if iops > iops_ceiling {
+        return Some(PlanError {
+            resource: id.to_string(),
+            message: format!(
+                "{iops} IOPS exceeds gp3's {} IOPS per GiB for {} at {size} GiB ({iops_ceiling})",
+                limits::GP3_MAX_IOPS_PER_GIB,
+                ebs.volume_id
+            ),
+            help: format!(
+                "lower [kafka.storage] iops to {iops_ceiling} or set volume_size_gib to at least {}",
+                (iops as u64).div_ceil(limits::GP3_MAX_IOPS_PER_GIB as u64)
+            ),
+        });
+    }
+    let throughput = desired.throughput_mibps.or(ebs.throughput_mibps)?;
+    let throughput_ceiling = (iops as f64 * limits::GP3_MAX_THROUGHPUT_PER_IOPS) as i64;
+    (throughput > throughput_ceiling).then(|| PlanError {
+        resource: id.to_string(),
+        message: format!(
+            "{throughput} MiB/s exceeds gp3's {} MiB/s per provisioned IOPS for {} at {iops} IOPS ({throughput_ceiling})",
+            limits::GP3_MAX_THROUGHPUT_PER_IOPS,
+            ebs.volume_id
+        ),
+        help: format!(
+            "lower [kafka.storage] throughput_mibps to {throughput_ceiling} or raise iops to at least {}",
+            (throughput as f64 / limits::GP3_MAX_THROUGHPUT_PER_IOPS).ceil() as i64
+        ),
+    })
+}
+
+/// Why a volume cannot be modified now, if it cannot: its latest modification has not
+/// completed (AWS refuses another until it has).
+fn busy(ebs: &EbsVolume) -> Option<String> {
     let modification = ebs.last_modification.as_ref()?;
-    if matches!(modification.state.as_str(), "modifying" | "optimizing") {
-        return Some(format!(
+    matches!(modification.state.as_str(), "modifying" | "optimizing").then(|| {
+        format!(
             "the previous modification of {} is still {}{}; re-run apply when it has completed",
             ebs.volume_id,
             modification.state,
@@ -768,18 +842,22 @@ fn busy(ebs: &EbsVolume, now_secs: i64) -> Option<String> {
                 .progress
                 .map(|p| format!(" ({p}%)"))
                 .unwrap_or_default()
-        ));
-    }
-    let started = modification.started_epoch_seconds?;
-    let ready_at = started + limits::EBS_MODIFICATION_COOLDOWN_SECONDS;
-    (now_secs < ready_at).then(|| {
-        format!(
-            "AWS allows one modification of {} every {} hours and the last one started {} min ago; re-run apply in {} min",
-            ebs.volume_id,
-            limits::EBS_MODIFICATION_COOLDOWN_SECONDS / 3600,
-            (now_secs - started) / 60,
-            (ready_at - now_secs + 59) / 60
         )
+    })
+}
+
+/// A warning when the volume was modified within the last 24 hours: AWS allows a few
+/// modifications per volume per rolling day, and DescribeVolumesModifications shows only the
+/// latest, so pipectl cannot count them; AWS's refusal is reported if it comes.
+fn daily_limit_hazard(ebs: &EbsVolume, now_secs: i64) -> Option<Hazard> {
+    let started = ebs.last_modification.as_ref()?.started_epoch_seconds?;
+    let hours = now_secs.saturating_sub(started) / 3600;
+    (hours < 24).then(|| Hazard {
+        message: format!(
+            "{} was last modified {hours} h ago; AWS allows {} modifications of a volume per rolling 24 h and may refuse this one (apply then reports it; re-run later)",
+            ebs.volume_id,
+            limits::EBS_MODIFICATIONS_PER_VOLUME_PER_DAY
+        ),
     })
 }
 
@@ -819,10 +897,7 @@ pub async fn execute(
         } => {
             // The plan may be minutes old: look again before asking AWS.
             let current = read_ebs(aws, std::slice::from_ref(volume_id)).await?;
-            if let Some(reason) = current
-                .get(volume_id)
-                .and_then(|ebs| busy(ebs, epoch_now()))
-            {
+            if let Some(reason) = current.get(volume_id).and_then(busy) {
                 bail!("skipped {claim}: {reason}");
             }
             progress.status(&format!("ModifyVolume {volume_id}"));
@@ -839,8 +914,12 @@ pub async fn execute(
                 .set_size(size_gib.map(to_i32).transpose()?)
                 .send()
                 .await;
-            match result {
-                Ok(_) => {}
+            let started = match result {
+                // The modification this call started, by its start time: the one to wait for.
+                Ok(output) => output
+                    .volume_modification()
+                    .and_then(|m| m.start_time())
+                    .map(|t| t.secs()),
                 Err(e)
                     if matches!(
                         e.code(),
@@ -856,8 +935,8 @@ pub async fn execute(
                     "ModifyVolume {volume_id} ({claim}) failed: {}",
                     describe_sdk_error(&e)
                 ),
-            }
-            wait_for_modification(aws, volume_id, progress).await
+            };
+            wait_for_modification(aws, volume_id, started, progress).await
         }
         StorageOperation::ResizeClaim {
             namespace,
@@ -966,27 +1045,30 @@ fn resize_failure(
     ))
 }
 
-fn epoch_now() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs() as i64
-}
-
-/// Waits until the modification has left `modifying`: in `optimizing` the volume already has
-/// its new size and its performance moves to the new settings (that can take hours).
-async fn wait_for_modification(aws: &Aws, volume_id: &str, progress: &StepProgress) -> Result<()> {
+/// Waits until the modification that started at `started` has left `modifying`: in
+/// `optimizing` the volume already has its new size and its performance moves to the new
+/// settings (that can take hours). An older modification that DescribeVolumesModifications
+/// may still report first is not mistaken for it.
+async fn wait_for_modification(
+    aws: &Aws,
+    volume_id: &str,
+    started: Option<i64>,
+    progress: &StepProgress,
+) -> Result<()> {
     wait::until(
         &aws.wait,
         progress,
         &format!("modification of {volume_id}"),
         || async {
             let current = read_ebs(aws, &[volume_id.to_string()]).await?;
-            let Some(modification) = current
+            let modification = current
                 .get(volume_id)
                 .and_then(|v| v.last_modification.clone())
-            else {
-                return Ok(Poll::Ready(()));
+                .filter(|m| started.is_none() || m.started_epoch_seconds >= started);
+            let Some(modification) = modification else {
+                return Ok(Poll::Pending(format!(
+                    "waiting for AWS to report the modification of {volume_id}"
+                )));
             };
             match VolumeModificationState::from(modification.state.as_str()) {
                 VolumeModificationState::Modifying => {
@@ -1015,6 +1097,7 @@ async fn wait_for_modification(aws: &Aws, volume_id: &str, progress: &StepProgre
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn quantities() {
@@ -1106,6 +1189,7 @@ mod tests {
                 throughput_mibps: Some(250),
                 last_modification: modification,
             }),
+            auto_mode: false,
         }
     }
 
@@ -1153,8 +1237,9 @@ mod tests {
         assert!(change.deferred.is_none());
     }
 
-    /// The deferral reason plan gives a volume at 3000 IOPS (wanted 6000) with this modification.
-    fn deferral(modification: Modification) -> String {
+    /// The deferral reason and hazards plan gives a volume at 3000 IOPS (wanted 6000) with
+    /// this modification.
+    fn deferral(modification: Modification) -> (String, Vec<String>) {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(100_000);
         let (changes, _) = plan_volumes(
             &[desired_volume(500)],
@@ -1164,28 +1249,85 @@ mod tests {
             "c",
             now,
         );
-        changes[0].deferred.clone().unwrap_or_default()
+        (
+            changes[0].deferred.clone().unwrap_or_default(),
+            changes[0]
+                .hazards
+                .iter()
+                .map(|h| h.message.clone())
+                .collect(),
+        )
     }
 
     #[test]
-    fn a_volume_still_modifying_or_in_cooldown_is_deferred() {
-        let optimizing = deferral(Modification {
+    fn a_volume_still_modifying_is_deferred_and_a_recent_one_warned() {
+        let (optimizing, _) = deferral(Modification {
             state: "optimizing".into(),
             progress: Some(40),
             started_epoch_seconds: Some(99_000),
         });
         assert!(optimizing.contains("optimizing (40%)"), "{optimizing}");
-        let recent = deferral(Modification {
+        let (recent, hazards) = deferral(Modification {
             state: "completed".into(),
             progress: Some(100),
             started_epoch_seconds: Some(100_000 - 3600),
         });
-        assert!(recent.contains("every 6 hours"), "{recent}");
-        let long_ago = deferral(Modification {
+        assert_eq!(
+            recent, "",
+            "a completed modification does not block the next one"
+        );
+        assert!(
+            hazards
+                .iter()
+                .any(|h| h.contains("4 modifications of a volume per rolling 24 h")),
+            "{hazards:?}"
+        );
+        let (long_ago, hazards) = deferral(Modification {
             state: "completed".into(),
             progress: Some(100),
-            started_epoch_seconds: Some(100_000 - 7 * 3600),
+            started_epoch_seconds: Some(100_000 - 25 * 3600),
         });
         assert_eq!(long_ago, "");
+        assert!(hazards.is_empty(), "{hazards:?}");
+    }
+
+    #[test]
+    fn gp3_ratios_are_checked_against_the_live_side_the_spec_leaves_out() {
+        let now = SystemTime::UNIX_EPOCH;
+        // 6000 IOPS on the live 10 GiB volume: over 500 IOPS per GiB.
+        let (_, errors) = plan_volumes(
+            &[VolumeDefinition {
+                size_gib: None,
+                ..desired_volume(10)
+            }],
+            "kafka",
+            &[volume(10, 3000, None)],
+            false,
+            "c",
+            now,
+        );
+        assert!(
+            errors[0].message.contains("exceeds gp3's 500 IOPS per GiB"),
+            "{:?}",
+            errors
+        );
+        // 1000 MiB/s on the live 3000 IOPS: over 0.25 MiB/s per IOPS.
+        let (_, errors) = plan_volumes(
+            &[VolumeDefinition {
+                iops: None,
+                throughput_mibps: Some(1000),
+                ..desired_volume(500)
+            }],
+            "kafka",
+            &[volume(500, 3000, None)],
+            false,
+            "c",
+            now,
+        );
+        assert!(
+            errors[0].message.contains("per provisioned IOPS"),
+            "{:?}",
+            errors
+        );
     }
 }
