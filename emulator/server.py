@@ -63,6 +63,9 @@ class Settings:
     account_concurrency_limit: int = 1000
     minimum_unreserved_concurrency: int = 100
     pay_per_request_switches_per_day: int = 4
+    # DynamoDB's per-table quota of read and of write capacity units (default 40,000; raised
+    # per account through Service Quotas).
+    table_capacity_quota: int = 40000
     # When set, the next UpdateFunctionConfiguration ends in LastUpdateStatus=Failed with this reason.
     fail_next_lambda_update: str | None = None
     # EBS: how long a modification stays modifying+optimizing; how many modifications a volume
@@ -365,9 +368,29 @@ class Layer:
         return request.json_response(200, body)
 
     # ------------------------------------------------------------------ DynamoDB
+    def check_capacity_quota(self, params: dict[str, Any]) -> None:
+        """DynamoDB service quotas: table-level read and write throughput (table plus its
+        GSIs' counted separately per table here, as the per-table quota applies to each)."""
+        quota = int(self.settings.table_capacity_quota)
+        throughputs = [params.get("ProvisionedThroughput") or {}]
+        for gsi in params.get("GlobalSecondaryIndexes", []) or []:
+            throughputs.append(gsi.get("ProvisionedThroughput") or {})
+        for update in params.get("GlobalSecondaryIndexUpdates", []) or []:
+            for action in ("Create", "Update"):
+                throughputs.append((update.get(action) or {}).get("ProvisionedThroughput") or {})
+        for throughput in throughputs:
+            for unit in ("ReadCapacityUnits", "WriteCapacityUnits"):
+                if int(throughput.get(unit, 0) or 0) > quota:
+                    raise AwsError(
+                        400,
+                        "LimitExceededException",
+                        f"Subscriber limit exceeded: {unit} {throughput[unit]} exceeds the per-table quota of {quota} for this account",
+                    )
+
     def dynamodb_CreateTable(self, request):
         params = request.json()
         validate_billing_and_throughput(params, creating=True)
+        self.check_capacity_quota(params)
         for gsi in params.get("GlobalSecondaryIndexes", []) or []:
             validate_index_throughput(params.get("BillingMode", "PROVISIONED"), gsi)
         return self.call_moto(request)
@@ -377,6 +400,7 @@ class Layer:
         table = params.get("TableName", "")
         key = (request.region, table)
         live = self.describe_live_table(request, table)
+        self.check_capacity_quota(params)
         with self.lock:
             if key in self.table_busy:
                 raise AwsError(
@@ -537,9 +561,11 @@ class Layer:
                     "ReadCapacityUnits": 0,
                     "WriteCapacityUnits": 0,
                 }
-                switches = self.ppr_switches.get((region, name))
-                if switches:
-                    table["BillingModeSummary"]["LastUpdateToPayPerRequestDateTime"] = switches[-1]
+            # Kept after a switch back to PROVISIONED: it records when PAY_PER_REQUEST was last set.
+            switches = self.ppr_switches.get((region, name))
+            if switches:
+                summary = table.setdefault("BillingModeSummary", {"BillingMode": mode})
+                summary["LastUpdateToPayPerRequestDateTime"] = switches[-1]
             indexes = table.get("GlobalSecondaryIndexes") or []
             for index in indexes:
                 op = self.index_ops.get((region, name, index["IndexName"]))

@@ -266,6 +266,43 @@ async fn index_capacity_change_does_not_resend_unchanged_table_throughput() {
     );
 }
 
+/// AWS's rules as they are now: up to four switches to on-demand per rolling 24 h (the plan
+/// says so, it does not refuse), and 40,000 capacity units is a default quota an account can
+/// have raised, not a limit: plan warns, and an account with a raised quota gets the table.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_demand_switches_and_the_capacity_quota_follow_aws_rules() {
+    let emulator = Emulator::start(r#"{"table_capacity_quota": 80000}"#);
+    let provisioned = emulator.stack("p.toml", &table_stack("PROVISIONED", &[], Some((5, 5))));
+    let on_demand = emulator.stack("o.toml", &table_stack("PAY_PER_REQUEST", &[], None));
+    emulator.apply(&provisioned).expect_code(0);
+    emulator.apply(&on_demand).expect_code(0);
+    emulator.apply(&provisioned).expect_code(0);
+    // A second switch within the day: warned with AWS's rule, and AWS allows it.
+    emulator
+        .apply(&on_demand)
+        .expect_code(0)
+        .expect_stdout("AWS allows 4 switches to on-demand per rolling 24 h");
+
+    let big = emulator.stack(
+        "big.toml",
+        &table_stack("PROVISIONED", &[], Some((50_000, 5))),
+    );
+    emulator
+        .pipectl(&["validate", "-f", path_str(&big)])
+        .expect_code(0);
+    emulator.apply(&big).expect_code(0).expect_stdout(
+        "more than 40000 read or write capacity units, DynamoDB's default per-table quota",
+    );
+    let table = emulator.table("Logs").await;
+    assert_eq!(
+        table
+            .provisioned_throughput()
+            .unwrap()
+            .read_capacity_units(),
+        Some(50_000)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_new_indexes_are_created_one_after_the_other() {
     let emulator = Emulator::start(r#"{"gsi_create_seconds": 1.5, "table_update_seconds": 0.3}"#);

@@ -455,20 +455,11 @@ pub fn plan_table(
         }
     }
     if !diffs.is_empty() {
-        let mut hazards = vec![];
+        let mut hazards = capacity_quota_hazards(desired);
         if desired.billing_mode == BillingMode::PayPerRequest
             && live.billing_mode == BillingMode::Provisioned
         {
-            if let Some(last) = live.last_switch_to_on_demand {
-                let hours = (now_epoch_seconds() - last) as f64 / 3600.0;
-                if hours < 24.0 {
-                    hazards.push(Hazard {
-                        message: format!(
-                            "this table last switched to PAY_PER_REQUEST {hours:.1} h ago; AWS limits switches to on-demand per rolling 24 h and may refuse this one"
-                        ),
-                    });
-                }
-            }
+            hazards.extend(on_demand_switch_hazard(live.last_switch_to_on_demand));
         }
         changes.push(Change {
             id: table_id.clone(),
@@ -599,6 +590,44 @@ pub fn plan_table(
     (changes, errors)
 }
 
+/// AWS allows a few switches to on-demand per rolling 24 h (to provisioned at any time).
+/// DescribeTable reports only the last switch, so pipectl cannot count them: a switch within
+/// the last day is worth a warning, not a refusal.
+fn on_demand_switch_hazard(last_switch: Option<i64>) -> Option<Hazard> {
+    let hours = (now_epoch_seconds() - last_switch?) as f64 / 3600.0;
+    (hours < 24.0).then(|| Hazard {
+        message: format!(
+            "this table last switched to PAY_PER_REQUEST {hours:.1} h ago; AWS allows {} switches to on-demand per rolling 24 h (earlier ones are not reported) and refuses more with LimitExceededException",
+            spec::limits::DYNAMODB_SWITCHES_TO_ON_DEMAND_PER_DAY
+        ),
+    })
+}
+
+/// Capacity above DynamoDB's default per-table quota: AWS refuses it unless the account's
+/// quota was raised.
+fn capacity_quota_hazards(desired: &TableDefinition) -> Vec<Hazard> {
+    let quota = spec::limits::DYNAMODB_DEFAULT_TABLE_CAPACITY_QUOTA;
+    let over = |c: &Capacity| c.read > quota || c.write > quota;
+    let table = desired
+        .capacity
+        .iter()
+        .filter(|c| over(c))
+        .map(|_| "the table".to_string());
+    let indexes = desired
+        .indexes
+        .iter()
+        .filter(|i| i.capacity.as_ref().is_some_and(over))
+        .map(|i| format!("index {}", i.name));
+    table
+        .chain(indexes)
+        .map(|what| Hazard {
+            message: format!(
+                "{what} asks for more than {quota} read or write capacity units, DynamoDB's default per-table quota: AWS refuses it unless this account's quota was raised (Service Quotas)"
+            ),
+        })
+        .collect()
+}
+
 fn delete_index_step(table: &str, index: &str, position: String) -> Step {
     Step {
         description: format!("delete index {index} ({position})"),
@@ -659,7 +688,7 @@ fn plan_create(desired: &TableDefinition, id: ResourceId, lane: String) -> Chang
         id,
         action: Action::Create,
         diffs,
-        hazards: vec![],
+        hazards: capacity_quota_hazards(desired),
         destructive: false,
         lane,
         deferred: None,

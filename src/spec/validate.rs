@@ -789,9 +789,8 @@ fn validate_capacity(
                         capacity.span(),
                         &format!("{field}.{unit}"),
                         format!(
-                            "{unit} capacity is {value}, but it must be between {} and {}",
+                            "{unit} capacity is {value}, but it must be at least {}",
                             limits::DYNAMODB_CAPACITY_UNITS.min,
-                            limits::DYNAMODB_CAPACITY_UNITS.max
                         ),
                         format!("set {unit} to at least 1 ({})", limits::DYNAMODB_CAPACITY_UNITS.source),
                     );
