@@ -16,6 +16,10 @@ team's account would look before pipectl manages it.
       article's HPA (autoscaling/v2, 3..10 at 70% CPU, default scale-down).
   python emulator/seed.py --endpoint URL sagemaker NAME [NAME ...]
       InService SageMaker endpoints (variant AllTraffic, one ml.m5.large instance).
+  python emulator/seed.py --endpoint URL sagemaker-serverless NAME [NAME ...]
+      Serverless endpoints (variant AllTraffic with a ServerlessConfig).
+  python emulator/seed.py --endpoint URL sagemaker-inference-components NAME [NAME ...]
+      Endpoints whose variant AllTraffic hosts one inference component (NAME-component).
   python emulator/seed.py --endpoint URL sagemaker-multi-model NAME [NAME ...]
       The same, with the model's container in Mode=MultiModel.
       `before` also does `kafka` (when --kube is given) and `sagemaker rcf-anomaly-endpoint`.
@@ -74,7 +78,8 @@ def client(service: str, endpoint: str, region: str):
                         aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
-def create_endpoints(endpoint: str, region: str, names: list[str], mode: str = "SingleModel") -> None:
+def create_endpoints(endpoint: str, region: str, names: list[str], mode: str = "SingleModel",
+                     serverless: bool = False, inference_component: bool = False) -> None:
     sm = client("sagemaker", endpoint, region)
     for name in names:
         sm.create_model(
@@ -83,12 +88,21 @@ def create_endpoints(endpoint: str, region: str, names: list[str], mode: str = "
             PrimaryContainer={"Image": "382416733822.dkr.ecr.us-east-1.amazonaws.com/randomcutforest:1",
                               "ModelDataUrl": f"s3://models/{name}/model.tar.gz", "Mode": mode},
         )
-        sm.create_endpoint_config(
-            EndpointConfigName=f"{name}-config",
-            ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": f"{name}-model",
-                                 "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}],
-        )
+        variant = {"VariantName": "AllTraffic", "ModelName": f"{name}-model"}
+        if serverless:
+            variant["ServerlessConfig"] = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+        else:
+            variant.update({"InitialInstanceCount": 1, "InstanceType": "ml.m5.large"})
+        sm.create_endpoint_config(EndpointConfigName=f"{name}-config", ProductionVariants=[variant])
         sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+        if inference_component:
+            sm.create_inference_component(
+                InferenceComponentName=f"{name}-component", EndpointName=name, VariantName="AllTraffic",
+                Specification={"ModelName": f"{name}-model",
+                               "ComputeResourceRequirements": {"MinMemoryRequiredInMb": 1024,
+                                                               "NumberOfCpuCoresRequired": 1}},
+                RuntimeConfig={"CopyCount": 1},
+            )
 
 
 def kube_seed(kube: str, objects: list[dict]) -> None:
@@ -152,7 +166,8 @@ def main() -> None:
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--kube", default=None, help="the fake Kubernetes API server's URL")
-    parser.add_argument("scenario", choices=["before", "function", "bulk", "kafka", "sagemaker", "sagemaker-multi-model"])
+    parser.add_argument("scenario", choices=["before", "function", "bulk", "kafka", "sagemaker", "sagemaker-multi-model",
+                                             "sagemaker-serverless", "sagemaker-inference-components"])
     parser.add_argument("names", nargs="*")
     args = parser.parse_args()
     iam, lam, ddb = clients(args.endpoint, args.region)
@@ -167,6 +182,12 @@ def main() -> None:
         return
     if args.scenario == "sagemaker-multi-model":
         create_endpoints(args.endpoint, args.region, args.names, mode="MultiModel")
+        return
+    if args.scenario == "sagemaker-serverless":
+        create_endpoints(args.endpoint, args.region, args.names, serverless=True)
+        return
+    if args.scenario == "sagemaker-inference-components":
+        create_endpoints(args.endpoint, args.region, args.names, inference_component=True)
         return
     if args.scenario == "bulk":
         count = int(args.names[0])

@@ -123,6 +123,8 @@ class Layer:
         self.ppr_switches: dict[tuple[str, str], list[float]] = {}
         # uuid -> mapping dict (Kafka mappings only; moto does not support them)
         self.kafka_mappings: dict[str, dict[str, Any]] = {}
+        # (region, name) -> inference component summary (moto has none)
+        self.inference_components: dict[tuple[str, str], dict[str, Any]] = {}
         # (region, volume id) -> {"start": t, "seconds": duration, "visible_at": t, "previous": t|None}
         self.volume_modifications: dict[tuple[str, str], dict[str, Any]] = {}
         # (region, volume id) -> start times of its modifications
@@ -234,6 +236,10 @@ class Layer:
             handler = getattr(self, f"ec2_{request.operation}", None)
             if handler:
                 return handler(request)
+        elif request.service == "sagemaker":
+            handler = getattr(self, f"sagemaker_{request.operation}", None)
+            if handler:
+                return handler(request)
         elif request.service == "application-autoscaling" and request.operation == "DeregisterScalableTarget":
             return self.autoscaling_DeregisterScalableTarget(request)
         elif request.service == "eks" and request.method == "GET":
@@ -329,6 +335,41 @@ class Layer:
                 if end is not None and state != "completed":
                     element.remove(end)
         return status, headers, ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+    # ------------------------------------------------------------------ SageMaker inference components
+    def sagemaker_CreateInferenceComponent(self, request):
+        """moto lacks inference components: CreateInferenceComponent on an existing endpoint and
+        variant (SageMaker API reference), stored InService at once."""
+        params = request.json()
+        endpoint = params.get("EndpointName", "")
+        probe = request.derived("SageMaker.DescribeEndpoint", json.dumps({"EndpointName": endpoint}).encode())
+        status, _, payload = self.call_moto(probe)
+        if status != 200:
+            raise AwsError(400, "ValidationException", f'Could not find endpoint "{endpoint}".')
+        described = json.loads(payload)
+        variants = [v.get("VariantName") for v in described.get("ProductionVariants", [])]
+        if params.get("VariantName") not in variants:
+            raise AwsError(400, "ValidationException",
+                           f"Variant {params.get('VariantName')} does not exist on endpoint {endpoint}.")
+        name = params.get("InferenceComponentName", "")
+        arn = f"arn:aws:sagemaker:{request.region}:{DEFAULT_ACCOUNT_ID}:inference-component/{name}"
+        with self.lock:
+            self.inference_components[(request.region, name)] = {
+                "InferenceComponentName": name, "InferenceComponentArn": arn,
+                "EndpointName": endpoint, "EndpointArn": described.get("EndpointArn", ""),
+                "VariantName": params.get("VariantName"), "InferenceComponentStatus": "InService",
+                "CreationTime": now(), "LastModifiedTime": now(),
+            }
+        return request.json_response(200, {"InferenceComponentArn": arn})
+
+    def sagemaker_ListInferenceComponents(self, request):
+        params = request.json()
+        with self.lock:
+            found = [c for (region, _), c in sorted(self.inference_components.items())
+                     if region == request.region
+                     and params.get("EndpointNameEquals") in (None, c["EndpointName"])
+                     and params.get("VariantNameEquals") in (None, c["VariantName"])]
+        return request.json_response(200, {"InferenceComponents": found})
 
     # ------------------------------------------------------------------ Application Auto Scaling
     def autoscaling_DeregisterScalableTarget(self, request):

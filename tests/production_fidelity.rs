@@ -421,3 +421,94 @@ async fn ebs_volumes_follow_the_completed_and_daily_count_rule() {
         .expect_stdout("VolumeModificationRateExceeded");
     assert_eq!(emulator.broker_volume(0).await.iops(), Some(4000));
 }
+
+/// Serverless variants scale provisioned concurrency and inference-component endpoints scale
+/// copies per component: pipectl cannot scale either by instance count, so plan says so
+/// instead of an apply failing halfway.
+#[tokio::test(flavor = "multi_thread")]
+async fn serverless_and_inference_component_endpoints_are_plan_errors() {
+    let emulator = Emulator::start("{}");
+    emulator.seed(&["sagemaker-serverless", "scores"]);
+    emulator.seed(&["sagemaker-inference-components", "ranker"]);
+    emulator.clear_log();
+    let stack = emulator.stack("s.toml", &sagemaker_stack(&["scores", "ranker"]));
+    emulator
+        .pipectl(&["plan", "-f", path_str(&stack)])
+        .expect_code(1)
+        .expect_stderr("variant AllTraffic of endpoint scores is serverless")
+        .expect_stderr("DesiredProvisionedConcurrency")
+        .expect_stderr(
+            "endpoint ranker hosts inference components on variant AllTraffic (ranker-component)",
+        )
+        .expect_stderr("DesiredCopyCount");
+    emulator.apply(&stack).expect_code(1);
+    assert!(
+        emulator.mutating_calls().is_empty(),
+        "{:?}",
+        emulator.mutating_calls()
+    );
+}
+
+/// A broker volume provisioned by EKS Auto Mode (`ebs.csi.eks.amazonaws.com`) is EKS's to
+/// manage: pipectl recognises it, says why it leaves it alone, and modifies only the others.
+#[tokio::test(flavor = "multi_thread")]
+async fn eks_auto_mode_volumes_are_recognised_and_not_modified() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let cluster = emulator.cluster();
+    let claim = cluster.get("pvc", "data-kafka-broker-0");
+    let pv_name = claim["spec"]["volumeName"]
+        .as_str()
+        .expect("bound")
+        .to_string();
+    let mut pv = cluster.get("pv", &pv_name);
+    pv["spec"]["csi"]["driver"] = serde_json::json!("ebs.csi.eks.amazonaws.com");
+    pv["metadata"]
+        .as_object_mut()
+        .expect("metadata")
+        .remove("resourceVersion");
+    cluster.seed(&serde_json::json!([pv]));
+    emulator.clear_log();
+    let faster = emulator.stack(
+        "faster.toml",
+        &brokers_stack(
+            "min_replicas = 3\nmax_replicas = 10",
+            &STORAGE_AT_BASELINE.replace("iops = 3000", "iops = 4000"),
+        ),
+    );
+    emulator
+        .pipectl(&["plan", "-f", path_str(&faster)])
+        .expect_code(0)
+        .expect_stdout(
+            "claim data-kafka-broker-0 is an EKS Auto Mode volume (ebs.csi.eks.amazonaws.com)",
+        );
+    // The volume EKS manages is reported as not started, so the run says the stack is not
+    // fully applied; the others are modified.
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            path_str(&faster),
+            "--auto-approve",
+            "--allow-destroy",
+        ])
+        .expect_code(1)
+        .expect_stdout("eks.volume.kafka/data-kafka-broker-0")
+        .expect_stdout("not started");
+    let modified: Vec<String> = emulator
+        .calls("ModifyVolume")
+        .into_iter()
+        .map(|c| c.resource)
+        .collect();
+    let mut expected = vec![];
+    for ordinal in 1..3 {
+        expected.push(
+            emulator
+                .broker_volume(ordinal)
+                .await
+                .volume_id()
+                .expect("id")
+                .to_string(),
+        );
+    }
+    assert_eq!(modified, expected);
+}

@@ -107,6 +107,12 @@ pub struct LiveEndpoint {
     pub variants: Vec<String>,
     /// Container modes of the variant's model, when a multi-model check asked for them.
     pub container_modes: Option<Vec<String>>,
+    /// Variants running serverless (DescribeEndpoint reports a `CurrentServerlessConfig`).
+    #[serde(default)]
+    pub serverless_variants: Vec<String>,
+    /// Inference components hosted on the endpoint, with their variant.
+    #[serde(default)]
+    pub inference_components: Vec<(String, String)>,
 }
 
 /// Scalable targets and policies of the SageMaker namespace, keyed by resource id.
@@ -168,6 +174,13 @@ pub async fn read_endpoint(
         .iter()
         .filter_map(|v| v.variant_name().map(str::to_string))
         .collect();
+    let serverless_variants = described
+        .production_variants()
+        .iter()
+        .filter(|v| v.current_serverless_config().is_some())
+        .filter_map(|v| v.variant_name().map(str::to_string))
+        .collect();
+    let inference_components = read_inference_components(aws, endpoint).await?;
     let container_modes = match variant_for_mode {
         Some(variant) => {
             Some(read_container_modes(aws, described.endpoint_config_name(), variant).await?)
@@ -181,7 +194,38 @@ pub async fn read_endpoint(
             .unwrap_or_else(|| "Unknown".into()),
         variants,
         container_modes,
+        serverless_variants,
+        inference_components,
     }))
+}
+
+/// (component, variant) of each inference component on the endpoint: such endpoints scale
+/// per component, not per variant.
+async fn read_inference_components(aws: &Aws, endpoint: &str) -> Result<Vec<(String, String)>> {
+    let mut found = vec![];
+    let mut pages = aws
+        .sagemaker
+        .list_inference_components()
+        .endpoint_name_equals(endpoint)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            anyhow!(
+                "ListInferenceComponents {endpoint} failed: {}",
+                describe_sdk_error(&e)
+            )
+        })?;
+        for component in page.inference_components() {
+            if let (Some(name), Some(variant)) = (
+                component.inference_component_name(),
+                component.variant_name(),
+            ) {
+                found.push((name.to_string(), variant.to_string()));
+            }
+        }
+    }
+    Ok(found)
 }
 
 async fn read_container_modes(
@@ -392,6 +436,32 @@ pub fn plan_variant(
                 endpoint.variants.join(", ")
             ),
             "set variant to one of the endpoint's production variants",
+        );
+    }
+    if endpoint.serverless_variants.contains(&desired.variant) {
+        return error(
+            format!(
+                "variant {} of endpoint {} is serverless: Application Auto Scaling scales its provisioned concurrency (sagemaker:variant:DesiredProvisionedConcurrency), not an instance count",
+                desired.variant, desired.endpoint
+            ),
+            "pipectl scales instance-based variants only: remove this entry from [[sagemaker.endpoints]] and scale the serverless variant's provisioned concurrency another way",
+        );
+    }
+    let components: Vec<&str> = endpoint
+        .inference_components
+        .iter()
+        .filter(|(_, variant)| *variant == desired.variant)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if !components.is_empty() {
+        return error(
+            format!(
+                "endpoint {} hosts inference components on variant {} ({}): they scale per component (inference-component/NAME, sagemaker:inference-component:DesiredCopyCount), not by the variant's instance count",
+                desired.endpoint,
+                desired.variant,
+                components.join(", ")
+            ),
+            "pipectl scales instance-based variants only: remove this entry from [[sagemaker.endpoints]]; the endpoint's managed instance scaling follows the components' copies",
         );
     }
     if desired.multi_model {
@@ -755,6 +825,8 @@ mod tests {
 
     fn in_service() -> LiveEndpoint {
         LiveEndpoint {
+            serverless_variants: vec![],
+            inference_components: vec![],
             status: "InService".into(),
             variants: vec!["AllTraffic".into()],
             container_modes: None,

@@ -144,6 +144,11 @@ impl FakeKube {
         http(&self.host_port, "POST", "/_fake/log/clear", "");
     }
 
+    /// Stores objects as given, status included (POST /_fake/seed), replacing any of the same name.
+    pub fn seed(&self, objects: &Value) {
+        http(&self.host_port, "POST", "/_fake/seed", &objects.to_string());
+    }
+
     /// Changes the fake's behaviour (POST /_fake/config, see emulator/kube_apiserver.py).
     pub fn configure(&self, settings: &str) {
         http(&self.host_port, "POST", "/_fake/config", settings);

@@ -362,7 +362,7 @@ pub async fn read_volumes(
     let ids: Vec<String> = handles
         .iter()
         .flatten()
-        .filter(|(driver, _)| driver == EBS_CSI_PROVISIONER)
+        .filter(|(driver, _)| is_ebs_provisioner(driver))
         .map(|(_, id)| id.clone())
         .collect();
     let ebs = read_ebs(aws, &ids).await?;
@@ -382,7 +382,7 @@ pub async fn read_volumes(
                 .as_ref()
                 .is_some_and(|(driver, _)| driver == EKS_AUTO_MODE_PROVISIONER),
             ebs: handle
-                .filter(|(driver, _)| driver == EBS_CSI_PROVISIONER)
+                .filter(|(driver, _)| is_ebs_provisioner(driver))
                 .and_then(|(_, id)| ebs.get(&id).cloned()),
             claim: name,
         })
@@ -677,12 +677,6 @@ pub fn plan_volumes(
         };
         let mut deferred = None;
         match &volume.ebs {
-            None if volume.auto_mode => hazards.push(Hazard {
-                message: format!(
-                    "claim {} is an EKS Auto Mode volume ({EKS_AUTO_MODE_PROVISIONER}): EKS manages it, so pipectl does not call ModifyVolume on it; its type, IOPS and throughput come from the StorageClass when it is provisioned",
-                    volume.claim
-                ),
-            }),
             None => hazards.push(Hazard {
                 message: format!(
                     "claim {} is not bound to an EBS CSI volume: its type, IOPS and throughput cannot be checked",
@@ -724,7 +718,12 @@ pub fn plan_volumes(
                     continue;
                 }
                 let performance = volume_type.is_some() || iops.is_some() || throughput.is_some();
-                if performance {
+                if performance && volume.auto_mode {
+                    deferred = Some(format!(
+                        "claim {} is an EKS Auto Mode volume ({EKS_AUTO_MODE_PROVISIONER}): EKS manages {}, so pipectl does not call ModifyVolume on it; new volumes get the StorageClass's settings (add an [[ignore]] rule for this volume's fields to silence this)",
+                        volume.claim, ebs.volume_id
+                    ));
+                } else if performance {
                     // One modification carries the growth too, so the resizer has nothing left to do.
                     let size_gib = desired.size_gib.filter(|s| *s > ebs.size_gib);
                     steps.push(step(
@@ -739,7 +738,7 @@ pub fn plan_volumes(
                         },
                     ));
                 }
-                if performance || grow_to.is_some() {
+                if deferred.is_none() && (performance || grow_to.is_some()) {
                     deferred = busy(ebs);
                 }
                 if performance && deferred.is_none() {
@@ -760,7 +759,7 @@ pub fn plan_volumes(
                 message: "the file system grows when the CSI node plugin resizes it (online for ext4 and xfs)".into(),
             });
         }
-        let action = if steps.is_empty() {
+        let action = if steps.is_empty() && deferred.is_none() {
             Action::NoOp
         } else {
             Action::Update
