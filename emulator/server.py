@@ -60,6 +60,14 @@ class Settings:
     gsi_create_seconds: float = 0.0
     gsi_delete_seconds: float = 0.0
     esm_transition_seconds: float = 0.0
+    # Self-managed Kafka brokers the emulated Lambda pollers can reach only in some way:
+    # {"host:port": {"vpc": "vpc-...", "auth": "SASL_SCRAM_512_AUTH"}}. A broker with a vpc is
+    # private to it: a mapping needs subnets of that VPC and a security group of it, both
+    # existing in EC2. A broker with an auth needs that SourceAccessConfiguration type.
+    # Brokers not listed are reachable without either.
+    kafka_brokers: dict = field(default_factory=dict)
+    # How long after a mapping is Enabled its LastProcessingResult stays "No records processed".
+    esm_connect_seconds: float = 0.0
     account_concurrency_limit: int = 1000
     minimum_unreserved_concurrency: int = 100
     pay_per_request_switches_per_day: int = 4
@@ -222,6 +230,8 @@ class Layer:
         for mapping in self.kafka_mappings.values():
             if mapping["_until"] <= t and mapping["State"] in ("Creating", "Updating", "Enabling"):
                 mapping["State"] = "Enabled"
+            if mapping["State"] == "Enabled" and mapping["_until"] + self.settings.esm_connect_seconds <= t:
+                mapping["LastProcessingResult"] = self.kafka_connection_result(mapping)
         for key in [k for k, m in self.kafka_mappings.items() if m["State"] == "Deleting" and m["_until"] <= t]:
             del self.kafka_mappings[key]
 
@@ -789,6 +799,7 @@ class Layer:
             servers = (self_managed.get("Endpoints") or {}).get("KAFKA_BOOTSTRAP_SERVERS") or []
             if not servers:
                 raise invalid_parameter("SelfManagedEventSource must contain Endpoints.KAFKA_BOOTSTRAP_SERVERS.")
+        access = validate_source_access(params.get("SourceAccessConfigurations") or [], is_msk)
         function_arn = f"arn:aws:lambda:{request.region}:{DEFAULT_ACCOUNT_ID}:function:{name}"
         with self.lock:
             for mapping in self.kafka_mappings.values():
@@ -822,7 +833,14 @@ class Layer:
                 "StateTransitionReason": "USER_INITIATED",
                 "Topics": topics,
                 "_until": now() + self.settings.esm_transition_seconds,
+                "_region": request.region,
             }
+            if access:
+                mapping["SourceAccessConfigurations"] = access
+            if position == "AT_TIMESTAMP":
+                if params.get("StartingPositionTimestamp") is None:
+                    raise invalid_parameter("StartingPositionTimestamp is required when StartingPosition is AT_TIMESTAMP.")
+                mapping["StartingPositionTimestamp"] = params["StartingPositionTimestamp"]
             # AWS's default batching window for Kafka sources is 500 ms, reported as 0 whole seconds
             # until one is set; we report what was sent, or 0.
             if is_msk:
@@ -836,7 +854,52 @@ class Layer:
                     "ConsumerGroupId": params.get("SelfManagedKafkaEventSourceConfig", {}).get("ConsumerGroupId", mapping_id)
                 }
             self.kafka_mappings[mapping_id] = mapping
+            self.expire_transitions()
         return request.json_response(202, public_mapping(mapping))
+
+    def kafka_connection_result(self, mapping: dict[str, Any]) -> str:
+        """What Lambda's pollers report once they tried the brokers: OK, or the PROBLEM texts
+        AWS documents for Kafka event sources (Lambda developer guide, "Troubleshooting
+        self-managed Apache Kafka event source mapping errors")."""
+        servers = mapping.get("SelfManagedEventSource", {}).get("Endpoints", {}).get("KAFKA_BOOTSTRAP_SERVERS", [])
+        access = mapping.get("SourceAccessConfigurations", [])
+        kinds = {c.get("Type") for c in access}
+        uris = lambda kind, prefix: [c.get("URI", "").removeprefix(prefix) for c in access if c.get("Type") == kind]
+        for server in servers:
+            broker = (self.settings.kafka_brokers or {}).get(server)
+            if not broker:
+                continue
+            vpc = broker.get("vpc")
+            if vpc and not self.reaches_vpc(mapping["_region"], vpc, uris("VPC_SUBNET", "subnet:"),
+                                            uris("VPC_SECURITY_GROUP", "security_group:")):
+                return ("PROBLEM: Connection error. Please check your event source connection configuration. "
+                        "If your event source lives in a VPC, try setting up a new Lambda function or EventBridge "
+                        "Pipe with the same VPC, Subnet, and Security Group settings.")
+            auth = broker.get("auth")
+            if auth and auth not in kinds:
+                if auth.startswith("SASL"):
+                    return "PROBLEM: SASL authentication failed."
+                return "PROBLEM: Connection error. The broker requires TLS client authentication."
+        return "OK"
+
+    def reaches_vpc(self, region: str, vpc: str, subnets: list[str], groups: list[str]) -> bool:
+        """Subnets and security groups that exist in EC2 and belong to the broker's VPC."""
+        from moto.ec2.models import ec2_backends
+
+        backend = ec2_backends[DEFAULT_ACCOUNT_ID][region]
+        if not subnets or not groups:
+            return False
+        try:
+            subnet_vpcs = {backend.get_subnet(s).vpc_id for s in subnets}
+        except Exception:
+            return False
+        group_vpcs = set()
+        for group_id in groups:
+            group = backend.get_security_group_from_id(group_id)
+            if group is None:
+                return False
+            group_vpcs.add(group.vpc_id)
+        return subnet_vpcs == {vpc} and group_vpcs == {vpc}
 
     def lambda_ListEventSourceMappings(self, request):
         query = parse_qs(request.environ.get("QUERY_STRING", ""))
@@ -879,10 +942,16 @@ class Layer:
             for key in ("BatchSize", "MaximumBatchingWindowInSeconds"):
                 if key in params:
                     mapping[key] = params[key]
+            if "SourceAccessConfigurations" in params:
+                mapping["SourceAccessConfigurations"] = validate_source_access(
+                    params["SourceAccessConfigurations"] or [], "EventSourceArn" in mapping)
+                mapping["LastProcessingResult"] = "No records processed"
             if self.settings.esm_transition_seconds > 0:
                 mapping["State"] = "Updating"
                 mapping["_until"] = now() + self.settings.esm_transition_seconds
             mapping["LastModified"] = now()
+            mapping["_until"] = max(mapping["_until"], now()) if self.settings.esm_transition_seconds > 0 else now()
+            self.expire_transitions()
             return request.json_response(202, public_mapping(mapping))
 
     def lambda_DeleteEventSourceMapping(self, request):
@@ -902,6 +971,26 @@ class Layer:
             if self.settings.esm_transition_seconds <= 0:
                 del self.kafka_mappings[mapping["UUID"]]
             return request.json_response(202, body)
+
+
+KAFKA_ACCESS_TYPES = {"VPC_SUBNET", "VPC_SECURITY_GROUP", "SASL_SCRAM_256_AUTH", "SASL_SCRAM_512_AUTH",
+                      "CLIENT_CERTIFICATE_TLS_AUTH", "SERVER_ROOT_CA_CERTIFICATE", "BASIC_AUTH"}
+
+
+def validate_source_access(access: list[dict[str, Any]], is_msk: bool) -> list[dict[str, Any]]:
+    """SourceAccessConfigurations as CreateEventSourceMapping takes them for Kafka (Lambda API
+    reference, SourceAccessConfiguration): known types; subnets and security groups together
+    (self-managed Kafka in a VPC); VPC types are not for MSK."""
+    kinds = [c.get("Type") for c in access]
+    for kind in kinds:
+        if kind not in KAFKA_ACCESS_TYPES:
+            raise invalid_parameter(f"Unsupported source access configuration type {kind} for a Kafka event source.")
+    has_subnet, has_group = "VPC_SUBNET" in kinds, "VPC_SECURITY_GROUP" in kinds
+    if is_msk and (has_subnet or has_group):
+        raise invalid_parameter("VPC_SUBNET and VPC_SECURITY_GROUP are not supported for Amazon MSK event sources.")
+    if has_subnet != has_group:
+        raise invalid_parameter("The VPC_SUBNET and VPC_SECURITY_GROUP source access configurations must be specified together.")
+    return access
 
 
 def public_mapping(mapping: dict[str, Any]) -> dict[str, Any]:

@@ -512,3 +512,110 @@ async fn eks_auto_mode_volumes_are_recognised_and_not_modified() {
     }
     assert_eq!(modified, expected);
 }
+
+/// Brokers on EKS are private to the cluster's VPC and need authentication: a mapping that
+/// reaches `Enabled` without the VPC's subnets and security group, or without the brokers'
+/// SASL/SCRAM secret, cannot consume. pipectl waits for `LastProcessingResult` and reports
+/// AWS's PROBLEM text as a failed change; with both, the trigger becomes healthy.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kafka_trigger_is_done_only_when_it_can_reach_the_brokers() {
+    let emulator = Emulator::start(r#"{"esm_transition_seconds": 0.5, "esm_connect_seconds": 1}"#);
+    emulator.seed_functions(&["consumer"]);
+    let ec2 = emulator.ec2().await;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .expect("CreateVpc")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_string();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.0.1.0/24")
+        .send()
+        .await
+        .expect("CreateSubnet")
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .expect("subnet id")
+        .to_string();
+    let group = ec2
+        .create_security_group()
+        .vpc_id(&vpc)
+        .group_name("kafka-clients")
+        .description("Lambda pollers")
+        .send()
+        .await
+        .expect("CreateSecurityGroup")
+        .group_id()
+        .expect("group id")
+        .to_string();
+    emulator.configure(&format!(
+        r#"{{"kafka_brokers": {{"b-1.kafka.svc:9092": {{"vpc": "{vpc}", "auth": "SASL_SCRAM_512_AUTH"}}}}}}"#
+    ));
+    let stack = |access: &str| {
+        format!(
+            "[stack]\nname = \"f\"\n\n[[lambda.functions]]\nname = \"consumer\"\n\n[lambda.functions.kafka_trigger]\nbootstrap_servers = [\"b-1.kafka.svc:9092\"]\ntopic = \"logs\"\nconsumer_group_id = \"log-consumers\"\nhealth_timeout_seconds = 30\n{access}"
+        )
+    };
+    let open = emulator.stack("open.toml", &stack(""));
+    emulator
+        .apply(&open)
+        .expect_code(1)
+        .expect_stdout("PROBLEM: Connection error");
+
+    let vpc_only = emulator.stack(
+        "vpc.toml",
+        &stack(&format!(
+            "vpc_subnets = [\"{subnet}\"]\nvpc_security_groups = [\"{group}\"]\n"
+        )),
+    );
+    emulator
+        .apply(&vpc_only)
+        .expect_code(1)
+        .expect_stdout("~ access: none -> VPC_SECURITY_GROUP=security_group:")
+        .expect_stdout("PROBLEM: SASL authentication failed");
+
+    let secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:kafka-logs-scram";
+    let secured = emulator.stack(
+        "secured.toml",
+        &stack(&format!(
+            "vpc_subnets = [\"{subnet}\"]\nvpc_security_groups = [\"{group}\"]\nsasl_scram_512_secret_arn = \"{secret}\"\n"
+        )),
+    );
+    emulator.apply(&secured).expect_code(0);
+    let mappings = emulator
+        .lambda()
+        .await
+        .list_event_source_mappings()
+        .function_name("consumer")
+        .send()
+        .await
+        .expect("ListEventSourceMappings");
+    let mapping = &mappings.event_source_mappings()[0];
+    assert_eq!(mappings.event_source_mappings().len(), 1);
+    assert_eq!(mapping.last_processing_result(), Some("OK"));
+    assert_eq!(
+        mapping
+            .self_managed_kafka_event_source_config()
+            .and_then(|c| c.consumer_group_id()),
+        Some("log-consumers")
+    );
+    let mut kinds: Vec<&str> = mapping
+        .source_access_configurations()
+        .iter()
+        .filter_map(|c| c.r#type().map(|t| t.as_str()))
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        vec!["SASL_SCRAM_512_AUTH", "VPC_SECURITY_GROUP", "VPC_SUBNET"]
+    );
+    emulator
+        .pipectl(&["plan", "-f", path_str(&secured), "--detailed-exitcode"])
+        .expect_code(0);
+}

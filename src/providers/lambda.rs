@@ -5,13 +5,20 @@
 //! * one configuration update at a time per function: wait for `LastUpdateStatus` to leave
 //!   `InProgress` before and after each update, and report `Failed` with its reason;
 //! * send only the fields that changed, and only fields valid for Kafka sources;
-//! * a topic change cannot be made in place: it is a new mapping (replace);
+//! * a topic change cannot be made in place: it is a new mapping (replace); so is a change of
+//!   consumer group;
+//! * a mapping is done when it is `Enabled` *and* reports `LastProcessingResult: OK`: `PROBLEM:`
+//!   (Lambda cannot reach or authenticate to the brokers) is a failed change with AWS's text,
+//!   and `Disabling`/`Disabled` is not healthy;
 //! * reserved concurrency may not take the account's unreserved pool below its minimum, checked
 //!   at plan time from GetAccountSettings; removing a reservation is DeleteFunctionConcurrency.
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_lambda::error::ProvideErrorMetadata;
-use aws_sdk_lambda::types::{EndPointType, EventSourcePosition, SelfManagedEventSource};
+use aws_sdk_lambda::types::{
+    AmazonManagedKafkaEventSourceConfig, EndPointType, EventSourcePosition, SelfManagedEventSource,
+    SelfManagedKafkaEventSourceConfig, SourceAccessConfiguration, SourceAccessType,
+};
 use serde::{Deserialize, Serialize};
 
 use super::wait::{self, Poll};
@@ -67,6 +74,62 @@ pub struct TriggerDefinition {
     pub batch_size: Option<i64>,
     pub batching_window_seconds: Option<i64>,
     pub starting_position: String,
+    #[serde(default)]
+    pub starting_position_timestamp: Option<i64>,
+    #[serde(default)]
+    pub consumer_group_id: Option<String>,
+    /// AWS `SourceAccessConfigurations`: (type, URI), sorted.
+    #[serde(default)]
+    pub access: Vec<(String, String)>,
+    /// How long apply waits for `LastProcessingResult: OK`.
+    #[serde(default)]
+    pub health_timeout_seconds: u64,
+}
+
+/// How long apply waits for a new or changed mapping to report OK, unless the spec says.
+const DEFAULT_HEALTH_TIMEOUT_SECONDS: u64 = 120;
+
+/// The spec's VPC and authentication settings as AWS `SourceAccessConfigurations`.
+fn access_from_spec(trigger: &spec::KafkaTrigger) -> Vec<(String, String)> {
+    let mut access: Vec<(String, String)> = vec![];
+    for subnet in trigger.vpc_subnets.get_ref() {
+        access.push(("VPC_SUBNET".into(), format!("subnet:{subnet}")));
+    }
+    for group in trigger.vpc_security_groups.get_ref() {
+        access.push((
+            "VPC_SECURITY_GROUP".into(),
+            format!("security_group:{group}"),
+        ));
+    }
+    for (kind, secret) in [
+        ("SASL_SCRAM_512_AUTH", &trigger.sasl_scram_512_secret_arn),
+        ("SASL_SCRAM_256_AUTH", &trigger.sasl_scram_256_secret_arn),
+        (
+            "CLIENT_CERTIFICATE_TLS_AUTH",
+            &trigger.client_certificate_secret_arn,
+        ),
+        (
+            "SERVER_ROOT_CA_CERTIFICATE",
+            &trigger.server_root_ca_secret_arn,
+        ),
+    ] {
+        if let Some(secret) = secret {
+            access.push((kind.into(), secret.get_ref().clone()));
+        }
+    }
+    access.sort();
+    access
+}
+
+fn show_access(access: &[(String, String)]) -> String {
+    if access.is_empty() {
+        return "none".into();
+    }
+    access
+        .iter()
+        .map(|(kind, uri)| format!("{kind}={uri}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl FunctionDefinition {
@@ -92,6 +155,17 @@ impl FunctionDefinition {
                 batch_size: t.batch_size.as_ref().map(|v| *v.get_ref()),
                 batching_window_seconds: t.batching_window_seconds.as_ref().map(|v| *v.get_ref()),
                 starting_position: t.starting_position.get_ref().clone(),
+                starting_position_timestamp: t
+                    .starting_position_timestamp
+                    .as_ref()
+                    .map(|v| *v.get_ref()),
+                consumer_group_id: t.consumer_group_id.as_ref().map(|v| v.get_ref().clone()),
+                access: access_from_spec(t),
+                health_timeout_seconds: t
+                    .health_timeout_seconds
+                    .as_ref()
+                    .map(|v| (*v.get_ref()).max(0) as u64)
+                    .unwrap_or(DEFAULT_HEALTH_TIMEOUT_SECONDS),
             }),
         }
     }
@@ -134,6 +208,14 @@ pub struct LiveMapping {
     pub batch_size: Option<i64>,
     pub batching_window_seconds: Option<i64>,
     pub state: String,
+    #[serde(default)]
+    pub consumer_group_id: Option<String>,
+    /// `SourceAccessConfigurations` as (type, URI), sorted.
+    #[serde(default)]
+    pub access: Vec<(String, String)>,
+    /// Not part of a saved plan's fingerprint: it moves by itself.
+    #[serde(skip)]
+    pub last_processing_result: Option<String>,
 }
 
 /// Account-wide concurrency, from GetAccountSettings.
@@ -213,14 +295,7 @@ pub async fn read_function(
                     bootstrap_servers: servers.clone(),
                 }
             };
-            Some(LiveMapping {
-                uuid: m.uuid()?.to_string(),
-                source,
-                topics: m.topics().to_vec(),
-                batch_size: m.batch_size().map(i64::from),
-                batching_window_seconds: m.maximum_batching_window_in_seconds().map(i64::from),
-                state: m.state().unwrap_or("Enabled").to_string(),
-            })
+            Some(live_mapping(m, source)?)
         })
         .collect();
     Ok(Some(LiveFunction {
@@ -238,6 +313,37 @@ pub async fn read_function(
         revision_id: configuration.revision_id().map(str::to_string),
         kafka_mappings,
     }))
+}
+
+fn live_mapping(
+    m: &aws_sdk_lambda::types::EventSourceMappingConfiguration,
+    source: KafkaSource,
+) -> Option<LiveMapping> {
+    let mut access: Vec<(String, String)> = m
+        .source_access_configurations()
+        .iter()
+        .filter_map(|c| Some((c.r#type()?.as_str().to_string(), c.uri()?.to_string())))
+        .collect();
+    access.sort();
+    let consumer_group_id = m
+        .amazon_managed_kafka_event_source_config()
+        .and_then(|c| c.consumer_group_id())
+        .or_else(|| {
+            m.self_managed_kafka_event_source_config()
+                .and_then(|c| c.consumer_group_id())
+        })
+        .map(str::to_string);
+    Some(LiveMapping {
+        uuid: m.uuid()?.to_string(),
+        source,
+        topics: m.topics().to_vec(),
+        batch_size: m.batch_size().map(i64::from),
+        batching_window_seconds: m.maximum_batching_window_in_seconds().map(i64::from),
+        state: m.state().unwrap_or("Enabled").to_string(),
+        consumer_group_id,
+        access,
+        last_processing_result: m.last_processing_result().map(str::to_string),
+    })
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -264,6 +370,11 @@ pub enum FunctionOperation {
         uuid: String,
         batch_size: Option<i64>,
         batching_window_seconds: Option<i64>,
+        /// The whole new list of source access configurations, when it changes.
+        #[serde(default)]
+        access: Option<Vec<(String, String)>>,
+        #[serde(default)]
+        health_timeout_seconds: u64,
     },
     DeleteMapping {
         function: String,
@@ -403,102 +514,184 @@ fn plan_trigger(
     lane: String,
 ) -> Change {
     let id = ResourceId::new(ResourceKind::LambdaEventSourceMapping, function);
-    let create = step(
+    let same_stream =
+        |m: &&LiveMapping| m.source == trigger.source && m.topics == [trigger.topic.clone()];
+    let group_changes = |m: &LiveMapping| {
+        trigger
+            .consumer_group_id
+            .as_ref()
+            .is_some_and(|g| Some(g) != m.consumer_group_id.as_ref())
+    };
+    let mut change = match live.iter().find(same_stream) {
+        Some(current) if !group_changes(current) => plan_trigger_update(function, trigger, current),
+        // Same source and topic: AWS allows one such mapping per function, so the old one goes first.
+        Some(current) => plan_trigger_replace(function, trigger, current, true),
+        // A Kafka mapping on another topic or cluster: topics cannot change in place, and the
+        // new mapping is created before the old one is deleted.
+        None => match live.first() {
+            Some(old) => plan_trigger_replace(function, trigger, old, false),
+            None => plan_trigger_create(function, trigger),
+        },
+    };
+    change.id = id;
+    change.lane = lane;
+    change
+}
+
+fn new_change(action: Action, diffs: Vec<FieldDiff>, steps: Vec<Step>) -> Change {
+    Change {
+        id: ResourceId::new(ResourceKind::LambdaEventSourceMapping, ""),
+        action,
+        diffs,
+        hazards: vec![],
+        destructive: false,
+        lane: String::new(),
+        deferred: None,
+        after_lane: None,
+        fingerprint: None,
+        steps,
+    }
+}
+
+fn create_mapping_step(function: &str, trigger: &TriggerDefinition) -> Step {
+    step(
         format!(
-            "CreateEventSourceMapping for topic {}, then wait until Enabled",
+            "CreateEventSourceMapping for topic {}, then wait until Enabled and healthy",
             trigger.topic
         ),
         FunctionOperation::CreateMapping {
             function: function.to_string(),
             trigger: trigger.clone(),
         },
-    );
-    let exact = live
-        .iter()
-        .find(|m| m.source == trigger.source && m.topics == [trigger.topic.clone()]);
-    let Some(current) = exact else {
-        // A Kafka mapping on another topic or cluster is replaced: topics cannot change in place.
-        if let Some(old) = live.first() {
-            let mut diffs = vec![];
-            if old.topics != [trigger.topic.clone()] {
-                diffs.push(FieldDiff::new(
-                    "topic",
-                    Some(old.topics.join(",")),
-                    Some(trigger.topic.clone()),
-                ));
-            }
-            if old.source != trigger.source {
-                diffs.push(FieldDiff::new(
-                    "source",
-                    Some(old.source.to_string()),
-                    Some(trigger.source.to_string()),
-                ));
-            }
-            return Change {
-                id,
-                action: Action::Replace,
-                diffs,
-                hazards: vec![Hazard {
-                    message: format!(
-                        "the topic or source of a Kafka mapping cannot change in place: a new mapping is created (starting at {}) and then mapping {} is deleted",
-                        trigger.starting_position, old.uuid
-                    ),
-                }],
-                destructive: true,
-                lane,
-                deferred: None,
-                after_lane: None,
-                fingerprint: None,
-                steps: vec![
-                    create,
-                    step(
-                        format!("DeleteEventSourceMapping {}", old.uuid),
-                        FunctionOperation::DeleteMapping {
-                            function: function.to_string(),
-                            uuid: old.uuid.clone(),
-                        },
-                    ),
-                ],
-            };
+    )
+}
+
+fn plan_trigger_create(function: &str, trigger: &TriggerDefinition) -> Change {
+    let mut diffs = vec![
+        FieldDiff::new("source", None, Some(trigger.source.to_string())),
+        FieldDiff::new("topic", None, Some(trigger.topic.clone())),
+        FieldDiff::new(
+            "starting_position",
+            None,
+            Some(trigger.starting_position.clone()),
+        ),
+    ];
+    let optional = [
+        ("consumer_group_id", trigger.consumer_group_id.clone()),
+        ("batch_size", trigger.batch_size.map(|v| v.to_string())),
+        (
+            "batching_window_seconds",
+            trigger.batching_window_seconds.map(|v| v.to_string()),
+        ),
+        (
+            "access",
+            (!trigger.access.is_empty()).then(|| show_access(&trigger.access)),
+        ),
+    ];
+    for (field, value) in optional {
+        if value.is_some() {
+            diffs.push(FieldDiff::new(field, None, value));
         }
-        let mut diffs = vec![
-            FieldDiff::new("source", None, Some(trigger.source.to_string())),
-            FieldDiff::new("topic", None, Some(trigger.topic.clone())),
-            FieldDiff::new(
-                "starting_position",
-                None,
-                Some(trigger.starting_position.clone()),
-            ),
-        ];
-        if let Some(size) = trigger.batch_size {
-            diffs.push(FieldDiff::new("batch_size", None, Some(size.to_string())));
-        }
-        if let Some(window) = trigger.batching_window_seconds {
-            diffs.push(FieldDiff::new(
-                "batching_window_seconds",
-                None,
-                Some(window.to_string()),
-            ));
-        }
-        return Change {
-            id,
-            action: Action::Create,
-            diffs,
-            hazards: vec![],
-            destructive: false,
-            lane,
-            deferred: None,
-            after_lane: None,
-            fingerprint: None,
-            steps: vec![create],
-        };
+    }
+    new_change(
+        Action::Create,
+        diffs,
+        vec![create_mapping_step(function, trigger)],
+    )
+}
+
+/// Where a replacement mapping starts reading, said plainly: consumption does not simply
+/// continue unless the new mapping joins a consumer group with committed offsets.
+fn replacement_hazard(
+    trigger: &TriggerDefinition,
+    old: &LiveMapping,
+    delete_first: bool,
+) -> Hazard {
+    let order = if delete_first {
+        format!("mapping {} is deleted first (AWS allows one mapping per function, source and topic), then a new one is created", old.uuid)
+    } else {
+        format!(
+            "a new mapping is created, then mapping {} is deleted",
+            old.uuid
+        )
     };
+    let resume = match (&trigger.consumer_group_id, trigger.starting_position.as_str()) {
+        (Some(group), _) => format!(
+            "the new mapping joins consumer group {group}: where that group has committed offsets on topic {} it resumes from them, otherwise it starts at {}",
+            trigger.topic, trigger.starting_position
+        ),
+        (None, "TRIM_HORIZON") => "without a consumer_group_id the new mapping is a new consumer group starting at TRIM_HORIZON: messages the old mapping already processed are read again".to_string(),
+        (None, "AT_TIMESTAMP") => "without a consumer_group_id the new mapping is a new consumer group starting at the timestamp: messages after it that the old mapping processed are read again".to_string(),
+        (None, _) => "without a consumer_group_id the new mapping is a new consumer group starting at LATEST: messages published between the old mapping's last poll and the new mapping's first poll are skipped".to_string(),
+    };
+    Hazard {
+        message: format!("the topic, source or consumer group of a Kafka mapping cannot change in place: {order}; {resume}"),
+    }
+}
+
+fn plan_trigger_replace(
+    function: &str,
+    trigger: &TriggerDefinition,
+    old: &LiveMapping,
+    delete_first: bool,
+) -> Change {
+    let mut diffs = vec![];
+    if old.topics != [trigger.topic.clone()] {
+        diffs.push(FieldDiff::new(
+            "topic",
+            Some(old.topics.join(",")),
+            Some(trigger.topic.clone()),
+        ));
+    }
+    if old.source != trigger.source {
+        diffs.push(FieldDiff::new(
+            "source",
+            Some(old.source.to_string()),
+            Some(trigger.source.to_string()),
+        ));
+    }
+    if let Some(group) = trigger
+        .consumer_group_id
+        .as_ref()
+        .filter(|g| Some(*g) != old.consumer_group_id.as_ref())
+    {
+        diffs.push(FieldDiff::new(
+            "consumer_group_id",
+            old.consumer_group_id.clone(),
+            Some(group.clone()),
+        ));
+    }
+    let delete = step(
+        format!("DeleteEventSourceMapping {}", old.uuid),
+        FunctionOperation::DeleteMapping {
+            function: function.to_string(),
+            uuid: old.uuid.clone(),
+        },
+    );
+    let create = create_mapping_step(function, trigger);
+    let steps = if delete_first {
+        vec![delete, create]
+    } else {
+        vec![create, delete]
+    };
+    let mut change = new_change(Action::Replace, diffs, steps);
+    change.destructive = true;
+    change.hazards = vec![replacement_hazard(trigger, old, delete_first)];
+    change
+}
+
+fn plan_trigger_update(
+    function: &str,
+    trigger: &TriggerDefinition,
+    current: &LiveMapping,
+) -> Change {
     let batch_size = trigger
         .batch_size
         .filter(|b| Some(*b) != current.batch_size);
     let window = trigger
         .batching_window_seconds
         .filter(|w| Some(*w) != current.batching_window_seconds);
+    let access = (trigger.access != current.access).then(|| trigger.access.clone());
     let show = |v: Option<i64>| Some(v.map(|v| v.to_string()).unwrap_or_else(|| "default".into()));
     let mut diffs = vec![];
     if let Some(size) = batch_size {
@@ -515,38 +708,31 @@ fn plan_trigger(
             Some(w.to_string()),
         ));
     }
-    let steps = if diffs.is_empty() {
-        vec![]
-    } else {
-        vec![step(
-            format!(
-                "UpdateEventSourceMapping {}, then wait until Enabled",
-                current.uuid
-            ),
-            FunctionOperation::UpdateMapping {
-                function: function.to_string(),
-                uuid: current.uuid.clone(),
-                batch_size,
-                batching_window_seconds: window,
-            },
-        )]
-    };
-    Change {
-        id,
-        action: if steps.is_empty() {
-            Action::NoOp
-        } else {
-            Action::Update
-        },
-        diffs,
-        hazards: vec![],
-        destructive: false,
-        lane,
-        deferred: None,
-        after_lane: None,
-        fingerprint: None,
-        steps,
+    if let Some(access) = &access {
+        diffs.push(FieldDiff::new(
+            "access",
+            Some(show_access(&current.access)),
+            Some(show_access(access)),
+        ));
     }
+    if diffs.is_empty() {
+        return new_change(Action::NoOp, diffs, vec![]);
+    }
+    let update = step(
+        format!(
+            "UpdateEventSourceMapping {}, then wait until Enabled and healthy",
+            current.uuid
+        ),
+        FunctionOperation::UpdateMapping {
+            function: function.to_string(),
+            uuid: current.uuid.clone(),
+            batch_size,
+            batching_window_seconds: window,
+            access,
+            health_timeout_seconds: trigger.health_timeout_seconds,
+        },
+    );
+    new_change(Action::Update, diffs, vec![update])
 }
 
 /// Refuses, at plan time, reservations that AWS would refuse halfway through an apply: the sum
@@ -648,6 +834,8 @@ pub async fn execute(
             uuid,
             batch_size,
             batching_window_seconds,
+            access,
+            health_timeout_seconds,
         } => {
             wait_for_mapping(aws, uuid, false, progress).await?;
             progress.status(&format!("UpdateEventSourceMapping {uuid}"));
@@ -659,6 +847,7 @@ pub async fn execute(
                 .set_maximum_batching_window_in_seconds(
                     batching_window_seconds.map(to_i32).transpose()?,
                 )
+                .set_source_access_configurations(access.as_deref().map(source_access))
                 .send()
                 .await
                 .map_err(|e| {
@@ -667,7 +856,8 @@ pub async fn execute(
                         describe_sdk_error(&e)
                     )
                 })?;
-            wait_for_mapping(aws, uuid, false, progress).await
+            wait_for_mapping(aws, uuid, false, progress).await?;
+            wait_until_healthy(aws, uuid, *health_timeout_seconds, progress).await
         }
         FunctionOperation::DeleteMapping { function, uuid } => {
             wait_for_mapping(aws, uuid, false, progress).await?;
@@ -792,16 +982,43 @@ async fn create_mapping(
         .set_maximum_batching_window_in_seconds(
             trigger.batching_window_seconds.map(to_i32).transpose()?,
         );
+    if let Some(timestamp) = trigger.starting_position_timestamp {
+        request =
+            request.starting_position_timestamp(aws_smithy_types::DateTime::from_secs(timestamp));
+    }
+    if !trigger.access.is_empty() {
+        request = request.set_source_access_configurations(Some(source_access(&trigger.access)));
+    }
     request = match &trigger.source {
-        KafkaSource::Msk { cluster_arn } => request.event_source_arn(cluster_arn),
-        KafkaSource::SelfManaged { bootstrap_servers } => request.self_managed_event_source(
-            SelfManagedEventSource::builder()
-                .endpoints(
-                    EndPointType::KafkaBootstrapServers,
-                    bootstrap_servers.clone(),
-                )
-                .build(),
-        ),
+        KafkaSource::Msk { cluster_arn } => {
+            let request = request.event_source_arn(cluster_arn);
+            match &trigger.consumer_group_id {
+                Some(group) => request.amazon_managed_kafka_event_source_config(
+                    AmazonManagedKafkaEventSourceConfig::builder()
+                        .consumer_group_id(group)
+                        .build(),
+                ),
+                None => request,
+            }
+        }
+        KafkaSource::SelfManaged { bootstrap_servers } => {
+            let request = request.self_managed_event_source(
+                SelfManagedEventSource::builder()
+                    .endpoints(
+                        EndPointType::KafkaBootstrapServers,
+                        bootstrap_servers.clone(),
+                    )
+                    .build(),
+            );
+            match &trigger.consumer_group_id {
+                Some(group) => request.self_managed_kafka_event_source_config(
+                    SelfManagedKafkaEventSourceConfig::builder()
+                        .consumer_group_id(group)
+                        .build(),
+                ),
+                None => request,
+            }
+        }
     };
     progress.status(&format!("CreateEventSourceMapping topic {}", trigger.topic));
     let uuid = match request.send().await {
@@ -834,7 +1051,87 @@ async fn create_mapping(
         "created Kafka mapping {uuid} for topic {}",
         trigger.topic
     ));
-    wait_for_mapping(aws, &uuid, false, progress).await
+    wait_for_mapping(aws, &uuid, false, progress).await?;
+    wait_until_healthy(aws, &uuid, trigger.health_timeout_seconds, progress).await
+}
+
+fn source_access(access: &[(String, String)]) -> Vec<SourceAccessConfiguration> {
+    access
+        .iter()
+        .map(|(kind, uri)| {
+            SourceAccessConfiguration::builder()
+                .r#type(SourceAccessType::from(kind.as_str()))
+                .uri(uri)
+                .build()
+        })
+        .collect()
+}
+
+/// `Enabled` only means the mapping exists: Lambda reports whether it could reach and
+/// authenticate to the brokers in `LastProcessingResult`. Waits up to `timeout_seconds` for
+/// `OK`; `PROBLEM: ...` fails the change with AWS's text, and so does a mapping that went
+/// `Disabling`/`Disabled`. A mapping still without a result after the time is reported as not
+/// yet confirmed, not as failed (an idle topic gives Lambda nothing to process).
+async fn wait_until_healthy(
+    aws: &Aws,
+    uuid: &str,
+    timeout_seconds: u64,
+    progress: &StepProgress,
+) -> Result<()> {
+    if timeout_seconds == 0 {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let outcome = wait::until(
+        &aws.wait,
+        progress,
+        &format!("mapping {uuid} to be healthy"),
+        || async {
+            let mapping = aws
+                .lambda
+                .get_event_source_mapping()
+                .uuid(uuid)
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "GetEventSourceMapping {uuid} failed: {}",
+                        describe_sdk_error(&e)
+                    )
+                })?;
+            let state = mapping.state().unwrap_or("Enabled");
+            let result = mapping
+                .last_processing_result()
+                .unwrap_or("No records processed");
+            if matches!(state, "Disabling" | "Disabled") {
+                bail!(
+                    "Kafka mapping {uuid} is {state}, not healthy ({})",
+                    mapping
+                        .state_transition_reason()
+                        .unwrap_or("no reason given")
+                );
+            }
+            if result.starts_with("PROBLEM") {
+                bail!("Kafka mapping {uuid} cannot consume: {result}");
+            }
+            if result == "OK" {
+                return Ok(Poll::Ready(None));
+            }
+            if started.elapsed().as_secs() >= timeout_seconds {
+                return Ok(Poll::Ready(Some(result.to_string())));
+            }
+            Ok(Poll::Pending(format!(
+                "{state}, LastProcessingResult: {result}"
+            )))
+        },
+    )
+    .await?;
+    if let Some(result) = outcome {
+        progress.note(&format!(
+            "mapping {uuid} not yet confirmed healthy after {timeout_seconds}s (LastProcessingResult: {result}); check it with `aws lambda get-event-source-mapping --uuid {uuid}`"
+        ));
+    }
+    Ok(())
 }
 
 /// Waits until a mapping leaves Creating/Updating/Enabling (or, with `gone`, until it is deleted).
@@ -938,28 +1235,90 @@ mod tests {
         assert!(check_account_concurrency(&want, &[Some(live(None))], account).is_empty());
     }
 
-    #[test]
-    fn topic_change_is_a_destructive_replace() {
-        let trigger = TriggerDefinition {
-            source: KafkaSource::Msk {
-                cluster_arn: "arn:aws:kafka:us-east-1:1:cluster/c/u".into(),
+    fn trigger(topic: &str, group: Option<&str>) -> TriggerDefinition {
+        TriggerDefinition {
+            source: KafkaSource::SelfManaged {
+                bootstrap_servers: vec!["b-1.kafka.svc:9092".into()],
             },
-            topic: "new".into(),
+            topic: topic.into(),
             batch_size: None,
             batching_window_seconds: None,
             starting_position: "LATEST".into(),
-        };
-        let old = LiveMapping {
+            starting_position_timestamp: None,
+            consumer_group_id: group.map(str::to_string),
+            access: vec![],
+            health_timeout_seconds: 0,
+        }
+    }
+
+    fn mapping(topic: &str, group: &str) -> LiveMapping {
+        LiveMapping {
             uuid: "u1".into(),
-            source: trigger.source.clone(),
-            topics: vec!["old".into()],
+            source: trigger(topic, None).source,
+            topics: vec![topic.into()],
             batch_size: Some(100),
             batching_window_seconds: None,
             state: "Enabled".into(),
-        };
-        let change = plan_trigger("f", &trigger, &[old], "lane".into());
+            consumer_group_id: Some(group.into()),
+            access: vec![],
+            last_processing_result: Some("OK".into()),
+        }
+    }
+
+    fn operations(change: &Change) -> Vec<&'static str> {
+        change
+            .steps
+            .iter()
+            .map(|s| match &s.operation {
+                Operation::Lambda(FunctionOperation::CreateMapping { .. }) => "create",
+                Operation::Lambda(FunctionOperation::DeleteMapping { .. }) => "delete",
+                Operation::Lambda(FunctionOperation::UpdateMapping { .. }) => "update",
+                _ => "other",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn topic_change_is_a_destructive_replace_that_says_where_reading_starts() {
+        let change = plan_trigger(
+            "f",
+            &trigger("new", None),
+            &[mapping("old", "u1")],
+            "lane".into(),
+        );
         assert_eq!(change.action, Action::Replace);
         assert!(change.destructive);
-        assert_eq!(change.steps.len(), 2);
+        assert_eq!(operations(&change), vec!["create", "delete"]);
+        assert!(
+            change.hazards[0].message.contains("are skipped"),
+            "{}",
+            change.hazards[0].message
+        );
+        let with_group = plan_trigger(
+            "f",
+            &trigger("new", Some("log-consumers")),
+            &[mapping("old", "log-consumers")],
+            "lane".into(),
+        );
+        assert!(with_group.hazards[0].message.contains("resumes from them"));
+    }
+
+    #[test]
+    fn a_consumer_group_change_deletes_the_old_mapping_first_and_access_updates_in_place() {
+        let change = plan_trigger(
+            "f",
+            &trigger("logs", Some("log-consumers")),
+            &[mapping("logs", "u1")],
+            "lane".into(),
+        );
+        assert_eq!(operations(&change), vec!["delete", "create"]);
+        let mut secured = trigger("logs", None);
+        secured.access = vec![(
+            "SASL_SCRAM_512_AUTH".into(),
+            "arn:aws:secretsmanager:s".into(),
+        )];
+        let change = plan_trigger("f", &secured, &[mapping("logs", "u1")], "lane".into());
+        assert_eq!(change.action, Action::Update);
+        assert_eq!(operations(&change), vec!["update"]);
     }
 }

@@ -50,6 +50,14 @@ pub const KAFKA_BATCHING_WINDOW: Limit = Limit {
     source: "CreateEventSourceMapping: 0..=300 s; Kafka default is 500 ms (checked 2026-11)",
 };
 
+pub const KAFKA_HEALTH_TIMEOUT: Limit = Limit {
+    min: 0,
+    max: 3600,
+    unit: "seconds",
+    aws_name: "(pipectl setting)",
+    source: "pipectl: how long apply waits for a Kafka mapping's LastProcessingResult to be OK",
+};
+
 /// No upper bound is documented per function; the account limit is read live at plan time.
 pub const LAMBDA_RESERVED_CONCURRENCY: Limit = Limit {
     min: 0,

@@ -229,6 +229,29 @@ pub struct KafkaTrigger {
     pub batching_window_seconds: Option<Spanned<i64>>,
     #[serde(default = "default_starting_position")]
     pub starting_position: Spanned<String>,
+    /// With `starting_position = "AT_TIMESTAMP"`: seconds since the Unix epoch.
+    pub starting_position_timestamp: Option<Spanned<i64>>,
+    /// The Kafka consumer group the mapping joins; a replacement mapping with the same group
+    /// resumes from its committed offsets. Absent: AWS uses the mapping's UUID (a new group).
+    pub consumer_group_id: Option<Spanned<String>>,
+    /// Self-managed brokers inside a VPC: the subnets and security groups Lambda's pollers use.
+    #[serde(default = "no_ids")]
+    pub vpc_subnets: Spanned<Vec<String>>,
+    #[serde(default = "no_ids")]
+    pub vpc_security_groups: Spanned<Vec<String>>,
+    /// The brokers' authentication: a Secrets Manager secret ARN for one of these.
+    pub sasl_scram_512_secret_arn: Option<Spanned<String>>,
+    pub sasl_scram_256_secret_arn: Option<Spanned<String>>,
+    pub client_certificate_secret_arn: Option<Spanned<String>>,
+    /// The brokers' root CA (self-managed brokers with a private CA).
+    pub server_root_ca_secret_arn: Option<Spanned<String>>,
+    /// How long apply waits for the mapping to report `LastProcessingResult: OK` (default 120 s;
+    /// 0: do not wait).
+    pub health_timeout_seconds: Option<Spanned<i64>>,
+}
+
+fn no_ids() -> Spanned<Vec<String>> {
+    Spanned::new(0..0, vec![])
 }
 
 fn default_starting_position() -> Spanned<String> {

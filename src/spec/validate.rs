@@ -566,18 +566,138 @@ fn validate_function(check: &mut Checker, function: &LambdaFunction, base: &str)
             &limits::KAFKA_BATCHING_WINDOW,
             &format!("{base}.batching_window_seconds"),
         );
-        if !matches!(
-            trigger.starting_position.get_ref().as_str(),
-            "LATEST" | "TRIM_HORIZON"
-        ) {
+        validate_starting_position(check, trigger, &base);
+        validate_trigger_access(check, trigger, &base);
+        check.optional_in_range(
+            &trigger.health_timeout_seconds,
+            &limits::KAFKA_HEALTH_TIMEOUT,
+            &format!("{base}.health_timeout_seconds"),
+        );
+    }
+}
+
+fn validate_starting_position(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
+    let position = trigger.starting_position.get_ref().as_str();
+    if !matches!(position, "LATEST" | "TRIM_HORIZON" | "AT_TIMESTAMP") {
+        check.error(
+            trigger.starting_position.span(),
+            &format!("{base}.starting_position"),
+            format!("starting_position {position:?} is not supported"),
+            "use \"LATEST\", \"TRIM_HORIZON\" or \"AT_TIMESTAMP\" (with starting_position_timestamp)",
+        );
+    }
+    match (position, &trigger.starting_position_timestamp) {
+        ("AT_TIMESTAMP", None) => check.error(
+            trigger.starting_position.span(),
+            &format!("{base}.starting_position_timestamp"),
+            "starting_position AT_TIMESTAMP needs starting_position_timestamp".to_string(),
+            "add starting_position_timestamp = SECONDS_SINCE_THE_EPOCH",
+        ),
+        ("AT_TIMESTAMP", Some(t)) if *t.get_ref() < 0 => check.error(
+            t.span(),
+            &format!("{base}.starting_position_timestamp"),
+            format!("starting_position_timestamp {} is before 1970", t.get_ref()),
+            "use seconds since the Unix epoch",
+        ),
+        ("AT_TIMESTAMP", Some(_)) => {}
+        (_, Some(t)) => check.error(
+            t.span(),
+            &format!("{base}.starting_position_timestamp"),
+            "starting_position_timestamp is only used with starting_position = \"AT_TIMESTAMP\""
+                .to_string(),
+            "remove it, or set starting_position = \"AT_TIMESTAMP\"",
+        ),
+        _ => {}
+    }
+}
+
+/// The source access configurations AWS takes for Kafka: VPC subnets and security groups
+/// (self-managed brokers in a VPC; both or neither), one authentication method, a root CA.
+fn validate_trigger_access(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
+    let (subnets, groups) = (&trigger.vpc_subnets, &trigger.vpc_security_groups);
+    let ids = [
+        (subnets, "vpc_subnets", "subnet-"),
+        (groups, "vpc_security_groups", "sg-"),
+    ];
+    for (list, key, prefix) in ids {
+        if let Some(bad) = list.get_ref().iter().find(|id| !id.starts_with(prefix)) {
             check.error(
-                trigger.starting_position.span(),
-                &format!("{base}.starting_position"),
+                list.span(),
+                &format!("{base}.{key}"),
+                format!("{bad:?} is not a {prefix}... id"),
+                format!("list the ids as EC2 shows them, e.g. [\"{prefix}0123456789abcdef0\"]"),
+            );
+        }
+    }
+    if trigger.msk_cluster_arn.is_some()
+        && !(subnets.get_ref().is_empty() && groups.get_ref().is_empty())
+    {
+        check.error(
+            subnets.span(),
+            &format!("{base}.vpc_subnets"),
+            "vpc_subnets and vpc_security_groups are for self-managed Kafka; Amazon MSK brings its own VPC".to_string(),
+            "remove them for an MSK trigger",
+        );
+    } else if subnets.get_ref().is_empty() != groups.get_ref().is_empty() {
+        let (missing, present) = if subnets.get_ref().is_empty() {
+            ("vpc_subnets", groups)
+        } else {
+            ("vpc_security_groups", subnets)
+        };
+        check.error(
+            present.span(),
+            &format!("{base}.{missing}"),
+            format!("a Kafka trigger in a VPC needs both vpc_subnets and vpc_security_groups; {missing} is missing"),
+            "Lambda's pollers reach brokers in a VPC through subnets and a security group: list both",
+        );
+    }
+    let methods: Vec<&Spanned<String>> = [
+        &trigger.sasl_scram_512_secret_arn,
+        &trigger.sasl_scram_256_secret_arn,
+        &trigger.client_certificate_secret_arn,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if let Some(second) = methods.get(1) {
+        check.error(
+            second.span(),
+            base,
+            "a Kafka trigger names more than one authentication method".to_string(),
+            "keep one of sasl_scram_512_secret_arn, sasl_scram_256_secret_arn and client_certificate_secret_arn",
+        );
+    }
+    let secrets = methods
+        .into_iter()
+        .chain(trigger.server_root_ca_secret_arn.as_ref());
+    for secret in secrets {
+        if !(secret.get_ref().starts_with("arn:aws")
+            && secret.get_ref().contains(":secretsmanager:"))
+        {
+            check.error(
+                secret.span(),
+                base,
+                format!("{:?} is not a Secrets Manager secret ARN", secret.get_ref()),
+                "use arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME",
+            );
+        }
+    }
+    if let Some(group) = &trigger.consumer_group_id {
+        let valid = !group.get_ref().is_empty()
+            && group.get_ref().len() <= 200
+            && group
+                .get_ref()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+        if !valid {
+            check.error(
+                group.span(),
+                &format!("{base}.consumer_group_id"),
                 format!(
-                    "starting_position {:?} is not supported",
-                    trigger.starting_position.get_ref()
+                    "consumer_group_id {:?} is not a valid Kafka consumer group id for Lambda",
+                    group.get_ref()
                 ),
-                "use \"LATEST\" or \"TRIM_HORIZON\"",
+                "use 1 to 200 letters, digits, '-', '_', '.' or ':'",
             );
         }
     }
