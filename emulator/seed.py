@@ -112,12 +112,38 @@ def kube_seed(kube: str, objects: list[dict]) -> None:
         response.read()
 
 
-def seed_kafka(endpoint: str, region: str, kube: str, brokers: int = 3) -> None:
+# The brokers as Lambda's pollers reach them (stacks/kafka-logs.toml): self-managed Kafka on EKS,
+# exposed inside the cluster's VPC on the SASL/SCRAM listener.
+BOOTSTRAP_SERVERS = [f"kafka-broker-{i}.kafka-logs.internal:9096" for i in range(3)]
+
+
+def seed_network(endpoint: str, region: str) -> dict:
+    """The cluster's VPC: two private subnets and the security group Lambda's pollers use. The
+    emulator is told the brokers are private to this VPC and require SASL/SCRAM-512. Returns
+    the ids (stacks/kafka-logs.toml holds placeholders for them)."""
+    ec2 = client("ec2", endpoint, region)
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"{region}{zone}",
+                                 TagSpecifications=[{"ResourceType": "subnet", "Tags": [
+                                     {"Key": "Name", "Value": f"kafka-logs-private-{zone}"}]}])["Subnet"]["SubnetId"]
+               for i, zone in ((1, "a"), (2, "b"))]
+    group = ec2.create_security_group(VpcId=vpc, GroupName="kafka-lambda-pollers",
+                                      Description="Lambda's Kafka pollers")["GroupId"]
+    brokers = {server: {"vpc": vpc, "auth": "SASL_SCRAM_512_AUTH"} for server in BOOTSTRAP_SERVERS}
+    request = urllib.request.Request(f"{endpoint}/_emulator/config", data=json.dumps({"kafka_brokers": brokers}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request) as response:
+        response.read()
+    return {"vpc": vpc, "subnets": subnets, "security_group": group}
+
+
+def seed_kafka(endpoint: str, region: str, kube: str, brokers: int = 3) -> dict:
+    network = seed_network(endpoint, region)
     eks = client("eks", endpoint, region)
     eks.create_cluster(
         name="kafka-logs",
         roleArn="arn:aws:iam::123456789012:role/eks-cluster",
-        resourcesVpcConfig={"subnetIds": ["subnet-1", "subnet-2"]},
+        resourcesVpcConfig={"subnetIds": network["subnets"], "securityGroupIds": [network["security_group"]]},
     )
     ec2 = client("ec2", endpoint, region)
     objects: list[dict] = [
@@ -159,6 +185,7 @@ def seed_kafka(endpoint: str, region: str, kube: str, brokers: int = 3) -> None:
                                  "resources": {"requests": {"storage": "500Gi"}}, "volumeName": pv},
                         "status": {"phase": "Bound", "capacity": {"storage": "500Gi"}}})
     kube_seed(kube, objects)
+    return network
 
 
 def main() -> None:
@@ -175,7 +202,7 @@ def main() -> None:
         create_functions(iam, lam, args.names)
         return
     if args.scenario == "kafka":
-        seed_kafka(args.endpoint, args.region, args.kube)
+        print(json.dumps(seed_kafka(args.endpoint, args.region, args.kube)))
         return
     if args.scenario == "sagemaker":
         create_endpoints(args.endpoint, args.region, args.names)
@@ -203,7 +230,7 @@ def main() -> None:
     create_functions(iam, lam, ["kafka-log-lambda"])
     create_endpoints(args.endpoint, args.region, ["rcf-anomaly-endpoint"])
     if args.kube:
-        seed_kafka(args.endpoint, args.region, args.kube)
+        print(json.dumps(seed_kafka(args.endpoint, args.region, args.kube)))
     ddb.create_table(
         TableName="KafkaLogData",
         BillingMode="PROVISIONED",

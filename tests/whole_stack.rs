@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use aws_sdk_dynamodb::types::BillingMode;
 use common::{path_str, Emulator};
@@ -62,7 +60,7 @@ async fn seed_article_stack_is_applied_in_one_run() {
         .await
         .expect("CreateTable KafkaLogData");
 
-    let stack = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stacks/kafka-logs.toml");
+    let stack = emulator.seed_article_stack().await;
     let run = emulator.pipectl(&[
         "apply",
         "-f",
@@ -119,7 +117,11 @@ async fn seed_article_stack_is_applied_in_one_run() {
         .await
         .expect("ListEventSourceMappings");
     assert_eq!(mappings.event_source_mappings().len(), 1);
-    assert_eq!(mappings.event_source_mappings()[0].batch_size(), Some(500));
+    let mapping = &mappings.event_source_mappings()[0];
+    assert_eq!(mapping.batch_size(), Some(500));
+    // Self-managed Kafka on EKS, reached in the VPC with SASL/SCRAM: Lambda can consume.
+    assert_eq!(mapping.last_processing_result(), Some("OK"));
+    assert_eq!(mapping.source_access_configurations().len(), 4);
 
     // SageMaker: the variant's scalable target, with the id AWS accepts.
     let targets = emulator

@@ -1126,10 +1126,13 @@ async fn wait_until_healthy(
         },
     )
     .await?;
-    if let Some(result) = outcome {
-        progress.note(&format!(
+    match outcome {
+        None => progress.note(&format!(
+            "mapping {uuid} is healthy: Lambda reached the brokers (LastProcessingResult: OK)"
+        )),
+        Some(result) => progress.note(&format!(
             "mapping {uuid} not yet confirmed healthy after {timeout_seconds}s (LastProcessingResult: {result}); check it with `aws lambda get-event-source-mapping --uuid {uuid}`"
-        ));
+        )),
     }
     Ok(())
 }

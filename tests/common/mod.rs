@@ -291,6 +291,59 @@ impl Emulator {
         );
     }
 
+    /// stacks/kafka-logs.toml with the placeholder subnet and security group ids replaced by
+    /// those `seed.py kafka` made in the cluster's VPC (found through EC2 by their names),
+    /// written into this test's directory.
+    pub async fn seed_article_stack(&self) -> PathBuf {
+        let ec2 = self.ec2().await;
+        let subnets = ec2
+            .describe_subnets()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("tag:Name")
+                    .values("kafka-logs-private-a")
+                    .values("kafka-logs-private-b")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("DescribeSubnets");
+        let mut subnets: Vec<(String, String)> = subnets
+            .subnets()
+            .iter()
+            .map(|s| {
+                let name = s
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == Some("Name"))
+                    .and_then(|t| t.value())
+                    .unwrap_or_default()
+                    .to_string();
+                (name, s.subnet_id().unwrap_or_default().to_string())
+            })
+            .collect();
+        subnets.sort();
+        assert_eq!(subnets.len(), 2, "seed.py kafka makes two subnets");
+        let groups = ec2
+            .describe_security_groups()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("group-name")
+                    .values("kafka-lambda-pollers")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("DescribeSecurityGroups");
+        let group = groups.security_groups()[0].group_id().unwrap_or_default();
+        let text = std::fs::read_to_string(repo().join("stacks/kafka-logs.toml"))
+            .expect("read stacks/kafka-logs.toml")
+            .replace("subnet-0aaaaaaaaaaaaaaa1", &subnets[0].1)
+            .replace("subnet-0aaaaaaaaaaaaaaa2", &subnets[1].1)
+            .replace("sg-0aaaaaaaaaaaaaaa3", group);
+        self.stack("kafka-logs.toml", &text)
+    }
+
     /// Writes a stack file into this test's directory and returns its path.
     pub fn stack(&self, name: &str, text: &str) -> PathBuf {
         let path = self.workdir.path().join(name);
