@@ -21,8 +21,9 @@ fn epoch_now() -> i64 {
         .as_secs() as i64
 }
 
-/// Writes a lock item as another run would have left it.
-async fn plant_lock(emulator: &Emulator, holder: &str, lease_expires_at: i64) {
+/// Writes a lock item as another run would have left it (with a `lease_seconds` lease and a
+/// record version that stays as planted: a run that no longer renews).
+async fn plant_lock(emulator: &Emulator, holder: &str, lease_expires_at: i64, lease_seconds: u64) {
     emulator
         .dynamodb()
         .await
@@ -40,6 +41,8 @@ async fn plant_lock(emulator: &Emulator, holder: &str, lease_expires_at: i64) {
             AttributeValue::N(lease_expires_at.to_string()),
         )
         .item("LeaseId", AttributeValue::S("someone-else".into()))
+        .item("LeaseSeconds", AttributeValue::N(lease_seconds.to_string()))
+        .item("RecordVersion", AttributeValue::S("planted".into()))
         .send()
         .await
         .expect("plant a lock item");
@@ -175,7 +178,7 @@ async fn an_expired_lock_is_taken_over_and_a_held_one_is_waited_for_then_reporte
         .expect_code(0);
 
     // A run that died ten seconds after its lease ran out.
-    plant_lock(&emulator, "ghost@build-7 (pid 4242)", epoch_now() - 10).await;
+    plant_lock(&emulator, "ghost@build-7 (pid 4242)", epoch_now() - 10, 2).await;
     emulator
         .apply(&stack)
         .expect_code(0)
@@ -183,7 +186,7 @@ async fn an_expired_lock_is_taken_over_and_a_held_one_is_waited_for_then_reporte
         .expect_stderr("expired");
 
     // A live holder: apply waits --lock-timeout, then fails naming it, having changed nothing.
-    plant_lock(&emulator, "alice@laptop (pid 42)", epoch_now() + 600).await;
+    plant_lock(&emulator, "alice@laptop (pid 42)", epoch_now() + 600, 600).await;
     emulator.clear_log();
     let changed = emulator.stack("changed.toml", &app_stack("timeout_seconds = 40"));
     emulator
@@ -267,7 +270,7 @@ async fn an_apply_that_loses_its_lock_starts_no_further_change() {
     emulator
         .pipectl(&["unlock", "app", "--force", "--auto-approve"])
         .expect_code(0);
-    plant_lock(&emulator, "bob@ci-runner (pid 7)", epoch_now() + 600).await;
+    plant_lock(&emulator, "bob@ci-runner (pid 7)", epoch_now() + 600, 600).await;
 
     let run: Run = child.wait_with_output().expect("apply finished").into();
     run.expect_code(1)
@@ -280,4 +283,40 @@ async fn an_apply_that_loses_its_lock_starts_no_further_change() {
         .pipectl(&["unlock", "app", "--force"])
         .expect_code(1)
         .expect_stdout("locked by bob@ci-runner (pid 7)");
+}
+
+/// A machine whose clock runs ten minutes ahead sees every lease as long expired. The lock
+/// must not care: a waiter takes over only a record it watched go unrenewed for a whole lease
+/// on its own monotonic clock, so a live holder keeps its lock and the skewed run waits.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_skewed_clock_never_lets_two_applies_run_at_once() {
+    let (emulator, stack, holder) = apply_two_functions("app", 3, &["--lock-lease", "3"]);
+    let clock = common::skewed_clock("+600");
+    let clock: Vec<(&str, &str)> = clock.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let skewed = emulator
+        .command(
+            &[
+                "apply",
+                "-f",
+                path_str(&stack),
+                "--auto-approve",
+                "--lock-lease",
+                "3",
+                "--lock-timeout",
+                "4",
+            ],
+            &clock,
+        )
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the skewed apply");
+    let skewed: Run = skewed.into();
+    skewed
+        .expect_code(1)
+        .expect_stderr("stack app is locked by")
+        .expect_stderr("gave up after waiting 4s");
+    let holder: Run = holder.wait_with_output().expect("first apply").into();
+    holder.expect_code(0).expect_stdout("2 applied, 0 failed");
+    // Only the holder's two updates: the skewed run changed nothing.
+    assert_eq!(emulator.calls("UpdateFunctionConfiguration").len(), 2);
 }

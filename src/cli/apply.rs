@@ -106,7 +106,7 @@ async fn take_lock(aws: &Aws, args: &ApplyArgs, stack: &LoadedStack) -> Result<L
         Acquired::Free(lock) => lock,
         Acquired::TakenOver(lock, previous) => {
             eprintln!(
-                "Took over the lock of stack {}: the lease of {previous} had expired.",
+                "Took over the lock of stack {}: the lease of {previous} had expired (this run watched it go unrenewed for a whole lease).",
                 stack.name()
             );
             lock

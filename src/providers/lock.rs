@@ -5,8 +5,15 @@
 //! expires, and `pipectl unlock STACK --force` removes one by hand.
 //!
 //! The item: `LockId` = `stack/NAME` (the key), `Holder` (user@host, pid), `Command`,
-//! `AcquiredAt`, `LeaseExpiresAt` (epoch seconds), and `LeaseId`, a value only this holder
-//! knows, which every renewal and the release are conditioned on.
+//! `AcquiredAt` and `LeaseExpiresAt` (epoch seconds, shown to people only), `LeaseSeconds`,
+//! `RecordVersion`, a new random value at every acquisition and renewal, and `LeaseId`, a
+//! value only this holder knows, which every renewal and the release are conditioned on.
+//!
+//! No decision depends on comparing clocks of two machines. As the DynamoDB Lock Client does,
+//! a waiter takes a lock over only after it has itself watched the same `RecordVersion` stay
+//! unchanged for a whole `LeaseSeconds` on its own monotonic clock, and the takeover is a put
+//! conditioned on that version: a holder that renews (changes the version) is never taken
+//! over, whatever the clocks say.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,6 +42,41 @@ pub struct LockInfo {
     pub command: String,
     pub acquired_at: i64,
     pub lease_expires_at: i64,
+    /// The holder's lease; absent in items older than this field.
+    pub lease_seconds: Option<u64>,
+    pub record_version: String,
+    pub lease_id: String,
+}
+
+impl LockInfo {
+    /// What changes whenever the holder renews: the record version, and for items written
+    /// before it existed, the lease id and expiry.
+    fn observed(&self) -> Observed {
+        Observed {
+            lease_id: self.lease_id.clone(),
+            record_version: self.record_version.clone(),
+            lease_expires_at: self.lease_expires_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Observed {
+    lease_id: String,
+    record_version: String,
+    lease_expires_at: i64,
+}
+
+/// A new `RecordVersion`: unique per process and moment.
+fn new_version() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    )
 }
 
 impl std::fmt::Display for LockInfo {
@@ -111,71 +153,89 @@ impl Lock {
     ) -> Result<Acquired> {
         ensure_table(aws, table).await?;
         let id = lock_id(stack);
-        // Unique to this run: the pid and the time in nanoseconds.
-        let lease_id = format!(
-            "{}-{}",
-            std::process::id(),
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos()
-        );
+        let lease_id = new_version();
         let started = Instant::now();
         let mut announced = false;
+        // The version of the holder's record this run has seen, and since when (monotonic).
+        let mut watched: Option<(Observed, Instant)> = None;
         loop {
-            let previous = read(aws, table, &id).await?;
-            let now = epoch_now();
-            let result = aws
-                .dynamodb
-                .put_item()
-                .table_name(table)
-                .item("LockId", AttributeValue::S(id.clone()))
-                .item("Holder", AttributeValue::S(this_holder()))
-                .item("Command", AttributeValue::S(command.to_string()))
-                .item("AcquiredAt", AttributeValue::N(now.to_string()))
-                .item(
-                    "LeaseExpiresAt",
-                    AttributeValue::N((now + lease.as_secs() as i64).to_string()),
+            let current = read(aws, table, &id).await?;
+            let attempt = match &current {
+                None => Attempt::Free,
+                // Our own record: a retried put whose reply was lost wrote it already.
+                Some(holder) if holder.lease_id == lease_id => Attempt::Ours,
+                Some(holder) => {
+                    let their_lease = holder.lease_seconds.map_or(lease, Duration::from_secs);
+                    let seen = holder.observed();
+                    match &watched {
+                        Some((before, since))
+                            if *before == seen && since.elapsed() >= their_lease =>
+                        {
+                            Attempt::TakeOver(seen)
+                        }
+                        Some((before, _)) if *before == seen => Attempt::Wait,
+                        _ => {
+                            watched = Some((seen, Instant::now()));
+                            Attempt::Wait
+                        }
+                    }
+                }
+            };
+            let condition = match &attempt {
+                Attempt::Free => Some(None),
+                Attempt::TakeOver(seen) => Some(Some(seen.clone())),
+                Attempt::Ours => {
+                    return Ok(Acquired::Free(Lock::held(aws, table, id, lease_id, lease)))
+                }
+                Attempt::Wait => None,
+            };
+            if let Some(condition) = condition {
+                match put_record(
+                    aws,
+                    table,
+                    &id,
+                    command,
+                    lease,
+                    &lease_id,
+                    condition.as_ref(),
                 )
-                .item("LeaseId", AttributeValue::S(lease_id.clone()))
-                .condition_expression("attribute_not_exists(LockId) OR LeaseExpiresAt < :now")
-                .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-                .send()
-                .await;
-            match result {
-                Ok(_) => {
-                    let lock = Lock::held(aws, table, id, lease_id, lease);
-                    return Ok(match previous {
-                        Some(info) => Acquired::TakenOver(lock, info),
-                        None => Acquired::Free(lock),
-                    });
-                }
-                Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
-                    let holder = read(aws, table, &id).await?;
-                    let Some(holder) = holder else { continue };
-                    if started.elapsed() >= timeout {
-                        bail!(
-                            "stack {stack} is locked by {holder}; gave up after waiting {}s (--lock-timeout)",
-                            started.elapsed().as_secs()
-                        );
+                .await
+                {
+                    Ok(()) => {
+                        let lock = Lock::held(aws, table, id, lease_id, lease);
+                        return Ok(match (attempt, current) {
+                            (Attempt::TakeOver(_), Some(info)) => Acquired::TakenOver(lock, info),
+                            _ => Acquired::Free(lock),
+                        });
                     }
-                    if !announced {
-                        waiting(&holder);
-                        announced = true;
+                    // Someone else wrote first (or the holder renewed): look again.
+                    Err(PutError::Conflict) => {
+                        watched = None;
+                        continue;
                     }
-                    let left = timeout.saturating_sub(started.elapsed());
-                    tokio::time::sleep(
-                        Duration::from_secs(2)
-                            .min(left)
-                            .max(Duration::from_millis(200)),
-                    )
-                    .await;
+                    Err(PutError::Other(message)) => {
+                        bail!("taking the lock of stack {stack} in table {table} failed: {message}")
+                    }
                 }
-                Err(err) => bail!(
-                    "taking the lock of stack {stack} in table {table} failed: {}",
-                    describe_sdk_error(&err)
-                ),
             }
+            let Some(holder) = current else { continue };
+            if started.elapsed() >= timeout {
+                bail!(
+                    "stack {stack} is locked by {holder}; gave up after waiting {}s (--lock-timeout). If that run is gone, its lock is taken over once it has not been renewed for a whole lease, or remove it now with `pipectl unlock {stack} --force`",
+                    started.elapsed().as_secs()
+                );
+            }
+            if !announced {
+                waiting(&holder);
+                announced = true;
+            }
+            let left = timeout.saturating_sub(started.elapsed());
+            tokio::time::sleep(
+                Duration::from_secs(2)
+                    .min(left)
+                    .max(Duration::from_millis(200)),
+            )
+            .await;
         }
     }
 
@@ -192,17 +252,19 @@ impl Lock {
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(lease / 3).await;
+                    // A new version tells every waiter this holder is alive.
                     let renewed = aws
                         .dynamodb
                         .update_item()
                         .table_name(&table)
                         .key("LockId", AttributeValue::S(id.clone()))
-                        .update_expression("SET LeaseExpiresAt = :until")
+                        .update_expression("SET LeaseExpiresAt = :until, RecordVersion = :version")
                         .condition_expression("LeaseId = :mine")
                         .expression_attribute_values(
                             ":until",
                             AttributeValue::N((epoch_now() + lease.as_secs() as i64).to_string()),
                         )
+                        .expression_attribute_values(":version", AttributeValue::S(new_version()))
                         .expression_attribute_values(":mine", AttributeValue::S(lease_id.clone()))
                         .send()
                         .await;
@@ -289,7 +351,89 @@ pub async fn read(aws: &Aws, table: &str, id: &str) -> Result<Option<LockInfo>> 
         command: attribute(item, "Command"),
         acquired_at: attribute(item, "AcquiredAt").parse().unwrap_or(0),
         lease_expires_at: attribute(item, "LeaseExpiresAt").parse().unwrap_or(0),
+        lease_seconds: attribute(item, "LeaseSeconds").parse().ok(),
+        record_version: attribute(item, "RecordVersion"),
+        lease_id: attribute(item, "LeaseId"),
     }))
+}
+
+/// What one look at the lock record allows.
+enum Attempt {
+    Free,
+    /// Our own record (a lost reply to our put).
+    Ours,
+    /// The holder's record stayed as observed for a whole lease, as this run watched it.
+    TakeOver(Observed),
+    Wait,
+}
+
+enum PutError {
+    Conflict,
+    Other(String),
+}
+
+/// Writes this run's lock record, if the item is absent (`expected` None) or still exactly as
+/// this run watched it.
+async fn put_record(
+    aws: &Aws,
+    table: &str,
+    id: &str,
+    command: &str,
+    lease: Duration,
+    lease_id: &str,
+    expected: Option<&Observed>,
+) -> std::result::Result<(), PutError> {
+    let now = epoch_now();
+    let mut request = aws
+        .dynamodb
+        .put_item()
+        .table_name(table)
+        .item("LockId", AttributeValue::S(id.to_string()))
+        .item("Holder", AttributeValue::S(this_holder()))
+        .item("Command", AttributeValue::S(command.to_string()))
+        .item("AcquiredAt", AttributeValue::N(now.to_string()))
+        .item(
+            "LeaseExpiresAt",
+            AttributeValue::N((now + lease.as_secs() as i64).to_string()),
+        )
+        .item(
+            "LeaseSeconds",
+            AttributeValue::N(lease.as_secs().to_string()),
+        )
+        .item("RecordVersion", AttributeValue::S(new_version()))
+        .item("LeaseId", AttributeValue::S(lease_id.to_string()));
+    request = match expected {
+        None => request.condition_expression("attribute_not_exists(LockId)"),
+        Some(seen) => {
+            let request = request
+                .expression_attribute_values(":lease", AttributeValue::S(seen.lease_id.clone()))
+                .expression_attribute_values(
+                    ":expiry",
+                    AttributeValue::N(seen.lease_expires_at.to_string()),
+                );
+            if seen.record_version.is_empty() {
+                request.condition_expression(
+                    "LeaseId = :lease AND LeaseExpiresAt = :expiry AND attribute_not_exists(RecordVersion)",
+                )
+            } else {
+                request
+                    .condition_expression(
+                        "LeaseId = :lease AND LeaseExpiresAt = :expiry AND RecordVersion = :version",
+                    )
+                    .expression_attribute_values(
+                        ":version",
+                        AttributeValue::S(seen.record_version.clone()),
+                    )
+            }
+        }
+    };
+    match request.send().await {
+        Ok(_) => Ok(()),
+        Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
+            Err(PutError::Conflict)
+        }
+        Err(err) => Err(PutError::Other(describe_sdk_error(&err))),
+    }
 }
 
 /// The lock of a stack, for `pipectl unlock`.

@@ -219,6 +219,29 @@ impl Drop for FakeKube {
     }
 }
 
+/// Environment that runs a process with its wall clock moved by `offset` (libfaketime's
+/// syntax, e.g. "+600") and its monotonic clock untouched, through the libfaketime.so.1 the
+/// pinned `libfaketime` wheel ships in the test venv.
+pub fn skewed_clock(offset: &str) -> Vec<(&'static str, String)> {
+    let output = Command::new(python())
+        .args([
+            "-c",
+            "import libfaketime, os; print(os.path.join(os.path.dirname(libfaketime.__file__), 'vendor/libfaketime/src/libfaketime.so.1'))",
+        ])
+        .output()
+        .expect("find libfaketime (run ./scripts/setup)");
+    let library = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    assert!(
+        Path::new(&library).exists(),
+        "no libfaketime at {library:?}"
+    );
+    vec![
+        ("LD_PRELOAD", library),
+        ("FAKETIME", offset.to_string()),
+        ("FAKETIME_DONT_FAKE_MONOTONIC", "1".to_string()),
+    ]
+}
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
