@@ -87,6 +87,13 @@ for _r in RESOURCES:
     GROUPS.setdefault(_r.group, []).append(_r)
 
 
+# The resource metrics API the Kubernetes metrics server registers (an aggregated API). EKS
+# does not install the metrics server by default, so the fake serves it only when told to.
+METRICS_GROUP = {"name": "metrics.k8s.io",
+                 "versions": [{"groupVersion": "metrics.k8s.io/v1beta1", "version": "v1beta1"}],
+                 "preferredVersion": {"groupVersion": "metrics.k8s.io/v1beta1", "version": "v1beta1"}}
+
+
 class ApiError(Exception):
     def __init__(self, code: int, reason: str, message: str, details: dict | None = None):
         super().__init__(message)
@@ -242,6 +249,8 @@ class Store:
             # (a retried error condition), ControllerResizeInfeasible, NodeResizeInfeasible
             # (allocatedResourceStatuses: the resizer gave up).
             "claim_resize_failure": None,
+            # Whether metrics.k8s.io is served (the metrics server is installed).
+            "metrics_api": False,
         }
         # claim key -> (time the resize completes, requested size)
         self.pending_resizes: dict[tuple, tuple[float, str]] = {}
@@ -324,6 +333,8 @@ class Store:
             meta["namespace"] = key[1]
         obj["apiVersion"] = resource.group_version
         obj["kind"] = resource.kind
+        if resource.kind == "HorizontalPodAutoscaler":
+            default_hpa(obj)
         if resource.kind == "StorageClass":
             # Kubernetes' defaulting (pkg/apis/storage/v1/defaults.go, SetDefaults_StorageClass):
             # an absent reclaimPolicy is Delete, an absent volumeBindingMode is Immediate.
@@ -344,6 +355,29 @@ class Store:
         meta["resourceVersion"] = self.next_revision()
         self.objects[key] = obj
         return copy.deepcopy(obj)
+
+
+# Kubernetes' autoscaling/v2 defaulting (pkg/apis/autoscaling/v2/defaults.go): minReplicas 1;
+# no metrics means 80% CPU; a behavior that is given gets every rule it leaves out
+# (GenerateHPAScaleUpRules / GenerateHPAScaleDownRules). Defaulted fields belong to no manager.
+HPA_SCALE_UP_DEFAULT = {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
+                        "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15},
+                                     {"type": "Percent", "value": 100, "periodSeconds": 15}]}
+HPA_SCALE_DOWN_DEFAULT = {"selectPolicy": "Max",
+                          "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}
+
+
+def default_hpa(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("minReplicas", 1)
+    if not spec.get("metrics"):
+        spec["metrics"] = [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
+    behavior = spec.get("behavior")
+    if isinstance(behavior, dict):
+        for rule, default in (("scaleUp", HPA_SCALE_UP_DEFAULT), ("scaleDown", HPA_SCALE_DOWN_DEFAULT)):
+            given = behavior.get(rule) or {}
+            behavior[rule] = {**copy.deepcopy(default), **given}
 
 
 # -------------------------------------------------------------------------------- validation
@@ -520,9 +554,18 @@ class Server:
         if path == "/api/v1":
             return {"kind": "APIResourceList", "groupVersion": "v1",
                     "resources": [r.discovery() for r in GROUPS[""]]}
+        metrics = bool(self.settings.get("metrics_api"))
         if path == "/apis":
-            return {"kind": "APIGroupList", "apiVersion": "v1",
-                    "groups": [self.group_doc(g) for g in GROUPS if g]}
+            groups = [self.group_doc(g) for g in GROUPS if g]
+            if metrics:
+                groups.append(METRICS_GROUP)
+            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+        if metrics and path == "/apis/metrics.k8s.io":
+            return {"kind": "APIGroup", "apiVersion": "v1", **METRICS_GROUP}
+        if metrics and path == "/apis/metrics.k8s.io/v1beta1":
+            return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "metrics.k8s.io/v1beta1",
+                    "resources": [{"name": n, "singularName": "", "namespaced": ns, "kind": k, "verbs": ["get", "list"]}
+                                  for n, ns, k in (("nodes", False, "NodeMetrics"), ("pods", True, "PodMetrics"))]}
         match = re.fullmatch(r"/apis/([^/]+)(?:/([^/]+))?", path)
         if match and match.group(1) in GROUPS and match.group(1):
             group, version = match.group(1), match.group(2)

@@ -157,7 +157,8 @@ def seed_kafka(endpoint: str, region: str, kube: str, brokers: int = 3) -> dict:
          "spec": {"replicas": brokers, "serviceName": "kafka-broker",
                   "selector": {"matchLabels": {"app": "kafka-broker"}},
                   "template": {"metadata": {"labels": {"app": "kafka-broker"}},
-                               "spec": {"containers": [{"name": "kafka", "image": "apache/kafka:3.9.0"}]}},
+                               "spec": {"containers": [{"name": "kafka", "image": "apache/kafka:3.9.0",
+                                                        "resources": {"requests": {"cpu": "2", "memory": "8Gi"}}}]}},
                   "volumeClaimTemplates": [{"metadata": {"name": "data"},
                                             "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "kafka-gp3",
                                                      "resources": {"requests": {"storage": "500Gi"}}}}]},
@@ -185,6 +186,11 @@ def seed_kafka(endpoint: str, region: str, kube: str, brokers: int = 3) -> dict:
                                  "resources": {"requests": {"storage": "500Gi"}}, "volumeName": pv},
                         "status": {"phase": "Bound", "capacity": {"storage": "500Gi"}}})
     kube_seed(kube, objects)
+    # The cluster runs the metrics server, which a CPU-based HPA needs (EKS has none by default).
+    request = urllib.request.Request(f"{kube}/_fake/config", data=json.dumps({"metrics_api": True}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request) as response:
+        response.read()
     return network
 
 

@@ -332,8 +332,26 @@ async fn out_of_band_hpa_edit_is_drift_and_apply_takes_it_back() {
         .expect_code(2)
         .expect_stdout("eks.hpa.kafka/kafka-broker-hpa")
         .expect_stdout("max_replicas: 20 -> 10");
-    // The spec wins: pipectl's apply forces its fields back from kubectl's manager.
-    emulator.apply(&stack).expect_code(0);
+    // kubectl's patch made kubectl-patch the field's manager: as `kubectl apply --server-side`
+    // would, apply refuses to take it without --force-conflicts, having changed nothing...
+    cluster.clear_log();
+    emulator
+        .apply(&stack)
+        .expect_code(1)
+        .expect_stdout("spec.maxReplicas (owned by kubectl-patch)")
+        .expect_stderr("eks.hpa.kafka/kafka-broker-hpa spec.maxReplicas (owned by kubectl-patch)")
+        .expect_stderr("--force-conflicts");
+    assert!(cluster.writes().is_empty());
+    // ...and with it, the spec wins: pipectl takes the field back.
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            path_str(&stack),
+            "--auto-approve",
+            "--force-conflicts",
+        ])
+        .expect_code(0);
     assert_eq!(
         cluster.get("hpa", "kafka-broker-hpa")["spec"]["maxReplicas"],
         10

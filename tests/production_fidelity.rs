@@ -619,3 +619,99 @@ async fn a_kafka_trigger_is_done_only_when_it_can_reach_the_brokers() {
         .pipectl(&["plan", "-f", path_str(&secured), "--detailed-exitcode"])
         .expect_code(0);
 }
+
+/// EKS has no metrics server by default, and a CPU utilization target needs CPU requests:
+/// without either the HPA can never scale, so plan warns. A cron drift check stays silent.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_hpa_that_can_never_scale_is_warned_about() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let cluster = emulator.cluster();
+    let stack = emulator.stack(
+        "stack.toml",
+        &brokers_stack("min_replicas = 3\nmax_replicas = 10", ""),
+    );
+    // The seeded cluster serves metrics.k8s.io and requests CPU: no warning.
+    let plan = emulator.pipectl(&["plan", "-f", path_str(&stack)]);
+    plan.expect_code(0);
+    assert!(!plan.stdout.contains("warning:"), "{}", plan.stdout);
+
+    cluster.configure(r#"{"metrics_api": false}"#);
+    cluster
+        .merge_patch(
+            "statefulset",
+            "kafka-broker",
+            r#"{"spec":{"template":{"spec":{"containers":[{"name":"kafka","image":"apache/kafka:3.9.0"}]}}}}"#,
+        )
+        .expect_code(0);
+    emulator
+        .pipectl(&["plan", "-f", path_str(&stack)])
+        .expect_code(0)
+        .expect_stdout("the cluster does not serve metrics.k8s.io")
+        .expect_stdout("container kafka of StatefulSet kafka/kafka-broker has no CPU request");
+    emulator
+        .pipectl(&["apply", "-f", path_str(&stack), "--auto-approve"])
+        .expect_code(0);
+    let quiet = emulator.pipectl(&["drift", "--quiet", "-f", path_str(&stack)]);
+    quiet.expect_code(0);
+    assert_eq!(quiet.stdout, "", "drift --quiet stays silent when in sync");
+}
+
+/// Before a server-side apply with force, pipectl reads managedFields: fields a client-side
+/// `kubectl apply` (or Helm, Argo CD, Flux) owns are named in the plan, and apply takes them
+/// only with --force-conflicts. Fields the API server defaulted belong to nobody and never
+/// show as a conflict or a diff.
+#[tokio::test(flavor = "multi_thread")]
+async fn fields_another_manager_owns_are_named_and_taken_only_with_force_conflicts() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let cluster = emulator.cluster();
+    cluster
+        .kubectl(&["delete", "hpa", "kafka-broker-hpa", "-n", "kafka"])
+        .expect_code(0);
+    let manifest = emulator.stack(
+        "hpa.yaml",
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: kafka-broker-hpa\n  namespace: kafka\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: StatefulSet, name: kafka-broker}\n  minReplicas: 3\n  maxReplicas: 12\n  metrics:\n  - type: Resource\n    resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}\n",
+    );
+    cluster
+        .kubectl(&["apply", "-f", path_str(&manifest), "--validate=false"])
+        .expect_code(0);
+    let stored = cluster.get("hpa", "kafka-broker-hpa");
+    assert!(
+        stored["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+            .is_string(),
+        "{stored}"
+    );
+
+    let stack = emulator.stack(
+        "stack.toml",
+        &brokers_stack("min_replicas = 3\nmax_replicas = 10", ""),
+    );
+    emulator
+        .pipectl(&["plan", "-f", path_str(&stack)])
+        .expect_code(0)
+        .expect_stdout("spec.maxReplicas (owned by kubectl-client-side-apply)");
+    cluster.clear_log();
+    emulator
+        .apply(&stack)
+        .expect_code(1)
+        .expect_stderr("nothing was changed; re-run with --force-conflicts");
+    assert!(cluster.writes().is_empty());
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            path_str(&stack),
+            "--auto-approve",
+            "--force-conflicts",
+        ])
+        .expect_code(0);
+    let taken = cluster.get("hpa", "kafka-broker-hpa");
+    assert_eq!(taken["spec"]["maxReplicas"], 10);
+    // The API server defaulted the scale-up rules pipectl does not set: no diff, no conflict.
+    assert_eq!(
+        taken["spec"]["behavior"]["scaleUp"]["selectPolicy"], "Max",
+        "{taken}"
+    );
+    emulator
+        .pipectl(&["plan", "-f", path_str(&stack), "--detailed-exitcode"])
+        .expect_code(0);
+}

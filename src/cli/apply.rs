@@ -45,6 +45,10 @@ pub struct ApplyArgs {
     /// StorageClass replacement, a SageMaker variant's scaling).
     #[arg(long)]
     pub allow_destroy: bool,
+    /// Take Kubernetes fields another field manager (Helm, Argo CD, Flux, kubectl) owns, as
+    /// `kubectl apply --server-side --force-conflicts` does.
+    #[arg(long)]
+    pub force_conflicts: bool,
     /// How many resources are changed at once (calls on one resource are always serialized).
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
@@ -172,6 +176,21 @@ async fn execute(
         eprintln!(
             "\nerror: this plan deletes live resources: {}\n   = help: nothing was changed; review the plan and re-run with --allow-destroy to apply it",
             destructive.join(", ")
+        );
+        bail!(Reported);
+    }
+    let conflicts: Vec<String> = plan
+        .conflicting()
+        .flat_map(|c| {
+            c.conflicts
+                .iter()
+                .map(move |f| format!("{} {} (owned by {})", c.id, f.field, f.manager))
+        })
+        .collect();
+    if !conflicts.is_empty() && !args.force_conflicts {
+        eprintln!(
+            "\nerror: this plan takes fields another field manager owns: {}\n   = help: nothing was changed; re-run with --force-conflicts to take them (that manager may take them back on its next sync), or leave them to it with an [[ignore]] rule",
+            conflicts.join(", ")
         );
         bail!(Reported);
     }

@@ -228,6 +228,8 @@ enum KafkaRead {
 struct LiveKafka {
     statefulset: Option<StatefulSet>,
     autoscaler: Option<hpa::LiveAutoscaler>,
+    /// Whether the cluster serves metrics.k8s.io (read only with `[kafka.brokers]`).
+    metrics_api: bool,
     class: Option<storage::LiveClass>,
     volumes: Vec<storage::LiveVolume>,
 }
@@ -282,8 +284,18 @@ async fn read_kafka(
             None => Ok(None),
         }
     };
-    let (statefulset, autoscaler, class) =
-        tokio::try_join!(read_statefulset, read_autoscaler, read_class)?;
+    let read_metrics_api = async {
+        match &kafka.brokers {
+            Some(_) => hpa::metrics_api_served(&cluster).await,
+            None => Ok(true),
+        }
+    };
+    let (statefulset, autoscaler, class, metrics_api) = tokio::try_join!(
+        read_statefulset,
+        read_autoscaler,
+        read_class,
+        read_metrics_api
+    )?;
     let volumes = match (&kafka.storage, &statefulset) {
         (Some(storage), Some(sts)) => {
             storage::read_volumes(&cluster, aws, sts, storage.storage_class.get_ref()).await?
@@ -295,6 +307,7 @@ async fn read_kafka(
         Box::new(LiveKafka {
             statefulset,
             autoscaler,
+            metrics_api,
             class,
             volumes,
         }),
@@ -320,6 +333,13 @@ fn plan_kafka(stack: &LoadedStack, cluster: &Cluster, live: &LiveKafka, plan: &m
         let observed = (live.statefulset.is_some(), &live.autoscaler);
         plan.changes.extend(stamped(change, &observed));
         plan.errors.extend(errors);
+        if live.statefulset.is_some() {
+            plan.notes.extend(hpa::scaling_warnings(
+                &desired,
+                live.statefulset.as_ref(),
+                live.metrics_api,
+            ));
+        }
     }
     if let Some(storage_spec) = &kafka.storage {
         let class = storage::ClassDefinition::from_spec(storage_spec, stack.name());

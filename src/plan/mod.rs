@@ -187,14 +187,26 @@ pub struct Change {
     /// A lane whose changes must all succeed before this change starts (e.g. broker volumes
     /// wait for the StorageClass that allows their expansion).
     pub after_lane: Option<String>,
-    /// Why this change cannot be made now (e.g. an EBS volume still in its modification
-    /// cooldown). Apply reports it as not started; a later run picks it up.
+    /// Why this change cannot be made now (e.g. an EBS volume whose previous modification has
+    /// not completed). Apply reports it as not started; a later run picks it up.
     pub deferred: Option<String>,
+    /// Fields another field manager owns that this change would take from it (server-side
+    /// apply); apply refuses them without `--force-conflicts`.
+    #[serde(default)]
+    pub conflicts: Vec<FieldConflict>,
     /// A digest of the live object as it was read (None while a plan is being built). A saved
     /// plan is refused when a fresh read gives another digest.
     #[serde(default)]
     pub fingerprint: Option<String>,
     pub steps: Vec<Step>,
+}
+
+/// A field of a Kubernetes object that another field manager (Helm, Argo CD, Flux, kubectl)
+/// owns and this change would set to another value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldConflict {
+    pub manager: String,
+    pub field: String,
 }
 
 /// A problem that makes the stack impossible to apply as written (e.g. a function that does
@@ -259,6 +271,10 @@ impl Plan {
         self.actionable().filter(|c| c.destructive)
     }
 
+    pub fn conflicting(&self) -> impl Iterator<Item = &Change> {
+        self.actionable().filter(|c| !c.conflicts.is_empty())
+    }
+
     /// Counted the way Terraform counts: a replace is one create and one destroy.
     pub fn summary(&self) -> Summary {
         let mut summary = Summary::default();
@@ -292,6 +308,7 @@ mod tests {
             lane: "t".into(),
             deferred: None,
             after_lane: None,
+            conflicts: vec![],
             fingerprint: None,
             steps: vec![],
         }

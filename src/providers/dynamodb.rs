@@ -404,6 +404,7 @@ pub fn plan_table(
             lane: lane.clone(),
             deferred: None,
             after_lane: None,
+            conflicts: vec![],
             fingerprint: None,
             steps: vec![delete_index_step(&desired.name, &index.definition.name, next_position())],
         });
@@ -470,6 +471,7 @@ pub fn plan_table(
             lane: lane.clone(),
             deferred: None,
             after_lane: None,
+            conflicts: vec![],
             fingerprint: None,
             steps: vec![Step {
                 description: format!("update billing mode and capacity of {}", desired.name),
@@ -491,6 +493,7 @@ pub fn plan_table(
             lane: lane.clone(),
             deferred: None,
             after_lane: None,
+            conflicts: vec![],
             fingerprint: None,
             steps: vec![],
         });
@@ -583,6 +586,7 @@ pub fn plan_table(
             lane: lane.clone(),
             deferred: None,
             after_lane: None,
+            conflicts: vec![],
             fingerprint: None,
             steps,
         });
@@ -693,6 +697,7 @@ fn plan_create(desired: &TableDefinition, id: ResourceId, lane: String) -> Chang
         lane,
         deferred: None,
         after_lane: None,
+        conflicts: vec![],
         fingerprint: None,
         steps: vec![Step {
             description: format!("create table {}", desired.name),

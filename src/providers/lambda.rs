@@ -295,7 +295,7 @@ pub async fn read_function(
                     bootstrap_servers: servers.clone(),
                 }
             };
-            Some(live_mapping(m, source)?)
+            live_mapping(m, source)
         })
         .collect();
     Ok(Some(LiveFunction {
@@ -492,6 +492,7 @@ pub fn plan_function(
         lane: lane.clone(),
         deferred: None,
         after_lane: None,
+        conflicts: vec![],
         fingerprint: None,
         steps,
     });
@@ -548,6 +549,7 @@ fn new_change(action: Action, diffs: Vec<FieldDiff>, steps: Vec<Step>) -> Change
         lane: String::new(),
         deferred: None,
         after_lane: None,
+        conflicts: vec![],
         fingerprint: None,
         steps,
     }

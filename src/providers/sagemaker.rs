@@ -593,6 +593,7 @@ pub fn plan_variant(
             destructive: false,
             lane: lane(&resource_id),
             after_lane: None,
+            conflicts: vec![],
             fingerprint: None,
             deferred: None,
             steps,
@@ -666,6 +667,7 @@ pub fn plan_removed(
             destructive: true,
             lane: lane(resource_id),
             after_lane: None,
+            conflicts: vec![],
             deferred: None,
             steps,
         });

@@ -160,6 +160,9 @@ pub struct LiveAutoscaler {
     /// whenever the HPA controller writes its status, every sync period, so a saved plan
     /// fingerprinted on it would always be stale.)
     pub generation: Option<i64>,
+    /// The object as read, for its `managedFields` (not part of a saved plan's fingerprint).
+    #[serde(skip)]
+    pub object: serde_json::Value,
 }
 
 fn live_from(hpa: &HorizontalPodAutoscaler) -> LiveAutoscaler {
@@ -209,7 +212,67 @@ fn live_from(hpa: &HorizontalPodAutoscaler) -> LiveAutoscaler {
         other_metrics: other,
         scale_down,
         generation: hpa.metadata.generation,
+        object: serde_json::to_value(hpa).unwrap_or_default(),
     }
+}
+
+/// Whether the cluster serves the resource metrics API a CPU-based HPA reads
+/// (`metrics.k8s.io`, from the Kubernetes metrics server, which EKS does not install by
+/// default). One discovery request.
+pub async fn metrics_api_served(cluster: &Cluster) -> Result<bool> {
+    let groups = cluster
+        .client()
+        .await?
+        .list_api_groups()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "listing the cluster's API groups failed: {}",
+                describe_kube_error(&e)
+            )
+        })?;
+    Ok(groups.groups.iter().any(|g| g.name == "metrics.k8s.io"))
+}
+
+/// Why the HPA, as planned, could never scale: no resource metrics API, or broker containers
+/// without a CPU request (a utilization target is a percentage of the request).
+pub fn scaling_warnings(
+    desired: &AutoscalerDefinition,
+    statefulset: Option<&StatefulSet>,
+    metrics_api: bool,
+) -> Vec<String> {
+    let hpa = format!("{}/{}", desired.namespace, desired.name);
+    let mut warnings = vec![];
+    if !metrics_api {
+        warnings.push(format!(
+            "warning: the cluster does not serve metrics.k8s.io (EKS installs no metrics server by default), so HPA {hpa} can never scale on CPU: install the Kubernetes metrics server (EKS add-on metrics-server)"
+        ));
+    }
+    let containers = statefulset
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.template.spec.as_ref())
+        .map(|p| p.containers.as_slice())
+        .unwrap_or_default();
+    let without_request: Vec<&str> = containers
+        .iter()
+        .filter(|c| {
+            c.resources
+                .as_ref()
+                .and_then(|r| r.requests.as_ref())
+                .is_none_or(|r| !r.contains_key("cpu"))
+        })
+        .map(|c| c.name.as_str())
+        .collect();
+    if !without_request.is_empty() {
+        warnings.push(format!(
+            "warning: container {} of StatefulSet {}/{} has no CPU request, so HPA {hpa}'s {}% CPU utilization target cannot be computed: set resources.requests.cpu on the broker containers",
+            without_request.join(", "),
+            desired.namespace,
+            desired.statefulset,
+            desired.target_cpu_utilization
+        ));
+    }
+    warnings
 }
 
 /// Reads the HPA; `None` when it does not exist.
@@ -348,6 +411,15 @@ pub fn plan(
             }
         }
     };
+    let conflicts = match live {
+        Some(live) if action != Action::NoOp => {
+            super::field_conflicts(&live.object, &desired.manifest())
+        }
+        _ => vec![],
+    };
+    if !conflicts.is_empty() {
+        hazards.push(conflict_hazard(&conflicts));
+    }
     if matches!(desired.scale_down, ScaleDownPolicy::Enabled { .. })
         && action != Action::NoOp
         && live.map(|l| &l.scale_down) != Some(&desired.scale_down)
@@ -381,11 +453,26 @@ pub fn plan(
             destructive: false,
             deferred: None,
             after_lane: None,
+            conflicts,
             fingerprint: None,
             steps,
         }),
         vec![],
     )
+}
+
+/// The hazard that names the other managers' fields a change would take.
+pub fn conflict_hazard(conflicts: &[crate::plan::FieldConflict]) -> Hazard {
+    let fields: Vec<String> = conflicts
+        .iter()
+        .map(|c| format!("{} (owned by {})", c.field, c.manager))
+        .collect();
+    Hazard {
+        message: format!(
+            "this takes fields another field manager owns: {}; apply does so only with --force-conflicts, and that manager may take them back on its next sync (or add an [[ignore]] rule to leave them to it)",
+            fields.join(", ")
+        ),
+    }
 }
 
 pub async fn execute(cluster: &Cluster, operation: &AutoscalerOperation) -> Result<()> {

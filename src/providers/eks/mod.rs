@@ -249,6 +249,98 @@ where
     Ok(())
 }
 
+/// Fields of `manifest` that another field manager owns in `live` (its `managedFields`) and
+/// that the manifest would set to another value: what server-side apply reports as conflicts,
+/// and what `force` would take from that manager (Helm, Argo CD, Flux, kubectl), whose next
+/// sync may take them back. Lists count as one field, as the atomic lists pipectl writes do.
+pub fn field_conflicts(
+    live: &serde_json::Value,
+    manifest: &serde_json::Value,
+) -> Vec<crate::plan::FieldConflict> {
+    let owned: Vec<(String, Vec<String>)> = live["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let manager = entry["manager"].as_str()?;
+            (manager != hpa::FIELD_MANAGER).then(|| {
+                let mut paths = vec![];
+                owned_paths(&entry["fieldsV1"], &mut vec![], &mut paths);
+                paths.into_iter().map(move |p| (manager.to_string(), p))
+            })
+        })
+        .flatten()
+        .collect();
+    let mut wanted = vec![];
+    manifest_leaves(manifest, &mut vec![], &mut wanted);
+    let mut conflicts = vec![];
+    for (path, value) in wanted {
+        let current = path.iter().try_fold(live, |node, key| node.get(key));
+        if current == Some(value) {
+            continue;
+        }
+        for (manager, owned_path) in &owned {
+            let overlaps = owned_path.starts_with(&path) || path.starts_with(owned_path);
+            let conflict = crate::plan::FieldConflict {
+                manager: manager.clone(),
+                field: path.join("."),
+            };
+            if overlaps && !conflicts.contains(&conflict) {
+                conflicts.push(conflict);
+            }
+        }
+    }
+    conflicts
+}
+
+/// Paths a `fieldsV1` tree owns (`f:name` keys; a list item key ends the path at the list).
+fn owned_paths(tree: &serde_json::Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    let Some(map) = tree.as_object() else { return };
+    let children: Vec<(&String, &serde_json::Value)> =
+        map.iter().filter(|(k, _)| k.starts_with("f:")).collect();
+    if children.is_empty()
+        || map
+            .keys()
+            .any(|k| k.starts_with("k:") || k.starts_with("v:"))
+    {
+        if !prefix.is_empty() {
+            out.push(prefix.clone());
+        }
+        return;
+    }
+    for (key, child) in children {
+        prefix.push(key[2..].to_string());
+        owned_paths(child, prefix, out);
+        prefix.pop();
+    }
+}
+
+/// The fields a manifest sets: its leaves (lists whole), without `apiVersion`, `kind` and the
+/// object's identity, but with labels and annotations.
+fn manifest_leaves<'a>(
+    value: &'a serde_json::Value,
+    prefix: &mut Vec<String>,
+    out: &mut Vec<(Vec<String>, &'a serde_json::Value)>,
+) {
+    match value.as_object() {
+        Some(map) if !map.is_empty() => {
+            for (key, child) in map {
+                let top = prefix.is_empty();
+                let identity = prefix.len() == 1
+                    && prefix[0] == "metadata"
+                    && !matches!(key.as_str(), "labels" | "annotations");
+                if (top && matches!(key.as_str(), "apiVersion" | "kind")) || identity {
+                    continue;
+                }
+                prefix.push(key.clone());
+                manifest_leaves(child, prefix, out);
+                prefix.pop();
+            }
+        }
+        _ => out.push((prefix.clone(), value)),
+    }
+}
+
 /// A Kubernetes API error's status code, when the server answered with one.
 pub fn api_status(error: &kube::Error) -> Option<u16> {
     match error {
@@ -268,6 +360,30 @@ pub fn describe_kube_error(error: &kube::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fields_another_manager_owns_and_the_manifest_changes_are_conflicts() {
+        let live = serde_json::json!({
+            "metadata": {"name": "h", "managedFields": [
+                {"manager": "helm", "operation": "Update", "fieldsV1": {"f:spec": {"f:maxReplicas": {}, "f:minReplicas": {}}}},
+                {"manager": "pipectl", "operation": "Apply", "fieldsV1": {"f:spec": {"f:metrics": {}}}},
+            ]},
+            "spec": {"maxReplicas": 20, "minReplicas": 3, "metrics": []},
+        });
+        let manifest = serde_json::json!({
+            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "h"},
+            "spec": {"maxReplicas": 10, "minReplicas": 3, "metrics": [1]},
+        });
+        // minReplicas is helm's but unchanged (shared, no conflict); metrics is pipectl's own.
+        assert_eq!(
+            field_conflicts(&live, &manifest),
+            vec![crate::plan::FieldConflict {
+                manager: "helm".into(),
+                field: "spec.maxReplicas".into()
+            }]
+        );
+    }
 
     #[test]
     fn cluster_ca_bundle_is_split_into_der_certificates() {

@@ -199,6 +199,9 @@ pub struct LiveClass {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub resource_version: Option<String>,
+    /// The object as read, for its `managedFields` (not part of a saved plan's fingerprint).
+    #[serde(skip)]
+    pub object: serde_json::Value,
 }
 
 pub async fn read_class(cluster: &Cluster, name: &str) -> Result<Option<LiveClass>> {
@@ -210,6 +213,7 @@ pub async fn read_class(cluster: &Cluster, name: &str) -> Result<Option<LiveClas
         )
     })?;
     Ok(class.map(|c| LiveClass {
+        object: serde_json::to_value(&c).unwrap_or_default(),
         provisioner: c.provisioner,
         parameters: c.parameters.unwrap_or_default(),
         // Kubernetes' defaults for absent fields (SetDefaults_StorageClass).
@@ -520,6 +524,7 @@ pub fn plan_class(desired: &ClassDefinition, live: Option<&LiveClass>) -> Change
         destructive: false,
         lane: class_lane(&desired.name),
         after_lane: None,
+        conflicts: vec![],
         fingerprint: None,
         deferred: None,
         steps: vec![],
@@ -581,6 +586,12 @@ pub fn plan_class(desired: &ClassDefinition, live: Option<&LiveClass>) -> Change
         change.action = Action::Update;
         change.diffs.push(expansion);
         change.steps.push(apply);
+        change.conflicts = super::field_conflicts(&live.object, &desired.manifest(Some(live)));
+        if !change.conflicts.is_empty() {
+            change
+                .hazards
+                .push(super::hpa::conflict_hazard(&change.conflicts));
+        }
     }
     change
 }
@@ -775,6 +786,7 @@ pub fn plan_volumes(
                 index % desired.parallelism.max(1)
             ),
             after_lane: class_changes.then(|| class_lane(class_name)),
+            conflicts: vec![],
             fingerprint: None,
             deferred,
             steps,
@@ -1122,6 +1134,7 @@ mod tests {
             labels: BTreeMap::new(),
             annotations: BTreeMap::new(),
             resource_version: None,
+            object: serde_json::Value::Null,
         }
     }
 
