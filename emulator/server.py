@@ -336,7 +336,7 @@ class Layer:
                 state, progress, start = current
                 state_el.text = state
                 for tag, value in (("progress", str(progress)),
-                                   ("startTime", datetime.fromtimestamp(start, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"))):
+                                   ("startTime", datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"))):
                     child = element.find(q(tag))
                     if child is None:
                         child = ET.SubElement(element, q(tag))

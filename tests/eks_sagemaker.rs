@@ -529,11 +529,7 @@ async fn sagemaker_targets_and_policies_are_created_updated_and_deleted() {
             "--allow-destroy",
         ])
         .expect_code(0);
-    let operations: Vec<String> = emulator
-        .mutating_calls()
-        .into_iter()
-        .map(|c| c.operation)
-        .collect();
+    let operations = emulator.operations();
     assert_eq!(
         operations,
         vec!["DeleteScalingPolicy", "DeregisterScalableTarget"]

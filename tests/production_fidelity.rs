@@ -83,11 +83,7 @@ async fn removing_a_variant_keeps_other_owners_policies_and_scheduled_actions() 
             "--allow-destroy",
         ])
         .expect_code(0);
-    let operations: Vec<String> = emulator
-        .mutating_calls()
-        .into_iter()
-        .map(|c| c.operation)
-        .collect();
+    let operations = emulator.operations();
     assert_eq!(operations, vec!["DeleteScalingPolicy"]);
 
     let policies = autoscaling
@@ -330,22 +326,15 @@ async fn a_storage_class_replace_keeps_what_pipectl_does_not_manage() {
 async fn ebs_volumes_follow_the_completed_and_daily_count_rule() {
     let emulator = Emulator::start_with_cluster("{}");
     let ec2 = emulator.ec2().await;
-    let mut ids = vec![];
-    for ordinal in 0..3 {
-        let id = emulator
-            .broker_volume(ordinal)
-            .await
-            .volume_id()
-            .expect("id")
-            .to_string();
-        // Modified by hand an hour ago and long completed (the emulator completes it at once).
+    let ids = emulator.broker_volume_ids(0..3).await;
+    for id in &ids {
+        // Modified by hand earlier and completed (the emulator completes it at once).
         ec2.modify_volume()
-            .volume_id(&id)
+            .volume_id(id)
             .iops(3000)
             .send()
             .await
             .expect("out-of-band ModifyVolume");
-        ids.push(id);
     }
     emulator.configure(
         r#"{"volume_modification_seconds": 4, "volume_modification_report_lag_seconds": 1}"#,
@@ -372,11 +361,7 @@ async fn ebs_volumes_follow_the_completed_and_daily_count_rule() {
             "--allow-destroy",
         ])
         .expect_code(0);
-    let modified: Vec<String> = emulator
-        .calls("ModifyVolume")
-        .into_iter()
-        .map(|c| c.resource)
-        .collect();
+    let modified = emulator.resources_of("ModifyVolume");
     assert_eq!(modified, ids);
     // pipectl returned only once its own modification had left `modifying` (2 s of the 4):
     // past the report lag, the last volume's modification is no longer `modifying`. Had
@@ -494,23 +479,10 @@ async fn eks_auto_mode_volumes_are_recognised_and_not_modified() {
         .expect_code(1)
         .expect_stdout("eks.volume.kafka/data-kafka-broker-0")
         .expect_stdout("not started");
-    let modified: Vec<String> = emulator
-        .calls("ModifyVolume")
-        .into_iter()
-        .map(|c| c.resource)
-        .collect();
-    let mut expected = vec![];
-    for ordinal in 1..3 {
-        expected.push(
-            emulator
-                .broker_volume(ordinal)
-                .await
-                .volume_id()
-                .expect("id")
-                .to_string(),
-        );
-    }
-    assert_eq!(modified, expected);
+    assert_eq!(
+        emulator.resources_of("ModifyVolume"),
+        emulator.broker_volume_ids(1..3).await
+    );
 }
 
 /// Brokers on EKS are private to the cluster's VPC and need authentication: a mapping that
@@ -714,4 +686,71 @@ async fn fields_another_manager_owns_are_named_and_taken_only_with_force_conflic
     emulator
         .pipectl(&["plan", "-f", path_str(&stack), "--detailed-exitcode"])
         .expect_code(0);
+}
+
+/// A consumer group change replaces the mapping, old one first (AWS allows one mapping per
+/// function, source and topic: creating first would be refused), and the plan says where the
+/// new mapping starts reading. AT_TIMESTAMP is accepted for Kafka sources.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_consumer_group_change_replaces_the_mapping_old_one_first() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["consumer"]);
+    let stack = |extra: &str| {
+        format!(
+            "[stack]\nname = \"f\"\n\n[[lambda.functions]]\nname = \"consumer\"\n\n[lambda.functions.kafka_trigger]\nbootstrap_servers = [\"b-1.kafka.svc:9092\"]\ntopic = \"logs\"\nhealth_timeout_seconds = 5\n{extra}"
+        )
+    };
+    let at_timestamp = emulator.stack(
+        "a.toml",
+        &stack("starting_position = \"AT_TIMESTAMP\"\nstarting_position_timestamp = 1767225600\nconsumer_group_id = \"team-a\"\n"),
+    );
+    emulator.apply(&at_timestamp).expect_code(0);
+    let lambda = emulator.lambda().await;
+    let first = lambda
+        .list_event_source_mappings()
+        .function_name("consumer")
+        .send()
+        .await
+        .expect("ListEventSourceMappings");
+    let first = &first.event_source_mappings()[0];
+    assert_eq!(
+        first.starting_position().map(|p| p.as_str()),
+        Some("AT_TIMESTAMP")
+    );
+    emulator.clear_log();
+
+    let other_group = emulator.stack("b.toml", &stack("consumer_group_id = \"team-b\"\n"));
+    emulator
+        .pipectl(&["plan", "-f", path_str(&other_group)])
+        .expect_code(0)
+        .expect_stdout("~ consumer_group_id: team-a -> team-b")
+        .expect_stdout("is deleted first")
+        .expect_stdout("joins consumer group team-b");
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            path_str(&other_group),
+            "--auto-approve",
+            "--allow-destroy",
+        ])
+        .expect_code(0);
+    let operations = emulator.operations();
+    assert_eq!(
+        operations,
+        vec!["DeleteEventSourceMapping", "CreateEventSourceMapping"]
+    );
+    let now = lambda
+        .list_event_source_mappings()
+        .function_name("consumer")
+        .send()
+        .await
+        .expect("ListEventSourceMappings");
+    assert_eq!(now.event_source_mappings().len(), 1);
+    assert_eq!(
+        now.event_source_mappings()[0]
+            .self_managed_kafka_event_source_config()
+            .and_then(|c| c.consumer_group_id()),
+        Some("team-b")
+    );
 }

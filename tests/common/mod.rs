@@ -441,6 +441,32 @@ impl Emulator {
             .collect()
     }
 
+    /// The operation names of the stack's mutating calls, oldest first.
+    pub fn operations(&self) -> Vec<String> {
+        self.mutating_calls()
+            .into_iter()
+            .map(|c| c.operation)
+            .collect()
+    }
+
+    /// The resources (e.g. volume ids) of one operation's mutating calls, oldest first.
+    pub fn resources_of(&self, operation: &str) -> Vec<String> {
+        self.calls(operation)
+            .into_iter()
+            .map(|c| c.resource)
+            .collect()
+    }
+
+    /// The EBS volume ids of the seeded brokers `ordinals`.
+    pub async fn broker_volume_ids(&self, ordinals: std::ops::Range<usize>) -> Vec<String> {
+        let mut ids = vec![];
+        for ordinal in ordinals {
+            let volume = self.broker_volume(ordinal).await;
+            ids.push(volume.volume_id().expect("a volume id").to_string());
+        }
+        ids
+    }
+
     /// The mutating calls of one operation (e.g. "ModifyVolume"), oldest first.
     pub fn calls(&self, operation: &str) -> Vec<Call> {
         self.mutating_calls()

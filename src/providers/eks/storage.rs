@@ -261,6 +261,13 @@ pub struct Modification {
     #[serde(skip)]
     pub progress: Option<i64>,
     pub started_epoch_seconds: Option<i64>,
+    /// The same start time in milliseconds, to tell two modifications of one second apart.
+    #[serde(skip)]
+    pub started_epoch_millis: Option<i64>,
+}
+
+fn epoch_millis(time: &aws_smithy_types::DateTime) -> Option<i64> {
+    time.to_millis().ok()
 }
 
 /// Bytes in a Kubernetes quantity ("500Gi", "1Ti", "536870912000", "500G").
@@ -428,9 +435,10 @@ async fn read_ebs(aws: &Aws, ids: &[String]) -> Result<BTreeMap<String, EbsVolum
     for m in modifications.volumes_modifications() {
         let Some(id) = m.volume_id() else { continue };
         let started = m.start_time().map(|t| t.secs());
+        let started_millis = m.start_time().and_then(epoch_millis);
         let newer = latest
             .get(id)
-            .is_none_or(|existing| existing.started_epoch_seconds < started);
+            .is_none_or(|existing| existing.started_epoch_millis < started_millis);
         if newer {
             latest.insert(
                 id.to_string(),
@@ -441,6 +449,7 @@ async fn read_ebs(aws: &Aws, ids: &[String]) -> Result<BTreeMap<String, EbsVolum
                         .unwrap_or_else(|| "unknown".into()),
                     progress: m.progress(),
                     started_epoch_seconds: started,
+                    started_epoch_millis: started_millis,
                 },
             );
         }
@@ -930,7 +939,7 @@ pub async fn execute(
                 Ok(output) => output
                     .volume_modification()
                     .and_then(|m| m.start_time())
-                    .map(|t| t.secs()),
+                    .and_then(epoch_millis),
                 Err(e)
                     if matches!(
                         e.code(),
@@ -1075,7 +1084,7 @@ async fn wait_for_modification(
             let modification = current
                 .get(volume_id)
                 .and_then(|v| v.last_modification.clone())
-                .filter(|m| started.is_none() || m.started_epoch_seconds >= started);
+                .filter(|m| started.is_none() || m.started_epoch_millis >= started);
             let Some(modification) = modification else {
                 return Ok(Poll::Pending(format!(
                     "waiting for AWS to report the modification of {volume_id}"
@@ -1277,12 +1286,14 @@ mod tests {
             state: "optimizing".into(),
             progress: Some(40),
             started_epoch_seconds: Some(99_000),
+            started_epoch_millis: None,
         });
         assert!(optimizing.contains("optimizing (40%)"), "{optimizing}");
         let (recent, hazards) = deferral(Modification {
             state: "completed".into(),
             progress: Some(100),
             started_epoch_seconds: Some(100_000 - 3600),
+            started_epoch_millis: None,
         });
         assert_eq!(
             recent, "",
@@ -1298,6 +1309,7 @@ mod tests {
             state: "completed".into(),
             progress: Some(100),
             started_epoch_seconds: Some(100_000 - 25 * 3600),
+            started_epoch_millis: None,
         });
         assert_eq!(long_ago, "");
         assert!(hazards.is_empty(), "{hazards:?}");
