@@ -47,6 +47,26 @@ pub struct GlobalArgs {
     /// More logging on stderr: -v info, -vv debug, -vvv trace (AWS SDK included).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// A directory whose stack files `extends` may name besides the extending file's own
+    /// directory tree (repeatable). Stack files come from pull requests: by default `extends`
+    /// cannot reach outside.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "PIPECTL_ALLOW_EXTENDS_FROM",
+        value_delimiter = ':'
+    )]
+    pub allow_extends_from: Vec<PathBuf>,
+}
+
+impl GlobalArgs {
+    /// How stack files are read.
+    pub fn load_options(&self) -> spec::LoadOptions {
+        spec::LoadOptions {
+            allowed_dirs: self.allow_extends_from.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,7 +125,7 @@ impl WaitArgs {
 pub async fn run(cli: Cli) -> Result<u8> {
     configure_output(&cli.global);
     match &cli.command {
-        Command::Validate(args) => validate::run(args),
+        Command::Validate(args) => validate::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args).await,
         Command::Apply(args) => apply::run(&cli.global, args).await,
         Command::Drift(args) => drift::run(&cli.global, args).await,
@@ -207,7 +227,8 @@ async fn load_and_connect(
     file: &Path,
     wait: WaitSettings,
 ) -> Result<(LoadedStack, Aws)> {
-    let stack = spec::load(file).map_err(|e| StackFailure(e.to_string()))?;
+    let stack =
+        spec::load(file, &global.load_options()).map_err(|e| StackFailure(e.to_string()))?;
     let aws = connect(global, &stack, wait).await?;
     Ok((stack, aws))
 }

@@ -34,7 +34,8 @@ pub async fn run(global: &GlobalArgs, args: &UnlockArgs) -> Result<u8> {
     }
     let path = Path::new(&args.stack);
     let (name, aws) = if path.is_file() {
-        let stack = spec::load(path).map_err(|e| shown(StackFailure(e.to_string()).into()))?;
+        let stack = spec::load(path, &global.load_options())
+            .map_err(|e| shown(StackFailure(e.to_string()).into()))?;
         let aws = connect(global, &stack, WaitSettings::default()).await?;
         (stack.name().to_string(), aws)
     } else {

@@ -12,8 +12,8 @@ pub struct ValidateArgs {
     pub stack: StackFileArg,
 }
 
-pub fn run(args: &ValidateArgs) -> Result<u8> {
-    let stack = match spec::load(&args.stack.file) {
+pub fn run(global: &super::GlobalArgs, args: &ValidateArgs) -> Result<u8> {
+    let stack = match spec::load(&args.stack.file, &global.load_options()) {
         Ok(stack) => stack,
         Err(error) => {
             eprintln!("{error}");

@@ -76,8 +76,8 @@ impl PlanDocument {
 
     /// Reads a saved plan, refusing other kinds and versions of document.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the plan file {}", path.display()))?;
+        let text = crate::spec::source::read_bounded(path, "plan file")
+            .map_err(|refused| anyhow::anyhow!("{} ({})", refused.message, refused.help))?;
         let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
             format!(
                 "{} is not JSON; make it with `pipectl plan -f STACK.toml --out {}`",

@@ -51,6 +51,46 @@ pub struct SpecError {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// `text` with anything that looks like a credential replaced by `<redacted>`: the value of a
+/// key named like a secret, token, password or credential; AWS access key ids (`AKIA...`,
+/// `ASIA...`); EKS tokens (`k8s-aws-v1....`); and any run of 32 or more base64 characters
+/// (secret keys are 40, session tokens hundreds). Error snippets quote lines of files that may
+/// not be stack files at all, and CI logs are read by many.
+pub fn redact_secrets(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let secret_key = ["secret", "token", "password", "credential"]
+        .iter()
+        .any(|k| lower.contains(k));
+    if secret_key {
+        if let Some(at) = text.find(['=', ':']) {
+            return format!("{} <redacted>", &text[..=at]);
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let looks_secret = word.len() >= 32
+            || word.starts_with("k8s-aws-v1.")
+            || ((word.starts_with("AKIA") || word.starts_with("ASIA"))
+                && word.len() >= 16
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
+        out.push_str(if looks_secret { "<redacted>" } else { word });
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || "+/=_-".contains(c) || (c == '.' && word == "k8s-aws-v1") {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 /// 1-based line and column of a byte offset.
 pub fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -88,7 +128,7 @@ impl SpecError {
     fn write_one(&self, f: &mut fmt::Formatter<'_>, diagnostic: &Diagnostic) -> fmt::Result {
         let (_, source) = self.source_of(diagnostic);
         let (line, column) = line_and_column(source, diagnostic.span.start);
-        writeln!(f, "error: {}", diagnostic.message)?;
+        writeln!(f, "error: {}", redact_secrets(&diagnostic.message))?;
         writeln!(f, "  --> {}", self.location(diagnostic))?;
         if let Some(text) = source.lines().nth(line - 1) {
             let gutter = line.to_string().len();
@@ -100,7 +140,7 @@ impl SpecError {
                 .unwrap_or(1)
                 .max(1);
             writeln!(f, "{:gutter$} |", "")?;
-            writeln!(f, "{line} | {text}")?;
+            writeln!(f, "{line} | {}", redact_secrets(text))?;
             writeln!(
                 f,
                 "{:gutter$} | {:pad$}{}",
@@ -141,6 +181,31 @@ impl std::error::Error for SpecError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_are_redacted() {
+        assert_eq!(
+            redact_secrets("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG"),
+            "aws_secret_access_key = <redacted>"
+        );
+        assert_eq!(
+            redact_secrets("key id AKIAIOSFODNN7EXAMPLE rest"),
+            "key id <redacted> rest"
+        );
+        assert_eq!(
+            redact_secrets("Bearer k8s-aws-v1.aHR0cHM6Ly9zdHM"),
+            "Bearer <redacted>"
+        );
+        assert_eq!(
+            redact_secrets("name = \"kafka-log-lambda\""),
+            "name = \"kafka-log-lambda\""
+        );
+        // A key named like a secret loses its value even when it is only an ARN: better safe.
+        assert_eq!(
+            redact_secrets("sasl_scram_512_secret_arn = \"arn:aws:secretsmanager:x\""),
+            "sasl_scram_512_secret_arn = <redacted>"
+        );
+    }
 
     #[test]
     fn line_and_column_are_one_based() {

@@ -16,6 +16,7 @@ use toml::de::{DeTable, DeValue};
 use toml::{Table, Value};
 
 use super::diagnostic::{Diagnostic, Origin, SpecError};
+use super::source::{self, LoadOptions};
 
 /// The longest chain of `extends` pipectl follows (a guard against long or circular chains).
 const MAX_DEPTH: usize = 8;
@@ -35,7 +36,7 @@ pub fn extends_of(table: &Table) -> Option<&str> {
 pub fn extended_files(files: &[PathBuf]) -> Vec<PathBuf> {
     let mut bases = vec![];
     for file in files {
-        let Ok(text) = std::fs::read_to_string(file) else {
+        let Ok(text) = source::read_stack_file(file) else {
             continue;
         };
         let Ok(table) = text.parse::<toml::Table>() else {
@@ -50,7 +51,7 @@ pub fn extended_files(files: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// Reads the chain that starts at `path`: its bases first, `path` last.
-pub fn chain(path: &Path, text: String) -> Result<Vec<Layer>, SpecError> {
+pub fn chain(path: &Path, text: String, options: &LoadOptions) -> Result<Vec<Layer>, SpecError> {
     let mut layers = vec![Layer {
         path: path.to_path_buf(),
         text,
@@ -89,12 +90,11 @@ pub fn chain(path: &Path, text: String) -> Result<Vec<Layer>, SpecError> {
                 "flatten the chain of base files",
             ));
         }
-        let base_text = std::fs::read_to_string(&base_path).map_err(|err| {
-            fail(
-                format!("cannot read the base stack {}: {err}", base_path.display()),
-                "extends takes a path relative to this file",
-            )
-        })?;
+        // Only a .toml file inside this file's tree (or an allowed directory), symlinks
+        // resolved, and bounded: a pull request's `extends` must not read the runner's files.
+        let base_text = source::check_extends_target(&current_path, &base_path, options)
+            .and_then(|resolved| source::read_stack_file(&resolved))
+            .map_err(|refused| fail(refused.message, &refused.help))?;
         layers.push(Layer {
             path: base_path,
             text: base_text,

@@ -4,12 +4,14 @@
 pub mod diagnostic;
 pub mod extends;
 pub mod limits;
+pub mod source;
 pub mod types;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Diagnostic, SpecError};
+pub use source::LoadOptions;
 pub use types::*;
 
 /// A stack file that parsed and passed validation.
@@ -28,17 +30,12 @@ impl LoadedStack {
 }
 
 /// Reads, parses and validates a stack file. Every error names the file, line and column.
-pub fn load(path: &Path) -> Result<LoadedStack, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|err| {
+pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedStack, SpecError> {
+    let text = source::read_stack_file(path).map_err(|refused| {
         SpecError::new(
             path,
             "",
-            vec![Diagnostic::new(
-                0..0,
-                "",
-                format!("cannot read the stack file: {err}"),
-                "check the path given with -f/--file",
-            )],
+            vec![Diagnostic::new(0..0, "", refused.message, refused.help)],
         )
     })?;
     let extends = text
@@ -48,7 +45,7 @@ pub fn load(path: &Path) -> Result<LoadedStack, SpecError> {
     if !extends {
         return parse(path, &text);
     }
-    let layers = extends::chain(path, text)?;
+    let layers = extends::chain(path, text, options)?;
     let merged = extends::merge(&layers)?;
     match parse(path, &merged) {
         Ok(mut stack) => {
