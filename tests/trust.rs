@@ -1,0 +1,161 @@
+//! Stack files and plan files come from other people (issue 9): nothing in them may make
+//! pipectl read outside the stack or print a secret. These tests run the binary the way a CI
+//! job runs it, with distinctive credentials in its environment, and look for them everywhere.
+
+mod common;
+
+use common::{brokers_stack, path_str, Emulator, Run};
+
+const SECRET_KEY: &str = "wJalrXUtnFEMIK7MDENGbPxRfiCYDISTINCTIVESECRET";
+const SESSION_TOKEN: &str = "FwoGZXIvYXdzEDISTINCTIVESESSIONTOKENdontleakme0123456789";
+
+fn credentials() -> [(&'static str, &'static str); 2] {
+    [
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+        ("AWS_SESSION_TOKEN", SESSION_TOKEN),
+    ]
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    for secret in [SECRET_KEY, SESSION_TOKEN, "k8s-aws-v1."] {
+        assert!(!text.contains(secret), "{what} shows {secret:?}:\n{text}");
+    }
+    // Not even a recognisable piece of them.
+    assert!(
+        !text.contains("DISTINCTIVE"),
+        "{what} shows part of a secret:\n{text}"
+    );
+}
+
+/// plan, apply and drift at -vvv, every output format and a saved plan, with the AWS
+/// credentials and an EKS token pipectl signs in play: no secret appears anywhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_output_ever_shows_a_credential_or_an_eks_token() {
+    let emulator = Emulator::start_with_eks_token_cluster();
+    let stack = emulator.stack(
+        "stack.toml",
+        &brokers_stack("min_replicas = 3\nmax_replicas = 11", "")
+            .replace("kube_context = \"fake\"", "cluster = \"kafka-logs\""),
+    );
+    let file = path_str(&stack);
+    let plan_file = emulator.dir().join("plan.json");
+    let runs: Vec<(String, Run)> = [
+        vec!["plan", "-f", file, "-vvv"],
+        vec!["plan", "-f", file, "-vvv", "--output", "json"],
+        vec!["plan", "-f", file, "-vvv", "--output", "markdown"],
+        vec!["plan", "-f", file, "-vvv", "--out", path_str(&plan_file)],
+        vec!["apply", "-f", file, "-vvv", "--auto-approve"],
+        vec!["drift", "-f", file, "-vvv"],
+        vec!["drift", "-f", file, "-vvv", "--output", "json"],
+    ]
+    .into_iter()
+    .map(|args| (args.join(" "), emulator.pipectl_with(&args, &credentials())))
+    .collect();
+    for (command, run) in &runs {
+        assert_no_secret(command, &run.all());
+    }
+    runs[4].1.expect_code(0);
+    let saved = std::fs::read_to_string(&plan_file).expect("the saved plan");
+    assert_no_secret("the saved plan", &saved);
+}
+
+/// `extends` in a pull request's stack file cannot read the runner's files: not
+/// /proc/self/environ (which holds the credentials), not a file outside the stack's tree,
+/// not a symlink pointing out of it, not a file that is not .toml; and no error quotes them.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_extends_reads_nothing_outside_the_stack() {
+    let emulator = Emulator::start("{}");
+    let outside = tempfile::tempdir().expect("temp dir");
+    let credentials_file = outside.path().join("credentials.toml");
+    std::fs::write(
+        &credentials_file,
+        format!("[default]\naws_secret_access_key = {SECRET_KEY}\n"),
+    )
+    .expect("write");
+    let inside = emulator.dir().join("stacks");
+    std::fs::create_dir_all(&inside).expect("mkdir");
+    let not_toml = inside.join("notes.txt");
+    std::fs::write(&not_toml, format!("aws_session_token = {SESSION_TOKEN}\n")).expect("write");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&credentials_file, inside.join("linked.toml")).expect("symlink");
+    let targets = [
+        "/proc/self/environ".to_string(),
+        path_str(&credentials_file).to_string(),
+        "linked.toml".to_string(),
+        "notes.txt".to_string(),
+        "/dev/zero".to_string(),
+    ];
+    for target in targets {
+        let stack = inside.join("pr.toml");
+        std::fs::write(
+            &stack,
+            format!("extends = \"{target}\"\n\n[stack]\nname = \"pr\"\n"),
+        )
+        .expect("write");
+        for command in ["validate", "plan"] {
+            let run =
+                emulator.pipectl_with(&[command, "-f", path_str(&stack), "-vvv"], &credentials());
+            run.expect_code(1).expect_stderr("pr.toml");
+            assert_no_secret(&format!("{command} with extends = {target}"), &run.all());
+        }
+    }
+    // The same base is fine when the user allows its directory.
+    std::fs::write(&credentials_file, "[stack]\nname = \"base\"\n").expect("write");
+    let stack = inside.join("pr.toml");
+    std::fs::write(
+        &stack,
+        format!(
+            "extends = \"{}\"\n\n[stack]\nname = \"pr\"\n",
+            path_str(&credentials_file)
+        ),
+    )
+    .expect("write");
+    emulator
+        .pipectl(&[
+            "validate",
+            "-f",
+            path_str(&stack),
+            "--allow-extends-from",
+            path_str(outside.path()),
+        ])
+        .expect_code(0);
+}
+
+/// `-f` and a plan file: only bounded regular files. /dev/zero used to take 8.5 GB of memory;
+/// a FIFO used to hang forever.
+#[tokio::test(flavor = "multi_thread")]
+async fn devices_fifos_and_huge_files_are_refused_at_once() {
+    let emulator = Emulator::start("{}");
+    let fifo = emulator.dir().join("fifo.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let huge = emulator.dir().join("huge.toml");
+    std::fs::File::create(&huge)
+        .expect("create")
+        .set_len(11 * 1024 * 1024)
+        .expect("grow");
+    let started = std::time::Instant::now();
+    for (args, message) in [
+        (vec!["validate", "-f", "/dev/zero"], "does not end in .toml"),
+        (
+            vec!["validate", "-f", path_str(&fifo)],
+            "is not a regular file",
+        ),
+        (
+            vec!["validate", "-f", path_str(&huge)],
+            "larger than 10 MiB",
+        ),
+        (vec!["apply", "/dev/zero"], "is not a regular file"),
+        (vec!["apply", path_str(&fifo)], "is not a regular file"),
+    ] {
+        emulator
+            .pipectl(&args)
+            .expect_code(1)
+            .expect_stderr(message);
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert!(emulator.mutating_calls().is_empty());
+}
