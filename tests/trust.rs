@@ -159,3 +159,140 @@ async fn devices_fifos_and_huge_files_are_refused_at_once() {
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     assert!(emulator.mutating_calls().is_empty());
 }
+
+/// Sets every `key` found anywhere inside `value` to `new`.
+fn set_everywhere(value: &mut serde_json::Value, key: &str, new: &serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if k == key {
+                    *v = new.clone();
+                } else {
+                    set_everywhere(v, key, new);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                set_everywhere(item, key, new);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A saved plan is data to check, not a script: every kind of edit of the file is refused as
+/// stale, naming the first difference, with no call made; the untouched file applies.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_edited_saved_plan_is_refused_with_no_call() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["consumer"]);
+    let with_index = "[stack]\nname = \"t\"\n\n[[dynamodb.tables]]\nname = \"Logs\"\nbilling_mode = \"PAY_PER_REQUEST\"\npartition_key = { name = \"logId\", type = \"S\" }\n";
+    let index = "\n[[dynamodb.tables.global_secondary_indexes]]\nname = \"ByScore\"\npartition_key = { name = \"score\", type = \"N\" }\n";
+    emulator
+        .apply(&emulator.stack("before.toml", &format!("{with_index}{index}")))
+        .expect_code(0);
+    let stack = emulator.stack(
+        "after.toml",
+        &format!("{with_index}\n[[lambda.functions]]\nname = \"consumer\"\nmemory_mib = 2048\n"),
+    );
+    let plan_file = emulator.dir().join("plan.json");
+    emulator
+        .pipectl(&[
+            "plan",
+            "-f",
+            path_str(&stack),
+            "--out",
+            path_str(&plan_file),
+        ])
+        .expect_code(0);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_file).expect("plan")).expect("JSON");
+    let position = |id: &str| {
+        saved["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .position(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("{id} in the plan"))
+    };
+    let (index_at, function_at) = (
+        position("dynamodb.index.Logs/ByScore"),
+        position("lambda.function.consumer"),
+    );
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let edits: Vec<(&str, Edit, &str)> = vec![
+        (
+            "a flipped destructive flag",
+            Box::new(move |p| p["changes"][index_at]["destructive"] = false.into()),
+            "its destructive is false, the plan now has true",
+        ),
+        (
+            "an edited value behind an unchanged diff",
+            Box::new(move |p| {
+                set_everywhere(
+                    &mut p["changes"][function_at]["steps"],
+                    "memory_mib",
+                    &10240.into(),
+                )
+            }),
+            "lambda.function.consumer: step 1",
+        ),
+        (
+            "an added step",
+            Box::new(move |p| {
+                let step = p["changes"][index_at]["steps"][0].clone();
+                p["changes"][function_at]["steps"]
+                    .as_array_mut()
+                    .expect("steps")
+                    .push(step);
+            }),
+            "lambda.function.consumer: it has 2 steps, the plan now has 1",
+        ),
+        (
+            "a step moved to another resource",
+            Box::new(move |p| {
+                let step = p["changes"][index_at]["steps"][0].take();
+                p["changes"][index_at]["steps"] = serde_json::json!([]);
+                p["changes"][function_at]["steps"] = serde_json::json!([step]);
+            }),
+            "steps, the plan now has",
+        ),
+        (
+            "a resource outside the stack",
+            Box::new(move |p| {
+                let mut other = p["changes"][function_at].clone();
+                other["id"] = "lambda.function.other-team-fn".into();
+                set_everywhere(&mut other, "function", &"other-team-fn".into());
+                p["changes"].as_array_mut().expect("changes").push(other);
+            }),
+            "lambda.function.other-team-fn: not part of the plan of the stack file now",
+        ),
+    ];
+    for (what, edit, difference) in edits {
+        let mut edited = saved.clone();
+        edit(&mut edited);
+        let file = emulator.dir().join("edited.json");
+        std::fs::write(&file, edited.to_string()).expect("write");
+        emulator.clear_log();
+        let run = emulator.pipectl(&["apply", path_str(&file), "--allow-destroy"]);
+        run.expect_code(1)
+            .expect_stderr("plan is stale")
+            .expect_stderr(difference);
+        assert!(
+            emulator.mutating_calls().is_empty(),
+            "{what}: {:?}",
+            emulator.mutating_calls()
+        );
+    }
+    // The file as pipectl wrote it still applies (with --allow-destroy for the index).
+    emulator
+        .pipectl(&["apply", path_str(&plan_file), "--allow-destroy"])
+        .expect_code(0);
+    let mut operations = emulator.operations();
+    operations.sort();
+    assert_eq!(
+        operations,
+        vec!["UpdateFunctionConfiguration", "UpdateTable"]
+    );
+}

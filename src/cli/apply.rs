@@ -131,7 +131,12 @@ async fn apply_locked(
         let confirm = !args.auto_approve;
         return execute(global, args, &stack.path, &clients, &fresh, confirm, stop).await;
     };
-    let stale = saved.stale_reasons(stack, &fresh);
+    let mut stale = saved.stale_reasons(stack, &fresh);
+    if stale.is_empty() {
+        stale.extend(saved.first_difference(&fresh).map(|difference| {
+            format!("the plan file does not show what apply would do now: {difference}")
+        }));
+    }
     if !stale.is_empty() {
         eprintln!("error: plan is stale: {}", path.display());
         for reason in &stale {
@@ -145,16 +150,8 @@ async fn apply_locked(
         bail!(Reported);
     }
     // The plan was reviewed when it was saved: no prompt, as with Terraform's saved plans.
-    execute(
-        global,
-        args,
-        &stack.path,
-        &clients,
-        &saved.plan(),
-        false,
-        stop,
-    )
-    .await
+    // What runs is the plan pipectl derived itself, which the file was just checked to show.
+    execute(global, args, &stack.path, &clients, &fresh, false, stop).await
 }
 
 async fn execute(

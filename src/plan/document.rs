@@ -111,6 +111,32 @@ impl PlanDocument {
         }
     }
 
+    /// The first place where this document differs from the plan pipectl derives now from the
+    /// stack file and a fresh read, if any. A saved plan is data to check, not a script: apply
+    /// executes only what it derives itself, and accepts the document only when it shows
+    /// exactly that (the same resources in the same order, actions, destructive flags, diffs,
+    /// conflicts, deferrals and steps), so an edited plan file can neither smuggle a step in
+    /// nor hide one behind a harmless-looking diff.
+    pub fn first_difference(&self, fresh: &Plan) -> Option<String> {
+        if self.stack != fresh.stack {
+            return Some(format!(
+                "it is a plan of stack {:?}, the stack file is {:?}",
+                self.stack, fresh.stack
+            ));
+        }
+        if self.changes.len() != fresh.changes.len() {
+            return Some(format!(
+                "it lists {} resources, the stack has {}",
+                self.changes.len(),
+                fresh.changes.len()
+            ));
+        }
+        self.changes
+            .iter()
+            .zip(&fresh.changes)
+            .find_map(|(saved, now)| change_difference(saved, now))
+    }
+
     /// Why this plan may no longer be applied, given the stack file and a fresh read; empty
     /// when it still describes the world.
     pub fn stale_reasons(&self, stack: &LoadedStack, fresh: &Plan) -> Vec<String> {
@@ -123,7 +149,10 @@ impl PlanDocument {
         }
         for saved in &self.changes {
             match fresh.changes.iter().find(|c| c.id == saved.id) {
-                None => reasons.push(format!("{}: no longer part of the plan", saved.id)),
+                None => reasons.push(format!(
+                    "{}: not part of the plan of the stack file now (removed from it, or never in it)",
+                    saved.id
+                )),
                 Some(now) if now.fingerprint != saved.fingerprint => reasons.push(format!(
                     "{}: the live object changed since the plan was made",
                     saved.id
@@ -138,6 +167,68 @@ impl PlanDocument {
         }
         reasons
     }
+}
+
+/// How one saved change differs from the change derived now, named by its first difference.
+fn change_difference(saved: &Change, now: &Change) -> Option<String> {
+    if saved.id != now.id {
+        return Some(format!(
+            "it lists {} where the stack has {}",
+            saved.id, now.id
+        ));
+    }
+    let id = &saved.id;
+    let pairs: [(&str, serde_json::Value, serde_json::Value); 6] = [
+        ("action", as_json(&saved.action), as_json(&now.action)),
+        (
+            "destructive",
+            as_json(&saved.destructive),
+            as_json(&now.destructive),
+        ),
+        ("diffs", as_json(&saved.diffs), as_json(&now.diffs)),
+        (
+            "conflicts",
+            as_json(&saved.conflicts),
+            as_json(&now.conflicts),
+        ),
+        (
+            "deferred",
+            as_json(&saved.deferred.is_some()),
+            as_json(&now.deferred.is_some()),
+        ),
+        ("lane", as_json(&saved.lane), as_json(&now.lane)),
+    ];
+    for (field, was, is) in pairs {
+        if was != is {
+            return Some(format!("{id}: its {field} is {was}, the plan now has {is}"));
+        }
+    }
+    if saved.steps.len() != now.steps.len() {
+        return Some(format!(
+            "{id}: it has {} steps, the plan now has {}",
+            saved.steps.len(),
+            now.steps.len()
+        ));
+    }
+    saved
+        .steps
+        .iter()
+        .zip(&now.steps)
+        .enumerate()
+        .find(|(_, (was, is))| as_json(was) != as_json(is))
+        .map(|(index, (was, is))| {
+            format!(
+                "{id}: step {} is {:?} in the file, the plan now has {:?}",
+                index + 1,
+                was.description,
+                is.description
+            )
+        })
+}
+
+/// Any part of a plan as JSON, for comparison.
+fn as_json<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
 /// The outcome of drift-checking one stack file.
