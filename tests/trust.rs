@@ -296,3 +296,31 @@ async fn an_edited_saved_plan_is_refused_with_no_call() {
         vec!["UpdateFunctionConfiguration", "UpdateTable"]
     );
 }
+
+/// A region becomes part of AWS endpoint host names: whatever it came from (the file,
+/// --region, AWS_REGION), only a region code is accepted, before any call.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_region_that_is_not_a_region_code_is_refused() {
+    let emulator = Emulator::start("{}");
+    let stack = emulator.stack("s.toml", "[stack]\nname = \"s\"\n");
+    emulator
+        .pipectl(&[
+            "plan",
+            "-f",
+            path_str(&stack),
+            "--region",
+            "../../evil.example.com/",
+        ])
+        .expect_code(1)
+        .expect_stderr("\"../../evil.example.com/\" is not an AWS region name");
+    emulator
+        .pipectl_with(
+            &["plan", "-f", path_str(&stack)],
+            &[("AWS_REGION", "us-east-1.evil.example.com")],
+        )
+        .expect_code(1)
+        .expect_stderr("is not an AWS region name");
+    emulator
+        .pipectl(&["plan", "-f", path_str(&stack), "--region", "eu-central-1"])
+        .expect_code(0);
+}

@@ -115,6 +115,14 @@ impl Aws {
                 )
             })?,
         };
+        // The region becomes part of endpoint host names: refuse anything but a region code,
+        // whether it came from the file, --region, AWS_REGION or a profile.
+        if !crate::spec::validate::is_region_name(region.as_ref()) {
+            anyhow::bail!(
+                "{:?} is not an AWS region name; use a region code such as us-east-1 (from [stack] region, --region, AWS_REGION or the profile)",
+                region.as_ref()
+            );
+        }
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(region.clone())
             .credentials_provider(credentials.region(region.clone()).build().await)

@@ -1,7 +1,7 @@
 //! Offline checks of a parsed stack: ranges, names and contradictions that AWS or Kubernetes
 //! would reject (or, worse, accept and regret). Runs before any network call.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use toml::Spanned;
 
@@ -98,18 +98,54 @@ impl Checker {
         names: impl Iterator<Item = (&'a Spanned<String>, String)>,
         what: &str,
     ) {
-        let mut seen = HashSet::new();
-        for (name, field) in names {
-            if !seen.insert(name.get_ref().clone()) {
-                self.error(
-                    name.span(),
-                    &field,
-                    format!("{what} {:?} is declared twice", name.get_ref()),
-                    format!("each {what} may appear once; merge the two entries"),
-                );
+        self.unique_by(
+            names.map(|(name, field)| (name.get_ref().clone(), name.span(), field)),
+            what,
+        );
+    }
+
+    /// Reports every identity (`key`) declared more than once, at the later declaration,
+    /// naming the entry that declared it first.
+    fn unique_by(
+        &mut self,
+        entries: impl Iterator<Item = (String, std::ops::Range<usize>, String)>,
+        what: &str,
+    ) {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for (key, span, field) in entries {
+            match seen.get(&key) {
+                Some(first) => {
+                    let first = first.clone();
+                    self.error(
+                        span,
+                        &field,
+                        format!("{what} {key:?} is declared twice (first at {first})"),
+                        format!("each {what} may appear once; merge the two entries"),
+                    );
+                }
+                None => {
+                    seen.insert(key, field);
+                }
             }
         }
     }
+}
+
+/// An AWS region code: lowercase letters in dash-separated parts ending in a number
+/// (`us-east-1`, `us-gov-west-1`, `cn-north-1`, `eu-central-2`). Anything else would end up
+/// in endpoint host names.
+pub fn is_region_name(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let Some((number, words)) = parts.split_last() else {
+        return false;
+    };
+    parts.len() >= 3
+        && region.len() <= 32
+        && !number.is_empty()
+        && number.chars().all(|c| c.is_ascii_digit())
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase()))
 }
 
 /// Kubernetes object names (DNS-1123 subdomain): StatefulSet, HPA, StorageClass.
@@ -173,6 +209,16 @@ fn kafka_topic_char(c: char) -> bool {
 /// Returns every problem found; an empty list means the stack is valid.
 pub fn validate(spec: &StackSpec) -> Vec<Diagnostic> {
     let mut check = Checker::default();
+    if let Some(region) = &spec.stack.region {
+        if !is_region_name(region.get_ref()) {
+            check.error(
+                region.span(),
+                "stack.region",
+                format!("{:?} is not an AWS region name", region.get_ref()),
+                "use a region code such as \"us-east-1\" or \"eu-central-1\"",
+            );
+        }
+    }
     check.name(
         &spec.stack.name,
         "stack.name",
@@ -231,6 +277,17 @@ pub fn validate(spec: &StackSpec) -> Vec<Diagnostic> {
                 &format!("sagemaker.endpoints[{index}]"),
             );
         }
+        // Two entries for one variant would fight each other on every apply.
+        check.unique_by(
+            sagemaker.endpoints.iter().enumerate().map(|(i, e)| {
+                (
+                    format!("{}/{}", e.endpoint.get_ref(), e.variant.get_ref()),
+                    e.endpoint.span(),
+                    format!("sagemaker.endpoints[{i}]"),
+                )
+            }),
+            "SageMaker variant",
+        );
     }
     if let Some(dynamodb) = &spec.dynamodb {
         for (index, table) in dynamodb.tables.iter().enumerate() {
@@ -383,7 +440,13 @@ fn validate_brokers(check: &mut Checker, brokers: &KafkaBrokers) {
                 &limits::HPA_STABILIZATION_WINDOW,
                 &format!("{base}.scale_down.stabilization_window_seconds"),
             ),
-            _ => {}
+            (false, Some(window)) => check.error(
+                window.span(),
+                &format!("{base}.scale_down.stabilization_window_seconds"),
+                "stabilization_window_seconds has no effect while broker scale-down is disabled".to_string(),
+                "remove it, or set enabled = true to scale down after that window",
+            ),
+            (false, None) => {}
         }
     }
 }
@@ -443,7 +506,7 @@ fn validate_storage(check: &mut Checker, storage: &KafkaStorage) {
         .map(|v| *v.get_ref())
         .unwrap_or(limits::GP3_IOPS.min);
     if let (Some(iops_value), Some(size)) = (&storage.iops, &storage.volume_size_gib) {
-        let ceiling = size.get_ref() * limits::GP3_MAX_IOPS_PER_GIB;
+        let ceiling = size.get_ref().saturating_mul(limits::GP3_MAX_IOPS_PER_GIB);
         if iops > ceiling {
             check.error(
                 iops_value.span(),

@@ -667,7 +667,9 @@ pub fn plan_volumes(
         let mut diffs = vec![];
         let mut steps = vec![];
         let mut hazards = vec![];
-        let wanted_bytes = desired.size_gib.map(|g| g as u64 * GIB);
+        let wanted_bytes = desired
+            .size_gib
+            .map(|g| u64::try_from(g).unwrap_or(0).saturating_mul(GIB));
         let grow_to = match wanted_bytes {
             Some(wanted) if wanted < volume.requested_bytes => {
                 errors.push(PlanError {
@@ -983,7 +985,7 @@ pub async fn execute(
                     describe_kube_error(&e)
                 )
             })?;
-            let wanted = *size_gib as u64 * GIB;
+            let wanted = u64::try_from(*size_gib).unwrap_or(0).saturating_mul(GIB);
             wait::until(
                 &aws.wait,
                 progress,
