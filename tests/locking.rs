@@ -233,33 +233,48 @@ async fn an_expired_lock_is_taken_over_and_a_held_one_is_waited_for_then_reporte
         .expect_code(0);
 }
 
+/// A wait can last hours: the first Ctrl-C, or SIGTERM (what CI sends), stops waiting at once,
+/// leaves what was sent running on AWS's side, reports it as started but not confirmed,
+/// releases the lock and exits 130.
 #[tokio::test(flavor = "multi_thread")]
-async fn ctrl_c_lets_the_change_in_flight_finish_and_reports_the_rest() {
-    // Each update stays InProgress for 4 s; Ctrl-C (SIGINT) while the first is in flight.
-    let (emulator, stack, child) = apply_two_functions("two", 4, &[]);
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill -INT");
-    assert!(status.success());
-    let run: Run = child.wait_with_output().expect("apply finished").into();
-    run.expect_code(1)
-        .expect_stderr("interrupted: no new changes will start")
-        .expect_stdout("lambda.function.first-fn")
-        .expect_stdout("1 applied, 0 failed, 1 not started.")
-        .expect_stdout("stopped before it started");
-    // The update in flight was waited for; the second was never sent; the lock was released.
-    let updates = emulator.calls("UpdateFunctionConfiguration");
-    assert_eq!(updates.len(), 1, "{updates:?}");
-    assert!(emulator
-        .lock_calls()
-        .iter()
-        .any(|c| c.operation == "DeleteItem"));
-    // Re-running apply finishes the job.
-    emulator
-        .apply(&stack)
-        .expect_code(0)
-        .expect_stdout("1 applied, 0 failed, 0 not started.");
+async fn ctrl_c_and_sigterm_stop_waiting_report_and_release_the_lock() {
+    for signal in ["-TERM", "-INT"] {
+        // Each update stays InProgress for 60 s: far longer than this test waits.
+        let (emulator, stack, child) = apply_two_functions("two", 60, &[]);
+        let sent = std::time::Instant::now();
+        let status = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let run: Run = child.wait_with_output().expect("apply finished").into();
+        assert!(
+            sent.elapsed() < std::time::Duration::from_secs(15),
+            "{signal}: apply kept waiting for {:?}",
+            sent.elapsed()
+        );
+        run.expect_code(130)
+            .expect_stderr("interrupted: no new changes will start")
+            .expect_stdout("lambda.function.first-fn")
+            .expect_stdout("started, not confirmed")
+            .expect_stdout("0 applied, 0 failed, 1 started but not confirmed, 1 not started.")
+            .expect_stdout("stopped before it started")
+            .expect_stderr("Cancelled: the lock is released");
+        // The update in flight was sent (and goes on); the second was never sent; the lock is
+        // released.
+        let updates = emulator.calls("UpdateFunctionConfiguration");
+        assert_eq!(updates.len(), 1, "{signal}: {updates:?}");
+        assert!(emulator
+            .lock_calls()
+            .iter()
+            .any(|c| c.operation == "DeleteItem"));
+        // Re-running apply finishes the job (the first function's update already went out).
+        emulator.configure(r#"{"lambda_update_seconds": 0}"#);
+        emulator
+            .apply(&stack)
+            .expect_code(0)
+            .expect_stdout("1 applied, 0 failed, 0 not started.");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

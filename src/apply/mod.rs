@@ -1,9 +1,14 @@
 //! Executing a plan. Changes are grouped into lanes (one per table, one per function): a lane
 //! runs its changes in plan order, because AWS allows one change at a time on one table or one
 //! function; different lanes run concurrently. When a change fails, the rest of its lane does
-//! not start (it depends on the same resource) while other lanes carry on. Ctrl-C stops new
-//! changes from starting and lets the ones in flight finish. Every step is safe to repeat: a
-//! re-run re-reads live state and plans only what is still missing.
+//! not start (it depends on the same resource) while other lanes carry on. Every step is safe
+//! to repeat: a re-run re-reads live state and plans only what is still missing.
+//!
+//! Cancellation (the first Ctrl-C, or SIGTERM, which CI sends): no new change starts, and the
+//! changes in flight stop being waited for. A wait for a backfill, a claim resize or a volume
+//! modification can last hours, and what was sent keeps going on AWS's side whether pipectl
+//! watches or not; such a change is reported as "started, not confirmed", and a re-run picks up
+//! what is left. A lost lock only stops new changes (in-flight ones finish).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +27,8 @@ use crate::providers::Clients;
 pub enum Outcome {
     Applied,
     Failed(String),
+    /// Sent, then no longer waited for (cancelled): it may complete on AWS's side.
+    Unconfirmed(String),
     NotStarted(String),
 }
 
@@ -38,21 +45,23 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
-    /// (applied, failed, not started)
-    pub fn counts(&self) -> (usize, usize, usize) {
-        let mut counts = (0, 0, 0);
+    /// (applied, failed, started but not confirmed, not started)
+    pub fn counts(&self) -> (usize, usize, usize, usize) {
+        let mut counts = (0, 0, 0, 0);
         for result in &self.results {
             match result.outcome {
                 Outcome::Applied => counts.0 += 1,
                 Outcome::Failed(_) => counts.1 += 1,
-                Outcome::NotStarted(_) => counts.2 += 1,
+                Outcome::Unconfirmed(_) => counts.2 += 1,
+                Outcome::NotStarted(_) => counts.3 += 1,
             }
         }
         counts
     }
 
     pub fn succeeded(&self) -> bool {
-        self.counts().1 == 0 && self.counts().2 == 0
+        let (_, failed, unconfirmed, not_started) = self.counts();
+        failed == 0 && unconfirmed == 0 && not_started == 0
     }
 }
 
@@ -60,8 +69,10 @@ impl ApplyReport {
 pub struct ApplyOptions {
     /// Lanes running at once.
     pub parallelism: usize,
-    /// When set (Ctrl-C, or the stack lock was lost), no new change starts.
+    /// When set (the stack lock was lost), no new change starts.
     pub stop: Arc<AtomicBool>,
+    /// Turns true on cancellation: no new change starts and waits stop.
+    pub cancel: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Groups actionable changes into lanes, keeping plan order inside each lane and the order in
@@ -84,25 +95,6 @@ pub async fn run(
     options: &ApplyOptions,
 ) -> ApplyReport {
     let interrupted = options.stop.clone();
-    let watcher = {
-        let interrupted = interrupted.clone();
-        let reporter = reporter.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                interrupted.store(true, Ordering::SeqCst);
-                reporter.line(
-                    "interrupted: no new changes will start; waiting for the ones in flight (Ctrl-C again to quit now)",
-                );
-            }
-            // A second Ctrl-C quits at once, as users of other tools expect; a lock still held
-            // expires with its lease.
-            if tokio::signal::ctrl_c().await.is_ok() {
-                reporter
-                    .line("interrupted again: quitting now; re-run apply to finish what was left");
-                std::process::exit(130);
-            }
-        })
-    };
     // Each lane is a shared future so that a lane that must wait for another (volumes after
     // their StorageClass) can await its result. Lanes start in plan order, and a lane only
     // waits for an earlier one, so a full buffer never waits on a lane it has not started.
@@ -115,6 +107,7 @@ pub async fn run(
             .find_map(|c| c.after_lane.clone())
             .and_then(|d| started.get(&d).cloned().map(|f| (d, f)));
         let interrupted = interrupted.clone();
+        let cancel = options.cancel.clone();
         let future = async move {
             if let Some((dependency_name, dependency)) = dependency {
                 let results = dependency.await;
@@ -132,7 +125,7 @@ pub async fn run(
                     );
                 }
             }
-            Arc::new(run_lane(lane, clients, reporter, interrupted).await)
+            Arc::new(run_lane(lane, clients, reporter, interrupted, cancel).await)
         }
         .boxed()
         .shared();
@@ -143,7 +136,6 @@ pub async fn run(
         .buffered(options.parallelism.max(1))
         .collect()
         .await;
-    watcher.abort();
     ApplyReport {
         results: lane_results
             .iter()
@@ -159,23 +151,39 @@ async fn run_lane(
     clients: &Clients,
     reporter: &Reporter,
     interrupted: Arc<AtomicBool>,
+    mut cancel: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<ChangeResult> {
     let mut results = vec![];
     let mut blocked: Option<String> = None;
     for change in lane {
+        let cancelled = *cancel.borrow();
         let outcome = if let Some(why) = &blocked {
             Outcome::NotStarted(why.clone())
-        } else if interrupted.load(Ordering::SeqCst) {
+        } else if interrupted.load(Ordering::SeqCst) || cancelled {
             Outcome::NotStarted(
-                "stopped before it started (Ctrl-C, or the stack's lock was lost)".into(),
+                "stopped before it started (cancelled, or the stack's lock was lost)".into(),
             )
         } else if let Some(reason) = &change.deferred {
             reporter.line(&format!("{}: deferred: {reason}", change.id));
             Outcome::NotStarted(format!("deferred: {reason}"))
         } else {
-            match run_change(change, clients, reporter).await {
-                Ok(()) => Outcome::Applied,
-                Err(error) => {
+            let result = tokio::select! {
+                result = run_change(change, clients, reporter) => Some(result),
+                _ = cancel.wait_for(|cancelled| *cancelled) => None,
+            };
+            match result {
+                None => {
+                    blocked = Some("cancelled".into());
+                    reporter.line(&format!(
+                        "{}: cancelled: no longer waiting for it",
+                        change.id
+                    ));
+                    Outcome::Unconfirmed(
+                        "started, not confirmed: cancelled while it ran; what was sent may still complete on AWS's side, and a re-run checks".into(),
+                    )
+                }
+                Some(Ok(())) => Outcome::Applied,
+                Some(Err(error)) => {
                     // In a slot lane the changes are independent; elsewhere they touch one resource.
                     if !change.lane.starts_with(SLOT_LANE_PREFIX) {
                         blocked = Some(format!(

@@ -18,7 +18,7 @@ use crate::apply::{self, ApplyOptions};
 use crate::plan::document::PlanDocument;
 use crate::plan::Plan;
 use crate::progress::Reporter;
-use crate::providers::lock::{Acquired, Lock};
+use crate::providers::lock::{Acquired, Lock, LockReleaser};
 use crate::providers::{Aws, Clients};
 use crate::render;
 use crate::spec::LoadedStack;
@@ -81,11 +81,68 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
         .await
         .map_err(shown)?;
     let lock = take_lock(&aws, args, &stack).await?;
-    let result = apply_locked(global, args, &stack, aws, saved, lock.lost_flag()).await;
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    let signals = tokio::spawn(watch_signals(cancel, lock.releaser()));
+    let result = apply_locked(
+        global,
+        args,
+        &stack,
+        aws,
+        saved,
+        Interrupts {
+            lock_lost: lock.lost_flag(),
+            cancel: cancelled.clone(),
+        },
+    )
+    .await;
+    signals.abort();
     if let Err(error) = lock.release().await {
         eprintln!("warning: {error:#}");
     }
+    if *cancelled.borrow() {
+        eprintln!("Cancelled: the lock is released; re-run apply to finish what was left.");
+        return Ok(130);
+    }
     result
+}
+
+/// Ctrl-C, or SIGTERM when it can be listened for.
+async fn next_signal(terminate: Option<&mut tokio::signal::unix::Signal>) {
+    match terminate {
+        Some(terminate) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = terminate.recv() => {},
+        },
+        None => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// What stops an apply part-way.
+struct Interrupts {
+    /// The lock was lost: start nothing new.
+    lock_lost: Arc<AtomicBool>,
+    /// Ctrl-C or SIGTERM: start nothing new and stop waiting.
+    cancel: tokio::sync::watch::Receiver<bool>,
+}
+
+/// The first Ctrl-C or SIGTERM (what CI systems send before they kill a job) cancels: no new
+/// change starts and waits stop. A second one releases the lock and quits at once.
+async fn watch_signals(cancel: tokio::sync::watch::Sender<bool>, lock: LockReleaser) {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    next_signal(terminate.as_mut()).await;
+    eprintln!(
+        "interrupted: no new changes will start, and changes in flight are no longer waited for (what was sent goes on on AWS's side); Ctrl-C again to quit now"
+    );
+    let _ = cancel.send(true);
+    next_signal(terminate.as_mut()).await;
+    eprintln!("interrupted again: releasing the lock and quitting now; re-run apply to finish what was left");
+    if let Ok(Err(error)) = tokio::time::timeout(Duration::from_secs(5), lock.release()).await {
+        eprintln!("warning: {error:#}");
+    }
+    std::process::exit(130);
 }
 
 /// Takes the stack's lock, saying on stderr whom it waits for or whose expired lock it took.
@@ -124,7 +181,7 @@ async fn apply_locked(
     stack: &LoadedStack,
     aws: Aws,
     saved: Option<(PathBuf, PlanDocument)>,
-    stop: Arc<AtomicBool>,
+    stop: Interrupts,
 ) -> Result<u8> {
     let (fresh, clients) = plan_loaded(global, stack, aws).await.map_err(shown)?;
     let Some((path, saved)) = saved else {
@@ -161,7 +218,7 @@ async fn execute(
     clients: &Clients,
     plan: &Plan,
     confirm: bool,
-    stop: Arc<AtomicBool>,
+    stop: Interrupts,
 ) -> Result<u8> {
     let file = stack_file.display().to_string();
     print!("{}", render::text::plan(plan, &file, global.verbose > 0));
@@ -203,7 +260,8 @@ async fn execute(
         &reporter,
         &ApplyOptions {
             parallelism: args.parallelism,
-            stop,
+            stop: stop.lock_lost,
+            cancel: stop.cancel,
         },
     )
     .await;

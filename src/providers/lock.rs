@@ -305,6 +305,33 @@ impl Lock {
     /// Stops renewing and deletes the item, if it is still ours.
     pub async fn release(self) -> Result<()> {
         self.renewal.abort();
+        self.releaser().release().await
+    }
+
+    /// What deletes this lock, for a signal handler that must release it before quitting.
+    pub fn releaser(&self) -> LockReleaser {
+        LockReleaser {
+            aws: self.aws.clone(),
+            table: self.table.clone(),
+            id: self.id.clone(),
+            lease_id: self.lease_id.clone(),
+            lease: self.lease,
+        }
+    }
+}
+
+/// Deletes a held lock's item, if it is still this holder's.
+#[derive(Clone)]
+pub struct LockReleaser {
+    aws: Aws,
+    table: String,
+    id: String,
+    lease_id: String,
+    lease: Duration,
+}
+
+impl LockReleaser {
+    pub async fn release(&self) -> Result<()> {
         match self
             .aws
             .dynamodb

@@ -191,6 +191,10 @@ pub fn apply_report(report: &ApplyReport) -> String {
                 style("FAILED").red().bold().to_string(),
                 format!(": {error}"),
             ),
+            Outcome::Unconfirmed(why) => (
+                style("started, not confirmed").yellow().to_string(),
+                format!(": {why}"),
+            ),
             Outcome::NotStarted(why) => (
                 style("not started").yellow().to_string(),
                 format!(": {why}"),
@@ -203,10 +207,15 @@ pub fn apply_report(report: &ApplyReport) -> String {
             result.action.symbol()
         );
     }
-    let (applied, failed, skipped) = report.counts();
+    let (applied, failed, unconfirmed, skipped) = report.counts();
+    let unconfirmed = if unconfirmed > 0 {
+        format!("{unconfirmed} started but not confirmed, ")
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "\n{applied} applied, {failed} failed, {skipped} not started."
+        "\n{applied} applied, {failed} failed, {unconfirmed}{skipped} not started."
     );
     out
 }
