@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import base64
 import copy
+import hashlib
 import json
 import re
 import sys
@@ -251,7 +252,12 @@ class Store:
             "claim_resize_failure": None,
             # Whether metrics.k8s.io is served (the metrics server is installed).
             "metrics_api": False,
+            # Injected faults: {"seed": 7, "throttle_rate": 0.3, "error_rate": 0.05}: 429
+            # TooManyRequests with Retry-After (API priority and fairness), 503 ServiceUnavailable.
+            # Decided per (method, path, n-th call) from the seed, as in the AWS emulator.
+            "faults": {},
         }
+        self.fault_counts: dict[tuple, int] = {}
         # claim key -> (time the resize completes, requested size)
         self.pending_resizes: dict[tuple, tuple[float, str]] = {}
 
@@ -288,6 +294,22 @@ class Store:
         status["allocatedResourceStatuses"] = {"storage": "ControllerResizeInProgress"}
         status["conditions"] = [{"type": "Resizing", "status": "True", "lastTransitionTime": now_iso()}]
         self.pending_resizes[key] = (time.time() + seconds, requested)
+
+    def fault_for(self, method: str, path: str) -> str | None:
+        faults = self.settings.get("faults") or {}
+        if not faults or path.startswith("/_fake/"):
+            return None
+        key = (method, path)
+        n = self.fault_counts.get(key, 0)
+        self.fault_counts[key] = n + 1
+        digest = hashlib.sha256(f"{faults.get('seed', 0)}|{key}|{n}".encode()).digest()
+        draw = int.from_bytes(digest[:8], "big") / 2**64
+        throttle, error = faults.get("throttle_rate", 0.0), faults.get("error_rate", 0.0)
+        if draw < throttle:
+            return "throttle"
+        if draw < throttle + error:
+            return "error"
+        return None
 
     def settle_resizes(self) -> None:
         """Completes the resizes whose time has come (called before every request)."""
@@ -605,6 +627,12 @@ class Server:
                host: str) -> tuple[int, Any]:
         with self.store.lock:
             self.store.settle_resizes()
+            fault = self.store.fault_for(method, path)
+        if fault == "throttle":
+            raise ApiError(429, "TooManyRequests", "Too many requests, please try again later.",
+                           {"retryAfterSeconds": 1})
+        if fault == "error":
+            raise ApiError(503, "ServiceUnavailable", "the server is currently unable to handle the request")
         if self.eks_cluster is not None:
             check_eks_token(headers.get("Authorization"), self.settings["token_lifetime_seconds"])
         if method == "GET":
@@ -816,6 +844,8 @@ def make_handler(server: Server):
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            if code == 429:
+                self.send_header("Retry-After", "1")
             self.end_headers()
             self.wfile.write(data)
 

@@ -32,9 +32,11 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import io
 import json
 import re
+import socket
 import sys
 import threading
 import time
@@ -90,6 +92,11 @@ class Settings:
     # When set to an operation name (e.g. "CreateTable"), the next successful call of it is
     # carried out but its reply is lost: the client gets a 500 and will retry.
     lose_next_reply: str | None = None
+    # Injected faults, reproducible: {"seed": 7, "throttle_rate": 0.3, "error_rate": 0.05,
+    # "lost_reply_rate": 0.1, "reset_rate": 0.0, "services": [...], "operations": [...]}.
+    # Whether the n-th call of one (service, operation) fails is a hash of the seed and those,
+    # so a seed gives the same faults in every run, whichever resource's call comes n-th.
+    faults: dict = field(default_factory=dict)
 
 
 class AwsError(Exception):
@@ -129,6 +136,8 @@ class Layer:
         self.index_ops: dict[tuple[str, str, str], dict[str, Any]] = {}
         # (region, table) -> [timestamps of switches to PAY_PER_REQUEST]
         self.ppr_switches: dict[tuple[str, str], list[float]] = {}
+        # (service, operation) -> calls seen, for reproducible fault injection
+        self.fault_counts: dict[tuple[str, str], int] = {}
         # uuid -> mapping dict (Kafka mappings only; moto does not support them)
         self.kafka_mappings: dict[str, dict[str, Any]] = {}
         # (region, name) -> inference component summary (moto has none)
@@ -150,15 +159,31 @@ class Layer:
             start_response(status, headers + [("Content-Length", str(len(payload)))])
             return [payload]
         request = Request(environ, body)
+        if request.service == "lambda":
+            self.resolve_lambda(request)
+        fault = self.fault_for(request)
+        if fault == "reset":
+            # The connection drops before the request reaches the service.
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            raise ConnectionResetError("emulated connection reset")
         try:
+            if fault in ("throttle", "error"):
+                raise fault_error(request, fault)
             with self.lock:
                 self.expire_transitions()
             response = self.route(request)
         except AwsError as err:
             response = request.error(err)
         with self.lock:
-            if self.settings.lose_next_reply == request.operation and response[0] < 300:
-                self.settings.lose_next_reply = None
+            lose = (self.settings.lose_next_reply == request.operation or fault == "lost")
+            if lose and response[0] < 300:
+                if self.settings.lose_next_reply == request.operation:
+                    self.settings.lose_next_reply = None
                 response = request.error(
                     AwsError(500, "InternalServerError", "emulated lost reply: the call was carried out")
                 )
@@ -172,6 +197,7 @@ class Layer:
                         "resource": request.resource,
                         "region": request.region,
                         "status": response[0],
+                        "fault": fault,
                     }
                 )
         status, headers, payload = response
@@ -181,6 +207,32 @@ class Layer:
         headers.append(("Content-Length", str(len(payload))))
         start_response(f"{status} {STATUS_TEXT.get(status, 'OK')}", headers)
         return [payload]
+
+    def fault_for(self, request: "Request") -> str | None:
+        """The injected fault for this call, if any: throttle, error (5xx), reset (before the
+        service sees it) or lost (the reply of a mutating call that was carried out)."""
+        faults = self.settings.faults or {}
+        if not faults:
+            return None
+        if faults.get("services") and request.service not in faults["services"]:
+            return None
+        if faults.get("operations") and request.operation not in faults["operations"]:
+            return None
+        # Keyed by operation, not resource: resource ids (volumes, mappings) differ per run.
+        key = (request.service, request.operation)
+        with self.lock:
+            n = self.fault_counts.get(key, 0)
+            self.fault_counts[key] = n + 1
+        digest = hashlib.sha256(f"{faults.get('seed', 0)}|{key}|{n}".encode()).digest()
+        draw = int.from_bytes(digest[:8], "big") / 2**64
+        for fault, rate in (("reset", faults.get("reset_rate", 0.0)),
+                            ("throttle", faults.get("throttle_rate", 0.0)),
+                            ("error", faults.get("error_rate", 0.0)),
+                            ("lost", faults.get("lost_reply_rate", 0.0) if request.mutating else 0.0)):
+            if draw < rate:
+                return fault
+            draw -= rate
+        return None
 
     def call_moto(self, request: "Request") -> tuple[int, list[tuple[str, str]], bytes]:
         environ = dict(request.environ)
@@ -647,7 +699,8 @@ class Layer:
         ("DELETE", r"^/2015-03-31/event-source-mappings/(?P<id>[^/]+)/?$", "DeleteEventSourceMapping"),
     ]
 
-    def lambda_route(self, request):
+    def resolve_lambda(self, request) -> bool:
+        """Names a Lambda REST call by its route (operation, function or mapping id)."""
         for method, pattern, operation in self.LAMBDA_ROUTES:
             match = re.match(pattern, request.path)
             if match and request.method == method:
@@ -655,7 +708,14 @@ class Layer:
                 request.params = match.groupdict()
                 if "fn" in request.params:
                     request.resource = function_name_of(request.params["fn"])
-                return getattr(self, f"lambda_{operation}")(request)
+                elif "id" in request.params:
+                    request.resource = request.params["id"]
+                return True
+        return False
+
+    def lambda_route(self, request):
+        if self.resolve_lambda(request):
+            return getattr(self, f"lambda_{request.operation}")(request)
         return self.call_moto(request)
 
     def lambda_backend(self, region: str):
@@ -993,6 +1053,34 @@ def validate_source_access(access: list[dict[str, Any]], is_msk: bool) -> list[d
     return access
 
 
+# How each service answers when it throttles or fails (the error codes its SDKs retry on):
+# DynamoDB ThrottlingException 400 (ProvisionedThroughputExceededException for item calls),
+# Lambda TooManyRequestsException 429, EC2 RequestLimitExceeded 503, Application Auto Scaling
+# and SageMaker ThrottlingException 400 (each service's API reference, "Errors").
+THROTTLING = {
+    "dynamodb": (400, "ThrottlingException", "Rate of requests exceeds the allowed throughput."),
+    "lambda": (429, "TooManyRequestsException", "Rate exceeded"),
+    "ec2": (503, "RequestLimitExceeded", "Request limit exceeded."),
+    "application-autoscaling": (400, "ThrottlingException", "Rate exceeded"),
+    "sagemaker": (400, "ThrottlingException", "Rate exceeded"),
+}
+SERVER_ERRORS = {
+    "dynamodb": (500, "InternalServerError", "Internal server error"),
+    "lambda": (500, "ServiceException", "An internal error occurred"),
+    "ec2": (503, "Unavailable", "The server is overloaded and can't handle the request."),
+}
+DYNAMODB_ITEM_CALLS = {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}
+
+
+def fault_error(request: "Request", fault: str) -> AwsError:
+    if fault == "throttle":
+        if request.service == "dynamodb" and request.operation in DYNAMODB_ITEM_CALLS:
+            return AwsError(400, "ProvisionedThroughputExceededException",
+                            "The level of configured provisioned throughput for the table was exceeded.")
+        return AwsError(*THROTTLING.get(request.service, (400, "ThrottlingException", "Rate exceeded")))
+    return AwsError(*SERVER_ERRORS.get(request.service, (500, "InternalFailure", "Internal failure")))
+
+
 def public_mapping(mapping: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if not k.startswith("_")}
 
@@ -1087,7 +1175,7 @@ def validate_index_throughput(mode: str, index: dict[str, Any]) -> None:
         )
 
 
-STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 404: "Not Found", 409: "Conflict", 500: "Internal Server Error"}
+STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 404: "Not Found", 409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 DYNAMODB_READS = {"DescribeTable", "ListTables", "GetItem", "Query", "Scan", "BatchGetItem", "DescribeTimeToLive", "ListTagsOfResource", "DescribeContinuousBackups", "DescribeLimits", "DescribeEndpoints", "DescribeContributorInsights"}
 

@@ -801,10 +801,21 @@ pub async fn execute(aws: &Aws, operation: &TableOperation, progress: &StepProgr
                 "UpdateTable {table}: billing mode {}",
                 billing_mode.as_aws()
             ));
-            request
-                .send()
-                .await
-                .map_err(|e| anyhow!("UpdateTable {table} failed: {}", describe_sdk_error(&e)))?;
+            if let Err(e) = request.send().await {
+                let error = anyhow!("UpdateTable {table} failed: {}", describe_sdk_error(&e));
+                // A retry after a lost reply finds the change made ("will not change",
+                // "table is being updated"): look before failing.
+                let made = |live: &LiveTable| {
+                    live.billing_mode == *billing_mode
+                        && capacity.is_none_or(|c| live.capacity == Some(c))
+                        && index_capacity.iter().all(|(name, c)| {
+                            live.indexes.iter().any(|i| {
+                                i.definition.name == *name && i.definition.capacity == Some(*c)
+                            })
+                        })
+                };
+                recover_or(aws, table, progress, error, made).await?;
+            }
             wait_until_settled(aws, table, None, progress).await
         }
         TableOperation::CreateIndex {
@@ -825,7 +836,8 @@ pub async fn execute(aws: &Aws, operation: &TableOperation, progress: &StepProgr
                 action = action.provisioned_throughput(throughput(capacity)?);
             }
             progress.status(&format!("creating index {} ({position})", index.name));
-            aws.dynamodb
+            let sent = aws
+                .dynamodb
                 .update_table()
                 .table_name(table)
                 .set_attribute_definitions(Some(attribute_definitions(keys)?))
@@ -835,14 +847,21 @@ pub async fn execute(aws: &Aws, operation: &TableOperation, progress: &StepProgr
                         .build(),
                 )
                 .send()
-                .await
-                .map_err(|e| {
-                    anyhow!(
-                        "UpdateTable {table} (create index {}) failed: {}",
-                        index.name,
-                        describe_sdk_error(&e)
-                    )
-                })?;
+                .await;
+            if let Err(e) = sent {
+                let error = anyhow!(
+                    "UpdateTable {table} (create index {}) failed: {}",
+                    index.name,
+                    describe_sdk_error(&e)
+                );
+                // A lost reply: the retry finds the index already there (or creating).
+                let made = |live: &LiveTable| {
+                    live.indexes
+                        .iter()
+                        .any(|i| i.definition.name == index.name && i.definition.same_shape(index))
+                };
+                recover_or(aws, table, progress, error, made).await?;
+            }
             wait_until_settled(aws, table, None, progress).await
         }
         TableOperation::DeleteIndex {
@@ -852,7 +871,8 @@ pub async fn execute(aws: &Aws, operation: &TableOperation, progress: &StepProgr
         } => {
             wait_until_settled(aws, table, None, progress).await?;
             progress.status(&format!("deleting index {index} ({position})"));
-            aws.dynamodb
+            let sent = aws
+                .dynamodb
                 .update_table()
                 .table_name(table)
                 .global_secondary_index_updates(
@@ -865,13 +885,20 @@ pub async fn execute(aws: &Aws, operation: &TableOperation, progress: &StepProgr
                         .build(),
                 )
                 .send()
-                .await
-                .map_err(|e| {
-                    anyhow!(
-                        "UpdateTable {table} (delete index {index}) failed: {}",
-                        describe_sdk_error(&e)
-                    )
-                })?;
+                .await;
+            if let Err(e) = sent {
+                let error = anyhow!(
+                    "UpdateTable {table} (delete index {index}) failed: {}",
+                    describe_sdk_error(&e)
+                );
+                // A lost reply: the retry finds the index gone (or deleting).
+                let made = |live: &LiveTable| {
+                    live.indexes
+                        .iter()
+                        .all(|i| i.definition.name != *index || i.status == "DELETING")
+                };
+                recover_or(aws, table, progress, error, made).await?;
+            }
             wait_until_settled(aws, table, Some(index), progress).await
         }
     }
@@ -929,6 +956,27 @@ async fn create_table(aws: &Aws, table: &TableDefinition, progress: &StepProgres
         ),
     }
     wait_until_settled(aws, &table.name, None, progress).await
+}
+
+/// After a failed UpdateTable: when the table already shows the change (`made`), the call
+/// went through and its reply was lost (the SDK's retry then met "already exists", "will not
+/// change" or "being updated"), so carry on; otherwise the original error stands.
+async fn recover_or(
+    aws: &Aws,
+    table: &str,
+    progress: &StepProgress,
+    error: anyhow::Error,
+    made: impl Fn(&LiveTable) -> bool,
+) -> Result<()> {
+    match read_table(aws, table).await {
+        Ok(Some(live)) if made(&live) => {
+            progress.note(
+                "the change is already in place (an earlier attempt made it); waiting for it",
+            );
+            Ok(())
+        }
+        _ => Err(error),
+    }
 }
 
 /// Waits until the table and every index are ACTIVE and nothing backfills; with `gone`, also

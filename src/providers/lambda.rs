@@ -842,7 +842,8 @@ pub async fn execute(
             wait_for_mapping(aws, uuid, false, progress).await?;
             progress.status(&format!("UpdateEventSourceMapping {uuid}"));
             // Only the fields that changed, and only fields valid for Kafka sources.
-            aws.lambda
+            let sent = aws
+                .lambda
                 .update_event_source_mapping()
                 .uuid(uuid)
                 .set_batch_size(batch_size.map(to_i32).transpose()?)
@@ -851,13 +852,41 @@ pub async fn execute(
                 )
                 .set_source_access_configurations(access.as_deref().map(source_access))
                 .send()
-                .await
-                .map_err(|e| {
-                    anyhow!(
-                        "UpdateEventSourceMapping {uuid} ({function}) failed: {}",
-                        describe_sdk_error(&e)
-                    )
-                })?;
+                .await;
+            match sent {
+                Ok(_) => {}
+                // A lost reply: the retry meets the mapping `Updating` with our values.
+                Err(e) if e.code() == Some("ResourceInUseException") => {
+                    wait_for_mapping(aws, uuid, false, progress).await?;
+                    let now = aws
+                        .lambda
+                        .get_event_source_mapping()
+                        .uuid(uuid)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            anyhow!(
+                                "GetEventSourceMapping {uuid} failed: {}",
+                                describe_sdk_error(&e)
+                            )
+                        })?;
+                    let made = batch_size.is_none_or(|b| now.batch_size() == Some(b as i32))
+                        && batching_window_seconds.is_none_or(|w| {
+                            now.maximum_batching_window_in_seconds() == Some(w as i32)
+                        });
+                    if !made {
+                        bail!(
+                            "UpdateEventSourceMapping {uuid} ({function}) failed: {}",
+                            describe_sdk_error(&e)
+                        );
+                    }
+                    progress.note("the update is already made (an earlier attempt sent it)");
+                }
+                Err(e) => bail!(
+                    "UpdateEventSourceMapping {uuid} ({function}) failed: {}",
+                    describe_sdk_error(&e)
+                ),
+            }
             wait_for_mapping(aws, uuid, false, progress).await?;
             wait_until_healthy(aws, uuid, *health_timeout_seconds, progress).await
         }
@@ -873,6 +902,10 @@ pub async fn execute(
             {
                 Ok(_) => {}
                 Err(err) if err.code() == Some("ResourceNotFoundException") => return Ok(()),
+                // A lost reply: the retry meets the mapping already `Deleting`.
+                Err(err)
+                    if err.code() == Some("ResourceInUseException")
+                        && mapping_state(aws, uuid).await.as_deref() == Some("Deleting") => {}
                 Err(err) => bail!(
                     "DeleteEventSourceMapping {uuid} ({function}) failed: {}",
                     describe_sdk_error(&err)
@@ -1137,6 +1170,18 @@ async fn wait_until_healthy(
         )),
     }
     Ok(())
+}
+
+/// The mapping's state, if it can be read.
+async fn mapping_state(aws: &Aws, uuid: &str) -> Option<String> {
+    let mapping = aws
+        .lambda
+        .get_event_source_mapping()
+        .uuid(uuid)
+        .send()
+        .await
+        .ok()?;
+    mapping.state().map(str::to_string)
 }
 
 /// Waits until a mapping leaves Creating/Updating/Enabling (or, with `gone`, until it is deleted).

@@ -280,6 +280,15 @@ impl Emulator {
         emulator
     }
 
+    /// An emulator and a fake API server seeded with the seed article's whole "before" state
+    /// (`seed.py before`: the brokers and their VPC, the function, the endpoint, the table).
+    pub fn start_seed_article(settings: &str) -> Emulator {
+        let mut emulator = Emulator::start(settings);
+        emulator.kube = Some(FakeKube::start(emulator.workdir.path(), None));
+        emulator.seed(&["before"]);
+        emulator
+    }
+
     /// Like `start_with_cluster`, but the fake API server accepts only EKS tokens and
     /// DescribeCluster points at it, so pipectl must sign its own token to get in.
     pub fn start_with_eks_token_cluster() -> Emulator {
@@ -493,8 +502,17 @@ impl Emulator {
                 resource: entry["resource"].as_str().unwrap_or_default().to_string(),
                 status: entry["status"].as_u64().unwrap_or_default(),
                 at: entry["at"].as_f64().unwrap_or_default(),
+                fault: entry["fault"].as_str().map(str::to_string),
             })
             .collect()
+    }
+
+    /// Mutating calls (the lock's included) the emulator injected a fault into.
+    pub fn injected_faults(&self) -> usize {
+        self.all_mutating_calls()
+            .iter()
+            .filter(|c| c.fault.is_some())
+            .count()
     }
 
     pub fn clear_log(&self) {
@@ -586,6 +604,8 @@ pub struct Call {
     pub resource: String,
     pub status: u64,
     pub at: f64,
+    /// The fault the emulator injected into this call, if any (throttle, error, lost, reset).
+    pub fault: Option<String>,
 }
 
 pub struct Run {

@@ -264,6 +264,9 @@ pub struct Modification {
     /// The same start time in milliseconds, to tell two modifications of one second apart.
     #[serde(skip)]
     pub started_epoch_millis: Option<i64>,
+    /// What the modification asked for: type, IOPS, throughput, size (GiB).
+    #[serde(default)]
+    pub targets: (Option<String>, Option<i64>, Option<i64>, Option<i64>),
 }
 
 fn epoch_millis(time: &aws_smithy_types::DateTime) -> Option<i64> {
@@ -450,6 +453,12 @@ async fn read_ebs(aws: &Aws, ids: &[String]) -> Result<BTreeMap<String, EbsVolum
                     progress: m.progress(),
                     started_epoch_seconds: started,
                     started_epoch_millis: started_millis,
+                    targets: (
+                        m.target_volume_type().map(|t| t.as_str().to_string()),
+                        m.target_iops().map(i64::from),
+                        m.target_throughput().map(i64::from),
+                        m.target_size().map(i64::from),
+                    ),
                 },
             );
         }
@@ -942,6 +951,22 @@ pub async fn execute(
                     .volume_modification()
                     .and_then(|m| m.start_time())
                     .and_then(epoch_millis),
+                // A lost reply: the retry finds the modification it asked for under way.
+                Err(e)
+                    if e.code() == Some("IncorrectModificationState")
+                        && asked_for_already(
+                            aws,
+                            volume_id,
+                            volume_type,
+                            *iops,
+                            *throughput_mibps,
+                            *size_gib,
+                        )
+                        .await =>
+                {
+                    progress.note("the modification is already under way (an earlier attempt started it); waiting for it");
+                    None
+                }
                 Err(e)
                     if matches!(
                         e.code(),
@@ -1065,6 +1090,34 @@ fn resize_failure(
         "{}; see `kubectl describe pvc` and the EBS CSI controller's logs",
         parts.join("; ")
     ))
+}
+
+/// Whether the volume's latest modification asks for exactly these settings (each one the
+/// call sets).
+async fn asked_for_already(
+    aws: &Aws,
+    volume_id: &str,
+    volume_type: &Option<String>,
+    iops: Option<i64>,
+    throughput: Option<i64>,
+    size_gib: Option<i64>,
+) -> bool {
+    let Ok(current) = read_ebs(aws, &[volume_id.to_string()]).await else {
+        return false;
+    };
+    let Some(modification) = current
+        .get(volume_id)
+        .and_then(|v| v.last_modification.as_ref())
+    else {
+        return false;
+    };
+    let (target_type, target_iops, target_throughput, target_size) = &modification.targets;
+    volume_type
+        .as_ref()
+        .is_none_or(|t| target_type.as_ref() == Some(t))
+        && iops.is_none_or(|i| *target_iops == Some(i))
+        && throughput.is_none_or(|t| *target_throughput == Some(t))
+        && size_gib.is_none_or(|s| *target_size == Some(s))
 }
 
 /// Waits until the modification that started at `started` has left `modifying`: in
@@ -1289,6 +1342,7 @@ mod tests {
             progress: Some(40),
             started_epoch_seconds: Some(99_000),
             started_epoch_millis: None,
+            targets: (None, None, None, None),
         });
         assert!(optimizing.contains("optimizing (40%)"), "{optimizing}");
         let (recent, hazards) = deferral(Modification {
@@ -1296,6 +1350,7 @@ mod tests {
             progress: Some(100),
             started_epoch_seconds: Some(100_000 - 3600),
             started_epoch_millis: None,
+            targets: (None, None, None, None),
         });
         assert_eq!(
             recent, "",
@@ -1312,6 +1367,7 @@ mod tests {
             progress: Some(100),
             started_epoch_seconds: Some(100_000 - 25 * 3600),
             started_epoch_millis: None,
+            targets: (None, None, None, None),
         });
         assert_eq!(long_ago, "");
         assert!(hazards.is_empty(), "{hazards:?}");
