@@ -51,7 +51,7 @@ async fn the_seed_stack_converges_in_one_apply_under_throttling_and_server_error
         let emulator = Emulator::start_seed_article("{}");
         let stack = emulator.seed_article_stack().await;
         let faults = format!(
-            r#"{{"faults": {{"seed": {seed}, "throttle_rate": 0.3, "error_rate": 0.05}}}}"#
+            r#"{{"faults": {{"seed": {seed}, "throttle_rate": 0.3, "error_rate": 0.05, "reset_rate": 0.05}}}}"#
         );
         emulator.configure(&faults);
         emulator.cluster().configure(&faults);
