@@ -155,17 +155,17 @@ async fn lost_replies_never_fail_an_apply_or_duplicate_a_resource() {
 
 /// A CI job killed at any moment (SIGKILL: no cleanup at all), then a plain apply with
 /// default flags: it takes over the dead run's lock after one of its leases and converges.
+/// Each round starts from the seed article's "before" state, so every kill lands in real work.
 #[tokio::test(flavor = "multi_thread")]
 async fn applies_killed_at_random_moments_converge_on_the_next_run() {
     let kills: u64 = if soak() { 20 } else { 3 };
-    let emulator = Emulator::start_seed_article(
-        r#"{"lambda_update_seconds": 1, "table_update_seconds": 0.5, "gsi_create_seconds": 1.5, "esm_transition_seconds": 0.5, "volume_modification_seconds": 1}"#,
-    );
-    let stack = emulator.seed_article_stack().await;
     for kill in 0..kills {
-        // A reproducible moment in the run's work: after the killed run's 3 s lease (which
-        // this run must first watch go unrenewed), somewhere in the next 3 s.
-        let delay = if kill == 0 { 0 } else { 3200 } + (kill * 7919 + 13) % 3000;
+        let emulator = Emulator::start_seed_article(
+            r#"{"lambda_update_seconds": 1, "table_update_seconds": 0.5, "gsi_create_seconds": 1.5, "esm_transition_seconds": 0.5, "volume_modification_seconds": 1}"#,
+        );
+        let stack = emulator.seed_article_stack().await;
+        // A reproducible moment between 0.2 and 4.2 s into the run.
+        let delay = 200 + (kill * 7919 + 13) % 4000;
         let mut child = emulator
             .command(
                 &[
@@ -189,17 +189,17 @@ async fn applies_killed_at_random_moments_converge_on_the_next_run() {
         std::thread::sleep(std::time::Duration::from_millis(delay));
         let _ = child.kill();
         let _ = child.wait();
+        emulator
+            .pipectl(&[
+                "apply",
+                "-f",
+                path_str(&stack),
+                "--kube-context",
+                "fake",
+                "--auto-approve",
+                "--allow-destroy",
+            ])
+            .expect_code(0);
+        converged(&emulator, &stack);
     }
-    emulator
-        .pipectl(&[
-            "apply",
-            "-f",
-            path_str(&stack),
-            "--kube-context",
-            "fake",
-            "--auto-approve",
-            "--allow-destroy",
-        ])
-        .expect_code(0);
-    converged(&emulator, &stack);
 }
