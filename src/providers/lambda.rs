@@ -858,18 +858,7 @@ pub async fn execute(
                 // A lost reply: the retry meets the mapping `Updating` with our values.
                 Err(e) if e.code() == Some("ResourceInUseException") => {
                     wait_for_mapping(aws, uuid, false, progress).await?;
-                    let now = aws
-                        .lambda
-                        .get_event_source_mapping()
-                        .uuid(uuid)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            anyhow!(
-                                "GetEventSourceMapping {uuid} failed: {}",
-                                describe_sdk_error(&e)
-                            )
-                        })?;
+                    let now = get_mapping(aws, uuid).await?;
                     let made = batch_size.is_none_or(|b| now.batch_size() == Some(b as i32))
                         && batching_window_seconds.is_none_or(|w| {
                             now.maximum_batching_window_in_seconds() == Some(w as i32)
@@ -1122,18 +1111,7 @@ async fn wait_until_healthy(
         progress,
         &format!("mapping {uuid} to be healthy"),
         || async {
-            let mapping = aws
-                .lambda
-                .get_event_source_mapping()
-                .uuid(uuid)
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow!(
-                        "GetEventSourceMapping {uuid} failed: {}",
-                        describe_sdk_error(&e)
-                    )
-                })?;
+            let mapping = get_mapping(aws, uuid).await?;
             let state = mapping.state().unwrap_or("Enabled");
             let result = mapping
                 .last_processing_result()
@@ -1172,15 +1150,27 @@ async fn wait_until_healthy(
     Ok(())
 }
 
-/// The mapping's state, if it can be read.
-async fn mapping_state(aws: &Aws, uuid: &str) -> Option<String> {
-    let mapping = aws
-        .lambda
+/// One GetEventSourceMapping.
+async fn get_mapping(
+    aws: &Aws,
+    uuid: &str,
+) -> Result<aws_sdk_lambda::operation::get_event_source_mapping::GetEventSourceMappingOutput> {
+    aws.lambda
         .get_event_source_mapping()
         .uuid(uuid)
         .send()
         .await
-        .ok()?;
+        .map_err(|e| {
+            anyhow!(
+                "GetEventSourceMapping {uuid} failed: {}",
+                describe_sdk_error(&e)
+            )
+        })
+}
+
+/// The mapping's state, if it can be read.
+async fn mapping_state(aws: &Aws, uuid: &str) -> Option<String> {
+    let mapping = get_mapping(aws, uuid).await.ok()?;
     mapping.state().map(str::to_string)
 }
 

@@ -157,6 +157,30 @@ impl Aws {
 
 /// The AWS error code and message of an SDK error, for messages and decisions; falls back to
 /// the full error chain when the service sent no code (timeouts, connection failures).
+/// Error codes AWS answers when it is busy or briefly failing (throttling and 5xx); the SDK
+/// already retried such a call, so only a long poll treats one more as transient.
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+    "InternalServerError",
+    "InternalFailure",
+    "InternalError",
+    "ServiceException",
+    "ServiceUnavailable",
+    "Unavailable",
+    "dispatch failure",
+];
+
+/// Whether a read failed for a reason that passes by itself (throttling, a 5xx, a dropped
+/// connection), as `describe_sdk_error` reports it.
+pub fn is_transient(error: &anyhow::Error) -> bool {
+    let text = format!("{error:#}");
+    TRANSIENT_CODES.iter().any(|code| text.contains(code))
+}
+
 pub fn describe_sdk_error<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
