@@ -427,3 +427,29 @@ fn example_stacks_are_valid() {
         );
     }
 }
+
+/// A mistyped flag is an error (1), never "changes" or "drifted" (2), for every subcommand;
+/// help and version still exit 0.
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    let pipectl = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pipectl"))
+            .args(args)
+            .output()
+            .expect("run pipectl")
+    };
+    for subcommand in ["validate", "plan", "apply", "drift", "unlock"] {
+        let output = pipectl(&[subcommand, "--quite", "stacks/"]);
+        assert_eq!(output.status.code(), Some(1), "{subcommand} --quite");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("--quite"));
+        assert_eq!(
+            pipectl(&[subcommand, "--help"]).status.code(),
+            Some(0),
+            "{subcommand} --help"
+        );
+    }
+    assert_eq!(pipectl(&["no-such-command"]).status.code(), Some(1));
+    assert_eq!(pipectl(&[]).status.code(), Some(1), "no subcommand");
+    assert_eq!(pipectl(&["--help"]).status.code(), Some(0));
+    assert_eq!(pipectl(&["--version"]).status.code(), Some(0));
+}
