@@ -2,9 +2,14 @@
 //! elsewhere (CI logs), so both a person and a log reader can follow an apply.
 
 use std::io::IsTerminal;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Without a terminal, a wait prints what it waits for this often: CI systems kill jobs whose
+/// log stays silent for about ten minutes, and a backfill can take hours.
+pub const HEARTBEAT: Duration = Duration::from_secs(30);
 
 /// Shared by every lane of one apply.
 #[derive(Clone)]
@@ -52,6 +57,8 @@ impl Reporter {
             bar,
             reporter: self.clone(),
             resource: resource.to_string(),
+            started: Instant::now(),
+            last_beat: Mutex::new(Instant::now()),
         }
     }
 }
@@ -60,12 +67,32 @@ pub struct StepProgress {
     bar: ProgressBar,
     reporter: Reporter,
     resource: String,
+    started: Instant,
+    /// When the last heartbeat line was printed (or the step started).
+    last_beat: Mutex<Instant>,
 }
 
 impl StepProgress {
     /// Replaces the spinner text (e.g. "index AnomalyScoreIndex: CREATING, backfilling (12s)").
+    /// Without a terminal, prints it as a heartbeat line every `HEARTBEAT`.
     pub fn status(&self, text: &str) {
         self.bar.set_message(text.to_string());
+        if !self.reporter.interactive {
+            self.heartbeat(text);
+        }
+    }
+
+    fn heartbeat(&self, text: &str) {
+        let Ok(mut last) = self.last_beat.lock() else {
+            return;
+        };
+        if last.elapsed() >= HEARTBEAT {
+            *last = Instant::now();
+            self.note(&format!(
+                "still {text} ({}s into this change)",
+                self.started.elapsed().as_secs()
+            ));
+        }
     }
 
     /// Turns the spinner into a bar for a wait that reports how far it is (an EBS volume

@@ -453,3 +453,20 @@ fn usage_errors_exit_1_and_help_exits_0() {
     assert_eq!(pipectl(&["--help"]).status.code(), Some(0));
     assert_eq!(pipectl(&["--version"]).status.code(), Some(0));
 }
+
+/// Without a terminal a long wait prints a heartbeat every 30 s (what it waits for, its state,
+/// the time so far): CI systems kill jobs whose log stays silent.
+#[tokio::test(flavor = "multi_thread")]
+async fn long_waits_print_a_heartbeat_in_ci_logs() {
+    let emulator = common::Emulator::start(r#"{"lambda_update_seconds": 38}"#);
+    emulator.seed_functions(&["consumer"]);
+    let stack = emulator.stack(
+        "f.toml",
+        "[stack]\nname = \"f\"\n\n[[lambda.functions]]\nname = \"consumer\"\ntimeout_seconds = 30\n",
+    );
+    emulator
+        .apply(&stack)
+        .expect_code(0)
+        .expect_stderr("lambda.function.consumer: still waiting: ")
+        .expect_stderr("s into this change)");
+}
