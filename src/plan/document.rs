@@ -101,16 +101,6 @@ impl PlanDocument {
         Ok(document)
     }
 
-    pub fn plan(&self) -> Plan {
-        Plan {
-            stack: self.stack.clone(),
-            changes: self.changes.clone(),
-            errors: vec![],
-            ignored: self.ignored.clone(),
-            notes: self.notes.clone(),
-        }
-    }
-
     /// The first place where this document differs from the plan pipectl derives now from the
     /// stack file and a fresh read, if any. A saved plan is data to check, not a script: apply
     /// executes only what it derives itself, and accepts the document only when it shows

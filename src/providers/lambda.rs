@@ -859,9 +859,10 @@ pub async fn execute(
                 Err(e) if e.code() == Some("ResourceInUseException") => {
                     wait_for_mapping(aws, uuid, false, progress).await?;
                     let now = get_mapping(aws, uuid).await?;
-                    let made = batch_size.is_none_or(|b| now.batch_size() == Some(b as i32))
+                    let made = batch_size
+                        .is_none_or(|b| now.batch_size().map(i64::from) == Some(b))
                         && batching_window_seconds.is_none_or(|w| {
-                            now.maximum_batching_window_in_seconds() == Some(w as i32)
+                            now.maximum_batching_window_in_seconds().map(i64::from) == Some(w)
                         });
                     if !made {
                         bail!(
