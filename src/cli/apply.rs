@@ -25,13 +25,14 @@ use crate::spec::LoadedStack;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The stack file (TOML), planned now and applied.
+    /// The stack file (TOML), planned now and applied; `-` reads standard input. With a saved
+    /// plan, the stack file to check it against instead of the path the plan records (a CI
+    /// job pins the file it checked out).
     #[arg(
         short = 'f',
         long = "file",
         value_name = "STACK.toml",
-        required_unless_present = "plan_file",
-        conflicts_with = "plan_file"
+        required_unless_present = "plan_file"
     )]
     pub file: Option<PathBuf>,
     /// A plan saved by `pipectl plan --out`: applied exactly as saved, without a prompt, and
@@ -67,12 +68,17 @@ pub struct ApplyArgs {
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
     let (stack_file, saved) = match (&args.plan_file, &args.file) {
-        (Some(path), _) => {
+        (Some(path), pinned) => {
             let saved = PlanDocument::read(path)?;
-            (
-                PathBuf::from(&saved.stack_file),
-                Some((path.clone(), saved)),
-            )
+            let stack_file = match pinned {
+                Some(file) => file.clone(),
+                None if saved.stack_file == crate::spec::source::STDIN_NAME => bail!(
+                    "{} was planned from a stack read on standard input; give the stack file with -f",
+                    path.display()
+                ),
+                None => PathBuf::from(&saved.stack_file),
+            };
+            (stack_file, Some((path.clone(), saved)))
         }
         (None, Some(file)) => (file.clone(), None),
         (None, None) => bail!("give a stack file with -f, or a saved plan"),

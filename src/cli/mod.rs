@@ -83,12 +83,29 @@ pub enum Command {
     Unlock(unlock::UnlockArgs),
 }
 
-/// The stack file argument shared by every command.
+/// The stack file argument of validate and plan: `pipectl plan STACK.toml` or `-f STACK.toml`,
+/// as `drift` takes it; `-` reads standard input.
 #[derive(Debug, Args)]
 pub struct StackFileArg {
-    /// The stack file (TOML).
+    /// The stack file (TOML); `-` reads it from standard input.
     #[arg(short = 'f', long = "file", value_name = "STACK.toml")]
-    pub file: PathBuf,
+    file: Option<PathBuf>,
+    /// The stack file, instead of -f.
+    #[arg(
+        value_name = "STACK.toml",
+        conflicts_with = "file",
+        required_unless_present = "file"
+    )]
+    positional: Option<PathBuf>,
+}
+
+impl StackFileArg {
+    pub fn path(&self) -> &Path {
+        self.file
+            .as_deref()
+            .or(self.positional.as_deref())
+            .unwrap_or(Path::new("-"))
+    }
 }
 
 /// Where apply locks live, shared by apply and unlock.

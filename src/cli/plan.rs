@@ -27,8 +27,8 @@ pub struct PlanArgs {
 }
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
-    let (stack, _, plan) = plan_stack(global, &args.stack.file, Default::default()).await?;
-    let file = args.stack.file.display().to_string();
+    let (stack, _, plan) = plan_stack(global, args.stack.path(), Default::default()).await?;
+    let file = stack.path.display().to_string();
     let document = PlanDocument::new(&plan, &stack);
     match args.output {
         OutputFormat::Text => print!("{}", render::text::plan(&plan, &file, global.verbose > 0)),

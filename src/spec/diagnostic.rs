@@ -2,6 +2,8 @@
 //! file, line and column, the offending line with a caret under the value, and how to fix it.
 
 use std::fmt;
+
+use annotate_snippets::{AnnotationKind, Element, Group, Level, Renderer, Snippet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -101,7 +103,43 @@ pub fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// A diagnostic as data, for `validate --output json` and CI annotations: 1-based lines and
+/// columns, the end exclusive.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Located {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub field: String,
+    pub message: String,
+    pub help: String,
+}
+
 impl SpecError {
+    /// Every diagnostic as data.
+    pub fn located(&self) -> Vec<Located> {
+        self.diagnostics
+            .iter()
+            .map(|diagnostic| {
+                let (path, source) = self.source_of(diagnostic);
+                let (line, column) = line_and_column(source, diagnostic.span.start);
+                let (end_line, end_column) = line_and_column(source, diagnostic.span.end);
+                Located {
+                    file: path.display().to_string(),
+                    line,
+                    column,
+                    end_line,
+                    end_column,
+                    field: diagnostic.field.clone(),
+                    message: redact_secrets(&diagnostic.message),
+                    help: diagnostic.help.clone(),
+                }
+            })
+            .collect()
+    }
+
     pub fn new(path: &Path, source_text: &str, diagnostics: Vec<Diagnostic>) -> Self {
         SpecError {
             path: path.to_path_buf(),
@@ -125,54 +163,73 @@ impl SpecError {
         format!("{}:{}:{}", path.display(), line, column)
     }
 
-    fn write_one(&self, f: &mut fmt::Formatter<'_>, diagnostic: &Diagnostic) -> fmt::Result {
-        let (_, source) = self.source_of(diagnostic);
-        let (line, column) = line_and_column(source, diagnostic.span.start);
-        writeln!(f, "error: {}", redact_secrets(&diagnostic.message))?;
-        writeln!(f, "  --> {}", self.location(diagnostic))?;
-        if let Some(text) = source.lines().nth(line - 1) {
-            let gutter = line.to_string().len();
-            let span_text = source.get(diagnostic.span.clone()).unwrap_or("");
-            let width = span_text
-                .lines()
-                .next()
-                .map(|l| l.chars().count())
-                .unwrap_or(1)
-                .max(1);
-            writeln!(f, "{:gutter$} |", "")?;
-            writeln!(f, "{line} | {}", redact_secrets(text))?;
-            writeln!(
-                f,
-                "{:gutter$} | {:pad$}{}",
-                "",
-                "",
-                "^".repeat(width),
-                pad = column - 1
-            )?;
+    /// One diagnostic as cargo shows one, through annotate-snippets: the message, `-->` with
+    /// file, line and column, the line with the value underlined, the field, and the help. The
+    /// quoted line is redacted; when redaction changed it, the whole line is underlined.
+    fn render_one(&self, diagnostic: &Diagnostic, renderer: &Renderer) -> String {
+        let (path, source) = self.source_of(diagnostic);
+        let message = redact_secrets(&diagnostic.message);
+        let title = Level::ERROR.primary_title(message.as_str());
+        let path = path.display().to_string();
+        let (line, _) = line_and_column(source, diagnostic.span.start);
+        let line_start = source[..diagnostic.span.start.min(source.len())]
+            .rfind('\n')
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        let line_text = source[line_start..].lines().next().unwrap_or("");
+        let shown_line = redact_secrets(line_text);
+        let field = format!("field: {}", diagnostic.field);
+        let mut elements: Vec<Element<'_>> = vec![];
+        if !source.is_empty() {
+            let span = if shown_line == line_text {
+                let start = diagnostic.span.start - line_start;
+                let end = (diagnostic.span.end.max(diagnostic.span.start + 1) - line_start)
+                    .min(line_text.len().max(start + 1));
+                start..end
+            } else {
+                0..shown_line.len()
+            };
+            elements.push(
+                Snippet::source(shown_line.as_str())
+                    .line_start(line)
+                    .path(path.as_str())
+                    .annotation(AnnotationKind::Primary.span(span))
+                    .into(),
+            );
         }
         if !diagnostic.field.is_empty() {
-            writeln!(f, "   = field: {}", diagnostic.field)?;
+            elements.push(Level::NOTE.message(field.as_str()).into());
         }
-        writeln!(f, "   = help: {}", diagnostic.help)
+        elements.push(Level::HELP.message(diagnostic.help.as_str()).into());
+        renderer.render(&[Group::with_title(title).elements(elements)])
+    }
+
+    /// Every diagnostic and the closing count; styled (colours) for a terminal.
+    pub fn render(&self, styled: bool) -> String {
+        let renderer = if styled {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        let mut out = String::new();
+        for diagnostic in &self.diagnostics {
+            out.push_str(&self.render_one(diagnostic, &renderer));
+            out.push_str("\n\n");
+        }
+        let count = self.diagnostics.len();
+        out.push_str(&format!(
+            "{} is invalid: {} error{}; nothing was read from or changed in AWS or Kubernetes",
+            self.path.display(),
+            count,
+            if count == 1 { "" } else { "s" }
+        ));
+        out
     }
 }
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (index, diagnostic) in self.diagnostics.iter().enumerate() {
-            if index > 0 {
-                writeln!(f)?;
-            }
-            self.write_one(f, diagnostic)?;
-        }
-        let count = self.diagnostics.len();
-        write!(
-            f,
-            "\n{} is invalid: {} error{}; nothing was read from or changed in AWS or Kubernetes",
-            self.path.display(),
-            count,
-            if count == 1 { "" } else { "s" }
-        )
+        f.write_str(&self.render(false))
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod diagnostic;
 pub mod extends;
 pub mod limits;
+pub mod parse;
 pub mod source;
 pub mod types;
 pub mod validate;
@@ -30,8 +31,15 @@ impl LoadedStack {
 }
 
 /// Reads, parses and validates a stack file. Every error names the file, line and column.
+/// `-` reads the stack from standard input; it is then named `<stdin>`, and `extends` in it is
+/// relative to (and must stay inside) the current directory.
 pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedStack, SpecError> {
-    let text = source::read_stack_file(path).map_err(|refused| {
+    let (path, read) = if source::is_stdin(path) {
+        (Path::new(source::STDIN_NAME), source::read_stdin())
+    } else {
+        (path, source::read_stack_file(path))
+    };
+    let text = read.map_err(|refused| {
         SpecError::new(
             path,
             "",
@@ -61,45 +69,21 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedStack, SpecError
     }
 }
 
-/// Parses and validates stack text; `path` is only used in messages.
+/// Parses and validates stack text; `path` is only used in messages. Reports every error of
+/// the file: of its syntax, of its keys and values, and of validation.
 pub fn parse(path: &Path, text: &str) -> Result<LoadedStack, SpecError> {
-    let spec: StackSpec = toml::from_str(text).map_err(|err| {
-        let span = err.span().unwrap_or(0..0);
-        let mut message = err.message().trim().to_string();
-        if message.contains("untagged enum ReservedConcurrency") {
-            message = "reserved_concurrency must be a whole number or \"none\"".to_string();
-        }
-        let help = help_for_parse_error(&message);
-        SpecError::new(path, text, vec![Diagnostic::new(span, "", message, help)])
-    })?;
-    let problems = validate::validate(&spec);
-    if !problems.is_empty() {
-        return Err(SpecError::new(path, text, problems));
+    let (spec, mut problems) = parse::parse_spec(text);
+    if let Some(spec) = &spec {
+        problems.extend(validate::validate(spec));
     }
-    Ok(LoadedStack {
-        path: path.to_path_buf(),
-        spec,
-        sha256: crate::plan::sha256_hex(text.as_bytes()),
-    })
-}
-
-/// serde and toml say what went wrong; this says how to fix it.
-fn help_for_parse_error(message: &str) -> String {
-    if message.starts_with("unknown field") {
-        "check the spelling of the key; docs/spec.md lists every key of every section".to_string()
-    } else if message.starts_with("missing field") {
-        "add the key; docs/spec.md says which keys each section requires".to_string()
-    } else if message.starts_with("invalid type") {
-        "give the value the type docs/spec.md lists for this key (numbers unquoted, names quoted)"
-            .to_string()
-    } else if message.starts_with("unknown variant") {
-        "use one of the values listed in the message".to_string()
-    } else if message.contains("did not match any variant") {
-        "reserved_concurrency takes a whole number, or \"none\" to remove the reservation"
-            .to_string()
-    } else {
-        "fix the TOML syntax at this position (strings in double quotes, one key = value per line)"
-            .to_string()
+    problems.sort_by_key(|problem| problem.span.start);
+    match spec {
+        Some(spec) if problems.is_empty() => Ok(LoadedStack {
+            path: path.to_path_buf(),
+            spec,
+            sha256: crate::plan::sha256_hex(text.as_bytes()),
+        }),
+        _ => Err(SpecError::new(path, text, problems)),
     }
 }
 
@@ -123,7 +107,7 @@ mod tests {
     fn unknown_key_is_located() {
         let shown = errors("[stack]\nname = \"a\"\nnmae = \"b\"\n");
         assert!(shown.contains("t.toml:3:1"), "{shown}");
-        assert!(shown.contains("unknown field"), "{shown}");
+        assert!(shown.contains("unknown key `nmae`"), "{shown}");
     }
 
     #[test]

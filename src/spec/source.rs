@@ -94,6 +94,43 @@ fn too_large(path: &Path, what: &str) -> RefusedFile {
     }
 }
 
+/// How a stack read from standard input (`-f -`) is named in messages and saved plans.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Whether a stack-file argument means standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// How a stack-file argument is named in messages.
+pub fn display_name(path: &Path) -> String {
+    if is_stdin(path) {
+        STDIN_NAME.to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// The stack file given as `-`: standard input, bounded like a file.
+pub fn read_stdin() -> Result<String, RefusedFile> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| RefusedFile {
+            message: format!("cannot read the stack from standard input: {err}"),
+            help: "pipe the stack file in, or give its path".to_string(),
+        })?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_large(Path::new(STDIN_NAME), "stack file"));
+    }
+    String::from_utf8(bytes).map_err(|_| RefusedFile {
+        message: "standard input is not UTF-8 text, so it is not a stack file".to_string(),
+        help: "pipe the stack file in, or give its path".to_string(),
+    })
+}
+
 /// A stack file: a regular `.toml` file, bounded.
 pub fn read_stack_file(path: &Path) -> Result<String, RefusedFile> {
     if path.extension().and_then(|e| e.to_str()) != Some("toml") {

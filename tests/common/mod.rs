@@ -397,6 +397,24 @@ impl Emulator {
             .into()
     }
 
+    /// `pipectl` with `input` on its standard input (a pipe).
+    pub fn pipectl_stdin(&self, args: &[&str], input: &str) -> Run {
+        let mut child = self
+            .command(args, &[])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run pipectl");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("pipectl finished").into()
+    }
+
     /// The pipectl command line `pipectl` runs, for tests that need to start it themselves.
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_pipectl"));

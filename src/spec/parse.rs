@@ -1,0 +1,336 @@
+//! Stack text into a `StackSpec`, reporting every error of the file in one run.
+//!
+//! serde stops at the first value it cannot take. To find the others, the file is parsed once
+//! into toml's spanned tree; after each error the entry it points at is taken out of the tree
+//! and the tree is deserialized again, so the spans of every later error still point into the
+//! original text. An error that only exists because an earlier bad entry was taken out (a
+//! required key now "missing") ends the search instead of being reported.
+
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::de::{DeTable, DeValue, Deserializer};
+
+use super::diagnostic::Diagnostic;
+use super::types::StackSpec;
+
+/// A file with more errors than this is reported up to here: the first ones are what to fix.
+const MAX_ERRORS: usize = 50;
+
+/// Parses stack text: the spec (what remains once bad entries are taken out, so validation
+/// can report its errors too), and every syntax error or error of a key or value, located and
+/// with how to fix it. No spec when the syntax is broken or a required key is bad.
+pub fn parse_spec(text: &str) -> (Option<StackSpec>, Vec<Diagnostic>) {
+    let (mut root, syntax) = DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        return (None, syntax.iter().map(syntax_diagnostic).collect());
+    }
+    let mut diagnostics = vec![];
+    let mut removed_keys: Vec<String> = vec![];
+    let mut last_error: Option<(Range<usize>, String)> = None;
+    while diagnostics.len() < MAX_ERRORS {
+        let error = match StackSpec::deserialize(Deserializer::from(root.clone())) {
+            Ok(spec) => return (Some(spec), in_file_order(diagnostics)),
+            Err(error) => error,
+        };
+        let message = error.message().trim().to_string();
+        if missing_field(&message).is_some_and(|key| removed_keys.iter().any(|k| k == key)) {
+            break;
+        }
+        let span = error.span().unwrap_or(0..0);
+        if last_error.as_ref() == Some(&(span.clone(), message.clone())) {
+            break; // taking the entry out did not help: do not report it twice
+        }
+        last_error = Some((span.clone(), message.clone()));
+        diagnostics.push(value_diagnostic(&message, span.clone()));
+        // A key with an evident correct spelling is read as that key, so its value is still
+        // checked and the section is not also reported as missing it.
+        if let Some(correct) =
+            unknown_field(&message).and_then(|(key, expected)| likely_key(&key, &expected))
+        {
+            if rename_key(root.get_mut(), span.start, &correct) {
+                continue;
+            }
+        }
+        match take_out(root.get_mut(), span.start) {
+            Some(key) => removed_keys.push(key),
+            None => break,
+        }
+    }
+    (None, in_file_order(diagnostics))
+}
+
+/// Keys are deserialized in name order, not file order.
+fn in_file_order(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diagnostics.sort_by_key(|d| d.span.start);
+    diagnostics
+}
+
+fn syntax_diagnostic(error: &toml::de::Error) -> Diagnostic {
+    Diagnostic::new(
+        error.span().unwrap_or(0..0),
+        "",
+        error.message().trim(),
+        "fix the TOML syntax at this position (strings in double quotes, one key = value per line)",
+    )
+}
+
+/// The key of `missing field `KEY``.
+fn missing_field(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+}
+
+/// A diagnostic for a key or value serde refused, with the message made readable and the
+/// help that fits it.
+fn value_diagnostic(message: &str, span: Range<usize>) -> Diagnostic {
+    if message.contains("untagged enum ReservedConcurrency") {
+        return Diagnostic::new(
+            span,
+            "",
+            "reserved_concurrency must be a whole number or \"none\"",
+            "reserved_concurrency takes a whole number (0 stops the function), or \"none\" to remove the reservation",
+        );
+    }
+    if let Some((key, expected)) = unknown_field(message) {
+        return Diagnostic::new(
+            span,
+            "",
+            format!("unknown key `{key}`"),
+            suggestion(&key, &expected),
+        );
+    }
+    let help = if message.starts_with("missing field") {
+        "add the key; docs/spec.md says which keys each section requires"
+    } else if message.starts_with("invalid type") {
+        "give the value the type docs/spec.md lists for this key (numbers unquoted, names quoted)"
+    } else if message.starts_with("unknown variant") {
+        "use one of the values listed in the message"
+    } else {
+        "check the value against docs/spec.md"
+    };
+    Diagnostic::new(span, "", message, help)
+}
+
+/// For `unknown field `k`, expected one of `a`, `b``: the key and the list.
+fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (key, list) = rest.split_once('`')?;
+    let expected = list
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    Some((key.to_string(), expected))
+}
+
+/// Kubernetes names of settings that sit elsewhere, or under another name, in a stack file.
+const KUBERNETES_NAMES: &[(&str, &str)] = &[
+    (
+        "stabilizationWindowSeconds",
+        "scale_down = { stabilization_window_seconds = N } in [kafka.brokers]",
+    ),
+    (
+        "averageUtilization",
+        "target_cpu_utilization in [kafka.brokers]",
+    ),
+    ("scaleTargetRef", "statefulset in [kafka.brokers]"),
+    ("storageClassName", "storage_class in [kafka.storage]"),
+    (
+        "replicas",
+        "min_replicas and max_replicas in [kafka.brokers]",
+    ),
+];
+
+/// The key an unknown key evidently meant: its snake_case spelling (the Kubernetes name of the
+/// same setting), a key it is the start of (`timeout` for `timeout_seconds`), or the one
+/// nearest by edit distance.
+fn likely_key(key: &str, expected: &[String]) -> Option<String> {
+    let snake = snake_case(key);
+    if expected.contains(&snake) {
+        return Some(snake);
+    }
+    if let Some(longer) = expected
+        .iter()
+        .find(|candidate| candidate.starts_with(&format!("{snake}_")))
+    {
+        return Some(longer.clone());
+    }
+    expected
+        .iter()
+        .map(|candidate| (strsim::damerau_levenshtein(key, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(2))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate.clone())
+}
+
+/// How to fix an unknown key: "did you mean", saying so when the key is a Kubernetes name.
+pub fn suggestion(key: &str, expected: &[String]) -> String {
+    let listed = format!("this section takes: {}", expected.join(", "));
+    if let Some((_, instead)) = KUBERNETES_NAMES.iter().find(|(name, _)| *name == key) {
+        return format!("`{key}` is the name in Kubernetes; in a stack file it is {instead}");
+    }
+    match likely_key(key, expected) {
+        Some(candidate) if snake_case(key) == candidate => format!(
+            "did you mean `{candidate}`? `{key}` is the name in Kubernetes; stack files spell keys in snake_case"
+        ),
+        Some(candidate) => format!("did you mean `{candidate}`? ({listed})"),
+        None if expected.is_empty() => {
+            "remove the key; docs/spec.md lists every key of every section".to_string()
+        }
+        None => format!("remove or rename the key; {listed}"),
+    }
+}
+
+fn snake_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Renames the key whose name holds byte `at` to `correct`, unless that key is already there.
+fn rename_key(table: &mut DeTable<'_>, at: usize, correct: &str) -> bool {
+    if let Some(key) = table.keys().find(|key| holds(key.span(), at)).cloned() {
+        if table.keys().any(|k| k.get_ref() == correct) {
+            return false;
+        }
+        let Some(value) = table.remove(&key) else {
+            return false;
+        };
+        let renamed = toml::Spanned::new(key.span(), std::borrow::Cow::Owned(correct.to_string()));
+        table.insert(renamed, value);
+        return true;
+    }
+    table.iter_mut().any(|(_, value)| match value.get_mut() {
+        DeValue::Table(inner) => rename_key(inner, at, correct),
+        DeValue::Array(items) => items.iter_mut().any(|item| match item.get_mut() {
+            DeValue::Table(inner) => rename_key(inner, at, correct),
+            _ => false,
+        }),
+        _ => false,
+    })
+}
+
+/// Takes the entry at byte `at` out of the tree: the innermost key whose name or value holds
+/// `at`, or the array element (a `[[table]]`) that does. Returns the removed key's name.
+fn take_out(table: &mut DeTable<'_>, at: usize) -> Option<String> {
+    if let Some(key) = table.keys().find(|key| holds(key.span(), at)).cloned() {
+        table.remove(&key);
+        return Some(key.into_inner().into_owned());
+    }
+    for (_, value) in table.iter_mut() {
+        if let Some(found) = take_out_inside(value.get_mut(), at) {
+            return Some(found);
+        }
+    }
+    let key = table
+        .iter()
+        .find(|(key, value)| holds(key.span(), at) || holds(value.span(), at))
+        .map(|(key, _)| key.clone())?;
+    table.remove(&key);
+    Some(key.into_inner().into_owned())
+}
+
+fn take_out_inside(value: &mut DeValue<'_>, at: usize) -> Option<String> {
+    match value {
+        DeValue::Table(table) => take_out(table, at),
+        DeValue::Array(items) => {
+            for item in items.iter_mut() {
+                if let Some(found) = take_out_inside(item.get_mut(), at) {
+                    return Some(found);
+                }
+            }
+            let index = items
+                .iter()
+                .position(|item| item.get_ref().is_table() && holds(item.span(), at))?;
+            *items = items
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != index)
+                .map(|(_, item)| item.clone())
+                .collect();
+            Some(format!("[{index}]"))
+        }
+        _ => None,
+    }
+}
+
+fn holds(span: Range<usize>, at: usize) -> bool {
+    span.start <= at && (at < span.end || span.is_empty() && at == span.start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages(text: &str) -> Vec<String> {
+        parse_spec(text)
+            .1
+            .into_iter()
+            .map(|d| format!("{} | {}", d.message, d.help))
+            .collect()
+    }
+
+    #[test]
+    fn every_bad_key_and_value_is_reported() {
+        let text = "[stack]\nname = \"s\"\nnmae = \"t\"\n\n[[lambda.functions]]\nname = \"f\"\nreserved_concurrency = \"lots\"\ntimeout_second = 3\n";
+        let found = messages(text);
+        assert_eq!(found.len(), 3, "{found:#?}");
+        assert!(found[0].contains("unknown key `nmae`"), "{}", found[0]);
+        assert!(found[0].contains("did you mean `name`"), "{}", found[0]);
+        assert!(found[1].contains("reserved_concurrency must be a whole number"));
+        assert!(found[1].contains("\"none\" to remove"), "{}", found[1]);
+        assert!(
+            found[2].contains("did you mean `timeout_seconds`"),
+            "{}",
+            found[2]
+        );
+    }
+
+    #[test]
+    fn a_bad_required_value_is_not_also_reported_missing() {
+        let found = messages("[stack]\nname = 42\n");
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].contains("invalid type"), "{found:#?}");
+    }
+
+    #[test]
+    fn kubernetes_spelling_is_recognised() {
+        let help = suggestion(
+            "minReplicas",
+            &["min_replicas".to_string(), "max_replicas".to_string()],
+        );
+        assert!(help.contains("did you mean `min_replicas`"), "{help}");
+        assert!(help.contains("in Kubernetes"), "{help}");
+    }
+
+    #[test]
+    fn a_misspelt_key_is_read_as_the_key_it_meant() {
+        let found = messages("[stack]\nnmae = 42\n");
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found[0].contains("unknown key `nmae`"), "{found:#?}");
+        assert!(found[1].contains("invalid type"), "{found:#?}");
+    }
+
+    #[test]
+    fn a_far_key_gets_the_list_not_a_guess() {
+        let help = suggestion("colour", &["name".to_string(), "region".to_string()]);
+        assert!(!help.contains("did you mean"), "{help}");
+        assert!(help.contains("name, region"), "{help}");
+    }
+
+    #[test]
+    fn syntax_errors_are_all_reported() {
+        let found = messages("[stack]\nname = \"s\nregion = = 1\nx = \n");
+        assert!(found.len() >= 2, "{found:#?}");
+    }
+}
