@@ -1209,8 +1209,9 @@ class Request:
         elif signed_service == "lambda" or re.match(r"^/20\d\d-\d\d-\d\d/", self.path):
             self.service = "lambda"
             self.operation = f"{self.method} {self.path}"
-        elif signed_service == "ec2":
-            self.service = "ec2"
+        elif signed_service in ("ec2", "sts"):
+            # Query protocols: the operation is the form's Action.
+            self.service = signed_service
             self.form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
             self.operation = self.form.get("Action", "")
             self.resource = self.form.get("VolumeId", "")
@@ -1233,7 +1234,7 @@ class Request:
             return self.operation not in DYNAMODB_READS
         if self.service == "lambda":
             return self.method in ("POST", "PUT", "DELETE", "PATCH")
-        if self.service == "ec2" or self.environ.get("HTTP_X_AMZ_TARGET"):
+        if self.service in ("ec2", "sts") or self.environ.get("HTTP_X_AMZ_TARGET"):
             return not self.operation.startswith(READ_PREFIXES)
         return self.method != "GET"
 

@@ -79,7 +79,7 @@ async fn saved_plan_applies_exactly_once_and_holds_no_secrets() {
     assert_matches_schema(&saved);
     assert!(!saved.contains(secret) && !saved.contains("do-not-leak"));
     assert!(!saved.contains("k8s-aws-v1."));
-    assert!(saved.contains("\"format_version\": \"1\""));
+    assert!(saved.contains("\"format_version\": \"2\""));
     assert!(
         emulator.mutating_calls().is_empty(),
         "plan changed something"
@@ -196,8 +196,21 @@ async fn json_and_markdown_output() {
     assert_eq!(document["kind"], "plan");
     assert_eq!(document["summary"]["change"], 1);
     assert_eq!(document["changes"][0]["id"], "lambda.function.app-fn");
-    assert_eq!(document["changes"][0]["diffs"][0]["before"], "3");
-    assert_eq!(document["changes"][0]["diffs"][0]["after"], "30");
+    // Typed for policy tools, with the text the plan shows beside them.
+    let diff = &document["changes"][0]["diffs"][0];
+    assert_eq!(diff["field"], "timeout_seconds");
+    assert_eq!(diff["before"], 3);
+    assert_eq!(diff["after"], 30);
+    assert_eq!(diff["before_text"], "3");
+    assert_eq!(diff["after_text"], "30");
+    let step = &document["changes"][0]["steps"][0];
+    assert_eq!(
+        step["api_calls"],
+        serde_json::json!([
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:GetFunctionConfiguration"
+        ])
+    );
 
     let markdown = emulator.pipectl(&["plan", "-f", file, "--output", "markdown"]);
     markdown.expect_code(0);

@@ -116,3 +116,267 @@ fn plan_takes_the_stack_file_as_an_argument_or_on_stdin() {
         .expect_code(1)
         .expect_stderr("cannot be used with");
 }
+
+#[test]
+fn every_run_names_the_account_and_refuses_another_one() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["app-fn"]);
+    let stack = emulator.stack("app.toml", VALID);
+    let file = path_str(&stack);
+    emulator.pipectl(&["plan", file]).expect_stderr(
+        "Stack app: AWS account 123456789012 as arn:aws:sts::123456789012:user/moto, region us-east-1",
+    );
+    emulator.clear_log();
+    emulator
+        .pipectl(&["--expect-account", "210987654321", "apply", "-f", file, "--auto-approve"])
+        .expect_code(1)
+        .expect_stderr("--expect-account names account 210987654321, but the AWS credentials are of account 123456789012");
+    let pinned = emulator.stack(
+        "pinned.toml",
+        &VALID.replace(
+            "name = \"app\"",
+            "name = \"app\"\naccount_id = \"210987654321\"",
+        ),
+    );
+    emulator
+        .pipectl(&["drift", path_str(&pinned)])
+        .expect_code(1)
+        .expect_stderr("account_id of")
+        .expect_stderr("names account 210987654321");
+    assert!(
+        emulator.operations().is_empty(),
+        "changed another account: {:?}",
+        emulator.operations()
+    );
+    // The right account goes on.
+    emulator
+        .pipectl(&["--expect-account", "123456789012", "plan", file])
+        .expect_code(0);
+    // drift --quiet stays silent when in sync: no identity line either.
+    let synced = emulator.stack("synced.toml", "[stack]\nname = \"synced\"\n");
+    let quiet = emulator.pipectl(&["drift", "--quiet", path_str(&synced)]);
+    quiet.expect_code(0);
+    assert_eq!(quiet.stdout, "", "{}", quiet.all());
+    assert_eq!(quiet.stderr, "", "{}", quiet.all());
+}
+
+#[test]
+fn a_profile_that_does_not_exist_is_an_error_not_other_credentials() {
+    let emulator = Emulator::start("{}");
+    let stack = emulator.stack("app.toml", VALID);
+    let config = emulator.stack(
+        "aws-config",
+        "[profile deploy]\nregion = us-east-1\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    );
+    let env = [
+        ("AWS_CONFIG_FILE", path_str(&config)),
+        ("AWS_SHARED_CREDENTIALS_FILE", path_str(&config)),
+    ];
+    // The environment holds working credentials: the AWS CLI would still refuse the profile.
+    emulator
+        .pipectl_with(&["--profile", "nosuch", "plan", path_str(&stack)], &env)
+        .expect_code(1)
+        .expect_stderr("the AWS profile \"nosuch\" could not be found")
+        .expect_stderr("profiles there: deploy");
+    let via_env = [env[0], env[1], ("PIPECTL_PROFILE", "nosuch")];
+    emulator
+        .pipectl_with(&["plan", path_str(&stack)], &via_env)
+        .expect_code(1)
+        .expect_stderr("could not be found");
+    assert!(
+        emulator.operations().is_empty(),
+        "{:?}",
+        emulator.operations()
+    );
+}
+
+#[test]
+fn missing_credentials_say_what_to_do_without_a_debug_dump() {
+    let emulator = Emulator::start("{}");
+    let stack = emulator.stack("app.toml", VALID);
+    let empty = emulator.stack("empty-aws-config", "");
+    let run = emulator.pipectl_with(
+        &["plan", path_str(&stack)],
+        &[
+            ("AWS_ACCESS_KEY_ID", ""),
+            ("AWS_SECRET_ACCESS_KEY", ""),
+            ("AWS_CONFIG_FILE", path_str(&empty)),
+            ("AWS_SHARED_CREDENTIALS_FILE", path_str(&empty)),
+        ],
+    );
+    run.expect_code(1)
+        .expect_stderr("no usable AWS credentials")
+        .expect_stderr("aws sso login")
+        .expect_stderr("AWS_PROFILE");
+    for dump in [
+        "DispatchFailure(",
+        "ConnectorError {",
+        "CredentialsNotLoaded(",
+        "Attempted:",
+    ] {
+        assert!(!run.stderr.contains(dump), "{dump} in\n{}", run.all());
+    }
+    let verbose = emulator.pipectl_with(
+        &["-v", "plan", path_str(&stack)],
+        &[
+            ("AWS_ACCESS_KEY_ID", ""),
+            ("AWS_SECRET_ACCESS_KEY", ""),
+            ("AWS_CONFIG_FILE", path_str(&empty)),
+            ("AWS_SHARED_CREDENTIALS_FILE", path_str(&empty)),
+        ],
+    );
+    verbose.expect_code(1).expect_stderr("Environment:");
+}
+
+/// Runs pipectl under a pseudo-terminal (util-linux `script`), as a person at a terminal does;
+/// returns what the terminal showed.
+fn on_terminal(emulator: &Emulator, args: &[&str], env: &[(&str, &str)]) -> String {
+    let line = std::iter::once(env!("CARGO_BIN_EXE_pipectl"))
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let command = emulator.command(&[], env);
+    let output = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .envs(
+            command
+                .get_envs()
+                .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
+        )
+        .env_remove("NO_COLOR")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn in_pipe(emulator: &Emulator, args: &[&str], env: &[(&str, &str)]) -> common::Run {
+    emulator
+        .command(args, env)
+        .env_remove("NO_COLOR")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run pipectl")
+        .into()
+}
+
+const ESCAPE: &str = "\u{1b}[";
+
+#[test]
+fn colours_follow_the_terminal_the_flag_no_color_and_clicolor_force() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["app-fn"]);
+    let stack = emulator.stack("app.toml", VALID);
+    let plan = ["plan", path_str(&stack)];
+    let terminal = on_terminal(&emulator, &plan, &[]);
+    assert!(terminal.contains("app-fn"), "{terminal}");
+    assert!(
+        terminal.contains(ESCAPE),
+        "no colour on a terminal:\n{terminal}"
+    );
+    let no_color = on_terminal(&emulator, &plan, &[("NO_COLOR", "1")]);
+    assert!(
+        no_color.contains("app-fn") && !no_color.contains(ESCAPE),
+        "{no_color}"
+    );
+    let never = on_terminal(
+        &emulator,
+        &["--color", "never", "plan", path_str(&stack)],
+        &[],
+    );
+    assert!(
+        never.contains("app-fn") && !never.contains(ESCAPE),
+        "{never}"
+    );
+
+    let piped = in_pipe(&emulator, &plan, &[]);
+    assert!(piped.stdout.contains("app-fn") && !piped.stdout.contains(ESCAPE));
+    let forced = in_pipe(&emulator, &plan, &[("CLICOLOR_FORCE", "1")]);
+    assert!(forced.stdout.contains(ESCAPE), "{}", forced.all());
+    let always = in_pipe(
+        &emulator,
+        &["--color", "always", "plan", path_str(&stack)],
+        &[],
+    );
+    assert!(always.stdout.contains(ESCAPE), "{}", always.all());
+}
+
+#[test]
+fn show_prints_a_saved_plan_in_every_format_without_calling_aws() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["app-fn"]);
+    let stack = emulator.stack("app.toml", VALID);
+    let plan_file = emulator.dir().join("plan.json");
+    let planned = emulator.pipectl(&["plan", path_str(&stack), "--out", path_str(&plan_file)]);
+    planned.expect_code(0);
+    // No AWS at all: show reads only the file.
+    let offline = [("AWS_ENDPOINT_URL", "http://127.0.0.1:1")];
+    let text = emulator.pipectl_with(&["show", path_str(&plan_file)], &offline);
+    text.expect_code(0)
+        .expect_stdout("Saved plan")
+        .expect_stdout("of stack app")
+        .expect_stdout("timeout_seconds: 3 -> 30");
+    let json = emulator.pipectl_with(
+        &["show", path_str(&plan_file), "--output", "json"],
+        &offline,
+    );
+    json.expect_code(0);
+    common::assert_matches_schema(&json.stdout);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_file).expect("plan")).expect("JSON");
+    let shown: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(shown, saved);
+    emulator
+        .pipectl_with(
+            &["show", path_str(&plan_file), "--output", "markdown"],
+            &offline,
+        )
+        .expect_code(0)
+        .expect_stdout("<details>");
+}
+
+#[test]
+fn version_completion_and_man_come_from_the_same_definitions() {
+    let emulator = Emulator::start("{}");
+    let text = emulator.pipectl(&["version"]);
+    text.expect_code(0).expect_stdout(env!("CARGO_PKG_VERSION"));
+    let json = emulator.pipectl(&["version", "--output", "json"]);
+    json.expect_code(0);
+    let version: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(version["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(version["format_version"], "2");
+    assert!(
+        version["target"].as_str().is_some_and(|t| t.contains('-')),
+        "{version}"
+    );
+    let commit = version["commit"].as_str().expect("commit");
+    assert!(commit == "unknown" || commit.len() == 12, "{commit}");
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let script = emulator.pipectl(&["completion", shell]);
+        script.expect_code(0);
+        for word in ["drift", "detailed-exitcode", "expect-account"] {
+            assert!(
+                script.stdout.contains(word),
+                "{shell} completion lacks {word}"
+            );
+        }
+    }
+    let bash = emulator.pipectl(&["completion", "bash"]);
+    let checked = std::process::Command::new("bash")
+        .args(["-n", "-c", &bash.stdout])
+        .status()
+        .expect("bash -n");
+    assert!(checked.success(), "the bash completion is not valid bash");
+    let man = emulator.pipectl(&["man"]);
+    man.expect_code(0)
+        .expect_stdout(".TH pipectl 1")
+        .expect_stdout("drift");
+    let dir = emulator.dir().join("man");
+    emulator
+        .pipectl(&["man", "--out-dir", path_str(&dir)])
+        .expect_code(0);
+    let plan_page = std::fs::read_to_string(dir.join("pipectl-plan.1")).expect("pipectl-plan.1");
+    assert!(plan_page.contains("detailed\\-exitcode"), "{plan_page}");
+}

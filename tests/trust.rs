@@ -285,6 +285,28 @@ async fn an_edited_saved_plan_is_refused_with_no_call() {
             emulator.mutating_calls()
         );
     }
+    // A policy tool reads the typed values and api_calls: an edit of only those is refused too.
+    for (what, pointer, value) in [
+        ("a typed after", "/diffs/0/after", serde_json::json!(128)),
+        (
+            "an api_calls list",
+            "/steps/0/api_calls",
+            serde_json::json!(["lambda:GetFunction"]),
+        ),
+    ] {
+        let mut edited = saved.clone();
+        *edited["changes"][function_at]
+            .pointer_mut(pointer)
+            .unwrap_or_else(|| panic!("{pointer} in the plan")) = value;
+        let file = emulator.dir().join("edited.json");
+        std::fs::write(&file, edited.to_string()).expect("write");
+        emulator.clear_log();
+        emulator
+            .pipectl(&["apply", path_str(&file), "--allow-destroy"])
+            .expect_code(1)
+            .expect_stderr("was edited");
+        assert!(emulator.mutating_calls().is_empty(), "{what}");
+    }
     // The file as pipectl wrote it still applies (with --allow-destroy for the index).
     emulator
         .pipectl(&["apply", path_str(&plan_file), "--allow-destroy"])

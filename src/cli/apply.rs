@@ -83,7 +83,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
         (None, Some(file)) => (file.clone(), None),
         (None, None) => bail!("give a stack file with -f, or a saved plan"),
     };
-    let (stack, aws) = load_and_connect(global, &stack_file, args.wait.settings())
+    let (stack, aws) = load_and_connect(global, &stack_file, args.wait.settings(), true)
         .await
         .map_err(shown)?;
     let lock = take_lock(&aws, args, &stack).await?;
@@ -278,7 +278,7 @@ async fn execute(
     }
 
     // Prove it: a fresh read must show no changes.
-    let (_, _, after) = plan_stack(global, stack_file, args.wait.settings()).await?;
+    let (_, _, after) = plan_stack(global, stack_file, args.wait.settings(), false).await?;
     if after.has_changes() {
         println!("Applied, but live state still differs from {file}:");
         print!("{}", render::text::plan(&after, &file, false));

@@ -3,7 +3,9 @@
 
 mod apply;
 mod drift;
+mod meta;
 mod plan;
+mod show;
 mod unlock;
 mod validate;
 
@@ -15,6 +17,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
 use crate::plan::Plan;
+use crate::providers::account::check_account;
 use crate::providers::{wait::WaitSettings, Aws, Clients, Connection};
 use crate::spec::{self, LoadedStack};
 
@@ -34,15 +37,30 @@ pub struct GlobalArgs {
     /// AWS region (overrides [stack] region and AWS_REGION).
     #[arg(long, global = true, env = "PIPECTL_REGION")]
     pub region: Option<String>,
-    /// AWS shared-config profile (SSO, assume-role and credential_process profiles work).
-    #[arg(long, global = true)]
+    /// AWS shared-config profile (SSO, assume-role and credential_process profiles work). It
+    /// must exist, and its credentials are used even when AWS_ACCESS_KEY_ID is set, as with the
+    /// AWS CLI. Without it, AWS_PROFILE and the SDK's standard chain decide.
+    #[arg(long, global = true, env = "PIPECTL_PROFILE")]
     pub profile: Option<String>,
+    /// Refuse to run unless the AWS credentials are of this account (12 digits); `[stack]
+    /// account_id` says the same in the stack file.
+    #[arg(
+        long,
+        global = true,
+        value_name = "ACCOUNT_ID",
+        env = "PIPECTL_EXPECT_ACCOUNT"
+    )]
+    pub expect_account: Option<String>,
     /// Kubernetes context of your kubeconfig to reach the cluster with (overrides
     /// [eks] kube_context; without either, [eks] cluster is reached with a token pipectl signs).
     #[arg(long, global = true, env = "PIPECTL_KUBE_CONTEXT")]
     pub kube_context: Option<String>,
-    /// Plain output without colours (NO_COLOR is honoured too).
-    #[arg(long, global = true)]
+    /// Colours: `auto` on a terminal unless NO_COLOR is set (CLICOLOR_FORCE forces them even
+    /// in a pipe), `always`, or `never`.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, env = "PIPECTL_COLOR")]
+    pub color: ColorChoice,
+    /// The same as --color never.
+    #[arg(long, global = true, hide = true)]
     pub no_color: bool,
     /// More logging on stderr: -v info, -vv debug, -vvv trace (AWS SDK included).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -81,6 +99,22 @@ pub enum Command {
     Drift(drift::DriftArgs),
     /// Remove a stack's apply lock that a killed run left behind.
     Unlock(unlock::UnlockArgs),
+    /// Print a plan saved by `plan --out` (no AWS calls).
+    Show(show::ShowArgs),
+    /// Print the version, the git commit and the target it was built for.
+    Version(meta::VersionArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completion(meta::CompletionArgs),
+    /// Print the man page (roff), or write one per subcommand with --out-dir.
+    Man(meta::ManArgs),
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 /// The stack file argument of validate and plan: `pipectl plan STACK.toml` or `-f STACK.toml`,
@@ -147,19 +181,23 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Apply(args) => apply::run(&cli.global, args).await,
         Command::Drift(args) => drift::run(&cli.global, args).await,
         Command::Unlock(args) => unlock::run(&cli.global, args).await,
+        Command::Show(args) => show::run(&cli.global, args),
+        Command::Version(args) => meta::version(args),
+        Command::Completion(args) => meta::completion(args),
+        Command::Man(args) => meta::man(args),
     }
 }
 
 fn configure_output(global: &GlobalArgs) {
-    let no_color = global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    if no_color || !std::io::stdout().is_terminal() {
-        console::set_colors_enabled(false);
-    }
-    if no_color || !std::io::stderr().is_terminal() {
-        console::set_colors_enabled_stderr(false);
-    }
+    let stdout_colors = colors_wanted(global, std::io::stdout().is_terminal());
+    let stderr_colors = colors_wanted(global, std::io::stderr().is_terminal());
+    console::set_colors_enabled(stdout_colors);
+    console::set_colors_enabled_stderr(stderr_colors);
+    crate::providers::set_verbose_errors(global.verbose > 0);
+    // At the default verbosity only pipectl's own warnings: the SDK's logs quote responses,
+    // headers included.
     let filter = match global.verbose {
-        0 => "warn",
+        0 => "off,pipectl=warn",
         1 => "warn,pipectl=info",
         2 => "info,pipectl=debug",
         _ => "debug,pipectl=trace",
@@ -170,8 +208,22 @@ fn configure_output(global: &GlobalArgs) {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
         )
         .with_writer(std::io::stderr)
-        .with_ansi(!no_color && std::io::stderr().is_terminal())
+        .with_ansi(stderr_colors)
         .try_init();
+}
+
+/// Whether a stream gets colours: `--color always|never` decide; `auto` follows NO_COLOR
+/// (any non-empty value turns colours off), then CLICOLOR_FORCE (any value but 0 turns them
+/// on), then whether the stream is a terminal (https://no-color.org, https://bixense.com/clicolors).
+fn colors_wanted(global: &GlobalArgs, terminal: bool) -> bool {
+    let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    match (global.no_color, global.color) {
+        (true, _) | (_, ColorChoice::Never) => false,
+        (_, ColorChoice::Always) => true,
+        (_, ColorChoice::Auto) if set("NO_COLOR").is_some() => false,
+        (_, ColorChoice::Auto) if set("CLICOLOR_FORCE").is_some_and(|v| v != "0") => true,
+        (_, ColorChoice::Auto) => terminal,
+    }
 }
 
 /// A stack that could not be planned, with the full explanation (located spec errors, or plan
@@ -222,8 +274,11 @@ async fn plan_stack(
     global: &GlobalArgs,
     file: &Path,
     wait: WaitSettings,
+    announce: bool,
 ) -> Result<(LoadedStack, Clients, Plan)> {
-    try_plan_stack(global, file, wait).await.map_err(shown)
+    try_plan_stack(global, file, wait, announce)
+        .await
+        .map_err(shown)
 }
 
 /// Like `plan_stack`, but a stack that cannot be planned is returned as a `StackFailure`.
@@ -231,23 +286,57 @@ async fn try_plan_stack(
     global: &GlobalArgs,
     file: &Path,
     wait: WaitSettings,
+    announce: bool,
 ) -> Result<(LoadedStack, Clients, Plan)> {
-    let (stack, aws) = load_and_connect(global, file, wait).await?;
+    let (stack, aws) = load_and_connect(global, file, wait, announce).await?;
     let (plan, clients) = plan_loaded(global, &stack, aws).await?;
     Ok((stack, clients, plan))
 }
 
-/// Loads and validates the stack file, then connects to AWS. An invalid file is a
-/// `StackFailure` with the located errors.
+/// Loads and validates the stack file, connects to AWS, and refuses another account than the
+/// one expected. With `announce`, says on stderr whose credentials, which region and which
+/// cluster the run reads. An invalid file is a `StackFailure` with the located errors.
 async fn load_and_connect(
     global: &GlobalArgs,
     file: &Path,
     wait: WaitSettings,
+    announce: bool,
 ) -> Result<(LoadedStack, Aws)> {
     let stack =
         spec::load(file, &global.load_options()).map_err(|e| StackFailure(e.to_string()))?;
     let aws = connect(global, &stack, wait).await?;
+    if announce {
+        eprintln!("{}", identity_line(global, &stack, &aws));
+    }
+    if let Some(expected) = &global.expect_account {
+        check_account(&aws.identity, expected, "--expect-account")?;
+    }
+    if let Some(expected) = &stack.spec.stack.account_id {
+        let source = format!("[stack] account_id of {}", stack.path.display());
+        check_account(&aws.identity, expected.get_ref(), &source)?;
+    }
     Ok((stack, aws))
+}
+
+/// "Stack S: AWS account A as ARN, region R, EKS cluster C": what a reviewer checks first.
+fn identity_line(global: &GlobalArgs, stack: &LoadedStack, aws: &Aws) -> String {
+    let eks = stack.spec.eks.as_ref();
+    let context = global
+        .kube_context
+        .clone()
+        .or_else(|| eks.and_then(|e| e.kube_context.clone()));
+    let cluster = match (context, eks.and_then(|e| e.cluster.as_ref())) {
+        (Some(context), _) => format!(", Kubernetes context {context}"),
+        (None, Some(cluster)) => format!(", EKS cluster {}", cluster.get_ref()),
+        (None, None) => String::new(),
+    };
+    format!(
+        "Stack {}: AWS account {} as {}, region {}{cluster}",
+        stack.name(),
+        aws.identity.account,
+        aws.identity.arn,
+        aws.region
+    )
 }
 
 /// Reads live state and builds the plan; plan errors are a `StackFailure`.

@@ -27,7 +27,7 @@ pub struct PlanArgs {
 }
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
-    let (stack, _, plan) = plan_stack(global, args.stack.path(), Default::default()).await?;
+    let (stack, _, plan) = plan_stack(global, args.stack.path(), Default::default(), true).await?;
     let file = stack.path.display().to_string();
     let document = PlanDocument::new(&plan, &stack);
     match args.output {

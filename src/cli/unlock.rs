@@ -7,10 +7,9 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use clap::Args;
 
-use super::{connect, shown, GlobalArgs, LockArgs, Reported, StackFailure};
+use super::{load_and_connect, shown, GlobalArgs, LockArgs, Reported};
 use crate::providers::lock;
 use crate::providers::wait::WaitSettings;
-use crate::spec;
 
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
@@ -34,9 +33,9 @@ pub async fn run(global: &GlobalArgs, args: &UnlockArgs) -> Result<u8> {
     }
     let path = Path::new(&args.stack);
     let (name, aws) = if path.is_file() {
-        let stack = spec::load(path, &global.load_options())
-            .map_err(|e| shown(StackFailure(e.to_string()).into()))?;
-        let aws = connect(global, &stack, WaitSettings::default()).await?;
+        let (stack, aws) = load_and_connect(global, path, WaitSettings::default(), true)
+            .await
+            .map_err(shown)?;
         (stack.name().to_string(), aws)
     } else {
         let connection = crate::providers::Connection {

@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::{Action, Change, IgnoredField, Plan, Summary};
 use crate::spec::LoadedStack;
 
-pub const FORMAT_VERSION: &str = "1";
+pub const FORMAT_VERSION: &str = "2";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
     Plan,
@@ -26,15 +26,18 @@ pub enum DocumentKind {
 
 /// A plan: every resource the stack names, changed or not, with the steps apply will take.
 /// Holds no credentials, tokens or secrets: only ids, settings and digests.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanDocument {
+    #[schemars(extend("const" = "2"))]
     pub format_version: String,
+    #[schemars(extend("const" = "plan"))]
     pub kind: DocumentKind,
     pub pipectl_version: String,
     pub stack: String,
     /// As given on the command line when the plan was made; `apply PLAN.json` reads it again.
     pub stack_file: String,
     pub spec_sha256: String,
+    #[schemars(extend("format" = "date-time"))]
     pub created_at: String,
     pub summary: Summary,
     pub has_changes: bool,
@@ -68,6 +71,18 @@ impl PlanDocument {
         }
     }
 
+    /// The plan this document shows, for the renderers (`pipectl show`). Never executed:
+    /// apply runs only the plan it derives itself.
+    pub fn as_plan(&self) -> Plan {
+        Plan {
+            stack: self.stack.clone(),
+            changes: self.changes.clone(),
+            errors: vec![],
+            ignored: self.ignored.clone(),
+            notes: self.notes.clone(),
+        }
+    }
+
     pub fn write(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self)?;
         std::fs::write(path, text + "\n")
@@ -93,10 +108,18 @@ impl PlanDocument {
                 version.unwrap_or("(none)")
             );
         }
-        let document: PlanDocument = serde_json::from_value(value)
+        let document: PlanDocument = serde_json::from_value(value.clone())
             .with_context(|| format!("{} is not a pipectl plan", path.display()))?;
         if document.kind != DocumentKind::Plan {
             bail!("{} is a drift report, not a plan", path.display());
+        }
+        // What a policy tool or a reviewer read (typed values, api_calls) must be what pipectl
+        // derives from the rest: an edit of only those would pass a policy and not the plan.
+        if serde_json::to_value(&document.changes).ok().as_ref() != value.get("changes") {
+            bail!(
+                "{} was edited: its changes are not what pipectl writes (a typed before/after or an api_calls list does not match its text or operation); make the plan again with `pipectl plan --out`",
+                path.display()
+            );
         }
         Ok(document)
     }
@@ -222,7 +245,7 @@ fn as_json<T: Serialize>(value: &T) -> serde_json::Value {
 }
 
 /// The outcome of drift-checking one stack file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DriftStatus {
     InSync,
@@ -230,7 +253,7 @@ pub enum DriftStatus {
     Error,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StackDrift {
     pub stack_file: String,
     pub stack: Option<String>,
@@ -275,11 +298,14 @@ impl StackDrift {
 }
 
 /// Drift of one or more stacks, checked together.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DriftDocument {
+    #[schemars(extend("const" = "2"))]
     pub format_version: String,
+    #[schemars(extend("const" = "drift"))]
     pub kind: DocumentKind,
     pub pipectl_version: String,
+    #[schemars(extend("format" = "date-time"))]
     pub created_at: String,
     pub drifted: usize,
     pub errors: usize,
@@ -310,5 +336,82 @@ impl DriftDocument {
         } else {
             0
         }
+    }
+}
+
+/// The schema objects that admit no other properties.
+const CLOSED_OBJECTS: &[&str] = &[
+    "PlanDocument",
+    "DriftDocument",
+    "StackDrift",
+    "Summary",
+    "Change",
+    "FieldDiff",
+    "Hazard",
+    "FieldConflict",
+    "IgnoredField",
+    "Step",
+];
+
+/// Any document pipectl writes, for the schema.
+#[derive(schemars::JsonSchema)]
+#[schemars(untagged)]
+#[allow(dead_code)]
+enum Document {
+    Plan(PlanDocument),
+    Drift(DriftDocument),
+}
+
+/// The JSON Schema (draft 2020-12) of the documents, generated from these types; committed as
+/// docs/schema/pipectl.schema.json and checked against the types by a test. The documents'
+/// objects are closed (`additionalProperties: false`): a field pipectl does not write fails.
+pub fn json_schema() -> String {
+    let mut schema = schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<Document>();
+    schema.insert(
+        "$id".to_string(),
+        "https://pipectl.dev/schema/pipectl.schema.json".into(),
+    );
+    schema.insert(
+        "title".to_string(),
+        format!("pipectl plan and drift documents, format_version {FORMAT_VERSION}").into(),
+    );
+    schema.insert(
+        "description".to_string(),
+        "What `pipectl plan --output json` and `plan --out FILE` write (kind plan), and what `pipectl drift --output json` prints (kind drift). Generated from pipectl's types; see docs/json-output.md.".into(),
+    );
+    // The documents' own objects are closed; a step's `operation` (a provider's call and its
+    // arguments, internally tagged twice) stays open, since closing both levels of such a
+    // union rejects every valid value.
+    if let Some(defs) = schema.get_mut("$defs").and_then(|d| d.as_object_mut()) {
+        for name in CLOSED_OBJECTS {
+            if let Some(object) = defs.get_mut(*name).and_then(|d| d.as_object_mut()) {
+                object.insert("additionalProperties".to_string(), false.into());
+            }
+        }
+    }
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+}
+
+#[cfg(test)]
+mod schema_tests {
+    /// The committed schema is the one the types generate. `UPDATE_SCHEMA=1 cargo test` rewrites
+    /// it after a change of the document types.
+    #[test]
+    fn the_committed_schema_is_generated_from_the_types() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/schema/pipectl.schema.json"
+        );
+        let generated = super::json_schema();
+        if std::env::var_os("UPDATE_SCHEMA").is_some() {
+            std::fs::write(path, &generated).expect("write the schema");
+        }
+        let committed = std::fs::read_to_string(path).expect("read the schema");
+        assert!(
+            committed == generated,
+            "docs/schema/pipectl.schema.json is not what the types generate: run `UPDATE_SCHEMA=1 cargo test --lib schema`"
+        );
     }
 }

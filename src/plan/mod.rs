@@ -10,7 +10,19 @@ use serde::{Deserialize, Serialize};
 use crate::providers::Operation;
 
 /// What kind of object a change is about; part of every resource id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
     DynamoDbTable,
@@ -99,13 +111,28 @@ impl<'de> Deserialize<'de> for ResourceId {
     }
 }
 
+impl schemars::JsonSchema for ResourceId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ResourceId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let kinds: Vec<&str> = ResourceKind::ALL.iter().map(|k| k.prefix()).collect();
+        schemars::json_schema!({
+            "type": "string",
+            "description": "KIND.NAME, e.g. lambda.function.kafka-log-lambda",
+            "pattern": format!("^({})\\..+$", kinds.join("|").replace('.', "\\."))
+        })
+    }
+}
+
 impl std::fmt::Display for ResourceId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}", self.kind.prefix(), self.name)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,
@@ -142,12 +169,86 @@ impl Action {
 /// volumes); their changes are independent, so one failing does not hold back the next.
 pub const SLOT_LANE_PREFIX: &str = "slot:";
 
-/// One field that differs. `None` means absent (nothing set live, or not in the spec).
+/// One field that differs. `None` means absent (nothing set live, or not in the spec). The
+/// values are what the text plan shows; JSON documents carry them typed as well (see
+/// `FieldDiffJson`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "FieldDiffJson", from = "FieldDiffJson")]
 pub struct FieldDiff {
     pub field: String,
     pub before: Option<String>,
     pub after: Option<String>,
+}
+
+/// A field diff in a JSON document: `before`/`after` typed for policy tools (OPA/conftest, jq):
+/// a number as a number, true/false as a boolean, absent as null, anything else as the text;
+/// and the text the plan shows beside each.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FieldDiffJson {
+    pub field: String,
+    /// The live value, typed; null when absent.
+    pub before: serde_json::Value,
+    /// The value the stack file asks for, typed; null when absent (or to be removed).
+    pub after: serde_json::Value,
+    /// `before` as the text plan shows it; null when absent.
+    pub before_text: Option<String>,
+    /// `after` as the text plan shows it; null when absent.
+    pub after_text: Option<String>,
+}
+
+/// A displayed value as JSON: numbers and booleans typed, other text as a string.
+pub fn typed_value(text: Option<&str>) -> serde_json::Value {
+    let Some(text) = text else {
+        return serde_json::Value::Null;
+    };
+    if let Ok(integer) = text.parse::<i64>() {
+        return integer.into();
+    }
+    if let Some(number) = text
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .and_then(serde_json::Number::from_f64)
+    {
+        return serde_json::Value::Number(number);
+    }
+    match text {
+        "true" => true.into(),
+        "false" => false.into(),
+        _ => text.into(),
+    }
+}
+
+impl schemars::JsonSchema for FieldDiff {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FieldDiff".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        FieldDiffJson::json_schema(generator)
+    }
+}
+
+impl From<FieldDiff> for FieldDiffJson {
+    fn from(diff: FieldDiff) -> Self {
+        FieldDiffJson {
+            before: typed_value(diff.before.as_deref()),
+            after: typed_value(diff.after.as_deref()),
+            field: diff.field,
+            before_text: diff.before,
+            after_text: diff.after,
+        }
+    }
+}
+
+impl From<FieldDiffJson> for FieldDiff {
+    fn from(json: FieldDiffJson) -> Self {
+        FieldDiff {
+            field: json.field,
+            before: json.before_text,
+            after: json.after_text,
+        }
+    }
 }
 
 impl FieldDiff {
@@ -161,19 +262,54 @@ impl FieldDiff {
 }
 
 /// Something the reader of a plan should know before approving it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Hazard {
     pub message: String,
 }
 
 /// One call (or call-and-wait) the apply engine makes, in order.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Step {
     pub description: String,
     pub operation: Operation,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The JSON form of a step, for the schema.
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+struct StepJson {
+    description: String,
+    /// The API calls apply makes for this step, in order: AWS calls as IAM names them
+    /// (`lambda:UpdateFunctionConfiguration`), Kubernetes calls as `kubernetes:VERB
+    /// GROUP/VERSION RESOURCE`.
+    api_calls: Vec<String>,
+    operation: Operation,
+}
+
+impl schemars::JsonSchema for Step {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Step".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        StepJson::json_schema(generator)
+    }
+}
+
+/// In JSON a step also lists the API calls it makes (`api_calls`), derived from its operation:
+/// written for readers, never read back.
+impl Serialize for Step {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut step = serializer.serialize_struct("Step", 3)?;
+        step.serialize_field("description", &self.description)?;
+        step.serialize_field("api_calls", &self.operation.api_calls())?;
+        step.serialize_field("operation", &self.operation)?;
+        step.end()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Change {
     pub id: ResourceId,
     pub action: Action,
@@ -203,7 +339,7 @@ pub struct Change {
 
 /// A field of a Kubernetes object that another field manager (Helm, Argo CD, Flux, kubectl)
 /// owns and this change would set to another value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FieldConflict {
     pub manager: String,
     pub field: String,
@@ -211,7 +347,7 @@ pub struct FieldConflict {
 
 /// A problem that makes the stack impossible to apply as written (e.g. a function that does
 /// not exist). A plan with errors is never applied.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanError {
     pub resource: String,
     pub message: String,
@@ -219,14 +355,14 @@ pub struct PlanError {
 }
 
 /// A field an `[[ignore]]` rule took out of the plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IgnoredField {
     pub resource: String,
     pub field: String,
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Plan {
     pub stack: String,
     pub changes: Vec<Change>,
@@ -250,7 +386,9 @@ pub fn fingerprint<T: Serialize>(live: &T) -> String {
     sha256_hex(&serde_json::to_vec(live).unwrap_or_default())
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Summary {
     pub create: usize,
     pub change: usize,

@@ -27,7 +27,7 @@ use crate::progress::StepProgress;
 use crate::spec::{self, BillingMode, Capacity};
 
 /// A key attribute: name and scalar type (`S`, `N` or `B`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Key {
     pub name: String,
     pub attribute_type: String,
@@ -40,7 +40,7 @@ impl std::fmt::Display for Key {
 }
 
 /// An index as pipectl wants it (from the spec) or finds it (from DescribeTable).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IndexDefinition {
     pub name: String,
     pub partition_key: Key,
@@ -79,7 +79,7 @@ fn sorted(values: &[String]) -> Vec<String> {
 }
 
 /// A table as pipectl wants it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TableDefinition {
     pub name: String,
     pub billing_mode: BillingMode,
@@ -158,7 +158,7 @@ impl TableDefinition {
 }
 
 /// What DescribeTable reported, minus everything AWS fills in by itself.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LiveTable {
     pub name: String,
     pub status: String,
@@ -171,7 +171,7 @@ pub struct LiveTable {
     pub last_switch_to_on_demand: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LiveIndex {
     pub definition: IndexDefinition,
     pub status: String,
@@ -289,7 +289,7 @@ pub async fn read_table(aws: &Aws, name: &str) -> Result<Option<LiveTable>> {
 }
 
 /// One UpdateTable or CreateTable call; each is followed by a wait until the table settles.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum TableOperation {
     CreateTable {
@@ -314,6 +314,19 @@ pub enum TableOperation {
         index: String,
         position: String,
     },
+}
+
+impl TableOperation {
+    /// The API calls apply makes for it, as IAM names them: the change, then the wait's reads.
+    pub fn api_calls(&self) -> Vec<&'static str> {
+        let call = match self {
+            TableOperation::CreateTable { .. } => "dynamodb:CreateTable",
+            TableOperation::UpdateTable { .. }
+            | TableOperation::CreateIndex { .. }
+            | TableOperation::DeleteIndex { .. } => "dynamodb:UpdateTable",
+        };
+        vec![call, "dynamodb:DescribeTable"]
+    }
 }
 
 fn fmt_capacity(capacity: Option<Capacity>) -> Option<String> {

@@ -28,7 +28,7 @@ use crate::progress::StepProgress;
 use crate::spec::{self, limits, ReservedConcurrency};
 
 /// Where a Kafka trigger reads from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KafkaSource {
     Msk { cluster_arn: String },
@@ -47,7 +47,7 @@ impl std::fmt::Display for KafkaSource {
 }
 
 /// The function settings the spec manages; `None` fields are left alone.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FunctionDefinition {
     pub name: String,
     pub timeout_seconds: Option<i64>,
@@ -67,7 +67,7 @@ impl TriggerDefinition {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TriggerDefinition {
     pub source: KafkaSource,
     pub topic: String,
@@ -189,7 +189,7 @@ impl FunctionDefinition {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LiveFunction {
     pub name: String,
     pub timeout_seconds: i64,
@@ -200,7 +200,7 @@ pub struct LiveFunction {
     pub kafka_mappings: Vec<LiveMapping>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LiveMapping {
     pub uuid: String,
     pub source: KafkaSource,
@@ -219,7 +219,7 @@ pub struct LiveMapping {
 }
 
 /// Account-wide concurrency, from GetAccountSettings.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AccountConcurrency {
     pub limit: i64,
     pub unreserved: i64,
@@ -346,7 +346,7 @@ fn live_mapping(
     })
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum FunctionOperation {
     UpdateConfiguration {
@@ -380,6 +380,34 @@ pub enum FunctionOperation {
         function: String,
         uuid: String,
     },
+}
+
+impl FunctionOperation {
+    /// The API calls apply makes for it, as IAM names them: the change, then the wait's reads.
+    pub fn api_calls(&self) -> Vec<&'static str> {
+        match self {
+            FunctionOperation::UpdateConfiguration { .. } => vec![
+                "lambda:UpdateFunctionConfiguration",
+                "lambda:GetFunctionConfiguration",
+            ],
+            FunctionOperation::PutConcurrency { .. } => vec!["lambda:PutFunctionConcurrency"],
+            FunctionOperation::DeleteConcurrency { .. } => {
+                vec!["lambda:DeleteFunctionConcurrency"]
+            }
+            FunctionOperation::CreateMapping { .. } => vec![
+                "lambda:CreateEventSourceMapping",
+                "lambda:GetEventSourceMapping",
+            ],
+            FunctionOperation::UpdateMapping { .. } => vec![
+                "lambda:UpdateEventSourceMapping",
+                "lambda:GetEventSourceMapping",
+            ],
+            FunctionOperation::DeleteMapping { .. } => vec![
+                "lambda:DeleteEventSourceMapping",
+                "lambda:GetEventSourceMapping",
+            ],
+        }
+    }
 }
 
 fn step(description: String, operation: FunctionOperation) -> Step {

@@ -3,6 +3,7 @@
 //! Endpoints come from the standard `AWS_ENDPOINT_URL*` variables, credentials from
 //! aws-config's standard chain: nothing here knows whether it talks to AWS or a test double.
 
+pub mod account;
 pub mod dynamodb;
 pub mod eks;
 pub mod lambda;
@@ -27,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::progress::StepProgress;
 
 /// What the apply engine executes: one provider call, followed by the wait it needs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "service", rename_all = "snake_case")]
 pub enum Operation {
     Dynamodb(dynamodb::TableOperation),
@@ -35,6 +36,21 @@ pub enum Operation {
     Autoscaler(eks::hpa::AutoscalerOperation),
     Storage(eks::storage::StorageOperation),
     Sagemaker(sagemaker::VariantOperation),
+}
+
+impl Operation {
+    /// The API calls apply makes for this step, in order: AWS calls as IAM names them
+    /// (`lambda:UpdateFunctionConfiguration`), Kubernetes calls as `kubernetes:VERB
+    /// GROUP/VERSION RESOURCE`. For policy tools and for the permissions a deploy role needs.
+    pub fn api_calls(&self) -> Vec<&'static str> {
+        match self {
+            Operation::Dynamodb(op) => op.api_calls(),
+            Operation::Lambda(op) => op.api_calls(),
+            Operation::Autoscaler(op) => op.api_calls(),
+            Operation::Storage(op) => op.api_calls(),
+            Operation::Sagemaker(op) => op.api_calls(),
+        }
+    }
 }
 
 /// How to reach AWS, from the global flags and the stack.
@@ -58,7 +74,13 @@ pub struct Aws {
     pub credentials: aws_credential_types::provider::SharedCredentialsProvider,
     pub wait: wait::WaitSettings,
     pub region: String,
+    /// Whose credentials these are (one STS call per process).
+    pub identity: account::Identity,
 }
+
+/// The caller identity, asked once per process: every stack of a multi-stack `drift` uses the
+/// same credentials.
+static CALLER: tokio::sync::OnceCell<account::Identity> = tokio::sync::OnceCell::const_new();
 
 /// Everything apply talks to: AWS, and the Kubernetes cluster when the stack has one.
 #[derive(Clone)]
@@ -100,7 +122,9 @@ impl Aws {
             .build();
         let mut credentials = DefaultCredentialsChain::builder().imds_client(imds.clone());
         let mut profile_region = ProfileFileRegionProvider::builder();
-        if let Some(profile) = &connection.profile {
+        let profile = account::effective_profile(connection.profile.as_deref());
+        if let Some(profile) = &profile {
+            account::check_profile_exists(profile).await?;
             credentials = credentials.profile_name(profile);
             profile_region = profile_region.profile_name(profile);
         }
@@ -123,9 +147,19 @@ impl Aws {
                 region.as_ref()
             );
         }
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(region.clone())
-            .credentials_provider(credentials.region(region.clone()).build().await)
+        let credentials = credentials.region(region.clone()).build().await;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(region.clone());
+        // `--profile` beats credentials in the environment, as with the AWS CLI: the profile
+        // alone, never the rest of the chain.
+        loader = match &connection.profile {
+            Some(profile) => loader.credentials_provider(
+                aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .profile_name(profile)
+                    .build(),
+            ),
+            None => loader.credentials_provider(credentials),
+        };
+        loader = loader
             // Throttling and transient errors are retried with exponential backoff and jitter.
             .retry_config(RetryConfig::standard().with_max_attempts(8))
             .timeout_config(
@@ -141,7 +175,12 @@ impl Aws {
         let credentials = config
             .credentials_provider()
             .ok_or_else(|| anyhow::anyhow!("the AWS configuration has no credentials provider"))?;
+        let identity = CALLER
+            .get_or_try_init(|| account::caller_identity(aws_sdk_sts::Client::new(&config)))
+            .await?
+            .clone();
         Ok(Aws {
+            identity,
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             lambda: aws_sdk_lambda::Client::new(&config),
             eks: aws_sdk_eks::Client::new(&config),
@@ -181,14 +220,161 @@ pub fn is_transient(error: &anyhow::Error) -> bool {
     TRANSIENT_CODES.iter().any(|code| text.contains(code))
 }
 
+/// Whether errors carry their whole cause chain (`-v`), not only the service's answer.
+static VERBOSE_ERRORS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-v`: AWS errors carry their whole cause chain.
+pub fn set_verbose_errors(verbose: bool) {
+    VERBOSE_ERRORS.store(verbose, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Codes AWS answers for credentials that are expired or not valid.
+const CREDENTIAL_CODES: &[&str] = &[
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "AuthFailure",
+];
+
+/// What to do about missing or expired credentials.
+const CREDENTIALS_HELP: &str = "sign in again (`aws sso login --profile NAME` for an SSO profile), choose credentials with --profile or AWS_PROFILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; in CI, check the job's role assumption (OIDC) step";
+
+/// An SDK error as a person needs it: the service's error code, message and request id; for a
+/// call that never got an answer, what failed (connection, timeout, credentials) and its root
+/// cause. Never a debug dump, a response body or a header; the whole cause chain at `-v`.
+/// Missing or expired credentials say how to get new ones.
 pub fn describe_sdk_error<E, R>(error: &aws_sdk_dynamodb::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
-    match (error.code(), error.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_string(),
-        _ => format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(error)),
+    use aws_sdk_dynamodb::error::SdkError;
+    use aws_sdk_dynamodb::operation::RequestId;
+    if let Some(code) = error.code() {
+        let mut text = code.to_string();
+        if let Some(message) = error.message() {
+            text.push_str(&format!(": {message}"));
+        }
+        if let Some(id) = error.meta().request_id() {
+            text.push_str(&format!(" (request id {id})"));
+        }
+        if CREDENTIAL_CODES.contains(&code) {
+            text.push_str(&format!(
+                "\n   = help: the AWS credentials are expired or not valid: {CREDENTIALS_HELP}"
+            ));
+        }
+        return text;
+    }
+    let causes = cause_chain(error);
+    let what = match error {
+        SdkError::DispatchFailure(_) => "dispatch failure (the request was not answered)",
+        SdkError::TimeoutError(_) => "timed out",
+        SdkError::ResponseError(_) => "the response could not be read",
+        SdkError::ConstructionFailure(_) => "the request could not be built",
+        _ => "failed",
+    };
+    if causes.iter().any(|c| c.contains("credential")) {
+        return format!(
+            "no usable AWS credentials: {}\n   = help: {CREDENTIALS_HELP}",
+            shown_causes(&causes)
+        );
+    }
+    format!("{what}: {}", shown_causes(&causes))
+}
+
+/// The Display text of an error's sources, outermost first (the error's own text is the
+/// SDK's category, said by the caller).
+fn cause_chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut causes = vec![];
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !text.is_empty() && causes.last() != Some(&text) {
+            causes.push(text);
+        }
+        next = cause.source();
+    }
+    causes
+}
+
+/// The root cause, or the whole chain at `-v`.
+fn shown_causes(causes: &[String]) -> String {
+    if VERBOSE_ERRORS.load(std::sync::atomic::Ordering::Relaxed) {
+        causes.join(": ")
+    } else {
+        // The root cause's first line: the credential chain's list of attempts is for -v.
+        causes
+            .last()
+            .and_then(|root| root.lines().next())
+            .map(|line| line.trim_end_matches(". Attempted:").to_string())
+            .unwrap_or_else(|| "no further detail".to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::config::http::HttpResponse;
+    use aws_sdk_dynamodb::error::{ErrorMetadata, SdkError};
+    use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
+
+    fn service_error(code: &str, message: &str) -> SdkError<DescribeTableError, HttpResponse> {
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message(message)
+            .custom("aws_request_id", "8f2c1a3e-request")
+            .build();
+        let raw = HttpResponse::new(
+            400.try_into().expect("status"),
+            aws_smithy_types::body::SdkBody::from("{\"__type\":\"secret body\"}"),
+        );
+        SdkError::service_error(DescribeTableError::generic(meta), raw)
+    }
+
+    #[test]
+    fn a_service_error_is_its_code_message_and_request_id_and_never_the_body() {
+        let text = describe_sdk_error(&service_error("ValidationException", "bad value"));
+        assert_eq!(
+            text,
+            "ValidationException: bad value (request id 8f2c1a3e-request)"
+        );
+        let expired = describe_sdk_error(&service_error(
+            "ExpiredTokenException",
+            "The security token included in the request is expired",
+        ));
+        assert!(expired.contains("aws sso login"), "{expired}");
+        assert!(!expired.contains("secret body"), "{expired}");
+    }
+
+    #[test]
+    fn an_unanswered_call_shows_its_root_cause_and_the_chain_only_when_verbose() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("client error (Connect)")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let error: SdkError<DescribeTableError, HttpResponse> = SdkError::timeout_error(Outer(
+            std::io::Error::other("Connection refused (os error 111)"),
+        ));
+        let short = describe_sdk_error(&error);
+        assert_eq!(short, "timed out: Connection refused (os error 111)");
+        set_verbose_errors(true);
+        let long = describe_sdk_error(&error);
+        set_verbose_errors(false);
+        assert!(
+            long.contains("client error (Connect): Connection refused"),
+            "{long}"
+        );
+        assert!(!long.contains("Outer("), "{long}");
     }
 }

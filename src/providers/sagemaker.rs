@@ -38,7 +38,7 @@ pub fn resource_id(endpoint: &str, variant: &str) -> String {
     format!("endpoint/{endpoint}/variant/{variant}")
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VariantDefinition {
     pub endpoint: String,
     pub variant: String,
@@ -101,7 +101,7 @@ impl VariantDefinition {
 }
 
 /// The endpoint as DescribeEndpoint (and, for multi-model checks, the model) reports it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LiveEndpoint {
     pub status: String,
     pub variants: Vec<String>,
@@ -116,7 +116,7 @@ pub struct LiveEndpoint {
 }
 
 /// Scalable targets and policies of the SageMaker namespace, keyed by resource id.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LiveScaling {
     pub targets: BTreeMap<String, (i64, i64)>,
     pub policies: BTreeMap<String, Vec<LivePolicy>>,
@@ -135,7 +135,7 @@ impl LiveScaling {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LivePolicy {
     pub name: String,
     pub metric: Option<String>,
@@ -354,7 +354,7 @@ pub async fn read_scaling(aws: &Aws) -> Result<LiveScaling> {
     Ok(scaling)
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum VariantOperation {
     RegisterTarget {
@@ -376,6 +376,22 @@ pub enum VariantOperation {
     Deregister {
         resource_id: String,
     },
+}
+
+impl VariantOperation {
+    /// The API calls apply makes for it, as IAM names them.
+    pub fn api_calls(&self) -> Vec<&'static str> {
+        vec![match self {
+            VariantOperation::RegisterTarget { .. } => {
+                "application-autoscaling:RegisterScalableTarget"
+            }
+            VariantOperation::PutPolicy { .. } => "application-autoscaling:PutScalingPolicy",
+            VariantOperation::DeletePolicy { .. } => "application-autoscaling:DeleteScalingPolicy",
+            VariantOperation::Deregister { .. } => {
+                "application-autoscaling:DeregisterScalableTarget"
+            }
+        }]
+    }
 }
 
 fn step(description: String, operation: VariantOperation) -> Step {

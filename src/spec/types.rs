@@ -106,6 +106,9 @@ pub struct StackSection {
     pub name: Spanned<String>,
     /// AWS region; `--region` overrides it, and without either the standard chain decides.
     pub region: Option<Spanned<String>>,
+    /// The AWS account the stack lives in: plan, apply and drift refuse to run with
+    /// credentials of another account (as `--expect-account` does).
+    pub account_id: Option<Spanned<String>>,
     /// Tags put on resources pipectl creates.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -204,14 +207,14 @@ pub struct LambdaFunction {
 
 /// `reserved_concurrency = 100` reserves; `reserved_concurrency = "none"` removes a reservation
 /// (DeleteFunctionConcurrency). Leaving the key out leaves the live setting alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum ReservedConcurrency {
     Reserved(i64),
     Unreserved(Unreserved),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Unreserved {
     None,
@@ -291,7 +294,7 @@ pub struct DynamoDbSection {
     pub tables: Vec<DynamoDbTable>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 pub enum BillingMode {
     #[serde(rename = "PAY_PER_REQUEST")]
     PayPerRequest,
@@ -320,7 +323,7 @@ pub struct DynamoDbTable {
     pub global_secondary_indexes: Vec<GlobalSecondaryIndex>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 pub enum AttributeType {
     S,
     N,
@@ -345,14 +348,14 @@ pub struct KeyAttribute {
     pub attribute_type: Spanned<AttributeType>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Capacity {
     pub read: i64,
     pub write: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 pub enum ProjectionType {
     #[serde(rename = "ALL")]
     All,

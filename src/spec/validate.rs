@@ -131,6 +131,11 @@ impl Checker {
     }
 }
 
+/// An AWS account id: exactly 12 digits.
+pub fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// An AWS region code: lowercase letters in dash-separated parts ending in a number
 /// (`us-east-1`, `us-gov-west-1`, `cn-north-1`, `eu-central-2`). Anything else would end up
 /// in endpoint host names.
@@ -216,6 +221,16 @@ pub fn validate(spec: &StackSpec) -> Vec<Diagnostic> {
                 "stack.region",
                 format!("{:?} is not an AWS region name", region.get_ref()),
                 "use a region code such as \"us-east-1\" or \"eu-central-1\"",
+            );
+        }
+    }
+    if let Some(account) = &spec.stack.account_id {
+        if !is_account_id(account.get_ref()) {
+            check.error(
+                account.span(),
+                "stack.account_id",
+                format!("{:?} is not an AWS account id", account.get_ref()),
+                "give the 12 digits of the account id, quoted (\"123456789012\"), as `aws sts get-caller-identity` prints it",
             );
         }
     }

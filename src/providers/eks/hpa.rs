@@ -26,7 +26,7 @@ pub const FIELD_MANAGER: &str = "pipectl";
 const SCALE_DOWN_BROKERS_PER_PERIOD: i64 = 1;
 const SCALE_DOWN_PERIOD_SECONDS: i64 = 300;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum ScaleDownPolicy {
     Disabled,
@@ -45,7 +45,7 @@ impl std::fmt::Display for ScaleDownPolicy {
 }
 
 /// The HPA the spec asks for.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AutoscalerDefinition {
     pub name: String,
     pub namespace: String,
@@ -147,7 +147,7 @@ impl AutoscalerDefinition {
 }
 
 /// What the live HPA says, in the spec's terms.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LiveAutoscaler {
     pub scale_target: String,
     pub min_replicas: i64,
@@ -301,7 +301,7 @@ pub async fn read_statefulset(cluster: &Cluster, name: &str) -> Result<Option<St
     })
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum AutoscalerOperation {
     /// Server-side apply of the whole manifest under the `pipectl` field manager.
@@ -310,6 +310,13 @@ pub enum AutoscalerOperation {
         name: String,
         manifest: serde_json::Value,
     },
+}
+
+impl AutoscalerOperation {
+    /// The Kubernetes API calls apply makes for it.
+    pub fn api_calls(&self) -> Vec<&'static str> {
+        vec!["kubernetes:apply autoscaling/v2 horizontalpodautoscalers"]
+    }
 }
 
 const REBALANCE_HAZARD: &str = "brokers the autoscaler adds take load only after a partition reassignment (Cruise Control or kafka-reassign-partitions.sh); until then they hold only partitions of new topics";

@@ -48,7 +48,7 @@ pub struct Cluster {
 }
 
 /// The cluster pipectl was asked to reach, from the flag and the `[eks]` section.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClusterRequest {
     pub cluster: Option<String>,
     pub kube_context: Option<String>,

@@ -45,7 +45,7 @@ pub const EBS_CSI_PROVISIONER: &str = "ebs.csi.aws.com";
 const GIB: u64 = 1 << 30;
 
 /// The StorageClass the spec asks for.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClassDefinition {
     pub name: String,
     pub parameters: BTreeMap<String, String>,
@@ -55,7 +55,7 @@ pub struct ClassDefinition {
 }
 
 /// What every broker volume should be.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VolumeDefinition {
     pub size_gib: Option<i64>,
     pub volume_type: Option<String>,
@@ -187,7 +187,7 @@ impl VolumeDefinition {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LiveClass {
     pub provisioner: String,
     pub parameters: BTreeMap<String, String>,
@@ -233,7 +233,7 @@ pub async fn read_class(cluster: &Cluster, name: &str) -> Result<Option<LiveClas
 }
 
 /// One broker volume: the claim, and the EBS volume behind it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LiveVolume {
     pub claim: String,
     pub requested_bytes: u64,
@@ -243,7 +243,7 @@ pub struct LiveVolume {
     pub auto_mode: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EbsVolume {
     pub volume_id: String,
     pub volume_type: String,
@@ -254,7 +254,7 @@ pub struct EbsVolume {
     pub last_modification: Option<Modification>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Modification {
     pub state: String,
     /// Not part of a saved plan's fingerprint: it moves by itself.
@@ -486,7 +486,7 @@ async fn read_ebs(aws: &Aws, ids: &[String]) -> Result<BTreeMap<String, EbsVolum
         .collect())
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum StorageOperation {
     ApplyClass {
@@ -509,6 +509,27 @@ pub enum StorageOperation {
         claim: String,
         size_gib: i64,
     },
+}
+
+impl StorageOperation {
+    /// The API calls apply makes for it (AWS calls as IAM names them), then the wait's reads.
+    pub fn api_calls(&self) -> Vec<&'static str> {
+        match self {
+            StorageOperation::ApplyClass { .. } => {
+                vec!["kubernetes:apply storage.k8s.io/v1 storageclasses"]
+            }
+            StorageOperation::DeleteClass { .. } => {
+                vec!["kubernetes:delete storage.k8s.io/v1 storageclasses"]
+            }
+            StorageOperation::ModifyVolume { .. } => {
+                vec!["ec2:ModifyVolume", "ec2:DescribeVolumesModifications"]
+            }
+            StorageOperation::ResizeClaim { .. } => vec![
+                "kubernetes:patch v1 persistentvolumeclaims",
+                "kubernetes:get v1 persistentvolumeclaims",
+            ],
+        }
+    }
 }
 
 fn step(description: String, operation: StorageOperation) -> Step {
