@@ -380,3 +380,74 @@ fn version_completion_and_man_come_from_the_same_definitions() {
     let plan_page = std::fs::read_to_string(dir.join("pipectl-plan.1")).expect("pipectl-plan.1");
     assert!(plan_page.contains("detailed\\-exitcode"), "{plan_page}");
 }
+
+const TWO_FUNCTIONS: &str = "[stack]\nname = \"app\"\n\n[[lambda.functions]]\nname = \"app-fn\"\ntimeout_seconds = 30\n\n[[lambda.functions]]\nname = \"other-fn\"\ntimeout_seconds = 40\n";
+
+#[test]
+fn target_acts_on_part_of_a_stack_with_a_warning_and_saved_plans_keep_it() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["app-fn", "other-fn"]);
+    let stack = emulator.stack("app.toml", TWO_FUNCTIONS);
+    let file = path_str(&stack);
+    let plan = emulator.pipectl(&[
+        "plan",
+        file,
+        "--target",
+        "lambda.*.app-*",
+        "--output",
+        "json",
+    ]);
+    plan.expect_code(0)
+        .expect_stderr("warning: resource targeting is in effect");
+    let document: serde_json::Value = serde_json::from_str(&plan.stdout).expect("JSON");
+    let ids: Vec<&str> = document["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(ids, vec!["lambda.function.app-fn"]);
+    assert!(document["notes"]
+        .to_string()
+        .contains("targeting is in effect"));
+
+    emulator
+        .pipectl(&["plan", file, "--target", "lambda.function.app-fm"])
+        .expect_code(1)
+        .expect_stderr("--target \"lambda.function.app-fm\" selects no resource")
+        .expect_stderr("lambda.function.other-fn");
+
+    let plan_file = emulator.dir().join("plan.json");
+    emulator
+        .pipectl(&[
+            "plan",
+            file,
+            "--target",
+            "lambda.function.app-fn",
+            "--out",
+            path_str(&plan_file),
+        ])
+        .expect_code(0);
+    emulator
+        .pipectl(&[
+            "apply",
+            path_str(&plan_file),
+            "--target",
+            "lambda.function.other-fn",
+        ])
+        .expect_code(1)
+        .expect_stderr("was planned with --target");
+    emulator.clear_log();
+    emulator
+        .pipectl(&["apply", path_str(&plan_file)])
+        .expect_code(0);
+    assert_eq!(
+        emulator.resources_of("UpdateFunctionConfiguration"),
+        vec!["app-fn".to_string()]
+    );
+    // The rest of the stack is still to do, and a full drift says so.
+    emulator
+        .pipectl(&["drift", file, "--parallelism", "1"])
+        .expect_code(2)
+        .expect_stdout("other-fn");
+}

@@ -12,10 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    load_and_connect, plan_loaded, plan_stack, shown, GlobalArgs, LockArgs, Reported, WaitArgs,
+    load_and_connect, plan_loaded, plan_stack, shown, GlobalArgs, LockArgs, Reading, Reported,
+    WaitArgs,
 };
 use crate::apply::{self, ApplyOptions};
 use crate::plan::document::PlanDocument;
+use crate::plan::targets::Targets;
 use crate::plan::Plan;
 use crate::progress::Reporter;
 use crate::providers::lock::{Acquired, Lock, LockReleaser};
@@ -40,8 +42,13 @@ pub struct ApplyArgs {
     #[arg(value_name = "PLAN.json")]
     pub plan_file: Option<PathBuf>,
     /// Apply without asking for confirmation (required when stdin is not a terminal).
-    #[arg(long)]
+    #[arg(long, env = "PIPECTL_AUTO_APPROVE")]
     pub auto_approve: bool,
+    /// Apply only resources whose id matches (repeatable; `*` and `?` glob). The result is
+    /// partial: for incidents, followed by a full apply. A saved plan applies the targets it was
+    /// made with.
+    #[arg(long = "target", value_name = "ID")]
+    pub targets: Vec<String>,
     /// Allow changes that delete something live (index deletion, mapping, index or
     /// StorageClass replacement, a SageMaker variant's scaling).
     #[arg(long)]
@@ -83,7 +90,25 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
         (None, Some(file)) => (file.clone(), None),
         (None, None) => bail!("give a stack file with -f, or a saved plan"),
     };
-    let (stack, aws) = load_and_connect(global, &stack_file, args.wait.settings(), true)
+    let targets = match &saved {
+        Some((path, saved)) => {
+            if !args.targets.is_empty() && args.targets != saved.targets.patterns() {
+                bail!(
+                    "{} was planned with --target {:?}; apply it without --target (or with the same ones), or make a new plan",
+                    path.display(),
+                    saved.targets.patterns()
+                );
+            }
+            saved.targets.clone()
+        }
+        None => Targets::new(args.targets.clone()),
+    };
+    let reading = Reading {
+        wait: args.wait.settings(),
+        targets,
+        ..Reading::default()
+    };
+    let (stack, aws) = load_and_connect(global, &stack_file, &reading)
         .await
         .map_err(shown)?;
     let lock = take_lock(&aws, args, &stack).await?;
@@ -92,6 +117,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
     let result = apply_locked(
         global,
         args,
+        &reading,
         &stack,
         aws,
         saved,
@@ -184,15 +210,24 @@ async fn take_lock(aws: &Aws, args: &ApplyArgs, stack: &LoadedStack) -> Result<L
 async fn apply_locked(
     global: &GlobalArgs,
     args: &ApplyArgs,
+    reading: &Reading,
     stack: &LoadedStack,
     aws: Aws,
     saved: Option<(PathBuf, PlanDocument)>,
     stop: Interrupts,
 ) -> Result<u8> {
-    let (fresh, clients) = plan_loaded(global, stack, aws).await.map_err(shown)?;
+    let (fresh, clients) = plan_loaded(global, stack, aws, reading)
+        .await
+        .map_err(shown)?;
+    let run = Run {
+        global,
+        args,
+        reading,
+        stack_file: &stack.path,
+        clients: &clients,
+    };
     let Some((path, saved)) = saved else {
-        let confirm = !args.auto_approve;
-        return execute(global, args, &stack.path, &clients, &fresh, confirm, stop).await;
+        return execute(&run, &fresh, !args.auto_approve, stop).await;
     };
     let mut stale = saved.stale_reasons(stack, &fresh);
     if stale.is_empty() {
@@ -214,18 +249,26 @@ async fn apply_locked(
     }
     // The plan was reviewed when it was saved: no prompt, as with Terraform's saved plans.
     // What runs is the plan pipectl derived itself, which the file was just checked to show.
-    execute(global, args, &stack.path, &clients, &fresh, false, stop).await
+    execute(&run, &fresh, false, stop).await
 }
 
-async fn execute(
-    global: &GlobalArgs,
-    args: &ApplyArgs,
-    stack_file: &Path,
-    clients: &Clients,
-    plan: &Plan,
-    confirm: bool,
-    stop: Interrupts,
-) -> Result<u8> {
+/// What an apply works with once its plan is made.
+struct Run<'a> {
+    global: &'a GlobalArgs,
+    args: &'a ApplyArgs,
+    reading: &'a Reading,
+    stack_file: &'a Path,
+    clients: &'a Clients,
+}
+
+async fn execute(run: &Run<'_>, plan: &Plan, confirm: bool, stop: Interrupts) -> Result<u8> {
+    let Run {
+        global,
+        args,
+        reading,
+        stack_file,
+        clients,
+    } = *run;
     let file = stack_file.display().to_string();
     print!("{}", render::text::plan(plan, &file, global.verbose > 0));
     if !plan.has_changes() {
@@ -278,7 +321,11 @@ async fn execute(
     }
 
     // Prove it: a fresh read must show no changes.
-    let (_, _, after) = plan_stack(global, stack_file, args.wait.settings(), false).await?;
+    let quiet = Reading {
+        announce: false,
+        ..reading.clone()
+    };
+    let (_, _, after) = plan_stack(global, stack_file, &quiet).await?;
     if after.has_changes() {
         println!("Applied, but live state still differs from {file}:");
         print!("{}", render::text::plan(&after, &file, false));

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use super::{try_plan_stack, GlobalArgs, OutputFormat, StackFailure};
+use super::{try_plan_stack, GlobalArgs, OutputFormat, ReadArgs, StackFailure};
 use crate::plan::document::{DriftDocument, StackDrift};
 use crate::render;
 
@@ -20,6 +20,8 @@ pub struct DriftArgs {
     /// files another one there `extends`.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Print nothing when every stack is in sync (drifted stacks and errors are still printed).
     #[arg(short, long)]
     pub quiet: bool,
@@ -57,9 +59,11 @@ fn stacks_in(dir: &Path) -> Result<Vec<PathBuf>> {
 
 pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
     let files = stack_files(args)?;
+    let reading = args.read.reading(!args.quiet);
+    let reading = &reading;
     let checks = files.iter().map(|file| async move {
         let name = file.display().to_string();
-        match try_plan_stack(global, file, Default::default(), !args.quiet).await {
+        match try_plan_stack(global, file, &reading).await {
             Ok((_, _, plan)) => StackDrift::checked(&name, &plan),
             Err(error) => {
                 let text = match error.downcast_ref::<StackFailure>() {

@@ -16,6 +16,8 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
+use crate::plan::build::{BuildOptions, DEFAULT_READ_PARALLELISM};
+use crate::plan::targets::{Targets, PARTIAL_PLAN_WARNING};
 use crate::plan::Plan;
 use crate::providers::account::check_account;
 use crate::providers::{wait::WaitSettings, Aws, Clients, Connection};
@@ -268,28 +270,71 @@ async fn connect(global: &GlobalArgs, stack: &LoadedStack, wait: WaitSettings) -
     .await
 }
 
+/// How a command reads a stack.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    pub wait: WaitSettings,
+    /// Print the identity line (and the targeting warning) on stderr.
+    pub announce: bool,
+    /// `--target`.
+    pub targets: Targets,
+    /// How many resources are read at once.
+    pub parallelism: usize,
+}
+
+impl Default for Reading {
+    fn default() -> Self {
+        Reading {
+            wait: WaitSettings::default(),
+            announce: true,
+            targets: Targets::default(),
+            parallelism: DEFAULT_READ_PARALLELISM,
+        }
+    }
+}
+
+/// `--target` and `--parallelism` of plan and drift.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Plan only resources whose id matches (repeatable; `*` and `?` glob, e.g.
+    /// `lambda.function.kafka-log-lambda` or `dynamodb.*.KafkaLogData*`). The result is partial:
+    /// for incidents, followed by a full plan.
+    #[arg(long = "target", value_name = "ID")]
+    pub targets: Vec<String>,
+    /// How many resources are read at once.
+    #[arg(long, default_value_t = DEFAULT_READ_PARALLELISM, value_name = "N")]
+    pub parallelism: usize,
+}
+
+impl ReadArgs {
+    pub fn reading(&self, announce: bool) -> Reading {
+        Reading {
+            announce,
+            targets: Targets::new(self.targets.clone()),
+            parallelism: self.parallelism,
+            ..Reading::default()
+        }
+    }
+}
+
 /// Load, connect, read and diff: the common front half of plan, apply and drift. A stack that
 /// cannot be planned is printed on stderr and ends the command.
 async fn plan_stack(
     global: &GlobalArgs,
     file: &Path,
-    wait: WaitSettings,
-    announce: bool,
+    reading: &Reading,
 ) -> Result<(LoadedStack, Clients, Plan)> {
-    try_plan_stack(global, file, wait, announce)
-        .await
-        .map_err(shown)
+    try_plan_stack(global, file, reading).await.map_err(shown)
 }
 
 /// Like `plan_stack`, but a stack that cannot be planned is returned as a `StackFailure`.
 async fn try_plan_stack(
     global: &GlobalArgs,
     file: &Path,
-    wait: WaitSettings,
-    announce: bool,
+    reading: &Reading,
 ) -> Result<(LoadedStack, Clients, Plan)> {
-    let (stack, aws) = load_and_connect(global, file, wait, announce).await?;
-    let (plan, clients) = plan_loaded(global, &stack, aws).await?;
+    let (stack, aws) = load_and_connect(global, file, reading).await?;
+    let (plan, clients) = plan_loaded(global, &stack, aws, reading).await?;
     Ok((stack, clients, plan))
 }
 
@@ -299,13 +344,12 @@ async fn try_plan_stack(
 async fn load_and_connect(
     global: &GlobalArgs,
     file: &Path,
-    wait: WaitSettings,
-    announce: bool,
+    reading: &Reading,
 ) -> Result<(LoadedStack, Aws)> {
     let stack =
         spec::load(file, &global.load_options()).map_err(|e| StackFailure(e.to_string()))?;
-    let aws = connect(global, &stack, wait).await?;
-    if announce {
+    let aws = connect(global, &stack, reading.wait.clone()).await?;
+    if reading.announce {
         eprintln!("{}", identity_line(global, &stack, &aws));
     }
     if let Some(expected) = &global.expect_account {
@@ -344,10 +388,20 @@ async fn plan_loaded(
     global: &GlobalArgs,
     stack: &LoadedStack,
     aws: Aws,
+    reading: &Reading,
 ) -> Result<(Plan, Clients)> {
     let started = std::time::Instant::now();
-    let (plan, clients) =
-        crate::plan::build::build(stack, aws, global.kube_context.as_deref()).await?;
+    let options = BuildOptions {
+        kube_context: global.kube_context.clone(),
+        parallelism: reading.parallelism,
+        targets: reading.targets.clone(),
+    };
+    let (plan, clients) = crate::plan::build::build(stack, aws, &options)
+        .await
+        .map_err(|error| StackFailure(format!("error: {error:#}")))?;
+    if !reading.targets.is_whole_stack() && reading.announce {
+        eprintln!("warning: {PARTIAL_PLAN_WARNING}");
+    }
     tracing::info!(
         resources = plan.changes.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use super::{plan_stack, GlobalArgs, OutputFormat, StackFileArg};
+use super::{plan_stack, GlobalArgs, OutputFormat, ReadArgs, StackFileArg};
 use crate::plan::document::PlanDocument;
 use crate::render;
 
@@ -14,6 +14,8 @@ use crate::render;
 pub struct PlanArgs {
     #[command(flatten)]
     pub stack: StackFileArg,
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Exit 2 when there are changes, 0 when there are none, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -27,9 +29,9 @@ pub struct PlanArgs {
 }
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
-    let (stack, _, plan) = plan_stack(global, args.stack.path(), Default::default(), true).await?;
+    let (stack, _, plan) = plan_stack(global, args.stack.path(), &args.read.reading(true)).await?;
     let file = stack.path.display().to_string();
-    let document = PlanDocument::new(&plan, &stack);
+    let document = PlanDocument::new(&plan, &stack, &args.read.reading(true).targets);
     match args.output {
         OutputFormat::Text => print!("{}", render::text::plan(&plan, &file, global.verbose > 0)),
         OutputFormat::Json => print!("{}", render::json(&document)),

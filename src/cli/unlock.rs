@@ -33,7 +33,7 @@ pub async fn run(global: &GlobalArgs, args: &UnlockArgs) -> Result<u8> {
     }
     let path = Path::new(&args.stack);
     let (name, aws) = if path.is_file() {
-        let (stack, aws) = load_and_connect(global, path, WaitSettings::default(), true)
+        let (stack, aws) = load_and_connect(global, path, &Default::default())
             .await
             .map_err(shown)?;
         (stack.name().to_string(), aws)

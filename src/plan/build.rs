@@ -1,6 +1,6 @@
 //! Building a plan: read every resource the stack names, concurrently, and diff each against
 //! the spec. Reads are independent, so a large stack costs about one round trip per
-//! `READ_CONCURRENCY` resources rather than one per resource.
+//! `parallelism` resources rather than one per resource.
 
 use std::collections::BTreeMap;
 
@@ -11,14 +11,36 @@ use std::time::SystemTime;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 
+use super::targets::Targets;
 use super::{fingerprint, Action, Change, IgnoredField, Plan, PlanError};
 use crate::providers::eks::{hpa, storage, Cluster, ClusterRequest};
 use crate::providers::{dynamodb, lambda, sagemaker, Aws, Clients};
 use crate::spec::LoadedStack;
 
-/// How many reads run at once. AWS's per-account read limits are far above this; the SDK
-/// retries throttled calls with backoff.
-const READ_CONCURRENCY: usize = 32;
+/// How many reads run at once by default (`--parallelism` on plan and drift). The SDK retries
+/// throttled calls with backoff.
+pub const DEFAULT_READ_PARALLELISM: usize = 32;
+
+/// How a plan is built.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The `--kube-context` flag.
+    pub kube_context: Option<String>,
+    /// How many resources are read at once.
+    pub parallelism: usize,
+    /// `--target`: the part of the stack to plan.
+    pub targets: Targets,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            kube_context: None,
+            parallelism: DEFAULT_READ_PARALLELISM,
+            targets: Targets::default(),
+        }
+    }
+}
 
 /// The tags pipectl puts on what it creates: the stack's own, plus one naming the stack.
 pub fn creation_tags(stack: &LoadedStack) -> BTreeMap<String, String> {
@@ -29,12 +51,14 @@ pub fn creation_tags(stack: &LoadedStack) -> BTreeMap<String, String> {
 
 /// Reads every resource the stack names and diffs it against the spec. Returns the plan and
 /// the clients apply uses (including the Kubernetes cluster, when the stack has one).
-/// `kube_context` is the `--kube-context` flag.
+/// With targets, only what they can select is read, and the plan is restricted to them.
 pub async fn build(
     stack: &LoadedStack,
     aws: Aws,
-    kube_context: Option<&str>,
+    options: &BuildOptions,
 ) -> Result<(Plan, Clients)> {
+    let read_concurrency = options.parallelism.max(1);
+    let targets = &options.targets;
     let spec = &stack.spec;
     let mut plan = Plan {
         stack: stack.name().to_string(),
@@ -61,15 +85,47 @@ pub async fn build(
         .map(|e| sagemaker::VariantDefinition::from_spec(e, stack.name()))
         .collect();
 
+    // With --target, read only what a target can select.
+    let table_ids = |t: &dynamodb::TableDefinition| -> Vec<String> {
+        let indexes = t
+            .indexes
+            .iter()
+            .map(|i| format!("dynamodb.index.{}/{}", t.name, i.name));
+        std::iter::once(format!("dynamodb.table.{}", t.name))
+            .chain(indexes)
+            .collect()
+    };
+    let function_ids = |f: &lambda::FunctionDefinition| -> Vec<String> {
+        let trigger = f
+            .trigger
+            .as_ref()
+            .map(|_| format!("lambda.kafka_trigger.{}", f.name));
+        std::iter::once(format!("lambda.function.{}", f.name))
+            .chain(trigger)
+            .collect()
+    };
+    let variant_id = |v: &sagemaker::VariantDefinition| {
+        format!("sagemaker.variant.{}/{}", v.endpoint, v.variant)
+    };
+    let declared: Vec<String> = tables
+        .iter()
+        .flat_map(table_ids)
+        .chain(functions.iter().flat_map(function_ids))
+        .chain(variants.iter().map(variant_id))
+        .collect();
+    tables.retain(|t| targets.selects_any(table_ids(t).iter().map(String::as_str)));
+    functions.retain(|f| targets.selects_any(function_ids(f).iter().map(String::as_str)));
+    variants.retain(|v| targets.selects(&variant_id(v)));
+
     let read_tables = stream::iter(tables.iter().map(|t| dynamodb::read_table(&aws, &t.name)))
-        .buffered(READ_CONCURRENCY)
+        .buffered(read_concurrency)
         .try_collect::<Vec<_>>();
     let read_functions = stream::iter(
         functions
             .iter()
             .map(|f| lambda::read_function(&aws, &f.name, f.trigger.is_some())),
     )
-    .buffered(READ_CONCURRENCY)
+    .buffered(read_concurrency)
     .try_collect::<Vec<_>>();
     let wants_reservation = functions.iter().any(|f| f.reserved_concurrency.is_some());
     let read_account = async {
@@ -86,7 +142,7 @@ pub async fn build(
             v.multi_model.then_some(v.variant.as_str()),
         )
     }))
-    .buffered(READ_CONCURRENCY)
+    .buffered(read_concurrency)
     .try_collect::<Vec<_>>();
     // Read whenever the section exists, even empty, so variants removed from it are found.
     let read_scaling = async {
@@ -96,7 +152,7 @@ pub async fn build(
             Ok(sagemaker::LiveScaling::default())
         }
     };
-    let read_cluster = read_kafka(stack, &aws, kube_context);
+    let read_cluster = read_kafka(stack, &aws, options.kube_context.as_deref());
     let (live_tables, live_functions, account, live_endpoints, scaling, kafka) = tokio::try_join!(
         read_tables,
         read_functions,
@@ -181,6 +237,9 @@ pub async fn build(
             Some(cluster)
         }
     };
+    targets
+        .restrict(&mut plan, &declared)
+        .map_err(anyhow::Error::msg)?;
     Ok((plan, Clients { aws, cluster }))
 }
 

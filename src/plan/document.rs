@@ -12,6 +12,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use super::targets::Targets;
 use super::{Action, Change, IgnoredField, Plan, Summary};
 use crate::spec::LoadedStack;
 
@@ -39,6 +40,10 @@ pub struct PlanDocument {
     pub spec_sha256: String,
     #[schemars(extend("format" = "date-time"))]
     pub created_at: String,
+    /// `--target` patterns the plan was restricted to; empty for the whole stack. `apply
+    /// PLAN.json` plans the same part again.
+    #[serde(default)]
+    pub targets: Targets,
     pub summary: Summary,
     pub has_changes: bool,
     pub changes: Vec<Change>,
@@ -54,7 +59,7 @@ fn now_rfc3339() -> String {
 }
 
 impl PlanDocument {
-    pub fn new(plan: &Plan, stack: &LoadedStack) -> Self {
+    pub fn new(plan: &Plan, stack: &LoadedStack, targets: &Targets) -> Self {
         PlanDocument {
             format_version: FORMAT_VERSION.to_string(),
             kind: DocumentKind::Plan,
@@ -63,6 +68,7 @@ impl PlanDocument {
             stack_file: stack.path.display().to_string(),
             spec_sha256: stack.sha256.clone(),
             created_at: now_rfc3339(),
+            targets: targets.clone(),
             summary: plan.summary(),
             has_changes: plan.has_changes(),
             changes: plan.changes.clone(),

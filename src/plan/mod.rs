@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod document;
+pub mod targets;
 
 use serde::{Deserialize, Serialize};
 
