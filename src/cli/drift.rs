@@ -63,7 +63,7 @@ pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
     let reading = &reading;
     let checks = files.iter().map(|file| async move {
         let name = file.display().to_string();
-        match try_plan_stack(global, file, &reading).await {
+        match try_plan_stack(global, file, reading).await {
             Ok((_, _, plan)) => StackDrift::checked(&name, &plan),
             Err(error) => {
                 let text = match error.downcast_ref::<StackFailure>() {
