@@ -102,7 +102,7 @@ async fn saved_plan_applies_exactly_once_and_holds_no_secrets() {
     expect_stale(
         &emulator,
         &plan_file,
-        "lambda.function.app-fn: the live object changed since the plan was made",
+        "lambda.function.app-fn: changed live since the plan was made: memory_mib: 128 when planned, as in the stack file now; timeout_seconds: 3 when planned, as in the stack file now",
     );
 }
 
@@ -131,7 +131,11 @@ async fn saved_plan_is_refused_after_an_out_of_band_change_or_a_spec_edit() {
         .await
         .expect("out-of-band update");
     emulator.clear_log();
-    expect_stale(&emulator, &plan_file, "lambda.function.app-fn");
+    expect_stale(
+        &emulator,
+        &plan_file,
+        "lambda.function.app-fn: changed live since the plan was made: memory_mib: 128 when planned, 512 now",
+    );
     assert_eq!(timeout_of(&emulator, "app-fn").await, Some(3));
 
     // A fresh plan, then an edit of the stack file: stale too.
@@ -266,7 +270,7 @@ async fn drift_of_a_directory_of_stacks_reports_the_drifted_one() {
         .expect_code(2)
         .expect_stdout("No drift. Live state matches")
         .expect_stdout("Drift detected in stack \"b\"")
-        .expect_stdout("~ timeout_seconds: 99 -> 30")
+        .expect_stdout("timeout_seconds: live 99, spec 30")
         .expect_stdout("3 stacks checked: 2 in sync, 1 drifted, 0 could not be checked.");
     let quiet = emulator.pipectl(&["drift", "--quiet", path_str(&dir)]);
     quiet.expect_code(2);
@@ -335,7 +339,7 @@ async fn ignore_rules_leave_fields_alone_in_plan_apply_and_drift() {
     let drift = emulator.pipectl(&["drift", "-f", file]);
     drift
         .expect_code(2)
-        .expect_stdout("~ memory_mib: 1024 -> 256");
+        .expect_stdout("memory_mib: live 1024, spec 256");
     assert!(!drift.stdout.contains("timeout"), "{}", drift.stdout);
 
     // An unknown field in a rule is a located error, before anything is read.

@@ -451,3 +451,38 @@ fn target_acts_on_part_of_a_stack_with_a_warning_and_saved_plans_keep_it() {
         .expect_code(2)
         .expect_stdout("other-fn");
 }
+
+#[test]
+fn drift_reads_as_drift_and_markdown_carries_a_sticky_marker() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["app-fn"]);
+    let stack = emulator.stack("app.toml", VALID);
+    let file = path_str(&stack);
+    let drift = emulator.pipectl(&["drift", file]);
+    drift
+        .expect_code(2)
+        .expect_stdout("1 resource differs from")
+        .expect_stdout("lambda.function.app-fn changed outside pipectl")
+        .expect_stdout("timeout_seconds: live 3, spec 30")
+        .expect_stdout("memory_mib: live 128, spec 256");
+    assert!(
+        !drift.stdout.contains(" -> "),
+        "plan wording in drift:\n{}",
+        drift.stdout
+    );
+    let markdown = emulator.pipectl(&["drift", file, "--output", "markdown"]);
+    markdown
+        .expect_code(2)
+        .expect_stdout("timeout_seconds: live 3, spec 30");
+    assert!(
+        markdown.stdout.starts_with("<!-- pipectl-drift -->\n"),
+        "{}",
+        markdown.stdout
+    );
+    let plan = emulator.pipectl(&["plan", file, "--output", "markdown"]);
+    assert!(
+        plan.stdout.starts_with("<!-- pipectl-plan: app -->\n"),
+        "{}",
+        plan.stdout
+    );
+}

@@ -112,8 +112,14 @@ async fn two_concurrent_applies_take_turns() {
                     "--poll-interval",
                     "200",
                 ],
-                &[],
+                // A CI job: no $USER, GitHub Actions' variables.
+                &[
+                    ("GITHUB_SERVER_URL", "https://github.com"),
+                    ("GITHUB_REPOSITORY", "acme/pipeline"),
+                    ("GITHUB_RUN_ID", "42"),
+                ],
             )
+            .env_remove("USER")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -128,7 +134,9 @@ async fn two_concurrent_applies_take_turns() {
     a.expect_code(0).expect_stdout("Apply complete");
     b.expect_code(0)
         .expect_stdout("Apply complete")
-        .expect_stderr("Stack app is locked by")
+        .expect_stderr(
+            "Stack app is locked by GitHub Actions job https://github.com/acme/pipeline/actions/runs/42",
+        )
         .expect_stderr("(pipectl apply)");
 
     // No interleaving: the first apply's update, then its release of the lock, then the

@@ -172,10 +172,9 @@ impl PlanDocument {
                     "{}: not part of the plan of the stack file now (removed from it, or never in it)",
                     saved.id
                 )),
-                Some(now) if now.fingerprint != saved.fingerprint => reasons.push(format!(
-                    "{}: the live object changed since the plan was made",
-                    saved.id
-                )),
+                Some(now) if now.fingerprint != saved.fingerprint => {
+                    reasons.push(live_change_reason(saved, now))
+                }
                 Some(_) => {}
             }
         }
@@ -185,6 +184,44 @@ impl PlanDocument {
             }
         }
         reasons
+    }
+}
+
+/// Why a resource's plan went stale, naming the fields whose live value moved: "memory_mib:
+/// 128 when planned, 4096 now". A field without a diff matched the stack file.
+fn live_change_reason(saved: &Change, now: &Change) -> String {
+    let live_value = |change: &Change, field: &str| -> String {
+        match change.diffs.iter().find(|d| d.field == field) {
+            Some(diff) => diff.before.clone().unwrap_or_else(|| "not set".to_string()),
+            None => "as in the stack file".to_string(),
+        }
+    };
+    let mut fields: Vec<&str> = saved
+        .diffs
+        .iter()
+        .chain(&now.diffs)
+        .map(|d| d.field.as_str())
+        .collect();
+    fields.sort_unstable();
+    fields.dedup();
+    let moved: Vec<String> = fields
+        .into_iter()
+        .filter_map(|field| {
+            let (then, current) = (live_value(saved, field), live_value(now, field));
+            (then != current).then(|| format!("{field}: {then} when planned, {current} now"))
+        })
+        .collect();
+    if moved.is_empty() {
+        format!(
+            "{}: the live object changed since the plan was made (in something pipectl reads but the plan shows no field of: its revision, state or another setting)",
+            saved.id
+        )
+    } else {
+        format!(
+            "{}: changed live since the plan was made: {}",
+            saved.id,
+            moved.join("; ")
+        )
     }
 }
 

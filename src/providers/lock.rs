@@ -108,16 +108,70 @@ fn lock_id(stack: &str) -> String {
     format!("stack/{stack}")
 }
 
-/// `user@host (pid N)`: enough for a teammate to find the run that holds the lock.
+/// Who holds a lock, enough for a teammate to find the run: the CI job's URL (or id) when the
+/// usual variables of a CI system are set, else `user@host`; with the process id.
 pub fn this_holder() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+    holder_from(&|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+}
+
+fn holder_from(env: &dyn Fn(&str) -> Option<String>) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "unknown-host".into());
-    format!("{user}@{host} (pid {})", std::process::id())
+        .ok()
+        .or_else(|| env("HOSTNAME"))
+        .unwrap_or_else(|| "unknown-host".into());
+    let pid = std::process::id();
+    if let Some(job) = ci_job(env) {
+        return format!("{job} (on {host}, pid {pid})");
+    }
+    let user = env("USER")
+        .or_else(|| env("USERNAME"))
+        .unwrap_or_else(|| "unknown".into());
+    format!("{user}@{host} (pid {pid})")
+}
+
+/// The CI job this process runs in, from the variables each CI system documents.
+fn ci_job(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let all = |names: &[&str]| -> Option<Vec<String>> { names.iter().map(|n| env(n)).collect() };
+    if let Some([server, repo, run]) =
+        all(&["GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"]).as_deref()
+    {
+        return Some(format!(
+            "GitHub Actions job {server}/{repo}/actions/runs/{run}"
+        ));
+    }
+    let by_url = [
+        ("CI_JOB_URL", "GitLab CI job"),
+        ("BUILDKITE_BUILD_URL", "Buildkite build"),
+        ("CIRCLE_BUILD_URL", "CircleCI job"),
+        ("BUILD_URL", "Jenkins build"),
+        ("CODEBUILD_BUILD_ARN", "AWS CodeBuild build"),
+    ];
+    if let Some((url, system)) = by_url
+        .iter()
+        .find_map(|(name, system)| env(name).map(|url| (url, system)))
+    {
+        return Some(format!("{system} {url}"));
+    }
+    if let Some([collection, project, build]) = all(&[
+        "SYSTEM_COLLECTIONURI",
+        "SYSTEM_TEAMPROJECT",
+        "BUILD_BUILDID",
+    ])
+    .as_deref()
+    {
+        return Some(format!(
+            "Azure Pipelines build {collection}{project}/_build/results?buildId={build}"
+        ));
+    }
+    if let Some([repo, build]) =
+        all(&["BITBUCKET_REPO_FULL_NAME", "BITBUCKET_BUILD_NUMBER"]).as_deref()
+    {
+        return Some(format!(
+            "Bitbucket Pipelines build https://bitbucket.org/{repo}/pipelines/results/{build}"
+        ));
+    }
+    env("CI_JOB_ID").map(|id| format!("CI job {id}"))
 }
 
 /// A held lock. Renewed in the background until `release`; `lost()` turns true if a renewal
@@ -551,4 +605,38 @@ async fn ensure_table(aws: &Aws, table: &str) -> Result<()> {
         }
     }
     bail!("the lock table {table} did not become ACTIVE within a minute")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_holder_is_the_ci_job_when_there_is_one() {
+        let github = env_of(&[
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_REPOSITORY", "acme/pipeline"),
+            ("GITHUB_RUN_ID", "42"),
+        ]);
+        assert!(holder_from(&github).starts_with(
+            "GitHub Actions job https://github.com/acme/pipeline/actions/runs/42 (on "
+        ));
+        let gitlab = env_of(&[("CI_JOB_URL", "https://gitlab.com/acme/p/-/jobs/7")]);
+        assert!(
+            holder_from(&gitlab).starts_with("GitLab CI job https://gitlab.com/acme/p/-/jobs/7")
+        );
+        let person = env_of(&[("USER", "ana")]);
+        assert!(holder_from(&person).starts_with("ana@"));
+        let nobody = env_of(&[]);
+        assert!(holder_from(&nobody).starts_with("unknown@"));
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::drift_words;
 use crate::plan::document::{DriftDocument, DriftStatus};
 use crate::plan::{Action, Change, Plan};
 
@@ -70,40 +71,82 @@ fn table(out: &mut String, changes: &[&Change]) {
     out.push('\n');
 }
 
+/// GitHub refuses a comment longer than this many characters.
+pub const COMMENT_LIMIT: usize = 65_536;
+
+/// The hidden first line of a plan comment: a CI job finds its earlier comment by it and
+/// updates that one instead of adding another (a "sticky" comment), one per stack.
+pub fn plan_marker(stack: &str) -> String {
+    format!("<!-- pipectl-plan: {stack} -->")
+}
+
+/// The hidden first line of a drift report.
+pub const DRIFT_MARKER: &str = "<!-- pipectl-drift -->";
+
 pub fn plan(plan: &Plan, file: &str) -> String {
-    let mut out = String::new();
+    let mut head = String::new();
     let summary = plan.summary();
-    let _ = writeln!(out, "### pipectl plan: `{}` (`{file}`)\n", plan.stack);
+    let _ = writeln!(head, "{}", plan_marker(&plan.stack));
+    let _ = writeln!(head, "### pipectl plan: `{}` (`{file}`)\n", plan.stack);
     if !plan.has_changes() {
-        let _ = writeln!(out, "**No changes.** Live state matches `{file}`.");
-        return out;
+        let _ = writeln!(head, "**No changes.** Live state matches `{file}`.");
+        return head;
     }
     let _ = writeln!(
-        out,
+        head,
         "**Plan: {} to create, {} to change, {} to destroy.**\n",
         summary.create, summary.change, summary.destroy
     );
     let destructive = plan.destructive().count();
     if destructive > 0 {
         let _ = writeln!(
-            out,
+            head,
             "**{destructive} destructive change{}**: apply needs `--allow-destroy`.\n",
             if destructive == 1 { "" } else { "s" }
         );
     }
     let changes: Vec<&Change> = plan.actionable().collect();
-    table(&mut out, &changes);
-    for change in changes {
-        details(&mut out, change);
-    }
+    table(&mut head, &changes);
     for note in &plan.notes {
-        let _ = writeln!(out, "_Note: {note}_\n");
+        let _ = writeln!(head, "_Note: {note}_\n");
+    }
+    let blocks = changes
+        .iter()
+        .map(|change| {
+            let mut block = String::new();
+            details(&mut block, change);
+            block
+        })
+        .collect();
+    within_comment_limit(head, blocks)
+}
+
+/// The head (summary, table, notes) and as many detail blocks as fit under GitHub's comment
+/// limit; when some do not fit, a note says how many are left out and where the whole plan is.
+fn within_comment_limit(head: String, blocks: Vec<String>) -> String {
+    const TRUNCATION_NOTE_ROOM: usize = 400;
+    let total = blocks.len();
+    let mut out = head;
+    let mut used = out.chars().count();
+    for (shown, block) in blocks.into_iter().enumerate() {
+        let size = block.chars().count();
+        if used + size + TRUNCATION_NOTE_ROOM > COMMENT_LIMIT {
+            let _ = writeln!(
+                out,
+                "**Truncated:** details of {} of {total} resources are not shown, to stay under GitHub's {COMMENT_LIMIT}-character comment limit. The table above lists them all; the whole plan is the JSON document (`pipectl plan --out plan.json`, attached to this run), which `pipectl show plan.json` prints.",
+                total - shown
+            );
+            return out;
+        }
+        out.push_str(&block);
+        used += size;
     }
     out
 }
 
 pub fn drift(document: &DriftDocument) -> String {
     let mut out = String::new();
+    let _ = writeln!(out, "{DRIFT_MARKER}");
     let _ = writeln!(
         out,
         "### pipectl drift: {} of {} stack{} drifted, {} error{}\n",
@@ -117,7 +160,9 @@ pub fn drift(document: &DriftDocument) -> String {
     for stack in &document.stacks {
         let status = match stack.status {
             DriftStatus::InSync => "in sync".to_string(),
-            DriftStatus::Drifted => format!("**drifted** ({} resources)", stack.changes.len()),
+            DriftStatus::Drifted => {
+                format!("**drifted** ({})", drift_words::count(stack.changes.len()))
+            }
             DriftStatus::Error => "**error**".to_string(),
         };
         let _ = writeln!(
@@ -128,13 +173,50 @@ pub fn drift(document: &DriftDocument) -> String {
         );
     }
     out.push('\n');
+    let mut blocks = vec![];
     for stack in &document.stacks {
         if let Some(error) = &stack.error {
-            let _ = writeln!(out, "**`{}`**: {error}\n", stack.stack_file);
+            blocks.push(format!("**`{}`**: {error}\n\n", stack.stack_file));
         }
         for change in &stack.changes {
-            details(&mut out, change);
+            let mut block = String::new();
+            drift_details(&mut block, change);
+            blocks.push(block);
         }
     }
-    out
+    within_comment_limit(out, blocks)
+}
+
+/// One drifted resource, collapsed: live against spec per field.
+fn drift_details(out: &mut String, change: &Change) {
+    let _ = writeln!(
+        out,
+        "<details><summary><code>{}</code>: {}</summary>\n",
+        change.id,
+        drift_words::what_happened(change.action)
+    );
+    for diff in &change.diffs {
+        let _ = writeln!(out, "- {}", drift_words::field(diff));
+    }
+    let _ = writeln!(out, "\n</details>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_comment_is_cut_at_a_whole_block_under_the_limit() {
+        let block = format!("<details>{}</details>\n", "x".repeat(10_000));
+        let blocks = vec![block; 10];
+        let out = within_comment_limit("head\n".to_string(), blocks.clone());
+        assert!(out.chars().count() <= COMMENT_LIMIT, "{}", out.len());
+        assert!(
+            out.contains("details of 4 of 10 resources are not shown"),
+            "{out}"
+        );
+        assert_eq!(out.matches("</details>").count(), 6);
+        let short = within_comment_limit("head\n".to_string(), blocks[..2].to_vec());
+        assert!(!short.contains("Truncated"));
+    }
 }

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use console::style;
 
+use super::drift_words;
 use crate::apply::{ApplyReport, Outcome};
 use crate::plan::document::{DriftDocument, DriftStatus};
 use crate::plan::{Action, Change, FieldDiff, Plan};
@@ -62,6 +63,20 @@ pub fn change(out: &mut String, change: &Change) {
     }
     if let Some(reason) = &change.deferred {
         let _ = writeln!(out, "      {} {reason}", style("deferred:").yellow().bold());
+    }
+}
+
+/// One drifted resource: what happened to it and, per field, live against spec.
+fn drifted_resource(out: &mut String, change: &Change) {
+    let _ = writeln!(
+        out,
+        "  {} {} {}",
+        paint_symbol(change.action, "!"),
+        style(change.id.to_string()).bold(),
+        drift_words::what_happened(change.action)
+    );
+    for diff in &change.diffs {
+        let _ = writeln!(out, "      {}", drift_words::field(diff));
     }
 }
 
@@ -143,15 +158,14 @@ pub fn drift(document: &DriftDocument, quiet: bool) -> String {
                 );
             }
             DriftStatus::Drifted => {
-                let drifted = stack.changes.len();
                 let _ = writeln!(
                     out,
-                    "Drift detected in stack {:?}: {drifted} resource{} differ from {file}.\n",
+                    "Drift detected in stack {:?}: {} from {file}.\n",
                     stack.stack.as_deref().unwrap_or(""),
-                    if drifted == 1 { "" } else { "s" }
+                    drift_words::count(stack.changes.len())
                 );
                 for c in &stack.changes {
-                    change(&mut out, c);
+                    drifted_resource(&mut out, c);
                     out.push('\n');
                 }
                 let _ = writeln!(
