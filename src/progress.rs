@@ -44,13 +44,10 @@ impl Reporter {
         }
     }
 
-    /// The live line of one resource while its steps run.
+    /// The live lines of one resource while its steps run.
     pub fn step(&self, resource: &str) -> StepProgress {
         let bar = self.multi.add(ProgressBar::new_spinner());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {prefix}: {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
+        bar.set_style(spinner_style());
         bar.set_prefix(resource.to_string());
         bar.enable_steady_tick(Duration::from_millis(120));
         StepProgress {
@@ -61,6 +58,20 @@ impl Reporter {
             last_beat: Mutex::new(Instant::now()),
         }
     }
+}
+
+/// The resource on one line and what it waits for on the next, so a long resource id never
+/// leaves the message no room (indicatif cuts a line at the terminal's width; on 80 columns a
+/// 40-character id beside a bar would leave `wide_msg` nothing).
+fn spinner_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {prefix}\n    {wide_msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+fn percent_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {prefix} [{bar:20}] {pos:>3}%\n    {wide_msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
 }
 
 pub struct StepProgress {
@@ -76,6 +87,10 @@ impl StepProgress {
     /// Replaces the spinner text (e.g. "index AnomalyScoreIndex: CREATING, backfilling (12s)").
     /// Without a terminal, prints it as a heartbeat line every `HEARTBEAT`.
     pub fn status(&self, text: &str) {
+        // A wait without a percentage after one with: back to a spinner, not a stale bar.
+        if self.bar.length().is_some() {
+            self.reset_bar();
+        }
         self.bar.set_message(text.to_string());
         if !self.reporter.interactive {
             self.heartbeat(text);
@@ -97,17 +112,28 @@ impl StepProgress {
 
     /// Turns the spinner into a bar for a wait that reports how far it is (an EBS volume
     /// modification's percentage).
+    /// A percentage lower than the last one means another wait has begun (the next volume's
+    /// modification): the bar starts again from it.
     pub fn percent(&self, done: u64, text: &str) {
-        if self.bar.length() != Some(100) {
+        let done = done.min(100);
+        if self.bar.length() != Some(100) || done < self.bar.position() {
+            self.bar.reset();
             self.bar.set_length(100);
-            self.bar.set_style(
-                ProgressStyle::with_template("{spinner} {prefix}: [{bar:30}] {pos:>3}% {wide_msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
+            self.bar.set_style(percent_style());
         }
-        self.bar.set_position(done.min(100));
+        self.bar.set_position(done);
         self.bar.set_message(text.to_string());
+    }
+
+    fn reset_bar(&self) {
+        self.bar.reset();
+        self.bar.unset_length();
+        self.bar.set_style(spinner_style());
+    }
+
+    /// Whether the live line is a percentage bar (for tests).
+    pub fn shows_percent(&self) -> Option<u64> {
+        (self.bar.length() == Some(100)).then(|| self.bar.position())
     }
 
     /// A line that stays, prefixed with the resource.
@@ -123,5 +149,38 @@ impl StepProgress {
 impl Drop for StepProgress {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hidden_step() -> StepProgress {
+        let reporter = Reporter {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::hidden()),
+            interactive: true,
+            started: Instant::now(),
+        };
+        reporter.step("eks.volume.kafka/data-kafka-broker-0")
+    }
+
+    #[test]
+    fn the_bar_starts_again_when_the_wait_changes() {
+        let step = hidden_step();
+        step.percent(80, "vol-1 optimizing");
+        assert_eq!(step.shows_percent(), Some(80));
+        step.percent(5, "vol-2 modifying");
+        assert_eq!(
+            step.shows_percent(),
+            Some(5),
+            "a new wait starts from its own percentage"
+        );
+        step.status("waiting for the claim to resize");
+        assert_eq!(
+            step.shows_percent(),
+            None,
+            "a wait without a percentage shows a spinner"
+        );
     }
 }

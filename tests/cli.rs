@@ -486,3 +486,38 @@ fn drift_reads_as_drift_and_markdown_carries_a_sticky_marker() {
         plan.stdout
     );
 }
+
+#[test]
+fn on_an_80_column_terminal_a_long_resource_id_leaves_room_for_the_wait() {
+    let emulator = Emulator::start(r#"{"lambda_update_seconds": 3}"#);
+    let function = "kafka-log-consumer-for-the-anomaly-scoring-pipeline";
+    emulator.seed_functions(&[function]);
+    let stack = emulator.stack(
+        "long.toml",
+        &format!("[stack]\nname = \"long\"\n\n[[lambda.functions]]\nname = \"{function}\"\ntimeout_seconds = 30\n"),
+    );
+    let apply = format!(
+        "stty cols 80 rows 24; {} apply -f {} --auto-approve",
+        env!("CARGO_BIN_EXE_pipectl"),
+        path_str(&stack)
+    );
+    let command = emulator.command(&[], &[]);
+    let output = std::process::Command::new("script")
+        .args(["-qec", &apply, "/dev/null"])
+        .envs(
+            command
+                .get_envs()
+                .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
+        )
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script");
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(shown.contains("Apply complete"), "{shown}");
+    // The wait's state is drawn on its own line, whole. Under the old one-line template the
+    // 68-character id left the message about ten columns, and this text never appeared.
+    assert!(
+        shown.contains("waiting: LastUpdateStatus InProgress ("),
+        "the wait's state was cut:\n{shown}"
+    );
+}
