@@ -88,3 +88,130 @@ pub fn man(args: &ManArgs) -> Result<u8> {
         .with_context(|| format!("cannot write man pages into {}", dir.display()))?;
     Ok(0)
 }
+
+/// docs/cli.md: every command, flag and environment variable, generated from the clap
+/// definitions so the reference cannot drift from the parser (a test compares them).
+pub fn reference_markdown() -> String {
+    let mut command = Cli::command();
+    command.build();
+    let mut out = String::from(
+        "# Command-line reference\n\nGenerated from pipectl's clap definitions (`UPDATE_DOCS=1 cargo test --lib reference` rewrites it; a test fails when it is out of date). `pipectl COMMAND --help` prints the same, `pipectl man` the man page.\n\n",
+    );
+    out.push_str("## Global flags\n\nAccepted before or after the command.\n\n");
+    flag_table(
+        &mut out,
+        command.get_arguments().filter(|a| a.is_global_set()),
+    );
+    for sub in command.get_subcommands() {
+        out.push_str(&format!("\n## `pipectl {}`\n\n", sub.get_name()));
+        if let Some(about) = sub.get_long_about().or(sub.get_about()) {
+            out.push_str(&format!("{about}\n\n"));
+        }
+        let own: Vec<&clap::Arg> = sub
+            .get_arguments()
+            .filter(|a| !a.is_global_set() && !a.is_hide_set() && a.get_id() != "help")
+            .collect();
+        if own.is_empty() {
+            out.push_str("No options of its own.\n");
+        } else {
+            flag_table(&mut out, own.into_iter());
+        }
+    }
+    out.push_str("\n## Environment variables\n\n| variable | same as |\n| --- | --- |\n");
+    let mut variables: Vec<(String, String)> = command
+        .get_arguments()
+        .chain(command.get_subcommands().flat_map(|s| s.get_arguments()))
+        .filter_map(|a| {
+            a.get_env()
+                .map(|env| (env.to_string_lossy().into_owned(), flag_name(a)))
+        })
+        .collect();
+    variables.push((
+        "PIPECTL_LOG".into(),
+        "a tracing filter for stderr logs, overriding -v (e.g. `pipectl=debug`)".into(),
+    ));
+    variables.push((
+        "NO_COLOR".into(),
+        "`--color never` when set and not empty (https://no-color.org)".into(),
+    ));
+    variables.push((
+        "CLICOLOR_FORCE".into(),
+        "`--color always` when set and not 0".into(),
+    ));
+    variables.sort();
+    variables.dedup();
+    for (variable, flag) in variables {
+        out.push_str(&format!("| `{variable}` | {flag} |\n"));
+    }
+    out
+}
+
+fn flag_name(arg: &clap::Arg) -> String {
+    match (arg.get_long(), arg.get_short()) {
+        (Some(long), _) => format!("`--{long}`"),
+        (None, Some(short)) => format!("`-{short}`"),
+        (None, None) => format!("`{}`", arg.get_id()),
+    }
+}
+
+fn flag_table<'a>(out: &mut String, args: impl Iterator<Item = &'a clap::Arg>) {
+    out.push_str("| flag | meaning | default | environment |\n| --- | --- | --- | --- |\n");
+    for arg in args.filter(|a| !a.is_hide_set() && a.get_id() != "help" && a.get_id() != "version")
+    {
+        let name = match (arg.get_long(), arg.get_short(), arg.get_value_names()) {
+            (Some(long), Some(short), _) => format!("`-{short}`, `--{long}`"),
+            (Some(long), None, _) => format!("`--{long}`"),
+            (None, Some(short), _) => format!("`-{short}`"),
+            (None, None, Some(names)) => format!("`{}` (argument)", names.join(" ")),
+            (None, None, None) => format!("`{}` (argument)", arg.get_id()),
+        };
+        let help = arg
+            .get_long_help()
+            .or(arg.get_help())
+            .map(|h| h.to_string().replace('\n', " ").replace('|', "\\|"))
+            .unwrap_or_default();
+        let values: Vec<String> = arg
+            .get_possible_values()
+            .iter()
+            .map(|v| v.get_name().to_string())
+            .collect();
+        let help = if values.is_empty() || help.contains(&values.join("|")) {
+            help
+        } else {
+            format!("{help} (`{}`)", values.join("`, `"))
+        };
+        let default: Vec<String> = arg
+            .get_default_values()
+            .iter()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect();
+        let default = if default.is_empty() || default == ["false"] {
+            String::new()
+        } else {
+            format!("`{}`", default.join(","))
+        };
+        let env = arg
+            .get_env()
+            .map(|e| format!("`{}`", e.to_string_lossy()))
+            .unwrap_or_default();
+        out.push_str(&format!("| {name} | {help} | {default} | {env} |\n"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// docs/cli.md is what the definitions generate.
+    #[test]
+    fn the_cli_reference_is_generated_from_the_definitions() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/cli.md");
+        let generated = super::reference_markdown();
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(path, &generated).expect("write docs/cli.md");
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "docs/cli.md is out of date: run `UPDATE_DOCS=1 cargo test --lib reference`"
+        );
+    }
+}
