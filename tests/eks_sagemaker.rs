@@ -331,7 +331,7 @@ async fn out_of_band_hpa_edit_is_drift_and_apply_takes_it_back() {
         .pipectl(&["drift", "-f", path_str(&stack)])
         .expect_code(2)
         .expect_stdout("eks.hpa.kafka/kafka-broker-hpa")
-        .expect_stdout("max_replicas: 20 -> 10");
+        .expect_stdout("max_replicas: live 20, spec 10");
     // kubectl's patch made kubectl-patch the field's manager: as `kubectl apply --server-side`
     // would, apply refuses to take it without --force-conflicts, having changed nothing...
     cluster.clear_log();

@@ -533,7 +533,7 @@ async fn drift_names_the_field_changed_out_of_band() {
     emulator
         .pipectl(&["drift", "-f", file])
         .expect_code(2)
-        .expect_stdout("~ timeout_seconds: 15 -> 60")
+        .expect_stdout("timeout_seconds: live 15, spec 60")
         .expect_stdout("lambda.function.consumer");
 }
 

@@ -91,7 +91,8 @@ pub fn man(args: &ManArgs) -> Result<u8> {
 
 /// docs/cli.md: every command, flag and environment variable, generated from the clap
 /// definitions so the reference cannot drift from the parser (a test compares them).
-pub fn reference_markdown() -> String {
+#[cfg(test)]
+fn reference_markdown() -> String {
     let mut command = Cli::command();
     command.build();
     let mut out = String::from(
@@ -146,6 +147,7 @@ pub fn reference_markdown() -> String {
     out
 }
 
+#[cfg(test)]
 fn flag_name(arg: &clap::Arg) -> String {
     match (arg.get_long(), arg.get_short()) {
         (Some(long), _) => format!("`--{long}`"),
@@ -154,6 +156,7 @@ fn flag_name(arg: &clap::Arg) -> String {
     }
 }
 
+#[cfg(test)]
 fn flag_table<'a>(out: &mut String, args: impl Iterator<Item = &'a clap::Arg>) {
     out.push_str("| flag | meaning | default | environment |\n| --- | --- | --- | --- |\n");
     for arg in args.filter(|a| !a.is_hide_set() && a.get_id() != "help" && a.get_id() != "version")
