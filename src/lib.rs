@@ -6,10 +6,12 @@
 //! * [`plan`]: the plan as data (resource ids, actions, field diffs, hazards, lanes, steps);
 //! * [`apply`]: executes a plan lane by lane, concurrently, and reports what happened;
 //! * [`render`]: shows plans and reports to people;
+//! * [`import`]: a stack file written from live state;
 //! * [`cli`]: the `pipectl` command line.
 
 pub mod apply;
 pub mod cli;
+pub mod import;
 pub mod plan;
 pub mod progress;
 pub mod providers;

@@ -3,6 +3,7 @@
 
 mod apply;
 mod drift;
+mod import;
 mod meta;
 mod plan;
 mod show;
@@ -101,6 +102,9 @@ pub enum Command {
     Drift(drift::DriftArgs),
     /// Remove a stack's apply lock that a killed run left behind.
     Unlock(unlock::UnlockArgs),
+    /// Write a stack file from live state (tables, functions, endpoints, the broker
+    /// StatefulSet), which plan then shows as no changes.
+    Import(import::ImportArgs),
     /// Print a plan saved by `plan --out` (no AWS calls).
     Show(show::ShowArgs),
     /// Print the version, the git commit and the target it was built for.
@@ -184,6 +188,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Drift(args) => drift::run(&cli.global, args).await,
         Command::Unlock(args) => unlock::run(&cli.global, args).await,
         Command::Show(args) => show::run(&cli.global, args),
+        Command::Import(args) => import::run(&cli.global, args).await,
         Command::Version(args) => meta::version(args),
         Command::Completion(args) => meta::completion(args),
         Command::Man(args) => meta::man(args),

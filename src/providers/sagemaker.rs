@@ -68,7 +68,11 @@ impl VariantDefinition {
                 .as_ref()
                 .map(|v| *v.get_ref()),
             multi_model: endpoint.multi_model,
-            policy_name: policy_name(stack),
+            policy_name: endpoint
+                .policy_name
+                .as_ref()
+                .map(|name| name.get_ref().clone())
+                .unwrap_or_else(|| policy_name(stack)),
         }
     }
 

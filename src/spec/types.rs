@@ -281,6 +281,9 @@ pub struct SageMakerEndpoint {
     pub scale_out_cooldown_seconds: Option<Spanned<i64>>,
     #[serde(default)]
     pub multi_model: bool,
+    /// The target-tracking policy's name. Absent: `pipectl-STACK-invocations`. A policy made by
+    /// hand (e.g. under the name AWS's guide uses) is adopted by naming it here.
+    pub policy_name: Option<Spanned<String>>,
 }
 
 fn default_variant() -> Spanned<String> {

@@ -289,6 +289,41 @@ pub async fn read(cluster: &Cluster, name: &str) -> Result<Option<LiveAutoscaler
     Ok(hpa.as_ref().map(live_from))
 }
 
+/// The HPA of the cluster's namespace that scales StatefulSet `statefulset`, with its name
+/// (for `pipectl import`, which is not told the HPA's name). One LIST call.
+pub async fn find_for_statefulset(
+    cluster: &Cluster,
+    statefulset: &str,
+) -> Result<Option<(String, LiveAutoscaler)>> {
+    let api: Api<HorizontalPodAutoscaler> =
+        Api::namespaced(cluster.client().await?, &cluster.namespace);
+    let list = api
+        .list(&kube::api::ListParams::default())
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "listing HorizontalPodAutoscalers in {} failed: {}",
+                cluster.namespace,
+                describe_kube_error(&e)
+            )
+        })?;
+    Ok(list
+        .items
+        .iter()
+        .find(|hpa| {
+            hpa.spec.as_ref().is_some_and(|spec| {
+                spec.scale_target_ref.kind == "StatefulSet"
+                    && spec.scale_target_ref.name == statefulset
+            })
+        })
+        .map(|hpa| {
+            (
+                hpa.metadata.name.clone().unwrap_or_default(),
+                live_from(hpa),
+            )
+        }))
+}
+
 /// Reads the broker StatefulSet; `None` when it does not exist.
 pub async fn read_statefulset(cluster: &Cluster, name: &str) -> Result<Option<StatefulSet>> {
     let api: Api<StatefulSet> = Api::namespaced(cluster.client().await?, &cluster.namespace);
