@@ -596,6 +596,15 @@ class Layer:
                         "Subscriber limit exceeded: Update to PayPerRequest mode are limited to "
                         f"{self.settings.pay_per_request_switches_per_day} times in 1 day(s).",
                     )
+        if params.get("AttributeDefinitions"):
+            # AWS keeps the table's attribute definitions and adds those of a new index (UpdateTable
+            # API reference, AttributeDefinitions: "If you are adding a new global secondary index
+            # to the table, AttributeDefinitions must include the key element(s) of the new
+            # index"); moto replaces the table's list with the request's, losing the table's keys.
+            given = {a["AttributeName"]: a for a in params["AttributeDefinitions"]}
+            kept = [a for a in live.get("AttributeDefinitions", []) or [] if a["AttributeName"] not in given]
+            params["AttributeDefinitions"] = kept + list(given.values())
+            request = request.derived(request.environ.get("HTTP_X_AMZ_TARGET", ""), json.dumps(params).encode())
         response = self.call_moto(request)
         if response[0] != 200:
             return response

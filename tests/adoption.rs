@@ -1,0 +1,344 @@
+//! Adoption (issue 11): a team that already runs the seed article's stack, made by hand, brings
+//! it under pipectl. `pipectl import` writes the stack file, `plan` shows no changes, an edit is
+//! planned and applied, and importing again gives the file back. The "by hand" state is made
+//! with the AWS CLI and kubectl, independent clients, as the seed article does.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{path_str, Emulator, Run};
+
+/// `pipectl import` of the seed article's stack into `out`.
+fn import(emulator: &Emulator, out: &Path) -> Run {
+    emulator.pipectl(&[
+        "--kube-context",
+        "fake",
+        "import",
+        "--stack-name",
+        "kafka-logs",
+        "--table",
+        "KafkaLogData",
+        "--function",
+        "kafka-log-lambda",
+        "--endpoint",
+        "rcf-anomaly-endpoint",
+        "--statefulset",
+        "kafka/kafka-broker",
+        "--out",
+        path_str(out),
+    ])
+}
+
+fn imported(emulator: &Emulator, name: &str) -> (PathBuf, String) {
+    let out = emulator.dir().join(name);
+    import(emulator, &out)
+        .expect_code(0)
+        .expect_stderr("Importing from AWS account 123456789012");
+    let text = std::fs::read_to_string(&out).expect("the imported stack file");
+    (out, text)
+}
+
+/// The AWS CLI against the emulator, as the seed article runs it.
+fn aws(emulator: &Emulator, args: &[&str]) {
+    let output = std::process::Command::new("aws")
+        .args(args)
+        .args([
+            "--endpoint-url",
+            &emulator.endpoint,
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run the AWS CLI");
+    assert!(
+        output.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn a_stack_made_by_hand_imports_as_no_changes_and_a_newcomer_can_edit_and_apply_it() {
+    let emulator = Emulator::start_seed_article("{}");
+    let (file, text) = imported(&emulator, "kafka-logs.toml");
+    // Deterministic and self-describing.
+    assert!(
+        text.contains("# From DynamoDB table KafkaLogData."),
+        "{text}"
+    );
+    assert!(text.contains("timeout_seconds = 3\n"), "{text}");
+    assert!(!text.contains("2026-"), "a timestamp in the file:\n{text}");
+    emulator
+        .pipectl(&["validate", path_str(&file)])
+        .expect_code(0);
+    emulator
+        .pipectl(&["plan", path_str(&file), "--detailed-exitcode"])
+        .expect_code(0)
+        .expect_stdout("No changes");
+
+    // Importing again gives the same file.
+    let (_, again) = imported(&emulator, "again.toml");
+    assert_eq!(again, text);
+
+    // The newcomer edits one setting, plans and applies it.
+    let edited = emulator.stack(
+        "edited.toml",
+        &text.replace("timeout_seconds = 3\n", "timeout_seconds = 60\n"),
+    );
+    emulator
+        .pipectl(&["plan", path_str(&edited), "--detailed-exitcode"])
+        .expect_code(2)
+        .expect_stdout("~ timeout_seconds: 3 -> 60");
+    emulator
+        .apply(&edited)
+        .expect_code(0)
+        .expect_stdout("Apply complete");
+    // import -> apply -> import gives the applied file.
+    let (_, after_apply) = imported(&emulator, "after-apply.toml");
+    assert_eq!(
+        after_apply,
+        std::fs::read_to_string(&edited).expect("edited")
+    );
+}
+
+#[test]
+fn settings_pipectl_would_not_choose_are_kept_flagged_and_never_changed_silently() {
+    let emulator = Emulator::start_seed_article("{}");
+    let out = emulator.dir().join("kafka-logs.toml");
+    let run = import(&emulator, &out);
+    run.expect_code(0)
+        .expect_stderr("Review before the first apply")
+        .expect_stderr("replication factor")
+        .expect_stderr("scale-down is enabled with a 300s window")
+        .expect_stderr("rcf-anomaly-endpoint/AllTraffic: not scaled");
+    let text = std::fs::read_to_string(&out).expect("imported");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("# REVIEW:")).count(),
+        2,
+        "{text}"
+    );
+    // The seed HPA scales down after 300 s, which pipectl does not accept for brokers: the
+    // file asks for the safe setting, and an ignore rule keeps the live one until decided.
+    assert!(text.contains("scale_down = { enabled = false }"), "{text}");
+    assert!(
+        text.contains(
+            "[[ignore]]\nresource = \"eks.hpa.kafka/kafka-broker-hpa\"\nfields = [\"scale_down\"]"
+        ),
+        "{text}"
+    );
+    emulator.clear_log();
+    emulator.apply(&out).expect_code(0);
+    assert!(
+        emulator.mutating_calls().is_empty(),
+        "{:?}",
+        emulator.mutating_calls()
+    );
+    let hpa = emulator.cluster().get("hpa", "kafka-broker-hpa");
+    assert!(
+        hpa["spec"]["behavior"].is_null(),
+        "the HPA's scale-down was changed: {hpa}"
+    );
+    // An existing file is never overwritten.
+    import(&emulator, &out)
+        .expect_code(1)
+        .expect_stderr("does not overwrite");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_seed_articles_after_state_made_with_the_aws_cli_is_adopted_not_duplicated() {
+    let emulator = Emulator::start_seed_article("{}");
+    let reference = std::fs::read_to_string(emulator.seed_article_stack().await).expect("stack");
+    let subnets: Vec<&str> = reference
+        .lines()
+        .find(|l| l.starts_with("vpc_subnets"))
+        .map(|l| l.split('"').skip(1).step_by(2).collect())
+        .expect("subnets");
+    let group = reference
+        .lines()
+        .find(|l| l.starts_with("vpc_security_groups"))
+        .and_then(|l| l.split('"').nth(1))
+        .expect("security group");
+    // The seed article's "after", by hand.
+    aws(
+        &emulator,
+        &[
+            "dynamodb",
+            "update-table",
+            "--table-name",
+            "KafkaLogData",
+            "--billing-mode",
+            "PAY_PER_REQUEST",
+        ],
+    );
+    aws(
+        &emulator,
+        &[
+            "dynamodb",
+            "update-table",
+            "--table-name",
+            "KafkaLogData",
+            "--attribute-definitions",
+            "AttributeName=anomalyScore,AttributeType=N",
+            "--global-secondary-index-updates",
+            r#"[{"Create":{"IndexName":"AnomalyScoreIndex","KeySchema":[{"AttributeName":"anomalyScore","KeyType":"HASH"}],"Projection":{"ProjectionType":"ALL"}}}]"#,
+        ],
+    );
+    aws(
+        &emulator,
+        &[
+            "lambda",
+            "update-function-configuration",
+            "--function-name",
+            "kafka-log-lambda",
+            "--timeout",
+            "60",
+            "--memory-size",
+            "2048",
+        ],
+    );
+    aws(
+        &emulator,
+        &[
+            "lambda",
+            "put-function-concurrency",
+            "--function-name",
+            "kafka-log-lambda",
+            "--reserved-concurrent-executions",
+            "100",
+        ],
+    );
+    let access = format!(
+        r#"[{{"Type":"VPC_SUBNET","URI":"subnet:{}"}},{{"Type":"VPC_SUBNET","URI":"subnet:{}"}},{{"Type":"VPC_SECURITY_GROUP","URI":"security_group:{group}"}},{{"Type":"SASL_SCRAM_512_AUTH","URI":"arn:aws:secretsmanager:us-east-1:123456789012:secret:kafka-logs/lambda-scram"}}]"#,
+        subnets[0], subnets[1]
+    );
+    aws(
+        &emulator,
+        &[
+            "lambda",
+            "create-event-source-mapping",
+            "--function-name",
+            "kafka-log-lambda",
+            "--topics",
+            "application-logs",
+            "--starting-position",
+            "LATEST",
+            "--self-managed-event-source",
+            r#"{"Endpoints":{"KAFKA_BOOTSTRAP_SERVERS":["kafka-broker-0.kafka-logs.internal:9096"]}}"#,
+            "--self-managed-kafka-event-source-config",
+            "ConsumerGroupId=kafka-log-lambda",
+            "--source-access-configurations",
+            &access,
+            "--batch-size",
+            "500",
+            "--maximum-batching-window-in-seconds",
+            "1",
+        ],
+    );
+    let resource = "endpoint/rcf-anomaly-endpoint/variant/AllTraffic";
+    aws(
+        &emulator,
+        &[
+            "application-autoscaling",
+            "register-scalable-target",
+            "--service-namespace",
+            "sagemaker",
+            "--resource-id",
+            resource,
+            "--scalable-dimension",
+            "sagemaker:variant:DesiredInstanceCount",
+            "--min-capacity",
+            "1",
+            "--max-capacity",
+            "10",
+        ],
+    );
+    // The policy under the name AWS's SageMaker guide uses.
+    aws(
+        &emulator,
+        &[
+            "application-autoscaling",
+            "put-scaling-policy",
+            "--policy-name",
+            "SageMakerEndpointInvocationScalingPolicy",
+            "--service-namespace",
+            "sagemaker",
+            "--resource-id",
+            resource,
+            "--scalable-dimension",
+            "sagemaker:variant:DesiredInstanceCount",
+            "--policy-type",
+            "TargetTrackingScaling",
+            "--target-tracking-scaling-policy-configuration",
+            r#"{"TargetValue":1000.0,"PredefinedMetricSpecification":{"PredefinedMetricType":"SageMakerVariantInvocationsPerInstance"},"ScaleInCooldown":300,"ScaleOutCooldown":60}"#,
+        ],
+    );
+    emulator
+        .cluster()
+        .merge_patch(
+            "hpa",
+            "kafka-broker-hpa",
+            r#"{"spec":{"behavior":{"scaleDown":{"selectPolicy":"Disabled"}}}}"#,
+        )
+        .expect_code(0);
+
+    let (file, text) = imported(&emulator, "imported.toml");
+    for line in [
+        "billing_mode = \"PAY_PER_REQUEST\"",
+        "name = \"AnomalyScoreIndex\"",
+        "timeout_seconds = 60",
+        "reserved_concurrency = 100",
+        "topic = \"application-logs\"",
+        "consumer_group_id = \"kafka-log-lambda\"",
+        "batch_size = 500",
+        "policy_name = \"SageMakerEndpointInvocationScalingPolicy\"",
+        "target_invocations_per_instance = 1000",
+        "scale_down = { enabled = false }",
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+    assert!(!text.contains("[[ignore]]"), "{text}");
+    emulator
+        .pipectl(&["plan", path_str(&file), "--detailed-exitcode"])
+        .expect_code(0);
+
+    // From now on pipectl manages the hand-made policy by its name: no second policy.
+    let raised = emulator.stack(
+        "raised.toml",
+        &text.replace(
+            "target_invocations_per_instance = 1000",
+            "target_invocations_per_instance = 1200",
+        ),
+    );
+    emulator.clear_log();
+    emulator.apply(&raised).expect_code(0);
+    let policies = emulator
+        .autoscaling()
+        .await
+        .describe_scaling_policies()
+        .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Sagemaker)
+        .resource_id(resource)
+        .send()
+        .await
+        .expect("DescribeScalingPolicies");
+    let names: Vec<(&str, Option<f64>)> = policies
+        .scaling_policies()
+        .iter()
+        .map(|p| {
+            (
+                p.policy_name(),
+                p.target_tracking_scaling_policy_configuration()
+                    .map(|c| c.target_value()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec![("SageMakerEndpointInvocationScalingPolicy", Some(1200.0))]
+    );
+}
