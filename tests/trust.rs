@@ -313,9 +313,10 @@ async fn an_edited_saved_plan_is_refused_with_no_call() {
         .expect_code(0);
     let mut operations = emulator.operations();
     operations.sort();
+    // The index deletion also takes the index out of the table's pipectl:indexes tag.
     assert_eq!(
         operations,
-        vec!["UpdateFunctionConfiguration", "UpdateTable"]
+        vec!["TagResource", "UpdateFunctionConfiguration", "UpdateTable"]
     );
 }
 

@@ -117,7 +117,7 @@ pub async fn build(
     functions.retain(|f| targets.selects_any(function_ids(f).iter().map(String::as_str)));
     variants.retain(|v| targets.selects(&variant_id(v)));
 
-    let read_tables = stream::iter(tables.iter().map(|t| dynamodb::read_table(&aws, &t.name)))
+    let read_tables = stream::iter(tables.iter().map(|t| dynamodb::read_table_for(&aws, t)))
         .buffered(read_concurrency)
         .try_collect::<Vec<_>>();
     let read_functions = stream::iter(
@@ -199,6 +199,8 @@ pub async fn build(
     }
 
     for (desired, live) in tables.iter().zip(&live_tables) {
+        plan.notes
+            .extend(dynamodb::unmanaged_notes(desired, live.as_ref()));
         let (changes, errors) = dynamodb::plan_table(desired, live.as_ref());
         plan.changes.extend(stamped(changes, live));
         plan.errors.extend(errors);

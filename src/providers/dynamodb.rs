@@ -88,6 +88,9 @@ pub struct TableDefinition {
     pub sort_key: Option<Key>,
     pub indexes: Vec<IndexDefinition>,
     pub tags: BTreeMap<String, String>,
+    /// Which live indexes the file lets pipectl delete besides its own.
+    #[serde(default)]
+    pub removal: IndexRemoval,
 }
 
 fn key_from_spec(key: &spec::KeyAttribute) -> Key {
@@ -127,17 +130,46 @@ impl TableDefinition {
             indexes: table
                 .global_secondary_indexes
                 .iter()
-                .map(|gsi| IndexDefinition {
-                    name: gsi.name.get_ref().clone(),
-                    partition_key: key_from_spec(&gsi.partition_key),
-                    sort_key: gsi.sort_key.as_ref().map(key_from_spec),
-                    projection: gsi.projection.get_ref().as_aws().to_string(),
-                    non_key_attributes: gsi.non_key_attributes.clone(),
-                    capacity: gsi.capacity.as_ref().map(|c| *c.get_ref()),
+                .filter(|gsi| !gsi.remove)
+                .filter_map(|gsi| {
+                    Some(IndexDefinition {
+                        name: gsi.name.get_ref().clone(),
+                        partition_key: key_from_spec(gsi.partition_key.as_ref()?),
+                        sort_key: gsi.sort_key.as_ref().map(key_from_spec),
+                        projection: gsi.projection.get_ref().as_aws().to_string(),
+                        non_key_attributes: gsi.non_key_attributes.clone(),
+                        capacity: gsi.capacity.as_ref().map(|c| *c.get_ref()),
+                    })
                 })
                 .collect(),
             tags: tags.clone(),
+            removal: IndexRemoval {
+                prune: table.prune,
+                named: table
+                    .global_secondary_indexes
+                    .iter()
+                    .filter(|gsi| gsi.remove)
+                    .map(|gsi| gsi.name.get_ref().clone())
+                    .collect(),
+            },
         }
+    }
+
+    /// Whether a live index the file does not list may be deleted: the file prunes, names it
+    /// for removal, or pipectl created it (the table's `pipectl:indexes` tag says so).
+    fn may_delete(&self, index: &str, live: &LiveTable) -> bool {
+        self.removal.prune
+            || self.removal.named.iter().any(|n| n == index)
+            || live.created_indexes.iter().any(|n| n == index)
+    }
+
+    /// Live indexes that are neither listed nor deletable: another owner's, left alone.
+    fn unmanaged<'a>(&self, live: &'a LiveTable) -> Vec<&'a LiveIndex> {
+        live.indexes
+            .iter()
+            .filter(|i| !self.indexes.iter().any(|d| d.name == i.definition.name))
+            .filter(|i| !self.may_delete(&i.definition.name, live))
+            .collect()
     }
 
     /// Attribute definitions for the table keys plus the given indexes, deduplicated.
@@ -157,6 +189,17 @@ impl TableDefinition {
     }
 }
 
+/// The tag on a table listing the indexes pipectl created on it (comma-separated): those are
+/// pipectl's to delete when they leave the file; any other index is another owner's.
+pub const CREATED_INDEXES_TAG: &str = "pipectl:indexes";
+
+/// `prune = true` and the indexes named with `remove = true`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct IndexRemoval {
+    pub prune: bool,
+    pub named: Vec<String>,
+}
+
 /// What DescribeTable reported, minus everything AWS fills in by itself.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LiveTable {
@@ -169,6 +212,12 @@ pub struct LiveTable {
     pub indexes: Vec<LiveIndex>,
     /// Seconds since the epoch of the last switch to PAY_PER_REQUEST, if AWS reports one.
     pub last_switch_to_on_demand: Option<i64>,
+    #[serde(default)]
+    pub arn: Option<String>,
+    /// The indexes pipectl created (its `pipectl:indexes` tag); read only when the table has
+    /// an index the file does not list.
+    #[serde(default)]
+    pub created_indexes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -273,7 +322,88 @@ fn live_from_description(table: &TableDescription) -> LiveTable {
             .billing_mode_summary()
             .and_then(|s| s.last_update_to_pay_per_request_date_time())
             .map(|t| t.secs()),
+        arn: table.table_arn().map(str::to_string),
+        created_indexes: vec![],
     }
+}
+
+/// Reads one table for a plan: DescribeTable, and its tags only when it has an index the file
+/// does not list (one more call, needed to tell pipectl's indexes from another owner's).
+pub async fn read_table_for(aws: &Aws, desired: &TableDefinition) -> Result<Option<LiveTable>> {
+    let Some(mut live) = read_table(aws, &desired.name).await? else {
+        return Ok(None);
+    };
+    let unlisted = live
+        .indexes
+        .iter()
+        .any(|i| !desired.indexes.iter().any(|d| d.name == i.definition.name));
+    if unlisted && !desired.removal.prune {
+        if let Some(arn) = &live.arn {
+            live.created_indexes = created_indexes(aws, arn).await?;
+        }
+    }
+    Ok(Some(live))
+}
+
+/// The names in the table's `pipectl:indexes` tag.
+async fn created_indexes(aws: &Aws, arn: &str) -> Result<Vec<String>> {
+    let tags = aws
+        .dynamodb
+        .list_tags_of_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "ListTagsOfResource {arn} failed: {}",
+                describe_sdk_error(&e)
+            )
+        })?;
+    Ok(tags
+        .tags()
+        .iter()
+        .find(|t| t.key() == CREATED_INDEXES_TAG)
+        .map(|t| {
+            t.value()
+                .split(',')
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Adds (or removes) an index in the table's `pipectl:indexes` tag, after pipectl created (or
+/// deleted) it. Two calls, only when an index is created or deleted.
+async fn record_created_index(aws: &Aws, table: &str, index: &str, created: bool) -> Result<()> {
+    let arn = read_table(aws, table)
+        .await?
+        .and_then(|t| t.arn)
+        .ok_or_else(|| anyhow!("DescribeTable {table} gave no ARN to tag"))?;
+    let mut names = created_indexes(aws, &arn).await?;
+    names.retain(|n| n != index);
+    if created {
+        names.push(index.to_string());
+    }
+    names.sort();
+    aws.dynamodb
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags(
+            Tag::builder()
+                .key(CREATED_INDEXES_TAG)
+                .value(names.join(","))
+                .build()?,
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "TagResource {table} ({CREATED_INDEXES_TAG}) failed: {}",
+                describe_sdk_error(&e)
+            )
+        })?;
+    Ok(())
 }
 
 /// Reads one table; `None` when it does not exist.
@@ -335,6 +465,24 @@ fn fmt_capacity(capacity: Option<Capacity>) -> Option<String> {
 
 /// Turns one desired table and what is live into changes, in the order they must run:
 /// index deletions, then the table's billing/capacity update, then index creations.
+/// Notes for the plan: live indexes the file does not list and pipectl did not create, which
+/// are left alone.
+pub fn unmanaged_notes(desired: &TableDefinition, live: Option<&LiveTable>) -> Vec<String> {
+    let Some(live) = live else {
+        return vec![];
+    };
+    desired
+        .unmanaged(live)
+        .into_iter()
+        .map(|index| {
+            format!(
+                "dynamodb.index.{}/{}: unmanaged (live, not in the stack file, not created by pipectl): left alone; to delete it, add prune = true to the table or list it with remove = true",
+                desired.name, index.definition.name
+            )
+        })
+        .collect()
+}
+
 pub fn plan_table(
     desired: &TableDefinition,
     live: Option<&LiveTable>,
@@ -379,6 +527,7 @@ pub fn plan_table(
         .indexes
         .iter()
         .filter(|i| wanted(&i.definition.name).is_none())
+        .filter(|i| desired.may_delete(&i.definition.name, live))
         .collect();
     let replacements: Vec<&IndexDefinition> = desired
         .indexes
@@ -875,6 +1024,7 @@ pub async fn execute(aws: &Aws, operation: &TableOperation, progress: &StepProgr
                 };
                 recover_or(aws, table, progress, error, made).await?;
             }
+            record_created_index(aws, table, &index.name, true).await?;
             wait_until_settled(aws, table, None, progress).await
         }
         TableOperation::DeleteIndex {
@@ -912,7 +1062,8 @@ pub async fn execute(aws: &Aws, operation: &TableOperation, progress: &StepProgr
                 };
                 recover_or(aws, table, progress, error, made).await?;
             }
-            wait_until_settled(aws, table, Some(index), progress).await
+            wait_until_settled(aws, table, Some(index), progress).await?;
+            record_created_index(aws, table, index, false).await
         }
     }
 }
@@ -954,6 +1105,16 @@ async fn create_table(aws: &Aws, table: &TableDefinition, progress: &StepProgres
     }
     for (key, value) in &table.tags {
         request = request.tags(Tag::builder().key(key).value(value).build()?);
+    }
+    if !table.indexes.is_empty() {
+        let mut names: Vec<&str> = table.indexes.iter().map(|i| i.name.as_str()).collect();
+        names.sort_unstable();
+        request = request.tags(
+            Tag::builder()
+                .key(CREATED_INDEXES_TAG)
+                .value(names.join(","))
+                .build()?,
+        );
     }
     progress.status(&format!("CreateTable {}", table.name));
     match request.send().await {
@@ -1048,11 +1209,16 @@ mod tests {
             sort_key: None,
             indexes,
             tags: BTreeMap::new(),
+            removal: IndexRemoval::default(),
         }
     }
 
+    /// A live table whose indexes pipectl created (its tag lists them all).
     fn live(mode: BillingMode, indexes: Vec<IndexDefinition>) -> LiveTable {
+        let created_indexes = indexes.iter().map(|i| i.name.clone()).collect();
         LiveTable {
+            arn: Some("arn:aws:dynamodb:us-east-1:123456789012:table/logs".into()),
+            created_indexes,
             name: "logs".into(),
             status: "ACTIVE".into(),
             billing_mode: mode,
@@ -1149,6 +1315,38 @@ mod tests {
         let (changes, _) = plan_table(&want, Some(&have));
         assert_eq!(changes[0].action, Action::Delete);
         assert!(changes[0].destructive);
+    }
+
+    #[test]
+    fn another_owners_index_is_left_alone_unless_the_file_prunes_or_names_it() {
+        let mut want = desired(BillingMode::PayPerRequest, vec![]);
+        let mut have = live(
+            BillingMode::PayPerRequest,
+            vec![index("byScore", "score", None)],
+        );
+        have.created_indexes.clear();
+        let (changes, _) = plan_table(&want, Some(&have));
+        assert!(
+            changes.iter().all(|c| c.action == Action::NoOp),
+            "{changes:?}"
+        );
+        let notes = unmanaged_notes(&want, Some(&have));
+        assert!(
+            notes[0].contains("dynamodb.index.logs/byScore: unmanaged"),
+            "{notes:?}"
+        );
+
+        want.removal.named = vec!["byScore".into()];
+        let (changes, _) = plan_table(&want, Some(&have));
+        assert_eq!(changes[0].action, Action::Delete);
+        assert!(unmanaged_notes(&want, Some(&have)).is_empty());
+
+        want.removal = IndexRemoval {
+            prune: true,
+            named: vec![],
+        };
+        let (changes, _) = plan_table(&want, Some(&have));
+        assert_eq!(changes[0].action, Action::Delete);
     }
 
     #[test]

@@ -324,6 +324,10 @@ pub struct DynamoDbTable {
     pub capacity: Option<Spanned<Capacity>>,
     #[serde(default)]
     pub global_secondary_indexes: Vec<GlobalSecondaryIndex>,
+    /// Delete live indexes the file does not list, whoever made them. Without it, only indexes
+    /// pipectl created (or ones listed with `remove = true`) are deleted when they leave the file.
+    #[serde(default)]
+    pub prune: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
@@ -382,13 +386,17 @@ impl ProjectionType {
 #[serde(deny_unknown_fields)]
 pub struct GlobalSecondaryIndex {
     pub name: Spanned<String>,
-    pub partition_key: KeyAttribute,
+    /// Required unless `remove = true`.
+    pub partition_key: Option<KeyAttribute>,
     pub sort_key: Option<KeyAttribute>,
     #[serde(default = "default_projection")]
     pub projection: Spanned<ProjectionType>,
     #[serde(default)]
     pub non_key_attributes: Vec<String>,
     pub capacity: Option<Spanned<Capacity>>,
+    /// Delete this live index (one pipectl did not create); the entry needs only its name.
+    #[serde(default)]
+    pub remove: bool,
 }
 
 fn default_projection() -> Spanned<ProjectionType> {

@@ -914,11 +914,19 @@ fn validate_table(check: &mut Checker, table: &DynamoDbTable, base: &str) {
                 "DynamoDB index names are 3 to 255 characters long",
             );
         }
-        record(
-            check,
-            &gsi.partition_key,
-            format!("{gsi_base}.partition_key"),
-        );
+        if gsi.remove {
+            // A removal names the index only: nothing else of it is used.
+            continue;
+        }
+        match &gsi.partition_key {
+            Some(key) => record(check, key, format!("{gsi_base}.partition_key")),
+            None => check.error(
+                gsi.name.span(),
+                &format!("{gsi_base}.partition_key"),
+                format!("index {:?} has no partition_key", gsi.name.get_ref()),
+                "give the index a partition_key = { name = \"attr\", type = \"S\" }, or set remove = true to delete the live index",
+            ),
+        }
         if let Some(sort) = &gsi.sort_key {
             record(check, sort, format!("{gsi_base}.sort_key"));
         }
