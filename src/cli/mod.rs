@@ -4,6 +4,7 @@
 mod apply;
 mod drift;
 mod import;
+mod init;
 mod meta;
 mod plan;
 mod show;
@@ -105,6 +106,10 @@ pub enum Command {
     /// Write a stack file from live state (tables, functions, endpoints, the broker
     /// StatefulSet), which plan then shows as no changes.
     Import(import::ImportArgs),
+    /// Start a stack (or CI workflow) from a template; --list lists them.
+    Init(init::InitArgs),
+    /// Print the JSON Schema of the stack file (for editors; `init` writes it).
+    Schema,
     /// Print a plan saved by `plan --out` (no AWS calls).
     Show(show::ShowArgs),
     /// Print the version, the git commit and the target it was built for.
@@ -189,6 +194,8 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Unlock(args) => unlock::run(&cli.global, args).await,
         Command::Show(args) => show::run(&cli.global, args),
         Command::Import(args) => import::run(&cli.global, args).await,
+        Command::Init(args) => init::run(args),
+        Command::Schema => init::schema(),
         Command::Version(args) => meta::version(args),
         Command::Completion(args) => meta::completion(args),
         Command::Man(args) => meta::man(args),

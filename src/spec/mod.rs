@@ -5,6 +5,7 @@ pub mod diagnostic;
 pub mod extends;
 pub mod limits;
 pub mod parse;
+pub mod schema;
 pub mod source;
 pub mod types;
 pub mod validate;

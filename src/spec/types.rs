@@ -9,7 +9,7 @@ use toml::Spanned;
 
 /// The whole stack file. Every section except `[stack]` is optional: a stack manages only
 /// what it names.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StackSpec {
     pub stack: StackSection,
@@ -22,17 +22,20 @@ pub struct StackSpec {
     #[serde(default)]
     pub ignore: Vec<IgnoreRule>,
     /// A base stack file this one overrides (resolved by `spec::load`, relative to this file).
+    #[schemars(with = "Option<String>")]
     pub extends: Option<Spanned<String>>,
 }
 
 /// `[[ignore]]`: fields of matching resources that pipectl leaves alone in plan, apply and
 /// drift (e.g. a capacity an autoscaler owns).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IgnoreRule {
     /// A resource id as plans show it (`lambda.function.consumer`), or a prefix ending in `*`
     /// (`eks.volume.kafka/*`).
+    #[schemars(with = "String")]
     pub resource: Spanned<String>,
+    #[schemars(with = "Vec<String>")]
     pub fields: Vec<Spanned<String>>,
     /// Why, shown with the ignored fields in verbose output.
     pub reason: Option<String>,
@@ -100,25 +103,30 @@ impl StackSpec {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StackSection {
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// AWS region; `--region` overrides it, and without either the standard chain decides.
+    #[schemars(with = "Option<String>")]
     pub region: Option<Spanned<String>>,
     /// The AWS account the stack lives in: plan, apply and drift refuse to run with
     /// credentials of another account (as `--expect-account` does).
+    #[schemars(with = "Option<String>")]
     pub account_id: Option<Spanned<String>>,
     /// Tags put on resources pipectl creates.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EksSection {
+    #[schemars(with = "Option<String>")]
     pub cluster: Option<Spanned<String>>,
     #[serde(default = "default_namespace")]
+    #[schemars(with = "String")]
     pub namespace: Spanned<String>,
     pub kube_context: Option<String>,
 }
@@ -127,23 +135,30 @@ fn default_namespace() -> Spanned<String> {
     Spanned::new(0..0, "kafka".to_string())
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaSection {
     pub brokers: Option<KafkaBrokers>,
     pub storage: Option<KafkaStorage>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaBrokers {
+    #[schemars(with = "String")]
     pub statefulset: Spanned<String>,
     #[serde(default = "default_hpa_name")]
+    #[schemars(with = "String")]
     pub hpa_name: Spanned<String>,
+    #[schemars(with = "i64")]
     pub min_replicas: Spanned<i64>,
+    #[schemars(with = "i64")]
     pub max_replicas: Spanned<i64>,
+    #[schemars(with = "i64")]
     pub target_cpu_utilization: Spanned<i64>,
+    #[schemars(with = "i64")]
     pub replication_factor: Spanned<i64>,
+    #[schemars(with = "Option<ScaleDown>")]
     pub scale_down: Option<Spanned<ScaleDown>>,
 }
 
@@ -153,30 +168,38 @@ fn default_hpa_name() -> Spanned<String> {
 
 /// Broker scale-down is disabled unless the stack opts in with a long stabilization window:
 /// removing a broker that holds replicas leaves partitions under-replicated.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScaleDown {
     #[serde(default)]
     pub enabled: bool,
+    #[schemars(with = "Option<i64>")]
     pub stabilization_window_seconds: Option<Spanned<i64>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaStorage {
+    #[schemars(with = "String")]
     pub storage_class: Spanned<String>,
     #[serde(default = "default_volume_type")]
+    #[schemars(with = "String")]
     pub volume_type: Spanned<String>,
+    #[schemars(with = "Option<i64>")]
     pub iops: Option<Spanned<i64>>,
+    #[schemars(with = "Option<i64>")]
     pub throughput_mibps: Option<Spanned<i64>>,
     #[serde(default = "default_true")]
     pub encrypted: bool,
     pub kms_key_id: Option<String>,
     /// "Delete" or "Retain"; absent: an existing class keeps its own (Kubernetes' default for
     /// a new class is Delete).
+    #[schemars(with = "Option<String>")]
     pub reclaim_policy: Option<Spanned<String>>,
+    #[schemars(with = "Option<i64>")]
     pub volume_size_gib: Option<Spanned<i64>>,
     /// How many broker volumes are modified at once (default 1, one at a time).
+    #[schemars(with = "Option<i64>")]
     pub max_parallel_volume_changes: Option<Spanned<i64>>,
 }
 
@@ -188,19 +211,23 @@ fn default_true() -> bool {
     true
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LambdaSection {
     #[serde(default)]
     pub functions: Vec<LambdaFunction>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LambdaFunction {
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
+    #[schemars(with = "Option<i64>")]
     pub timeout_seconds: Option<Spanned<i64>>,
+    #[schemars(with = "Option<i64>")]
     pub memory_mib: Option<Spanned<i64>>,
+    #[schemars(with = "Option<ReservedConcurrency>")]
     pub reserved_concurrency: Option<Spanned<ReservedConcurrency>>,
     pub kafka_trigger: Option<KafkaTrigger>,
 }
@@ -220,36 +247,51 @@ pub enum Unreserved {
     None,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaTrigger {
     /// Amazon MSK cluster ARN; exclusive with `bootstrap_servers`.
+    #[schemars(with = "Option<String>")]
     pub msk_cluster_arn: Option<Spanned<String>>,
     /// Self-managed Kafka bootstrap servers (`host:port`); exclusive with `msk_cluster_arn`.
+    #[schemars(with = "Option<Vec<String>>")]
     pub bootstrap_servers: Option<Spanned<Vec<String>>>,
+    #[schemars(with = "String")]
     pub topic: Spanned<String>,
+    #[schemars(with = "Option<i64>")]
     pub batch_size: Option<Spanned<i64>>,
+    #[schemars(with = "Option<i64>")]
     pub batching_window_seconds: Option<Spanned<i64>>,
     #[serde(default = "default_starting_position")]
+    #[schemars(with = "String")]
     pub starting_position: Spanned<String>,
     /// With `starting_position = "AT_TIMESTAMP"`: seconds since the Unix epoch.
+    #[schemars(with = "Option<i64>")]
     pub starting_position_timestamp: Option<Spanned<i64>>,
     /// The Kafka consumer group the mapping joins; a replacement mapping with the same group
     /// resumes from its committed offsets. Absent: AWS uses the mapping's UUID (a new group).
+    #[schemars(with = "Option<String>")]
     pub consumer_group_id: Option<Spanned<String>>,
     /// Self-managed brokers inside a VPC: the subnets and security groups Lambda's pollers use.
     #[serde(default = "no_ids")]
+    #[schemars(with = "Vec<String>")]
     pub vpc_subnets: Spanned<Vec<String>>,
     #[serde(default = "no_ids")]
+    #[schemars(with = "Vec<String>")]
     pub vpc_security_groups: Spanned<Vec<String>>,
     /// The brokers' authentication: a Secrets Manager secret ARN for one of these.
+    #[schemars(with = "Option<String>")]
     pub sasl_scram_512_secret_arn: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     pub sasl_scram_256_secret_arn: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     pub client_certificate_secret_arn: Option<Spanned<String>>,
     /// The brokers' root CA (self-managed brokers with a private CA).
+    #[schemars(with = "Option<String>")]
     pub server_root_ca_secret_arn: Option<Spanned<String>>,
     /// How long apply waits for the mapping to report `LastProcessingResult: OK` (default 120 s;
     /// 0: do not wait).
+    #[schemars(with = "Option<i64>")]
     pub health_timeout_seconds: Option<Spanned<i64>>,
 }
 
@@ -261,28 +303,36 @@ fn default_starting_position() -> Spanned<String> {
     Spanned::new(0..0, "LATEST".to_string())
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SageMakerSection {
     #[serde(default)]
     pub endpoints: Vec<SageMakerEndpoint>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SageMakerEndpoint {
+    #[schemars(with = "String")]
     pub endpoint: Spanned<String>,
     #[serde(default = "default_variant")]
+    #[schemars(with = "String")]
     pub variant: Spanned<String>,
+    #[schemars(with = "i64")]
     pub min_capacity: Spanned<i64>,
+    #[schemars(with = "i64")]
     pub max_capacity: Spanned<i64>,
+    #[schemars(with = "f64")]
     pub target_invocations_per_instance: Spanned<f64>,
+    #[schemars(with = "Option<i64>")]
     pub scale_in_cooldown_seconds: Option<Spanned<i64>>,
+    #[schemars(with = "Option<i64>")]
     pub scale_out_cooldown_seconds: Option<Spanned<i64>>,
     #[serde(default)]
     pub multi_model: bool,
     /// The target-tracking policy's name. Absent: `pipectl-STACK-invocations`. A policy made by
     /// hand (e.g. under the name AWS's guide uses) is adopted by naming it here.
+    #[schemars(with = "Option<String>")]
     pub policy_name: Option<Spanned<String>>,
 }
 
@@ -290,7 +340,7 @@ fn default_variant() -> Spanned<String> {
     Spanned::new(0..0, "AllTraffic".to_string())
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DynamoDbSection {
     #[serde(default)]
@@ -314,13 +364,16 @@ impl BillingMode {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DynamoDbTable {
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
+    #[schemars(with = "BillingMode")]
     pub billing_mode: Spanned<BillingMode>,
     pub partition_key: KeyAttribute,
     pub sort_key: Option<KeyAttribute>,
+    #[schemars(with = "Option<Capacity>")]
     pub capacity: Option<Spanned<Capacity>>,
     #[serde(default)]
     pub global_secondary_indexes: Vec<GlobalSecondaryIndex>,
@@ -347,11 +400,13 @@ impl AttributeType {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyAttribute {
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     #[serde(rename = "type")]
+    #[schemars(with = "AttributeType")]
     pub attribute_type: Spanned<AttributeType>,
 }
 
@@ -382,17 +437,20 @@ impl ProjectionType {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GlobalSecondaryIndex {
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// Required unless `remove = true`.
     pub partition_key: Option<KeyAttribute>,
     pub sort_key: Option<KeyAttribute>,
     #[serde(default = "default_projection")]
+    #[schemars(with = "ProjectionType")]
     pub projection: Spanned<ProjectionType>,
     #[serde(default)]
     pub non_key_attributes: Vec<String>,
+    #[schemars(with = "Option<Capacity>")]
     pub capacity: Option<Spanned<Capacity>>,
     /// Delete this live index (one pipectl did not create); the entry needs only its name.
     #[serde(default)]

@@ -1,0 +1,182 @@
+//! `pipectl init [--template NAME] [DIR]` and `pipectl schema`: start a stack from one of the
+//! repository's `templates/` (compiled into the binary, so an installed pipectl has them), with
+//! the stack file's JSON Schema beside it for editors.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+/// The line taplo and Even Better TOML read to find the schema of a TOML file.
+const SCHEMA_LINE: &str = "#:schema ./stack.schema.json\n";
+const SCHEMA_FILE: &str = "stack.schema.json";
+
+/// One starting point: its files, relative to the directory `init` writes into.
+pub struct Template {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub files: &'static [(&'static str, &'static str)],
+}
+
+pub const TEMPLATES: &[Template] = &[
+    Template {
+        name: "seed-pipeline",
+        about: "the seed article's whole pipeline: brokers on EKS, Lambda consumer with its Kafka trigger, SageMaker scoring, DynamoDB tables",
+        files: &[(
+            "kafka-logs.toml",
+            include_str!("../../stacks/kafka-logs.toml"),
+        )],
+    },
+    Template {
+        name: "dynamodb-only",
+        about: "DynamoDB tables only: billing modes, capacity and a global secondary index",
+        files: &[(
+            "stack.toml",
+            include_str!("../../templates/dynamodb-only/stack.toml"),
+        )],
+    },
+    Template {
+        name: "lambda-consumers",
+        about: "Lambda consumers only: limits and a self-managed Kafka trigger in a VPC with SCRAM",
+        files: &[(
+            "stack.toml",
+            include_str!("../../templates/lambda-consumers/stack.toml"),
+        )],
+    },
+    Template {
+        name: "environments",
+        about: "one base shared by dev and prod (`extends`), with an ignore rule",
+        files: &[
+            (
+                "base.toml",
+                include_str!("../../stacks/environments/base.toml"),
+            ),
+            ("dev.toml", include_str!("../../stacks/environments/dev.toml")),
+            (
+                "prod.toml",
+                include_str!("../../stacks/environments/prod.toml"),
+            ),
+        ],
+    },
+    Template {
+        name: "ci-github",
+        about: "GitHub Actions: plan with a sticky PR comment, apply of the reviewed plan on merge (OIDC role), nightly drift that opens an issue",
+        files: &[
+            (
+                ".github/workflows/pipectl.yml",
+                include_str!("../../templates/ci/github/pipectl.yml"),
+            ),
+            (
+                ".github/workflows/pipectl-drift.yml",
+                include_str!("../../templates/ci/github/pipectl-drift.yml"),
+            ),
+        ],
+    },
+    Template {
+        name: "ci-gitlab",
+        about: "GitLab CI: plan with a sticky MR note, manual apply of the reviewed plan, scheduled drift",
+        files: &[(
+            ".gitlab-ci.yml",
+            include_str!("../../templates/ci/gitlab/.gitlab-ci.yml"),
+        )],
+    },
+];
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The template to start from (`pipectl init --list` lists them).
+    #[arg(long, short, default_value = "seed-pipeline", value_name = "NAME")]
+    pub template: String,
+    /// List the templates and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Where to write (created if missing; existing files are never overwritten).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// The files a template writes: its own, each stack file starting with the `#:schema` line,
+/// and the schema itself when it has stack files.
+pub fn files_of(template: &Template) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = template
+        .files
+        .iter()
+        .map(|(path, text)| {
+            let text = if path.ends_with(".toml") {
+                format!("{SCHEMA_LINE}{text}")
+            } else {
+                text.to_string()
+            };
+            (path.to_string(), text)
+        })
+        .collect();
+    if template
+        .files
+        .iter()
+        .any(|(path, _)| path.ends_with(".toml"))
+    {
+        files.push((SCHEMA_FILE.to_string(), crate::spec::schema::stack_schema()));
+    }
+    files
+}
+
+pub fn run(args: &InitArgs) -> Result<u8> {
+    if args.list {
+        for template in TEMPLATES {
+            println!("{:18} {}", template.name, template.about);
+        }
+        return Ok(0);
+    }
+    let Some(template) = TEMPLATES.iter().find(|t| t.name == args.template) else {
+        let names: Vec<&str> = TEMPLATES.iter().map(|t| t.name).collect();
+        bail!(
+            "there is no template {:?}; the templates are: {}",
+            args.template,
+            names.join(", ")
+        );
+    };
+    let files = files_of(template);
+    // Check every file first: init writes all of them or none.
+    let existing: Vec<String> = files
+        .iter()
+        .map(|(path, _)| args.dir.join(path))
+        .filter(|path| path.exists())
+        .map(|path| path.display().to_string())
+        .collect();
+    if !existing.is_empty() {
+        bail!(
+            "init does not overwrite files, and these exist: {}; choose another directory",
+            existing.join(", ")
+        );
+    }
+    for (path, text) in &files {
+        write_new(&args.dir.join(path), text)?;
+        println!("wrote {}", args.dir.join(path).display());
+    }
+    println!(
+        "Started from template {}. Next: edit the files, then `pipectl validate` and `pipectl plan` them.",
+        template.name
+    );
+    Ok(0)
+}
+
+fn write_new(path: &Path, text: &str) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// `pipectl schema`.
+pub fn schema() -> Result<u8> {
+    print!("{}", crate::spec::schema::stack_schema());
+    Ok(0)
+}
