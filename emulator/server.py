@@ -706,6 +706,7 @@ class Layer:
         ("GET", r"^/2015-03-31/event-source-mappings/(?P<id>[^/]+)/?$", "GetEventSourceMapping"),
         ("PUT", r"^/2015-03-31/event-source-mappings/(?P<id>[^/]+)/?$", "UpdateEventSourceMapping"),
         ("DELETE", r"^/2015-03-31/event-source-mappings/(?P<id>[^/]+)/?$", "DeleteEventSourceMapping"),
+        ("GET", r"^/2017-03-31/tags/(?P<arn>.+)$", "ListTags"),
     ]
 
     def resolve_lambda(self, request) -> bool:
@@ -892,6 +893,10 @@ class Layer:
             mapping_id = str(uuid.uuid4())
             mapping = {
                 "UUID": mapping_id,
+                # Lambda returns the mapping's ARN, which ListTags/TagResource take (API reference,
+                # EventSourceMappingConfiguration.EventSourceMappingArn).
+                "EventSourceMappingArn": f"arn:aws:lambda:{request.region}:{DEFAULT_ACCOUNT_ID}:event-source-mapping:{mapping_id}",
+                "_tags": dict(params.get("Tags") or {}),
                 "StartingPosition": position,
                 "BatchSize": params.get("BatchSize", 100),
                 "MaximumBatchingWindowInSeconds": params.get("MaximumBatchingWindowInSeconds", 0),
@@ -925,6 +930,18 @@ class Layer:
             self.kafka_mappings[mapping_id] = mapping
             self.expire_transitions()
         return request.json_response(202, public_mapping(mapping))
+
+    def lambda_ListTags(self, request):
+        """Tags of a Kafka mapping this layer keeps (CreateEventSourceMapping takes `Tags`, and
+        ListTags takes an event source mapping's ARN: Lambda API reference); anything else is
+        moto's."""
+        arn = unquote(request.params.get("arn", ""))
+        mapping_id = arn.rsplit(":", 1)[-1] if ":event-source-mapping:" in arn else ""
+        with self.lock:
+            mapping = self.kafka_mappings.get(mapping_id)
+            if mapping is None:
+                return self.call_moto(request)
+            return request.json_response(200, {"Tags": dict(mapping.get("_tags", {}))})
 
     def kafka_connection_result(self, mapping: dict[str, Any]) -> str:
         """What Lambda's pollers report once they tried the brokers: OK, or the PROBLEM texts

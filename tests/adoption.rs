@@ -342,3 +342,83 @@ async fn the_seed_articles_after_state_made_with_the_aws_cli_is_adopted_not_dupl
         vec![("SageMakerEndpointInvocationScalingPolicy", Some(1200.0))]
     );
 }
+
+#[test]
+fn another_owners_kafka_mapping_is_left_alone_unless_the_trigger_prunes() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["consumer"]);
+    // Another team's mapping, made with the AWS CLI.
+    aws(
+        &emulator,
+        &[
+            "lambda",
+            "create-event-source-mapping",
+            "--function-name",
+            "consumer",
+            "--topics",
+            "audit-logs",
+            "--starting-position",
+            "LATEST",
+            "--self-managed-event-source",
+            r#"{"Endpoints":{"KAFKA_BOOTSTRAP_SERVERS":["b-1.kafka.internal:9092"]}}"#,
+        ],
+    );
+    let stack = |prune: bool| {
+        format!(
+            "[stack]\nname = \"c\"\n\n[[lambda.functions]]\nname = \"consumer\"\n\n[lambda.functions.kafka_trigger]\nbootstrap_servers = [\"b-1.kafka.internal:9092\"]\ntopic = \"application-logs\"\nhealth_timeout_seconds = 0\nprune = {prune}\n"
+        )
+    };
+    let keep = emulator.stack("keep.toml", &stack(false));
+    emulator
+        .pipectl(&["plan", path_str(&keep)])
+        .expect_code(0)
+        .expect_stdout("was not created by pipectl: it is left alone");
+    emulator.apply(&keep).expect_code(0);
+    assert_eq!(emulator.calls("DeleteEventSourceMapping").len(), 0);
+    assert_eq!(
+        emulator.calls("CreateEventSourceMapping").len(),
+        2,
+        "the other team's mapping and pipectl's"
+    );
+    // pipectl's own mapping (tagged pipectl:stack when it was created) is pipectl's to
+    // replace; the other team's is not.
+    let moved = emulator.stack(
+        "moved.toml",
+        &stack(false).replace("application-logs", "app-logs"),
+    );
+    let plan = emulator.pipectl(&["plan", path_str(&moved), "--output", "json"]);
+    plan.expect_code(0);
+    let document: serde_json::Value = serde_json::from_str(&plan.stdout).expect("JSON");
+    let trigger = document["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|c| c["id"] == "lambda.kafka_trigger.consumer")
+        .expect("the trigger");
+    assert_eq!(trigger["action"], "replace", "{trigger:#}");
+    let deletes = trigger["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["api_calls"][0] == "lambda:DeleteEventSourceMapping")
+        .count();
+    assert_eq!(deletes, 1, "{trigger:#}");
+    assert!(trigger["hazards"]
+        .to_string()
+        .contains("not created by pipectl"));
+    // With prune, every other Kafka mapping of the function goes.
+    let prune = emulator.stack(
+        "prune.toml",
+        &stack(true).replace("application-logs", "app-logs"),
+    );
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            path_str(&prune),
+            "--auto-approve",
+            "--allow-destroy",
+        ])
+        .expect_code(0);
+    assert_eq!(emulator.calls("DeleteEventSourceMapping").len(), 2);
+}

@@ -76,7 +76,7 @@ pub async fn build(
         .lambda
         .iter()
         .flat_map(|l| l.functions.iter())
-        .map(lambda::FunctionDefinition::from_spec)
+        .map(|f| lambda::FunctionDefinition::from_spec(f, &tags))
         .collect();
     let mut variants: Vec<sagemaker::VariantDefinition> = spec
         .sagemaker
@@ -120,13 +120,9 @@ pub async fn build(
     let read_tables = stream::iter(tables.iter().map(|t| dynamodb::read_table_for(&aws, t)))
         .buffered(read_concurrency)
         .try_collect::<Vec<_>>();
-    let read_functions = stream::iter(
-        functions
-            .iter()
-            .map(|f| lambda::read_function(&aws, &f.name, f.trigger.is_some())),
-    )
-    .buffered(read_concurrency)
-    .try_collect::<Vec<_>>();
+    let read_functions = stream::iter(functions.iter().map(|f| lambda::read_function_for(&aws, f)))
+        .buffered(read_concurrency)
+        .try_collect::<Vec<_>>();
     let wants_reservation = functions.iter().any(|f| f.reserved_concurrency.is_some());
     let read_account = async {
         if wants_reservation {

@@ -20,6 +20,7 @@ use aws_sdk_lambda::types::{
     SelfManagedKafkaEventSourceConfig, SourceAccessConfiguration, SourceAccessType,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use super::wait::{self, Poll};
 use super::{describe_sdk_error, Aws, Operation};
@@ -84,7 +85,17 @@ pub struct TriggerDefinition {
     /// How long apply waits for `LastProcessingResult: OK`.
     #[serde(default)]
     pub health_timeout_seconds: u64,
+    /// `prune = true`: another owner's mapping on another topic may be replaced.
+    #[serde(default)]
+    pub prune: bool,
+    /// Tags the mapping is created with (`pipectl:stack` marks it as pipectl's).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
+
+/// The tag pipectl puts on what it creates; on a Kafka mapping it tells pipectl's mappings from
+/// another owner's.
+pub const STACK_TAG: &str = "pipectl:stack";
 
 /// How long apply waits for a new or changed mapping to report OK, unless the spec says.
 const DEFAULT_HEALTH_TIMEOUT_SECONDS: u64 = 120;
@@ -133,7 +144,7 @@ fn show_access(access: &[(String, String)]) -> String {
 }
 
 impl FunctionDefinition {
-    pub fn from_spec(function: &spec::LambdaFunction) -> Self {
+    pub fn from_spec(function: &spec::LambdaFunction, tags: &BTreeMap<String, String>) -> Self {
         FunctionDefinition {
             name: function.name.get_ref().clone(),
             timeout_seconds: function.timeout_seconds.as_ref().map(|v| *v.get_ref()),
@@ -166,6 +177,8 @@ impl FunctionDefinition {
                     .as_ref()
                     .map(|v| (*v.get_ref()).max(0) as u64)
                     .unwrap_or(DEFAULT_HEALTH_TIMEOUT_SECONDS),
+                prune: t.prune,
+                tags: tags.clone(),
             }),
         }
     }
@@ -216,6 +229,12 @@ pub struct LiveMapping {
     /// Not part of a saved plan's fingerprint: it moves by itself.
     #[serde(skip)]
     pub last_processing_result: Option<String>,
+    #[serde(default)]
+    pub arn: Option<String>,
+    /// Whether pipectl created it (its `pipectl:stack` tag); read only for a mapping a plan
+    /// would replace.
+    #[serde(default)]
+    pub created_by_pipectl: Option<bool>,
 }
 
 /// Account-wide concurrency, from GetAccountSettings.
@@ -315,6 +334,49 @@ pub async fn read_function(
     }))
 }
 
+/// Reads one function for a plan; the tags of its Kafka mappings are read only for those the
+/// plan could replace (on another topic or cluster than the file's, or with another consumer
+/// group), to tell pipectl's own from another owner's.
+pub async fn read_function_for(
+    aws: &Aws,
+    desired: &FunctionDefinition,
+) -> Result<Option<LiveFunction>> {
+    let Some(mut live) = read_function(aws, &desired.name, desired.trigger.is_some()).await? else {
+        return Ok(None);
+    };
+    let Some(trigger) = &desired.trigger else {
+        return Ok(Some(live));
+    };
+    for mapping in live.kafka_mappings.iter_mut() {
+        let same = mapping.source == trigger.source
+            && mapping.topics == [trigger.topic.clone()]
+            && trigger
+                .consumer_group_id
+                .as_ref()
+                .is_none_or(|g| Some(g) == mapping.consumer_group_id.as_ref());
+        if same || trigger.prune {
+            continue;
+        }
+        if let Some(arn) = mapping.arn.clone() {
+            let tags = aws
+                .lambda
+                .list_tags()
+                .resource(&arn)
+                .send()
+                .await
+                .map_err(|e| anyhow!("ListTags {arn} failed: {}", describe_sdk_error(&e)))?;
+            mapping.created_by_pipectl =
+                Some(tags.tags().is_some_and(|t| t.contains_key(STACK_TAG)));
+        }
+    }
+    Ok(Some(live))
+}
+
+/// Whether the plan may delete this mapping: pipectl made it, or the file says `prune`.
+fn may_replace(trigger: &TriggerDefinition, mapping: &LiveMapping) -> bool {
+    trigger.prune || mapping.created_by_pipectl.unwrap_or(false)
+}
+
 fn live_mapping(
     m: &aws_sdk_lambda::types::EventSourceMappingConfiguration,
     source: KafkaSource,
@@ -343,6 +405,8 @@ fn live_mapping(
         consumer_group_id,
         access,
         last_processing_result: m.last_processing_result().map(str::to_string),
+        arn: m.event_source_mapping_arn().map(str::to_string),
+        created_by_pipectl: None,
     })
 }
 
@@ -554,16 +618,81 @@ fn plan_trigger(
     let mut change = match live.iter().find(same_stream) {
         Some(current) if !group_changes(current) => plan_trigger_update(function, trigger, current),
         // Same source and topic: AWS allows one such mapping per function, so the old one goes first.
-        Some(current) => plan_trigger_replace(function, trigger, current, true),
+        Some(current) if may_replace(trigger, current) => {
+            plan_trigger_replace(function, trigger, current, true)
+        }
+        Some(current) => plan_trigger_foreign_group(function, trigger, current),
         // A Kafka mapping on another topic or cluster: topics cannot change in place, and the
-        // new mapping is created before the old one is deleted.
-        None => match live.first() {
-            Some(old) => plan_trigger_replace(function, trigger, old, false),
-            None => plan_trigger_create(function, trigger),
-        },
+        // new mapping is created before the old one is deleted, if it is pipectl's to delete.
+        None => plan_trigger_elsewhere(function, trigger, live),
     };
     change.id = id;
     change.lane = lane;
+    change
+}
+
+/// The function's Kafka mappings are all on other topics or clusters than the file's: the new
+/// mapping is created, then pipectl's own old ones (every one, with `prune`) are deleted;
+/// another owner's are left alone, with a hazard saying the function will consume both.
+fn plan_trigger_elsewhere(
+    function: &str,
+    trigger: &TriggerDefinition,
+    live: &[LiveMapping],
+) -> Change {
+    let (replaceable, foreign): (Vec<&LiveMapping>, Vec<&LiveMapping>) =
+        live.iter().partition(|m| may_replace(trigger, m));
+    let mut change = match replaceable.split_first() {
+        Some((first, rest)) => {
+            let mut change = plan_trigger_replace(function, trigger, first, false);
+            change
+                .steps
+                .extend(rest.iter().map(|m| delete_mapping_step(function, &m.uuid)));
+            change
+        }
+        None => plan_trigger_create(function, trigger),
+    };
+    for other in foreign {
+        change.hazards.push(Hazard {
+            message: format!(
+                "Kafka mapping {} ({} {}) was not created by pipectl: it is left alone, so the function will consume both; set prune = true on the trigger to replace it",
+                other.uuid,
+                other.source,
+                other.topics.join(",")
+            ),
+        });
+    }
+    change
+}
+
+fn delete_mapping_step(function: &str, uuid: &str) -> Step {
+    step(
+        format!("DeleteEventSourceMapping {uuid}"),
+        FunctionOperation::DeleteMapping {
+            function: function.to_string(),
+            uuid: uuid.to_string(),
+        },
+    )
+}
+
+/// Another owner's mapping on the same stream with another consumer group: AWS allows one
+/// mapping per stream and function, and it is not pipectl's to delete.
+fn plan_trigger_foreign_group(
+    function: &str,
+    trigger: &TriggerDefinition,
+    current: &LiveMapping,
+) -> Change {
+    let diff = FieldDiff::new(
+        "consumer_group_id",
+        current.consumer_group_id.clone(),
+        trigger.consumer_group_id.clone(),
+    );
+    let mut change = new_change(Action::Update, vec![diff], vec![]);
+    change.deferred = Some(format!(
+        "Kafka mapping {} of {function} joins consumer group {}, not {}, and was not created by pipectl: it is left alone; set prune = true on the trigger to replace it, or use its group",
+        current.uuid,
+        current.consumer_group_id.as_deref().unwrap_or("(its UUID)"),
+        trigger.consumer_group_id.as_deref().unwrap_or("(none)")
+    ));
     change
 }
 
@@ -691,13 +820,7 @@ fn plan_trigger_replace(
             Some(group.clone()),
         ));
     }
-    let delete = step(
-        format!("DeleteEventSourceMapping {}", old.uuid),
-        FunctionOperation::DeleteMapping {
-            function: function.to_string(),
-            uuid: old.uuid.clone(),
-        },
-    );
+    let delete = delete_mapping_step(function, &old.uuid);
     let create = create_mapping_step(function, trigger);
     let steps = if delete_first {
         vec![delete, create]
@@ -1042,6 +1165,9 @@ async fn create_mapping(
     if !trigger.access.is_empty() {
         request = request.set_source_access_configurations(Some(source_access(&trigger.access)));
     }
+    if !trigger.tags.is_empty() {
+        request = request.set_tags(Some(trigger.tags.clone().into_iter().collect()));
+    }
     request = match &trigger.source {
         KafkaSource::Msk { cluster_arn } => {
             let request = request.event_source_arn(cluster_arn);
@@ -1317,9 +1443,12 @@ mod tests {
             consumer_group_id: group.map(str::to_string),
             access: vec![],
             health_timeout_seconds: 0,
+            prune: false,
+            tags: BTreeMap::new(),
         }
     }
 
+    /// A live mapping pipectl created (its tag was read).
     fn mapping(topic: &str, group: &str) -> LiveMapping {
         LiveMapping {
             uuid: "u1".into(),
@@ -1331,7 +1460,33 @@ mod tests {
             consumer_group_id: Some(group.into()),
             access: vec![],
             last_processing_result: Some("OK".into()),
+            arn: Some("arn:aws:lambda:us-east-1:123456789012:event-source-mapping:u1".into()),
+            created_by_pipectl: Some(true),
         }
+    }
+
+    #[test]
+    fn another_owners_mapping_is_left_alone_unless_the_trigger_prunes() {
+        let mut theirs = mapping("old-logs", "g");
+        theirs.created_by_pipectl = Some(false);
+        let mut want = trigger("application-logs", None);
+        let change = plan_trigger("f", &want, std::slice::from_ref(&theirs), "l".into());
+        assert_eq!(change.action, Action::Create, "{change:?}");
+        assert_eq!(operations(&change), vec!["create"]);
+        assert!(change.hazards[0].message.contains("not created by pipectl"));
+        want.prune = true;
+        let change = plan_trigger("f", &want, std::slice::from_ref(&theirs), "l".into());
+        assert_eq!(operations(&change), vec!["create", "delete"]);
+        // Same stream, another group: AWS allows one mapping, and it is not pipectl's.
+        let mut want = trigger("old-logs", Some("mine"));
+        let change = plan_trigger("f", &want, std::slice::from_ref(&theirs), "l".into());
+        assert!(
+            change.steps.is_empty() && change.deferred.is_some(),
+            "{change:?}"
+        );
+        want.prune = true;
+        let change = plan_trigger("f", &want, std::slice::from_ref(&theirs), "l".into());
+        assert_eq!(operations(&change), vec!["delete", "create"]);
     }
 
     fn operations(change: &Change) -> Vec<&'static str> {

@@ -289,6 +289,10 @@ pub struct KafkaTrigger {
     /// The brokers' root CA (self-managed brokers with a private CA).
     #[schemars(with = "Option<String>")]
     pub server_root_ca_secret_arn: Option<Spanned<String>>,
+    /// Replace a Kafka mapping of this function on another topic or cluster even when pipectl
+    /// did not create it (without it, such a mapping is another owner's and is left alone).
+    #[serde(default)]
+    pub prune: bool,
     /// How long apply waits for the mapping to report `LastProcessingResult: OK` (default 120 s;
     /// 0: do not wait).
     #[schemars(with = "Option<i64>")]
