@@ -422,3 +422,76 @@ fn another_owners_kafka_mapping_is_left_alone_unless_the_trigger_prunes() {
         .expect_code(0);
     assert_eq!(emulator.calls("DeleteEventSourceMapping").len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_discovers_by_name_prefix_and_by_tag() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["logs-consumer", "billing-consumer"]);
+    let dynamodb = emulator.dynamodb().await;
+    for name in ["logs-raw", "logs-scores", "billing-ledger"] {
+        dynamodb
+            .create_table()
+            .table_name(name)
+            .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+            .attribute_definitions(
+                aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                    .attribute_name("id")
+                    .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                    .build()
+                    .expect("attribute"),
+            )
+            .key_schema(
+                aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                    .attribute_name("id")
+                    .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                    .build()
+                    .expect("key"),
+            )
+            .tags(
+                aws_sdk_dynamodb::types::Tag::builder()
+                    .key("team")
+                    .value(if name.starts_with("logs") {
+                        "logs"
+                    } else {
+                        "billing"
+                    })
+                    .build()
+                    .expect("tag"),
+            )
+            .send()
+            .await
+            .expect("CreateTable");
+    }
+    let by_prefix = emulator.pipectl(&["import", "--name-prefix", "logs-"]);
+    by_prefix.expect_code(0);
+    let text = &by_prefix.stdout;
+    assert!(
+        text.contains("name = \"logs\"\n"),
+        "the stack is named after the prefix:\n{text}"
+    );
+    for wanted in [
+        "name = \"logs-raw\"",
+        "name = \"logs-scores\"",
+        "name = \"logs-consumer\"",
+    ] {
+        assert!(text.contains(wanted), "{wanted} missing:\n{text}");
+    }
+    assert!(!text.contains("billing-"), "{text}");
+    let by_tag = emulator.pipectl(&["import", "--tag", "team=billing", "--stack-name", "billing"]);
+    by_tag.expect_code(0);
+    assert!(
+        by_tag.stdout.contains("name = \"billing-ledger\""),
+        "{}",
+        by_tag.stdout
+    );
+    assert!(!by_tag.stdout.contains("logs-raw"), "{}", by_tag.stdout);
+    // What was discovered plans as no changes.
+    let file = emulator.stack("logs.toml", text);
+    emulator
+        .pipectl(&["plan", path_str(&file), "--detailed-exitcode"])
+        .expect_code(0);
+    emulator
+        .pipectl(&["import"])
+        .expect_code(1)
+        .expect_stderr("nothing to import");
+}
