@@ -286,12 +286,18 @@ async fn an_edited_saved_plan_is_refused_with_no_call() {
         );
     }
     // A policy tool reads the typed values and api_calls: an edit of only those is refused too.
-    for (what, pointer, value) in [
-        ("a typed after", "/diffs/0/after", serde_json::json!(128)),
+    for (what, pointer, value, refusal) in [
+        (
+            "a typed after",
+            "/diffs/0/after",
+            serde_json::json!(128),
+            "was edited",
+        ),
         (
             "an api_calls list",
             "/steps/0/api_calls",
             serde_json::json!(["lambda:GetFunction"]),
+            "plan is stale",
         ),
     ] {
         let mut edited = saved.clone();
@@ -304,7 +310,7 @@ async fn an_edited_saved_plan_is_refused_with_no_call() {
         emulator
             .pipectl(&["apply", path_str(&file), "--allow-destroy"])
             .expect_code(1)
-            .expect_stderr("was edited");
+            .expect_stderr(refusal);
         assert!(emulator.mutating_calls().is_empty(), "{what}");
     }
     // The file as pipectl wrote it still applies (with --allow-destroy for the index).

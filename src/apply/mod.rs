@@ -209,7 +209,7 @@ async fn run_change(change: &Change, clients: &Clients, reporter: &Reporter) -> 
     let started = std::time::Instant::now();
     for step in &change.steps {
         progress.note(&format!("{}...", step.description));
-        if let Err(error) = clients.execute(&step.operation, &progress).await {
+        if let Err(error) = clients.execute(step, &progress).await {
             progress.finish();
             reporter.line(&format!("{}: failed: {error:#}", change.id));
             return Err(error);

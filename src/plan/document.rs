@@ -119,11 +119,11 @@ impl PlanDocument {
         if document.kind != DocumentKind::Plan {
             bail!("{} is a drift report, not a plan", path.display());
         }
-        // What a policy tool or a reviewer read (typed values, api_calls) must be what pipectl
-        // derives from the rest: an edit of only those would pass a policy and not the plan.
+        // What a policy tool reads (the typed values) must be what pipectl derives from the
+        // text it compares: an edit of only those would pass a policy and not the plan.
         if serde_json::to_value(&document.changes).ok().as_ref() != value.get("changes") {
             bail!(
-                "{} was edited: its changes are not what pipectl writes (a typed before/after or an api_calls list does not match its text or operation); make the plan again with `pipectl plan --out`",
+                "{} was edited: its changes are not what pipectl writes (a typed before/after does not match its text); make the plan again with `pipectl plan --out`",
                 path.display()
             );
         }

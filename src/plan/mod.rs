@@ -8,8 +8,6 @@ pub mod targets;
 
 use serde::{Deserialize, Serialize};
 
-use crate::providers::Operation;
-
 /// What kind of object a change is about; part of every resource id.
 #[derive(
     Debug,
@@ -268,46 +266,20 @@ pub struct Hazard {
     pub message: String,
 }
 
-/// One call (or call-and-wait) the apply engine makes, in order.
-#[derive(Debug, Clone, Deserialize)]
+/// One call (or call-and-wait) the apply engine makes, in order: the backend that executes it,
+/// the API calls it makes, and the backend's operation as data. The plan holds it without
+/// knowing any backend; the backend that made it reads the operation back to execute it.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Step {
     pub description: String,
-    pub operation: Operation,
-}
-
-/// The JSON form of a step, for the schema.
-#[derive(schemars::JsonSchema)]
-#[allow(dead_code)]
-struct StepJson {
-    description: String,
+    /// The backend: `dynamodb`, `lambda`, `sagemaker`, `autoscaler` (the HPA) or `storage`.
+    pub service: String,
     /// The API calls apply makes for this step, in order: AWS calls as IAM names them
     /// (`lambda:UpdateFunctionConfiguration`), Kubernetes calls as `kubernetes:VERB
     /// GROUP/VERSION RESOURCE`.
-    api_calls: Vec<String>,
-    operation: Operation,
-}
-
-impl schemars::JsonSchema for Step {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Step".into()
-    }
-
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        StepJson::json_schema(generator)
-    }
-}
-
-/// In JSON a step also lists the API calls it makes (`api_calls`), derived from its operation:
-/// written for readers, never read back.
-impl Serialize for Step {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut step = serializer.serialize_struct("Step", 3)?;
-        step.serialize_field("description", &self.description)?;
-        step.serialize_field("api_calls", &self.operation.api_calls())?;
-        step.serialize_field("operation", &self.operation)?;
-        step.end()
-    }
+    pub api_calls: Vec<String>,
+    /// The backend's operation: `call` and its arguments.
+    pub operation: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

@@ -635,15 +635,16 @@ pub fn plan_table(
             after_lane: None,
             conflicts: vec![],
             fingerprint: None,
-            steps: vec![Step {
-                description: format!("update billing mode and capacity of {}", desired.name),
-                operation: super::Operation::Dynamodb(TableOperation::UpdateTable {
-                    table: desired.name.clone(),
-                    billing_mode: desired.billing_mode,
-                    capacity: table_capacity,
-                    index_capacity,
-                }),
-            }],
+            steps: vec![(super::Operation::Dynamodb(TableOperation::UpdateTable {
+                table: desired.name.clone(),
+                billing_mode: desired.billing_mode,
+                capacity: table_capacity,
+                index_capacity,
+            }))
+            .into_step(format!(
+                "update billing mode and capacity of {}",
+                desired.name
+            ))],
         });
     } else {
         changes.push(Change {
@@ -718,9 +719,8 @@ pub fn plan_table(
                 .chain(std::iter::once(index)),
         );
         let position = next_position();
-        steps.push(Step {
-            description: format!("create index {} ({position})", index.name),
-            operation: super::Operation::Dynamodb(TableOperation::CreateIndex {
+        steps.push(
+            (super::Operation::Dynamodb(TableOperation::CreateIndex {
                 table: desired.name.clone(),
                 index: IndexDefinition {
                     capacity: if desired.billing_mode == BillingMode::Provisioned {
@@ -731,9 +731,10 @@ pub fn plan_table(
                     ..index.clone()
                 },
                 attribute_definitions: attributes,
-                position,
-            }),
-        });
+                position: position.clone(),
+            }))
+            .into_step(format!("create index {} ({position})", index.name)),
+        );
         created_so_far.push(index);
         changes.push(Change {
             id,
@@ -795,14 +796,12 @@ fn capacity_quota_hazards(desired: &TableDefinition) -> Vec<Hazard> {
 }
 
 fn delete_index_step(table: &str, index: &str, position: String) -> Step {
-    Step {
-        description: format!("delete index {index} ({position})"),
-        operation: super::Operation::Dynamodb(TableOperation::DeleteIndex {
-            table: table.to_string(),
-            index: index.to_string(),
-            position,
-        }),
-    }
+    (super::Operation::Dynamodb(TableOperation::DeleteIndex {
+        table: table.to_string(),
+        index: index.to_string(),
+        position: position.clone(),
+    }))
+    .into_step(format!("delete index {index} ({position})"))
 }
 
 fn plan_create(desired: &TableDefinition, id: ResourceId, lane: String) -> Change {
@@ -861,12 +860,10 @@ fn plan_create(desired: &TableDefinition, id: ResourceId, lane: String) -> Chang
         after_lane: None,
         conflicts: vec![],
         fingerprint: None,
-        steps: vec![Step {
-            description: format!("create table {}", desired.name),
-            operation: super::Operation::Dynamodb(TableOperation::CreateTable {
-                table: desired.clone(),
-            }),
-        }],
+        steps: vec![(super::Operation::Dynamodb(TableOperation::CreateTable {
+            table: desired.clone(),
+        }))
+        .into_step(format!("create table {}", desired.name))],
     }
 }
 
@@ -1298,7 +1295,7 @@ mod tests {
         let (changes, _) = plan_table(&want, Some(&have));
         let super::super::Operation::Dynamodb(TableOperation::UpdateTable {
             index_capacity, ..
-        }) = &changes[0].steps[0].operation
+        }) = &crate::providers::decode(&changes[0].steps[0]).expect("decodes")
         else {
             panic!("expected an UpdateTable step, got {:?}", changes[0].steps);
         };

@@ -475,10 +475,7 @@ impl FunctionOperation {
 }
 
 fn step(description: String, operation: FunctionOperation) -> Step {
-    Step {
-        description,
-        operation: Operation::Lambda(operation),
-    }
+    Operation::Lambda(operation).into_step(description)
 }
 
 fn show_reservation(value: Option<i64>) -> String {
@@ -1402,7 +1399,7 @@ mod tests {
             timeout_seconds,
             memory_mib,
             ..
-        }) = &changes[0].steps[0].operation
+        }) = &crate::providers::decode(&changes[0].steps[0]).expect("decodes")
         else {
             panic!("expected UpdateConfiguration");
         };
@@ -1493,7 +1490,7 @@ mod tests {
         change
             .steps
             .iter()
-            .map(|s| match &s.operation {
+            .map(|s| match &crate::providers::decode(s).expect("decodes") {
                 Operation::Lambda(FunctionOperation::CreateMapping { .. }) => "create",
                 Operation::Lambda(FunctionOperation::DeleteMapping { .. }) => "delete",
                 Operation::Lambda(FunctionOperation::UpdateMapping { .. }) => "update",

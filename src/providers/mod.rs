@@ -23,13 +23,14 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use serde::{Deserialize, Serialize};
 
+use crate::plan::Step;
 use crate::progress::StepProgress;
 
-/// What the apply engine executes: one provider call, followed by the wait it needs.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(tag = "service", rename_all = "snake_case")]
+/// What the apply engine executes: one provider call, followed by the wait it needs. A plan
+/// holds it as data (`plan::Step`: the service, the API calls and this operation as JSON);
+/// `decode` reads it back for execution.
+#[derive(Debug, Clone)]
 pub enum Operation {
     Dynamodb(dynamodb::TableOperation),
     Lambda(lambda::FunctionOperation),
@@ -39,6 +40,17 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// The backend that executes it, as steps name it.
+    fn service(&self) -> &'static str {
+        match self {
+            Operation::Dynamodb(_) => "dynamodb",
+            Operation::Lambda(_) => "lambda",
+            Operation::Autoscaler(_) => "autoscaler",
+            Operation::Storage(_) => "storage",
+            Operation::Sagemaker(_) => "sagemaker",
+        }
+    }
+
     /// The API calls apply makes for this step, in order: AWS calls as IAM names them
     /// (`lambda:UpdateFunctionConfiguration`), Kubernetes calls as `kubernetes:VERB
     /// GROUP/VERSION RESOURCE`. For policy tools and for the permissions a deploy role needs.
@@ -51,6 +63,46 @@ impl Operation {
             Operation::Sagemaker(op) => op.api_calls(),
         }
     }
+
+    /// The operation as a plan step.
+    pub fn into_step(self, description: String) -> Step {
+        let payload = match &self {
+            Operation::Dynamodb(op) => serde_json::to_value(op),
+            Operation::Lambda(op) => serde_json::to_value(op),
+            Operation::Autoscaler(op) => serde_json::to_value(op),
+            Operation::Storage(op) => serde_json::to_value(op),
+            Operation::Sagemaker(op) => serde_json::to_value(op),
+        };
+        Step {
+            description,
+            service: self.service().to_string(),
+            api_calls: self.api_calls().iter().map(|c| c.to_string()).collect(),
+            // These types always serialize; Null would fail to decode, never run.
+            operation: payload.unwrap_or_default(),
+        }
+    }
+}
+
+/// The operation a step holds, read back for execution.
+pub fn decode(step: &Step) -> Result<Operation> {
+    let operation = step.operation.clone();
+    let decoded = match step.service.as_str() {
+        "dynamodb" => serde_json::from_value(operation).map(Operation::Dynamodb),
+        "lambda" => serde_json::from_value(operation).map(Operation::Lambda),
+        "autoscaler" => serde_json::from_value(operation).map(Operation::Autoscaler),
+        "storage" => serde_json::from_value(operation).map(Operation::Storage),
+        "sagemaker" => serde_json::from_value(operation).map(Operation::Sagemaker),
+        other => anyhow::bail!(
+            "step {:?}: no backend executes service {other:?}",
+            step.description
+        ),
+    };
+    decoded.map_err(|e| {
+        anyhow::anyhow!(
+            "step {:?}: its operation does not decode: {e}",
+            step.description
+        )
+    })
 }
 
 /// How to reach AWS, from the global flags and the stack.
@@ -91,9 +143,9 @@ pub struct Clients {
 
 impl Clients {
     /// Executes one step: the call, then the wait until the service reports the result settled.
-    pub async fn execute(&self, operation: &Operation, progress: &StepProgress) -> Result<()> {
+    pub async fn execute(&self, step: &Step, progress: &StepProgress) -> Result<()> {
         let aws = &self.aws;
-        match operation {
+        match &decode(step)? {
             Operation::Dynamodb(op) => dynamodb::execute(aws, op, progress).await,
             Operation::Lambda(op) => lambda::execute(aws, op, progress).await,
             Operation::Sagemaker(op) => sagemaker::execute(aws, op, progress).await,

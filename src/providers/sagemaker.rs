@@ -399,10 +399,7 @@ impl VariantOperation {
 }
 
 fn step(description: String, operation: VariantOperation) -> Step {
-    Step {
-        description,
-        operation: Operation::Sagemaker(operation),
-    }
+    Operation::Sagemaker(operation).into_step(description)
 }
 
 fn lane(resource_id: &str) -> String {
@@ -869,7 +866,7 @@ mod tests {
         assert_eq!(change.action, Action::Create);
         assert_eq!(change.steps.len(), 2);
         assert!(matches!(
-            change.steps[0].operation,
+            crate::providers::decode(&change.steps[0]).expect("decodes"),
             Operation::Sagemaker(VariantOperation::RegisterTarget { .. })
         ));
     }
@@ -912,11 +909,11 @@ mod tests {
             "sagemaker.variant.old/AllTraffic"
         );
         assert!(matches!(
-            changes[0].steps[0].operation,
+            crate::providers::decode(&changes[0].steps[0]).expect("decodes"),
             Operation::Sagemaker(VariantOperation::DeletePolicy { .. })
         ));
         assert!(matches!(
-            changes[0].steps[1].operation,
+            crate::providers::decode(&changes[0].steps[1]).expect("decodes"),
             Operation::Sagemaker(VariantOperation::Deregister { .. })
         ));
     }

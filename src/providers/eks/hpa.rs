@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{describe_kube_error, server_side_apply, Cluster};
-use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step};
+use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind};
 use crate::providers::Operation;
 use crate::spec;
 
@@ -473,17 +473,15 @@ pub fn plan(
     let steps = if action == Action::NoOp {
         vec![]
     } else {
-        vec![Step {
-            description: format!(
-                "server-side apply HorizontalPodAutoscaler {}/{} (field manager {FIELD_MANAGER})",
-                desired.namespace, desired.name
-            ),
-            operation: Operation::Autoscaler(AutoscalerOperation::Apply {
-                namespace: desired.namespace.clone(),
-                name: desired.name.clone(),
-                manifest: desired.manifest(),
-            }),
-        }]
+        vec![(Operation::Autoscaler(AutoscalerOperation::Apply {
+            namespace: desired.namespace.clone(),
+            name: desired.name.clone(),
+            manifest: desired.manifest(),
+        }))
+        .into_step(format!(
+            "server-side apply HorizontalPodAutoscaler {}/{} (field manager {FIELD_MANAGER})",
+            desired.namespace, desired.name
+        ))]
     };
     (
         Some(Change {

@@ -533,10 +533,7 @@ impl StorageOperation {
 }
 
 fn step(description: String, operation: StorageOperation) -> Step {
-    Step {
-        description,
-        operation: Operation::Storage(operation),
-    }
+    Operation::Storage(operation).into_step(description)
 }
 
 pub fn class_lane(name: &str) -> String {
@@ -1325,7 +1322,7 @@ mod tests {
         let change = &changes[0];
         assert_eq!(change.action, Action::Update);
         assert_eq!(change.steps.len(), 2);
-        match &change.steps[0].operation {
+        match &crate::providers::decode(&change.steps[0]).expect("decodes") {
             Operation::Storage(StorageOperation::ModifyVolume { iops, size_gib, .. }) => {
                 assert_eq!((*iops, *size_gib), (Some(6000), Some(600)));
             }
