@@ -8,44 +8,19 @@ pub mod targets;
 
 use serde::{Deserialize, Serialize};
 
-/// What kind of object a change is about; part of every resource id.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ResourceKind {
-    DynamoDbTable,
-    DynamoDbIndex,
-    LambdaFunction,
-    LambdaEventSourceMapping,
-    KafkaBrokerAutoscaler,
-    StorageClass,
-    BrokerVolume,
-    SageMakerVariant,
-}
+/// What kind of object a change is about: the first part of its id (`dynamodb.table`). Each
+/// kind's module defines its own (`dynamodb::TABLE`); the plan only carries them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceKind(pub std::borrow::Cow<'static, str>);
 
 impl ResourceKind {
-    pub fn prefix(self) -> &'static str {
-        match self {
-            ResourceKind::DynamoDbTable => "dynamodb.table",
-            ResourceKind::DynamoDbIndex => "dynamodb.index",
-            ResourceKind::LambdaFunction => "lambda.function",
-            ResourceKind::LambdaEventSourceMapping => "lambda.kafka_trigger",
-            ResourceKind::KafkaBrokerAutoscaler => "eks.hpa",
-            ResourceKind::StorageClass => "eks.storage_class",
-            ResourceKind::BrokerVolume => "eks.volume",
-            ResourceKind::SageMakerVariant => "sagemaker.variant",
-        }
+    /// A kind's prefix: two lowercase words joined by a dot.
+    pub const fn named(prefix: &'static str) -> Self {
+        ResourceKind(std::borrow::Cow::Borrowed(prefix))
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.0
     }
 }
 
@@ -68,32 +43,27 @@ impl ResourceId {
     }
 }
 
-impl ResourceKind {
-    const ALL: [ResourceKind; 8] = [
-        ResourceKind::DynamoDbTable,
-        ResourceKind::DynamoDbIndex,
-        ResourceKind::LambdaFunction,
-        ResourceKind::LambdaEventSourceMapping,
-        ResourceKind::KafkaBrokerAutoscaler,
-        ResourceKind::StorageClass,
-        ResourceKind::BrokerVolume,
-        ResourceKind::SageMakerVariant,
-    ];
+fn is_kind_word(word: &str) -> bool {
+    !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
 }
 
 impl std::str::FromStr for ResourceId {
     type Err = String;
 
+    /// `SERVICE.KIND.NAME`; which kinds exist is the registry's business, not the id's.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        ResourceKind::ALL
-            .iter()
-            .find_map(|kind| {
-                text.strip_prefix(kind.prefix())
-                    .and_then(|rest| rest.strip_prefix('.'))
-                    .filter(|name| !name.is_empty())
-                    .map(|name| ResourceId::new(*kind, name))
-            })
-            .ok_or_else(|| format!("{text:?} is not a pipectl resource id"))
+        let mut parts = text.splitn(3, '.');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(service), Some(kind), Some(name))
+                if is_kind_word(service) && is_kind_word(kind) && !name.is_empty() =>
+            {
+                Ok(ResourceId::new(
+                    ResourceKind(std::borrow::Cow::Owned(format!("{service}.{kind}"))),
+                    name,
+                ))
+            }
+            _ => Err(format!("{text:?} is not a pipectl resource id")),
+        }
     }
 }
 
@@ -116,11 +86,10 @@ impl schemars::JsonSchema for ResourceId {
     }
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let kinds: Vec<&str> = ResourceKind::ALL.iter().map(|k| k.prefix()).collect();
         schemars::json_schema!({
             "type": "string",
-            "description": "KIND.NAME, e.g. lambda.function.kafka-log-lambda",
-            "pattern": format!("^({})\\..+$", kinds.join("|").replace('.', "\\."))
+            "description": "SERVICE.KIND.NAME, e.g. lambda.function.kafka-log-lambda",
+            "pattern": "^[a-z_]+\\.[a-z_]+\\..+$"
         })
     }
 }
@@ -347,6 +316,40 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
+/// The fields `[[ignore]]` rules name for one resource, recorded in `ignored` for the plan.
+pub fn ignored_fields(
+    spec: &crate::spec::StackSpec,
+    resource_id: &str,
+    ignored: &mut Vec<IgnoredField>,
+) -> Vec<String> {
+    spec.ignored_fields(resource_id)
+        .into_iter()
+        .map(|(field, reason)| {
+            ignored.push(IgnoredField {
+                resource: resource_id.to_string(),
+                field: field.clone(),
+                reason,
+            });
+            field
+        })
+        .collect()
+}
+
+/// The changes, each marked with the digest of the live object they were planned from.
+pub fn stamped<T: serde::Serialize>(
+    changes: impl IntoIterator<Item = Change>,
+    live: &T,
+) -> Vec<Change> {
+    let digest = fingerprint(live);
+    changes
+        .into_iter()
+        .map(|mut change| {
+            change.fingerprint = Some(digest.clone());
+            change
+        })
+        .collect()
+}
+
 /// Hex SHA-256 of some bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -411,7 +414,7 @@ mod tests {
 
     fn change(action: Action) -> Change {
         Change {
-            id: ResourceId::new(ResourceKind::DynamoDbTable, "t"),
+            id: ResourceId::new(ResourceKind::named("dynamodb.table"), "t"),
             action,
             diffs: vec![],
             hazards: vec![],

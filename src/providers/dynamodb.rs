@@ -7,6 +7,11 @@
 //! * indexes are matched by name, and server-filled fields (sizes, counts, ARNs, warm
 //!   throughput, timestamps) are never compared.
 
+use futures::future::BoxFuture;
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use crate::plan::{ignored_fields, stamped};
+use crate::providers::kind::{Kind, KindPlan, PlanContext};
 use std::collections::BTreeMap;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -25,6 +30,11 @@ use super::{describe_sdk_error, Aws};
 use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step};
 use crate::progress::StepProgress;
 use crate::spec::{self, BillingMode, Capacity};
+
+/// The kind of `dynamodb.table.NAME` resource ids.
+pub const TABLE: ResourceKind = ResourceKind::named("dynamodb.table");
+/// The kind of `dynamodb.index.NAME` resource ids.
+pub const INDEX: ResourceKind = ResourceKind::named("dynamodb.index");
 
 /// A key attribute: name and scalar type (`S`, `N` or `B`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -447,6 +457,12 @@ pub enum TableOperation {
 }
 
 impl TableOperation {
+    /// The operation as a plan step of service `dynamodb`.
+    pub fn into_step(self, description: String) -> Step {
+        let api_calls = self.api_calls();
+        crate::providers::step_of("dynamodb", description, api_calls, &self)
+    }
+
     /// The API calls apply makes for it, as IAM names them: the change, then the wait's reads.
     pub fn api_calls(&self) -> Vec<&'static str> {
         let call = match self {
@@ -488,7 +504,7 @@ pub fn plan_table(
     live: Option<&LiveTable>,
 ) -> (Vec<Change>, Vec<PlanError>) {
     let lane = format!("dynamodb:{}", desired.name);
-    let table_id = ResourceId::new(ResourceKind::DynamoDbTable, &desired.name);
+    let table_id = ResourceId::new(TABLE, &desired.name);
     let Some(live) = live else {
         return (vec![plan_create(desired, table_id, lane)], vec![]);
     };
@@ -548,10 +564,7 @@ pub fn plan_table(
 
     let mut changes = vec![];
     for index in &deletions {
-        let id = ResourceId::new(
-            ResourceKind::DynamoDbIndex,
-            format!("{}/{}", desired.name, index.definition.name),
-        );
+        let id = ResourceId::new(INDEX, format!("{}/{}", desired.name, index.definition.name));
         changes.push(Change {
             id,
             action: Action::Delete,
@@ -635,12 +648,12 @@ pub fn plan_table(
             after_lane: None,
             conflicts: vec![],
             fingerprint: None,
-            steps: vec![(super::Operation::Dynamodb(TableOperation::UpdateTable {
+            steps: vec![(TableOperation::UpdateTable {
                 table: desired.name.clone(),
                 billing_mode: desired.billing_mode,
                 capacity: table_capacity,
                 index_capacity,
-            }))
+            })
             .into_step(format!(
                 "update billing mode and capacity of {}",
                 desired.name
@@ -675,10 +688,7 @@ pub fn plan_table(
         if !replacing && !creating {
             continue;
         }
-        let id = ResourceId::new(
-            ResourceKind::DynamoDbIndex,
-            format!("{}/{}", desired.name, index.name),
-        );
+        let id = ResourceId::new(INDEX, format!("{}/{}", desired.name, index.name));
         let mut steps = vec![];
         let mut diffs = vec![];
         let mut hazards = vec![Hazard {
@@ -720,7 +730,7 @@ pub fn plan_table(
         );
         let position = next_position();
         steps.push(
-            (super::Operation::Dynamodb(TableOperation::CreateIndex {
+            (TableOperation::CreateIndex {
                 table: desired.name.clone(),
                 index: IndexDefinition {
                     capacity: if desired.billing_mode == BillingMode::Provisioned {
@@ -732,7 +742,7 @@ pub fn plan_table(
                 },
                 attribute_definitions: attributes,
                 position: position.clone(),
-            }))
+            })
             .into_step(format!("create index {} ({position})", index.name)),
         );
         created_so_far.push(index);
@@ -796,11 +806,11 @@ fn capacity_quota_hazards(desired: &TableDefinition) -> Vec<Hazard> {
 }
 
 fn delete_index_step(table: &str, index: &str, position: String) -> Step {
-    (super::Operation::Dynamodb(TableOperation::DeleteIndex {
+    (TableOperation::DeleteIndex {
         table: table.to_string(),
         index: index.to_string(),
         position: position.clone(),
-    }))
+    })
     .into_step(format!("delete index {index} ({position})"))
 }
 
@@ -860,9 +870,9 @@ fn plan_create(desired: &TableDefinition, id: ResourceId, lane: String) -> Chang
         after_lane: None,
         conflicts: vec![],
         fingerprint: None,
-        steps: vec![(super::Operation::Dynamodb(TableOperation::CreateTable {
+        steps: vec![(TableOperation::CreateTable {
             table: desired.clone(),
-        }))
+        })
         .into_step(format!("create table {}", desired.name))],
     }
 }
@@ -1175,6 +1185,101 @@ async fn wait_until_settled(
     .await
 }
 
+/// DynamoDB tables and their indexes.
+pub struct Tables;
+pub static TABLES: Tables = Tables;
+
+impl Kind for Tables {
+    fn ignorable(&self) -> &'static [(&'static str, &'static [&'static str])] {
+        &[
+            ("dynamodb.table.", &["capacity"]),
+            ("dynamodb.index.", &["capacity"]),
+        ]
+    }
+
+    fn services(&self) -> &'static [&'static str] {
+        &["dynamodb"]
+    }
+
+    fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
+        Box::pin(plan_tables(context))
+    }
+
+    fn execute<'a>(
+        &'a self,
+        clients: &'a crate::providers::Clients,
+        step: &'a Step,
+        progress: &'a StepProgress,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            execute(
+                &clients.aws,
+                &crate::providers::operation_of(step)?,
+                progress,
+            )
+            .await
+        })
+    }
+}
+
+/// The ids a table and its indexes have in a plan.
+fn table_ids(table: &TableDefinition) -> Vec<String> {
+    let indexes = table
+        .indexes
+        .iter()
+        .map(|i| format!("dynamodb.index.{}/{}", table.name, i.name));
+    std::iter::once(format!("dynamodb.table.{}", table.name))
+        .chain(indexes)
+        .collect()
+}
+
+async fn plan_tables(context: &PlanContext<'_>) -> Result<KindPlan> {
+    let spec = &context.stack.spec;
+    let mut out = KindPlan::default();
+    let mut tables: Vec<TableDefinition> = spec
+        .dynamodb
+        .iter()
+        .flat_map(|d| d.tables.iter())
+        .map(|t| TableDefinition::from_spec(t, &context.tags))
+        .collect();
+    out.declared = tables.iter().flat_map(table_ids).collect();
+    tables.retain(|t| {
+        context
+            .targets
+            .selects_any(table_ids(t).iter().map(String::as_str))
+    });
+    // Futures collected first: a closure in the stream's type would tie its lifetimes.
+    let reads: Vec<_> = tables
+        .iter()
+        .map(|t| read_table_for(context.aws, t))
+        .collect();
+    let live_tables = stream::iter(reads)
+        .buffered(context.parallelism)
+        .try_collect::<Vec<_>>()
+        .await?;
+    // `[[ignore]]` rules: the named fields take their live values (or are left unmanaged).
+    for (desired, live) in tables.iter_mut().zip(&live_tables) {
+        let table_id = format!("dynamodb.table.{}", desired.name);
+        for _ in ignored_fields(spec, &table_id, &mut out.ignored) {
+            desired.ignore_capacity(None, live.as_ref());
+        }
+        let index_names: Vec<String> = desired.indexes.iter().map(|i| i.name.clone()).collect();
+        for index in index_names {
+            let index_id = format!("dynamodb.index.{}/{index}", desired.name);
+            for _ in ignored_fields(spec, &index_id, &mut out.ignored) {
+                desired.ignore_capacity(Some(&index), live.as_ref());
+            }
+        }
+    }
+    for (desired, live) in tables.iter().zip(&live_tables) {
+        out.notes.extend(unmanaged_notes(desired, live.as_ref()));
+        let (changes, errors) = plan_table(desired, live.as_ref());
+        out.changes.extend(stamped(changes, live));
+        out.errors.extend(errors);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1293,9 +1398,9 @@ mod tests {
             vec![index("byScore", "score", None)],
         );
         let (changes, _) = plan_table(&want, Some(&have));
-        let super::super::Operation::Dynamodb(TableOperation::UpdateTable {
-            index_capacity, ..
-        }) = &crate::providers::decode(&changes[0].steps[0]).expect("decodes")
+        let TableOperation::UpdateTable { index_capacity, .. } =
+            &crate::providers::operation_of::<TableOperation>(&changes[0].steps[0])
+                .expect("decodes")
         else {
             panic!("expected an UpdateTable step, got {:?}", changes[0].steps);
         };

@@ -13,6 +13,11 @@
 //! * reserved concurrency may not take the account's unreserved pool below its minimum, checked
 //!   at plan time from GetAccountSettings; removing a reservation is DeleteFunctionConcurrency.
 
+use futures::future::BoxFuture;
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use crate::plan::{ignored_fields, stamped};
+use crate::providers::kind::{Kind, KindPlan, PlanContext};
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::types::{
@@ -23,10 +28,15 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::wait::{self, Poll};
-use super::{describe_sdk_error, Aws, Operation};
+use super::{describe_sdk_error, Aws};
 use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step};
 use crate::progress::StepProgress;
 use crate::spec::{self, limits, ReservedConcurrency};
+
+/// The kind of `lambda.function.NAME` resource ids.
+pub const FUNCTION: ResourceKind = ResourceKind::named("lambda.function");
+/// The kind of `lambda.kafka_trigger.NAME` resource ids.
+pub const KAFKA_TRIGGER: ResourceKind = ResourceKind::named("lambda.kafka_trigger");
 
 /// Where a Kafka trigger reads from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -447,6 +457,12 @@ pub enum FunctionOperation {
 }
 
 impl FunctionOperation {
+    /// The operation as a plan step of service `lambda`.
+    pub fn into_step(self, description: String) -> Step {
+        let api_calls = self.api_calls();
+        crate::providers::step_of("lambda", description, api_calls, &self)
+    }
+
     /// The API calls apply makes for it, as IAM names them: the change, then the wait's reads.
     pub fn api_calls(&self) -> Vec<&'static str> {
         match self {
@@ -475,7 +491,7 @@ impl FunctionOperation {
 }
 
 fn step(description: String, operation: FunctionOperation) -> Step {
-    Operation::Lambda(operation).into_step(description)
+    operation.into_step(description)
 }
 
 fn show_reservation(value: Option<i64>) -> String {
@@ -490,7 +506,7 @@ pub fn plan_function(
     desired: &FunctionDefinition,
     live: Option<&LiveFunction>,
 ) -> (Vec<Change>, Vec<PlanError>) {
-    let id = ResourceId::new(ResourceKind::LambdaFunction, &desired.name);
+    let id = ResourceId::new(FUNCTION, &desired.name);
     let Some(live) = live else {
         return (
             vec![],
@@ -603,7 +619,7 @@ fn plan_trigger(
     live: &[LiveMapping],
     lane: String,
 ) -> Change {
-    let id = ResourceId::new(ResourceKind::LambdaEventSourceMapping, function);
+    let id = ResourceId::new(KAFKA_TRIGGER, function);
     let same_stream =
         |m: &&LiveMapping| m.source == trigger.source && m.topics == [trigger.topic.clone()];
     let group_changes = |m: &LiveMapping| {
@@ -695,7 +711,7 @@ fn plan_trigger_foreign_group(
 
 fn new_change(action: Action, diffs: Vec<FieldDiff>, steps: Vec<Step>) -> Change {
     Change {
-        id: ResourceId::new(ResourceKind::LambdaEventSourceMapping, ""),
+        id: ResourceId::new(KAFKA_TRIGGER, ""),
         action,
         diffs,
         hazards: vec![],
@@ -1366,6 +1382,120 @@ async fn wait_for_mapping(
     .await
 }
 
+/// Lambda functions: their limits, reserved concurrency and Kafka trigger.
+pub struct Functions;
+pub static FUNCTIONS: Functions = Functions;
+
+impl Kind for Functions {
+    fn ignorable(&self) -> &'static [(&'static str, &'static [&'static str])] {
+        &[
+            (
+                "lambda.function.",
+                &["timeout_seconds", "memory_mib", "reserved_concurrency"],
+            ),
+            (
+                "lambda.kafka_trigger.",
+                &["batch_size", "batching_window_seconds"],
+            ),
+        ]
+    }
+
+    fn services(&self) -> &'static [&'static str] {
+        &["lambda"]
+    }
+
+    fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
+        Box::pin(plan_functions(context))
+    }
+
+    fn execute<'a>(
+        &'a self,
+        clients: &'a crate::providers::Clients,
+        step: &'a Step,
+        progress: &'a StepProgress,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            execute(
+                &clients.aws,
+                &crate::providers::operation_of(step)?,
+                progress,
+            )
+            .await
+        })
+    }
+}
+
+/// The ids a function and its trigger have in a plan.
+fn function_ids(function: &FunctionDefinition) -> Vec<String> {
+    let trigger = function
+        .trigger
+        .as_ref()
+        .map(|_| format!("lambda.kafka_trigger.{}", function.name));
+    std::iter::once(format!("lambda.function.{}", function.name))
+        .chain(trigger)
+        .collect()
+}
+
+async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
+    let spec = &context.stack.spec;
+    let aws = context.aws;
+    let mut out = KindPlan::default();
+    let mut functions: Vec<FunctionDefinition> = spec
+        .lambda
+        .iter()
+        .flat_map(|l| l.functions.iter())
+        .map(|f| FunctionDefinition::from_spec(f, &context.tags))
+        .collect();
+    out.declared = functions.iter().flat_map(function_ids).collect();
+    functions.retain(|f| {
+        context
+            .targets
+            .selects_any(function_ids(f).iter().map(String::as_str))
+    });
+    // Futures collected first: a closure in the stream's type would tie its lifetimes.
+    let reads: Vec<_> = functions
+        .iter()
+        .map(|f| read_function_for(aws, f))
+        .collect();
+    let read_functions = stream::iter(reads)
+        .buffered(context.parallelism)
+        .try_collect::<Vec<_>>();
+    let wants_reservation = functions.iter().any(|f| f.reserved_concurrency.is_some());
+    let read_settings = async {
+        if wants_reservation {
+            read_account(aws).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (live_functions, account) = tokio::try_join!(read_functions, read_settings)?;
+    for desired in functions.iter_mut() {
+        let function_id = format!("lambda.function.{}", desired.name);
+        for field in ignored_fields(spec, &function_id, &mut out.ignored) {
+            desired.ignore(&field);
+        }
+        let trigger_id = format!("lambda.kafka_trigger.{}", desired.name);
+        if let Some(trigger) = desired.trigger.as_mut() {
+            for field in ignored_fields(spec, &trigger_id, &mut out.ignored) {
+                trigger.ignore(&field);
+            }
+        }
+    }
+    for (desired, live) in functions.iter().zip(&live_functions) {
+        let (changes, errors) = plan_function(desired, live.as_ref());
+        out.changes.extend(stamped(changes, live));
+        out.errors.extend(errors);
+    }
+    if let Some(account) = account {
+        out.errors.extend(check_account_concurrency(
+            &functions,
+            &live_functions,
+            account,
+        ));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1395,11 +1525,12 @@ mod tests {
     #[test]
     fn only_changed_fields_are_sent() {
         let (changes, _) = plan_function(&desired(None), Some(&live(None)));
-        let Operation::Lambda(FunctionOperation::UpdateConfiguration {
+        let FunctionOperation::UpdateConfiguration {
             timeout_seconds,
             memory_mib,
             ..
-        }) = &crate::providers::decode(&changes[0].steps[0]).expect("decodes")
+        } = &crate::providers::operation_of::<FunctionOperation>(&changes[0].steps[0])
+            .expect("decodes")
         else {
             panic!("expected UpdateConfiguration");
         };
@@ -1490,11 +1621,13 @@ mod tests {
         change
             .steps
             .iter()
-            .map(|s| match &crate::providers::decode(s).expect("decodes") {
-                Operation::Lambda(FunctionOperation::CreateMapping { .. }) => "create",
-                Operation::Lambda(FunctionOperation::DeleteMapping { .. }) => "delete",
-                Operation::Lambda(FunctionOperation::UpdateMapping { .. }) => "update",
-                _ => "other",
+            .map(|s| {
+                match &crate::providers::operation_of::<FunctionOperation>(s).expect("decodes") {
+                    FunctionOperation::CreateMapping { .. } => "create",
+                    FunctionOperation::DeleteMapping { .. } => "delete",
+                    FunctionOperation::UpdateMapping { .. } => "update",
+                    _ => "other",
+                }
             })
             .collect()
     }

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod dynamodb;
 pub mod eks;
+pub mod kind;
 pub mod lambda;
 pub mod lock;
 pub mod sagemaker;
@@ -27,80 +28,30 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use crate::plan::Step;
 use crate::progress::StepProgress;
 
-/// What the apply engine executes: one provider call, followed by the wait it needs. A plan
-/// holds it as data (`plan::Step`: the service, the API calls and this operation as JSON);
-/// `decode` reads it back for execution.
-#[derive(Debug, Clone)]
-pub enum Operation {
-    Dynamodb(dynamodb::TableOperation),
-    Lambda(lambda::FunctionOperation),
-    Autoscaler(eks::hpa::AutoscalerOperation),
-    Storage(eks::storage::StorageOperation),
-    Sagemaker(sagemaker::VariantOperation),
-}
-
-impl Operation {
-    /// The backend that executes it, as steps name it.
-    fn service(&self) -> &'static str {
-        match self {
-            Operation::Dynamodb(_) => "dynamodb",
-            Operation::Lambda(_) => "lambda",
-            Operation::Autoscaler(_) => "autoscaler",
-            Operation::Storage(_) => "storage",
-            Operation::Sagemaker(_) => "sagemaker",
-        }
-    }
-
-    /// The API calls apply makes for this step, in order: AWS calls as IAM names them
-    /// (`lambda:UpdateFunctionConfiguration`), Kubernetes calls as `kubernetes:VERB
-    /// GROUP/VERSION RESOURCE`. For policy tools and for the permissions a deploy role needs.
-    pub fn api_calls(&self) -> Vec<&'static str> {
-        match self {
-            Operation::Dynamodb(op) => op.api_calls(),
-            Operation::Lambda(op) => op.api_calls(),
-            Operation::Autoscaler(op) => op.api_calls(),
-            Operation::Storage(op) => op.api_calls(),
-            Operation::Sagemaker(op) => op.api_calls(),
-        }
-    }
-
-    /// The operation as a plan step.
-    pub fn into_step(self, description: String) -> Step {
-        let payload = match &self {
-            Operation::Dynamodb(op) => serde_json::to_value(op),
-            Operation::Lambda(op) => serde_json::to_value(op),
-            Operation::Autoscaler(op) => serde_json::to_value(op),
-            Operation::Storage(op) => serde_json::to_value(op),
-            Operation::Sagemaker(op) => serde_json::to_value(op),
-        };
-        Step {
-            description,
-            service: self.service().to_string(),
-            api_calls: self.api_calls().iter().map(|c| c.to_string()).collect(),
-            // These types always serialize; Null would fail to decode, never run.
-            operation: payload.unwrap_or_default(),
-        }
+/// A plan step for a provider's typed operation: its service, the API calls it makes, and the
+/// operation as data (the plan holds it without knowing the provider).
+pub fn step_of<T: serde::Serialize>(
+    service: &str,
+    description: String,
+    api_calls: Vec<&'static str>,
+    operation: &T,
+) -> Step {
+    Step {
+        description,
+        service: service.to_string(),
+        api_calls: api_calls.iter().map(|c| c.to_string()).collect(),
+        // These types always serialize; Null would fail to decode, never run.
+        operation: serde_json::to_value(operation).unwrap_or_default(),
     }
 }
 
-/// The operation a step holds, read back for execution.
-pub fn decode(step: &Step) -> Result<Operation> {
-    let operation = step.operation.clone();
-    let decoded = match step.service.as_str() {
-        "dynamodb" => serde_json::from_value(operation).map(Operation::Dynamodb),
-        "lambda" => serde_json::from_value(operation).map(Operation::Lambda),
-        "autoscaler" => serde_json::from_value(operation).map(Operation::Autoscaler),
-        "storage" => serde_json::from_value(operation).map(Operation::Storage),
-        "sagemaker" => serde_json::from_value(operation).map(Operation::Sagemaker),
-        other => anyhow::bail!(
-            "step {:?}: no backend executes service {other:?}",
-            step.description
-        ),
-    };
-    decoded.map_err(|e| {
+/// A provider's typed operation, read back from one of its steps for execution.
+pub fn operation_of<T: serde::de::DeserializeOwned>(step: &Step) -> Result<T> {
+    serde_json::from_value(step.operation.clone()).map_err(|e| {
         anyhow::anyhow!(
-            "step {:?}: its operation does not decode: {e}",
-            step.description
+            "step {:?}: its {} operation does not decode: {e}",
+            step.description,
+            step.service
         )
     })
 }
@@ -142,24 +93,10 @@ pub struct Clients {
 }
 
 impl Clients {
-    /// Executes one step: the call, then the wait until the service reports the result settled.
+    /// Executes one step through the kind that made it: the call, then the wait until the
+    /// service reports the result settled.
     pub async fn execute(&self, step: &Step, progress: &StepProgress) -> Result<()> {
-        let aws = &self.aws;
-        match &decode(step)? {
-            Operation::Dynamodb(op) => dynamodb::execute(aws, op, progress).await,
-            Operation::Lambda(op) => lambda::execute(aws, op, progress).await,
-            Operation::Sagemaker(op) => sagemaker::execute(aws, op, progress).await,
-            Operation::Storage(op) => {
-                eks::storage::execute(self.cluster.as_ref(), aws, op, progress).await
-            }
-            Operation::Autoscaler(op) => {
-                let cluster = self
-                    .cluster
-                    .as_ref()
-                    .ok_or_else(|| anyhow::anyhow!("no Kubernetes cluster is connected"))?;
-                eks::hpa::execute(cluster, op).await
-            }
-        }
+        kind::executor(step)?.execute(self, step, progress).await
     }
 }
 

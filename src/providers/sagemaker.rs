@@ -11,6 +11,11 @@
 //! The policy pipectl writes is named `pipectl-STACK-invocations`: that name is how a later run
 //! recognises a variant this stack scaled and the spec no longer lists.
 
+use futures::future::BoxFuture;
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use crate::plan::{ignored_fields, stamped};
+use crate::providers::kind::{Kind, KindPlan, PlanContext};
 use std::collections::BTreeMap;
 
 use anyhow::{anyhow, bail, Result};
@@ -21,13 +26,16 @@ use aws_sdk_applicationautoscaling::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{describe_sdk_error, Aws, Operation};
+use super::{describe_sdk_error, Aws};
 use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step};
 use crate::progress::StepProgress;
 use crate::spec;
 
 const DIMENSION: &str = "sagemaker:variant:DesiredInstanceCount";
 const METRIC: &str = "SageMakerVariantInvocationsPerInstance";
+
+/// The kind of `sagemaker.variant.NAME` resource ids.
+pub const VARIANT: ResourceKind = ResourceKind::named("sagemaker.variant");
 
 pub fn policy_name(stack: &str) -> String {
     format!("pipectl-{stack}-invocations")
@@ -383,6 +391,12 @@ pub enum VariantOperation {
 }
 
 impl VariantOperation {
+    /// The operation as a plan step of service `sagemaker`.
+    pub fn into_step(self, description: String) -> Step {
+        let api_calls = self.api_calls();
+        crate::providers::step_of("sagemaker", description, api_calls, &self)
+    }
+
     /// The API calls apply makes for it, as IAM names them.
     pub fn api_calls(&self) -> Vec<&'static str> {
         vec![match self {
@@ -399,7 +413,7 @@ impl VariantOperation {
 }
 
 fn step(description: String, operation: VariantOperation) -> Step {
-    Operation::Sagemaker(operation).into_step(description)
+    operation.into_step(description)
 }
 
 fn lane(resource_id: &str) -> String {
@@ -415,10 +429,7 @@ pub fn plan_variant(
     endpoint: Option<&LiveEndpoint>,
     scaling: &LiveScaling,
 ) -> (Option<Change>, Vec<PlanError>) {
-    let id = ResourceId::new(
-        ResourceKind::SageMakerVariant,
-        format!("{}/{}", desired.endpoint, desired.variant),
-    );
+    let id = ResourceId::new(VARIANT, format!("{}/{}", desired.endpoint, desired.variant));
     let error = |message: String, help: &str| {
         (
             None,
@@ -677,7 +688,7 @@ pub fn plan_removed(
                 scaling.of(resource_id),
                 scaling.scheduled_actions.get(resource_id),
             ))),
-            id: ResourceId::new(ResourceKind::SageMakerVariant, name),
+            id: ResourceId::new(VARIANT, name),
             action: Action::Delete,
             diffs,
             hazards,
@@ -824,6 +835,107 @@ pub async fn execute(
     }
 }
 
+/// SageMaker endpoint variants: their scalable targets and target-tracking policies.
+pub struct Variants;
+pub static VARIANTS: Variants = Variants;
+
+impl Kind for Variants {
+    fn ignorable(&self) -> &'static [(&'static str, &'static [&'static str])] {
+        &[(
+            "sagemaker.variant.",
+            &[
+                "min_capacity",
+                "max_capacity",
+                "target_invocations_per_instance",
+                "scale_in_cooldown_seconds",
+                "scale_out_cooldown_seconds",
+            ],
+        )]
+    }
+
+    fn services(&self) -> &'static [&'static str] {
+        &["sagemaker"]
+    }
+
+    fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
+        Box::pin(plan_variants(context))
+    }
+
+    fn execute<'a>(
+        &'a self,
+        clients: &'a crate::providers::Clients,
+        step: &'a Step,
+        progress: &'a StepProgress,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            execute(
+                &clients.aws,
+                &crate::providers::operation_of(step)?,
+                progress,
+            )
+            .await
+        })
+    }
+}
+
+fn variant_id(variant: &VariantDefinition) -> String {
+    format!("sagemaker.variant.{}/{}", variant.endpoint, variant.variant)
+}
+
+async fn plan_variants(context: &PlanContext<'_>) -> Result<KindPlan> {
+    let spec = &context.stack.spec;
+    let aws = context.aws;
+    let mut out = KindPlan::default();
+    let mut variants: Vec<VariantDefinition> = spec
+        .sagemaker
+        .iter()
+        .flat_map(|s| s.endpoints.iter())
+        .map(|e| VariantDefinition::from_spec(e, context.stack.name()))
+        .collect();
+    out.declared = variants.iter().map(variant_id).collect();
+    variants.retain(|v| context.targets.selects(&variant_id(v)));
+    // Futures collected first: a closure in the stream's type would tie its lifetimes.
+    let reads: Vec<_> = variants
+        .iter()
+        .map(|v| {
+            read_endpoint(
+                aws,
+                &v.endpoint,
+                v.multi_model.then_some(v.variant.as_str()),
+            )
+        })
+        .collect();
+    let read_endpoints = stream::iter(reads)
+        .buffered(context.parallelism)
+        .try_collect::<Vec<_>>();
+    // Read whenever the section exists, even empty, so variants removed from it are found.
+    let read_targets = async {
+        if spec.sagemaker.is_some() {
+            read_scaling(aws).await
+        } else {
+            Ok(LiveScaling::default())
+        }
+    };
+    let (live_endpoints, scaling) = tokio::try_join!(read_endpoints, read_targets)?;
+    for desired in variants.iter_mut() {
+        for field in ignored_fields(spec, &variant_id(desired), &mut out.ignored) {
+            desired.ignore(&field, &scaling);
+        }
+    }
+    for (desired, live) in variants.iter().zip(&live_endpoints) {
+        let (change, errors) = plan_variant(desired, live.as_ref(), &scaling);
+        let observed = (live, scaling.of(&desired.resource_id()));
+        out.changes.extend(stamped(change, &observed));
+        out.errors.extend(errors);
+    }
+    out.changes.extend(plan_removed(
+        &variants,
+        &scaling,
+        &policy_name(context.stack.name()),
+    ));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -866,8 +978,8 @@ mod tests {
         assert_eq!(change.action, Action::Create);
         assert_eq!(change.steps.len(), 2);
         assert!(matches!(
-            crate::providers::decode(&change.steps[0]).expect("decodes"),
-            Operation::Sagemaker(VariantOperation::RegisterTarget { .. })
+            crate::providers::operation_of::<VariantOperation>(&change.steps[0]).expect("decodes"),
+            VariantOperation::RegisterTarget { .. }
         ));
     }
 
@@ -909,12 +1021,14 @@ mod tests {
             "sagemaker.variant.old/AllTraffic"
         );
         assert!(matches!(
-            crate::providers::decode(&changes[0].steps[0]).expect("decodes"),
-            Operation::Sagemaker(VariantOperation::DeletePolicy { .. })
+            crate::providers::operation_of::<VariantOperation>(&changes[0].steps[0])
+                .expect("decodes"),
+            VariantOperation::DeletePolicy { .. }
         ));
         assert!(matches!(
-            crate::providers::decode(&changes[0].steps[1]).expect("decodes"),
-            Operation::Sagemaker(VariantOperation::Deregister { .. })
+            crate::providers::operation_of::<VariantOperation>(&changes[0].steps[1])
+                .expect("decodes"),
+            VariantOperation::Deregister { .. }
         ));
     }
 }

@@ -51,43 +51,6 @@ impl IgnoreRule {
     }
 }
 
-/// The fields an ignore rule may name, per kind of resource id.
-pub const IGNORABLE_FIELDS: &[(&str, &[&str])] = &[
-    ("dynamodb.table.", &["capacity"]),
-    ("dynamodb.index.", &["capacity"]),
-    (
-        "lambda.function.",
-        &["timeout_seconds", "memory_mib", "reserved_concurrency"],
-    ),
-    (
-        "lambda.kafka_trigger.",
-        &["batch_size", "batching_window_seconds"],
-    ),
-    (
-        "eks.hpa.",
-        &[
-            "min_replicas",
-            "max_replicas",
-            "target_cpu_utilization",
-            "scale_down",
-        ],
-    ),
-    (
-        "eks.volume.",
-        &["size", "volume_type", "iops", "throughput_mibps"],
-    ),
-    (
-        "sagemaker.variant.",
-        &[
-            "min_capacity",
-            "max_capacity",
-            "target_invocations_per_instance",
-            "scale_in_cooldown_seconds",
-            "scale_out_cooldown_seconds",
-        ],
-    ),
-];
-
 impl StackSpec {
     /// The ignored fields of one resource, with the reason of the rule that names each.
     pub fn ignored_fields(&self, resource_id: &str) -> Vec<(String, Option<String>)> {

@@ -1,6 +1,7 @@
 //! Offline checks of a parsed stack: ranges, names and contradictions that AWS or Kubernetes
 //! would reject (or, worse, accept and regret). Runs before any network call.
 
+use crate::providers::kind::ignorable_fields;
 use std::collections::BTreeMap;
 
 use toml::Spanned;
@@ -322,12 +323,10 @@ pub fn validate(spec: &StackSpec) -> Vec<Diagnostic> {
 
 fn validate_ignore(check: &mut Checker, rule: &IgnoreRule, base: &str) {
     let pattern = rule.resource.get_ref();
-    let Some((prefix, fields)) = IGNORABLE_FIELDS
-        .iter()
-        .find(|(prefix, _)| pattern.starts_with(prefix))
+    // The fields each registered kind lets an ignore rule name.
+    let Some((prefix, fields)) = ignorable_fields().find(|(prefix, _)| pattern.starts_with(prefix))
     else {
-        let kinds: Vec<String> = IGNORABLE_FIELDS
-            .iter()
+        let kinds: Vec<String> = ignorable_fields()
             .map(|(prefix, _)| format!("{prefix}NAME"))
             .collect();
         check.error(

@@ -16,9 +16,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{describe_kube_error, server_side_apply, Cluster};
+use crate::plan::Step;
 use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind};
-use crate::providers::Operation;
 use crate::spec;
+
+/// The kind of `eks.hpa.NAME` resource ids.
+pub const AUTOSCALER: ResourceKind = ResourceKind::named("eks.hpa");
 
 /// The field manager pipectl writes under; stable so later applies update the same fields.
 pub const FIELD_MANAGER: &str = "pipectl";
@@ -348,6 +351,12 @@ pub enum AutoscalerOperation {
 }
 
 impl AutoscalerOperation {
+    /// The operation as a plan step of service `autoscaler`.
+    pub fn into_step(self, description: String) -> Step {
+        let api_calls = self.api_calls();
+        crate::providers::step_of("autoscaler", description, api_calls, &self)
+    }
+
     /// The Kubernetes API calls apply makes for it.
     pub fn api_calls(&self) -> Vec<&'static str> {
         vec!["kubernetes:apply autoscaling/v2 horizontalpodautoscalers"]
@@ -362,7 +371,7 @@ pub fn plan(
     live: Option<&LiveAutoscaler>,
 ) -> (Option<Change>, Vec<PlanError>) {
     let id = ResourceId::new(
-        ResourceKind::KafkaBrokerAutoscaler,
+        AUTOSCALER,
         format!("{}/{}", desired.namespace, desired.name),
     );
     if !statefulset_exists {
@@ -473,11 +482,11 @@ pub fn plan(
     let steps = if action == Action::NoOp {
         vec![]
     } else {
-        vec![(Operation::Autoscaler(AutoscalerOperation::Apply {
+        vec![(AutoscalerOperation::Apply {
             namespace: desired.namespace.clone(),
             name: desired.name.clone(),
             manifest: desired.manifest(),
-        }))
+        })
         .into_step(format!(
             "server-side apply HorizontalPodAutoscaler {}/{} (field manager {FIELD_MANAGER})",
             desired.namespace, desired.name

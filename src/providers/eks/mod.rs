@@ -12,6 +12,7 @@
 //! ACTIVE is a plan error before anything else is tried.
 
 pub mod auth;
+pub mod brokers;
 pub mod hpa;
 pub mod storage;
 pub mod token;

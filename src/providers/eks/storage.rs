@@ -38,8 +38,13 @@ use crate::plan::{
 };
 use crate::progress::StepProgress;
 use crate::providers::wait::{self, Poll};
-use crate::providers::{describe_sdk_error, Aws, Operation};
+use crate::providers::{describe_sdk_error, Aws};
 use crate::spec::{self, limits};
+
+/// The kind of `eks.storage_class.NAME` resource ids.
+pub const STORAGE_CLASS: ResourceKind = ResourceKind::named("eks.storage_class");
+/// The kind of `eks.volume.NAME` resource ids.
+pub const VOLUME: ResourceKind = ResourceKind::named("eks.volume");
 
 pub const EBS_CSI_PROVISIONER: &str = "ebs.csi.aws.com";
 const GIB: u64 = 1 << 30;
@@ -512,6 +517,12 @@ pub enum StorageOperation {
 }
 
 impl StorageOperation {
+    /// The operation as a plan step of service `storage`.
+    pub fn into_step(self, description: String) -> Step {
+        let api_calls = self.api_calls();
+        crate::providers::step_of("storage", description, api_calls, &self)
+    }
+
     /// The API calls apply makes for it (AWS calls as IAM names them), then the wait's reads.
     pub fn api_calls(&self) -> Vec<&'static str> {
         match self {
@@ -533,7 +544,7 @@ impl StorageOperation {
 }
 
 fn step(description: String, operation: StorageOperation) -> Step {
-    Operation::Storage(operation).into_step(description)
+    operation.into_step(description)
 }
 
 pub fn class_lane(name: &str) -> String {
@@ -541,7 +552,7 @@ pub fn class_lane(name: &str) -> String {
 }
 
 pub fn plan_class(desired: &ClassDefinition, live: Option<&LiveClass>) -> Change {
-    let id = ResourceId::new(ResourceKind::StorageClass, &desired.name);
+    let id = ResourceId::new(STORAGE_CLASS, &desired.name);
     let apply = step(
         format!(
             "server-side apply StorageClass {} (field manager {FIELD_MANAGER})",
@@ -687,10 +698,7 @@ pub fn plan_volumes(
         .unwrap_or_default()
         .as_secs() as i64;
     for (index, (volume, desired)) in live.iter().zip(desired).enumerate() {
-        let id = ResourceId::new(
-            ResourceKind::BrokerVolume,
-            format!("{namespace}/{}", volume.claim),
-        );
+        let id = ResourceId::new(VOLUME, format!("{namespace}/{}", volume.claim));
         let mut diffs = vec![];
         let mut steps = vec![];
         let mut hazards = vec![];
@@ -1322,8 +1330,10 @@ mod tests {
         let change = &changes[0];
         assert_eq!(change.action, Action::Update);
         assert_eq!(change.steps.len(), 2);
-        match &crate::providers::decode(&change.steps[0]).expect("decodes") {
-            Operation::Storage(StorageOperation::ModifyVolume { iops, size_gib, .. }) => {
+        match &crate::providers::operation_of::<StorageOperation>(&change.steps[0])
+            .expect("decodes")
+        {
+            StorageOperation::ModifyVolume { iops, size_gib, .. } => {
                 assert_eq!((*iops, *size_gib), (Some(6000), Some(600)));
             }
             other => panic!("expected ModifyVolume first, got {other:?}"),

@@ -1,0 +1,255 @@
+//! The Kafka brokers on EKS as one kind: the HPA that scales the broker StatefulSet, the
+//! StorageClass of their volumes and the volumes themselves, read over one cluster connection
+//! and one StatefulSet read.
+
+use std::time::SystemTime;
+
+use anyhow::{anyhow, Result};
+use futures::future::BoxFuture;
+use k8s_openapi::api::apps::v1::StatefulSet;
+
+use super::{hpa, storage, Cluster, ClusterRequest};
+use crate::plan::{ignored_fields, stamped, Action, PlanError, Step};
+use crate::progress::StepProgress;
+use crate::providers::kind::{Kind, KindPlan, PlanContext};
+use crate::providers::{operation_of, Aws, Clients};
+use crate::spec::LoadedStack;
+
+/// The brokers' HPA, StorageClass and volumes.
+pub struct Brokers;
+pub static BROKERS: Brokers = Brokers;
+
+const IGNORABLE: &[(&str, &[&str])] = &[
+    (
+        "eks.hpa.",
+        &[
+            "min_replicas",
+            "max_replicas",
+            "target_cpu_utilization",
+            "scale_down",
+        ],
+    ),
+    (
+        "eks.volume.",
+        &["size", "volume_type", "iops", "throughput_mibps"],
+    ),
+];
+
+impl Kind for Brokers {
+    fn ignorable(&self) -> &'static [(&'static str, &'static [&'static str])] {
+        IGNORABLE
+    }
+
+    fn services(&self) -> &'static [&'static str] {
+        &["autoscaler", "storage"]
+    }
+
+    fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
+        Box::pin(async move {
+            let mut out = KindPlan::default();
+            match read_kafka(context.stack, context.aws, context.kube_context.as_deref()).await? {
+                KafkaRead::NotInStack => {}
+                KafkaRead::Unreachable(error) => out.errors.push(error),
+                KafkaRead::Read(cluster, live) => {
+                    plan_kafka(context.stack, &cluster, &live, &mut out);
+                    out.cluster = Some(cluster);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn execute<'a>(
+        &'a self,
+        clients: &'a Clients,
+        step: &'a Step,
+        progress: &'a StepProgress,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if step.service == "storage" {
+                let operation = operation_of(step)?;
+                return storage::execute(
+                    clients.cluster.as_ref(),
+                    &clients.aws,
+                    &operation,
+                    progress,
+                )
+                .await;
+            }
+            let cluster = clients
+                .cluster
+                .as_ref()
+                .ok_or_else(|| anyhow!("no Kubernetes cluster is connected"))?;
+            hpa::execute(cluster, &operation_of(step)?).await
+        })
+    }
+}
+
+/// What was read from the cluster for `[kafka]`.
+enum KafkaRead {
+    NotInStack,
+    Unreachable(PlanError),
+    Read(Cluster, Box<LiveKafka>),
+}
+
+struct LiveKafka {
+    statefulset: Option<StatefulSet>,
+    autoscaler: Option<hpa::LiveAutoscaler>,
+    /// Whether the cluster serves metrics.k8s.io (read only with `[kafka.brokers]`).
+    metrics_api: bool,
+    class: Option<storage::LiveClass>,
+    volumes: Vec<storage::LiveVolume>,
+}
+
+async fn read_kafka(
+    stack: &LoadedStack,
+    aws: &Aws,
+    kube_context: Option<&str>,
+) -> Result<KafkaRead> {
+    let spec = &stack.spec;
+    let Some(kafka) = &spec.kafka else {
+        return Ok(KafkaRead::NotInStack);
+    };
+    let request = ClusterRequest {
+        cluster: spec
+            .eks
+            .as_ref()
+            .and_then(|e| e.cluster.as_ref())
+            .map(|c| c.get_ref().clone()),
+        kube_context: kube_context
+            .map(str::to_string)
+            .or_else(|| spec.eks.as_ref().and_then(|e| e.kube_context.clone())),
+        namespace: spec
+            .eks
+            .as_ref()
+            .map(|e| e.namespace.get_ref().clone())
+            .unwrap_or_else(|| "kafka".to_string()),
+    };
+    let cluster = match Cluster::connect(aws, &request).await {
+        Ok(cluster) => cluster,
+        Err(error) => return Ok(KafkaRead::Unreachable(error)),
+    };
+    let statefulset_name = kafka
+        .brokers
+        .as_ref()
+        .map(|b| b.statefulset.get_ref().clone());
+    let read_statefulset = async {
+        match &statefulset_name {
+            Some(name) => hpa::read_statefulset(&cluster, name).await,
+            None => Ok(None),
+        }
+    };
+    let read_autoscaler = async {
+        match &kafka.brokers {
+            Some(brokers) => hpa::read(&cluster, brokers.hpa_name.get_ref()).await,
+            None => Ok(None),
+        }
+    };
+    let read_class = async {
+        match &kafka.storage {
+            Some(storage) => storage::read_class(&cluster, storage.storage_class.get_ref()).await,
+            None => Ok(None),
+        }
+    };
+    let read_metrics_api = async {
+        match &kafka.brokers {
+            Some(_) => hpa::metrics_api_served(&cluster).await,
+            None => Ok(true),
+        }
+    };
+    let (statefulset, autoscaler, class, metrics_api) = tokio::try_join!(
+        read_statefulset,
+        read_autoscaler,
+        read_class,
+        read_metrics_api
+    )?;
+    let volumes = match (&kafka.storage, &statefulset) {
+        (Some(storage), Some(sts)) => {
+            storage::read_volumes(&cluster, aws, sts, storage.storage_class.get_ref()).await?
+        }
+        _ => vec![],
+    };
+    Ok(KafkaRead::Read(
+        cluster,
+        Box::new(LiveKafka {
+            statefulset,
+            autoscaler,
+            metrics_api,
+            class,
+            volumes,
+        }),
+    ))
+}
+
+fn plan_kafka(stack: &LoadedStack, cluster: &Cluster, live: &LiveKafka, plan: &mut KindPlan) {
+    let Some(kafka) = &stack.spec.kafka else {
+        return;
+    };
+    if let Some(brokers) = &kafka.brokers {
+        let mut desired =
+            hpa::AutoscalerDefinition::from_spec(brokers, &cluster.namespace, stack.name());
+        let id = format!("eks.hpa.{}/{}", desired.namespace, desired.name);
+        for field in ignored_fields(&stack.spec, &id, &mut plan.ignored) {
+            desired.ignore(&field, live.autoscaler.as_ref());
+        }
+        let (change, errors) = hpa::plan(
+            &desired,
+            live.statefulset.is_some(),
+            live.autoscaler.as_ref(),
+        );
+        let observed = (live.statefulset.is_some(), &live.autoscaler);
+        plan.changes.extend(stamped(change, &observed));
+        plan.errors.extend(errors);
+        if live.statefulset.is_some() {
+            plan.notes.extend(hpa::scaling_warnings(
+                &desired,
+                live.statefulset.as_ref(),
+                live.metrics_api,
+            ));
+        }
+    }
+    if let Some(storage_spec) = &kafka.storage {
+        let class = storage::ClassDefinition::from_spec(storage_spec, stack.name());
+        let class_change = storage::plan_class(&class, live.class.as_ref());
+        let class_changes = class_change.action != Action::NoOp;
+        plan.changes.extend(stamped([class_change], &live.class));
+        if kafka.brokers.is_none() {
+            plan.notes.push(
+                "[kafka.storage] without [kafka.brokers]: live broker volumes are not checked (pipectl finds them through the broker StatefulSet)".into(),
+            );
+        } else if live.statefulset.is_some() && live.volumes.is_empty() {
+            plan.notes.push(format!(
+                "no broker volume uses StorageClass {}: the StatefulSet has no volumeClaimTemplate of that class, or no claim yet",
+                class.name
+            ));
+        }
+        let volumes: Vec<storage::VolumeDefinition> = live
+            .volumes
+            .iter()
+            .map(|volume| {
+                let mut desired = storage::VolumeDefinition::from_spec(storage_spec);
+                let id = format!("eks.volume.{}/{}", cluster.namespace, volume.claim);
+                for field in ignored_fields(&stack.spec, &id, &mut plan.ignored) {
+                    desired.ignore(&field);
+                }
+                desired
+            })
+            .collect();
+        let (changes, errors) = storage::plan_volumes(
+            &volumes,
+            &cluster.namespace,
+            &live.volumes,
+            class_changes,
+            &class.name,
+            SystemTime::now(),
+        );
+        // One change per volume, in the same order as the volumes read.
+        plan.changes.extend(
+            changes
+                .into_iter()
+                .zip(&live.volumes)
+                .flat_map(|(change, volume)| stamped([change], volume)),
+        );
+        plan.errors.extend(errors);
+    }
+}
