@@ -62,6 +62,8 @@ class Settings:
     gsi_create_seconds: float = 0.0
     gsi_delete_seconds: float = 0.0
     esm_transition_seconds: float = 0.0
+    # Contributor Insights: ENABLING/DISABLING for this long before ENABLED/DISABLED.
+    contributor_insights_seconds: float = 0.0
     # Self-managed Kafka brokers the emulated Lambda pollers can reach only in some way:
     # {"host:port": {"vpc": "vpc-...", "auth": "SASL_SCRAM_512_AUTH"}}. A broker with a vpc is
     # private to it: a mapping needs subnets of that VPC and a security group of it, both
@@ -138,6 +140,9 @@ class Layer:
         self.ppr_switches: dict[tuple[str, str], list[float]] = {}
         # (service, operation) -> calls seen, for reproducible fault injection
         self.fault_counts: dict[tuple[str, str], int] = {}
+        # (region, table, index or "") -> {"status": ENABLING|ENABLED|DISABLING|DISABLED, "until": t}
+        # (Contributor Insights; moto has none)
+        self.contributor_insights: dict[tuple[str, str, str], dict[str, Any]] = {}
         # uuid -> mapping dict (Kafka mappings only; moto does not support them)
         self.kafka_mappings: dict[str, dict[str, Any]] = {}
         # (region, name) -> inference component summary (moto has none)
@@ -631,6 +636,62 @@ class Layer:
                             "description": existing[name],
                         }
         return self.respond_with_table(request, response, "TableDescription")
+
+    # Contributor Insights (DescribeContributorInsights and UpdateContributorInsights API
+    # references): per table or global secondary index, DISABLED until enabled; ENABLE goes
+    # ENABLING then ENABLED, DISABLE goes DISABLING then DISABLED; an unknown table or index is
+    # ResourceNotFoundException; an action other than ENABLE or DISABLE is a ValidationException.
+    def insights_target(self, request) -> tuple[tuple[str, str, str], dict[str, Any]]:
+        params = request.json()
+        table = params.get("TableName", "")
+        index = params.get("IndexName") or ""
+        live = self.describe_live_table(request, table)
+        request.resource = table
+        if index and index not in [g.get("IndexName") for g in live.get("GlobalSecondaryIndexes", []) or []]:
+            raise AwsError(400, "ResourceNotFoundException", f"Requested resource not found: Index: {index} not found for table {table}")
+        return (request.region, table, index), params
+
+    def insights_status(self, key: tuple[str, str, str]) -> str:
+        state = self.contributor_insights.get(key)
+        if state is None:
+            return "DISABLED"
+        if state["status"] in ("ENABLING", "DISABLING") and state["until"] <= now():
+            state["status"] = "ENABLED" if state["status"] == "ENABLING" else "DISABLED"
+        return state["status"]
+
+    def insights_body(self, key: tuple[str, str, str], status: str) -> dict[str, Any]:
+        _, table, index = key
+        body: dict[str, Any] = {"TableName": table, "ContributorInsightsStatus": status}
+        if index:
+            body["IndexName"] = index
+        return body
+
+    def dynamodb_DescribeContributorInsights(self, request):
+        key, _ = self.insights_target(request)
+        with self.lock:
+            status = self.insights_status(key)
+        body = self.insights_body(key, status)
+        if status == "ENABLED":
+            scope = f"{key[1]}-{key[2]}" if key[2] else key[1]
+            body["ContributorInsightsRuleList"] = [
+                f"DynamoDBContributorInsights-PKC-{scope}",
+                f"DynamoDBContributorInsights-PKT-{scope}",
+            ]
+        return request.json_response(200, body)
+
+    def dynamodb_UpdateContributorInsights(self, request):
+        key, params = self.insights_target(request)
+        action = params.get("ContributorInsightsAction")
+        if action not in ("ENABLE", "DISABLE"):
+            raise AwsError(
+                400,
+                "ValidationException",
+                f"1 validation error detected: Value '{action}' at 'contributorInsightsAction' failed to satisfy constraint: Member must satisfy enum value set: [ENABLE, DISABLE]",
+            )
+        with self.lock:
+            status = "ENABLING" if action == "ENABLE" else "DISABLING"
+            self.contributor_insights[key] = {"status": status, "until": now() + self.settings.contributor_insights_seconds}
+        return request.json_response(200, self.insights_body(key, status))
 
     def dynamodb_DescribeTable(self, request):
         response = self.call_moto(request)

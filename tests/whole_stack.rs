@@ -73,8 +73,8 @@ async fn seed_article_stack_is_applied_in_one_run() {
         "200",
     ]);
     run.expect_code(0)
-        .expect_stdout("Plan: 5 to create, 6 to change, 1 to destroy.")
-        .expect_stdout("11 applied, 0 failed, 0 not started")
+        .expect_stdout("Plan: 5 to create, 8 to change, 1 to destroy.")
+        .expect_stdout("13 applied, 0 failed, 0 not started")
         .expect_stdout("Apply complete. Live state matches");
 
     // DynamoDB: on-demand with the anomaly-score index, and the scores table.

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::providers::eks::{hpa, storage, Cluster, ClusterRequest};
-use crate::providers::{describe_sdk_error, dynamodb, lambda, sagemaker, Aws};
+use crate::providers::{describe_sdk_error, dynamodb, insights, lambda, sagemaker, Aws};
 
 /// What to import, from `pipectl import`'s flags.
 #[derive(Debug, Clone, Default)]
@@ -46,6 +46,8 @@ pub struct Imported {
     pub functions: Vec<lambda::LiveFunction>,
     pub variants: Vec<ImportedVariant>,
     pub tables: Vec<dynamodb::LiveTable>,
+    /// Tables and indexes (`TABLE/INDEX`) with Contributor Insights on.
+    pub insights: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -87,6 +89,7 @@ pub async fn read(aws: &Aws, request: &ImportRequest) -> Result<Imported> {
             .ok_or_else(|| anyhow!("DynamoDB table {name} does not exist in {}", aws.region))
     }))
     .await?;
+    let insights = read_insights(aws, &tables).await?;
     let functions =
         futures::future::try_join_all(discovered.functions.iter().map(|name| async move {
             lambda::read_function(aws, name, true)
@@ -113,7 +116,41 @@ pub async fn read(aws: &Aws, request: &ImportRequest) -> Result<Imported> {
         functions,
         variants,
         tables,
+        insights,
     })
+}
+
+/// Which tables and indexes have Contributor Insights on (`TABLE` or `TABLE/INDEX`): one
+/// DescribeContributorInsights each.
+async fn read_insights(aws: &Aws, tables: &[dynamodb::LiveTable]) -> Result<Vec<String>> {
+    let mut targets = vec![];
+    for table in tables {
+        targets.push(insights::InsightsDefinition {
+            table: table.name.clone(),
+            index: None,
+            enabled: true,
+        });
+        for index in &table.indexes {
+            targets.push(insights::InsightsDefinition {
+                table: table.name.clone(),
+                index: Some(index.definition.name.clone()),
+                enabled: true,
+            });
+        }
+    }
+    let mut enabled = vec![];
+    for target in targets {
+        if insights::read(aws, &target)
+            .await?
+            .is_some_and(|s| insights::is_on(&s))
+        {
+            enabled.push(match &target.index {
+                Some(index) => format!("{}/{index}", target.table),
+                None => target.table.clone(),
+            });
+        }
+    }
+    Ok(enabled)
 }
 
 /// The names to import: those given, plus those found by prefix or tags; sorted, once each.

@@ -95,7 +95,7 @@ pub fn render(imported: &Imported) -> Rendered {
         sagemaker_variant(&mut out, variant, &imported.stack_name);
     }
     for table in &imported.tables {
-        dynamodb_table(&mut out, table);
+        dynamodb_table(&mut out, table, &imported.insights);
     }
     for (resource, field, reason) in std::mem::take(&mut out.ignores) {
         out.line("");
@@ -424,7 +424,7 @@ fn capacity_table(capacity: &crate::spec::Capacity) -> String {
     format!("{{ read = {}, write = {} }}", capacity.read, capacity.write)
 }
 
-fn dynamodb_table(out: &mut Rendered, table: &dynamodb::LiveTable) {
+fn dynamodb_table(out: &mut Rendered, table: &dynamodb::LiveTable, insights: &[String]) {
     out.line("");
     out.line(&format!("# From DynamoDB table {}.", table.name));
     out.line("[[dynamodb.tables]]");
@@ -440,6 +440,9 @@ fn dynamodb_table(out: &mut Rendered, table: &dynamodb::LiveTable) {
         if let Some(capacity) = &table.capacity {
             out.key("capacity", capacity_table(capacity));
         }
+    }
+    if insights.contains(&table.name) {
+        out.key("contributor_insights", true);
     }
     let mut indexes: Vec<&dynamodb::LiveIndex> = table.indexes.iter().collect();
     indexes.sort_by(|a, b| a.definition.name.cmp(&b.definition.name));
@@ -463,6 +466,9 @@ fn dynamodb_table(out: &mut Rendered, table: &dynamodb::LiveTable) {
             if let Some(capacity) = &definition.capacity {
                 out.key("capacity", capacity_table(capacity));
             }
+        }
+        if insights.contains(&format!("{}/{}", table.name, definition.name)) {
+            out.key("contributor_insights", true);
         }
     }
 }

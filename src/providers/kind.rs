@@ -67,6 +67,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &super::lambda::FUNCTIONS,
     &super::sagemaker::VARIANTS,
     &super::eks::brokers::BROKERS,
+    &super::insights::CONTRIBUTOR_INSIGHTS,
 ];
 
 /// The fields an ignore rule may name, per resource id prefix, over every kind.

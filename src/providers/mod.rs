@@ -6,6 +6,7 @@
 pub mod account;
 pub mod dynamodb;
 pub mod eks;
+pub mod insights;
 pub mod kind;
 pub mod lambda;
 pub mod lock;

@@ -348,6 +348,8 @@ pub struct DynamoDbTable {
     /// pipectl created (or ones listed with `remove = true`) are deleted when they leave the file.
     #[serde(default)]
     pub prune: bool,
+    /// DynamoDB Contributor Insights on the table (hot keys). Absent: left as it is.
+    pub contributor_insights: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
@@ -422,6 +424,8 @@ pub struct GlobalSecondaryIndex {
     /// Delete this live index (one pipectl did not create); the entry needs only its name.
     #[serde(default)]
     pub remove: bool,
+    /// DynamoDB Contributor Insights on the index (hot keys). Absent: left as it is.
+    pub contributor_insights: Option<bool>,
 }
 
 fn default_projection() -> Spanned<ProjectionType> {

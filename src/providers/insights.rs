@@ -1,0 +1,309 @@
+//! DynamoDB Contributor Insights (`contributor_insights = true` on a table or a global
+//! secondary index): the most accessed and most throttled keys, so the seed article's
+//! write-sharding advice is driven by data. A kind of its own: this module and one line in
+//! `KINDS`. Its changes share the table's lane, after the table's own, so a table or index
+//! created in the same apply exists before its insights are enabled.
+
+use anyhow::{anyhow, Result};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{ContributorInsightsAction, ContributorInsightsStatus};
+use futures::future::BoxFuture;
+use futures::stream::{self, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+
+use super::kind::{Kind, KindPlan, PlanContext};
+use super::wait::{self, Poll};
+use super::{describe_sdk_error, operation_of, step_of, Aws, Clients};
+use crate::plan::{
+    ignored_fields, stamped, Action, Change, FieldDiff, ResourceId, ResourceKind, Step,
+};
+use crate::progress::StepProgress;
+use crate::spec::{AttributeType, StackSpec};
+
+/// The kind of `dynamodb.contributor_insights.TABLE[/INDEX]` resource ids.
+pub const INSIGHTS: ResourceKind = ResourceKind::named("dynamodb.contributor_insights");
+
+/// Contributor Insights of tables and indexes.
+pub struct ContributorInsights;
+pub static CONTRIBUTOR_INSIGHTS: ContributorInsights = ContributorInsights;
+
+/// One table's or index's Contributor Insights, as the file wants it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct InsightsDefinition {
+    pub table: String,
+    pub index: Option<String>,
+    pub enabled: bool,
+}
+
+impl InsightsDefinition {
+    fn name(&self) -> String {
+        match &self.index {
+            Some(index) => format!("{}/{index}", self.table),
+            None => self.table.clone(),
+        }
+    }
+
+    fn id(&self) -> String {
+        format!("{}.{}", INSIGHTS.prefix(), self.name())
+    }
+}
+
+/// UpdateContributorInsights, then a wait until the status settles.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct InsightsOperation {
+    pub table: String,
+    pub index: Option<String>,
+    pub enable: bool,
+}
+
+impl InsightsOperation {
+    pub fn api_calls(&self) -> Vec<&'static str> {
+        vec![
+            "dynamodb:UpdateContributorInsights",
+            "dynamodb:DescribeContributorInsights",
+        ]
+    }
+}
+
+impl Kind for ContributorInsights {
+    fn ignorable(&self) -> &'static [(&'static str, &'static [&'static str])] {
+        &[("dynamodb.contributor_insights.", &["enabled"])]
+    }
+
+    fn services(&self) -> &'static [&'static str] {
+        &["dynamodb_insights"]
+    }
+
+    fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
+        Box::pin(plan_insights(context))
+    }
+
+    fn execute<'a>(
+        &'a self,
+        clients: &'a Clients,
+        step: &'a Step,
+        progress: &'a StepProgress,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { execute(&clients.aws, &operation_of(step)?, progress).await })
+    }
+}
+
+/// What the file asks of each table and index (only where it says `contributor_insights`).
+fn desired(spec: &StackSpec) -> Vec<InsightsDefinition> {
+    let mut wanted = vec![];
+    for table in spec.dynamodb.iter().flat_map(|d| d.tables.iter()) {
+        let name = table.name.get_ref();
+        if let Some(enabled) = table.contributor_insights {
+            wanted.push(InsightsDefinition {
+                table: name.clone(),
+                index: None,
+                enabled,
+            });
+        }
+        for gsi in table.global_secondary_indexes.iter().filter(|g| !g.remove) {
+            if let Some(enabled) = gsi.contributor_insights {
+                wanted.push(InsightsDefinition {
+                    table: name.clone(),
+                    index: Some(gsi.name.get_ref().clone()),
+                    enabled,
+                });
+            }
+        }
+    }
+    wanted
+}
+
+/// The seed article's sharding section is about low-cardinality partition keys: a GSI keyed on
+/// a number named like a score or a flag puts most writes on a few partitions.
+fn hot_key_notes(spec: &StackSpec) -> Vec<String> {
+    let mut notes = vec![];
+    for table in spec.dynamodb.iter().flat_map(|d| d.tables.iter()) {
+        for gsi in &table.global_secondary_indexes {
+            let Some(key) = &gsi.partition_key else {
+                continue;
+            };
+            let name = key.name.get_ref().to_ascii_lowercase();
+            let numeric = *key.attribute_type.get_ref() == AttributeType::N;
+            let low_cardinality = ["score", "flag", "status", "level"]
+                .iter()
+                .any(|w| name.contains(w))
+                || name.starts_with("is")
+                || name.starts_with("has");
+            if numeric && low_cardinality {
+                let watch = if gsi.contributor_insights == Some(true) {
+                    "its Contributor Insights show which keys are hot"
+                } else {
+                    "set contributor_insights = true on the index to see which keys are hot"
+                };
+                notes.push(format!(
+                    "dynamodb.index.{}/{}: its partition key {} is a number named like a score or flag: few distinct values put most writes on a few partitions (hot keys); shard the key (e.g. add a random suffix); {watch}",
+                    table.name.get_ref(),
+                    gsi.name.get_ref(),
+                    key.name.get_ref()
+                ));
+            }
+        }
+    }
+    notes
+}
+
+/// The live status: `None` when the table or index does not exist (yet).
+pub async fn read(aws: &Aws, wanted: &InsightsDefinition) -> Result<Option<String>> {
+    let described = aws
+        .dynamodb
+        .describe_contributor_insights()
+        .table_name(&wanted.table)
+        .set_index_name(wanted.index.clone())
+        .send()
+        .await;
+    match described {
+        Ok(output) => Ok(Some(
+            output
+                .contributor_insights_status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|| "DISABLED".into()),
+        )),
+        Err(error) if error.code() == Some("ResourceNotFoundException") => Ok(None),
+        Err(error) => Err(anyhow!(
+            "DescribeContributorInsights {} failed: {}",
+            wanted.name(),
+            describe_sdk_error(&error)
+        )),
+    }
+}
+
+pub fn is_on(status: &str) -> bool {
+    matches!(status, "ENABLED" | "ENABLING")
+}
+
+fn plan_one(wanted: &InsightsDefinition, live: Option<&String>) -> Change {
+    let live_on = live.is_some_and(|s| is_on(s));
+    let action = if live_on == wanted.enabled {
+        Action::NoOp
+    } else {
+        Action::Update
+    };
+    let steps = if action == Action::NoOp {
+        vec![]
+    } else {
+        let operation = InsightsOperation {
+            table: wanted.table.clone(),
+            index: wanted.index.clone(),
+            enable: wanted.enabled,
+        };
+        vec![step_of(
+            "dynamodb_insights",
+            format!(
+                "{} Contributor Insights on {}, then wait until {}",
+                if wanted.enabled { "enable" } else { "disable" },
+                wanted.name(),
+                if wanted.enabled {
+                    "ENABLED"
+                } else {
+                    "DISABLED"
+                }
+            ),
+            operation.api_calls(),
+            &operation,
+        )]
+    };
+    let diffs = if action == Action::NoOp {
+        vec![]
+    } else {
+        vec![FieldDiff::new(
+            "enabled",
+            Some(live_on.to_string()),
+            Some(wanted.enabled.to_string()),
+        )]
+    };
+    Change {
+        id: ResourceId::new(INSIGHTS, wanted.name()),
+        action,
+        diffs,
+        hazards: vec![],
+        destructive: false,
+        // The table's lane: after the table's (or index's) own changes.
+        lane: format!("dynamodb:{}", wanted.table),
+        after_lane: None,
+        deferred: None,
+        conflicts: vec![],
+        fingerprint: None,
+        steps,
+    }
+}
+
+async fn plan_insights(context: &PlanContext<'_>) -> Result<KindPlan> {
+    let spec = &context.stack.spec;
+    let mut out = KindPlan {
+        notes: hot_key_notes(spec),
+        ..KindPlan::default()
+    };
+    let mut wanted = desired(spec);
+    out.declared = wanted.iter().map(InsightsDefinition::id).collect();
+    wanted.retain(|w| context.targets.selects(&w.id()));
+    // Futures collected first: a closure in the stream's type would tie its lifetimes.
+    let reads: Vec<_> = wanted.iter().map(|w| read(context.aws, w)).collect();
+    let live: Vec<Option<String>> = stream::iter(reads)
+        .buffered(context.parallelism)
+        .try_collect()
+        .await?;
+    for (want, status) in wanted.iter_mut().zip(&live) {
+        if !ignored_fields(spec, &want.id(), &mut out.ignored).is_empty() {
+            want.enabled = status.as_ref().is_some_and(|s| is_on(s));
+        }
+    }
+    for (want, status) in wanted.iter().zip(&live) {
+        // ENABLING and ENABLED are one state to compare, so the digest takes the comparison's view.
+        let observed = status.as_ref().map(|s| is_on(s));
+        out.changes
+            .extend(stamped([plan_one(want, status.as_ref())], &observed));
+    }
+    Ok(out)
+}
+
+async fn execute(aws: &Aws, operation: &InsightsOperation, progress: &StepProgress) -> Result<()> {
+    let name = match &operation.index {
+        Some(index) => format!("{}/{index}", operation.table),
+        None => operation.table.clone(),
+    };
+    let action = if operation.enable {
+        ContributorInsightsAction::Enable
+    } else {
+        ContributorInsightsAction::Disable
+    };
+    progress.status(&format!("UpdateContributorInsights {name}"));
+    aws.dynamodb
+        .update_contributor_insights()
+        .table_name(&operation.table)
+        .set_index_name(operation.index.clone())
+        .contributor_insights_action(action)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "UpdateContributorInsights {name} failed: {}",
+                describe_sdk_error(&e)
+            )
+        })?;
+    let target = if operation.enable {
+        ContributorInsightsStatus::Enabled
+    } else {
+        ContributorInsightsStatus::Disabled
+    };
+    let wanted = InsightsDefinition {
+        table: operation.table.clone(),
+        index: operation.index.clone(),
+        enabled: operation.enable,
+    };
+    wait::until(&aws.wait, progress, &format!("Contributor Insights {name}"), || async {
+        match read(aws, &wanted).await? {
+            Some(status) if status == target.as_str() => Ok(Poll::Ready(())),
+            Some(status) if status == "FAILED" => Err(anyhow!(
+                "Contributor Insights on {name} FAILED; see the table's CloudWatch Contributor Insights rules"
+            )),
+            Some(status) => Ok(Poll::Pending(format!("ContributorInsightsStatus {status}"))),
+            None => Err(anyhow!("{name} disappeared while pipectl was changing it")),
+        }
+    })
+    .await
+}

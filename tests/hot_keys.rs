@@ -1,0 +1,154 @@
+//! Contributor Insights (issue 12, hot keys): a kind added as its own module and one line in
+//! the registry. Planned, applied, drift-checked and ignorable, against the emulator's
+//! DescribeContributorInsights/UpdateContributorInsights, checked with an independent SDK client.
+
+mod common;
+
+use aws_sdk_dynamodb::types::{ContributorInsightsAction, ContributorInsightsStatus};
+use common::{path_str, Emulator};
+
+const STACK: &str = r#"[stack]
+name = "hot"
+
+[[dynamodb.tables]]
+name = "KafkaLogData"
+billing_mode = "PAY_PER_REQUEST"
+partition_key = { name = "logId", type = "S" }
+contributor_insights = true
+
+[[dynamodb.tables.global_secondary_indexes]]
+name = "AnomalyScoreIndex"
+partition_key = { name = "anomalyScore", type = "N" }
+contributor_insights = true
+"#;
+
+async fn status(emulator: &Emulator, index: Option<&str>) -> Option<ContributorInsightsStatus> {
+    emulator
+        .dynamodb()
+        .await
+        .describe_contributor_insights()
+        .table_name("KafkaLogData")
+        .set_index_name(index.map(str::to_string))
+        .send()
+        .await
+        .expect("DescribeContributorInsights")
+        .contributor_insights_status()
+        .cloned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn contributor_insights_are_planned_applied_drift_checked_and_ignorable() {
+    let emulator = Emulator::start(r#"{"contributor_insights_seconds": 1}"#);
+    let stack = emulator.stack("hot.toml", STACK);
+    let file = path_str(&stack);
+    // The table does not exist yet: created, then its insights enabled, in one apply.
+    emulator
+        .pipectl(&["plan", file])
+        .expect_code(0)
+        .expect_stdout("dynamodb.contributor_insights.KafkaLogData will be updated")
+        .expect_stdout("dynamodb.contributor_insights.KafkaLogData/AnomalyScoreIndex")
+        .expect_stdout("anomalyScore is a number named like a score or flag");
+    emulator
+        .apply(&stack)
+        .expect_code(0)
+        .expect_stdout("Apply complete");
+    assert_eq!(
+        status(&emulator, None).await,
+        Some(ContributorInsightsStatus::Enabled)
+    );
+    assert_eq!(
+        status(&emulator, Some("AnomalyScoreIndex")).await,
+        Some(ContributorInsightsStatus::Enabled)
+    );
+    emulator.pipectl(&["drift", file]).expect_code(0);
+
+    // Someone turns the table's off: drift sees it, apply turns it back on.
+    emulator
+        .dynamodb()
+        .await
+        .update_contributor_insights()
+        .table_name("KafkaLogData")
+        .contributor_insights_action(ContributorInsightsAction::Disable)
+        .send()
+        .await
+        .expect("UpdateContributorInsights");
+    emulator
+        .pipectl(&["drift", file])
+        .expect_code(2)
+        .expect_stdout("dynamodb.contributor_insights.KafkaLogData changed outside pipectl")
+        .expect_stdout("enabled: live false, spec true");
+    // An ignore rule leaves it to whoever turned it off.
+    let ignoring = emulator.stack(
+        "ignoring.toml",
+        &format!("{STACK}\n[[ignore]]\nresource = \"dynamodb.contributor_insights.KafkaLogData\"\nfields = [\"enabled\"]\n"),
+    );
+    emulator
+        .pipectl(&["drift", path_str(&ignoring)])
+        .expect_code(0);
+    emulator.clear_log();
+    emulator.apply(&stack).expect_code(0);
+    assert_eq!(
+        emulator.operations(),
+        vec!["UpdateContributorInsights".to_string()]
+    );
+    assert_eq!(
+        status(&emulator, None).await,
+        Some(ContributorInsightsStatus::Enabled)
+    );
+
+    // Importable: the imported file says so, and plans as no changes.
+    let imported = emulator.pipectl(&["import", "--table", "KafkaLogData", "--stack-name", "hot"]);
+    imported.expect_code(0);
+    assert_eq!(
+        imported
+            .stdout
+            .matches("contributor_insights = true")
+            .count(),
+        2,
+        "{}",
+        imported.stdout
+    );
+    let file = emulator.stack("imported.toml", &imported.stdout);
+    emulator
+        .pipectl(&["plan", path_str(&file), "--detailed-exitcode"])
+        .expect_code(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_emulator_answers_contributor_insights_as_dynamodb_does() {
+    let emulator = Emulator::start("{}");
+    let stack = emulator.stack(
+        "hot.toml",
+        &STACK.replace("contributor_insights = true\n", ""),
+    );
+    emulator.apply(&stack).expect_code(0);
+    assert_eq!(
+        status(&emulator, None).await,
+        Some(ContributorInsightsStatus::Disabled)
+    );
+    let missing = emulator
+        .dynamodb()
+        .await
+        .describe_contributor_insights()
+        .table_name("KafkaLogData")
+        .index_name("NoSuchIndex")
+        .send()
+        .await
+        .expect_err("an unknown index");
+    assert_eq!(
+        aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&missing),
+        Some("ResourceNotFoundException")
+    );
+    let no_table = emulator
+        .dynamodb()
+        .await
+        .describe_contributor_insights()
+        .table_name("NoSuchTable")
+        .send()
+        .await
+        .expect_err("an unknown table");
+    assert_eq!(
+        aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&no_table),
+        Some("ResourceNotFoundException")
+    );
+}
