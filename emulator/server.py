@@ -972,6 +972,9 @@ class Layer:
             }
             if access:
                 mapping["SourceAccessConfigurations"] = access
+            pollers = validated_pollers(params)
+            if pollers:
+                mapping["ProvisionedPollerConfig"] = pollers
             if position == "AT_TIMESTAMP":
                 if params.get("StartingPositionTimestamp") is None:
                     raise invalid_parameter("StartingPositionTimestamp is required when StartingPosition is AT_TIMESTAMP.")
@@ -1089,6 +1092,9 @@ class Layer:
             for key in ("BatchSize", "MaximumBatchingWindowInSeconds"):
                 if key in params:
                     mapping[key] = params[key]
+            pollers = validated_pollers(params, mapping.get("ProvisionedPollerConfig"))
+            if pollers:
+                mapping["ProvisionedPollerConfig"] = pollers
             if "SourceAccessConfigurations" in params:
                 mapping["SourceAccessConfigurations"] = validate_source_access(
                     params["SourceAccessConfigurations"] or [], "EventSourceArn" in mapping)
@@ -1170,6 +1176,21 @@ def fault_error(request: "Request", fault: str) -> AwsError:
 
 def public_mapping(mapping: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if not k.startswith("_")}
+
+
+def validated_pollers(params: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """ProvisionedPollerConfig of a Kafka mapping (ProvisionedPollerConfig API reference: for
+    Amazon MSK and self-managed Kafka, MinimumPollers 1-200, default 1; MaximumPollers 1-2000,
+    default 200); the minimum may not exceed the maximum."""
+    config = params.get("ProvisionedPollerConfig")
+    if config is None:
+        return current
+    check_range(config, "MinimumPollers", "provisionedPollerConfig.minimumPollers", 1, 200)
+    check_range(config, "MaximumPollers", "provisionedPollerConfig.maximumPollers", 1, 2000)
+    merged = {"MinimumPollers": 1, "MaximumPollers": 200, **(current or {}), **config}
+    if merged["MinimumPollers"] > merged["MaximumPollers"]:
+        raise invalid_parameter("MinimumPollers must be less than or equal to MaximumPollers.")
+    return {"MinimumPollers": merged["MinimumPollers"], "MaximumPollers": merged["MaximumPollers"]}
 
 
 def check_range(params: dict[str, Any], key: str, wire_name: str, low: int, high: int) -> None:

@@ -355,6 +355,10 @@ fn kafka_trigger(out: &mut Rendered, mapping: &LiveMapping) {
     if let Some(window) = mapping.batching_window_seconds {
         out.key("batching_window_seconds", window);
     }
+    if let Some((minimum, maximum)) = mapping.pollers {
+        out.key("minimum_pollers", minimum);
+        out.key("maximum_pollers", maximum);
+    }
 }
 
 fn sagemaker_variant(out: &mut Rendered, variant: &ImportedVariant, stack: &str) {

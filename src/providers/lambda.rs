@@ -21,8 +21,9 @@ use crate::providers::kind::{Kind, KindPlan, PlanContext};
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::types::{
-    AmazonManagedKafkaEventSourceConfig, EndPointType, EventSourcePosition, SelfManagedEventSource,
-    SelfManagedKafkaEventSourceConfig, SourceAccessConfiguration, SourceAccessType,
+    AmazonManagedKafkaEventSourceConfig, EndPointType, EventSourcePosition,
+    ProvisionedPollerConfig, SelfManagedEventSource, SelfManagedKafkaEventSourceConfig,
+    SourceAccessConfiguration, SourceAccessType,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -73,6 +74,8 @@ impl TriggerDefinition {
         match field {
             "batch_size" => self.batch_size = None,
             "batching_window_seconds" => self.batching_window_seconds = None,
+            "minimum_pollers" => self.minimum_pollers = None,
+            "maximum_pollers" => self.maximum_pollers = None,
             _ => {}
         }
     }
@@ -95,6 +98,11 @@ pub struct TriggerDefinition {
     /// How long apply waits for `LastProcessingResult: OK`.
     #[serde(default)]
     pub health_timeout_seconds: u64,
+    /// Provisioned mode (`ProvisionedPollerConfig`): the fewest and most event pollers.
+    #[serde(default)]
+    pub minimum_pollers: Option<i64>,
+    #[serde(default)]
+    pub maximum_pollers: Option<i64>,
     /// `prune = true`: another owner's mapping on another topic may be replaced.
     #[serde(default)]
     pub prune: bool,
@@ -187,6 +195,8 @@ impl FunctionDefinition {
                     .as_ref()
                     .map(|v| (*v.get_ref()).max(0) as u64)
                     .unwrap_or(DEFAULT_HEALTH_TIMEOUT_SECONDS),
+                minimum_pollers: t.minimum_pollers.as_ref().map(|v| *v.get_ref()),
+                maximum_pollers: t.maximum_pollers.as_ref().map(|v| *v.get_ref()),
                 prune: t.prune,
                 tags: tags.clone(),
             }),
@@ -239,6 +249,9 @@ pub struct LiveMapping {
     /// Not part of a saved plan's fingerprint: it moves by itself.
     #[serde(skip)]
     pub last_processing_result: Option<String>,
+    /// `ProvisionedPollerConfig` (minimum, maximum), when the mapping runs in provisioned mode.
+    #[serde(default)]
+    pub pollers: Option<(i64, i64)>,
     #[serde(default)]
     pub arn: Option<String>,
     /// Whether pipectl created it (its `pipectl:stack` tag); read only for a mapping a plan
@@ -415,6 +428,12 @@ fn live_mapping(
         consumer_group_id,
         access,
         last_processing_result: m.last_processing_result().map(str::to_string),
+        pollers: m.provisioned_poller_config().map(|c| {
+            (
+                c.minimum_pollers().map(i64::from).unwrap_or(1),
+                c.maximum_pollers().map(i64::from).unwrap_or(200),
+            )
+        }),
         arn: m.event_source_mapping_arn().map(str::to_string),
         created_by_pipectl: None,
     })
@@ -449,6 +468,9 @@ pub enum FunctionOperation {
         access: Option<Vec<(String, String)>>,
         #[serde(default)]
         health_timeout_seconds: u64,
+        /// The new (minimum, maximum) pollers, when they change.
+        #[serde(default)]
+        pollers: Option<(Option<i64>, Option<i64>)>,
     },
     DeleteMapping {
         function: String,
@@ -881,6 +903,7 @@ fn plan_trigger_update(
             Some(show_access(access)),
         ));
     }
+    let pollers = poller_diffs(trigger, current, &mut diffs);
     if diffs.is_empty() {
         return new_change(Action::NoOp, diffs, vec![]);
     }
@@ -896,9 +919,55 @@ fn plan_trigger_update(
             batching_window_seconds: window,
             access,
             health_timeout_seconds: trigger.health_timeout_seconds,
+            pollers,
         },
     );
     new_change(Action::Update, diffs, vec![update])
+}
+
+/// Provisioned mode's pollers: the diffs, and what to send when any differs. A bound the file
+/// does not give is not compared (AWS keeps its own, or its default).
+fn poller_diffs(
+    trigger: &TriggerDefinition,
+    current: &LiveMapping,
+    diffs: &mut Vec<FieldDiff>,
+) -> Option<(Option<i64>, Option<i64>)> {
+    let live = current.pollers;
+    let show = |v: Option<i64>| {
+        Some(
+            v.map(|v| v.to_string())
+                .unwrap_or_else(|| "on demand".into()),
+        )
+    };
+    let min = trigger
+        .minimum_pollers
+        .filter(|m| live.map(|(l, _)| l) != Some(*m));
+    let max = trigger
+        .maximum_pollers
+        .filter(|m| live.map(|(_, l)| l) != Some(*m));
+    if let Some(m) = min {
+        diffs.push(FieldDiff::new(
+            "minimum_pollers",
+            show(live.map(|(l, _)| l)),
+            Some(m.to_string()),
+        ));
+    }
+    if let Some(m) = max {
+        diffs.push(FieldDiff::new(
+            "maximum_pollers",
+            show(live.map(|(_, l)| l)),
+            Some(m.to_string()),
+        ));
+    }
+    (min.is_some() || max.is_some()).then_some((trigger.minimum_pollers, trigger.maximum_pollers))
+}
+
+/// `ProvisionedPollerConfig` for the bounds given.
+fn poller_config(minimum: Option<i64>, maximum: Option<i64>) -> Result<ProvisionedPollerConfig> {
+    Ok(ProvisionedPollerConfig::builder()
+        .set_minimum_pollers(minimum.map(to_i32).transpose()?)
+        .set_maximum_pollers(maximum.map(to_i32).transpose()?)
+        .build())
 }
 
 /// Refuses, at plan time, reservations that AWS would refuse halfway through an apply: the sum
@@ -1002,6 +1071,7 @@ pub async fn execute(
             batching_window_seconds,
             access,
             health_timeout_seconds,
+            pollers,
         } => {
             wait_for_mapping(aws, uuid, false, progress).await?;
             progress.status(&format!("UpdateEventSourceMapping {uuid}"));
@@ -1015,6 +1085,11 @@ pub async fn execute(
                     batching_window_seconds.map(to_i32).transpose()?,
                 )
                 .set_source_access_configurations(access.as_deref().map(source_access))
+                .set_provisioned_poller_config(
+                    pollers
+                        .map(|(min, max)| poller_config(min, max))
+                        .transpose()?,
+                )
                 .send()
                 .await;
             match sent {
@@ -1180,6 +1255,12 @@ async fn create_mapping(
     }
     if !trigger.tags.is_empty() {
         request = request.set_tags(Some(trigger.tags.clone().into_iter().collect()));
+    }
+    if trigger.minimum_pollers.is_some() || trigger.maximum_pollers.is_some() {
+        request = request.provisioned_poller_config(poller_config(
+            trigger.minimum_pollers,
+            trigger.maximum_pollers,
+        )?);
     }
     request = match &trigger.source {
         KafkaSource::Msk { cluster_arn } => {
@@ -1395,7 +1476,12 @@ impl Kind for Functions {
             ),
             (
                 "lambda.kafka_trigger.",
-                &["batch_size", "batching_window_seconds"],
+                &[
+                    "batch_size",
+                    "batching_window_seconds",
+                    "minimum_pollers",
+                    "maximum_pollers",
+                ],
             ),
         ]
     }
@@ -1571,6 +1657,8 @@ mod tests {
             consumer_group_id: group.map(str::to_string),
             access: vec![],
             health_timeout_seconds: 0,
+            minimum_pollers: None,
+            maximum_pollers: None,
             prune: false,
             tags: BTreeMap::new(),
         }
@@ -1588,9 +1676,27 @@ mod tests {
             consumer_group_id: Some(group.into()),
             access: vec![],
             last_processing_result: Some("OK".into()),
+            pollers: None,
             arn: Some("arn:aws:lambda:us-east-1:123456789012:event-source-mapping:u1".into()),
             created_by_pipectl: Some(true),
         }
+    }
+
+    #[test]
+    fn provisioned_pollers_change_in_place() {
+        let mut want = trigger("t", Some("g"));
+        want.minimum_pollers = Some(2);
+        want.maximum_pollers = Some(50);
+        let mut live = mapping("t", "g");
+        let change = plan_trigger("f", &want, std::slice::from_ref(&live), "l".into());
+        assert_eq!(change.action, Action::Update);
+        assert_eq!(operations(&change), vec!["update"]);
+        let fields: Vec<&str> = change.diffs.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(fields, vec!["minimum_pollers", "maximum_pollers"]);
+        assert_eq!(change.diffs[0].before.as_deref(), Some("on demand"));
+        live.pollers = Some((2, 50));
+        let change = plan_trigger("f", &want, std::slice::from_ref(&live), "l".into());
+        assert_eq!(change.action, Action::NoOp);
     }
 
     #[test]

@@ -50,6 +50,22 @@ pub const KAFKA_BATCHING_WINDOW: Limit = Limit {
     source: "CreateEventSourceMapping: 0..=300 s; Kafka default is 500 ms (checked 2026-11)",
 };
 
+pub const KAFKA_MINIMUM_POLLERS: Limit = Limit {
+    min: 1,
+    max: 200,
+    unit: "pollers",
+    aws_name: "ProvisionedPollerConfig.MinimumPollers",
+    source: "ProvisionedPollerConfig API reference: MSK and self-managed Kafka 1..=200, default 1 (checked 2026-11)",
+};
+
+pub const KAFKA_MAXIMUM_POLLERS: Limit = Limit {
+    min: 1,
+    max: 2000,
+    unit: "pollers",
+    aws_name: "ProvisionedPollerConfig.MaximumPollers",
+    source: "ProvisionedPollerConfig API reference: MSK and self-managed Kafka 1..=2000, default 200 (checked 2026-11)",
+};
+
 pub const KAFKA_HEALTH_TIMEOUT: Limit = Limit {
     min: 0,
     max: 3600,

@@ -252,6 +252,12 @@ pub struct KafkaTrigger {
     /// The brokers' root CA (self-managed brokers with a private CA).
     #[schemars(with = "Option<String>")]
     pub server_root_ca_secret_arn: Option<Spanned<String>>,
+    /// Provisioned mode: the fewest event pollers the mapping keeps (1-200).
+    #[schemars(with = "Option<i64>")]
+    pub minimum_pollers: Option<Spanned<i64>>,
+    /// Provisioned mode: the most event pollers the mapping scales to (1-2000).
+    #[schemars(with = "Option<i64>")]
+    pub maximum_pollers: Option<Spanned<i64>>,
     /// Replace a Kafka mapping of this function on another topic or cluster even when pipectl
     /// did not create it (without it, such a mapping is another owner's and is left alone).
     #[serde(default)]

@@ -643,6 +643,30 @@ fn validate_function(check: &mut Checker, function: &LambdaFunction, base: &str)
             &limits::KAFKA_BATCHING_WINDOW,
             &format!("{base}.batching_window_seconds"),
         );
+        check.optional_in_range(
+            &trigger.minimum_pollers,
+            &limits::KAFKA_MINIMUM_POLLERS,
+            &format!("{base}.minimum_pollers"),
+        );
+        check.optional_in_range(
+            &trigger.maximum_pollers,
+            &limits::KAFKA_MAXIMUM_POLLERS,
+            &format!("{base}.maximum_pollers"),
+        );
+        if let (Some(min), Some(max)) = (&trigger.minimum_pollers, &trigger.maximum_pollers) {
+            if min.get_ref() > max.get_ref() {
+                check.error(
+                    min.span(),
+                    &format!("{base}.minimum_pollers"),
+                    format!(
+                        "minimum_pollers {} is above maximum_pollers {}",
+                        min.get_ref(),
+                        max.get_ref()
+                    ),
+                    "the minimum number of pollers must not exceed the maximum",
+                );
+            }
+        }
         validate_starting_position(check, trigger, &base);
         validate_trigger_access(check, trigger, &base);
         check.optional_in_range(
