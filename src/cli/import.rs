@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 
 use super::GlobalArgs;
@@ -106,7 +106,7 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<u8> {
         anyhow::anyhow!("the imported stack file is not valid (a bug in pipectl import):\n{error}")
     })?;
     match &args.out {
-        Some(out) => write_new(out, &rendered.text)?,
+        Some(out) => super::write_new_file(out, &rendered.text)?,
         None => std::io::stdout().write_all(rendered.text.as_bytes())?,
     }
     if !rendered.flagged.is_empty() {
@@ -137,14 +137,4 @@ fn refuse_existing(path: &Path) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn write_new(path: &Path, text: &str) -> Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -2,9 +2,9 @@
 //! repository's `templates/` (compiled into the binary, so an installed pipectl has them), with
 //! the stack file's JSON Schema beside it for editors.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 
 /// The line taplo and Even Better TOML read to find the schema of a TOML file.
@@ -150,7 +150,7 @@ pub fn run(args: &InitArgs) -> Result<u8> {
         );
     }
     for (path, text) in &files {
-        write_new(&args.dir.join(path), text)?;
+        super::write_new_file(&args.dir.join(path), text)?;
         println!("wrote {}", args.dir.join(path).display());
     }
     println!(
@@ -158,21 +158,6 @@ pub fn run(args: &InitArgs) -> Result<u8> {
         template.name
     );
     Ok(0)
-}
-
-fn write_new(path: &Path, text: &str) -> Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// `pipectl schema`.

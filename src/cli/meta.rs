@@ -206,15 +206,6 @@ mod tests {
     /// docs/cli.md is what the definitions generate.
     #[test]
     fn the_cli_reference_is_generated_from_the_definitions() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/cli.md");
-        let generated = super::reference_markdown();
-        if std::env::var_os("UPDATE_DOCS").is_some() {
-            std::fs::write(path, &generated).expect("write docs/cli.md");
-        }
-        let committed = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(
-            committed == generated,
-            "docs/cli.md is out of date: run `UPDATE_DOCS=1 cargo test --lib reference`"
-        );
+        crate::assert_generated("docs/cli.md", &super::reference_markdown(), "UPDATE_DOCS");
     }
 }

@@ -226,6 +226,24 @@ fn configure_output(global: &GlobalArgs) {
         .try_init();
 }
 
+/// Writes a file that must not exist yet (its directory is created), as `cargo new` does:
+/// `init` and `import --out` never overwrite anything.
+fn write_new_file(path: &Path, text: &str) -> Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Whether a stream gets colours: `--color always|never` decide; `auto` follows NO_COLOR
 /// (any non-empty value turns colours off), then CLICOLOR_FORCE (any value but 0 turns them
 /// on), then whether the stream is a terminal (https://no-color.org, https://bixense.com/clicolors).

@@ -170,12 +170,12 @@ async fn discover(aws: &Aws, request: &ImportRequest) -> Result<Discovered> {
     if request.name_prefix.is_some() || !request.tags.is_empty() {
         let prefix = request.name_prefix.as_deref().unwrap_or("");
         for (name, arn) in list_tables(aws, prefix).await? {
-            if has_tags(&request.tags, || dynamodb_tags(aws, &arn)).await? {
+            if has_tags(&request.tags, || dynamodb::read_tags(aws, &arn)).await? {
                 found.tables.push(name);
             }
         }
         for (name, arn) in list_functions(aws, prefix).await? {
-            if has_tags(&request.tags, || lambda_tags(aws, &arn)).await? {
+            if has_tags(&request.tags, || lambda::read_tags(aws, &arn)).await? {
                 found.functions.push(name);
             }
         }
@@ -239,26 +239,6 @@ async fn list_tables(aws: &Aws, prefix: &str) -> Result<Vec<(String, String)>> {
     Ok(tables)
 }
 
-async fn dynamodb_tags(aws: &Aws, arn: &str) -> Result<BTreeMap<String, String>> {
-    let output = aws
-        .dynamodb
-        .list_tags_of_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "ListTagsOfResource {arn} failed: {}",
-                describe_sdk_error(&e)
-            )
-        })?;
-    Ok(output
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect())
-}
-
 async fn list_functions(aws: &Aws, prefix: &str) -> Result<Vec<(String, String)>> {
     let functions: Vec<_> = aws
         .lambda
@@ -279,20 +259,6 @@ async fn list_functions(aws: &Aws, prefix: &str) -> Result<Vec<(String, String)>
         })
         .filter(|(name, _)| name.starts_with(prefix))
         .collect())
-}
-
-async fn lambda_tags(aws: &Aws, arn: &str) -> Result<BTreeMap<String, String>> {
-    let output = aws
-        .lambda
-        .list_tags()
-        .resource(arn)
-        .send()
-        .await
-        .map_err(|e| anyhow!("ListTags {arn} failed: {}", describe_sdk_error(&e)))?;
-    Ok(output
-        .tags()
-        .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default())
 }
 
 async fn list_endpoints(aws: &Aws, prefix: &str) -> Result<Vec<(String, String)>> {

@@ -443,18 +443,10 @@ mod schema_tests {
     /// it after a change of the document types.
     #[test]
     fn the_committed_schema_is_generated_from_the_types() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/docs/schema/pipectl.schema.json"
-        );
-        let generated = super::json_schema();
-        if std::env::var_os("UPDATE_SCHEMA").is_some() {
-            std::fs::write(path, &generated).expect("write the schema");
-        }
-        let committed = std::fs::read_to_string(path).expect("read the schema");
-        assert!(
-            committed == generated,
-            "docs/schema/pipectl.schema.json is not what the types generate: run `UPDATE_SCHEMA=1 cargo test --lib schema`"
+        crate::assert_generated(
+            "docs/schema/pipectl.schema.json",
+            &super::json_schema(),
+            "UPDATE_SCHEMA",
         );
     }
 }

@@ -355,9 +355,9 @@ pub async fn read_table_for(aws: &Aws, desired: &TableDefinition) -> Result<Opti
     Ok(Some(live))
 }
 
-/// The names in the table's `pipectl:indexes` tag.
-async fn created_indexes(aws: &Aws, arn: &str) -> Result<Vec<String>> {
-    let tags = aws
+/// A table's tags (ListTagsOfResource).
+pub async fn read_tags(aws: &Aws, arn: &str) -> Result<BTreeMap<String, String>> {
+    let output = aws
         .dynamodb
         .list_tags_of_resource()
         .resource_arn(arn)
@@ -369,12 +369,20 @@ async fn created_indexes(aws: &Aws, arn: &str) -> Result<Vec<String>> {
                 describe_sdk_error(&e)
             )
         })?;
-    Ok(tags
+    Ok(output
         .tags()
         .iter()
-        .find(|t| t.key() == CREATED_INDEXES_TAG)
-        .map(|t| {
-            t.value()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect())
+}
+
+/// The names in the table's `pipectl:indexes` tag.
+async fn created_indexes(aws: &Aws, arn: &str) -> Result<Vec<String>> {
+    Ok(read_tags(aws, arn)
+        .await?
+        .get(CREATED_INDEXES_TAG)
+        .map(|names| {
+            names
                 .split(',')
                 .filter(|n| !n.is_empty())
                 .map(str::to_string)

@@ -381,18 +381,25 @@ pub async fn read_function_for(
             continue;
         }
         if let Some(arn) = mapping.arn.clone() {
-            let tags = aws
-                .lambda
-                .list_tags()
-                .resource(&arn)
-                .send()
-                .await
-                .map_err(|e| anyhow!("ListTags {arn} failed: {}", describe_sdk_error(&e)))?;
-            mapping.created_by_pipectl =
-                Some(tags.tags().is_some_and(|t| t.contains_key(STACK_TAG)));
+            mapping.created_by_pipectl = Some(read_tags(aws, &arn).await?.contains_key(STACK_TAG));
         }
     }
     Ok(Some(live))
+}
+
+/// The tags of a function or an event source mapping (ListTags).
+pub async fn read_tags(aws: &Aws, arn: &str) -> Result<BTreeMap<String, String>> {
+    let output = aws
+        .lambda
+        .list_tags()
+        .resource(arn)
+        .send()
+        .await
+        .map_err(|e| anyhow!("ListTags {arn} failed: {}", describe_sdk_error(&e)))?;
+    Ok(output
+        .tags()
+        .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default())
 }
 
 /// Whether the plan may delete this mapping: pipectl made it, or the file says `prune`.

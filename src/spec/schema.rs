@@ -26,15 +26,10 @@ mod tests {
     /// `UPDATE_SCHEMA=1 cargo test --lib schema` rewrites it after a change of the spec types.
     #[test]
     fn the_committed_stack_schema_is_generated_from_the_types() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/schema/stack.schema.json");
-        let generated = super::stack_schema();
-        if std::env::var_os("UPDATE_SCHEMA").is_some() {
-            std::fs::write(path, &generated).expect("write the schema");
-        }
-        let committed = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(
-            committed == generated,
-            "docs/schema/stack.schema.json is not what the types generate: run `UPDATE_SCHEMA=1 cargo test --lib schema`"
+        crate::assert_generated(
+            "docs/schema/stack.schema.json",
+            &super::stack_schema(),
+            "UPDATE_SCHEMA",
         );
     }
 }
