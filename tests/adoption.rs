@@ -41,26 +41,7 @@ fn imported(emulator: &Emulator, name: &str) -> (PathBuf, String) {
 
 /// The AWS CLI against the emulator, as the seed article runs it.
 fn aws(emulator: &Emulator, args: &[&str]) {
-    let output = std::process::Command::new("aws")
-        .args(args)
-        .args([
-            "--endpoint-url",
-            &emulator.endpoint,
-            "--region",
-            "us-east-1",
-            "--output",
-            "json",
-        ])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("run the AWS CLI");
-    assert!(
-        output.status.success(),
-        "aws {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::aws_cli(args, Some(&emulator.endpoint));
 }
 
 #[test]

@@ -169,29 +169,9 @@ async fn a_wait_longer_than_the_token_lifetime_still_reaches_the_cluster() {
 
 /// `aws eks get-token --cluster-name kafka-logs`, as kubectl's exec plugin runs it.
 fn aws_cli_eks_token() -> String {
-    let output = std::process::Command::new("aws")
-        .args([
-            "eks",
-            "get-token",
-            "--cluster-name",
-            "kafka-logs",
-            "--region",
-            "us-east-1",
-            "--output",
-            "json",
-        ])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("run the AWS CLI");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = common::aws_cli(&["eks", "get-token", "--cluster-name", "kafka-logs"], None);
     let credential: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("ExecCredential JSON");
+        serde_json::from_slice(&output).expect("ExecCredential JSON");
     credential["status"]["token"]
         .as_str()
         .expect("a token")

@@ -706,3 +706,25 @@ pub fn assert_matches_schema(document: &str) {
 pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
+
+/// The AWS CLI, an independent client, with the emulator's dummy credentials; against
+/// `endpoint` when given. Panics with the CLI's stderr when it fails.
+pub fn aws_cli(args: &[&str], endpoint: Option<&str>) -> Vec<u8> {
+    let mut command = Command::new("aws");
+    command
+        .args(args)
+        .args(["--region", REGION, "--output", "json"])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE");
+    if let Some(endpoint) = endpoint {
+        command.args(["--endpoint-url", endpoint]);
+    }
+    let output = command.output().expect("run the AWS CLI");
+    assert!(
+        output.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
