@@ -328,6 +328,11 @@ fn show_prints_a_saved_plan_in_every_format_without_calling_aws() {
         serde_json::from_str(&std::fs::read_to_string(&plan_file).expect("plan")).expect("JSON");
     let shown: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
     assert_eq!(shown, saved);
+    // The schema types each service's operations: an operation lambda has no call for fails.
+    let mut bogus = saved.clone();
+    bogus["changes"][0]["steps"][0]["operation"]["call"] = "drop_everything".into();
+    let errors = common::schema_errors(&bogus.to_string()).expect("the schema refuses it");
+    assert!(errors.contains("drop_everything"), "{errors}");
     emulator
         .pipectl_with(
             &["show", path_str(&plan_file), "--output", "markdown"],

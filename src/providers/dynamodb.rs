@@ -1209,6 +1209,13 @@ impl Kind for Tables {
         &["dynamodb"]
     }
 
+    fn operation_schemas(
+        &self,
+        generator: &mut schemars::SchemaGenerator,
+    ) -> Vec<(&'static str, schemars::Schema)> {
+        vec![("dynamodb", generator.subschema_for::<TableOperation>())]
+    }
+
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_tables(context))
     }

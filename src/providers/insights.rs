@@ -74,6 +74,16 @@ impl Kind for ContributorInsights {
         &["dynamodb_insights"]
     }
 
+    fn operation_schemas(
+        &self,
+        generator: &mut schemars::SchemaGenerator,
+    ) -> Vec<(&'static str, schemars::Schema)> {
+        vec![(
+            "dynamodb_insights",
+            generator.subschema_for::<InsightsOperation>(),
+        )]
+    }
+
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_insights(context))
     }

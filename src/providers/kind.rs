@@ -50,6 +50,12 @@ pub trait Kind: Sync {
     fn ignorable(&self) -> &'static [(&'static str, &'static [&'static str])];
     /// The `service` of the steps it makes and executes.
     fn services(&self) -> &'static [&'static str];
+    /// The typed schema of each of its services' step operations, for the JSON Schema of plan
+    /// documents.
+    fn operation_schemas(
+        &self,
+        generator: &mut schemars::SchemaGenerator,
+    ) -> Vec<(&'static str, schemars::Schema)>;
     /// Reads live state for what the stack asks of this kind and diffs it.
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>>;
     /// Executes one of its steps: the call, then the wait until the service settles.
@@ -89,4 +95,27 @@ pub fn executor(step: &Step) -> Result<&'static dyn Kind> {
                 step.service
             )
         })
+}
+
+/// The JSON Schema of plan and drift documents, with each service's operations typed.
+pub fn documents_schema() -> String {
+    crate::plan::document::json_schema(|generator| {
+        KINDS
+            .iter()
+            .flat_map(|kind| kind.operation_schemas(generator))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The committed schema is the one the types generate (`UPDATE_SCHEMA=1` rewrites it).
+    #[test]
+    fn the_committed_schema_is_generated_from_the_types() {
+        crate::assert_generated(
+            "docs/schema/pipectl.schema.json",
+            &super::documents_schema(),
+            "UPDATE_SCHEMA",
+        );
+    }
 }

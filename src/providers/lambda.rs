@@ -1497,6 +1497,13 @@ impl Kind for Functions {
         &["lambda"]
     }
 
+    fn operation_schemas(
+        &self,
+        generator: &mut schemars::SchemaGenerator,
+    ) -> Vec<(&'static str, schemars::Schema)> {
+        vec![("lambda", generator.subschema_for::<FunctionOperation>())]
+    }
+
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_functions(context))
     }

@@ -857,6 +857,13 @@ impl Kind for Variants {
         &["sagemaker"]
     }
 
+    fn operation_schemas(
+        &self,
+        generator: &mut schemars::SchemaGenerator,
+    ) -> Vec<(&'static str, schemars::Schema)> {
+        vec![("sagemaker", generator.subschema_for::<VariantOperation>())]
+    }
+
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_variants(context))
     }

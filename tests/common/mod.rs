@@ -678,6 +678,14 @@ impl Run {
 /// `jsonschema` (in the emulator's venv), an implementation independent of pipectl.
 #[track_caller]
 pub fn assert_matches_schema(document: &str) {
+    if let Some(errors) = schema_errors(document) {
+        panic!("the document does not match the schema: {errors}\n{document}");
+    }
+}
+
+/// What Python's `jsonschema` says is wrong with a document against
+/// docs/schema/pipectl.schema.json, if anything.
+pub fn schema_errors(document: &str) -> Option<String> {
     let schema = repo().join("docs/schema/pipectl.schema.json");
     let mut child = Command::new(python())
         .args([
@@ -696,11 +704,7 @@ pub fn assert_matches_schema(document: &str) {
         .write_all(document.as_bytes())
         .expect("write the document");
     let output = child.wait_with_output().expect("jsonschema finished");
-    assert!(
-        output.status.success(),
-        "the document does not match the schema: {}\n{document}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    (!output.status.success()).then(|| String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
 pub fn path_str(path: &Path) -> &str {

@@ -44,6 +44,22 @@ impl Kind for Brokers {
         &["autoscaler", "storage"]
     }
 
+    fn operation_schemas(
+        &self,
+        generator: &mut schemars::SchemaGenerator,
+    ) -> Vec<(&'static str, schemars::Schema)> {
+        vec![
+            (
+                "autoscaler",
+                generator.subschema_for::<hpa::AutoscalerOperation>(),
+            ),
+            (
+                "storage",
+                generator.subschema_for::<storage::StorageOperation>(),
+            ),
+        ]
+    }
+
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(async move {
             let mut out = KindPlan::default();
