@@ -82,7 +82,14 @@ RESOURCES = [
     Resource("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True,
              ["hpa"], True),
     Resource("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, ["sc"], False),
+    Resource("", "v1", "configmaps", "ConfigMap", True, ["cm"], False),
+    # The Prometheus Operator's CRD (monitoring.coreos.com/v1, PrometheusRule): served only when
+    # the operator is installed (setting prometheus_operator), as a CRD is, and found through
+    # discovery like any API group.
+    Resource("monitoring.coreos.com", "v1", "prometheusrules", "PrometheusRule", True, ["promrule"], False),
 ]
+# API groups that exist only when something installs them, and the setting that installs them.
+OPTIONAL_GROUPS = {"monitoring.coreos.com": "prometheus_operator"}
 GROUPS: dict[str, list[Resource]] = {}
 for _r in RESOURCES:
     GROUPS.setdefault(_r.group, []).append(_r)
@@ -252,6 +259,8 @@ class Store:
             "claim_resize_failure": None,
             # Whether metrics.k8s.io is served (the metrics server is installed).
             "metrics_api": False,
+            # Whether the Prometheus Operator's CRDs are installed (monitoring.coreos.com/v1).
+            "prometheus_operator": False,
             # Injected faults: {"seed": 7, "throttle_rate": 0.3, "error_rate": 0.05}: 429
             # TooManyRequests with Retry-After (API priority and fairness), 503 ServiceUnavailable.
             # Decided per (method, path, n-th call) from the seed, as in the AWS emulator.
@@ -560,9 +569,14 @@ class Server:
         self.eks_cluster = eks_cluster
         self.settings = self.store.settings
 
+    def served(self, group: str) -> bool:
+        setting = OPTIONAL_GROUPS.get(group)
+        return setting is None or bool(self.settings.get(setting))
+
     def resource_for(self, group: str, version: str, plural: str) -> Resource:
         for resource in RESOURCES:
-            if (resource.group, resource.version, resource.plural) == (group, version, plural):
+            if (resource.group, resource.version, resource.plural) == (group, version, plural) \
+                    and self.served(group):
                 return resource
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
 
@@ -578,7 +592,7 @@ class Server:
                     "resources": [r.discovery() for r in GROUPS[""]]}
         metrics = bool(self.settings.get("metrics_api"))
         if path == "/apis":
-            groups = [self.group_doc(g) for g in GROUPS if g]
+            groups = [self.group_doc(g) for g in GROUPS if g and self.served(g)]
             if metrics:
                 groups.append(METRICS_GROUP)
             return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
@@ -589,7 +603,7 @@ class Server:
                     "resources": [{"name": n, "singularName": "", "namespaced": ns, "kind": k, "verbs": ["get", "list"]}
                                   for n, ns, k in (("nodes", False, "NodeMetrics"), ("pods", True, "PodMetrics"))]}
         match = re.fullmatch(r"/apis/([^/]+)(?:/([^/]+))?", path)
-        if match and match.group(1) in GROUPS and match.group(1):
+        if match and match.group(1) in GROUPS and match.group(1) and self.served(match.group(1)):
             group, version = match.group(1), match.group(2)
             if version is None:
                 return {"kind": "APIGroup", "apiVersion": "v1", **self.group_doc(group)}

@@ -186,8 +186,9 @@ def seed_kafka(endpoint: str, region: str, kube: str, brokers: int = 3) -> dict:
                                  "resources": {"requests": {"storage": "500Gi"}}, "volumeName": pv},
                         "status": {"phase": "Bound", "capacity": {"storage": "500Gi"}}})
     kube_seed(kube, objects)
-    # The cluster runs the metrics server, which a CPU-based HPA needs (EKS has none by default).
-    request = urllib.request.Request(f"{kube}/_fake/config", data=json.dumps({"metrics_api": True}).encode(),
+    # The cluster runs the metrics server, which a CPU-based HPA needs (EKS has none by default),
+    # and the Prometheus Operator (kube-prometheus-stack), whose PrometheusRule alerts use.
+    request = urllib.request.Request(f"{kube}/_fake/config", data=json.dumps({"metrics_api": True, "prometheus_operator": True}).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request) as response:
         response.read()

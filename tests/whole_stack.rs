@@ -73,9 +73,19 @@ async fn seed_article_stack_is_applied_in_one_run() {
         "200",
     ]);
     run.expect_code(0)
-        .expect_stdout("Plan: 5 to create, 8 to change, 1 to destroy.")
-        .expect_stdout("13 applied, 0 failed, 0 not started")
+        .expect_stdout("Plan: 7 to create, 8 to change, 1 to destroy.")
+        .expect_stdout("15 applied, 0 failed, 0 not started")
         .expect_stdout("Apply complete. Live state matches");
+
+    // Alerts: the PrometheusRule with the article's three rules, seen with kubectl.
+    let rule = emulator
+        .cluster()
+        .get("prometheusrule", "pipectl-kafka-logs-alerts");
+    assert_eq!(
+        rule["spec"]["groups"][0]["rules"].as_array().map(Vec::len),
+        Some(3),
+        "{rule}"
+    );
 
     // DynamoDB: on-demand with the anomaly-score index, and the scores table.
     let logs = emulator.table("KafkaLogData").await;

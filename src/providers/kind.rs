@@ -74,6 +74,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &super::sagemaker::VARIANTS,
     &super::eks::brokers::BROKERS,
     &super::insights::CONTRIBUTOR_INSIGHTS,
+    &super::eks::alerts::ALERTS,
 ];
 
 /// The fields an ignore rule may name, per resource id prefix, over every kind.

@@ -18,6 +18,9 @@ pub struct StackSpec {
     pub lambda: Option<LambdaSection>,
     pub sagemaker: Option<SageMakerSection>,
     pub dynamodb: Option<DynamoDbSection>,
+    /// Alert rules of your own, written with `[kafka.alerts]`'s into one PrometheusRule.
+    #[serde(default)]
+    pub alerts: Vec<AlertRule>,
     /// Fields another controller or team owns: neither compared nor written.
     #[serde(default)]
     pub ignore: Vec<IgnoreRule>,
@@ -103,6 +106,46 @@ fn default_namespace() -> Spanned<String> {
 pub struct KafkaSection {
     pub brokers: Option<KafkaBrokers>,
     pub storage: Option<KafkaStorage>,
+    pub alerts: Option<KafkaAlerts>,
+}
+
+/// `[kafka.alerts]`: the seed article's metrics to alert on, with their thresholds, written as a
+/// PrometheusRule (and a Grafana dashboard) in the brokers' namespace.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaAlerts {
+    /// Alert when more partitions than this are under-replicated (default 0).
+    #[serde(default)]
+    pub under_replicated_partitions: i64,
+    /// Alert when the Lambda consumers' groups lag by more records than this.
+    pub consumer_lag_records: Option<i64>,
+    /// Alert when a broker uses more than this percentage of its memory limit.
+    pub broker_memory_percent: Option<i64>,
+    /// How long a condition must hold before it fires (default 5).
+    #[serde(default = "default_alert_minutes")]
+    pub for_minutes: i64,
+}
+
+fn default_alert_minutes() -> i64 {
+    5
+}
+
+/// `[[alerts]]`: an alert rule of your own (PromQL).
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRule {
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    pub expr: String,
+    #[serde(default = "default_alert_minutes")]
+    pub for_minutes: i64,
+    #[serde(default = "default_severity")]
+    pub severity: String,
+    pub summary: Option<String>,
+}
+
+fn default_severity() -> String {
+    "warning".to_string()
 }
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]

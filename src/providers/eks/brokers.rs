@@ -126,21 +126,7 @@ async fn read_kafka(
     let Some(kafka) = &spec.kafka else {
         return Ok(KafkaRead::NotInStack);
     };
-    let request = ClusterRequest {
-        cluster: spec
-            .eks
-            .as_ref()
-            .and_then(|e| e.cluster.as_ref())
-            .map(|c| c.get_ref().clone()),
-        kube_context: kube_context
-            .map(str::to_string)
-            .or_else(|| spec.eks.as_ref().and_then(|e| e.kube_context.clone())),
-        namespace: spec
-            .eks
-            .as_ref()
-            .map(|e| e.namespace.get_ref().clone())
-            .unwrap_or_else(|| "kafka".to_string()),
-    };
+    let request = ClusterRequest::for_stack(spec, kube_context);
     let cluster = match Cluster::connect(aws, &request).await {
         Ok(cluster) => cluster,
         Err(error) => return Ok(KafkaRead::Unreachable(error)),

@@ -11,6 +11,7 @@
 //! With `[eks] cluster` set, DescribeCluster is always read: a cluster that is missing or not
 //! ACTIVE is a plan error before anything else is tried.
 
+pub mod alerts;
 pub mod auth;
 pub mod brokers;
 pub mod hpa;
@@ -54,6 +55,24 @@ pub struct ClusterRequest {
     pub cluster: Option<String>,
     pub kube_context: Option<String>,
     pub namespace: String,
+}
+
+impl ClusterRequest {
+    /// The cluster a stack's `[eks]` section names, `--kube-context` first.
+    pub fn for_stack(spec: &crate::spec::StackSpec, kube_context: Option<&str>) -> Self {
+        let eks = spec.eks.as_ref();
+        ClusterRequest {
+            cluster: eks
+                .and_then(|e| e.cluster.as_ref())
+                .map(|c| c.get_ref().clone()),
+            kube_context: kube_context
+                .map(str::to_string)
+                .or_else(|| eks.and_then(|e| e.kube_context.clone())),
+            namespace: eks
+                .map(|e| e.namespace.get_ref().clone())
+                .unwrap_or_else(|| "kafka".to_string()),
+        }
+    }
 }
 
 impl Cluster {

@@ -1,0 +1,520 @@
+//! Alerts on the metrics the seed article names (`[kafka.alerts]`, `[[alerts]]`): one
+//! PrometheusRule (monitoring.coreos.com/v1, the Prometheus Operator's CRD) in the brokers'
+//! namespace, and a Grafana dashboard as a ConfigMap labelled for Grafana's sidecar. Both by
+//! server-side apply under the `pipectl` field manager. A cluster that does not serve
+//! PrometheusRule gets no rule and a plan note saying so.
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, Result};
+use futures::future::BoxFuture;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{describe_kube_error, server_side_apply, Cluster, ClusterRequest};
+use crate::plan::{
+    ignored_fields, stamped, Action, Change, FieldDiff, ResourceId, ResourceKind, Step,
+};
+use crate::progress::StepProgress;
+use crate::providers::kind::{Kind, KindPlan, PlanContext};
+use crate::providers::{operation_of, step_of, Clients};
+use crate::spec::StackSpec;
+
+/// The kind of `eks.prometheus_rule.NS/NAME` resource ids.
+pub const RULE: ResourceKind = ResourceKind::named("eks.prometheus_rule");
+/// The kind of `eks.dashboard.NS/NAME` resource ids (the Grafana ConfigMap).
+pub const DASHBOARD: ResourceKind = ResourceKind::named("eks.dashboard");
+
+/// The label Grafana's dashboard sidecar watches for (its chart's default).
+const GRAFANA_LABEL: &str = "grafana_dashboard";
+
+/// The alert rules and their dashboard.
+pub struct Alerts;
+pub static ALERTS: Alerts = Alerts;
+
+/// One alert rule as the PrometheusRule holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Rule {
+    pub alert: String,
+    pub expr: String,
+    pub minutes: i64,
+    pub severity: String,
+    pub summary: String,
+}
+
+/// Server-side apply of the rule or the dashboard.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum AlertsOperation {
+    ApplyRule {
+        namespace: String,
+        name: String,
+        manifest: serde_json::Value,
+    },
+    ApplyDashboard {
+        namespace: String,
+        name: String,
+        manifest: serde_json::Value,
+    },
+}
+
+impl AlertsOperation {
+    pub fn api_calls(&self) -> Vec<&'static str> {
+        match self {
+            AlertsOperation::ApplyRule { .. } => {
+                vec!["kubernetes:apply monitoring.coreos.com/v1 prometheusrules"]
+            }
+            AlertsOperation::ApplyDashboard { .. } => vec!["kubernetes:apply v1 configmaps"],
+        }
+    }
+}
+
+impl Kind for Alerts {
+    fn ignorable(&self) -> &'static [(&'static str, &'static [&'static str])] {
+        &[("eks.prometheus_rule.", &["rules"])]
+    }
+
+    fn services(&self) -> &'static [&'static str] {
+        &["alerts"]
+    }
+
+    fn operation_schemas(
+        &self,
+        generator: &mut schemars::SchemaGenerator,
+    ) -> Vec<(&'static str, schemars::Schema)> {
+        vec![("alerts", generator.subschema_for::<AlertsOperation>())]
+    }
+
+    fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
+        Box::pin(plan_alerts(context))
+    }
+
+    fn execute<'a>(
+        &'a self,
+        clients: &'a Clients,
+        step: &'a Step,
+        _progress: &'a StepProgress,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let cluster = clients
+                .cluster
+                .as_ref()
+                .ok_or_else(|| anyhow!("no Kubernetes cluster is connected"))?;
+            match operation_of(step)? {
+                AlertsOperation::ApplyRule {
+                    namespace,
+                    name,
+                    manifest,
+                } => {
+                    let api = rule_api(cluster, &namespace).await?;
+                    server_side_apply(
+                        &api,
+                        &name,
+                        &manifest,
+                        &format!("PrometheusRule {namespace}/{name}"),
+                    )
+                    .await
+                }
+                AlertsOperation::ApplyDashboard {
+                    namespace,
+                    name,
+                    manifest,
+                } => {
+                    let api: Api<ConfigMap> = Api::namespaced(cluster.client().await?, &namespace);
+                    server_side_apply(
+                        &api,
+                        &name,
+                        &manifest,
+                        &format!("ConfigMap {namespace}/{name}"),
+                    )
+                    .await
+                }
+            }
+        })
+    }
+}
+
+fn rule_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("monitoring.coreos.com", "v1", "PrometheusRule"),
+        "prometheusrules",
+    )
+}
+
+async fn rule_api(cluster: &Cluster, namespace: &str) -> Result<Api<DynamicObject>> {
+    Ok(Api::namespaced_with(
+        cluster.client().await?,
+        namespace,
+        &rule_resource(),
+    ))
+}
+
+/// The Lambda consumers' Kafka consumer groups (the lag alert's scope).
+fn consumer_groups(spec: &StackSpec) -> Vec<String> {
+    spec.lambda
+        .iter()
+        .flat_map(|l| l.functions.iter())
+        .filter_map(|f| f.kafka_trigger.as_ref()?.consumer_group_id.as_ref())
+        .map(|g| g.get_ref().clone())
+        .collect()
+}
+
+/// The rules the file asks for: the seed article's three, then the file's own.
+fn rules(spec: &StackSpec, namespace: &str) -> Vec<Rule> {
+    let mut rules = vec![];
+    if let Some(alerts) = spec.kafka.as_ref().and_then(|k| k.alerts.as_ref()) {
+        rules.push(Rule {
+            alert: "KafkaUnderReplicatedPartitions".into(),
+            expr: format!(
+                "sum(kafka_server_replicamanager_underreplicatedpartitions{{namespace=\"{namespace}\"}}) > {}",
+                alerts.under_replicated_partitions
+            ),
+            minutes: alerts.for_minutes,
+            severity: "critical".into(),
+            summary: "Kafka partitions are under-replicated".into(),
+        });
+        if let Some(lag) = alerts.consumer_lag_records {
+            let groups = consumer_groups(spec);
+            let selector = if groups.is_empty() {
+                String::new()
+            } else {
+                format!("{{consumergroup=~\"{}\"}}", groups.join("|"))
+            };
+            rules.push(Rule {
+                alert: "KafkaConsumerLag".into(),
+                expr: format!("sum by (consumergroup) (kafka_consumergroup_lag{selector}) > {lag}"),
+                minutes: alerts.for_minutes,
+                severity: "warning".into(),
+                summary: "The Lambda consumers fall behind the topic".into(),
+            });
+        }
+        if let Some(percent) = alerts.broker_memory_percent {
+            let brokers = spec
+                .kafka
+                .as_ref()
+                .and_then(|k| k.brokers.as_ref())
+                .map(|b| b.statefulset.get_ref().clone())
+                .unwrap_or_else(|| "kafka".into());
+            rules.push(Rule {
+                alert: "KafkaBrokerMemory".into(),
+                expr: format!(
+                    "100 * max by (pod) (container_memory_working_set_bytes{{namespace=\"{namespace}\",pod=~\"{brokers}-[0-9]+\",container!=\"\"}} / container_spec_memory_limit_bytes{{namespace=\"{namespace}\",pod=~\"{brokers}-[0-9]+\",container!=\"\"}}) > {percent}"
+                ),
+                minutes: alerts.for_minutes,
+                severity: "warning".into(),
+                summary: format!("A broker uses more than {percent}% of its memory limit"),
+            });
+        }
+    }
+    for own in &spec.alerts {
+        rules.push(Rule {
+            alert: own.name.get_ref().clone(),
+            expr: own.expr.clone(),
+            minutes: own.for_minutes,
+            severity: own.severity.clone(),
+            summary: own
+                .summary
+                .clone()
+                .unwrap_or_else(|| own.name.get_ref().clone()),
+        });
+    }
+    rules
+}
+
+fn labels(stack: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "app.kubernetes.io/managed-by".to_string(),
+            "pipectl".to_string(),
+        ),
+        ("pipectl.io/stack".to_string(), stack.to_string()),
+    ])
+}
+
+fn rule_spec(rules: &[Rule]) -> serde_json::Value {
+    let rules: Vec<serde_json::Value> = rules
+        .iter()
+        .map(|r| {
+            json!({
+                "alert": r.alert,
+                "expr": r.expr,
+                "for": format!("{}m", r.minutes),
+                "labels": {"severity": r.severity},
+                "annotations": {"summary": r.summary},
+            })
+        })
+        .collect();
+    json!({"groups": [{"name": "pipectl-kafka", "rules": rules}]})
+}
+
+fn rule_manifest(name: &str, namespace: &str, stack: &str, rules: &[Rule]) -> serde_json::Value {
+    json!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(stack)},
+        "spec": rule_spec(rules),
+    })
+}
+
+/// A Grafana dashboard with one time series per rule, on the rule's own expression.
+fn dashboard_json(stack: &str, rules: &[Rule]) -> String {
+    let panels: Vec<serde_json::Value> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let query = r.expr.rsplit_once(" > ").map(|(q, _)| q).unwrap_or(&r.expr);
+            json!({
+                "id": i + 1,
+                "type": "timeseries",
+                "title": r.summary,
+                "gridPos": {"h": 8, "w": 12, "x": (i % 2) * 12, "y": (i / 2) * 8},
+                "targets": [{"expr": query, "refId": "A"}],
+            })
+        })
+        .collect();
+    let dashboard = json!({
+        "title": format!("pipectl: {stack}"),
+        "uid": format!("pipectl-{stack}"),
+        "schemaVersion": 39,
+        "panels": panels,
+    });
+    serde_json::to_string_pretty(&dashboard).unwrap_or_default()
+}
+
+fn dashboard_manifest(
+    name: &str,
+    namespace: &str,
+    stack: &str,
+    rules: &[Rule],
+) -> serde_json::Value {
+    let mut labels = labels(stack);
+    labels.insert(GRAFANA_LABEL.to_string(), "1".to_string());
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "data": {format!("{name}.json"): dashboard_json(stack, rules)},
+    })
+}
+
+/// Whether the cluster serves PrometheusRule (the Prometheus Operator's CRD is installed).
+async fn rules_served(cluster: &Cluster) -> Result<bool> {
+    match cluster
+        .client()
+        .await?
+        .list_api_group_resources("monitoring.coreos.com/v1")
+        .await
+    {
+        Ok(list) => Ok(list.resources.iter().any(|r| r.name == "prometheusrules")),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+        Err(error) => Err(anyhow!(
+            "reading the cluster's monitoring.coreos.com/v1 API failed: {}",
+            describe_kube_error(&error)
+        )),
+    }
+}
+
+/// The per-rule differences between what is live and what the file asks for.
+fn rule_diffs(live: &[Rule], wanted: &[Rule]) -> Vec<FieldDiff> {
+    let mut diffs = vec![];
+    for want in wanted {
+        let have = live.iter().find(|l| l.alert == want.alert);
+        if have != Some(want) {
+            let show = |r: &Rule| format!("{} for {}m ({})", r.expr, r.minutes, r.severity);
+            diffs.push(FieldDiff::new(
+                &format!("rules.{}", want.alert),
+                have.map(show),
+                Some(show(want)),
+            ));
+        }
+    }
+    for gone in live
+        .iter()
+        .filter(|l| !wanted.iter().any(|w| w.alert == l.alert))
+    {
+        diffs.push(FieldDiff::new(
+            &format!("rules.{}", gone.alert),
+            Some(gone.expr.clone()),
+            None,
+        ));
+    }
+    diffs
+}
+
+/// The rules of a live PrometheusRule, in the file's terms.
+fn live_rules(object: &DynamicObject) -> Vec<Rule> {
+    let groups = object.data["spec"]["groups"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    groups
+        .iter()
+        .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
+        .map(|r| Rule {
+            alert: r["alert"].as_str().unwrap_or_default().to_string(),
+            expr: r["expr"].as_str().unwrap_or_default().to_string(),
+            minutes: r["for"]
+                .as_str()
+                .and_then(|f| f.trim_end_matches('m').parse().ok())
+                .unwrap_or(0),
+            severity: r["labels"]["severity"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            summary: r["annotations"]["summary"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        })
+        .collect()
+}
+
+fn apply_change(
+    id: ResourceId,
+    live: bool,
+    diffs: Vec<FieldDiff>,
+    lane: &str,
+    step: Step,
+) -> Change {
+    let action = match (live, diffs.is_empty()) {
+        (_, true) => Action::NoOp,
+        (false, false) => Action::Create,
+        (true, false) => Action::Update,
+    };
+    Change {
+        id,
+        action,
+        steps: if action == Action::NoOp {
+            vec![]
+        } else {
+            vec![step]
+        },
+        diffs,
+        hazards: vec![],
+        destructive: false,
+        lane: lane.to_string(),
+        after_lane: None,
+        deferred: None,
+        conflicts: vec![],
+        fingerprint: None,
+    }
+}
+
+async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
+    let spec = &context.stack.spec;
+    let stack = context.stack.name();
+    let mut out = KindPlan::default();
+    let request = ClusterRequest::for_stack(spec, context.kube_context.as_deref());
+    let namespace = request.namespace.clone();
+    let mut wanted = rules(spec, &namespace);
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    let name = format!("pipectl-{stack}-alerts");
+    let dashboard_name = format!("pipectl-{stack}-dashboard");
+    let rule_id = ResourceId::new(RULE, format!("{namespace}/{name}"));
+    let dashboard_id = ResourceId::new(DASHBOARD, format!("{namespace}/{dashboard_name}"));
+    out.declared = vec![rule_id.to_string(), dashboard_id.to_string()];
+    let cluster = match Cluster::connect(context.aws, &request).await {
+        Ok(cluster) => cluster,
+        Err(error) => {
+            out.errors.push(error);
+            return Ok(out);
+        }
+    };
+    let lane = format!("eks:alerts:{namespace}");
+    if context.targets.selects(&rule_id.to_string()) {
+        if rules_served(&cluster).await? {
+            let live = rule_api(&cluster, &namespace)
+                .await?
+                .get_opt(&name)
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "reading PrometheusRule {namespace}/{name} failed: {}",
+                        describe_kube_error(&e)
+                    )
+                })?;
+            let live_rules = live.as_ref().map(live_rules).unwrap_or_default();
+            if !ignored_fields(spec, &rule_id.to_string(), &mut out.ignored).is_empty()
+                && live.is_some()
+            {
+                wanted = live_rules.clone();
+            }
+            let operation = AlertsOperation::ApplyRule {
+                namespace: namespace.clone(),
+                name: name.clone(),
+                manifest: rule_manifest(&name, &namespace, stack, &wanted),
+            };
+            let step = step_of(
+                "alerts",
+                format!(
+                    "server-side apply PrometheusRule {namespace}/{name} ({} rules)",
+                    wanted.len()
+                ),
+                operation.api_calls(),
+                &operation,
+            );
+            let diffs = rule_diffs(&live_rules, &wanted);
+            out.changes.extend(stamped(
+                [apply_change(rule_id, live.is_some(), diffs, &lane, step)],
+                &live_rules,
+            ));
+        } else {
+            out.notes.push(format!(
+                "{rule_id}: the cluster does not serve monitoring.coreos.com/v1 PrometheusRule (no Prometheus Operator): the alert rules are not written; install the operator (kube-prometheus-stack) and plan again"
+            ));
+        }
+    }
+    if context.targets.selects(&dashboard_id.to_string()) {
+        let api: Api<ConfigMap> = Api::namespaced(cluster.client().await?, &namespace);
+        let live = api.get_opt(&dashboard_name).await.map_err(|e| {
+            anyhow!(
+                "reading ConfigMap {namespace}/{dashboard_name} failed: {}",
+                describe_kube_error(&e)
+            )
+        })?;
+        let manifest =
+            dashboard_manifest(&dashboard_name, &namespace, stack, &rules(spec, &namespace));
+        let live_data = live
+            .as_ref()
+            .and_then(|c| c.data.clone())
+            .unwrap_or_default();
+        let wanted_data: BTreeMap<String, String> =
+            serde_json::from_value(manifest["data"].clone()).unwrap_or_default();
+        let diffs = if live_data == wanted_data {
+            vec![]
+        } else {
+            vec![FieldDiff::new(
+                "dashboard",
+                live.as_ref().map(|_| "another dashboard".to_string()),
+                Some(format!("{} panels", rules(spec, &namespace).len())),
+            )]
+        };
+        let operation = AlertsOperation::ApplyDashboard {
+            namespace: namespace.clone(),
+            name: dashboard_name.clone(),
+            manifest,
+        };
+        let step = step_of(
+            "alerts",
+            format!("server-side apply ConfigMap {namespace}/{dashboard_name} (Grafana dashboard)"),
+            operation.api_calls(),
+            &operation,
+        );
+        out.changes.extend(stamped(
+            [apply_change(
+                dashboard_id,
+                live.is_some(),
+                diffs,
+                &lane,
+                step,
+            )],
+            &live_data,
+        ));
+    }
+    out.cluster = Some(cluster);
+    Ok(out)
+}

@@ -1,0 +1,129 @@
+//! Alerts (issue 12, item 2): `[kafka.alerts]` and `[[alerts]]` become one PrometheusRule and a
+//! Grafana dashboard ConfigMap by server-side apply, when the cluster serves the Prometheus
+//! Operator's CRD; planned, applied, drift-checked and ignorable, checked with kubectl.
+
+mod common;
+
+use common::{path_str, Emulator};
+
+const STACK: &str = r#"[stack]
+name = "a"
+
+[eks]
+kube_context = "fake"
+namespace = "kafka"
+
+[kafka.alerts]
+consumer_lag_records = 10000
+broker_memory_percent = 85
+
+[[alerts]]
+name = "LambdaErrors"
+expr = "sum(rate(aws_lambda_errors_sum[5m])) > 1"
+summary = "The consumer function fails"
+"#;
+
+#[test]
+fn alerts_become_a_prometheus_rule_and_a_dashboard() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let cluster = emulator.cluster();
+    cluster.configure(r#"{"prometheus_operator": true}"#);
+    let stack = emulator.stack("a.toml", STACK);
+    let file = path_str(&stack);
+    emulator
+        .pipectl(&["plan", file])
+        .expect_code(0)
+        .expect_stdout("+ eks.prometheus_rule.kafka/pipectl-a-alerts will be created")
+        .expect_stdout("+ eks.dashboard.kafka/pipectl-a-dashboard will be created")
+        .expect_stdout("rules.KafkaConsumerLag");
+    emulator
+        .apply(&stack)
+        .expect_code(0)
+        .expect_stdout("Apply complete");
+    let rule = cluster.get("prometheusrule", "pipectl-a-alerts");
+    let rules = rule["spec"]["groups"][0]["rules"]
+        .as_array()
+        .expect("rules")
+        .clone();
+    let names: Vec<&str> = rules.iter().filter_map(|r| r["alert"].as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "KafkaUnderReplicatedPartitions",
+            "KafkaConsumerLag",
+            "KafkaBrokerMemory",
+            "LambdaErrors"
+        ]
+    );
+    assert!(
+        rules[1]["expr"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("> 10000"),
+        "{rule}"
+    );
+    let dashboards = cluster.kubectl(&[
+        "get",
+        "configmap",
+        "-n",
+        "kafka",
+        "-l",
+        "grafana_dashboard=1",
+        "-o",
+        "name",
+    ]);
+    dashboards
+        .expect_code(0)
+        .expect_stdout("configmap/pipectl-a-dashboard");
+    emulator
+        .pipectl(&["plan", file, "--detailed-exitcode"])
+        .expect_code(0);
+
+    // A threshold change is an in-place update of one rule.
+    let raised = emulator.stack("raised.toml", &STACK.replace("10000", "50000"));
+    emulator
+        .pipectl(&["plan", path_str(&raised)])
+        .expect_stdout("~ eks.prometheus_rule.kafka/pipectl-a-alerts will be updated in place")
+        .expect_stdout("> 50000");
+    // Someone edits the rule by hand: drift says so; an ignore rule leaves the rules to them.
+    let mut edited = rules.clone();
+    edited[3]["expr"] = "vector(1) > 0".into();
+    let patch =
+        serde_json::json!({"spec": {"groups": [{"name": "pipectl-kafka", "rules": edited}]}});
+    cluster
+        .merge_patch("prometheusrule", "pipectl-a-alerts", &patch.to_string())
+        .expect_code(0);
+    emulator
+        .pipectl(&["drift", file])
+        .expect_code(2)
+        .expect_stdout("eks.prometheus_rule.kafka/pipectl-a-alerts changed outside pipectl")
+        .expect_stdout("rules.LambdaErrors");
+    let ignoring = emulator.stack(
+        "ignoring.toml",
+        &format!("{STACK}\n[[ignore]]\nresource = \"eks.prometheus_rule.kafka/pipectl-a-alerts\"\nfields = [\"rules\"]\n"),
+    );
+    emulator
+        .pipectl(&["drift", path_str(&ignoring)])
+        .expect_code(0);
+    emulator.apply(&stack).expect_code(0);
+    let restored = cluster.get("prometheusrule", "pipectl-a-alerts");
+    assert_eq!(
+        restored["spec"]["groups"][0]["rules"][3]["expr"],
+        "sum(rate(aws_lambda_errors_sum[5m])) > 1"
+    );
+}
+
+#[test]
+fn without_the_prometheus_operator_the_plan_says_so_and_writes_only_the_dashboard() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let stack = emulator.stack("a.toml", STACK);
+    emulator
+        .pipectl(&["plan", path_str(&stack)])
+        .expect_code(0)
+        .expect_stdout("does not serve monitoring.coreos.com/v1 PrometheusRule");
+    emulator.apply(&stack).expect_code(0);
+    emulator
+        .cluster()
+        .kubectl(&["get", "configmap", "pipectl-a-dashboard", "-n", "kafka"])
+        .expect_code(0);
+}
