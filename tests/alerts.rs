@@ -26,6 +26,7 @@ summary = "The consumer function fails"
 #[test]
 fn alerts_become_a_prometheus_rule_and_a_dashboard() {
     let emulator = Emulator::start_with_cluster("{}");
+    // The Prometheus Operator's CRD is installed (seed.py does so; said here for the reader).
     let cluster = emulator.cluster();
     cluster.configure(r#"{"prometheus_operator": true}"#);
     let stack = emulator.stack("a.toml", STACK);
@@ -116,6 +117,10 @@ fn alerts_become_a_prometheus_rule_and_a_dashboard() {
 #[test]
 fn without_the_prometheus_operator_the_plan_says_so_and_writes_only_the_dashboard() {
     let emulator = Emulator::start_with_cluster("{}");
+    // seed.py installs the operator's CRD; this cluster has none.
+    emulator
+        .cluster()
+        .configure(r#"{"prometheus_operator": false}"#);
     let stack = emulator.stack("a.toml", STACK);
     emulator
         .pipectl(&["plan", path_str(&stack)])
