@@ -190,3 +190,28 @@ pub const PARALLEL_VOLUME_CHANGES: Limit = Limit {
     aws_name: "(pipectl setting)",
     source: "pipectl: modify a few broker volumes at once at most, so a cluster never loses much I/O headroom together",
 };
+
+pub const ALERT_FOR_MINUTES: Limit = Limit {
+    min: 0,
+    max: 10080,
+    unit: "minutes",
+    aws_name: "PrometheusRule rules[].for",
+    source:
+        "Prometheus rulefmt: a duration, not negative; pipectl caps it at a week (checked 2026-11)",
+};
+
+pub const ALERT_MEMORY_PERCENT: Limit = Limit {
+    min: 1,
+    max: 100,
+    unit: "percent",
+    aws_name: "working set / memory limit",
+    source: "a percentage of the container's memory limit (checked 2026-11)",
+};
+
+pub const ALERT_COUNT_THRESHOLD: Limit = Limit {
+    min: 0,
+    max: i64::MAX,
+    unit: "",
+    aws_name: "alert threshold",
+    source: "a count: negative thresholds would fire always (checked 2026-11)",
+};

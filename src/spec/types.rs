@@ -115,15 +115,27 @@ pub struct KafkaSection {
 #[serde(deny_unknown_fields)]
 pub struct KafkaAlerts {
     /// Alert when more partitions than this are under-replicated (default 0).
-    #[serde(default)]
-    pub under_replicated_partitions: i64,
+    #[serde(default = "zero")]
+    #[schemars(with = "i64")]
+    pub under_replicated_partitions: Spanned<i64>,
     /// Alert when the Lambda consumers' groups lag by more records than this.
-    pub consumer_lag_records: Option<i64>,
+    #[schemars(with = "Option<i64>")]
+    pub consumer_lag_records: Option<Spanned<i64>>,
     /// Alert when a broker uses more than this percentage of its memory limit.
-    pub broker_memory_percent: Option<i64>,
+    #[schemars(with = "Option<i64>")]
+    pub broker_memory_percent: Option<Spanned<i64>>,
     /// How long a condition must hold before it fires (default 5).
-    #[serde(default = "default_alert_minutes")]
-    pub for_minutes: i64,
+    #[serde(default = "default_alert_minutes_spanned")]
+    #[schemars(with = "i64")]
+    pub for_minutes: Spanned<i64>,
+}
+
+fn zero() -> Spanned<i64> {
+    Spanned::new(0..0, 0)
+}
+
+fn default_alert_minutes_spanned() -> Spanned<i64> {
+    Spanned::new(0..0, default_alert_minutes())
 }
 
 fn default_alert_minutes() -> i64 {

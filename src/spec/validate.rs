@@ -251,6 +251,28 @@ fn validate_alerts(check: &mut Checker, spec: &StackSpec) {
             );
         }
     }
+    if let Some(alerts) = spec.kafka.as_ref().and_then(|k| k.alerts.as_ref()) {
+        check.in_range(
+            &alerts.under_replicated_partitions,
+            &limits::ALERT_COUNT_THRESHOLD,
+            "kafka.alerts.under_replicated_partitions",
+        );
+        check.optional_in_range(
+            &alerts.consumer_lag_records,
+            &limits::ALERT_COUNT_THRESHOLD,
+            "kafka.alerts.consumer_lag_records",
+        );
+        check.optional_in_range(
+            &alerts.broker_memory_percent,
+            &limits::ALERT_MEMORY_PERCENT,
+            "kafka.alerts.broker_memory_percent",
+        );
+        check.in_range(
+            &alerts.for_minutes,
+            &limits::ALERT_FOR_MINUTES,
+            "kafka.alerts.for_minutes",
+        );
+    }
     check.unique(
         spec.alerts
             .iter()

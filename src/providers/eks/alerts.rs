@@ -169,13 +169,13 @@ fn rules(spec: &StackSpec, namespace: &str) -> Vec<Rule> {
             alert: "KafkaUnderReplicatedPartitions".into(),
             expr: format!(
                 "sum(kafka_server_replicamanager_underreplicatedpartitions{{namespace=\"{namespace}\"}}) > {}",
-                alerts.under_replicated_partitions
+                *alerts.under_replicated_partitions.get_ref()
             ),
-            minutes: alerts.for_minutes,
+            minutes: *alerts.for_minutes.get_ref(),
             severity: "critical".into(),
             summary: "Kafka partitions are under-replicated".into(),
         });
-        if let Some(lag) = alerts.consumer_lag_records {
+        if let Some(lag) = alerts.consumer_lag_records.as_ref().map(|v| *v.get_ref()) {
             let groups = consumer_groups(spec);
             let selector = if groups.is_empty() {
                 String::new()
@@ -185,12 +185,12 @@ fn rules(spec: &StackSpec, namespace: &str) -> Vec<Rule> {
             rules.push(Rule {
                 alert: "KafkaConsumerLag".into(),
                 expr: format!("sum by (consumergroup) (kafka_consumergroup_lag{selector}) > {lag}"),
-                minutes: alerts.for_minutes,
+                minutes: *alerts.for_minutes.get_ref(),
                 severity: "warning".into(),
                 summary: "The Lambda consumers fall behind the topic".into(),
             });
         }
-        if let Some(percent) = alerts.broker_memory_percent {
+        if let Some(percent) = alerts.broker_memory_percent.as_ref().map(|v| *v.get_ref()) {
             let brokers = spec
                 .kafka
                 .as_ref()
@@ -202,7 +202,7 @@ fn rules(spec: &StackSpec, namespace: &str) -> Vec<Rule> {
                 expr: format!(
                     "100 * max by (pod) (container_memory_working_set_bytes{{namespace=\"{namespace}\",pod=~\"{brokers}-[0-9]+\",container!=\"\"}} / container_spec_memory_limit_bytes{{namespace=\"{namespace}\",pod=~\"{brokers}-[0-9]+\",container!=\"\"}}) > {percent}"
                 ),
-                minutes: alerts.for_minutes,
+                minutes: *alerts.for_minutes.get_ref(),
                 severity: "warning".into(),
                 summary: format!("A broker uses more than {percent}% of its memory limit"),
             });
