@@ -59,6 +59,16 @@ pub struct GlobalArgs {
     /// [eks] kube_context; without either, [eks] cluster is reached with a token pipectl signs).
     #[arg(long, global = true, env = "PIPECTL_KUBE_CONTEXT")]
     pub kube_context: Option<String>,
+    /// Kafka brokers to reach the admin API at (HOST:PORT, comma-separated), instead of
+    /// [kafka.admin] bootstrap_servers: e.g. a `kubectl port-forward` to a broker.
+    #[arg(
+        long,
+        global = true,
+        value_name = "HOST:PORT",
+        value_delimiter = ',',
+        env = "PIPECTL_KAFKA_BOOTSTRAP"
+    )]
+    pub kafka_bootstrap: Option<Vec<String>>,
     /// Colours: `auto` on a terminal unless NO_COLOR is set (CLICOLOR_FORCE forces them even
     /// in a pipe), `always`, or `never`.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, env = "PIPECTL_COLOR")]
@@ -423,6 +433,7 @@ async fn plan_loaded(
     let started = std::time::Instant::now();
     let options = BuildOptions {
         kube_context: global.kube_context.clone(),
+        kafka_bootstrap: global.kafka_bootstrap.clone(),
         parallelism: reading.parallelism,
         targets: reading.targets.clone(),
     };

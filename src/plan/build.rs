@@ -25,6 +25,8 @@ pub struct BuildOptions {
     pub parallelism: usize,
     /// `--target`: the part of the stack to plan.
     pub targets: Targets,
+    /// `--kafka-bootstrap`.
+    pub kafka_bootstrap: Option<Vec<String>>,
 }
 
 impl Default for BuildOptions {
@@ -33,6 +35,7 @@ impl Default for BuildOptions {
             kube_context: None,
             parallelism: DEFAULT_READ_PARALLELISM,
             targets: Targets::default(),
+            kafka_bootstrap: None,
         }
     }
 }
@@ -60,6 +63,7 @@ pub async fn build(
         kube_context: options.kube_context.clone(),
         parallelism: options.parallelism.max(1),
         targets: &options.targets,
+        kafka_bootstrap: options.kafka_bootstrap.clone(),
     };
     let kinds = futures::future::try_join_all(KINDS.iter().map(|kind| kind.plan(&context))).await?;
     let mut plan = Plan {
@@ -68,6 +72,7 @@ pub async fn build(
     };
     let mut declared = vec![];
     let mut cluster = None;
+    let mut kafka = None;
     for found in kinds {
         plan.changes.extend(found.changes);
         plan.errors.extend(found.errors);
@@ -75,13 +80,14 @@ pub async fn build(
         plan.ignored.extend(found.ignored);
         declared.extend(found.declared);
         cluster = cluster.or(found.cluster);
+        kafka = kafka.or(found.kafka);
     }
     options
         .targets
         .restrict(&mut plan, &declared)
         .map_err(anyhow::Error::msg)?;
     drop(context);
-    Ok((plan, Clients { aws, cluster }))
+    Ok((plan, Clients { aws, cluster, kafka }))
 }
 
 impl Plan {

@@ -28,6 +28,8 @@ pub struct PlanContext<'a> {
     pub parallelism: usize,
     /// `--target`: read only what a target can select.
     pub targets: &'a Targets,
+    /// `--kafka-bootstrap`: brokers to reach instead of the stack's.
+    pub kafka_bootstrap: Option<Vec<String>>,
 }
 
 /// What a kind found: its changes (in plan order), errors, notes and ignored fields, the ids
@@ -40,6 +42,7 @@ pub struct KindPlan {
     pub ignored: Vec<IgnoredField>,
     pub declared: Vec<String>,
     pub cluster: Option<Cluster>,
+    pub kafka: Option<std::sync::Arc<super::kafka::Admin>>,
 }
 
 /// A kind of resource (or a family read together, like the brokers' HPA, StorageClass and
@@ -75,6 +78,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &super::eks::brokers::BROKERS,
     &super::insights::CONTRIBUTOR_INSIGHTS,
     &super::eks::alerts::ALERTS,
+    &super::kafka::topics::TOPICS,
 ];
 
 /// The fields an ignore rule may name, per resource id prefix, over every kind.

@@ -7,6 +7,7 @@ pub mod account;
 pub mod dynamodb;
 pub mod eks;
 pub mod insights;
+pub mod kafka;
 pub mod kind;
 pub mod lambda;
 pub mod lock;
@@ -74,6 +75,7 @@ pub struct Aws {
     pub sagemaker: aws_sdk_sagemaker::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub ec2: aws_sdk_ec2::Client,
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
     /// The same credentials the clients use, for signing EKS tokens.
     pub credentials: aws_credential_types::provider::SharedCredentialsProvider,
     pub wait: wait::WaitSettings,
@@ -91,6 +93,8 @@ static CALLER: tokio::sync::OnceCell<account::Identity> = tokio::sync::OnceCell:
 pub struct Clients {
     pub aws: Aws,
     pub cluster: Option<eks::Cluster>,
+    /// The brokers' admin API, when the stack has topics.
+    pub kafka: Option<std::sync::Arc<kafka::Admin>>,
 }
 
 impl Clients {
@@ -177,6 +181,7 @@ impl Aws {
             sagemaker: aws_sdk_sagemaker::Client::new(&config),
             autoscaling: aws_sdk_applicationautoscaling::Client::new(&config),
             ec2: aws_sdk_ec2::Client::new(&config),
+            secretsmanager: aws_sdk_secretsmanager::Client::new(&config),
             credentials,
             wait: connection.wait.clone(),
             region: region.to_string(),

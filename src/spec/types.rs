@@ -107,6 +107,67 @@ pub struct KafkaSection {
     pub brokers: Option<KafkaBrokers>,
     pub storage: Option<KafkaStorage>,
     pub alerts: Option<KafkaAlerts>,
+    /// How pipectl reaches the brokers' admin API (topics).
+    pub admin: Option<KafkaAdmin>,
+    /// Topics: partitions, replication factor and the configs this pipeline depends on.
+    #[serde(default)]
+    pub topics: Vec<KafkaTopic>,
+}
+
+/// `[kafka.admin]`: the brokers' admin API, for `[[kafka.topics]]`. Credentials come from a
+/// Secrets Manager secret (`{"username": ..., "password": ...}`, the format Lambda's SCRAM
+/// secrets use), never from the stack file.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaAdmin {
+    /// host:port of brokers to bootstrap from. Default: the Kafka trigger's. `--kafka-bootstrap`
+    /// (PIPECTL_KAFKA_BOOTSTRAP) overrides it, e.g. for a `kubectl port-forward`.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub bootstrap_servers: Option<Vec<Spanned<String>>>,
+    /// PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (Kafka's `security.protocol`; default SASL_SSL).
+    #[serde(default = "default_security_protocol")]
+    #[schemars(with = "String")]
+    pub security_protocol: Spanned<String>,
+    /// SCRAM-SHA-512 (default) or SCRAM-SHA-256, for the SASL protocols.
+    #[serde(default = "default_sasl_mechanism")]
+    #[schemars(with = "String")]
+    pub sasl_mechanism: Spanned<String>,
+    /// The Secrets Manager secret with the admin user's SCRAM credentials.
+    #[schemars(with = "Option<String>")]
+    pub sasl_secret_arn: Option<Spanned<String>>,
+}
+
+fn default_security_protocol() -> Spanned<String> {
+    Spanned::new(0..0, "SASL_SSL".to_string())
+}
+
+fn default_sasl_mechanism() -> Spanned<String> {
+    Spanned::new(0..0, "SCRAM-SHA-512".to_string())
+}
+
+/// `[[kafka.topics]]`: a topic and the settings that matter for this pipeline. A config left
+/// out is not managed (whatever the topic has stays).
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaTopic {
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// Partitions: can grow, never shrink (Kafka cannot remove partitions).
+    #[schemars(with = "i64")]
+    pub partitions: Spanned<i64>,
+    /// Replicas per partition: set when the topic is created (default: the brokers'
+    /// `replication_factor`, else 3).
+    #[schemars(with = "Option<i64>")]
+    pub replication_factor: Option<Spanned<i64>>,
+    /// `retention.ms`: how long records are kept (-1: forever).
+    #[schemars(with = "Option<i64>")]
+    pub retention_ms: Option<Spanned<i64>>,
+    /// `min.insync.replicas`: replicas that must have a write before acks=all succeeds.
+    #[schemars(with = "Option<i64>")]
+    pub min_insync_replicas: Option<Spanned<i64>>,
+    /// `cleanup.policy`: "delete", "compact" or "compact,delete".
+    #[schemars(with = "Option<String>")]
+    pub cleanup_policy: Option<Spanned<String>>,
 }
 
 /// `[kafka.alerts]`: the seed article's metrics to alert on, with their thresholds, written as a

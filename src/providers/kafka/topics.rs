@@ -1,0 +1,716 @@
+//! `[[kafka.topics]]`: partitions, replication factor and the topic configs this pipeline
+//! depends on, through Kafka's admin API (Metadata, DescribeConfigs, CreateTopics,
+//! CreatePartitions, IncrementalAlterConfigs). A kind of its own: this module and one line in
+//! `KINDS`.
+//!
+//! Kafka's rules it plans by: partitions only grow (CreatePartitions refuses a smaller count),
+//! a key's partition is its hash modulo the count (so growth moves keys), a replication factor
+//! above the live brokers is refused (INVALID_REPLICATION_FACTOR), and changing a topic's
+//! replication factor is a partition reassignment, not a config.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Result};
+use futures::future::BoxFuture;
+use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+use kafka_protocol::messages::incremental_alter_configs_request::{
+    AlterConfigsResource, AlterableConfig,
+};
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{
+    CreatePartitionsRequest, CreateTopicsRequest, DescribeConfigsRequest,
+    IncrementalAlterConfigsRequest, MetadataRequest, MetadataResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use serde::{Deserialize, Serialize};
+
+use super::connection::{error_name, Connection};
+use super::Admin;
+use crate::plan::{
+    ignored_fields, stamped, Action, Change, FieldDiff, Hazard, PlanError, ResourceId,
+    ResourceKind, Step,
+};
+use crate::progress::StepProgress;
+use crate::providers::kind::{Kind, KindPlan, PlanContext};
+use crate::providers::wait::{self, Poll};
+use crate::providers::{operation_of, step_of, Clients};
+use crate::spec::validate::topic_replication_factor;
+use crate::spec::{ReservedConcurrency, StackSpec};
+
+/// The kind of `kafka.topic.NAME` resource ids.
+pub const TOPIC: ResourceKind = ResourceKind::named("kafka.topic");
+
+/// Kafka's config resource type for topics (DescribeConfigs, IncrementalAlterConfigs).
+const TOPIC_RESOURCE: i8 = 2;
+/// IncrementalAlterConfigs' SET operation.
+const SET: i8 = 0;
+/// UNKNOWN_TOPIC_OR_PARTITION: the topic does not exist.
+const UNKNOWN_TOPIC: i16 = 3;
+/// How long the controller may take to create topics or partitions before answering.
+const CONTROLLER_TIMEOUT_MS: i32 = 30_000;
+
+/// The spec keys of the topic configs pipectl manages, with Kafka's names.
+const CONFIGS: &[(&str, &str)] = &[
+    ("retention_ms", "retention.ms"),
+    ("min_insync_replicas", "min.insync.replicas"),
+    ("cleanup_policy", "cleanup.policy"),
+];
+
+pub struct Topics;
+pub static TOPICS: Topics = Topics;
+
+/// A topic as the brokers report it (what the fingerprint covers).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveTopic {
+    pub partitions: i64,
+    pub replication_factor: i64,
+    /// The managed configs' values, by spec key.
+    pub configs: BTreeMap<String, String>,
+}
+
+/// A topic as the stack wants it.
+#[derive(Debug, Clone)]
+struct WantedTopic {
+    name: String,
+    partitions: i64,
+    /// Set in the file (compared); otherwise only used to create.
+    declared_replication_factor: Option<i64>,
+    replication_factor: i64,
+    /// Declared configs, by spec key.
+    configs: BTreeMap<String, String>,
+}
+
+impl WantedTopic {
+    fn id(&self) -> String {
+        format!("{}.{}", TOPIC.prefix(), self.name)
+    }
+}
+
+/// The admin calls a step makes, then the wait until the brokers show the result.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "call")]
+pub enum TopicOperation {
+    CreateTopics {
+        topic: String,
+        partitions: i32,
+        replication_factor: i16,
+        /// Kafka config names and values.
+        configs: BTreeMap<String, String>,
+    },
+    CreatePartitions {
+        topic: String,
+        count: i32,
+    },
+    IncrementalAlterConfigs {
+        topic: String,
+        /// Kafka config names and the values SET.
+        set: BTreeMap<String, String>,
+    },
+}
+
+impl TopicOperation {
+    /// Kafka's operation names (the ACL each needs is in docs/operations.md).
+    fn api_calls(&self) -> Vec<&'static str> {
+        match self {
+            TopicOperation::CreateTopics { .. } => vec!["kafka:CreateTopics", "kafka:Metadata"],
+            TopicOperation::CreatePartitions { .. } => {
+                vec!["kafka:CreatePartitions", "kafka:Metadata"]
+            }
+            TopicOperation::IncrementalAlterConfigs { .. } => {
+                vec!["kafka:IncrementalAlterConfigs"]
+            }
+        }
+    }
+
+    fn into_step(self, description: String) -> Step {
+        step_of("kafka", description, self.api_calls(), &self)
+    }
+}
+
+impl Kind for Topics {
+    fn ignorable(&self) -> &'static [(&'static str, &'static [&'static str])] {
+        &[(
+            "kafka.topic.",
+            &[
+                "partitions",
+                "replication_factor",
+                "retention_ms",
+                "min_insync_replicas",
+                "cleanup_policy",
+            ],
+        )]
+    }
+
+    fn services(&self) -> &'static [&'static str] {
+        &["kafka"]
+    }
+
+    fn operation_schemas(
+        &self,
+        generator: &mut schemars::SchemaGenerator,
+    ) -> Vec<(&'static str, schemars::Schema)> {
+        vec![("kafka", generator.subschema_for::<TopicOperation>())]
+    }
+
+    fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
+        Box::pin(plan_topics(context))
+    }
+
+    fn execute<'a>(
+        &'a self,
+        clients: &'a Clients,
+        step: &'a Step,
+        progress: &'a StepProgress,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let admin = clients
+                .kafka
+                .as_ref()
+                .ok_or_else(|| anyhow!("a Kafka step without the brokers' admin API"))?;
+            execute(admin, &clients.aws.wait, &operation_of(step)?, progress).await
+        })
+    }
+}
+
+/// What the file asks for each topic.
+fn desired(spec: &StackSpec) -> Vec<WantedTopic> {
+    let topics = spec.kafka.iter().flat_map(|k| k.topics.iter());
+    topics
+        .map(|topic| {
+            let mut configs = BTreeMap::new();
+            if let Some(ms) = &topic.retention_ms {
+                configs.insert("retention_ms".to_string(), ms.get_ref().to_string());
+            }
+            if let Some(min) = &topic.min_insync_replicas {
+                configs.insert("min_insync_replicas".to_string(), min.get_ref().to_string());
+            }
+            if let Some(policy) = &topic.cleanup_policy {
+                configs.insert("cleanup_policy".to_string(), normalized_policy(policy.get_ref()));
+            }
+            WantedTopic {
+                name: topic.name.get_ref().clone(),
+                partitions: *topic.partitions.get_ref(),
+                declared_replication_factor: topic.replication_factor.as_ref().map(|r| *r.get_ref()),
+                replication_factor: topic_replication_factor(spec, topic),
+                configs,
+            }
+        })
+        .collect()
+}
+
+/// "delete,compact" and "compact, delete" are one policy: sorted, no spaces.
+fn normalized_policy(policy: &str) -> String {
+    let mut parts: Vec<&str> = policy.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    parts.sort_unstable();
+    parts.dedup();
+    parts.join(",")
+}
+
+fn kafka_config_name(spec_key: &str) -> &'static str {
+    CONFIGS
+        .iter()
+        .find(|(key, _)| *key == spec_key)
+        .map(|(_, name)| *name)
+        .unwrap_or("")
+}
+
+/// What one Metadata and one DescribeConfigs call tell about the brokers and the topics.
+struct LiveCluster {
+    brokers: usize,
+    topics: BTreeMap<String, LiveTopic>,
+}
+
+/// Reads the named topics: one Metadata call (never creating a topic), then one DescribeConfigs
+/// call for those that exist, asking only for the managed configs.
+async fn read(connection: &mut Connection, names: &[String]) -> Result<LiveCluster> {
+    let request = MetadataRequest::default()
+        .with_topics(Some(
+            names
+                .iter()
+                .map(|n| MetadataRequestTopic::default().with_name(Some(topic_name(n))))
+                .collect(),
+        ))
+        .with_allow_auto_topic_creation(false);
+    let metadata = connection.send(request).await?;
+    let mut topics = topics_of(&metadata)?;
+    if !topics.is_empty() {
+        let keys: Vec<StrBytes> = CONFIGS.iter().map(|(_, name)| StrBytes::from_static_str(name)).collect();
+        let request = DescribeConfigsRequest::default().with_resources(
+            topics
+                .keys()
+                .map(|name| {
+                    DescribeConfigsResource::default()
+                        .with_resource_type(TOPIC_RESOURCE)
+                        .with_resource_name(StrBytes::from_string(name.clone()))
+                        .with_configuration_keys(Some(keys.clone()))
+                })
+                .collect(),
+        );
+        let described = connection.send(request).await?;
+        for result in described.results {
+            let name = result.resource_name.as_str().to_string();
+            if result.error_code != 0 {
+                bail!(
+                    "DescribeConfigs of topic {name} failed: {} {}",
+                    error_name(result.error_code),
+                    result.error_message.as_ref().map(|m| m.as_str()).unwrap_or("")
+                );
+            }
+            let Some(topic) = topics.get_mut(&name) else { continue };
+            for config in result.configs {
+                let Some((key, _)) = CONFIGS.iter().find(|(_, n)| *n == config.name.as_str()) else {
+                    continue;
+                };
+                let value = config.value.as_ref().map(|v| v.as_str().to_string()).unwrap_or_default();
+                let value = if *key == "cleanup_policy" { normalized_policy(&value) } else { value };
+                topic.configs.insert(key.to_string(), value);
+            }
+        }
+    }
+    Ok(LiveCluster {
+        brokers: metadata.brokers.len(),
+        topics,
+    })
+}
+
+fn topic_name(name: &str) -> TopicName {
+    TopicName(StrBytes::from_string(name.to_string()))
+}
+
+/// The topics a Metadata answer shows (those that do not exist are left out).
+fn topics_of(metadata: &MetadataResponse) -> Result<BTreeMap<String, LiveTopic>> {
+    let mut topics = BTreeMap::new();
+    for topic in &metadata.topics {
+        let name = topic.name.as_ref().map(|n| n.0.as_str().to_string()).unwrap_or_default();
+        match topic.error_code {
+            0 => {}
+            UNKNOWN_TOPIC => continue,
+            code => bail!("Metadata of topic {name} failed: {}", error_name(code)),
+        }
+        let replication_factor = topic
+            .partitions
+            .iter()
+            .map(|p| p.replica_nodes.len())
+            .max()
+            .unwrap_or(0);
+        topics.insert(
+            name,
+            LiveTopic {
+                partitions: topic.partitions.len() as i64,
+                replication_factor: replication_factor as i64,
+                configs: BTreeMap::new(),
+            },
+        );
+    }
+    Ok(topics)
+}
+
+/// The topics Lambda consumes (their partitions bound the useful consumers).
+fn consumed_topics(spec: &StackSpec) -> Vec<String> {
+    let triggers = spec.lambda.iter().flat_map(|l| l.functions.iter()).filter_map(|f| f.kafka_trigger.as_ref());
+    let mut names: Vec<String> = triggers.map(|t| t.topic.get_ref().clone()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+async fn plan_topics(context: &PlanContext<'_>) -> Result<KindPlan> {
+    let spec = &context.stack.spec;
+    let mut out = KindPlan::default();
+    let mut wanted = desired(spec);
+    out.declared = wanted.iter().map(WantedTopic::id).collect();
+    wanted.retain(|w| context.targets.selects(&w.id()));
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    let admin = Arc::new(Admin::for_stack(spec, context.aws, context.kafka_bootstrap.clone())?);
+    let mut names: Vec<String> = wanted.iter().map(|w| w.name.clone()).collect();
+    names.extend(consumed_topics(spec));
+    names.sort();
+    names.dedup();
+    let live = admin
+        .with_connection(|connection| Box::pin(async move { read(connection, &names).await }))
+        .await
+        .map_err(|e| anyhow!("reading topics from the Kafka brokers ({}): {e:#}", admin.endpoint.servers.join(", ")))?;
+    for want in &mut wanted {
+        let ignored = ignored_fields(spec, &want.id(), &mut out.ignored);
+        take_ignored_from_live(want, live.topics.get(&want.name), &ignored);
+    }
+    for want in &wanted {
+        let topic = live.topics.get(&want.name);
+        match plan_one(want, topic, live.brokers) {
+            Ok(change) => out.changes.extend(stamped([change], &topic)),
+            Err(error) => out.errors.push(error),
+        }
+    }
+    out.notes.extend(consumer_notes(spec, &live.topics));
+    out.kafka = Some(admin);
+    Ok(out)
+}
+
+/// An ignored field takes the live value, so it is neither compared nor written.
+fn take_ignored_from_live(want: &mut WantedTopic, live: Option<&LiveTopic>, ignored: &[String]) {
+    let Some(live) = live else { return };
+    for field in ignored {
+        match field.as_str() {
+            "partitions" => want.partitions = live.partitions,
+            "replication_factor" => want.declared_replication_factor = None,
+            key => {
+                match live.configs.get(key) {
+                    Some(value) => want.configs.insert(key.to_string(), value.clone()),
+                    None => want.configs.remove(key),
+                };
+            }
+        }
+    }
+}
+
+fn plan_one(want: &WantedTopic, live: Option<&LiveTopic>, brokers: usize) -> Result<Change, PlanError> {
+    let id = want.id();
+    let refuse = |message: String, help: String| PlanError {
+        resource: id.clone(),
+        message,
+        help,
+    };
+    let Some(live) = live else {
+        if want.replication_factor > brokers as i64 {
+            return Err(refuse(
+                format!(
+                    "replication_factor {} is above the {brokers} live broker(s): Kafka refuses the topic (INVALID_REPLICATION_FACTOR)",
+                    want.replication_factor
+                ),
+                format!("set replication_factor to at most {brokers}, or start more brokers first"),
+            ));
+        }
+        return Ok(create(want));
+    };
+    if want.partitions < live.partitions {
+        return Err(refuse(
+            format!(
+                "topic {} has {} partitions and the stack asks for {}: Kafka cannot remove partitions",
+                want.name, live.partitions, want.partitions
+            ),
+            format!(
+                "set partitions = {} (or more); for fewer, create a new topic and move producers and consumers to it",
+                live.partitions
+            ),
+        ));
+    }
+    if let Some(declared) = want.declared_replication_factor {
+        if declared != live.replication_factor {
+            return Err(refuse(
+                format!(
+                    "topic {} has replication factor {}, the stack says {declared}: that is a partition reassignment, which pipectl does not do",
+                    want.name, live.replication_factor
+                ),
+                format!(
+                    "reassign with kafka-reassign-partitions.sh, or set replication_factor = {} (or [[ignore]] it)",
+                    live.replication_factor
+                ),
+            ));
+        }
+    }
+    Ok(update(want, live))
+}
+
+fn change(want: &WantedTopic, action: Action, diffs: Vec<FieldDiff>, hazards: Vec<Hazard>, steps: Vec<Step>) -> Change {
+    Change {
+        id: ResourceId::new(TOPIC, want.name.clone()),
+        action,
+        diffs,
+        hazards,
+        destructive: false,
+        lane: format!("kafka:{}", want.name),
+        after_lane: None,
+        deferred: None,
+        conflicts: vec![],
+        fingerprint: None,
+        steps,
+    }
+}
+
+fn kafka_configs(configs: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    configs.iter().map(|(key, value)| (kafka_config_name(key).to_string(), value.clone())).collect()
+}
+
+fn create(want: &WantedTopic) -> Change {
+    let mut diffs = vec![
+        FieldDiff::new("partitions", None, Some(want.partitions.to_string())),
+        FieldDiff::new("replication_factor", None, Some(want.replication_factor.to_string())),
+    ];
+    diffs.extend(want.configs.iter().map(|(key, value)| FieldDiff::new(key, None, Some(value.clone()))));
+    let operation = TopicOperation::CreateTopics {
+        topic: want.name.clone(),
+        partitions: want.partitions as i32,
+        replication_factor: want.replication_factor as i16,
+        configs: kafka_configs(&want.configs),
+    };
+    let description = format!(
+        "create topic {} ({} partitions × {} replicas), then wait until every partition has a leader",
+        want.name, want.partitions, want.replication_factor
+    );
+    change(want, Action::Create, diffs, vec![], vec![operation.into_step(description)])
+}
+
+fn update(want: &WantedTopic, live: &LiveTopic) -> Change {
+    let mut diffs = vec![];
+    let mut hazards = vec![];
+    let mut steps = vec![];
+    if want.partitions > live.partitions {
+        diffs.push(FieldDiff::new(
+            "partitions",
+            Some(live.partitions.to_string()),
+            Some(want.partitions.to_string()),
+        ));
+        hazards.push(Hazard {
+            message: format!(
+                "keyed messages change partition: a key's partition is its hash modulo the partition count, so after {} -> {} most keys go to another partition, and a consumer can see a key's new records before its older ones; per-key ordering holds again once the old partitions are drained. Partitions can never be removed.",
+                live.partitions, want.partitions
+            ),
+        });
+        let operation = TopicOperation::CreatePartitions {
+            topic: want.name.clone(),
+            count: want.partitions as i32,
+        };
+        let description = format!(
+            "grow topic {} from {} to {} partitions, then wait until every partition has a leader",
+            want.name, live.partitions, want.partitions
+        );
+        steps.push(operation.into_step(description));
+    }
+    let mut set = BTreeMap::new();
+    for (key, value) in &want.configs {
+        let current = live.configs.get(key);
+        if current != Some(value) {
+            diffs.push(FieldDiff::new(key, current.cloned(), Some(value.clone())));
+            set.insert(key.clone(), value.clone());
+        }
+    }
+    if !set.is_empty() {
+        let names: Vec<&str> = set.keys().map(|k| kafka_config_name(k)).collect();
+        let operation = TopicOperation::IncrementalAlterConfigs {
+            topic: want.name.clone(),
+            set: kafka_configs(&set),
+        };
+        steps.push(operation.into_step(format!("set {} on topic {}", names.join(", "), want.name)));
+    }
+    let action = if steps.is_empty() { Action::NoOp } else { Action::Update };
+    change(want, action, diffs, hazards, steps)
+}
+
+/// Consumers and brokers beyond what the partitions can use idle: Lambda runs at most one
+/// concurrent batch per partition of a Kafka topic, and a broker that holds no replica serves
+/// nothing (Kafka does not move existing partitions to new brokers by itself).
+fn consumer_notes(spec: &StackSpec, live: &BTreeMap<String, LiveTopic>) -> Vec<String> {
+    let partitions_of = |topic: &str| -> Option<i64> {
+        let declared = spec
+            .kafka
+            .iter()
+            .flat_map(|k| k.topics.iter())
+            .find(|t| t.name.get_ref() == topic)
+            .map(|t| *t.partitions.get_ref());
+        let live = live.get(topic).map(|t| t.partitions);
+        declared.into_iter().chain(live).max()
+    };
+    let mut notes = vec![];
+    for function in spec.lambda.iter().flat_map(|l| l.functions.iter()) {
+        let Some(trigger) = &function.kafka_trigger else { continue };
+        let topic = trigger.topic.get_ref();
+        let Some(partitions) = partitions_of(topic) else { continue };
+        let name = function.name.get_ref();
+        if let Some(ReservedConcurrency::Reserved(reserved)) = function.reserved_concurrency.as_ref().map(|r| r.get_ref()) {
+            if *reserved > partitions {
+                notes.push(format!(
+                    "lambda.function.{name}: reserved_concurrency {reserved} is above the {partitions} partitions of topic {topic}: Lambda runs at most one batch per partition at a time, so {} of the reservation idles (and is taken from the account's pool); lower it to {partitions} or add partitions",
+                    reserved - partitions
+                ));
+            }
+        }
+        if let Some(pollers) = &trigger.maximum_pollers {
+            if *pollers.get_ref() > partitions {
+                notes.push(format!(
+                    "lambda.function.{name}: maximum_pollers {} is above the {partitions} partitions of topic {topic}: pollers beyond one per partition have nothing to read; lower it or add partitions",
+                    pollers.get_ref()
+                ));
+            }
+        }
+    }
+    if let Some(brokers) = spec.kafka.as_ref().and_then(|k| k.brokers.as_ref()) {
+        let topics: Vec<_> = spec.kafka.iter().flat_map(|k| k.topics.iter()).collect();
+        let replicas: i64 = topics
+            .iter()
+            .map(|t| partitions_of(t.name.get_ref()).unwrap_or(0) * topic_replication_factor(spec, t))
+            .sum();
+        let max = *brokers.max_replicas.get_ref();
+        if !topics.is_empty() && max > replicas {
+            notes.push(format!(
+                "eks.hpa.{}: max_replicas {max} is above the {replicas} partition replicas of the stack's topics: brokers beyond that hold no replica and serve nothing (and Kafka does not move existing partitions to new brokers by itself); add partitions or lower max_replicas",
+                brokers.hpa_name.get_ref()
+            ));
+        }
+    }
+    notes
+}
+
+async fn execute(
+    admin: &Admin,
+    wait_settings: &wait::WaitSettings,
+    operation: &TopicOperation,
+    progress: &StepProgress,
+) -> Result<()> {
+    match operation {
+        TopicOperation::CreateTopics {
+            topic,
+            partitions,
+            replication_factor,
+            configs,
+        } => {
+            progress.status(&format!("CreateTopics {topic}"));
+            let request = CreateTopicsRequest::default()
+                .with_topics(vec![CreatableTopic::default()
+                    .with_name(topic_name(topic))
+                    .with_num_partitions(*partitions)
+                    .with_replication_factor(*replication_factor)
+                    .with_configs(
+                        configs
+                            .iter()
+                            .map(|(name, value)| {
+                                CreatableTopicConfig::default()
+                                    .with_name(StrBytes::from_string(name.clone()))
+                                    .with_value(Some(StrBytes::from_string(value.clone())))
+                            })
+                            .collect(),
+                    )])
+                .with_timeout_ms(CONTROLLER_TIMEOUT_MS);
+            let response = admin.with_connection(|c| Box::pin(c.send(request))).await?;
+            for result in response.topics {
+                check("CreateTopics", topic, result.error_code, result.error_message.as_ref())?;
+            }
+            wait_for_partitions(admin, wait_settings, progress, topic, *partitions).await
+        }
+        TopicOperation::CreatePartitions { topic, count } => {
+            progress.status(&format!("CreatePartitions {topic} to {count}"));
+            let request = CreatePartitionsRequest::default()
+                .with_topics(vec![CreatePartitionsTopic::default()
+                    .with_name(topic_name(topic))
+                    .with_count(*count)])
+                .with_timeout_ms(CONTROLLER_TIMEOUT_MS);
+            let response = admin.with_connection(|c| Box::pin(c.send(request))).await?;
+            for result in response.results {
+                check("CreatePartitions", topic, result.error_code, result.error_message.as_ref())?;
+            }
+            wait_for_partitions(admin, wait_settings, progress, topic, *count).await
+        }
+        TopicOperation::IncrementalAlterConfigs { topic, set } => {
+            progress.status(&format!("IncrementalAlterConfigs {topic}"));
+            let request = IncrementalAlterConfigsRequest::default().with_resources(vec![AlterConfigsResource::default()
+                .with_resource_type(TOPIC_RESOURCE)
+                .with_resource_name(StrBytes::from_string(topic.clone()))
+                .with_configs(
+                    set.iter()
+                        .map(|(name, value)| {
+                            AlterableConfig::default()
+                                .with_name(StrBytes::from_string(name.clone()))
+                                .with_config_operation(SET)
+                                .with_value(Some(StrBytes::from_string(value.clone())))
+                        })
+                        .collect(),
+                )]);
+            let response = admin.with_connection(|c| Box::pin(c.send(request))).await?;
+            for result in response.responses {
+                check("IncrementalAlterConfigs", topic, result.error_code, result.error_message.as_ref())?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn check(call: &str, topic: &str, code: i16, message: Option<&StrBytes>) -> Result<()> {
+    if code == 0 {
+        return Ok(());
+    }
+    bail!(
+        "{call} {topic} failed: {}{}",
+        error_name(code),
+        message.map(|m| format!(" ({})", m.as_str())).unwrap_or_default()
+    )
+}
+
+/// Until Metadata shows `count` partitions, each with a leader.
+async fn wait_for_partitions(
+    admin: &Admin,
+    settings: &wait::WaitSettings,
+    progress: &StepProgress,
+    topic: &str,
+    count: i32,
+) -> Result<()> {
+    wait::until(settings, progress, &format!("topic {topic}"), || async {
+        let request = MetadataRequest::default()
+            .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(topic_name(topic)))]))
+            .with_allow_auto_topic_creation(false);
+        let metadata = admin.with_connection(|c| Box::pin(c.send(request))).await?;
+        let Some(found) = metadata.topics.first() else {
+            return Ok(Poll::Pending("not in Metadata yet".into()));
+        };
+        let led = found.partitions.iter().filter(|p| p.leader_id.0 >= 0).count();
+        if found.error_code == 0 && found.partitions.len() as i32 >= count && led == found.partitions.len() {
+            Ok(Poll::Ready(()))
+        } else {
+            Ok(Poll::Pending(format!("{led} of {count} partitions have a leader")))
+        }
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wanted(partitions: i64, rf: Option<i64>) -> WantedTopic {
+        WantedTopic {
+            name: "logs".into(),
+            partitions,
+            declared_replication_factor: rf,
+            replication_factor: rf.unwrap_or(3),
+            configs: BTreeMap::from([("retention_ms".to_string(), "604800000".to_string())]),
+        }
+    }
+
+    fn live(partitions: i64) -> LiveTopic {
+        LiveTopic {
+            partitions,
+            replication_factor: 3,
+            configs: BTreeMap::from([("retention_ms".to_string(), "86400000".to_string())]),
+        }
+    }
+
+    #[test]
+    fn growth_is_one_create_partitions_with_the_key_ordering_hazard() {
+        let change = plan_one(&wanted(12, None), Some(&live(6)), 3).unwrap();
+        assert_eq!(change.action, Action::Update);
+        let calls: Vec<_> = change.steps.iter().map(|s| s.operation["call"].as_str().unwrap().to_string()).collect();
+        assert_eq!(calls, ["CreatePartitions", "IncrementalAlterConfigs"]);
+        assert!(change.hazards[0].message.contains("6 -> 12"), "{:?}", change.hazards);
+        assert_eq!(change.steps[1].operation["set"]["retention.ms"], "604800000");
+    }
+
+    #[test]
+    fn a_decrease_and_a_replication_change_are_refused_and_too_many_replicas_too() {
+        let shrink = plan_one(&wanted(3, None), Some(&live(6)), 3).unwrap_err();
+        assert!(shrink.message.contains("cannot remove partitions"), "{}", shrink.message);
+        let rf = plan_one(&wanted(6, Some(2)), Some(&live(6)), 3).unwrap_err();
+        assert!(rf.message.contains("reassignment"), "{}", rf.message);
+        let too_many = plan_one(&wanted(6, Some(3)), None, 2).unwrap_err();
+        assert!(too_many.message.contains("2 live broker"), "{}", too_many.message);
+        assert_eq!(plan_one(&wanted(6, Some(3)), None, 3).unwrap().action, Action::Create);
+    }
+
+    #[test]
+    fn cleanup_policies_compare_as_sets() {
+        assert_eq!(normalized_policy("delete, compact"), "compact,delete");
+        assert_eq!(normalized_policy("compact,delete"), "compact,delete");
+    }
+}
