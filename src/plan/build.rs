@@ -87,7 +87,14 @@ pub async fn build(
         .restrict(&mut plan, &declared)
         .map_err(anyhow::Error::msg)?;
     drop(context);
-    Ok((plan, Clients { aws, cluster, kafka }))
+    Ok((
+        plan,
+        Clients {
+            aws,
+            cluster,
+            kafka,
+        },
+    ))
 }
 
 impl Plan {

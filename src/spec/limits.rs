@@ -221,7 +221,8 @@ pub const KAFKA_PARTITIONS: Limit = Limit {
     max: i32::MAX as i64,
     unit: "partitions",
     aws_name: "CreateTopics num_partitions (Kafka)",
-    source: "Kafka protocol: CreateTopicsRequest.NumPartitions is an int32 above 0 (checked 2026-11)",
+    source:
+        "Kafka protocol: CreateTopicsRequest.NumPartitions is an int32 above 0 (checked 2026-11)",
 };
 
 pub const KAFKA_REPLICATION_FACTOR: Limit = Limit {

@@ -427,13 +427,21 @@ fn validate_topics(check: &mut Checker, spec: &StackSpec, kafka: &KafkaSection) 
                 "Kafka refuses \".\" and \"..\" as topic names; pick another name",
             );
         }
-        check.in_range(&topic.partitions, &limits::KAFKA_PARTITIONS, &format!("{base}.partitions"));
+        check.in_range(
+            &topic.partitions,
+            &limits::KAFKA_PARTITIONS,
+            &format!("{base}.partitions"),
+        );
         check.optional_in_range(
             &topic.replication_factor,
             &limits::KAFKA_REPLICATION_FACTOR,
             &format!("{base}.replication_factor"),
         );
-        check.optional_in_range(&topic.retention_ms, &limits::KAFKA_RETENTION_MS, &format!("{base}.retention_ms"));
+        check.optional_in_range(
+            &topic.retention_ms,
+            &limits::KAFKA_RETENTION_MS,
+            &format!("{base}.retention_ms"),
+        );
         check.optional_in_range(
             &topic.min_insync_replicas,
             &limits::KAFKA_MIN_INSYNC_REPLICAS,
@@ -475,7 +483,10 @@ fn validate_topics(check: &mut Checker, spec: &StackSpec, kafka: &KafkaSection) 
                 check.error(
                     policy.span(),
                     &format!("{base}.cleanup_policy"),
-                    format!("cleanup_policy {:?} is not a Kafka cleanup policy", policy.get_ref()),
+                    format!(
+                        "cleanup_policy {:?} is not a Kafka cleanup policy",
+                        policy.get_ref()
+                    ),
                     "use \"delete\", \"compact\" or \"compact,delete\"",
                 );
             }
@@ -531,7 +542,9 @@ fn validate_kafka_admin(check: &mut Checker, admin: &KafkaAdmin) {
         let valid = server
             .get_ref()
             .rsplit_once(':')
-            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+            .is_some_and(|(host, port)| {
+                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+            });
         if !valid {
             check.error(
                 server.span(),
@@ -542,7 +555,10 @@ fn validate_kafka_admin(check: &mut Checker, admin: &KafkaAdmin) {
         }
     }
     let protocol = admin.security_protocol.get_ref().as_str();
-    if !matches!(protocol, "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL") {
+    if !matches!(
+        protocol,
+        "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL"
+    ) {
         check.error(
             admin.security_protocol.span(),
             "kafka.admin.security_protocol",

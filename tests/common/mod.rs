@@ -732,3 +732,93 @@ pub fn aws_cli(args: &[&str], endpoint: Option<&str>) -> Vec<u8> {
     );
     output.stdout
 }
+
+/// The test kit's Kafka broker double (emulator/kafka_broker), built as the example target
+/// `kafka-broker-double` (`./scripts/test` builds it; so does `cargo test` without a filter).
+pub struct KafkaDouble {
+    child: Child,
+    /// host:port to bootstrap from.
+    pub bootstrap: String,
+    log: tempfile::NamedTempFile,
+}
+
+impl KafkaDouble {
+    /// Starts the double with its flags (e.g. `["--brokers", "3", "--topic", "logs:6:3"]`).
+    pub fn start(args: &[&str]) -> KafkaDouble {
+        let exe = std::env::current_exe().expect("test exe");
+        let target = exe.parent().and_then(Path::parent).expect("target dir");
+        let double = target.join("examples/kafka-broker-double");
+        assert!(
+            double.exists(),
+            "{} is missing: run `cargo build --examples` (./scripts/test does)",
+            double.display()
+        );
+        let log = tempfile::NamedTempFile::new().expect("log file");
+        let mut child = Command::new(&double)
+            .args(["--port", "0", "--log", path_str(log.path())])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the Kafka broker double");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the double's address");
+        let bootstrap = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected output: {line:?}"))
+            .to_string();
+        KafkaDouble {
+            child,
+            bootstrap,
+            log,
+        }
+    }
+
+    /// The requests the double answered, by API name, in order.
+    pub fn requests(&self) -> Vec<String> {
+        std::fs::read_to_string(self.log.path())
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter_map(|v| v["api"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    pub fn count(&self, api: &str) -> usize {
+        self.requests().iter().filter(|r| *r == api).count()
+    }
+
+    pub fn clear_log(&self) {
+        std::fs::write(self.log.path(), "").expect("clear log");
+    }
+
+    /// Runs `body` with kafka-python's KafkaAdminClient (an independent client) bound to
+    /// `admin`; prints of `out(value)` come back as JSON. `security` are the client's
+    /// keyword arguments (e.g. SASL settings).
+    pub fn python(&self, security: &str, body: &str) -> Value {
+        let script = format!(
+            "import json\nfrom kafka.admin import KafkaAdminClient, NewPartitions, ConfigResource, ConfigResourceType\nadmin = KafkaAdminClient(bootstrap_servers={:?}, request_timeout_ms=10000, {security})\ndef out(v):\n    print(json.dumps(v))\n{body}\n",
+            self.bootstrap
+        );
+        let output = Command::new(python())
+            .args(["-c", &script])
+            .output()
+            .expect("run kafka-python");
+        assert!(
+            output.status.success(),
+            "kafka-python failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("kafka-python printed JSON")
+    }
+}
+
+impl Drop for KafkaDouble {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -123,7 +123,12 @@ async fn read_kafka(
     kube_context: Option<&str>,
 ) -> Result<KafkaRead> {
     let spec = &stack.spec;
-    let Some(kafka) = &spec.kafka else {
+    // Topics alone go through Kafka's admin API, not the cluster.
+    let Some(kafka) = spec
+        .kafka
+        .as_ref()
+        .filter(|k| k.brokers.is_some() || k.storage.is_some())
+    else {
         return Ok(KafkaRead::NotInStack);
     };
     let request = ClusterRequest::for_stack(spec, kube_context);

@@ -54,13 +54,19 @@ pub struct Connection {
 
 impl Connection {
     /// Connects to the first bootstrap server that answers, negotiates versions and logs in.
-    pub async fn open(endpoint: &Endpoint, credentials: Option<&Credentials>) -> Result<Connection> {
+    pub async fn open(
+        endpoint: &Endpoint,
+        credentials: Option<&Credentials>,
+    ) -> Result<Connection> {
         let mut failures = vec![];
         for server in &endpoint.servers {
             match Self::open_one(server, endpoint.tls, credentials).await {
                 Ok(connection) => return Ok(connection),
                 // A login refused is the same on every broker: do not try the others.
-                Err(error) if format!("{error:#}").contains("SCRAM") || format!("{error:#}").contains("SASL") => {
+                Err(error)
+                    if format!("{error:#}").contains("SCRAM")
+                        || format!("{error:#}").contains("SASL") =>
+                {
                     return Err(error)
                 }
                 Err(error) => failures.push(format!("{server}: {error:#}")),
@@ -72,7 +78,11 @@ impl Connection {
         )
     }
 
-    async fn open_one(server: &str, tls: bool, credentials: Option<&Credentials>) -> Result<Connection> {
+    async fn open_one(
+        server: &str,
+        tls: bool,
+        credentials: Option<&Credentials>,
+    ) -> Result<Connection> {
         let tcp = tokio::time::timeout(TIMEOUT, TcpStream::connect(server))
             .await
             .map_err(|_| anyhow!("no answer within {} s", TIMEOUT.as_secs()))?
@@ -120,7 +130,10 @@ impl Connection {
         use secrecy::ExposeSecret;
         let mechanism = credentials.mechanism.name();
         let handshake = self
-            .send(SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism)))
+            .send(
+                SaslHandshakeRequest::default()
+                    .with_mechanism(StrBytes::from_static_str(mechanism)),
+            )
             .await?;
         if handshake.error_code != 0 {
             let enabled: Vec<&str> = handshake.mechanisms.iter().map(|m| m.as_str()).collect();
@@ -143,21 +156,28 @@ impl Connection {
         if response.error_code != 0 {
             bail!(
                 "SASL login as the [kafka.admin] secret's user failed: {} ({})",
-                response.error_message.as_ref().map(|m| m.as_str()).unwrap_or(""),
+                response
+                    .error_message
+                    .as_ref()
+                    .map(|m| m.as_str())
+                    .unwrap_or(""),
                 error_name(response.error_code)
             );
         }
-        String::from_utf8(response.auth_bytes.to_vec()).map_err(|_| anyhow!("the broker's SASL answer is not text"))
+        String::from_utf8(response.auth_bytes.to_vec())
+            .map_err(|_| anyhow!("the broker's SASL answer is not text"))
     }
 
     /// Sends a request at the highest version both sides speak.
     pub async fn send<R: Request>(&mut self, request: R) -> Result<R::Response> {
         let ours = R::VERSIONS;
-        let (min, max) = self
-            .versions
-            .get(&R::KEY)
-            .copied()
-            .ok_or_else(|| anyhow!("the broker at {} does not serve {}", self.server, api_name(R::KEY)))?;
+        let (min, max) = self.versions.get(&R::KEY).copied().ok_or_else(|| {
+            anyhow!(
+                "the broker at {} does not serve {}",
+                self.server,
+                api_name(R::KEY)
+            )
+        })?;
         let version = max.min(ours.max);
         if version < min.max(ours.min) {
             bail!(
@@ -168,7 +188,9 @@ impl Connection {
                 ours.max
             );
         }
-        self.exchange(request, version).await.with_context(|| api_name(R::KEY))
+        self.exchange(request, version)
+            .await
+            .with_context(|| api_name(R::KEY))
     }
 
     async fn exchange<R: Request>(&mut self, request: R, version: i16) -> Result<R::Response> {
@@ -188,31 +210,52 @@ impl Connection {
             self.stream.write_all(&frame).await?;
             self.stream.flush().await?;
             let length = self.stream.read_i32().await?;
-            let length = usize::try_from(length).ok().filter(|l| *l <= MAX_RESPONSE_BYTES);
+            let length = usize::try_from(length)
+                .ok()
+                .filter(|l| *l <= MAX_RESPONSE_BYTES);
             let Some(length) = length else {
-                return Err(std::io::Error::other("the peer's answer is not a Kafka frame"));
+                return Err(std::io::Error::other(
+                    "the peer's answer is not a Kafka frame",
+                ));
             };
             let mut buffer = vec![0u8; length];
             self.stream.read_exact(&mut buffer).await?;
             Ok(buffer)
         })
         .await
-        .map_err(|_| anyhow!("{} did not answer within {} s", self.server, TIMEOUT.as_secs()))?
+        .map_err(|_| {
+            anyhow!(
+                "{} did not answer within {} s",
+                self.server,
+                TIMEOUT.as_secs()
+            )
+        })?
         .map_err(|e| anyhow!("connection to {} failed: {e}", self.server))?;
         let mut answer = Bytes::from(answer);
-        let response_header = ResponseHeader::decode(&mut answer, R::Response::header_version(version))?;
+        let response_header =
+            ResponseHeader::decode(&mut answer, R::Response::header_version(version))?;
         if response_header.correlation_id != self.correlation_id {
-            bail!("{} answered another request (correlation id {})", self.server, response_header.correlation_id);
+            bail!(
+                "{} answered another request (correlation id {})",
+                self.server,
+                response_header.correlation_id
+            );
         }
         let response = R::Response::decode(&mut answer, version)?;
         if answer.has_remaining() {
-            tracing::debug!(bytes = answer.remaining(), "unread bytes after a Kafka response");
+            tracing::debug!(
+                bytes = answer.remaining(),
+                "unread bytes after a Kafka response"
+            );
         }
         Ok(response)
     }
 }
 
-async fn tls_connect(server: &str, tcp: TcpStream) -> Result<tokio_rustls::client::TlsStream<TcpStream>> {
+async fn tls_connect(
+    server: &str,
+    tcp: TcpStream,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>> {
     use tokio_rustls::rustls;
     let mut roots = rustls::RootCertStore::empty();
     // The system's trust store; SSL_CERT_FILE and SSL_CERT_DIR add a private CA, as for curl.

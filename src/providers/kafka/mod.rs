@@ -27,21 +27,31 @@ pub struct Admin {
 
 impl Admin {
     /// The stack's admin settings; `override_servers` is `--kafka-bootstrap`.
-    pub fn for_stack(spec: &StackSpec, aws: &Aws, override_servers: Option<Vec<String>>) -> Result<Admin> {
+    pub fn for_stack(
+        spec: &StackSpec,
+        aws: &Aws,
+        override_servers: Option<Vec<String>>,
+    ) -> Result<Admin> {
         let admin = spec.kafka.as_ref().and_then(|k| k.admin.as_ref());
         let servers = override_servers
             .or_else(|| admin_bootstrap_servers(spec))
-            .ok_or_else(|| anyhow!("[[kafka.topics]] needs [kafka.admin] bootstrap_servers (or --kafka-bootstrap)"))?;
+            .ok_or_else(|| {
+                anyhow!(
+                    "[[kafka.topics]] needs [kafka.admin] bootstrap_servers (or --kafka-bootstrap)"
+                )
+            })?;
         let protocol = admin
             .map(|a| a.security_protocol.get_ref().as_str())
             .unwrap_or("SASL_SSL");
         let sasl = if protocol.starts_with("SASL_") {
             let admin = admin.ok_or_else(|| anyhow!("SASL needs [kafka.admin] sasl_secret_arn"))?;
-            let secret = admin
-                .sasl_secret_arn
-                .as_ref()
-                .ok_or_else(|| anyhow!("[kafka.admin] security_protocol {protocol} needs sasl_secret_arn"))?;
-            Some((Mechanism::parse(admin.sasl_mechanism.get_ref())?, secret.get_ref().clone()))
+            let secret = admin.sasl_secret_arn.as_ref().ok_or_else(|| {
+                anyhow!("[kafka.admin] security_protocol {protocol} needs sasl_secret_arn")
+            })?;
+            Some((
+                Mechanism::parse(admin.sasl_mechanism.get_ref())?,
+                secret.get_ref().clone(),
+            ))
         } else {
             None
         };
@@ -69,7 +79,9 @@ impl Admin {
             };
             *guard = Some(Connection::open(&self.endpoint, credentials.as_ref()).await?);
         }
-        let connection = guard.as_mut().ok_or_else(|| anyhow!("Kafka connection lost"))?;
+        let connection = guard
+            .as_mut()
+            .ok_or_else(|| anyhow!("Kafka connection lost"))?;
         let result = work(connection).await;
         if result.is_err() {
             // A failed exchange may leave the stream mid-frame: the next use reconnects.

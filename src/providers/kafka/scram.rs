@@ -92,7 +92,8 @@ impl ScramClient {
     /// The client-first message, with a fresh random nonce.
     pub fn start(mechanism: Mechanism, user: &str) -> Result<(ScramClient, String)> {
         let mut random = [0u8; 24];
-        getrandom::fill(&mut random).map_err(|e| anyhow!("no randomness for the SCRAM nonce: {e}"))?;
+        getrandom::fill(&mut random)
+            .map_err(|e| anyhow!("no randomness for the SCRAM nonce: {e}"))?;
         Ok(Self::with_nonce(mechanism, user, &BASE64.encode(random)))
     }
 
@@ -120,7 +121,9 @@ impl ScramClient {
         }
         let nonce = field("r=")?;
         if !nonce.starts_with(&self.nonce) || nonce.len() == self.nonce.len() {
-            bail!("the broker's SCRAM nonce does not extend pipectl's: not a SCRAM server to trust");
+            bail!(
+                "the broker's SCRAM nonce does not extend pipectl's: not a SCRAM server to trust"
+            );
         }
         let salt = BASE64
             .decode(field("s=")?)
@@ -138,7 +141,11 @@ impl ScramClient {
         let without_proof = format!("c=biws,r={nonce}");
         let auth_message = format!("{},{server_first},{without_proof}", self.client_first_bare);
         let signature = m.hmac(&stored_key, auth_message.as_bytes());
-        let proof: Vec<u8> = client_key.iter().zip(&signature).map(|(k, s)| k ^ s).collect();
+        let proof: Vec<u8> = client_key
+            .iter()
+            .zip(&signature)
+            .map(|(k, s)| k ^ s)
+            .collect();
         let server_key = m.hmac(&salted, b"Server Key");
         Ok(ClientFinal {
             message: format!("{without_proof},p={}", BASE64.encode(proof)),
@@ -180,7 +187,8 @@ mod tests {
             last.message,
             "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
         );
-        last.verify("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=").unwrap();
+        last.verify("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")
+            .unwrap();
         assert!(last.verify("v=AAAA").is_err());
     }
 

@@ -1,0 +1,833 @@
+//! The test kit's Kafka broker double: one process that answers, on one port, the admin
+//! messages pipectl sends (ApiVersions, SaslHandshake, SaslAuthenticate, Metadata, CreateTopics,
+//! CreatePartitions, DescribeConfigs, IncrementalAlterConfigs), with Kafka's rules for each and
+//! its error codes, over the same protocol crate pipectl uses. It stands in for a cluster of
+//! `--brokers` nodes (all advertised at this address). Not a Kafka: no records, no replication.
+//! Each rule and its source is listed in docs/testing.md ("The Kafka broker double").
+//!
+//! Usage: kafka-broker-double [--port P] [--brokers N] [--scram-user U --scram-password P]
+//!        [--tls-cert FILE --tls-key FILE] [--log FILE] [--topic NAME:PARTITIONS:RF]...
+//!        [--leader-delay-ms MS]
+//! Prints "listening on HOST:PORT" when ready.
+
+mod scram_server;
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
+use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult,
+};
+use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::{
+    decode_request_header_from_buffer, Decodable, Encodable, Message, StrBytes,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+// Kafka's error codes (Errors.java).
+const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+const INVALID_TOPIC_EXCEPTION: i16 = 17;
+const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
+const ILLEGAL_SASL_STATE: i16 = 34;
+const UNSUPPORTED_VERSION: i16 = 35;
+const TOPIC_ALREADY_EXISTS: i16 = 36;
+const INVALID_PARTITIONS: i16 = 37;
+const INVALID_REPLICATION_FACTOR: i16 = 38;
+const INVALID_CONFIG: i16 = 40;
+const INVALID_REQUEST: i16 = 42;
+const SASL_AUTHENTICATION_FAILED: i16 = 58;
+
+/// Kafka's broker defaults for the topic configs the double knows (server.properties defaults:
+/// log.retention.hours=168, min.insync.replicas=1, log.cleanup.policy=delete, plus two others a
+/// client may ask about).
+const TOPIC_CONFIG_DEFAULTS: &[(&str, &str)] = &[
+    ("cleanup.policy", "delete"),
+    ("min.insync.replicas", "1"),
+    ("retention.bytes", "-1"),
+    ("retention.ms", "604800000"),
+    ("segment.bytes", "1073741824"),
+];
+/// DescribeConfigs config sources.
+const TOPIC_CONFIG: i8 = 1;
+const DEFAULT_CONFIG: i8 = 5;
+
+struct Options {
+    port: u16,
+    brokers: i32,
+    scram: Option<scram_server::Credentials>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    log: Option<String>,
+    topics: Vec<(String, i32, i16)>,
+    leader_delay: Duration,
+}
+
+struct Partition {
+    replicas: Vec<i32>,
+    /// When it gets a leader (partitions made by the double are leaderless for
+    /// `--leader-delay-ms`, as a controller takes a moment to elect).
+    leader_at: Instant,
+}
+
+struct Topic {
+    id: uuid::Uuid,
+    partitions: Vec<Partition>,
+    configs: BTreeMap<String, String>,
+}
+
+struct Cluster {
+    brokers: i32,
+    port: u16,
+    topics: BTreeMap<String, Topic>,
+    leader_delay: Duration,
+    log: Option<String>,
+}
+
+impl Cluster {
+    fn partitions(&self, from: usize, count: usize, rf: i16) -> Vec<Partition> {
+        (from..from + count)
+            .map(|index| Partition {
+                // Kafka's rack-unaware assignment: replicas on consecutive brokers, starting at
+                // a broker that moves with the partition.
+                replicas: (0..rf as i32)
+                    .map(|r| (index as i32 + r) % self.brokers + 1)
+                    .collect(),
+                leader_at: Instant::now() + self.leader_delay,
+            })
+            .collect()
+    }
+
+    fn record(&self, api: &str, version: i16) {
+        let Some(path) = &self.log else { return };
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(file, "{{\"api\":\"{api}\",\"version\":{version}}}");
+        }
+    }
+}
+
+fn parse_options() -> Result<Options> {
+    let mut args = std::env::args().skip(1);
+    let mut options = Options {
+        port: 0,
+        brokers: 3,
+        scram: None,
+        tls: None,
+        log: None,
+        topics: vec![],
+        leader_delay: Duration::ZERO,
+    };
+    let (mut user, mut password, mut cert, mut key) = (None, None, None, None);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| anyhow!("{flag} needs a value"));
+        match flag.as_str() {
+            "--port" => options.port = value()?.parse()?,
+            "--brokers" => options.brokers = value()?.parse()?,
+            "--scram-user" => user = Some(value()?),
+            "--scram-password" => password = Some(value()?),
+            "--tls-cert" => cert = Some(value()?),
+            "--tls-key" => key = Some(value()?),
+            "--log" => options.log = Some(value()?),
+            "--leader-delay-ms" => options.leader_delay = Duration::from_millis(value()?.parse()?),
+            "--topic" => {
+                let text = value()?;
+                let parts: Vec<&str> = text.split(':').collect();
+                let [name, partitions, rf] = parts[..] else {
+                    bail!("--topic NAME:PARTITIONS:RF, not {text}");
+                };
+                options
+                    .topics
+                    .push((name.to_string(), partitions.parse()?, rf.parse()?));
+            }
+            other => bail!("unknown flag {other}"),
+        }
+    }
+    if let (Some(user), Some(password)) = (user, password) {
+        options.scram = Some(scram_server::Credentials::new(&user, &password));
+    }
+    if let (Some(cert), Some(key)) = (cert, key) {
+        options.tls = Some(tls_acceptor(&cert, &key)?);
+    }
+    Ok(options)
+}
+
+fn tls_acceptor(cert: &str, key: &str) -> Result<tokio_rustls::TlsAcceptor> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)
+        .context("reading --tls-cert")?
+        .collect::<Result<Vec<_>, _>>()?;
+    let key = PrivateKeyDer::from_pem_file(key).context("reading --tls-key")?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<()> {
+    let options = parse_options()?;
+    let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
+    let port = listener.local_addr()?.port();
+    let mut cluster = Cluster {
+        brokers: options.brokers,
+        port,
+        topics: BTreeMap::new(),
+        leader_delay: Duration::ZERO,
+        log: options.log.clone(),
+    };
+    for (name, partitions, rf) in &options.topics {
+        let partitions = cluster.partitions(0, *partitions as usize, *rf);
+        cluster.topics.insert(
+            name.clone(),
+            Topic {
+                id: random_topic_id(),
+                partitions,
+                configs: BTreeMap::new(),
+            },
+        );
+    }
+    cluster.leader_delay = options.leader_delay;
+    let cluster = Arc::new(Mutex::new(cluster));
+    println!("listening on 127.0.0.1:{port}");
+    std::io::stdout().flush()?;
+    let scram = options.scram.map(Arc::new);
+    loop {
+        let (tcp, _) = listener.accept().await?;
+        let cluster = cluster.clone();
+        let scram = scram.clone();
+        let tls = options.tls.clone();
+        tokio::spawn(async move {
+            let result = match tls {
+                Some(acceptor) => match acceptor.accept(tcp).await {
+                    Ok(stream) => serve(stream, cluster, scram).await,
+                    Err(e) => Err(anyhow!("TLS handshake: {e}")),
+                },
+                None => serve(tcp, cluster, scram).await,
+            };
+            if let Err(error) = result {
+                eprintln!("kafka-broker-double: connection closed: {error:#}");
+            }
+        });
+    }
+}
+
+/// Where a connection's SASL login stands.
+enum Login {
+    NotNeeded,
+    AwaitingHandshake,
+    AwaitingFirst(scram_server::Mechanism),
+    AwaitingFinal(scram_server::Exchange),
+    Done,
+}
+
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    cluster: Arc<Mutex<Cluster>>,
+    scram: Option<Arc<scram_server::Credentials>>,
+) -> Result<()> {
+    let mut login = if scram.is_some() {
+        Login::AwaitingHandshake
+    } else {
+        Login::NotNeeded
+    };
+    loop {
+        let length = match stream.read_i32().await {
+            Ok(length) => length,
+            Err(_) => return Ok(()),
+        };
+        let mut frame = vec![0u8; usize::try_from(length)?];
+        stream.read_exact(&mut frame).await?;
+        let mut frame = Bytes::from(frame);
+        let header = decode_request_header_from_buffer(&mut frame)?;
+        let key = ApiKey::try_from(header.request_api_key)
+            .map_err(|_| anyhow!("unknown API key {}", header.request_api_key))?;
+        let version = header.request_api_version;
+        cluster
+            .lock()
+            .map_err(|_| anyhow!("state poisoned"))?
+            .record(&format!("{key:?}"), version);
+        let authenticated = matches!(login, Login::NotNeeded | Login::Done);
+        let body = match key {
+            ApiKey::ApiVersions => api_versions(&mut frame, version)?,
+            ApiKey::SaslHandshake => {
+                let request = SaslHandshakeRequest::decode(&mut frame, version)?;
+                let (response, next) = handshake(&request, &login);
+                login = next;
+                encode(response, version)?
+            }
+            ApiKey::SaslAuthenticate => {
+                let request = SaslAuthenticateRequest::decode(&mut frame, version)?;
+                let credentials = scram.as_deref();
+                let (response, next) = authenticate(
+                    &request,
+                    std::mem::replace(&mut login, Login::Done),
+                    credentials,
+                );
+                login = next;
+                let failed = response.error_code != 0;
+                let body = encode(response, version)?;
+                write_frame(&mut stream, header.correlation_id, key, version, &body).await?;
+                if failed {
+                    // Kafka closes the connection after a failed authentication.
+                    return Ok(());
+                }
+                continue;
+            }
+            // Kafka closes a connection that sends anything else before the login completes
+            // (SaslServerAuthenticator: "Unexpected Kafka request ... during SASL handshake").
+            _ if !authenticated => bail!("{key:?} before SASL authentication"),
+            ApiKey::Metadata => {
+                let request = MetadataRequest::decode(&mut frame, version)?;
+                encode(lock(&cluster)?.metadata(&request), version)?
+            }
+            ApiKey::CreateTopics => {
+                let request = CreateTopicsRequest::decode(&mut frame, version)?;
+                encode(lock(&cluster)?.create_topics(&request), version)?
+            }
+            ApiKey::CreatePartitions => {
+                let request = CreatePartitionsRequest::decode(&mut frame, version)?;
+                encode(lock(&cluster)?.create_partitions(&request), version)?
+            }
+            ApiKey::DescribeConfigs => {
+                let request = DescribeConfigsRequest::decode(&mut frame, version)?;
+                encode(lock(&cluster)?.describe_configs(&request), version)?
+            }
+            ApiKey::IncrementalAlterConfigs => {
+                let request = IncrementalAlterConfigsRequest::decode(&mut frame, version)?;
+                encode(lock(&cluster)?.alter_configs(&request), version)?
+            }
+            other => bail!("the double does not serve {other:?}"),
+        };
+        write_frame(&mut stream, header.correlation_id, key, version, &body).await?;
+    }
+}
+
+fn lock(cluster: &Mutex<Cluster>) -> Result<std::sync::MutexGuard<'_, Cluster>> {
+    cluster.lock().map_err(|_| anyhow!("state poisoned"))
+}
+
+fn encode<M: Encodable>(message: M, version: i16) -> Result<BytesMut> {
+    let mut body = BytesMut::new();
+    message.encode(&mut body, version)?;
+    Ok(body)
+}
+
+async fn write_frame<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    correlation_id: i32,
+    key: ApiKey,
+    version: i16,
+    body: &[u8],
+) -> Result<()> {
+    let mut header = BytesMut::new();
+    ResponseHeader::default()
+        .with_correlation_id(correlation_id)
+        .encode(&mut header, key.response_header_version(version))?;
+    let mut frame = BytesMut::new();
+    frame.put_i32((header.len() + body.len()) as i32);
+    frame.extend_from_slice(&header);
+    frame.extend_from_slice(body);
+    stream.write_all(&frame).await?;
+    stream.flush().await?;
+    Ok(())
+}
+
+/// The requests the double serves, at every version the protocol crate knows.
+fn served() -> Vec<(ApiKey, i16, i16)> {
+    fn range<M: Message>(key: ApiKey) -> (ApiKey, i16, i16) {
+        (key, M::VERSIONS.min, M::VERSIONS.max)
+    }
+    vec![
+        range::<ApiVersionsRequest>(ApiKey::ApiVersions),
+        range::<SaslHandshakeRequest>(ApiKey::SaslHandshake),
+        range::<SaslAuthenticateRequest>(ApiKey::SaslAuthenticate),
+        range::<MetadataRequest>(ApiKey::Metadata),
+        range::<CreateTopicsRequest>(ApiKey::CreateTopics),
+        range::<CreatePartitionsRequest>(ApiKey::CreatePartitions),
+        range::<DescribeConfigsRequest>(ApiKey::DescribeConfigs),
+        range::<IncrementalAlterConfigsRequest>(ApiKey::IncrementalAlterConfigs),
+    ]
+}
+
+/// ApiVersions: a version the broker does not know gets UNSUPPORTED_VERSION in a v0 answer,
+/// with the versions it does (KIP-511), so the client can retry.
+fn api_versions(frame: &mut Bytes, version: i16) -> Result<BytesMut> {
+    let keys: Vec<ApiVersion> = served()
+        .into_iter()
+        .map(|(key, min, max)| {
+            ApiVersion::default()
+                .with_api_key(key as i16)
+                .with_min_version(min)
+                .with_max_version(max)
+        })
+        .collect();
+    if version > ApiVersionsRequest::VERSIONS.max {
+        let response = ApiVersionsResponse::default()
+            .with_error_code(UNSUPPORTED_VERSION)
+            .with_api_keys(keys);
+        return encode(response, 0);
+    }
+    let _ = ApiVersionsRequest::decode(frame, version)?;
+    encode(ApiVersionsResponse::default().with_api_keys(keys), version)
+}
+
+fn handshake(request: &SaslHandshakeRequest, login: &Login) -> (SaslHandshakeResponse, Login) {
+    let offered = vec![
+        StrBytes::from_static_str("SCRAM-SHA-256"),
+        StrBytes::from_static_str("SCRAM-SHA-512"),
+    ];
+    let response = SaslHandshakeResponse::default().with_mechanisms(offered);
+    if !matches!(login, Login::AwaitingHandshake) {
+        return (
+            response.with_error_code(ILLEGAL_SASL_STATE),
+            Login::AwaitingHandshake,
+        );
+    }
+    match scram_server::Mechanism::parse(request.mechanism.as_str()) {
+        Some(mechanism) => (response, Login::AwaitingFirst(mechanism)),
+        None => (
+            response.with_error_code(UNSUPPORTED_SASL_MECHANISM),
+            Login::AwaitingHandshake,
+        ),
+    }
+}
+
+fn authenticate(
+    request: &SaslAuthenticateRequest,
+    login: Login,
+    credentials: Option<&scram_server::Credentials>,
+) -> (SaslAuthenticateResponse, Login) {
+    let fail = |code: i16, message: String| {
+        (
+            SaslAuthenticateResponse::default()
+                .with_error_code(code)
+                .with_error_message(Some(StrBytes::from_string(message))),
+            Login::AwaitingHandshake,
+        )
+    };
+    let Some(credentials) = credentials else {
+        return fail(
+            ILLEGAL_SASL_STATE,
+            "SASL is not enabled on this listener".into(),
+        );
+    };
+    let text = String::from_utf8_lossy(&request.auth_bytes).to_string();
+    match login {
+        Login::AwaitingFirst(mechanism) => match credentials.first(mechanism, &text) {
+            Ok((exchange, server_first)) => (
+                SaslAuthenticateResponse::default().with_auth_bytes(Bytes::from(server_first)),
+                Login::AwaitingFinal(exchange),
+            ),
+            Err(_) => fail(
+                SASL_AUTHENTICATION_FAILED,
+                format!("Authentication failed during authentication due to invalid credentials with SASL mechanism {}", mechanism.name()),
+            ),
+        },
+        Login::AwaitingFinal(exchange) => match exchange.finish(&text) {
+            Ok(server_final) => (
+                SaslAuthenticateResponse::default().with_auth_bytes(Bytes::from(server_final)),
+                Login::Done,
+            ),
+            Err(_) => fail(
+                SASL_AUTHENTICATION_FAILED,
+                format!("Authentication failed during authentication due to invalid credentials with SASL mechanism {}", exchange.mechanism_name()),
+            ),
+        },
+        _ => fail(ILLEGAL_SASL_STATE, "SaslAuthenticate before SaslHandshake".into()),
+    }
+}
+
+/// Kafka's Topic.validate: 1 to 249 of [a-zA-Z0-9._-], not "." or "..".
+fn topic_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() || name == "." || name == ".." {
+        return Some(format!("Topic name \"{name}\" is illegal"));
+    }
+    if name.len() > 249 {
+        return Some(format!(
+            "Topic name is illegal, it can't be longer than 249 characters, topic name: {name}"
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return Some(format!("Topic name \"{name}\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"));
+    }
+    None
+}
+
+/// Kafka's LogConfig validation of the configs the double knows; an unknown name is refused.
+fn config_problem(name: &str, value: Option<&str>) -> Option<String> {
+    let value = value.unwrap_or("");
+    let invalid = || Some(format!("Invalid value {value} for configuration {name}"));
+    match name {
+        "retention.ms" | "retention.bytes" => match value.parse::<i64>() {
+            Ok(v) if v >= -1 => None,
+            _ => invalid(),
+        },
+        "min.insync.replicas" => match value.parse::<i32>() {
+            Ok(v) if v >= 1 => None,
+            _ => invalid(),
+        },
+        "segment.bytes" => match value.parse::<i32>() {
+            Ok(v) if v >= 14 => None,
+            _ => invalid(),
+        },
+        "cleanup.policy" => {
+            let ok = !value.is_empty()
+                && value
+                    .split(',')
+                    .all(|p| matches!(p.trim(), "delete" | "compact"));
+            if ok {
+                None
+            } else {
+                invalid()
+            }
+        }
+        _ => Some(format!("Unknown topic config name: {name}")),
+    }
+}
+
+fn random_topic_id() -> uuid::Uuid {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).ok();
+    uuid::Uuid::from_bytes(bytes)
+}
+
+fn text(value: &str) -> StrBytes {
+    StrBytes::from_string(value.to_string())
+}
+
+impl Cluster {
+    fn metadata(&self, request: &MetadataRequest) -> MetadataResponse {
+        let brokers = (1..=self.brokers)
+            .map(|id| {
+                MetadataResponseBroker::default()
+                    .with_node_id(BrokerId(id))
+                    .with_host(text("127.0.0.1"))
+                    .with_port(self.port as i32)
+            })
+            .collect();
+        let names: Vec<String> = match &request.topics {
+            None => self.topics.keys().cloned().collect(),
+            Some(topics) => topics
+                .iter()
+                .filter_map(|t| t.name.as_ref().map(|n| n.0.as_str().to_string()))
+                .collect(),
+        };
+        let now = Instant::now();
+        let topics = names
+            .into_iter()
+            .map(|name| {
+                let response =
+                    MetadataResponseTopic::default().with_name(Some(TopicName(text(&name))));
+                // The double never creates a topic from Metadata (allow_auto_topic_creation is
+                // a broker setting that production clusters turn off).
+                let Some(topic) = self.topics.get(&name) else {
+                    return response.with_error_code(UNKNOWN_TOPIC_OR_PARTITION);
+                };
+                let partitions = topic
+                    .partitions
+                    .iter()
+                    .enumerate()
+                    .map(|(index, p)| {
+                        let leader = if now >= p.leader_at {
+                            p.replicas[0]
+                        } else {
+                            -1
+                        };
+                        MetadataResponsePartition::default()
+                            .with_partition_index(index as i32)
+                            .with_leader_id(BrokerId(leader))
+                            .with_replica_nodes(p.replicas.iter().map(|r| BrokerId(*r)).collect())
+                            .with_isr_nodes(p.replicas.iter().map(|r| BrokerId(*r)).collect())
+                    })
+                    .collect();
+                response.with_topic_id(topic.id).with_partitions(partitions)
+            })
+            .collect();
+        MetadataResponse::default()
+            .with_brokers(brokers)
+            .with_cluster_id(Some(text("pipectl-kafka-double")))
+            .with_controller_id(BrokerId(1))
+            .with_topics(topics)
+    }
+
+    fn create_topics(&mut self, request: &CreateTopicsRequest) -> CreateTopicsResponse {
+        let results = request
+            .topics
+            .iter()
+            .map(|topic| {
+                let name = topic.name.0.as_str().to_string();
+                let result = CreatableTopicResult::default().with_name(topic.name.clone());
+                match self.create_topic(topic, request.validate_only) {
+                    Ok((partitions, rf)) => result
+                        .with_num_partitions(partitions)
+                        .with_replication_factor(rf),
+                    Err((code, message)) => {
+                        eprintln!("kafka-broker-double: CreateTopics {name}: {message}");
+                        result
+                            .with_error_code(code)
+                            .with_error_message(Some(text(&message)))
+                    }
+                }
+            })
+            .collect();
+        CreateTopicsResponse::default().with_topics(results)
+    }
+
+    fn create_topic(
+        &mut self,
+        topic: &create_topics_request::CreatableTopic,
+        validate_only: bool,
+    ) -> Result<(i32, i16), (i16, String)> {
+        let name = topic.name.0.as_str();
+        if let Some(problem) = topic_name_problem(name) {
+            return Err((INVALID_TOPIC_EXCEPTION, problem));
+        }
+        if self.topics.contains_key(name) {
+            return Err((
+                TOPIC_ALREADY_EXISTS,
+                format!("Topic '{name}' already exists."),
+            ));
+        }
+        // -1 takes the broker defaults num.partitions=1 and default.replication.factor=1.
+        let partitions = if topic.num_partitions == -1 {
+            1
+        } else {
+            topic.num_partitions
+        };
+        let rf = if topic.replication_factor == -1 {
+            1
+        } else {
+            topic.replication_factor
+        };
+        if partitions < 1 {
+            return Err((
+                INVALID_PARTITIONS,
+                "Number of partitions was set to an invalid non-positive value.".into(),
+            ));
+        }
+        if rf < 1 {
+            return Err((
+                INVALID_REPLICATION_FACTOR,
+                "Replication factor must be larger than 0, or -1 to use the default value.".into(),
+            ));
+        }
+        if rf as i32 > self.brokers {
+            return Err((
+                INVALID_REPLICATION_FACTOR,
+                format!("Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be reached because only {} broker(s) are registered.", self.brokers),
+            ));
+        }
+        let mut configs = BTreeMap::new();
+        for config in &topic.configs {
+            let value = config.value.as_ref().map(|v| v.as_str());
+            if let Some(problem) = config_problem(config.name.as_str(), value) {
+                return Err((INVALID_CONFIG, problem));
+            }
+            configs.insert(
+                config.name.as_str().to_string(),
+                value.unwrap_or("").to_string(),
+            );
+        }
+        if !validate_only {
+            let partitions_made = self.partitions(0, partitions as usize, rf);
+            self.topics.insert(
+                name.to_string(),
+                Topic {
+                    id: random_topic_id(),
+                    partitions: partitions_made,
+                    configs,
+                },
+            );
+        }
+        Ok((partitions, rf))
+    }
+
+    fn create_partitions(&mut self, request: &CreatePartitionsRequest) -> CreatePartitionsResponse {
+        let results = request
+            .topics
+            .iter()
+            .map(|topic| {
+                let name = topic.name.0.as_str().to_string();
+                let result = CreatePartitionsTopicResult::default().with_name(topic.name.clone());
+                match self.grow(&name, topic.count, request.validate_only) {
+                    Ok(()) => result,
+                    Err((code, message)) => result
+                        .with_error_code(code)
+                        .with_error_message(Some(text(&message))),
+                }
+            })
+            .collect();
+        CreatePartitionsResponse::default().with_results(results)
+    }
+
+    /// Kafka's rules for CreatePartitions: the topic exists, and the count is an increase.
+    fn grow(&mut self, name: &str, count: i32, validate_only: bool) -> Result<(), (i16, String)> {
+        let Some(topic) = self.topics.get(name) else {
+            return Err((
+                UNKNOWN_TOPIC_OR_PARTITION,
+                format!("The topic '{name}' does not exist."),
+            ));
+        };
+        let current = topic.partitions.len() as i32;
+        if count == current {
+            return Err((
+                INVALID_PARTITIONS,
+                format!("Topic already has {current} partitions."),
+            ));
+        }
+        if count < current {
+            return Err((
+                INVALID_PARTITIONS,
+                format!("The topic {name} currently has {current} partition(s); {count} would not be an increase."),
+            ));
+        }
+        let rf = topic
+            .partitions
+            .first()
+            .map(|p| p.replicas.len())
+            .unwrap_or(1) as i16;
+        if !validate_only {
+            let added = self.partitions(current as usize, (count - current) as usize, rf);
+            if let Some(topic) = self.topics.get_mut(name) {
+                topic.partitions.extend(added);
+            }
+        }
+        Ok(())
+    }
+
+    fn describe_configs(&self, request: &DescribeConfigsRequest) -> DescribeConfigsResponse {
+        let results = request
+            .resources
+            .iter()
+            .map(|resource| {
+                let name = resource.resource_name.as_str();
+                let result = DescribeConfigsResult::default()
+                    .with_resource_type(resource.resource_type)
+                    .with_resource_name(resource.resource_name.clone());
+                if resource.resource_type != 2 {
+                    return result
+                        .with_error_code(INVALID_REQUEST)
+                        .with_error_message(Some(text("the double describes topics only")));
+                }
+                let Some(topic) = self.topics.get(name) else {
+                    return result
+                        .with_error_code(UNKNOWN_TOPIC_OR_PARTITION)
+                        .with_error_message(Some(text(&format!(
+                            "The topic '{name}' does not exist."
+                        ))));
+                };
+                let wanted = |key: &str| {
+                    resource
+                        .configuration_keys
+                        .as_ref()
+                        .is_none_or(|keys| keys.iter().any(|k| k.as_str() == key))
+                };
+                let configs = TOPIC_CONFIG_DEFAULTS
+                    .iter()
+                    .filter(|(key, _)| wanted(key))
+                    .map(|(key, default)| {
+                        let (value, source) = match topic.configs.get(*key) {
+                            Some(value) => (value.as_str(), TOPIC_CONFIG),
+                            None => (*default, DEFAULT_CONFIG),
+                        };
+                        DescribeConfigsResourceResult::default()
+                            .with_name(text(key))
+                            .with_value(Some(text(value)))
+                            .with_config_source(source)
+                    })
+                    .collect();
+                result.with_configs(configs)
+            })
+            .collect();
+        DescribeConfigsResponse::default().with_results(results)
+    }
+
+    fn alter_configs(
+        &mut self,
+        request: &IncrementalAlterConfigsRequest,
+    ) -> IncrementalAlterConfigsResponse {
+        let responses = request
+            .resources
+            .iter()
+            .map(|resource| {
+                let result = AlterConfigsResourceResponse::default()
+                    .with_resource_type(resource.resource_type)
+                    .with_resource_name(resource.resource_name.clone());
+                match self.alter_topic(resource, request.validate_only) {
+                    Ok(()) => result,
+                    Err((code, message)) => result
+                        .with_error_code(code)
+                        .with_error_message(Some(text(&message))),
+                }
+            })
+            .collect();
+        IncrementalAlterConfigsResponse::default().with_responses(responses)
+    }
+
+    /// SET (0) and DELETE (1) on a topic's configs, all or nothing per resource.
+    fn alter_topic(
+        &mut self,
+        resource: &incremental_alter_configs_request::AlterConfigsResource,
+        validate_only: bool,
+    ) -> Result<(), (i16, String)> {
+        let name = resource.resource_name.as_str();
+        if resource.resource_type != 2 {
+            return Err((INVALID_REQUEST, "the double alters topics only".into()));
+        }
+        let Some(topic) = self.topics.get(name) else {
+            return Err((
+                UNKNOWN_TOPIC_OR_PARTITION,
+                format!("The topic '{name}' does not exist."),
+            ));
+        };
+        let mut configs = topic.configs.clone();
+        for config in &resource.configs {
+            let key = config.name.as_str();
+            let value = config.value.as_ref().map(|v| v.as_str());
+            match config.config_operation {
+                0 => {
+                    if let Some(problem) = config_problem(key, value) {
+                        return Err((INVALID_CONFIG, problem));
+                    }
+                    configs.insert(key.to_string(), value.unwrap_or("").to_string());
+                }
+                1 => {
+                    configs.remove(key);
+                }
+                other => {
+                    return Err((
+                        INVALID_REQUEST,
+                        format!("the double does not implement config operation {other}"),
+                    ))
+                }
+            }
+        }
+        if !validate_only {
+            if let Some(topic) = self.topics.get_mut(name) {
+                topic.configs = configs;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,307 @@
+//! Kafka topics (issue 12, item 1) through Kafka's admin API, against the test kit's broker
+//! double, checked with kafka-python's KafkaAdminClient as the independent client: created,
+//! grown (with the key-ordering hazard), never shrunk, configs set and drift-checked, ignorable;
+//! a replication factor above the live brokers refused; SASL/SCRAM from a Secrets Manager secret
+//! and TLS against a private CA. Plus the partitions-versus-consumers warnings (item 5).
+
+mod common;
+
+use common::{aws_cli, path_str, Emulator, KafkaDouble};
+use serde_json::Value;
+
+const PASSWORD: &str = "s3cret-admin-password";
+
+/// A Secrets Manager secret with the admin user's SCRAM credentials; returns its ARN.
+fn admin_secret(emulator: &Emulator, password: &str) -> String {
+    let secret = format!("{{\"username\": \"admin\", \"password\": \"{password}\"}}");
+    let created = aws_cli(
+        &[
+            "secretsmanager",
+            "create-secret",
+            "--name",
+            "kafka-logs/admin-scram",
+            "--secret-string",
+            &secret,
+        ],
+        Some(&emulator.endpoint),
+    );
+    let created: Value = serde_json::from_slice(&created).expect("create-secret JSON");
+    created["ARN"].as_str().expect("ARN").to_string()
+}
+
+fn stack(bootstrap: &str, protocol: &str, secret: &str, topic: &str) -> String {
+    format!(
+        "[stack]\nname = \"topics\"\n\n[kafka.admin]\nbootstrap_servers = [\"{bootstrap}\"]\nsecurity_protocol = \"{protocol}\"\nsasl_mechanism = \"SCRAM-SHA-512\"\nsasl_secret_arn = \"{secret}\"\n\n[[kafka.topics]]\nname = \"application-logs\"\n{topic}\n"
+    )
+}
+
+const SASL: &str = "security_protocol='SASL_PLAINTEXT', sasl_mechanism='SCRAM-SHA-512', sasl_plain_username='admin', sasl_plain_password='s3cret-admin-password'";
+
+/// Partitions, replicas per partition and the configs of a topic, as kafka-python reads them.
+fn topic(double: &KafkaDouble, name: &str) -> Value {
+    double.python(
+        SASL,
+        &format!(
+            "t = admin.describe_topics([{name:?}])[0]\nc = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, {name:?}, ['retention.ms', 'min.insync.replicas', 'cleanup.policy'])])\nconfigs = {{k: v['value'] for k, v in c['topic'][{name:?}].items()}}\nout({{'partitions': len(t['partitions']), 'replicas': max(len(p['replica_nodes']) for p in t['partitions']), 'configs': configs}})"
+        ),
+    )
+}
+
+const WANTED: &str = "partitions = 6\nreplication_factor = 3\nretention_ms = 604800000\nmin_insync_replicas = 2\ncleanup_policy = \"delete\"";
+
+#[test]
+fn topics_are_created_grown_never_shrunk_drift_checked_and_ignorable() {
+    let emulator = Emulator::start("{}");
+    let secret = admin_secret(&emulator, PASSWORD);
+    let double = KafkaDouble::start(&[
+        "--brokers",
+        "3",
+        "--scram-user",
+        "admin",
+        "--scram-password",
+        PASSWORD,
+    ]);
+    let write = |text: &str| {
+        emulator.stack(
+            "topics.toml",
+            &stack(&double.bootstrap, "SASL_PLAINTEXT", &secret, text),
+        )
+    };
+    let file = write(WANTED);
+    let file = path_str(&file);
+
+    let plan = emulator.pipectl(&["plan", file]);
+    plan.expect_code(0)
+        .expect_stdout("kafka.topic.application-logs will be created")
+        .expect_stdout("partitions");
+    // The whole read is one Metadata call (the topic does not exist, so nothing to describe).
+    assert_eq!(double.count("Metadata"), 1, "{:?}", double.requests());
+    assert_eq!(double.count("DescribeConfigs"), 0);
+    assert!(!plan.all().contains(PASSWORD), "the password was printed");
+
+    emulator
+        .apply(std::path::Path::new(file))
+        .expect_code(0)
+        .expect_stdout("Apply complete");
+    let live = topic(&double, "application-logs");
+    assert_eq!(live["partitions"], 6, "{live}");
+    assert_eq!(live["replicas"], 3, "{live}");
+    assert_eq!(live["configs"]["retention.ms"], "604800000", "{live}");
+    assert_eq!(live["configs"]["min.insync.replicas"], "2", "{live}");
+
+    // In sync: one Metadata and one DescribeConfigs, and drift is silent with --quiet.
+    double.clear_log();
+    emulator
+        .pipectl(&["drift", file, "--quiet"])
+        .expect_code(0)
+        .expect_stdout("");
+    assert_eq!(double.count("Metadata"), 1, "{:?}", double.requests());
+    assert_eq!(
+        double.count("DescribeConfigs"),
+        1,
+        "{:?}",
+        double.requests()
+    );
+
+    // Growth: one CreatePartitions, with the key-ordering hazard in the plan.
+    let grown = WANTED.replace("partitions = 6", "partitions = 12");
+    write(&grown);
+    emulator
+        .pipectl(&["plan", file])
+        .expect_code(0)
+        .expect_stdout("kafka.topic.application-logs will be updated")
+        .expect_stdout("keyed messages change partition");
+    double.clear_log();
+    emulator.apply(std::path::Path::new(file)).expect_code(0);
+    assert_eq!(
+        double.count("CreatePartitions"),
+        1,
+        "{:?}",
+        double.requests()
+    );
+    assert_eq!(topic(&double, "application-logs")["partitions"], 12);
+
+    // A decrease is refused at plan time; apply makes no admin write.
+    write(&WANTED.replace("partitions = 6", "partitions = 8"));
+    emulator
+        .pipectl(&["plan", file])
+        .expect_code(1)
+        .expect_stderr("Kafka cannot remove partitions")
+        .expect_stderr("set partitions = 12");
+    double.clear_log();
+    emulator.apply(std::path::Path::new(file)).expect_code(1);
+    let writes: Vec<String> = double
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("Create") || r.starts_with("Incremental"))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    assert_eq!(topic(&double, "application-logs")["partitions"], 12);
+
+    // Someone shortens retention with another client: drift sees it; an ignore rule leaves it.
+    write(&grown);
+    double.python(
+        SASL,
+        "from kafka.admin import ConfigResource\nadmin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, 'application-logs', configs={'retention.ms': '3600000', 'min.insync.replicas': '2', 'cleanup.policy': 'delete'})])\nout(1)",
+    );
+    emulator
+        .pipectl(&["drift", file])
+        .expect_code(2)
+        .expect_stdout("retention_ms");
+    let ignoring = format!(
+        "{}\n[[ignore]]\nresource = \"kafka.topic.application-logs\"\nfields = [\"retention_ms\"]\n",
+        stack(&double.bootstrap, "SASL_PLAINTEXT", &secret, &grown)
+    );
+    let ignoring = emulator.stack("ignoring.toml", &ignoring);
+    emulator
+        .pipectl(&["drift", path_str(&ignoring), "--quiet"])
+        .expect_code(0);
+    // Without the rule, apply sets it back with one IncrementalAlterConfigs.
+    double.clear_log();
+    emulator.apply(std::path::Path::new(file)).expect_code(0);
+    assert_eq!(
+        double.count("IncrementalAlterConfigs"),
+        1,
+        "{:?}",
+        double.requests()
+    );
+    assert_eq!(
+        topic(&double, "application-logs")["configs"]["retention.ms"],
+        "604800000"
+    );
+}
+
+#[test]
+fn replication_above_the_live_brokers_and_a_wrong_password_are_refused() {
+    let emulator = Emulator::start("{}");
+    let secret = admin_secret(&emulator, "not-the-password");
+    let double = KafkaDouble::start(&[
+        "--brokers",
+        "2",
+        "--scram-user",
+        "admin",
+        "--scram-password",
+        PASSWORD,
+    ]);
+    let file = emulator.stack(
+        "topics.toml",
+        &stack(&double.bootstrap, "SASL_PLAINTEXT", &secret, WANTED),
+    );
+    let login = emulator.pipectl(&["plan", path_str(&file)]);
+    login
+        .expect_code(1)
+        .expect_stderr("SASL login as the [kafka.admin] secret's user failed");
+    assert!(!login.all().contains("not-the-password"), "{}", login.all());
+
+    let double = KafkaDouble::start(&["--brokers", "2"]);
+    let plaintext = stack(&double.bootstrap, "PLAINTEXT", &secret, WANTED);
+    let file = emulator.stack("plain.toml", &plaintext);
+    emulator
+        .pipectl(&["plan", path_str(&file)])
+        .expect_code(1)
+        .expect_stderr("replication_factor 3 is above the 2 live broker(s)");
+    double.clear_log();
+    emulator.apply(&file).expect_code(1);
+    assert_eq!(double.count("CreateTopics"), 0, "{:?}", double.requests());
+}
+
+#[test]
+fn the_admin_api_is_reached_over_tls_with_the_ca_from_ssl_cert_file() {
+    let emulator = Emulator::start("{}");
+    let dir = emulator.dir();
+    let (ca, ca_key) = (dir.join("ca.pem"), dir.join("ca.key"));
+    let (cert, key) = (dir.join("broker.pem"), dir.join("broker.key"));
+    let openssl = |args: &[&str]| {
+        let made = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "1",
+            ])
+            .args(args)
+            .output()
+            .expect("run openssl");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+    };
+    // A private CA, and the broker's certificate signed by it.
+    openssl(&[
+        "-subj",
+        "/CN=test-ca",
+        "-keyout",
+        path_str(&ca_key),
+        "-out",
+        path_str(&ca),
+    ]);
+    openssl(&[
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-addext",
+        "basicConstraints=CA:FALSE",
+        "-CA",
+        path_str(&ca),
+        "-CAkey",
+        path_str(&ca_key),
+        "-keyout",
+        path_str(&key),
+        "-out",
+        path_str(&cert),
+    ]);
+    let double = KafkaDouble::start(&[
+        "--brokers",
+        "3",
+        "--tls-cert",
+        path_str(&cert),
+        "--tls-key",
+        path_str(&key),
+    ]);
+    let file = emulator.stack(
+        "tls.toml",
+        &stack(&double.bootstrap, "SSL", "", WANTED).replace("sasl_secret_arn = \"\"\n", ""),
+    );
+    emulator
+        .pipectl_with(
+            &["plan", path_str(&file)],
+            &[("SSL_CERT_FILE", path_str(&ca))],
+        )
+        .expect_code(0)
+        .expect_stdout("kafka.topic.application-logs will be created");
+    // Without the private CA the broker's certificate is not trusted.
+    emulator
+        .pipectl_with(
+            &["plan", path_str(&file)],
+            &[("SSL_CERT_FILE", "/dev/null/none")],
+        )
+        .expect_code(1)
+        .expect_stderr("TLS handshake");
+}
+
+#[test]
+fn consumers_and_brokers_beyond_the_partitions_are_warned_about() {
+    let emulator = Emulator::start_with_cluster("{}");
+    emulator.seed_functions(&["consumer"]);
+    let double = KafkaDouble::start(&["--brokers", "3", "--topic", "application-logs:2:3"]);
+    let text = format!(
+        "[stack]\nname = \"partitions\"\n\n[eks]\ncluster = \"kafka-logs\"\nnamespace = \"kafka\"\n\n[kafka.brokers]\nstatefulset = \"kafka-broker\"\nmin_replicas = 3\nmax_replicas = 10\ntarget_cpu_utilization = 70\nreplication_factor = 3\nscale_down = {{ enabled = false }}\n\n[kafka.admin]\nbootstrap_servers = [\"{}\"]\nsecurity_protocol = \"PLAINTEXT\"\n\n[[kafka.topics]]\nname = \"application-logs\"\npartitions = 2\n\n[[lambda.functions]]\nname = \"consumer\"\nreserved_concurrency = 100\n\n[lambda.functions.kafka_trigger]\nbootstrap_servers = [\"b-1.kafka.internal:9092\"]\ntopic = \"application-logs\"\nhealth_timeout_seconds = 0\nmaximum_pollers = 5\n",
+        double.bootstrap
+    );
+    let file = emulator.stack("partitions.toml", &text);
+    let plan = emulator.pipectl(&["plan", path_str(&file), "--kube-context", "fake"]);
+    plan.expect_code(0)
+        .expect_stdout(
+            "reserved_concurrency 100 is above the 2 partitions of topic application-logs",
+        )
+        .expect_stdout("maximum_pollers 5 is above the 2 partitions")
+        .expect_stdout("max_replicas 10 is above the 6 partition replicas");
+}
