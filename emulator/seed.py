@@ -115,6 +115,10 @@ def kube_seed(kube: str, objects: list[dict]) -> None:
 # The brokers as Lambda's pollers reach them (stacks/kafka-logs.toml): self-managed Kafka on EKS,
 # exposed inside the cluster's VPC on the SASL/SCRAM listener.
 BOOTSTRAP_SERVERS = [f"kafka-broker-{i}.kafka-logs.internal:9096" for i in range(3)]
+# The brokers' topic-admin user. The test kit's Kafka broker double is started with the same
+# credentials (tests/common, scripts/demo); a test password, never a real one.
+KAFKA_ADMIN_USER = "pipectl-admin"
+KAFKA_ADMIN_PASSWORD = "kafka-double-admin-password"
 
 
 def seed_network(endpoint: str, region: str) -> dict:
@@ -134,7 +138,11 @@ def seed_network(endpoint: str, region: str) -> dict:
                                      headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request) as response:
         response.read()
-    return {"vpc": vpc, "subnets": subnets, "security_group": group}
+    secrets = client("secretsmanager", endpoint, region)
+    admin_secret = secrets.create_secret(
+        Name="kafka-logs/admin-scram",
+        SecretString=json.dumps({"username": KAFKA_ADMIN_USER, "password": KAFKA_ADMIN_PASSWORD}))["ARN"]
+    return {"vpc": vpc, "subnets": subnets, "security_group": group, "admin_secret": admin_secret}
 
 
 def seed_kafka(endpoint: str, region: str, kube: str, brokers: int = 3) -> dict:

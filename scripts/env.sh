@@ -74,3 +74,42 @@ stop_kube() {
     wait "$KUBE_PID" 2>/dev/null || true
   fi
 }
+
+# start_kafka_double: starts the test kit's Kafka broker double (emulator/kafka_broker, built as
+# the example kafka-broker-double) as the seed article's brokers: TLS with a private CA made here,
+# SASL/SCRAM with seed.py's admin user, topic application-logs at 6 partitions × 3 replicas.
+# Exports PIPECTL_KAFKA_BOOTSTRAP (the --kafka-bootstrap of a port-forward) and SSL_CERT_FILE
+# (the CA). stop_kafka_double ends it.
+start_kafka_double() {
+  local dir log
+  dir=$(mktemp -d)
+  log=$(mktemp)
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=demo-ca \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -addext basicConstraints=CA:FALSE -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+    -keyout "$dir/broker.key" -out "$dir/broker.pem" 2>/dev/null
+  "$CARGO_TARGET_DIR/debug/examples/kafka-broker-double" --port 0 --brokers 3 \
+    --scram-user pipectl-admin --scram-password kafka-double-admin-password \
+    --tls-cert "$dir/broker.pem" --tls-key "$dir/broker.key" --topic application-logs:6:3 >"$log" 2>&1 &
+  KAFKA_DOUBLE_PID=$!
+  for _ in $(seq 1 100); do
+    if grep -q "listening on" "$log"; then break; fi
+    sleep 0.1
+  done
+  PIPECTL_KAFKA_BOOTSTRAP=$(grep -o '127.0.0.1:[0-9]*' "$log" | head -1)
+  if [ -z "$PIPECTL_KAFKA_BOOTSTRAP" ]; then
+    echo "the Kafka broker double did not start:" >&2
+    cat "$log" >&2
+    return 1
+  fi
+  SSL_CERT_FILE="$dir/ca.pem"
+  export PIPECTL_KAFKA_BOOTSTRAP SSL_CERT_FILE
+}
+
+stop_kafka_double() {
+  if [ -n "${KAFKA_DOUBLE_PID:-}" ]; then
+    kill "$KAFKA_DOUBLE_PID" 2>/dev/null || true
+    wait "$KAFKA_DOUBLE_PID" 2>/dev/null || true
+  fi
+}

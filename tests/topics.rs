@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{aws_cli, path_str, Emulator, KafkaDouble};
+use common::{aws_cli, path_str, private_ca, Emulator, KafkaDouble};
 use serde_json::Value;
 
 const PASSWORD: &str = "s3cret-admin-password";
@@ -209,55 +209,7 @@ fn replication_above_the_live_brokers_and_a_wrong_password_are_refused() {
 fn the_admin_api_is_reached_over_tls_with_the_ca_from_ssl_cert_file() {
     let emulator = Emulator::start("{}");
     let dir = emulator.dir();
-    let (ca, ca_key) = (dir.join("ca.pem"), dir.join("ca.key"));
-    let (cert, key) = (dir.join("broker.pem"), dir.join("broker.key"));
-    let openssl = |args: &[&str]| {
-        let made = std::process::Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-days",
-                "1",
-            ])
-            .args(args)
-            .output()
-            .expect("run openssl");
-        assert!(
-            made.status.success(),
-            "{}",
-            String::from_utf8_lossy(&made.stderr)
-        );
-    };
-    // A private CA, and the broker's certificate signed by it.
-    openssl(&[
-        "-subj",
-        "/CN=test-ca",
-        "-keyout",
-        path_str(&ca_key),
-        "-out",
-        path_str(&ca),
-    ]);
-    openssl(&[
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-addext",
-        "basicConstraints=CA:FALSE",
-        "-CA",
-        path_str(&ca),
-        "-CAkey",
-        path_str(&ca_key),
-        "-keyout",
-        path_str(&key),
-        "-out",
-        path_str(&cert),
-    ]);
+    let (ca, cert, key) = private_ca(dir);
     let double = KafkaDouble::start(&[
         "--brokers",
         "3",

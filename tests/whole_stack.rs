@@ -73,8 +73,8 @@ async fn seed_article_stack_is_applied_in_one_run() {
         "200",
     ]);
     run.expect_code(0)
-        .expect_stdout("Plan: 7 to create, 8 to change, 1 to destroy.")
-        .expect_stdout("15 applied, 0 failed, 0 not started")
+        .expect_stdout("Plan: 7 to create, 9 to change, 1 to destroy.")
+        .expect_stdout("16 applied, 0 failed, 0 not started")
         .expect_stdout("Apply complete. Live state matches");
 
     // Alerts: the PrometheusRule with the article's three rules, seen with kubectl.
@@ -86,6 +86,13 @@ async fn seed_article_stack_is_applied_in_one_run() {
         Some(3),
         "{rule}"
     );
+
+    // Kafka: the topic grown to 100 partitions with min.insync.replicas 2, seen with kafka-python.
+    let topic = emulator.seed_article_kafka().python(
+        "security_protocol='SASL_SSL', ssl_cafile=__import__('os').environ['CA'], sasl_mechanism='SCRAM-SHA-512', sasl_plain_username='pipectl-admin', sasl_plain_password='kafka-double-admin-password'",
+        "t = admin.describe_topics(['application-logs'])[0]\nc = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, 'application-logs', ['min.insync.replicas'])])\nout([len(t['partitions']), c['topic']['application-logs']['min.insync.replicas']['value']])",
+    );
+    assert_eq!(topic, serde_json::json!([100, "2"]));
 
     // DynamoDB: on-demand with the anomaly-score index, and the scores table.
     let logs = emulator.table("KafkaLogData").await;

@@ -31,6 +31,9 @@ pub struct Emulator {
     workdir: tempfile::TempDir,
     /// The fake Kubernetes API server, when the test started one.
     pub kube: Option<FakeKube>,
+    /// The Kafka broker double behind the seed article's stack, and the CA its certificate is
+    /// signed by (pipectl reaches it with PIPECTL_KAFKA_BOOTSTRAP and SSL_CERT_FILE).
+    kafka: std::sync::OnceLock<(KafkaDouble, PathBuf)>,
 }
 
 /// The project's fake Kubernetes API server (emulator/kube_apiserver.py) and a kubeconfig
@@ -265,6 +268,7 @@ impl Emulator {
             host_port,
             workdir: tempfile::tempdir().expect("temp dir"),
             kube: None,
+            kafka: std::sync::OnceLock::new(),
         }
     }
 
@@ -372,8 +376,55 @@ impl Emulator {
             .expect("read stacks/kafka-logs.toml")
             .replace("subnet-0aaaaaaaaaaaaaaa1", &subnets[0].1)
             .replace("subnet-0aaaaaaaaaaaaaaa2", &subnets[1].1)
-            .replace("sg-0aaaaaaaaaaaaaaa3", group);
+            .replace("sg-0aaaaaaaaaaaaaaa3", group)
+            .replace(
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:kafka-logs/admin-scram",
+                &self.kafka_admin_secret(),
+            );
+        self.seed_article_kafka();
         self.stack("kafka-logs.toml", &text)
+    }
+
+    /// The ARN of the admin secret seed.py made.
+    fn kafka_admin_secret(&self) -> String {
+        let described = aws_cli(
+            &[
+                "secretsmanager",
+                "describe-secret",
+                "--secret-id",
+                "kafka-logs/admin-scram",
+            ],
+            Some(&self.endpoint),
+        );
+        let described: Value = serde_json::from_slice(&described).expect("describe-secret JSON");
+        described["ARN"].as_str().expect("ARN").to_string()
+    }
+
+    /// The seed article's brokers for the topic kind: TLS with a private CA, SASL/SCRAM with
+    /// seed.py's admin user, topic application-logs at 6 partitions × 3 replicas.
+    pub fn seed_article_kafka(&self) -> &KafkaDouble {
+        &self
+            .kafka
+            .get_or_init(|| {
+                let (ca, cert, key) = private_ca(self.workdir.path());
+                let mut double = KafkaDouble::start(&[
+                    "--brokers",
+                    "3",
+                    "--scram-user",
+                    "pipectl-admin",
+                    "--scram-password",
+                    "kafka-double-admin-password",
+                    "--tls-cert",
+                    path_str(&cert),
+                    "--tls-key",
+                    path_str(&key),
+                    "--topic",
+                    "application-logs:6:3",
+                ]);
+                double.ca = Some(ca.clone());
+                (double, ca)
+            })
+            .0
     }
 
     /// Writes a stack file into this test's directory and returns its path.
@@ -435,6 +486,11 @@ impl Emulator {
                     .unwrap_or_else(|| self.workdir.path().join("no-kubeconfig")),
             )
             .envs(env.iter().copied());
+        if let Some((double, ca)) = self.kafka.get() {
+            command
+                .env("PIPECTL_KAFKA_BOOTSTRAP", &double.bootstrap)
+                .env("SSL_CERT_FILE", ca);
+        }
         command
     }
 
@@ -740,6 +796,8 @@ pub struct KafkaDouble {
     /// host:port to bootstrap from.
     pub bootstrap: String,
     log: tempfile::NamedTempFile,
+    /// The CA of its TLS certificate (environment variable CA of `python`), when it has one.
+    pub ca: Option<PathBuf>,
 }
 
 impl KafkaDouble {
@@ -774,6 +832,7 @@ impl KafkaDouble {
             child,
             bootstrap,
             log,
+            ca: None,
         }
     }
 
@@ -805,6 +864,7 @@ impl KafkaDouble {
         );
         let output = Command::new(python())
             .args(["-c", &script])
+            .env("CA", self.ca.as_deref().unwrap_or(Path::new("")))
             .output()
             .expect("run kafka-python");
         assert!(
@@ -821,4 +881,55 @@ impl Drop for KafkaDouble {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A private CA and a certificate it signed for 127.0.0.1, made with openssl: (CA, cert, key).
+pub fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (ca, ca_key) = (dir.join("ca.pem"), dir.join("ca.key"));
+    let (cert, key) = (dir.join("broker.pem"), dir.join("broker.key"));
+    let openssl = |args: &[&str]| {
+        let made = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+            ])
+            .args(["-nodes", "-days", "1"])
+            .args(args)
+            .output()
+            .expect("run openssl");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+    };
+    openssl(&[
+        "-subj",
+        "/CN=test-ca",
+        "-keyout",
+        path_str(&ca_key),
+        "-out",
+        path_str(&ca),
+    ]);
+    openssl(&[
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-addext",
+        "basicConstraints=CA:FALSE",
+        "-CA",
+        path_str(&ca),
+        "-CAkey",
+        path_str(&ca_key),
+        "-keyout",
+        path_str(&key),
+        "-out",
+        path_str(&cert),
+    ]);
+    (ca, cert, key)
 }
