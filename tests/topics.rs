@@ -257,3 +257,61 @@ fn consumers_and_brokers_beyond_the_partitions_are_warned_about() {
         .expect_stdout("maximum_pollers 5 is above the 2 partitions")
         .expect_stdout("max_replicas 10 is above the 6 partition replicas");
 }
+
+#[test]
+fn an_imported_topic_plans_as_no_changes() {
+    let emulator = Emulator::start("{}");
+    let secret = admin_secret(&emulator, PASSWORD);
+    let double = KafkaDouble::start(&[
+        "--brokers",
+        "3",
+        "--scram-user",
+        "admin",
+        "--scram-password",
+        PASSWORD,
+        "--topic",
+        "application-logs:12:3",
+    ]);
+    double.python(
+        SASL,
+        "admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, 'application-logs', configs={'retention.ms': '3600000', 'cleanup.policy': 'compact,delete'})])\nout(1)",
+    );
+    let out = emulator.dir().join("imported.toml");
+    emulator
+        .pipectl(&[
+            "import",
+            "--topic",
+            "application-logs",
+            "--kafka-bootstrap",
+            &double.bootstrap,
+            "--kafka-security-protocol",
+            "SASL_PLAINTEXT",
+            "--kafka-sasl-secret-arn",
+            &secret,
+            "--out",
+            path_str(&out),
+        ])
+        .expect_code(0)
+        .expect_stderr("these are local addresses");
+    let text = std::fs::read_to_string(&out).expect("imported file");
+    for line in [
+        "partitions = 12",
+        "replication_factor = 3",
+        "retention_ms = 3600000",
+        "min_insync_replicas = 1",
+        "cleanup_policy = \"compact,delete\"",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    double.clear_log();
+    emulator
+        .pipectl(&["plan", path_str(&out), "--detailed-exitcode"])
+        .expect_code(0)
+        .expect_stdout("No changes");
+    let writes = double
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("Create") || r.starts_with("Incremental"))
+        .count();
+    assert_eq!(writes, 0);
+}

@@ -41,6 +41,18 @@ pub struct ImportArgs {
     /// Also import every table, function and endpoint whose name starts with this.
     #[arg(long, value_name = "PREFIX")]
     pub name_prefix: Option<String>,
+    /// A Kafka topic, read through the brokers' admin API at --kafka-bootstrap (repeatable).
+    #[arg(long = "topic", value_name = "NAME")]
+    pub topics: Vec<String>,
+    /// The brokers' listener protocol for --topic: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.
+    #[arg(long, value_name = "PROTOCOL", default_value = "SASL_SSL")]
+    pub kafka_security_protocol: String,
+    /// SCRAM-SHA-512 or SCRAM-SHA-256, for the SASL protocols.
+    #[arg(long, value_name = "MECHANISM", default_value = "SCRAM-SHA-512")]
+    pub kafka_sasl_mechanism: String,
+    /// The Secrets Manager secret with the admin user's SCRAM credentials, for the SASL protocols.
+    #[arg(long, value_name = "ARN")]
+    pub kafka_sasl_secret_arn: Option<String>,
     /// Write the stack file here instead of stdout (an existing file is not overwritten).
     #[arg(long, value_name = "STACK.toml")]
     pub out: Option<PathBuf>,
@@ -66,6 +78,15 @@ impl ImportArgs {
             kube_context: global.kube_context.clone(),
             tags: self.tags.clone(),
             name_prefix: self.name_prefix.clone(),
+            topics: self.topics.clone(),
+            kafka_admin: global.kafka_bootstrap.clone().map(|servers| {
+                crate::providers::kafka::AdminSettings {
+                    servers,
+                    security_protocol: self.kafka_security_protocol.clone(),
+                    sasl_mechanism: self.kafka_sasl_mechanism.clone(),
+                    sasl_secret_arn: self.kafka_sasl_secret_arn.clone(),
+                }
+            }),
         }
     }
 
@@ -74,6 +95,7 @@ impl ImportArgs {
             && self.functions.is_empty()
             && self.endpoints.is_empty()
             && self.statefulset.is_none()
+            && self.topics.is_empty()
             && self.tags.is_empty()
             && self.name_prefix.is_none()
     }
@@ -81,7 +103,7 @@ impl ImportArgs {
 
 pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<u8> {
     if args.names_nothing() {
-        bail!("nothing to import: name objects with --table, --function, --endpoint, --statefulset, or find them with --tag KEY=VALUE or --name-prefix PREFIX");
+        bail!("nothing to import: name objects with --table, --function, --endpoint, --statefulset, --topic, or find them with --tag KEY=VALUE or --name-prefix PREFIX");
     }
     if let Some(out) = &args.out {
         refuse_existing(out)?;

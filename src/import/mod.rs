@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::providers::eks::{hpa, storage, Cluster, ClusterRequest};
-use crate::providers::{describe_sdk_error, dynamodb, insights, lambda, sagemaker, Aws};
+use crate::providers::{describe_sdk_error, dynamodb, insights, kafka, lambda, sagemaker, Aws};
 
 /// What to import, from `pipectl import`'s flags.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +32,9 @@ pub struct ImportRequest {
     pub tags: Vec<(String, String)>,
     /// Discover tables, functions and endpoints whose name starts with this.
     pub name_prefix: Option<String>,
+    /// Kafka topics, read through the brokers' admin API with `kafka_admin`.
+    pub topics: Vec<String>,
+    pub kafka_admin: Option<kafka::AdminSettings>,
 }
 
 /// Everything read, in the terms of the stack file.
@@ -48,6 +51,13 @@ pub struct Imported {
     pub tables: Vec<dynamodb::LiveTable>,
     /// Tables and indexes (`TABLE/INDEX`) with Contributor Insights on.
     pub insights: Vec<String>,
+    pub topics: Option<ImportedTopics>,
+}
+
+#[derive(Debug)]
+pub struct ImportedTopics {
+    pub admin: kafka::AdminSettings,
+    pub topics: Vec<(String, kafka::topics::LiveTopic)>,
 }
 
 #[derive(Debug)]
@@ -106,7 +116,9 @@ pub async fn read(aws: &Aws, request: &ImportRequest) -> Result<Imported> {
         Some(statefulset) => Some(read_kafka(aws, request, statefulset).await?),
         None => None,
     };
+    let topics = read_topics(aws, request).await?;
     Ok(Imported {
+        topics,
         stack_name: request.stack_name.clone(),
         region: aws.region.clone(),
         account: aws.identity.account.clone(),
@@ -118,6 +130,38 @@ pub async fn read(aws: &Aws, request: &ImportRequest) -> Result<Imported> {
         tables,
         insights,
     })
+}
+
+/// The named topics, through the admin API: one Metadata and one DescribeConfigs call.
+async fn read_topics(aws: &Aws, request: &ImportRequest) -> Result<Option<ImportedTopics>> {
+    if request.topics.is_empty() {
+        return Ok(None);
+    }
+    let settings = request
+        .kafka_admin
+        .clone()
+        .ok_or_else(|| anyhow!("--topic needs the brokers: pass --kafka-bootstrap HOST:PORT"))?;
+    let admin = kafka::Admin::new(&settings, aws)?;
+    let names = request.topics.clone();
+    let live = admin
+        .with_connection(|connection| {
+            Box::pin(async move { kafka::topics::read(connection, &names).await })
+        })
+        .await?;
+    let mut topics = vec![];
+    for name in &request.topics {
+        let topic = live.topics.get(name).ok_or_else(|| {
+            anyhow!(
+                "Kafka topic {name} does not exist on {}",
+                settings.servers.join(", ")
+            )
+        })?;
+        topics.push((name.clone(), topic.clone()));
+    }
+    Ok(Some(ImportedTopics {
+        admin: settings,
+        topics,
+    }))
 }
 
 /// Which tables and indexes have Contributor Insights on (`TABLE` or `TABLE/INDEX`): one

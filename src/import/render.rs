@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use super::{Imported, ImportedKafka, ImportedStorage, ImportedVariant};
+use super::{Imported, ImportedKafka, ImportedStorage, ImportedTopics, ImportedVariant};
 use crate::providers::eks::hpa::{LiveAutoscaler, ScaleDownPolicy};
 use crate::providers::lambda::{KafkaSource, LiveFunction, LiveMapping};
 use crate::providers::{dynamodb, sagemaker};
@@ -87,6 +87,9 @@ pub fn render(imported: &Imported) -> Rendered {
         if let Some(storage) = &kafka.storage {
             broker_storage(&mut out, kafka, storage);
         }
+    }
+    if let Some(topics) = &imported.topics {
+        kafka_topics(&mut out, topics);
     }
     for function in &imported.functions {
         lambda_function(&mut out, function);
@@ -474,5 +477,51 @@ fn dynamodb_table(out: &mut Rendered, table: &dynamodb::LiveTable, insights: &[S
         if insights.contains(&format!("{}/{}", table.name, definition.name)) {
             out.key("contributor_insights", true);
         }
+    }
+}
+
+fn kafka_topics(out: &mut Rendered, imported: &ImportedTopics) {
+    for (name, topic) in &imported.topics {
+        out.line("");
+        out.line(&format!(
+            "# From Kafka topic {name} ({} partitions, {} replicas each).",
+            topic.partitions, topic.replication_factor
+        ));
+        out.line("[[kafka.topics]]");
+        out.key("name", quoted(name));
+        out.key("partitions", topic.partitions);
+        out.key("replication_factor", topic.replication_factor);
+        for (key, value) in &topic.configs {
+            match key.as_str() {
+                "cleanup_policy" => out.key(key, quoted(value)),
+                // Numbers as Kafka reports them; a value that is not one is left out (unmanaged).
+                _ => match value.parse::<i64>() {
+                    Ok(number) => out.key(key, number),
+                    Err(_) => out.line(&format!("# {key}: {value:?} is not a number; not managed")),
+                },
+            }
+        }
+    }
+    let admin = &imported.admin;
+    out.line("");
+    out.line("# How pipectl reached the brokers (--kafka-bootstrap and the --kafka-* flags).");
+    out.line("[kafka.admin]");
+    let loopback = admin
+        .servers
+        .iter()
+        .any(|s| s.starts_with("127.") || s.starts_with("localhost:") || s.starts_with("[::1]"));
+    if loopback {
+        out.review(
+            "[kafka.admin] bootstrap_servers",
+            "these are local addresses (a port-forward?): write the brokers' own here, and pass --kafka-bootstrap for the port-forward",
+        );
+    }
+    out.key("bootstrap_servers", quoted_list(&admin.servers));
+    out.key("security_protocol", quoted(&admin.security_protocol));
+    if admin.security_protocol.starts_with("SASL_") {
+        out.key("sasl_mechanism", quoted(&admin.sasl_mechanism));
+    }
+    if let Some(secret) = &admin.sasl_secret_arn {
+        out.key("sasl_secret_arn", quoted(secret));
     }
 }

@@ -16,6 +16,15 @@ use crate::spec::StackSpec;
 use connection::{Connection, Credentials, Endpoint};
 use scram::Mechanism;
 
+/// What `[kafka.admin]` says (or `pipectl import`'s flags).
+#[derive(Debug, Clone, Default)]
+pub struct AdminSettings {
+    pub servers: Vec<String>,
+    pub security_protocol: String,
+    pub sasl_mechanism: String,
+    pub sasl_secret_arn: Option<String>,
+}
+
 /// The admin API of one stack's brokers: where they are, how to log in, and one connection
 /// opened on first use and kept for the plan and the apply.
 pub struct Admin {
@@ -40,24 +49,34 @@ impl Admin {
                     "[[kafka.topics]] needs [kafka.admin] bootstrap_servers (or --kafka-bootstrap)"
                 )
             })?;
-        let protocol = admin
-            .map(|a| a.security_protocol.get_ref().as_str())
-            .unwrap_or("SASL_SSL");
+        let settings = AdminSettings {
+            servers,
+            security_protocol: admin
+                .map(|a| a.security_protocol.get_ref().clone())
+                .unwrap_or_else(|| "SASL_SSL".into()),
+            sasl_mechanism: admin
+                .map(|a| a.sasl_mechanism.get_ref().clone())
+                .unwrap_or_else(|| "SCRAM-SHA-512".into()),
+            sasl_secret_arn: admin
+                .and_then(|a| a.sasl_secret_arn.as_ref())
+                .map(|s| s.get_ref().clone()),
+        };
+        Admin::new(&settings, aws)
+    }
+
+    pub fn new(settings: &AdminSettings, aws: &Aws) -> Result<Admin> {
+        let protocol = settings.security_protocol.as_str();
         let sasl = if protocol.starts_with("SASL_") {
-            let admin = admin.ok_or_else(|| anyhow!("SASL needs [kafka.admin] sasl_secret_arn"))?;
-            let secret = admin.sasl_secret_arn.as_ref().ok_or_else(|| {
-                anyhow!("[kafka.admin] security_protocol {protocol} needs sasl_secret_arn")
+            let secret = settings.sasl_secret_arn.clone().ok_or_else(|| {
+                anyhow!("Kafka security protocol {protocol} needs a SASL secret ([kafka.admin] sasl_secret_arn)")
             })?;
-            Some((
-                Mechanism::parse(admin.sasl_mechanism.get_ref())?,
-                secret.get_ref().clone(),
-            ))
+            Some((Mechanism::parse(&settings.sasl_mechanism)?, secret))
         } else {
             None
         };
         Ok(Admin {
             endpoint: Endpoint {
-                servers,
+                servers: settings.servers.clone(),
                 tls: protocol.ends_with("SSL"),
             },
             sasl,

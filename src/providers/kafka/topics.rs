@@ -228,14 +228,14 @@ fn kafka_config_name(spec_key: &str) -> &'static str {
 }
 
 /// What one Metadata and one DescribeConfigs call tell about the brokers and the topics.
-struct LiveCluster {
-    brokers: usize,
-    topics: BTreeMap<String, LiveTopic>,
+pub struct LiveCluster {
+    pub brokers: usize,
+    pub topics: BTreeMap<String, LiveTopic>,
 }
 
 /// Reads the named topics: one Metadata call (never creating a topic), then one DescribeConfigs
 /// call for those that exist, asking only for the managed configs.
-async fn read(connection: &mut Connection, names: &[String]) -> Result<LiveCluster> {
+pub async fn read(connection: &mut Connection, names: &[String]) -> Result<LiveCluster> {
     let request = MetadataRequest::default()
         .with_topics(Some(
             names
