@@ -132,3 +132,70 @@ fn without_the_prometheus_operator_the_plan_says_so_and_writes_only_the_dashboar
         .kubectl(&["get", "configmap", "pipectl-a-dashboard", "-n", "kafka"])
         .expect_code(0);
 }
+
+#[test]
+fn alert_rules_import_as_no_changes_and_a_foreign_rule_is_flagged() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let cluster = emulator.cluster();
+    cluster.configure(r#"{"prometheus_operator": true}"#);
+    let stack = emulator.stack("a.toml", STACK);
+    emulator.apply(&stack).expect_code(0);
+    // pipectl's own rule, imported back, plans as no changes (rule and dashboard).
+    let out = emulator.dir().join("imported.toml");
+    emulator
+        .pipectl(&[
+            "import",
+            "--stack-name",
+            "a",
+            "--kube-context",
+            "fake",
+            "--prometheus-rule",
+            "kafka/pipectl-a-alerts",
+            "--out",
+            path_str(&out),
+        ])
+        .expect_code(0);
+    let text = std::fs::read_to_string(&out).expect("imported");
+    assert!(text.contains("name = \"KafkaConsumerLag\""), "{text}");
+    assert!(text.contains("name = \"LambdaErrors\""), "{text}");
+    emulator
+        .pipectl(&["plan", path_str(&out), "--detailed-exitcode"])
+        .expect_code(0)
+        .expect_stdout("No changes");
+
+    // A team's own rule (kubectl) with a recording rule and a 90 s `for`: its alerts are
+    // imported, and the file says to delete the original after the first apply.
+    let manifest = emulator.dir().join("team-rule.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: team-kafka\n  namespace: kafka\nspec:\n  groups:\n  - name: team\n    rules:\n    - record: kafka:lag:sum\n      expr: sum(kafka_consumergroup_lag)\n    - alert: KafkaLagHigh\n      expr: kafka:lag:sum > 5000\n      for: 90s\n      labels:\n        severity: page\n      annotations:\n        summary: Lag is high\n",
+    )
+    .expect("write manifest");
+    cluster
+        .kubectl(&[
+            "apply",
+            "--server-side",
+            "--validate=false",
+            "-f",
+            path_str(&manifest),
+        ])
+        .expect_code(0);
+    let team = emulator.pipectl(&[
+        "import",
+        "--stack-name",
+        "a",
+        "--kube-context",
+        "fake",
+        "--prometheus-rule",
+        "kafka/team-kafka",
+    ]);
+    team.expect_code(0)
+        .expect_stdout("name = \"KafkaLagHigh\"")
+        .expect_stdout("for_minutes = 2")
+        .expect_stdout("severity = \"page\"")
+        .expect_stdout(
+            "# REVIEW: pipectl writes these rules to PrometheusRule kafka/pipectl-a-alerts",
+        )
+        .expect_stderr("recording rules are not alerts and are left out: kafka:lag:sum")
+        .expect_stderr("rounded up: KafkaLagHigh (for: 90s)");
+}

@@ -41,6 +41,9 @@ pub struct ImportArgs {
     /// Also import every table, function and endpoint whose name starts with this.
     #[arg(long, value_name = "PREFIX")]
     pub name_prefix: Option<String>,
+    /// A PrometheusRule whose alerting rules become `[[alerts]]` (reached like --statefulset).
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub prometheus_rule: Option<String>,
     /// A Kafka topic, read through the brokers' admin API at --kafka-bootstrap (repeatable).
     #[arg(long = "topic", value_name = "NAME")]
     pub topics: Vec<String>,
@@ -79,6 +82,7 @@ impl ImportArgs {
             tags: self.tags.clone(),
             name_prefix: self.name_prefix.clone(),
             topics: self.topics.clone(),
+            prometheus_rule: self.prometheus_rule.clone(),
             kafka_admin: global.kafka_bootstrap.clone().map(|servers| {
                 crate::providers::kafka::AdminSettings {
                     servers,
@@ -96,6 +100,7 @@ impl ImportArgs {
             && self.endpoints.is_empty()
             && self.statefulset.is_none()
             && self.topics.is_empty()
+            && self.prometheus_rule.is_none()
             && self.tags.is_empty()
             && self.name_prefix.is_none()
     }
@@ -103,7 +108,7 @@ impl ImportArgs {
 
 pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<u8> {
     if args.names_nothing() {
-        bail!("nothing to import: name objects with --table, --function, --endpoint, --statefulset, --topic, or find them with --tag KEY=VALUE or --name-prefix PREFIX");
+        bail!("nothing to import: name objects with --table, --function, --endpoint, --statefulset, --topic, --prometheus-rule, or find them with --tag KEY=VALUE or --name-prefix PREFIX");
     }
     if let Some(out) = &args.out {
         refuse_existing(out)?;

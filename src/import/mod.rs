@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::providers::eks::{hpa, storage, Cluster, ClusterRequest};
+use crate::providers::eks::{alerts, hpa, storage, Cluster, ClusterRequest};
 use crate::providers::{describe_sdk_error, dynamodb, insights, kafka, lambda, sagemaker, Aws};
 
 /// What to import, from `pipectl import`'s flags.
@@ -32,6 +32,8 @@ pub struct ImportRequest {
     pub tags: Vec<(String, String)>,
     /// Discover tables, functions and endpoints whose name starts with this.
     pub name_prefix: Option<String>,
+    /// `NAMESPACE/NAME` of a PrometheusRule whose alerting rules become `[[alerts]]`.
+    pub prometheus_rule: Option<String>,
     /// Kafka topics, read through the brokers' admin API with `kafka_admin`.
     pub topics: Vec<String>,
     pub kafka_admin: Option<kafka::AdminSettings>,
@@ -52,6 +54,16 @@ pub struct Imported {
     /// Tables and indexes (`TABLE/INDEX`) with Contributor Insights on.
     pub insights: Vec<String>,
     pub topics: Option<ImportedTopics>,
+    pub alerts: Option<ImportedAlerts>,
+}
+
+#[derive(Debug)]
+pub struct ImportedAlerts {
+    pub namespace: String,
+    pub name: String,
+    pub rules: Vec<alerts::Rule>,
+    pub recording: Vec<String>,
+    pub rounded: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -117,8 +129,13 @@ pub async fn read(aws: &Aws, request: &ImportRequest) -> Result<Imported> {
         None => None,
     };
     let topics = read_topics(aws, request).await?;
+    let alerts = match &request.prometheus_rule {
+        Some(given) => Some(read_alerts(aws, request, given).await?),
+        None => None,
+    };
     Ok(Imported {
         topics,
+        alerts,
         stack_name: request.stack_name.clone(),
         region: aws.region.clone(),
         account: aws.identity.account.clone(),
@@ -129,6 +146,33 @@ pub async fn read(aws: &Aws, request: &ImportRequest) -> Result<Imported> {
         variants,
         tables,
         insights,
+    })
+}
+
+/// A PrometheusRule's alerting rules.
+async fn read_alerts(aws: &Aws, request: &ImportRequest, given: &str) -> Result<ImportedAlerts> {
+    let (namespace, name) = given.split_once('/').ok_or_else(|| {
+        anyhow!("--prometheus-rule takes NAMESPACE/NAME, e.g. kafka/kafka-alerts")
+    })?;
+    let cluster = Cluster::connect(
+        aws,
+        &ClusterRequest {
+            cluster: request.cluster.clone(),
+            kube_context: request.kube_context.clone(),
+            namespace: namespace.to_string(),
+        },
+    )
+    .await
+    .map_err(|e| anyhow!("{} ({})", e.message, e.help))?;
+    let imported = alerts::read_for_import(&cluster, namespace, name)
+        .await?
+        .ok_or_else(|| anyhow!("PrometheusRule {given} does not exist"))?;
+    Ok(ImportedAlerts {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        rules: imported.rules,
+        recording: imported.recording,
+        rounded: imported.rounded,
     })
 }
 

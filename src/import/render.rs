@@ -6,7 +6,9 @@
 
 use std::fmt::Write;
 
-use super::{Imported, ImportedKafka, ImportedStorage, ImportedTopics, ImportedVariant};
+use super::{
+    Imported, ImportedAlerts, ImportedKafka, ImportedStorage, ImportedTopics, ImportedVariant,
+};
 use crate::providers::eks::hpa::{LiveAutoscaler, ScaleDownPolicy};
 use crate::providers::lambda::{KafkaSource, LiveFunction, LiveMapping};
 use crate::providers::{dynamodb, sagemaker};
@@ -73,7 +75,12 @@ pub fn render(imported: &Imported) -> Rendered {
     out.key("name", quoted(&imported.stack_name));
     out.key("region", quoted(&imported.region));
     out.key("account_id", quoted(&imported.account));
-    if let Some(kafka) = &imported.kafka {
+    let namespace = imported
+        .kafka
+        .as_ref()
+        .map(|k| &k.namespace)
+        .or(imported.alerts.as_ref().map(|a| &a.namespace));
+    if let Some(namespace) = namespace {
         out.line("");
         out.line("[eks]");
         if let Some(cluster) = &imported.cluster {
@@ -82,7 +89,9 @@ pub fn render(imported: &Imported) -> Rendered {
         if let Some(context) = &imported.kube_context {
             out.key("kube_context", quoted(context));
         }
-        out.key("namespace", quoted(&kafka.namespace));
+        out.key("namespace", quoted(namespace));
+    }
+    if let Some(kafka) = &imported.kafka {
         brokers(&mut out, kafka);
         if let Some(storage) = &kafka.storage {
             broker_storage(&mut out, kafka, storage);
@@ -99,6 +108,9 @@ pub fn render(imported: &Imported) -> Rendered {
     }
     for table in &imported.tables {
         dynamodb_table(&mut out, table, &imported.insights);
+    }
+    if let Some(alerts) = &imported.alerts {
+        alert_rules(&mut out, alerts, &imported.stack_name);
     }
     for (resource, field, reason) in std::mem::take(&mut out.ignores) {
         out.line("");
@@ -523,5 +535,39 @@ fn kafka_topics(out: &mut Rendered, imported: &ImportedTopics) {
     }
     if let Some(secret) = &admin.sasl_secret_arn {
         out.key("sasl_secret_arn", quoted(secret));
+    }
+}
+
+fn alert_rules(out: &mut Rendered, imported: &ImportedAlerts, stack: &str) {
+    let source = format!("PrometheusRule {}/{}", imported.namespace, imported.name);
+    let own = format!("pipectl-{stack}-alerts");
+    if imported.name != own {
+        out.line("");
+        out.review(
+            &source,
+            &format!("pipectl writes these rules to PrometheusRule {}/{own}: after the first apply, delete {source}, or every alert fires twice", imported.namespace),
+        );
+    }
+    if !imported.recording.is_empty() {
+        out.flagged.push(format!(
+            "{source}: recording rules are not alerts and are left out: {}",
+            imported.recording.join(", ")
+        ));
+    }
+    if !imported.rounded.is_empty() {
+        out.flagged.push(format!(
+            "{source}: `for` is kept in whole minutes, rounded up: {}",
+            imported.rounded.join(", ")
+        ));
+    }
+    for rule in &imported.rules {
+        out.line("");
+        out.line(&format!("# From {source}."));
+        out.line("[[alerts]]");
+        out.key("name", quoted(&rule.alert));
+        out.key("expr", quoted(&rule.expr));
+        out.key("for_minutes", rule.minutes);
+        out.key("severity", quoted(&rule.severity));
+        out.key("summary", quoted(&rule.summary));
     }
 }

@@ -357,7 +357,8 @@ fn live_rules(object: &DynamicObject) -> Vec<Rule> {
             expr: r["expr"].as_str().unwrap_or_default().to_string(),
             minutes: r["for"]
                 .as_str()
-                .and_then(|f| f.trim_end_matches('m').parse().ok())
+                .and_then(duration_minutes)
+                .map(|(minutes, _)| minutes)
                 .unwrap_or(0),
             severity: r["labels"]["severity"]
                 .as_str()
@@ -369,6 +370,92 @@ fn live_rules(object: &DynamicObject) -> Vec<Rule> {
                 .to_string(),
         })
         .collect()
+}
+
+/// A Prometheus duration (`90s`, `5m`, `1h30m`, `1d`) in whole minutes, rounded up, and whether
+/// it was whole minutes already. None when it is not a duration.
+pub fn duration_minutes(text: &str) -> Option<(i64, bool)> {
+    let mut millis: i64 = 0;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let value: i64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 604_800_000,
+            "y" => 31_536_000_000,
+            _ => return None,
+        };
+        millis = millis.checked_add(value.checked_mul(factor)?)?;
+        rest = &rest[unit..];
+    }
+    Some(((millis + 59_999) / 60_000, millis % 60_000 == 0))
+}
+
+/// A PrometheusRule's alerting rules as `[[alerts]]` would declare them, for `pipectl import`:
+/// the rules, the recording rules left out, and the alerts whose `for` was not whole minutes.
+pub struct ImportedRules {
+    pub rules: Vec<Rule>,
+    pub recording: Vec<String>,
+    pub rounded: Vec<String>,
+}
+
+/// Reads a PrometheusRule for `pipectl import`; None when it does not exist.
+pub async fn read_for_import(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<ImportedRules>> {
+    let object = rule_api(cluster, namespace)
+        .await?
+        .get_opt(name)
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "reading PrometheusRule {namespace}/{name} failed: {}",
+                describe_kube_error(&e)
+            )
+        })?;
+    let Some(object) = object else {
+        return Ok(None);
+    };
+    let mut imported = ImportedRules {
+        rules: live_rules(&object),
+        recording: vec![],
+        rounded: vec![],
+    };
+    let raw = object.data["spec"]["groups"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for rule in raw
+        .iter()
+        .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
+    {
+        if let Some(record) = rule["record"].as_str() {
+            imported.recording.push(record.to_string());
+        } else if let Some(duration) = rule["for"].as_str() {
+            if duration_minutes(duration).is_none_or(|(_, exact)| !exact) {
+                let alert = rule["alert"].as_str().unwrap_or_default();
+                imported.rounded.push(format!("{alert} (for: {duration})"));
+            }
+        }
+    }
+    imported.rules.retain(|r| !r.alert.is_empty());
+    Ok(Some(imported))
 }
 
 fn apply_change(
@@ -517,4 +604,16 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
     }
     out.cluster = Some(cluster);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn prometheus_durations_become_minutes_rounded_up() {
+        assert_eq!(super::duration_minutes("5m"), Some((5, true)));
+        assert_eq!(super::duration_minutes("1h30m"), Some((90, true)));
+        assert_eq!(super::duration_minutes("90s"), Some((2, false)));
+        assert_eq!(super::duration_minutes("0s"), Some((0, true)));
+        assert_eq!(super::duration_minutes("5 minutes"), None);
+    }
 }
