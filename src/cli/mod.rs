@@ -114,8 +114,9 @@ pub enum Command {
     /// Remove a stack's apply lock that a killed run left behind.
     Unlock(unlock::UnlockArgs),
     /// Write a stack file from live state (tables, functions, endpoints, the broker
-    /// StatefulSet), which plan then shows as no changes.
-    Import(import::ImportArgs),
+    /// StatefulSet, topics, alert rules), which plan then shows as no changes.
+    // Boxed: clap parses it once per run, and the other variants stay small.
+    Import(Box<import::ImportArgs>),
     /// Start a stack (or CI workflow) from a template; --list lists them.
     Init(init::InitArgs),
     /// Print the JSON Schema of the stack file (for editors; `init` writes it).
