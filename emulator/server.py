@@ -99,6 +99,75 @@ class Settings:
     # Whether the n-th call of one (service, operation) fails is a hash of the seed and those,
     # so a seed gives the same faults in every run, whichever resource's call comes n-th.
     faults: dict = field(default_factory=dict)
+    # AWS's documented request-rate quotas (see QUOTA_SOURCES), enforced per account as token
+    # buckets and answered with each service's throttling error. Off by default (tests that need
+    # speed); the benchmark turns them on. `quota_scale` multiplies every rate (a test can make
+    # throttling show at small sizes).
+    quotas: bool = False
+    quota_scale: float = 1.0
+
+
+# The request-rate quotas AWS documents for the calls pipectl makes (bucket capacity, refill
+# per second), each with its page; docs/testing.md lists them. Services without a documented
+# rate (SageMaker's Describe*, Application Auto Scaling, EKS DescribeCluster, STS, Secrets
+# Manager) are not limited here.
+QUOTA_SOURCES = {
+    # Lambda quotas page, "API requests": GetFunction 100 requests per second; every other
+    # control plane call (all but invocation, GetFunction and GetPolicy) 15 per second across all
+    # APIs. Neither can be increased. AWS documents rates, not bursts: one second's worth here.
+    "lambda:GetFunction": (100, 100),
+    "lambda:control-plane": (15, 15),
+    # "Request throttling for the Amazon EC2 API": a bucket per API. Non-mutating 100 / 20 per
+    # second; DescribeVolumes (and the other "unfiltered and unpaginated" ones) without a filter
+    # or pagination 50 / 10; mutating (ModifyVolume) 50 / 5; CreateVolume, CreateTags 100 / 5, 100 / 10.
+    "ec2:non-mutating": (100, 20),
+    "ec2:unfiltered": (50, 10),
+    "ec2:mutating": (50, 5),
+    "ec2:CreateVolume": (100, 5),
+    "ec2:CreateTags": (100, 10),
+    # "Best practices for managing the control plane in DynamoDB": a control plane throttle limit
+    # of 2,500 requests per second.
+    "dynamodb:control-plane": (2500, 2500),
+}
+EC2_UNFILTERED_BUCKET = {"DescribeInstances", "DescribeInstanceStatus", "DescribeNetworkInterfaces",
+                         "DescribeSecurityGroups", "DescribeSnapshots", "DescribeSpotInstanceRequests",
+                         "DescribeVolumes"}
+
+
+def quota_bucket(request: "Request") -> str | None:
+    """The documented quota bucket a call draws from, or None when its service documents none."""
+    if request.service == "lambda":
+        return "lambda:GetFunction" if request.operation == "GetFunction" else "lambda:control-plane"
+    if request.service == "ec2":
+        action = request.operation
+        if action in ("CreateVolume", "CreateTags"):
+            return f"ec2:{action}"
+        if not action.startswith(READ_PREFIXES):
+            return "ec2:mutating"
+        filtered = any(k.startswith("Filter.") for k in request.form) or "MaxResults" in request.form
+        if action in EC2_UNFILTERED_BUCKET and not filtered:
+            return "ec2:unfiltered"
+        return "ec2:non-mutating"
+    if request.service == "dynamodb" and request.operation not in DYNAMODB_ITEM_CALLS:
+        return "dynamodb:control-plane"
+    return None
+
+
+class TokenBucket:
+    def __init__(self, capacity: float, rate: float):
+        self.capacity = capacity
+        self.rate = rate
+        self.tokens = capacity
+        self.last = time.monotonic()
+
+    def take(self) -> bool:
+        now_ = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now_ - self.last) * self.rate)
+        self.last = now_
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
 
 
 class AwsError(Exception):
@@ -151,6 +220,11 @@ class Layer:
         self.volume_modifications: dict[tuple[str, str], dict[str, Any]] = {}
         # (region, volume id) -> start times of its modifications
         self.volume_modification_starts: dict[tuple[str, str], list[float]] = {}
+        # Quotas: (bucket, region, EC2 action) -> TokenBucket; every call and every throttled
+        # call by "service:Operation" (GET /_emulator/calls), for the benchmark.
+        self.buckets: dict[tuple[str, str, str], TokenBucket] = {}
+        self.calls: dict[str, int] = {}
+        self.throttled: dict[str, int] = {}
 
     # ------------------------------------------------------------------ plumbing
     def __call__(self, environ, start_response):
@@ -166,6 +240,16 @@ class Layer:
         request = Request(environ, body)
         if request.service == "lambda":
             self.resolve_lambda(request)
+        name = f"{request.service}:{request.operation}"
+        with self.lock:
+            self.calls[name] = self.calls.get(name, 0) + 1
+        if not self.within_quota(request):
+            with self.lock:
+                self.throttled[name] = self.throttled.get(name, 0) + 1
+            status, headers, payload = request.error(AwsError(*THROTTLING[request.service]))
+            headers.append(("Content-Length", str(len(payload))))
+            start_response(f"{status} {STATUS_TEXT.get(status, 'OK')}", headers)
+            return [payload]
         fault = self.fault_for(request)
         if fault == "reset":
             # The connection drops before the request reaches the service.
@@ -212,6 +296,22 @@ class Layer:
         headers.append(("Content-Length", str(len(payload))))
         start_response(f"{status} {STATUS_TEXT.get(status, 'OK')}", headers)
         return [payload]
+
+    def within_quota(self, request: "Request") -> bool:
+        """Takes a token from the call's quota bucket (per account and region; EC2's per API)."""
+        if not self.settings.quotas:
+            return True
+        bucket = quota_bucket(request)
+        if bucket is None:
+            return True
+        per_api = request.operation if bucket in ("ec2:non-mutating", "ec2:unfiltered", "ec2:mutating") else ""
+        key = (bucket, request.region, per_api)
+        with self.lock:
+            if key not in self.buckets:
+                capacity, rate = QUOTA_SOURCES[bucket]
+                scale = self.settings.quota_scale
+                self.buckets[key] = TokenBucket(max(1.0, capacity * scale), rate * scale)
+            return self.buckets[key].take()
 
     def fault_for(self, request: "Request") -> str | None:
         """The injected fault for this call, if any: throttle, error (5xx), reset (before the
@@ -266,6 +366,13 @@ class Layer:
             if path == "/_emulator/log/clear" and method == "POST":
                 self.log.clear()
                 return ok, json_headers, b"[]"
+            if path == "/_emulator/calls" and method == "GET":
+                return ok, json_headers, json.dumps({"calls": self.calls, "throttled": self.throttled}).encode()
+            if path == "/_emulator/calls/clear" and method == "POST":
+                self.calls.clear()
+                self.throttled.clear()
+                self.buckets.clear()
+                return ok, json_headers, b"{}"
             if path == "/_emulator/config":
                 if method == "POST":
                     changes = json.loads(body or b"{}")

@@ -210,10 +210,7 @@ async fn json_and_markdown_output() {
     let step = &document["changes"][0]["steps"][0];
     assert_eq!(
         step["api_calls"],
-        serde_json::json!([
-            "lambda:UpdateFunctionConfiguration",
-            "lambda:GetFunctionConfiguration"
-        ])
+        serde_json::json!(["lambda:UpdateFunctionConfiguration", "lambda:GetFunction"])
     );
 
     let markdown = emulator.pipectl(&["plan", "-f", file, "--output", "markdown"]);

@@ -117,6 +117,7 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<u8> {
         region: global.region.clone(),
         profile: global.profile.clone(),
         wait: Default::default(),
+        api_rate_share: global.api_rate_share,
     })
     .await?;
     eprintln!(

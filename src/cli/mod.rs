@@ -69,6 +69,11 @@ pub struct GlobalArgs {
         env = "PIPECTL_KAFKA_BOOTSTRAP"
     )]
     pub kafka_bootstrap: Option<Vec<String>>,
+    /// The share of each of AWS's documented request-rate quotas pipectl may use (0.01-1):
+    /// the rest is left to other tools and jobs in the account. Requests wait for it instead
+    /// of being throttled.
+    #[arg(long, global = true, value_name = "FRACTION", default_value_t = 0.5, value_parser = parse_share, env = "PIPECTL_API_RATE_SHARE")]
+    pub api_rate_share: f64,
     /// Colours: `auto` on a terminal unless NO_COLOR is set (CLICOLOR_FORCE forces them even
     /// in a pipe), `always`, or `never`.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, env = "PIPECTL_COLOR")]
@@ -129,6 +134,15 @@ pub enum Command {
     Completion(meta::CompletionArgs),
     /// Print the man page (roff), or write one per subcommand with --out-dir.
     Man(meta::ManArgs),
+}
+
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(share) if share > 0.0 && share <= 1.0 => Ok(share),
+        _ => Err(format!(
+            "{text:?} is not a share between 0 (exclusive) and 1, e.g. 0.5"
+        )),
+    }
 }
 
 /// `--color`.
@@ -307,6 +321,7 @@ async fn connect(global: &GlobalArgs, stack: &LoadedStack, wait: WaitSettings) -
         region,
         profile: global.profile.clone(),
         wait,
+        api_rate_share: global.api_rate_share,
     })
     .await
 }

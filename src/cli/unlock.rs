@@ -42,6 +42,7 @@ pub async fn run(global: &GlobalArgs, args: &UnlockArgs) -> Result<u8> {
             region: global.region.clone(),
             profile: global.profile.clone(),
             wait: WaitSettings::default(),
+            api_rate_share: global.api_rate_share,
         };
         (
             args.stack.clone(),

@@ -287,6 +287,12 @@ pub async fn read_account(aws: &Aws) -> Result<AccountConcurrency> {
     })
 }
 
+/// Above this many functions with Kafka triggers, a plan lists the account's mappings once
+/// (ListEventSourceMappings without a function, 100 a page, filtered here) instead of once per
+/// function: Lambda allows 15 control-plane requests per second per account, and listing per
+/// function spends one of them per function.
+pub const ACCOUNT_LISTING_ABOVE: usize = 3;
+
 /// Reads a function and its reservation, and its Kafka mappings when `with_mappings` (only
 /// functions that declare a trigger need them: one request fewer per function otherwise).
 /// `None` when the function does not exist.
@@ -303,25 +309,72 @@ pub async fn read_function(
     let configuration = output
         .configuration()
         .ok_or_else(|| anyhow!("GetFunction {name} returned no configuration"))?;
-    let mappings: Vec<_> = if with_mappings {
-        aws.lambda
-            .list_event_source_mappings()
-            .function_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "ListEventSourceMappings {name} failed: {}",
-                    describe_sdk_error(&e)
-                )
-            })?
+    let mappings = if with_mappings {
+        list_mappings(aws, Some(name)).await?
     } else {
         vec![]
     };
-    let kafka_mappings = mappings
+    Ok(Some(LiveFunction {
+        name: name.to_string(),
+        timeout_seconds: configuration.timeout().map(i64::from).unwrap_or(3),
+        memory_mib: configuration.memory_size().map(i64::from).unwrap_or(128),
+        reserved_concurrency: output
+            .concurrency()
+            .and_then(|c| c.reserved_concurrent_executions())
+            .map(i64::from),
+        last_update_status: configuration
+            .last_update_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|| "Successful".into()),
+        revision_id: configuration.revision_id().map(str::to_string),
+        kafka_mappings: kafka_mappings(&mappings),
+    }))
+}
+
+/// ListEventSourceMappings, every page: of one function, or of the whole account.
+pub async fn list_mappings(
+    aws: &Aws,
+    function: Option<&str>,
+) -> Result<Vec<aws_sdk_lambda::types::EventSourceMappingConfiguration>> {
+    aws.lambda
+        .list_event_source_mappings()
+        .set_function_name(function.map(str::to_string))
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "ListEventSourceMappings{} failed: {}",
+                function.map(|f| format!(" {f}")).unwrap_or_default(),
+                describe_sdk_error(&e)
+            )
+        })
+}
+
+/// The mappings of one (unqualified) function in an account-wide listing: what
+/// ListEventSourceMappings with FunctionName=name returns.
+pub fn mappings_of(
+    listing: &[aws_sdk_lambda::types::EventSourceMappingConfiguration],
+    name: &str,
+) -> Vec<aws_sdk_lambda::types::EventSourceMappingConfiguration> {
+    listing
+        .iter()
+        .filter(|m| {
+            m.function_arn()
+                .and_then(|arn| arn.split_once(":function:"))
+                .is_some_and(|(_, function)| function == name)
+        })
+        .cloned()
+        .collect()
+}
+
+/// The Kafka mappings among a function's mappings.
+fn kafka_mappings(
+    mappings: &[aws_sdk_lambda::types::EventSourceMappingConfiguration],
+) -> Vec<LiveMapping> {
+    mappings
         .iter()
         .filter_map(|m| {
             let source = if let Some(arn) = m.event_source_arn().filter(|a| a.contains(":kafka:")) {
@@ -339,37 +392,28 @@ pub async fn read_function(
             };
             live_mapping(m, source)
         })
-        .collect();
-    Ok(Some(LiveFunction {
-        name: name.to_string(),
-        timeout_seconds: configuration.timeout().map(i64::from).unwrap_or(3),
-        memory_mib: configuration.memory_size().map(i64::from).unwrap_or(128),
-        reserved_concurrency: output
-            .concurrency()
-            .and_then(|c| c.reserved_concurrent_executions())
-            .map(i64::from),
-        last_update_status: configuration
-            .last_update_status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_else(|| "Successful".into()),
-        revision_id: configuration.revision_id().map(str::to_string),
-        kafka_mappings,
-    }))
+        .collect()
 }
 
-/// Reads one function for a plan; the tags of its Kafka mappings are read only for those the
-/// plan could replace (on another topic or cluster than the file's, or with another consumer
-/// group), to tell pipectl's own from another owner's.
+/// Reads one function for a plan: its mappings come from `listing` (an account-wide
+/// ListEventSourceMappings) when given, else from a listing of its own. The tags of its Kafka
+/// mappings are read only for those the plan could replace (on another topic or cluster than
+/// the file's, or with another consumer group), to tell pipectl's own from another owner's.
 pub async fn read_function_for(
     aws: &Aws,
     desired: &FunctionDefinition,
+    listing: Option<&[aws_sdk_lambda::types::EventSourceMappingConfiguration]>,
 ) -> Result<Option<LiveFunction>> {
-    let Some(mut live) = read_function(aws, &desired.name, desired.trigger.is_some()).await? else {
+    let own_listing = desired.trigger.is_some() && listing.is_none();
+    let Some(mut live) = read_function(aws, &desired.name, own_listing).await? else {
         return Ok(None);
     };
     let Some(trigger) = &desired.trigger else {
         return Ok(Some(live));
     };
+    if let Some(listing) = listing {
+        live.kafka_mappings = kafka_mappings(&mappings_of(listing, &desired.name));
+    }
     for mapping in live.kafka_mappings.iter_mut() {
         let same = mapping.source == trigger.source
             && mapping.topics == [trigger.topic.clone()]
@@ -495,10 +539,9 @@ impl FunctionOperation {
     /// The API calls apply makes for it, as IAM names them: the change, then the wait's reads.
     pub fn api_calls(&self) -> Vec<&'static str> {
         match self {
-            FunctionOperation::UpdateConfiguration { .. } => vec![
-                "lambda:UpdateFunctionConfiguration",
-                "lambda:GetFunctionConfiguration",
-            ],
+            FunctionOperation::UpdateConfiguration { .. } => {
+                vec!["lambda:UpdateFunctionConfiguration", "lambda:GetFunction"]
+            }
             FunctionOperation::PutConcurrency { .. } => vec!["lambda:PutFunctionConcurrency"],
             FunctionOperation::DeleteConcurrency { .. } => {
                 vec!["lambda:DeleteFunctionConcurrency"]
@@ -1194,24 +1237,26 @@ async fn update_configuration(
 }
 
 /// Waits until `LastUpdateStatus` is no longer `InProgress`; `Failed` is an error with AWS's reason.
+/// Polls GetFunction, which carries the same configuration in Lambda's 100-per-second bucket,
+/// not GetFunctionConfiguration, which would spend the 15-per-second control-plane quota.
 async fn wait_for_function(aws: &Aws, function: &str, progress: &StepProgress) -> Result<()> {
     wait::until(
         &aws.wait,
         progress,
         &format!("function {function}"),
         || async {
-            let output = aws
+            let described = aws
                 .lambda
-                .get_function_configuration()
+                .get_function()
                 .function_name(function)
                 .send()
                 .await
                 .map_err(|e| {
-                    anyhow!(
-                        "GetFunctionConfiguration {function} failed: {}",
-                        describe_sdk_error(&e)
-                    )
+                    anyhow!("GetFunction {function} failed: {}", describe_sdk_error(&e))
                 })?;
+            let output = described
+                .configuration()
+                .ok_or_else(|| anyhow!("GetFunction {function} returned no configuration"))?;
             let status = output
                 .last_update_status()
                 .map(|s| s.as_str())
@@ -1552,10 +1597,17 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
             .targets
             .selects_any(function_ids(f).iter().map(String::as_str))
     });
+    // Many triggers: one account-wide listing first (a page per 100 mappings), not one each.
+    let triggers = functions.iter().filter(|f| f.trigger.is_some()).count();
+    let listing = if triggers > ACCOUNT_LISTING_ABOVE {
+        Some(list_mappings(aws, None).await?)
+    } else {
+        None
+    };
     // Futures collected first: a closure in the stream's type would tie its lifetimes.
     let reads: Vec<_> = functions
         .iter()
-        .map(|f| read_function_for(aws, f))
+        .map(|f| read_function_for(aws, f, listing.as_deref()))
         .collect();
     let read_functions = stream::iter(reads)
         .buffered(context.parallelism)

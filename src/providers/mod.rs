@@ -11,6 +11,7 @@ pub mod kafka;
 pub mod kind;
 pub mod lambda;
 pub mod lock;
+pub mod quota;
 pub mod sagemaker;
 pub mod wait;
 
@@ -64,6 +65,8 @@ pub struct Connection {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub wait: wait::WaitSettings,
+    /// The share of each documented request-rate quota pipectl may use (`--api-rate-share`).
+    pub api_rate_share: f64,
 }
 
 /// Clients for every AWS service pipectl manages, sharing one credentials cache.
@@ -173,14 +176,36 @@ impl Aws {
             .get_or_try_init(|| account::caller_identity(aws_sdk_sts::Client::new(&config)))
             .await?
             .clone();
+        // Every request of the rate-limited services waits for its quota bucket first.
+        let limiter = quota::Limiter::shared(connection.api_rate_share);
+        let base = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .build_https();
+        let paced = |service| {
+            quota::PacedClient::shared(base.clone(), limiter.clone(), service, region.as_ref())
+        };
         Ok(Aws {
             identity,
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
-            lambda: aws_sdk_lambda::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&config)
+                    .http_client(paced("dynamodb"))
+                    .build(),
+            ),
+            lambda: aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(&config)
+                    .http_client(paced("lambda"))
+                    .build(),
+            ),
             eks: aws_sdk_eks::Client::new(&config),
             sagemaker: aws_sdk_sagemaker::Client::new(&config),
             autoscaling: aws_sdk_applicationautoscaling::Client::new(&config),
-            ec2: aws_sdk_ec2::Client::new(&config),
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&config)
+                    .http_client(paced("ec2"))
+                    .build(),
+            ),
             secretsmanager: aws_sdk_secretsmanager::Client::new(&config),
             credentials,
             wait: connection.wait.clone(),

@@ -1,0 +1,111 @@
+//! AWS's request-rate quotas (issue 13): the emulator enforces the documented buckets and
+//! answers with each service's throttling error; pipectl reads at the API minimum (one
+//! account-wide ListEventSourceMappings once more than a few functions have triggers) and paces
+//! itself under the quotas, so a plan is not throttled at all.
+
+mod common;
+
+use common::{python, Emulator};
+use serde_json::Value;
+
+/// The emulator's call counts by "service:Operation", and its throttled calls.
+fn calls(emulator: &Emulator) -> (Value, Value) {
+    let url = format!("{}/_emulator/calls", emulator.endpoint);
+    let output = std::process::Command::new("curl")
+        .args(["-fsS", &url])
+        .output()
+        .expect("curl");
+    let value: Value = serde_json::from_slice(&output.stdout).expect("calls JSON");
+    (value["calls"].clone(), value["throttled"].clone())
+}
+
+#[test]
+fn the_emulator_throttles_getfunction_above_100_per_second_with_lambdas_error() {
+    // A tenth of the documented rates (a bucket of 10, refilled 10 per second), so a client this
+    // emulator can answer only ~100 times a second still meets the limit.
+    let emulator = Emulator::start(r#"{"quotas": true, "quota_scale": 0.1}"#);
+    emulator.seed_functions(&["f"]);
+    // boto3 (an independent client) without retries: 150 GetFunction as fast as it can.
+    let script = format!(
+        "import boto3, botocore.config, json\nc = boto3.client('lambda', endpoint_url={:?}, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing', config=botocore.config.Config(retries={{'max_attempts': 1}}))\ncodes = []\nfor _ in range(150):\n    try:\n        c.get_function(FunctionName='f'); codes.append('ok')\n    except c.exceptions.TooManyRequestsException as e:\n        codes.append(e.response['ResponseMetadata']['HTTPStatusCode'])\nprint(json.dumps(codes))",
+        emulator.endpoint
+    );
+    let output = std::process::Command::new(python())
+        .args(["-c", &script])
+        .output()
+        .expect("python");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let codes: Vec<Value> = serde_json::from_slice(&output.stdout).expect("codes");
+    let throttled = codes.iter().filter(|c| **c == 429).count();
+    let answered = codes.iter().filter(|c| *c == "ok").count();
+    assert!(answered >= 10, "{answered} answered");
+    assert!(throttled > 0, "nothing throttled: {codes:?}");
+}
+
+#[test]
+fn a_plan_of_many_functions_reads_at_the_api_minimum_and_is_never_throttled() {
+    let emulator = Emulator::start("{}");
+    let names: Vec<String> = (0..120).map(|i| format!("fn-{i:03}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    emulator.seed_functions(&refs);
+    let mut stack = String::from("[stack]\nname = \"many\"\n");
+    for (i, name) in names.iter().enumerate() {
+        stack.push_str(&format!(
+            "\n[[lambda.functions]]\nname = \"{name}\"\ntimeout_seconds = 3\n"
+        ));
+        if i < 10 {
+            stack.push_str("\n[lambda.functions.kafka_trigger]\nbootstrap_servers = [\"b-1.kafka.internal:9092\"]\ntopic = \"logs\"\nhealth_timeout_seconds = 0\n");
+        }
+    }
+    let file = emulator.stack("many.toml", &stack);
+    // Seeded; now AWS's quotas, at their documented rates.
+    emulator.configure(r#"{"quotas": true}"#);
+    let before = calls(&emulator).0;
+    emulator
+        .pipectl(&["plan", common::path_str(&file)])
+        .expect_code(0)
+        .expect_stdout("10 to create");
+    let (after, throttled) = calls(&emulator);
+    let count = |op: &str| after[op].as_u64().unwrap_or(0) - before[op].as_u64().unwrap_or(0);
+    assert_eq!(count("lambda:GetFunction"), 120);
+    // One account-wide listing instead of ten per-function ones.
+    assert_eq!(count("lambda:ListEventSourceMappings"), 1, "{after}");
+    assert_eq!(throttled, serde_json::json!({}), "throttled: {throttled}");
+}
+
+/// Apply's writes share the limiter: 40 functions' UpdateFunctionConfiguration (Lambda's
+/// 15-per-second control-plane bucket) go out concurrently, lane by lane, yet none is throttled.
+#[test]
+fn an_apply_of_many_functions_writes_under_the_control_plane_quota() {
+    let emulator = Emulator::start("{}");
+    let names: Vec<String> = (0..40).map(|i| format!("fn-{i:03}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    emulator.seed_functions(&refs);
+    let mut stack = String::from("[stack]\nname = \"writes\"\n");
+    for name in &names {
+        stack.push_str(&format!(
+            "\n[[lambda.functions]]\nname = \"{name}\"\ntimeout_seconds = 30\n"
+        ));
+    }
+    let file = emulator.stack("writes.toml", &stack);
+    emulator.configure(r#"{"quotas": true}"#);
+    let share = std::env::var("QUOTA_TEST_SHARE").unwrap_or_else(|_| "0.5".into());
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            common::path_str(&file),
+            "--auto-approve",
+            "--api-rate-share",
+            &share,
+        ])
+        .expect_code(0)
+        .expect_stdout("40 applied");
+    let (after, throttled) = calls(&emulator);
+    assert_eq!(after["lambda:UpdateFunctionConfiguration"], 40, "{after}");
+    assert_eq!(throttled, serde_json::json!({}), "throttled: {throttled}");
+}
