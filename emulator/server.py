@@ -48,6 +48,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote
 
+from quotas import LAMBDA_ROUTES, QUOTA_SOURCES, TokenBucket, quota_bucket
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
@@ -105,69 +106,6 @@ class Settings:
     # throttling show at small sizes).
     quotas: bool = False
     quota_scale: float = 1.0
-
-
-# The request-rate quotas AWS documents for the calls pipectl makes (bucket capacity, refill
-# per second), each with its page; docs/testing.md lists them. Services without a documented
-# rate (SageMaker's Describe*, Application Auto Scaling, EKS DescribeCluster, STS, Secrets
-# Manager) are not limited here.
-QUOTA_SOURCES = {
-    # Lambda quotas page, "API requests": GetFunction 100 requests per second; every other
-    # control plane call (all but invocation, GetFunction and GetPolicy) 15 per second across all
-    # APIs. Neither can be increased. AWS documents rates, not bursts: one second's worth here.
-    "lambda:GetFunction": (100, 100),
-    "lambda:control-plane": (15, 15),
-    # "Request throttling for the Amazon EC2 API": a bucket per API. Non-mutating 100 / 20 per
-    # second; DescribeVolumes (and the other "unfiltered and unpaginated" ones) without a filter
-    # or pagination 50 / 10; mutating (ModifyVolume) 50 / 5; CreateVolume, CreateTags 100 / 5, 100 / 10.
-    "ec2:non-mutating": (100, 20),
-    "ec2:unfiltered": (50, 10),
-    "ec2:mutating": (50, 5),
-    "ec2:CreateVolume": (100, 5),
-    "ec2:CreateTags": (100, 10),
-    # "Best practices for managing the control plane in DynamoDB": a control plane throttle limit
-    # of 2,500 requests per second.
-    "dynamodb:control-plane": (2500, 2500),
-}
-EC2_UNFILTERED_BUCKET = {"DescribeInstances", "DescribeInstanceStatus", "DescribeNetworkInterfaces",
-                         "DescribeSecurityGroups", "DescribeSnapshots", "DescribeSpotInstanceRequests",
-                         "DescribeVolumes"}
-
-
-def quota_bucket(request: "Request") -> str | None:
-    """The documented quota bucket a call draws from, or None when its service documents none."""
-    if request.service == "lambda":
-        return "lambda:GetFunction" if request.operation == "GetFunction" else "lambda:control-plane"
-    if request.service == "ec2":
-        action = request.operation
-        if action in ("CreateVolume", "CreateTags"):
-            return f"ec2:{action}"
-        if not action.startswith(READ_PREFIXES):
-            return "ec2:mutating"
-        filtered = any(k.startswith("Filter.") for k in request.form) or "MaxResults" in request.form
-        if action in EC2_UNFILTERED_BUCKET and not filtered:
-            return "ec2:unfiltered"
-        return "ec2:non-mutating"
-    if request.service == "dynamodb" and request.operation not in DYNAMODB_ITEM_CALLS:
-        return "dynamodb:control-plane"
-    return None
-
-
-class TokenBucket:
-    def __init__(self, capacity: float, rate: float):
-        self.capacity = capacity
-        self.rate = rate
-        self.tokens = capacity
-        self.last = time.monotonic()
-
-    def take(self) -> bool:
-        now_ = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now_ - self.last) * self.rate)
-        self.last = now_
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 class AwsError(Exception):
@@ -301,7 +239,7 @@ class Layer:
         """Takes a token from the call's quota bucket (per account and region; EC2's per API)."""
         if not self.settings.quotas:
             return True
-        bucket = quota_bucket(request)
+        bucket = quota_bucket(request.service, request.operation, request.form)
         if bucket is None:
             return True
         per_api = request.operation if bucket in ("ec2:non-mutating", "ec2:unfiltered", "ec2:mutating") else ""
@@ -863,19 +801,7 @@ class Layer:
                 table["GlobalSecondaryIndexes"] = indexes
 
     # ------------------------------------------------------------------ Lambda
-    LAMBDA_ROUTES = [
-        ("GET", r"^/2016-08-19/account-settings/?$", "GetAccountSettings"),
-        ("PUT", r"^/2015-03-31/functions/(?P<fn>[^/]+)/configuration/?$", "UpdateFunctionConfiguration"),
-        ("GET", r"^/2015-03-31/functions/(?P<fn>[^/]+)/configuration/?$", "GetFunctionConfiguration"),
-        ("GET", r"^/2015-03-31/functions/(?P<fn>[^/]+)/?$", "GetFunction"),
-        ("PUT", r"^/2017-10-31/functions/(?P<fn>[^/]+)/concurrency/?$", "PutFunctionConcurrency"),
-        ("POST", r"^/2015-03-31/event-source-mappings/?$", "CreateEventSourceMapping"),
-        ("GET", r"^/2015-03-31/event-source-mappings/?$", "ListEventSourceMappings"),
-        ("GET", r"^/2015-03-31/event-source-mappings/(?P<id>[^/]+)/?$", "GetEventSourceMapping"),
-        ("PUT", r"^/2015-03-31/event-source-mappings/(?P<id>[^/]+)/?$", "UpdateEventSourceMapping"),
-        ("DELETE", r"^/2015-03-31/event-source-mappings/(?P<id>[^/]+)/?$", "DeleteEventSourceMapping"),
-        ("GET", r"^/2017-03-31/tags/(?P<arn>.+)$", "ListTags"),
-    ]
+    LAMBDA_ROUTES = LAMBDA_ROUTES
 
     def resolve_lambda(self, request) -> bool:
         """Names a Lambda REST call by its route (operation, function or mapping id)."""

@@ -288,9 +288,23 @@ async fn read_container_modes(
         .collect())
 }
 
-/// All SageMaker scalable targets and policies, in as few calls as the APIs allow.
+/// All SageMaker scalable targets, policies and scheduled actions, in as few calls as the APIs
+/// allow: each listed for the whole namespace (a page per 50), the three listings at once.
 pub async fn read_scaling(aws: &Aws) -> Result<LiveScaling> {
-    let mut scaling = LiveScaling::default();
+    let (targets, policies, actions) = tokio::try_join!(
+        read_targets(aws),
+        read_policies(aws),
+        read_scheduled_actions(aws)
+    )?;
+    Ok(LiveScaling {
+        targets,
+        policies,
+        scheduled_actions: actions,
+    })
+}
+
+async fn read_targets(aws: &Aws) -> Result<BTreeMap<String, (i64, i64)>> {
+    let mut found = BTreeMap::new();
     let mut targets = aws
         .autoscaling
         .describe_scalable_targets()
@@ -302,7 +316,7 @@ pub async fn read_scaling(aws: &Aws) -> Result<LiveScaling> {
             .map_err(|e| anyhow!("DescribeScalableTargets failed: {}", describe_sdk_error(&e)))?;
         for target in page.scalable_targets() {
             if target.scalable_dimension().as_str() == DIMENSION {
-                scaling.targets.insert(
+                found.insert(
                     target.resource_id().to_string(),
                     (
                         i64::from(target.min_capacity()),
@@ -312,6 +326,11 @@ pub async fn read_scaling(aws: &Aws) -> Result<LiveScaling> {
             }
         }
     }
+    Ok(found)
+}
+
+async fn read_policies(aws: &Aws) -> Result<BTreeMap<String, Vec<LivePolicy>>> {
+    let mut found: BTreeMap<String, Vec<LivePolicy>> = BTreeMap::new();
     let mut policies = aws
         .autoscaling
         .describe_scaling_policies()
@@ -323,8 +342,7 @@ pub async fn read_scaling(aws: &Aws) -> Result<LiveScaling> {
             .map_err(|e| anyhow!("DescribeScalingPolicies failed: {}", describe_sdk_error(&e)))?;
         for policy in page.scaling_policies() {
             let config = policy.target_tracking_scaling_policy_configuration();
-            scaling
-                .policies
+            found
                 .entry(policy.resource_id().to_string())
                 .or_default()
                 .push(LivePolicy {
@@ -342,6 +360,11 @@ pub async fn read_scaling(aws: &Aws) -> Result<LiveScaling> {
                 });
         }
     }
+    Ok(found)
+}
+
+async fn read_scheduled_actions(aws: &Aws) -> Result<BTreeMap<String, Vec<String>>> {
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut actions = aws
         .autoscaling
         .describe_scheduled_actions()
@@ -356,14 +379,13 @@ pub async fn read_scaling(aws: &Aws) -> Result<LiveScaling> {
             )
         })?;
         for action in page.scheduled_actions() {
-            scaling
-                .scheduled_actions
+            found
                 .entry(action.resource_id().to_string())
                 .or_default()
                 .push(action.scheduled_action_name().to_string());
         }
     }
-    Ok(scaling)
+    Ok(found)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

@@ -413,10 +413,17 @@ async fn read_ebs(aws: &Aws, ids: &[String]) -> Result<BTreeMap<String, EbsVolum
     if ids.is_empty() {
         return Ok(BTreeMap::new());
     }
+    // A volume-id filter, not VolumeIds: EC2 charges unfiltered, unpaginated DescribeVolumes to
+    // a bucket half the size (50, refilled 10 per second) and advises filters.
     let volumes = aws
         .ec2
         .describe_volumes()
-        .set_volume_ids(Some(ids.to_vec()))
+        .filters(
+            Filter::builder()
+                .name("volume-id")
+                .set_values(Some(ids.to_vec()))
+                .build(),
+        )
         .send()
         .await
         .map_err(|e| anyhow!("DescribeVolumes failed: {}", describe_sdk_error(&e)))?;
