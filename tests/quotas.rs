@@ -109,3 +109,34 @@ fn an_apply_of_many_functions_writes_under_the_control_plane_quota() {
     assert_eq!(after["lambda:UpdateFunctionConfiguration"], 40, "{after}");
     assert_eq!(throttled, serde_json::json!({}), "throttled: {throttled}");
 }
+
+/// Many endpoints: their inference components come from one account-wide
+/// ListInferenceComponents, and an endpoint that hosts components is still found.
+#[test]
+fn many_endpoints_list_inference_components_once() {
+    let emulator = Emulator::start("{}");
+    emulator.seed(&["sagemaker", "e1", "e2", "e3", "e4"]);
+    emulator.seed(&["sagemaker-inference-components", "ranker"]);
+    let mut stack = String::from("[stack]\nname = \"endpoints\"\n");
+    for endpoint in ["e1", "e2", "e3", "e4", "ranker"] {
+        stack.push_str(&format!(
+            "\n[[sagemaker.endpoints]]\nendpoint = \"{endpoint}\"\nmin_capacity = 1\nmax_capacity = 2\ntarget_invocations_per_instance = 100.0\n"
+        ));
+    }
+    let file = emulator.stack("endpoints.toml", &stack);
+    let before = calls(&emulator).0;
+    emulator
+        .pipectl(&["plan", common::path_str(&file)])
+        .expect_code(1)
+        .expect_stderr(
+            "endpoint ranker hosts inference components on variant AllTraffic (ranker-component)",
+        );
+    let after = calls(&emulator).0;
+    let listed = after["sagemaker:ListInferenceComponents"]
+        .as_u64()
+        .unwrap_or(0)
+        - before["sagemaker:ListInferenceComponents"]
+            .as_u64()
+            .unwrap_or(0);
+    assert_eq!(listed, 1, "{after}");
+}

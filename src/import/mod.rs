@@ -396,7 +396,7 @@ async fn read_variants(aws: &Aws, endpoints: &[String]) -> Result<Vec<ImportedVa
             Some((endpoint, variant)) => (endpoint, Some(variant)),
             None => (given.as_str(), None),
         };
-        let live = sagemaker::read_endpoint(aws, endpoint, None)
+        let live = sagemaker::read_endpoint(aws, endpoint, None, None)
             .await?
             .ok_or_else(|| {
                 anyhow!(
@@ -424,12 +424,13 @@ async fn read_variants(aws: &Aws, endpoints: &[String]) -> Result<Vec<ImportedVa
             .filter(|v| only.is_none_or(|o| o == *v))
         {
             let resource_id = sagemaker::resource_id(endpoint, variant);
-            let multi_model = match sagemaker::read_endpoint(aws, endpoint, Some(variant)).await? {
-                Some(with_modes) => with_modes
-                    .container_modes
-                    .is_some_and(|modes| modes.iter().any(|m| m == "MultiModel")),
-                None => false,
-            };
+            let multi_model =
+                match sagemaker::read_endpoint(aws, endpoint, Some(variant), None).await? {
+                    Some(with_modes) => with_modes
+                        .container_modes
+                        .is_some_and(|modes| modes.iter().any(|m| m == "MultiModel")),
+                    None => false,
+                };
             let (target, policies) = scaling.of(&resource_id);
             let policy = policies.and_then(|ps| {
                 ps.iter()

@@ -156,10 +156,20 @@ pub struct LivePolicy {
     pub scale_out_cooldown_seconds: Option<i64>,
 }
 
+/// Inference components by endpoint, from one account-wide listing.
+pub type ComponentsByEndpoint = BTreeMap<String, Vec<(String, String)>>;
+
+/// Above this many endpoints, a plan lists the account's inference components once instead of
+/// once per endpoint.
+const ACCOUNT_LISTING_ABOVE: usize = 3;
+
+/// Reads an endpoint; its inference components come from `components` (an account-wide
+/// listing) when given, else from a listing of its own.
 pub async fn read_endpoint(
     aws: &Aws,
     endpoint: &str,
     variant_for_mode: Option<&str>,
+    components: Option<&ComponentsByEndpoint>,
 ) -> Result<Option<LiveEndpoint>> {
     let described = match aws
         .sagemaker
@@ -192,7 +202,13 @@ pub async fn read_endpoint(
         .filter(|v| v.current_serverless_config().is_some())
         .filter_map(|v| v.variant_name().map(str::to_string))
         .collect();
-    let inference_components = read_inference_components(aws, endpoint).await?;
+    let inference_components = match components {
+        Some(listed) => listed.get(endpoint).cloned().unwrap_or_default(),
+        None => read_inference_components(aws, Some(endpoint))
+            .await?
+            .remove(endpoint)
+            .unwrap_or_default(),
+    };
     let container_modes = match variant_for_mode {
         Some(variant) => {
             Some(read_container_modes(aws, described.endpoint_config_name(), variant).await?)
@@ -211,29 +227,37 @@ pub async fn read_endpoint(
     }))
 }
 
-/// (component, variant) of each inference component on the endpoint: such endpoints scale
-/// per component, not per variant.
-async fn read_inference_components(aws: &Aws, endpoint: &str) -> Result<Vec<(String, String)>> {
-    let mut found = vec![];
+/// (component, variant) of each inference component, by endpoint: of one endpoint, or of the
+/// whole account. Such endpoints scale per component, not per variant.
+async fn read_inference_components(
+    aws: &Aws,
+    endpoint: Option<&str>,
+) -> Result<ComponentsByEndpoint> {
+    let mut found = ComponentsByEndpoint::new();
     let mut pages = aws
         .sagemaker
         .list_inference_components()
-        .endpoint_name_equals(endpoint)
+        .set_endpoint_name_equals(endpoint.map(str::to_string))
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| {
             anyhow!(
-                "ListInferenceComponents {endpoint} failed: {}",
+                "ListInferenceComponents{} failed: {}",
+                endpoint.map(|e| format!(" {e}")).unwrap_or_default(),
                 describe_sdk_error(&e)
             )
         })?;
         for component in page.inference_components() {
-            if let (Some(name), Some(variant)) = (
+            if let (Some(name), Some(variant), Some(on)) = (
                 component.inference_component_name(),
                 component.variant_name(),
+                component.endpoint_name(),
             ) {
-                found.push((name.to_string(), variant.to_string()));
+                found
+                    .entry(on.to_string())
+                    .or_default()
+                    .push((name.to_string(), variant.to_string()));
             }
         }
     }
@@ -923,6 +947,12 @@ async fn plan_variants(context: &PlanContext<'_>) -> Result<KindPlan> {
         .collect();
     out.declared = variants.iter().map(variant_id).collect();
     variants.retain(|v| context.targets.selects(&variant_id(v)));
+    // Many endpoints: their inference components in one account-wide listing, not one each.
+    let components = if variants.len() > ACCOUNT_LISTING_ABOVE {
+        Some(read_inference_components(aws, None).await?)
+    } else {
+        None
+    };
     // Futures collected first: a closure in the stream's type would tie its lifetimes.
     let reads: Vec<_> = variants
         .iter()
@@ -931,6 +961,7 @@ async fn plan_variants(context: &PlanContext<'_>) -> Result<KindPlan> {
                 aws,
                 &v.endpoint,
                 v.multi_model.then_some(v.variant.as_str()),
+                components.as_ref(),
             )
         })
         .collect();
