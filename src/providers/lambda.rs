@@ -395,25 +395,17 @@ fn kafka_mappings(
         .collect()
 }
 
-/// Reads one function for a plan: its mappings come from `listing` (an account-wide
-/// ListEventSourceMappings) when given, else from a listing of its own. The tags of its Kafka
-/// mappings are read only for those the plan could replace (on another topic or cluster than
-/// the file's, or with another consumer group), to tell pipectl's own from another owner's.
-pub async fn read_function_for(
+/// Tells pipectl's own Kafka mappings of a function from another owner's: their tags are read
+/// only for mappings the plan could replace (on another topic or cluster than the file's, or
+/// with another consumer group).
+async fn read_mapping_owners(
     aws: &Aws,
     desired: &FunctionDefinition,
-    listing: Option<&[aws_sdk_lambda::types::EventSourceMappingConfiguration]>,
-) -> Result<Option<LiveFunction>> {
-    let own_listing = desired.trigger.is_some() && listing.is_none();
-    let Some(mut live) = read_function(aws, &desired.name, own_listing).await? else {
-        return Ok(None);
+    live: &mut Option<LiveFunction>,
+) -> Result<()> {
+    let (Some(trigger), Some(live)) = (&desired.trigger, live.as_mut()) else {
+        return Ok(());
     };
-    let Some(trigger) = &desired.trigger else {
-        return Ok(Some(live));
-    };
-    if let Some(listing) = listing {
-        live.kafka_mappings = kafka_mappings(&mappings_of(listing, &desired.name));
-    }
     for mapping in live.kafka_mappings.iter_mut() {
         let same = mapping.source == trigger.source
             && mapping.topics == [trigger.topic.clone()]
@@ -428,7 +420,7 @@ pub async fn read_function_for(
             mapping.created_by_pipectl = Some(read_tags(aws, &arn).await?.contains_key(STACK_TAG));
         }
     }
-    Ok(Some(live))
+    Ok(())
 }
 
 /// The tags of a function or an event source mapping (ListTags).
@@ -1597,17 +1589,21 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
             .targets
             .selects_any(function_ids(f).iter().map(String::as_str))
     });
-    // Many triggers: one account-wide listing first (a page per 100 mappings), not one each.
+    // Many triggers: one account-wide listing (a page per 100 mappings), not one per function,
+    // read at the same time as the functions.
     let triggers = functions.iter().filter(|f| f.trigger.is_some()).count();
-    let listing = if triggers > ACCOUNT_LISTING_ABOVE {
-        Some(list_mappings(aws, None).await?)
-    } else {
-        None
+    let per_function = triggers <= ACCOUNT_LISTING_ABOVE;
+    let list_account = async {
+        if per_function {
+            Ok(None)
+        } else {
+            list_mappings(aws, None).await.map(Some)
+        }
     };
     // Futures collected first: a closure in the stream's type would tie its lifetimes.
     let reads: Vec<_> = functions
         .iter()
-        .map(|f| read_function_for(aws, f, listing.as_deref()))
+        .map(|f| read_function(aws, &f.name, per_function && f.trigger.is_some()))
         .collect();
     let read_functions = stream::iter(reads)
         .buffered(context.parallelism)
@@ -1620,7 +1616,24 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
             Ok(None)
         }
     };
-    let (live_functions, account) = tokio::try_join!(read_functions, read_settings)?;
+    let (listing, mut live_functions, account) =
+        tokio::try_join!(list_account, read_functions, read_settings)?;
+    if let Some(listing) = &listing {
+        for (desired, live) in functions.iter().zip(live_functions.iter_mut()) {
+            if let (Some(_), Some(live)) = (&desired.trigger, live.as_mut()) {
+                live.kafka_mappings = kafka_mappings(&mappings_of(listing, &desired.name));
+            }
+        }
+    }
+    let owners: Vec<_> = functions
+        .iter()
+        .zip(live_functions.iter_mut())
+        .map(|(desired, live)| read_mapping_owners(aws, desired, live))
+        .collect();
+    stream::iter(owners)
+        .buffered(context.parallelism)
+        .try_collect::<Vec<()>>()
+        .await?;
     for desired in functions.iter_mut() {
         let function_id = format!("lambda.function.{}", desired.name);
         for field in ignored_fields(spec, &function_id, &mut out.ignored) {

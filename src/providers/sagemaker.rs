@@ -947,12 +947,17 @@ async fn plan_variants(context: &PlanContext<'_>) -> Result<KindPlan> {
         .collect();
     out.declared = variants.iter().map(variant_id).collect();
     variants.retain(|v| context.targets.selects(&variant_id(v)));
-    // Many endpoints: their inference components in one account-wide listing, not one each.
-    let components = if variants.len() > ACCOUNT_LISTING_ABOVE {
-        Some(read_inference_components(aws, None).await?)
-    } else {
-        None
+    // Many endpoints: their inference components in one account-wide listing, read at the same
+    // time as the endpoints, not one listing per endpoint.
+    let account_wide = variants.len() > ACCOUNT_LISTING_ABOVE;
+    let list_components = async {
+        if account_wide {
+            read_inference_components(aws, None).await.map(Some)
+        } else {
+            Ok(None)
+        }
     };
+    let filled_later = ComponentsByEndpoint::new();
     // Futures collected first: a closure in the stream's type would tie its lifetimes.
     let reads: Vec<_> = variants
         .iter()
@@ -961,7 +966,7 @@ async fn plan_variants(context: &PlanContext<'_>) -> Result<KindPlan> {
                 aws,
                 &v.endpoint,
                 v.multi_model.then_some(v.variant.as_str()),
-                components.as_ref(),
+                account_wide.then_some(&filled_later),
             )
         })
         .collect();
@@ -976,7 +981,18 @@ async fn plan_variants(context: &PlanContext<'_>) -> Result<KindPlan> {
             Ok(LiveScaling::default())
         }
     };
-    let (live_endpoints, scaling) = tokio::try_join!(read_endpoints, read_targets)?;
+    let (mut live_endpoints, scaling, components) =
+        tokio::try_join!(read_endpoints, read_targets, list_components)?;
+    if let Some(components) = &components {
+        for (variant, live) in variants.iter().zip(live_endpoints.iter_mut()) {
+            if let Some(live) = live.as_mut() {
+                live.inference_components = components
+                    .get(&variant.endpoint)
+                    .cloned()
+                    .unwrap_or_default();
+            }
+        }
+    }
     for desired in variants.iter_mut() {
         for field in ignored_fields(spec, &variant_id(desired), &mut out.ignored) {
             desired.ignore(&field, &scaling);
