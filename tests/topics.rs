@@ -315,3 +315,28 @@ fn an_imported_topic_plans_as_no_changes() {
         .count();
     assert_eq!(writes, 0);
 }
+
+/// Apply waits until every new partition has a leader (the controller elects them a moment after
+/// CreateTopics answers), so what follows the apply can produce to the topic.
+#[test]
+fn apply_waits_until_the_new_partitions_have_leaders() {
+    let emulator = Emulator::start("{}");
+    let double = KafkaDouble::start(&["--brokers", "3", "--leader-delay-ms", "2000"]);
+    let text =
+        stack(&double.bootstrap, "PLAINTEXT", "", WANTED).replace("sasl_secret_arn = \"\"\n", "");
+    let file = emulator.stack("leaders.toml", &text);
+    emulator
+        .apply(&file)
+        .expect_code(0)
+        .expect_stdout("Apply complete");
+    let leaders = double.python(
+        "",
+        "t = admin.describe_topics(['application-logs'])[0]\nout(sorted(p['leader_id'] for p in t['partitions']))",
+    );
+    let leaders: Vec<i64> = serde_json::from_value(leaders).expect("leader ids");
+    assert_eq!(leaders.len(), 6);
+    assert!(
+        leaders.iter().all(|l| *l >= 1),
+        "leaderless partitions after apply: {leaders:?}"
+    );
+}
