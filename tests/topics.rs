@@ -35,6 +35,20 @@ fn stack(bootstrap: &str, protocol: &str, secret: &str, topic: &str) -> String {
     )
 }
 
+/// A double of 3 brokers that requires SCRAM as user "admin" with PASSWORD.
+fn scram_double(extra: &[&str]) -> KafkaDouble {
+    let mut args = vec![
+        "--brokers",
+        "3",
+        "--scram-user",
+        "admin",
+        "--scram-password",
+        PASSWORD,
+    ];
+    args.extend_from_slice(extra);
+    KafkaDouble::start(&args)
+}
+
 const SASL: &str = "security_protocol='SASL_PLAINTEXT', sasl_mechanism='SCRAM-SHA-512', sasl_plain_username='admin', sasl_plain_password='s3cret-admin-password'";
 
 /// Partitions, replicas per partition and the configs of a topic, as kafka-python reads them.
@@ -53,14 +67,7 @@ const WANTED: &str = "partitions = 6\nreplication_factor = 3\nretention_ms = 604
 fn topics_are_created_grown_never_shrunk_drift_checked_and_ignorable() {
     let emulator = Emulator::start("{}");
     let secret = admin_secret(&emulator, PASSWORD);
-    let double = KafkaDouble::start(&[
-        "--brokers",
-        "3",
-        "--scram-user",
-        "admin",
-        "--scram-password",
-        PASSWORD,
-    ]);
+    let double = scram_double(&[]);
     let write = |text: &str| {
         emulator.stack(
             "topics.toml",
@@ -262,16 +269,7 @@ fn consumers_and_brokers_beyond_the_partitions_are_warned_about() {
 fn an_imported_topic_plans_as_no_changes() {
     let emulator = Emulator::start("{}");
     let secret = admin_secret(&emulator, PASSWORD);
-    let double = KafkaDouble::start(&[
-        "--brokers",
-        "3",
-        "--scram-user",
-        "admin",
-        "--scram-password",
-        PASSWORD,
-        "--topic",
-        "application-logs:12:3",
-    ]);
+    let double = scram_double(&["--topic", "application-logs:12:3"]);
     double.python(
         SASL,
         "admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, 'application-logs', configs={'retention.ms': '3600000', 'cleanup.policy': 'compact,delete'})])\nout(1)",

@@ -149,11 +149,15 @@ pub async fn read(aws: &Aws, request: &ImportRequest) -> Result<Imported> {
     })
 }
 
-/// A PrometheusRule's alerting rules.
-async fn read_alerts(aws: &Aws, request: &ImportRequest, given: &str) -> Result<ImportedAlerts> {
-    let (namespace, name) = given.split_once('/').ok_or_else(|| {
-        anyhow!("--prometheus-rule takes NAMESPACE/NAME, e.g. kafka/kafka-alerts")
-    })?;
+/// The cluster an import flag's NAMESPACE/NAME object lives in, reached as `--cluster` or
+/// `--kube-context` say.
+async fn connect_for<'a>(
+    aws: &Aws,
+    request: &ImportRequest,
+    given: &'a str,
+    usage: &str,
+) -> Result<(Cluster, &'a str, &'a str)> {
+    let (namespace, name) = given.split_once('/').ok_or_else(|| anyhow!("{usage}"))?;
     let cluster = Cluster::connect(
         aws,
         &ClusterRequest {
@@ -164,6 +168,18 @@ async fn read_alerts(aws: &Aws, request: &ImportRequest, given: &str) -> Result<
     )
     .await
     .map_err(|e| anyhow!("{} ({})", e.message, e.help))?;
+    Ok((cluster, namespace, name))
+}
+
+/// A PrometheusRule's alerting rules.
+async fn read_alerts(aws: &Aws, request: &ImportRequest, given: &str) -> Result<ImportedAlerts> {
+    let (cluster, namespace, name) = connect_for(
+        aws,
+        request,
+        given,
+        "--prometheus-rule takes NAMESPACE/NAME, e.g. kafka/kafka-alerts",
+    )
+    .await?;
     let imported = alerts::read_for_import(&cluster, namespace, name)
         .await?
         .ok_or_else(|| anyhow!("PrometheusRule {given} does not exist"))?;
@@ -452,19 +468,13 @@ async fn read_variants(aws: &Aws, endpoints: &[String]) -> Result<Vec<ImportedVa
 
 /// The broker StatefulSet, the HPA that scales it, and its StorageClass and volumes.
 async fn read_kafka(aws: &Aws, request: &ImportRequest, given: &str) -> Result<ImportedKafka> {
-    let (namespace, name) = given
-        .split_once('/')
-        .ok_or_else(|| anyhow!("--statefulset takes NAMESPACE/NAME, e.g. kafka/kafka-broker"))?;
-    let cluster = Cluster::connect(
+    let (cluster, namespace, name) = connect_for(
         aws,
-        &ClusterRequest {
-            cluster: request.cluster.clone(),
-            kube_context: request.kube_context.clone(),
-            namespace: namespace.to_string(),
-        },
+        request,
+        given,
+        "--statefulset takes NAMESPACE/NAME, e.g. kafka/kafka-broker",
     )
-    .await
-    .map_err(|e| anyhow!("{} ({})", e.message, e.help))?;
+    .await?;
     let statefulset = hpa::read_statefulset(&cluster, name)
         .await?
         .ok_or_else(|| anyhow!("StatefulSet {given} does not exist"))?;

@@ -151,6 +151,20 @@ async fn rule_api(cluster: &Cluster, namespace: &str) -> Result<Api<DynamicObjec
     ))
 }
 
+/// A PrometheusRule, or None when it does not exist.
+async fn get_rule(cluster: &Cluster, namespace: &str, name: &str) -> Result<Option<DynamicObject>> {
+    rule_api(cluster, namespace)
+        .await?
+        .get_opt(name)
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "reading PrometheusRule {namespace}/{name} failed: {}",
+                describe_kube_error(&e)
+            )
+        })
+}
+
 /// The Lambda consumers' Kafka consumer groups (the lag alert's scope).
 fn consumer_groups(spec: &StackSpec) -> Vec<String> {
     spec.lambda
@@ -419,17 +433,7 @@ pub async fn read_for_import(
     namespace: &str,
     name: &str,
 ) -> Result<Option<ImportedRules>> {
-    let object = rule_api(cluster, namespace)
-        .await?
-        .get_opt(name)
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "reading PrometheusRule {namespace}/{name} failed: {}",
-                describe_kube_error(&e)
-            )
-        })?;
-    let Some(object) = object else {
+    let Some(object) = get_rule(cluster, namespace, name).await? else {
         return Ok(None);
     };
     let mut imported = ImportedRules {
@@ -514,16 +518,7 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
     let lane = format!("eks:alerts:{namespace}");
     if context.targets.selects(&rule_id.to_string()) {
         if rules_served(&cluster).await? {
-            let live = rule_api(&cluster, &namespace)
-                .await?
-                .get_opt(&name)
-                .await
-                .map_err(|e| {
-                    anyhow!(
-                        "reading PrometheusRule {namespace}/{name} failed: {}",
-                        describe_kube_error(&e)
-                    )
-                })?;
+            let live = get_rule(&cluster, &namespace, &name).await?;
             let live_rules = live.as_ref().map(live_rules).unwrap_or_default();
             if !ignored_fields(spec, &rule_id.to_string(), &mut out.ignored).is_empty()
                 && live.is_some()
