@@ -192,7 +192,13 @@ def main() -> None:
     if bool(args.record) == bool(args.replay):
         parser.error("give --record UPSTREAM --out FILE, or --replay FILE")
     state = State(args)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler(state))
+
+    class Server(ThreadingHTTPServer):
+        # pipectl opens dozens of connections at once; the default backlog of 5 would make the
+        # server, not pipectl, the bottleneck.
+        request_queue_size = 1024
+
+    server = Server(("127.0.0.1", args.port), handler(state))
     server.daemon_threads = True
     print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
     import signal
