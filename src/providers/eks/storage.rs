@@ -413,39 +413,37 @@ async fn read_ebs(aws: &Aws, ids: &[String]) -> Result<BTreeMap<String, EbsVolum
     if ids.is_empty() {
         return Ok(BTreeMap::new());
     }
+    let filter = Filter::builder()
+        .name("volume-id")
+        .set_values(Some(ids.to_vec()))
+        .build();
     // A volume-id filter, not VolumeIds: EC2 charges unfiltered, unpaginated DescribeVolumes to
-    // a bucket half the size (50, refilled 10 per second) and advises filters.
-    let volumes = aws
-        .ec2
-        .describe_volumes()
-        .filters(
-            Filter::builder()
-                .name("volume-id")
-                .set_values(Some(ids.to_vec()))
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| anyhow!("DescribeVolumes failed: {}", describe_sdk_error(&e)))?;
+    // a bucket half the size (50, refilled 10 per second) and advises filters. The two reads are
+    // independent: one round trip.
+    let read_volumes = async {
+        aws.ec2
+            .describe_volumes()
+            .filters(filter.clone())
+            .send()
+            .await
+            .map_err(|e| anyhow!("DescribeVolumes failed: {}", describe_sdk_error(&e)))
+    };
     // A filter, not VolumeIds: AWS answers an error for a volume that was never modified
     // when it is named in VolumeIds.
-    let modifications = aws
-        .ec2
-        .describe_volumes_modifications()
-        .filters(
-            Filter::builder()
-                .name("volume-id")
-                .set_values(Some(ids.to_vec()))
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "DescribeVolumesModifications failed: {}",
-                describe_sdk_error(&e)
-            )
-        })?;
+    let read_modifications = async {
+        aws.ec2
+            .describe_volumes_modifications()
+            .filters(filter.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "DescribeVolumesModifications failed: {}",
+                    describe_sdk_error(&e)
+                )
+            })
+    };
+    let (volumes, modifications) = tokio::try_join!(read_volumes, read_modifications)?;
     let mut latest: BTreeMap<String, Modification> = BTreeMap::new();
     for m in modifications.volumes_modifications() {
         let Some(id) = m.volume_id() else { continue };
