@@ -7,7 +7,7 @@ would hide pipectl's own cost; replaying makes every call cost the same, like a 
   replay.py --replay RECORDING.json [--latency-ms 25] [--quotas]
 
 Prints "listening on http://127.0.0.1:PORT". GET /_replay/calls gives the calls and throttled
-calls by "service:Operation" and each call's (start, end) in seconds; POST /_replay/reset
+calls by "service:Operation" and each call's (start, end, name), in seconds; POST /_replay/reset
 clears them (and refills the quota buckets). A request that was never recorded is a 599.
 """
 
@@ -157,7 +157,7 @@ def handler(state: State):
                 recorded = answers[min(n, len(answers) - 1)]
                 self.reply(recorded["status"], [tuple(h) for h in recorded["headers"]], recorded["body"].encode("latin-1"))
             with state.lock:
-                state.spans.append((started - state.epoch, time.monotonic() - state.epoch))
+                state.spans.append((started - state.epoch, time.monotonic() - state.epoch, name))
 
         def forward(self, body: bytes):
             url = state.args.record.rstrip("/") + self.path

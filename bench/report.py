@@ -30,8 +30,10 @@ def bucket_of(name: str) -> tuple[str, str] | None:
     return bucket, per_api
 
 
-def quota_bound(calls: dict[str, int], share: float) -> float:
-    """Seconds the calls need at `share` of each bucket: beyond the burst, calls ÷ refill rate."""
+def quota_bound(calls: dict[str, int], share: float, latency: float) -> float:
+    """Seconds the calls need at `share` of each bucket: beyond the burst, calls ÷ refill rate;
+    plus two round trips no pacing can remove: the identity call every run starts with, and
+    the last paced call's own answer."""
     per_bucket: dict[tuple[str, str], int] = {}
     for name, count in calls.items():
         key = bucket_of(name)
@@ -42,12 +44,12 @@ def quota_bound(calls: dict[str, int], share: float) -> float:
         capacity, rate = QUOTA_SOURCES[bucket]
         burst = max(1.0, capacity * share)
         worst = max(worst, max(0.0, count - burst) / (rate * share))
-    return worst
+    return worst + 2 * latency if worst > 0 else 0.0
 
 
 def dependent_round_trips(spans: list[list[float]]) -> int:
     """The longest chain of calls each starting after the previous one answered."""
-    spans = sorted(spans)
+    spans = sorted(span[:2] for span in spans)
     chain = [1] * len(spans)
     for i, (start, _) in enumerate(spans):
         best = 0
@@ -62,7 +64,7 @@ def main() -> None:
     runs = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
     sizes = sorted({r["size"] for r in runs})
     result = {"share": SHARE, "sizes": []}
-    print(f"{'resources':>9} {'run':<30} {'wall s':>7} {'CPU s':>6} {'MiB':>5} {'calls':>6} {'thrott.':>7}  bound")
+    print(f"{'resources':>9} {'run':<38} {'wall s':>7} {'CPU s':>6} {'MiB':>5} {'calls':>6} {'thrott.':>7}  bound")
     for size in sizes:
         of_size = [r for r in runs if r["size"] == size]
         chain_run = next((r for r in of_size if r["run"] == "unbounded"), None)
@@ -72,27 +74,27 @@ def main() -> None:
         for run in of_size:
             if run["run"] == "aws-cli":
                 total = run["seconds_per_command"] * run["commands_for_stack"]
-                print(f"{size:>9} {'AWS CLI, one command at a time':<30} {total:>7.1f} {'':>6} {'':>5} {run['commands_for_stack']:>6} {'':>7}  "
+                print(f"{size:>9} {'AWS CLI, one command at a time':<38} {total:>7.1f} {'':>6} {'':>5} {run['commands_for_stack']:>6} {'':>7}  "
                       f"extrapolated from {run['sampled']} sampled commands at {run['seconds_per_command']:.2f} s each")
                 entry["runs"].append({**run, "extrapolated_wall_s": total})
                 continue
             calls = sum(run["calls"].values())
             throttled = sum(run["throttled"].values())
             round_trips = (rtt or 0) * latency
-            quota = quota_bound(run["calls"], SHARE) if run["quotas"] else 0.0
+            quota = quota_bound(run["calls"], run.get("share", SHARE), latency) if run["quotas"] else 0.0
             # With quotas on, the wall cannot beat either bound.
             bound = max(quota, round_trips)
-            label = f"{run['run']} (p={run['parallelism']}{', quotas' if run['quotas'] else ''})"
+            label = f"{run['run']} (p={run['parallelism']}, share {run.get('share', SHARE):g}{', quotas' if run['quotas'] else ''})"
             kind = "quota" if quota > round_trips else "round trips"
             versus = f"{kind} {bound:.2f} s ({run['wall_s'] / bound:.1f}x)" if bound > 0 else "0 s"
             if run["quotas"]:
                 versus += f"; quota alone {quota:.2f} s"
-            print(f"{size:>9} {label:<30} {run['wall_s']:>7.2f} {run['cpu_s']:>6.2f} {run['peak_mib']:>5.0f} {calls:>6} {throttled:>7}  {versus}")
+            print(f"{size:>9} {label:<38} {run['wall_s']:>7.2f} {run['cpu_s']:>6.2f} {run['peak_mib']:>5.0f} {calls:>6} {throttled:>7}  {versus}")
             entry["runs"].append({k: v for k, v in run.items() if k != "spans"}
                                  | {"lower_bound_s": bound, "lower_bound": kind, "quota_bound_s": quota,
                                     "round_trip_bound_s": round_trips})
         if rtt is not None:
-            print(f"{size:>9} {'dependent round trips':<30} {rtt:>7} x {latency * 1000:.0f} ms = {rtt * latency:.2f} s")
+            print(f"{size:>9} {'dependent round trips':<38} {rtt:>7} x {latency * 1000:.0f} ms = {rtt * latency:.2f} s")
         result["sizes"].append(entry)
     with open(sys.argv[2], "w") as out:
         json.dump(result, out, indent=2)
