@@ -120,12 +120,13 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<u8> {
         api_rate_share: global.api_rate_share,
     })
     .await?;
+    let identity = aws.caller().await?;
     eprintln!(
         "Importing from AWS account {} as {}, region {}",
-        aws.identity.account, aws.identity.arn, aws.region
+        identity.account, identity.arn, aws.region
     );
     if let Some(expected) = &global.expect_account {
-        crate::providers::account::check_account(&aws.identity, expected, "--expect-account")?;
+        crate::providers::account::check_account(&identity, expected, "--expect-account")?;
     }
     let imported = import::read(&aws, &args.request(global)).await?;
     let rendered = render::render(&imported);

@@ -308,7 +308,13 @@ impl std::fmt::Display for Reported {
 
 impl std::error::Error for Reported {}
 
-async fn connect(global: &GlobalArgs, stack: &LoadedStack, wait: WaitSettings) -> Result<Aws> {
+/// Connects to AWS for the stack's region; `checked` asks whose credentials these are first.
+async fn connect_with(
+    global: &GlobalArgs,
+    stack: &LoadedStack,
+    wait: WaitSettings,
+    checked: bool,
+) -> Result<Aws> {
     let region = global.region.clone().or_else(|| {
         stack
             .spec
@@ -317,13 +323,17 @@ async fn connect(global: &GlobalArgs, stack: &LoadedStack, wait: WaitSettings) -
             .as_ref()
             .map(|r| r.get_ref().clone())
     });
-    Aws::connect(&Connection {
+    let connection = Connection {
         region,
         profile: global.profile.clone(),
         wait,
         api_rate_share: global.api_rate_share,
-    })
-    .await
+    };
+    if checked {
+        Aws::connect(&connection).await
+    } else {
+        Aws::connect_unchecked(&connection).await
+    }
 }
 
 /// How a command reads a stack.
@@ -389,9 +399,50 @@ async fn try_plan_stack(
     file: &Path,
     reading: &Reading,
 ) -> Result<(LoadedStack, Clients, Plan)> {
-    let (stack, aws) = load_and_connect(global, file, reading).await?;
-    let (plan, clients) = plan_loaded(global, &stack, aws, reading).await?;
+    let stack =
+        spec::load(file, &global.load_options()).map_err(|e| StackFailure(e.to_string()))?;
+    let aws = connect_with(global, &stack, reading.wait.clone(), false).await?;
+    // Whose credentials these are is asked while the stack is read (one round trip fewer);
+    // reads change nothing, and nothing is shown before the account is checked.
+    let (plan, clients) = {
+        let identified = identify(global, &stack, &aws, reading.announce);
+        let planned = plan_loaded(global, &stack, aws.clone(), reading);
+        tokio::pin!(identified, planned);
+        tokio::select! {
+            identity = &mut identified => {
+                identity?;
+                planned.await?
+            }
+            plan = &mut planned => {
+                // A credentials problem is told as such, not as the read that met it first.
+                identified.await?;
+                plan?
+            }
+        }
+    };
     Ok((stack, clients, plan))
+}
+
+/// Asks whose credentials these are, says so on stderr (with `announce`), and refuses another
+/// account than `--expect-account` or `[stack] account_id`.
+async fn identify(
+    global: &GlobalArgs,
+    stack: &LoadedStack,
+    aws: &Aws,
+    announce: bool,
+) -> Result<()> {
+    let identity = aws.caller().await?;
+    if announce {
+        eprintln!("{}", identity_line(global, stack, aws, &identity));
+    }
+    if let Some(expected) = &global.expect_account {
+        check_account(&identity, expected, "--expect-account")?;
+    }
+    if let Some(expected) = &stack.spec.stack.account_id {
+        let source = format!("[stack] account_id of {}", stack.path.display());
+        check_account(&identity, expected.get_ref(), &source)?;
+    }
+    Ok(())
 }
 
 /// Loads and validates the stack file, connects to AWS, and refuses another account than the
@@ -404,22 +455,18 @@ async fn load_and_connect(
 ) -> Result<(LoadedStack, Aws)> {
     let stack =
         spec::load(file, &global.load_options()).map_err(|e| StackFailure(e.to_string()))?;
-    let aws = connect(global, &stack, reading.wait.clone()).await?;
-    if reading.announce {
-        eprintln!("{}", identity_line(global, &stack, &aws));
-    }
-    if let Some(expected) = &global.expect_account {
-        check_account(&aws.identity, expected, "--expect-account")?;
-    }
-    if let Some(expected) = &stack.spec.stack.account_id {
-        let source = format!("[stack] account_id of {}", stack.path.display());
-        check_account(&aws.identity, expected.get_ref(), &source)?;
-    }
+    let aws = connect_with(global, &stack, reading.wait.clone(), true).await?;
+    identify(global, &stack, &aws, reading.announce).await?;
     Ok((stack, aws))
 }
 
 /// "Stack S: AWS account A as ARN, region R, EKS cluster C": what a reviewer checks first.
-fn identity_line(global: &GlobalArgs, stack: &LoadedStack, aws: &Aws) -> String {
+fn identity_line(
+    global: &GlobalArgs,
+    stack: &LoadedStack,
+    aws: &Aws,
+    identity: &crate::providers::account::Identity,
+) -> String {
     let eks = stack.spec.eks.as_ref();
     let context = global
         .kube_context
@@ -433,8 +480,8 @@ fn identity_line(global: &GlobalArgs, stack: &LoadedStack, aws: &Aws) -> String 
     format!(
         "Stack {}: AWS account {} as {}, region {}{cluster}",
         stack.name(),
-        aws.identity.account,
-        aws.identity.arn,
+        identity.account,
+        identity.arn,
         aws.region
     )
 }

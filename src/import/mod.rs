@@ -138,7 +138,7 @@ pub async fn read(aws: &Aws, request: &ImportRequest) -> Result<Imported> {
         alerts,
         stack_name: request.stack_name.clone(),
         region: aws.region.clone(),
-        account: aws.identity.account.clone(),
+        account: aws.caller().await?.account,
         cluster: request.cluster.clone(),
         kube_context: request.kube_context.clone(),
         kafka,

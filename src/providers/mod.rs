@@ -83,8 +83,8 @@ pub struct Aws {
     pub credentials: aws_credential_types::provider::SharedCredentialsProvider,
     pub wait: wait::WaitSettings,
     pub region: String,
-    /// Whose credentials these are (one STS call per process).
-    pub identity: account::Identity,
+    /// Asks whose credentials these are (once per process: `caller`).
+    sts: aws_sdk_sts::Client,
 }
 
 /// The caller identity, asked once per process: every stack of a multi-stack `drift` uses the
@@ -109,7 +109,26 @@ impl Clients {
 }
 
 impl Aws {
+    /// Clients for every service, after asking whose credentials they are: missing or expired
+    /// credentials fail here, with how to fix them.
     pub async fn connect(connection: &Connection) -> Result<Aws> {
+        let aws = Aws::connect_unchecked(connection).await?;
+        aws.caller().await?;
+        Ok(aws)
+    }
+
+    /// Whose credentials these are: one STS GetCallerIdentity per process (every stack of a
+    /// multi-stack `drift` uses the same credentials).
+    pub async fn caller(&self) -> Result<account::Identity> {
+        Ok(CALLER
+            .get_or_try_init(|| account::caller_identity(self.sts.clone()))
+            .await?
+            .clone())
+    }
+
+    /// Clients for every service without asking whose credentials they are yet: for `plan`
+    /// and `drift`, which ask at the same time as they read (`caller`), saving a round trip.
+    pub async fn connect_unchecked(connection: &Connection) -> Result<Aws> {
         // The instance metadata service is the last link of the chain. Off EC2 its default
         // timeouts cost seconds before "no credentials" is reported; one quick attempt is enough.
         let imds = aws_config::imds::Client::builder()
@@ -172,10 +191,6 @@ impl Aws {
         let credentials = config
             .credentials_provider()
             .ok_or_else(|| anyhow::anyhow!("the AWS configuration has no credentials provider"))?;
-        let identity = CALLER
-            .get_or_try_init(|| account::caller_identity(aws_sdk_sts::Client::new(&config)))
-            .await?
-            .clone();
         // Every request of the rate-limited services waits for its quota bucket first.
         let limiter = quota::Limiter::shared(connection.api_rate_share);
         let base = aws_smithy_http_client::Builder::new()
@@ -187,7 +202,7 @@ impl Aws {
             quota::PacedClient::shared(base.clone(), limiter.clone(), service, region.as_ref())
         };
         Ok(Aws {
-            identity,
+            sts: aws_sdk_sts::Client::new(&config),
             dynamodb: aws_sdk_dynamodb::Client::from_conf(
                 aws_sdk_dynamodb::config::Builder::from(&config)
                     .http_client(paced("dynamodb"))
