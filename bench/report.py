@@ -32,8 +32,7 @@ def bucket_of(name: str) -> tuple[str, str] | None:
 
 def quota_bound(calls: dict[str, int], share: float, latency: float) -> float:
     """Seconds the calls need at `share` of each bucket: beyond the burst, calls ÷ refill rate;
-    plus two round trips no pacing can remove: the identity call every run starts with, and
-    the last paced call's own answer."""
+    plus the round trip no pacing can remove, the last paced call's own answer."""
     per_bucket: dict[tuple[str, str], int] = {}
     for name, count in calls.items():
         key = bucket_of(name)
@@ -44,7 +43,7 @@ def quota_bound(calls: dict[str, int], share: float, latency: float) -> float:
         capacity, rate = QUOTA_SOURCES[bucket]
         burst = max(1.0, capacity * share)
         worst = max(worst, max(0.0, count - burst) / (rate * share))
-    return worst + 2 * latency if worst > 0 else 0.0
+    return worst + latency if worst > 0 else 0.0
 
 
 def dependent_round_trips(spans: list[list[float]]) -> int:
