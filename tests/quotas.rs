@@ -21,13 +21,14 @@ fn calls(emulator: &Emulator) -> (Value, Value) {
 
 #[test]
 fn the_emulator_throttles_getfunction_above_100_per_second_with_lambdas_error() {
-    // A tenth of the documented rates (a bucket of 10, refilled 10 per second), so a client this
-    // emulator can answer only ~100 times a second still meets the limit.
-    let emulator = Emulator::start(r#"{"quotas": true, "quota_scale": 0.1}"#);
+    // A hundredth of the documented rates (a bucket of 1, refilled once a second), so a client
+    // this emulator answers far slower than AWS would, on a loaded CI machine, still meets it.
+    let emulator = Emulator::start("{}");
     emulator.seed_functions(&["f"]);
-    // boto3 (an independent client) without retries: 150 GetFunction as fast as it can.
+    emulator.configure(r#"{"quotas": true, "quota_scale": 0.01}"#);
+    // boto3 (an independent client) without retries: 30 GetFunction as fast as it can.
     let script = format!(
-        "import boto3, botocore.config, json\nc = boto3.client('lambda', endpoint_url={:?}, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing', config=botocore.config.Config(retries={{'max_attempts': 1}}))\ncodes = []\nfor _ in range(150):\n    try:\n        c.get_function(FunctionName='f'); codes.append('ok')\n    except c.exceptions.TooManyRequestsException as e:\n        codes.append(e.response['ResponseMetadata']['HTTPStatusCode'])\nprint(json.dumps(codes))",
+        "import boto3, botocore.config, json\nc = boto3.client('lambda', endpoint_url={:?}, region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing', config=botocore.config.Config(retries={{'max_attempts': 1}}))\ncodes = []\nfor _ in range(30):\n    try:\n        c.get_function(FunctionName='f'); codes.append('ok')\n    except c.exceptions.TooManyRequestsException as e:\n        codes.append(e.response['ResponseMetadata']['HTTPStatusCode'])\nprint(json.dumps(codes))",
         emulator.endpoint
     );
     let output = std::process::Command::new(python())
@@ -42,7 +43,7 @@ fn the_emulator_throttles_getfunction_above_100_per_second_with_lambdas_error() 
     let codes: Vec<Value> = serde_json::from_slice(&output.stdout).expect("codes");
     let throttled = codes.iter().filter(|c| **c == 429).count();
     let answered = codes.iter().filter(|c| *c == "ok").count();
-    assert!(answered >= 10, "{answered} answered");
+    assert!(answered >= 1, "{answered} answered");
     assert!(throttled > 0, "nothing throttled: {codes:?}");
 }
 
