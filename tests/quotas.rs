@@ -141,3 +141,67 @@ fn many_endpoints_list_inference_components_once() {
             .unwrap_or(0);
     assert_eq!(listed, 1, "{after}");
 }
+
+/// The paced clients are the SDK's own HTTPS client: HTTP_PROXY from the environment is still
+/// honoured (a forwarding proxy sees Lambda's GetFunction go through it).
+#[test]
+fn paced_requests_still_go_through_the_environments_proxy() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["f"]);
+    let proxy_log = emulator.dir().join("proxy.log");
+    let script = r#"
+import http.server, sys, urllib.request
+log = open(sys.argv[1], "a", buffering=1)
+class Proxy(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def forward(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        log.write(self.command + " " + self.path + "\n")
+        request = urllib.request.Request(self.path, data=body or None, method=self.command,
+                                         headers={k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection",)})
+        try:
+            with urllib.request.urlopen(request) as r:
+                status, headers, data = r.status, r.getheaders(), r.read()
+        except urllib.error.HTTPError as e:
+            status, headers, data = e.code, list(e.headers.items()), e.read()
+        self.send_response(status)
+        for k, v in headers:
+            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    do_GET = do_POST = do_PUT = do_DELETE = forward
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
+server.serve_forever()
+"#;
+    let mut proxy = std::process::Command::new(python())
+        .args(["-c", script, common::path_str(&proxy_log)])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the proxy");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(proxy.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("proxy address");
+    let proxy_url = line.trim().trim_start_matches("listening on ").to_string();
+    let file = emulator.stack(
+        "p.toml",
+        "[stack]\nname = \"p\"\n\n[[lambda.functions]]\nname = \"f\"\ntimeout_seconds = 3\n",
+    );
+    let run = emulator.pipectl_with(
+        &["plan", common::path_str(&file)],
+        &[("HTTP_PROXY", proxy_url.as_str()), ("NO_PROXY", "")],
+    );
+    let _ = proxy.kill();
+    run.expect_code(0);
+    let log = std::fs::read_to_string(&proxy_log).unwrap_or_default();
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("GET ") && l.ends_with("/2015-03-31/functions/f")),
+        "GetFunction did not go through the proxy:\n{log}"
+    );
+}

@@ -193,11 +193,7 @@ impl Aws {
             .ok_or_else(|| anyhow::anyhow!("the AWS configuration has no credentials provider"))?;
         // Every request of the rate-limited services waits for its quota bucket first.
         let limiter = quota::Limiter::shared(connection.api_rate_share);
-        let base = aws_smithy_http_client::Builder::new()
-            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
-            ))
-            .build_https();
+        let base = default_https_client();
         let paced = |service| {
             quota::PacedClient::shared(base.clone(), limiter.clone(), service, region.as_ref())
         };
@@ -227,6 +223,24 @@ impl Aws {
             region: region.to_string(),
         })
     }
+}
+
+/// The HTTPS client the SDK would use by default (rustls with aws-lc, the connector settings and
+/// sleep the SDK passes, and HTTP(S)_PROXY / NO_PROXY from the environment), built here so the
+/// quota pacing can wrap it.
+fn default_https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// The AWS error code and message of an SDK error, for messages and decisions; falls back to
