@@ -197,6 +197,7 @@ server.serve_forever()
         &[("HTTP_PROXY", proxy_url.as_str()), ("NO_PROXY", "")],
     );
     let _ = proxy.kill();
+    let _ = proxy.wait();
     run.expect_code(0);
     let log = std::fs::read_to_string(&proxy_log).unwrap_or_default();
     assert!(
