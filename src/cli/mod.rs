@@ -406,7 +406,12 @@ async fn try_plan_stack(
     // reads change nothing, and nothing is shown before the account is checked.
     let (plan, clients) = {
         let identified = identify(global, &stack, &aws, reading.announce);
-        let planned = plan_loaded(global, &stack, aws.clone(), reading);
+        // The partial-plan warning waits for the identity line (below).
+        let quiet = Reading {
+            announce: false,
+            ..reading.clone()
+        };
+        let planned = plan_loaded(global, &stack, aws.clone(), &quiet);
         tokio::pin!(identified, planned);
         tokio::select! {
             identity = &mut identified => {
@@ -420,6 +425,9 @@ async fn try_plan_stack(
             }
         }
     };
+    if !reading.targets.is_whole_stack() && reading.announce {
+        eprintln!("warning: {PARTIAL_PLAN_WARNING}");
+    }
     Ok((stack, clients, plan))
 }
 
