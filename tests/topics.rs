@@ -338,3 +338,45 @@ fn apply_waits_until_the_new_partitions_have_leaders() {
         "leaderless partitions after apply: {leaders:?}"
     );
 }
+
+/// A write the controller carries out but answers REQUEST_TIMED_OUT (retriable in Kafka) is
+/// sent again; the retry's TOPIC_ALREADY_EXISTS / INVALID_PARTITIONS means the first attempt
+/// took effect, so the apply succeeds and converges.
+#[test]
+fn writes_that_time_out_are_retried_and_converge() {
+    let emulator = Emulator::start("{}");
+    // Every other write (the 1st, 3rd, 5th) is carried out and answered REQUEST_TIMED_OUT.
+    let double = KafkaDouble::start(&["--brokers", "3", "--time-out-every", "2"]);
+    let plain = |topic: &str| {
+        stack(&double.bootstrap, "PLAINTEXT", "", topic).replace("sasl_secret_arn = \"\"\n", "")
+    };
+    let file = emulator.stack("timeouts.toml", &plain(WANTED));
+    emulator
+        .apply(&file)
+        .expect_code(0)
+        .expect_stdout("Apply complete");
+    assert_eq!(double.count("CreateTopics"), 2, "{:?}", double.requests());
+    emulator.stack(
+        "timeouts.toml",
+        &plain(
+            &WANTED
+                .replace("partitions = 6", "partitions = 9")
+                .replace("retention_ms = 604800000", "retention_ms = 86400000"),
+        ),
+    );
+    emulator
+        .apply(&file)
+        .expect_code(0)
+        .expect_stdout("Apply complete");
+    assert_eq!(
+        double.count("CreatePartitions"),
+        2,
+        "{:?}",
+        double.requests()
+    );
+    let live = double.python("", "t = admin.describe_topics(['application-logs'])[0]\nc = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, 'application-logs', ['retention.ms'])])\nout([len(t['partitions']), c['topic']['application-logs']['retention.ms']['value']])");
+    assert_eq!(live, serde_json::json!([9, "86400000"]));
+    emulator
+        .pipectl(&["drift", common::path_str(&file), "--quiet"])
+        .expect_code(0);
+}

@@ -7,7 +7,7 @@
 //!
 //! Usage: kafka-broker-double [--port P] [--brokers N] [--scram-user U --scram-password P]
 //!        [--tls-cert FILE --tls-key FILE] [--log FILE] [--topic NAME:PARTITIONS:RF]...
-//!        [--leader-delay-ms MS]
+//!        [--leader-delay-ms MS] [--time-out-every N]
 //! Prints "listening on HOST:PORT" when ready.
 
 mod scram_server;
@@ -48,6 +48,7 @@ const INVALID_REPLICATION_FACTOR: i16 = 38;
 const INVALID_CONFIG: i16 = 40;
 const INVALID_REQUEST: i16 = 42;
 const SASL_AUTHENTICATION_FAILED: i16 = 58;
+const REQUEST_TIMED_OUT: i16 = 7;
 
 /// Kafka's broker defaults for the topic configs the double knows (server.properties defaults:
 /// log.retention.hours=168, min.insync.replicas=1, log.cleanup.policy=delete, plus two others a
@@ -71,6 +72,7 @@ struct Options {
     log: Option<String>,
     topics: Vec<(String, i32, i16)>,
     leader_delay: Duration,
+    time_out_every: u32,
 }
 
 struct Partition {
@@ -92,6 +94,10 @@ struct Cluster {
     topics: BTreeMap<String, Topic>,
     leader_delay: Duration,
     log: Option<String>,
+    /// Every Nth write, starting with the first, is carried out but answered
+    /// REQUEST_TIMED_OUT (`--time-out-every N`; 0: never).
+    time_out_every: u32,
+    writes: u32,
 }
 
 impl Cluster {
@@ -130,6 +136,7 @@ fn parse_options() -> Result<Options> {
         log: None,
         topics: vec![],
         leader_delay: Duration::ZERO,
+        time_out_every: 0,
     };
     let (mut user, mut password, mut cert, mut key) = (None, None, None, None);
     while let Some(flag) = args.next() {
@@ -143,6 +150,7 @@ fn parse_options() -> Result<Options> {
             "--tls-key" => key = Some(value()?),
             "--log" => options.log = Some(value()?),
             "--leader-delay-ms" => options.leader_delay = Duration::from_millis(value()?.parse()?),
+            "--time-out-every" => options.time_out_every = value()?.parse()?,
             "--topic" => {
                 let text = value()?;
                 let parts: Vec<&str> = text.split(':').collect();
@@ -192,6 +200,8 @@ async fn main() -> Result<()> {
         topics: BTreeMap::new(),
         leader_delay: Duration::ZERO,
         log: options.log.clone(),
+        time_out_every: options.time_out_every,
+        writes: 0,
     };
     for (name, partitions, rf) in &options.topics {
         let partitions = cluster.partitions(0, *partitions as usize, *rf);
@@ -300,11 +310,25 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             }
             ApiKey::CreateTopics => {
                 let request = CreateTopicsRequest::decode(&mut frame, version)?;
-                encode(lock(&cluster)?.create_topics(&request), version)?
+                let mut state = lock(&cluster)?;
+                let mut response = state.create_topics(&request);
+                if state.time_out() {
+                    for topic in &mut response.topics {
+                        topic.error_code = REQUEST_TIMED_OUT;
+                    }
+                }
+                encode(response, version)?
             }
             ApiKey::CreatePartitions => {
                 let request = CreatePartitionsRequest::decode(&mut frame, version)?;
-                encode(lock(&cluster)?.create_partitions(&request), version)?
+                let mut state = lock(&cluster)?;
+                let mut response = state.create_partitions(&request);
+                if state.time_out() {
+                    for result in &mut response.results {
+                        result.error_code = REQUEST_TIMED_OUT;
+                    }
+                }
+                encode(response, version)?
             }
             ApiKey::DescribeConfigs => {
                 let request = DescribeConfigsRequest::decode(&mut frame, version)?;
@@ -312,7 +336,14 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             }
             ApiKey::IncrementalAlterConfigs => {
                 let request = IncrementalAlterConfigsRequest::decode(&mut frame, version)?;
-                encode(lock(&cluster)?.alter_configs(&request), version)?
+                let mut state = lock(&cluster)?;
+                let mut response = state.alter_configs(&request);
+                if state.time_out() {
+                    for result in &mut response.responses {
+                        result.error_code = REQUEST_TIMED_OUT;
+                    }
+                }
+                encode(response, version)?
             }
             other => bail!("the double does not serve {other:?}"),
         };
@@ -517,6 +548,15 @@ fn text(value: &str) -> StrBytes {
 }
 
 impl Cluster {
+    /// Whether this write, already carried out, is answered REQUEST_TIMED_OUT: what a broker
+    /// answers when the controller does not finish within the request's timeout, though the
+    /// change may still complete (Kafka protocol, CreateTopics/CreatePartitions `timeout_ms`).
+    fn time_out(&mut self) -> bool {
+        let n = self.writes;
+        self.writes += 1;
+        self.time_out_every > 0 && n % self.time_out_every == 0
+    }
+
     fn metadata(&self, request: &MetadataRequest) -> MetadataResponse {
         let brokers = (1..=self.brokers)
             .map(|id| {

@@ -10,9 +10,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
 use futures::future::BoxFuture;
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
@@ -24,7 +26,7 @@ use kafka_protocol::messages::{
     CreatePartitionsRequest, CreateTopicsRequest, DescribeConfigsRequest,
     IncrementalAlterConfigsRequest, MetadataRequest, MetadataResponse, TopicName,
 };
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::protocol::{Request, StrBytes};
 use serde::{Deserialize, Serialize};
 
 use super::connection::{error_name, Connection};
@@ -49,6 +51,10 @@ const TOPIC_RESOURCE: i8 = 2;
 const SET: i8 = 0;
 /// UNKNOWN_TOPIC_OR_PARTITION: the topic does not exist.
 const UNKNOWN_TOPIC: i16 = 3;
+/// TOPIC_ALREADY_EXISTS.
+const TOPIC_ALREADY_EXISTS: i16 = 36;
+/// INVALID_PARTITIONS (CreatePartitions: not an increase).
+const INVALID_PARTITIONS: i16 = 37;
 /// How long the controller may take to create topics or partitions before answering.
 const CONTROLLER_TIMEOUT_MS: i32 = 30_000;
 
@@ -674,15 +680,22 @@ async fn execute(
                             .collect(),
                     )])
                 .with_timeout_ms(CONTROLLER_TIMEOUT_MS);
-            let response = admin.with_connection(|c| Box::pin(c.send(request))).await?;
-            for result in response.topics {
-                check(
-                    "CreateTopics",
-                    topic,
-                    result.error_code,
-                    result.error_message.as_ref(),
-                )?;
-            }
+            // TOPIC_ALREADY_EXISTS after a retry: the attempt that timed out created it.
+            write(
+                admin,
+                progress,
+                "CreateTopics",
+                topic,
+                request,
+                |r| {
+                    r.topics
+                        .iter()
+                        .map(|t| (t.error_code, t.error_message.clone()))
+                        .collect()
+                },
+                TOPIC_ALREADY_EXISTS,
+            )
+            .await?;
             wait_for_partitions(admin, wait_settings, progress, topic, *partitions).await
         }
         TopicOperation::CreatePartitions { topic, count } => {
@@ -692,15 +705,23 @@ async fn execute(
                     .with_name(topic_name(topic))
                     .with_count(*count)])
                 .with_timeout_ms(CONTROLLER_TIMEOUT_MS);
-            let response = admin.with_connection(|c| Box::pin(c.send(request))).await?;
-            for result in response.results {
-                check(
-                    "CreatePartitions",
-                    topic,
-                    result.error_code,
-                    result.error_message.as_ref(),
-                )?;
-            }
+            // INVALID_PARTITIONS after a retry: the attempt that timed out grew it (the wait
+            // below checks the count).
+            write(
+                admin,
+                progress,
+                "CreatePartitions",
+                topic,
+                request,
+                |r| {
+                    r.results
+                        .iter()
+                        .map(|t| (t.error_code, t.error_message.clone()))
+                        .collect()
+                },
+                INVALID_PARTITIONS,
+            )
+            .await?;
             wait_for_partitions(admin, wait_settings, progress, topic, *count).await
         }
         TopicOperation::IncrementalAlterConfigs { topic, set } => {
@@ -720,31 +741,93 @@ async fn execute(
                             .collect(),
                     ),
             ]);
-            let response = admin.with_connection(|c| Box::pin(c.send(request))).await?;
-            for result in response.responses {
-                check(
-                    "IncrementalAlterConfigs",
-                    topic,
-                    result.error_code,
-                    result.error_message.as_ref(),
-                )?;
-            }
-            Ok(())
+            // SET is idempotent: a retry after a timeout sets the same values.
+            write(
+                admin,
+                progress,
+                "IncrementalAlterConfigs",
+                topic,
+                request,
+                |r| {
+                    r.responses
+                        .iter()
+                        .map(|t| (t.error_code, t.error_message.clone()))
+                        .collect()
+                },
+                0,
+            )
+            .await
         }
     }
 }
 
-fn check(call: &str, topic: &str, code: i16, message: Option<&StrBytes>) -> Result<()> {
-    if code == 0 {
-        return Ok(());
+/// Each result's error code and message in a write's answer.
+type ResultCodes = Vec<(i16, Option<StrBytes>)>;
+
+/// How often an admin write is sent before its failure is reported.
+const WRITE_ATTEMPTS: u32 = 5;
+
+/// Sends an admin write, retrying Kafka's retriable errors (REQUEST_TIMED_OUT: the controller
+/// may still complete it; NOT_CONTROLLER during a failover; ...) and a lost connection, with
+/// backoff. `done_code` is the error a retry gets when an earlier attempt was carried out after
+/// all (0 for none), which then counts as success.
+async fn write<R>(
+    admin: &Admin,
+    progress: &StepProgress,
+    call: &str,
+    topic: &str,
+    request: R,
+    errors: fn(&R::Response) -> ResultCodes,
+    done_code: i16,
+) -> Result<()>
+where
+    R: Request + Clone + Send + 'static,
+    R::Response: Send,
+{
+    let mut delay = Duration::from_millis(500);
+    for attempt in 1..=WRITE_ATTEMPTS {
+        let sent = admin
+            .with_connection(|c| Box::pin(c.send(request.clone())))
+            .await;
+        let retry = match sent {
+            Err(error) => format!("{error:#}"),
+            Ok(response) => {
+                let mut retry = None;
+                for (code, message) in errors(&response) {
+                    if code == 0 || (attempt > 1 && done_code != 0 && code == done_code) {
+                        continue;
+                    }
+                    let detail = format!(
+                        "{}{}",
+                        error_name(code),
+                        message
+                            .map(|m| format!(" ({})", m.as_str()))
+                            .unwrap_or_default()
+                    );
+                    let retriable =
+                        ResponseError::try_from_code(code).is_some_and(|e| e.is_retriable());
+                    if !retriable {
+                        bail!("{call} {topic} failed: {detail}");
+                    }
+                    retry = Some(detail);
+                }
+                match retry {
+                    None => return Ok(()),
+                    Some(detail) => detail,
+                }
+            }
+        };
+        if attempt == WRITE_ATTEMPTS {
+            bail!("{call} {topic} failed {attempt} times; the last: {retry}");
+        }
+        progress.status(&format!(
+            "{call} {topic}: {retry}; again in {} ms",
+            delay.as_millis()
+        ));
+        tokio::time::sleep(delay).await;
+        delay *= 2;
     }
-    bail!(
-        "{call} {topic} failed: {}{}",
-        error_name(code),
-        message
-            .map(|m| format!(" ({})", m.as_str()))
-            .unwrap_or_default()
-    )
+    Ok(())
 }
 
 /// Until Metadata shows `count` partitions, each with a leader.
