@@ -554,7 +554,7 @@ impl Cluster {
     fn time_out(&mut self) -> bool {
         let n = self.writes;
         self.writes += 1;
-        self.time_out_every > 0 && n % self.time_out_every == 0
+        self.time_out_every > 0 && n.is_multiple_of(self.time_out_every)
     }
 
     fn metadata(&self, request: &MetadataRequest) -> MetadataResponse {
