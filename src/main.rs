@@ -12,7 +12,11 @@ async fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             if !error.is::<pipectl::cli::Reported>() {
-                eprintln!("error: {error:#}");
+                // Causes quote brokers, APIs and files: printed as data.
+                eprintln!(
+                    "error: {}",
+                    pipectl::render::escape::log_text(&format!("{error:#}"))
+                );
             }
             ExitCode::from(1)
         }

@@ -37,6 +37,8 @@ impl Reporter {
 
     /// A line that stays (a step started, finished or failed).
     pub fn line(&self, text: &str) {
+        // Lines quote resource names and services' messages: printed as data.
+        let text = crate::render::escape::log_text(text);
         if self.interactive {
             let _ = self.multi.println(text);
         } else {
@@ -91,7 +93,8 @@ impl StepProgress {
         if self.bar.length().is_some() {
             self.reset_bar();
         }
-        self.bar.set_message(text.to_string());
+        self.bar
+            .set_message(crate::render::escape::printable(text).into_owned());
         if !self.reporter.interactive {
             self.heartbeat(text);
         }
@@ -122,7 +125,8 @@ impl StepProgress {
             self.bar.set_style(percent_style());
         }
         self.bar.set_position(done);
-        self.bar.set_message(text.to_string());
+        self.bar
+            .set_message(crate::render::escape::printable(text).into_owned());
     }
 
     fn reset_bar(&self) {

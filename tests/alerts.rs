@@ -106,7 +106,15 @@ fn alerts_become_a_prometheus_rule_and_a_dashboard() {
     emulator
         .pipectl(&["drift", path_str(&ignoring)])
         .expect_code(0);
-    emulator.apply(&stack).expect_code(0);
+    // The hand edit made `kubectl-patch` a field manager of the rules: apply takes them back
+    // only when told to (as for the HPA).
+    emulator
+        .apply(&stack)
+        .expect_code(1)
+        .expect_stderr("spec.groups (owned by kubectl-patch)");
+    emulator
+        .pipectl(&["apply", "-f", file, "--auto-approve", "--force-conflicts"])
+        .expect_code(0);
     let restored = cluster.get("prometheusrule", "pipectl-a-alerts");
     assert_eq!(
         restored["spec"]["groups"][0]["rules"][3]["expr"],
@@ -198,4 +206,54 @@ fn alert_rules_import_as_no_changes_and_a_foreign_rule_is_flagged() {
         )
         .expect_stderr("recording rules are not alerts and are left out: kafka:lag:sum")
         .expect_stderr("rounded up: KafkaLagHigh (for: 90s)");
+}
+
+/// Another field manager (a team's `kubectl apply --server-side`) wrote the rule pipectl
+/// manages: the plan lists the fields it would take, and apply takes them only with
+/// --force-conflicts, as for the HPA (issue 18, item 11).
+#[test]
+fn a_rule_another_field_manager_owns_is_taken_only_with_force_conflicts() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let cluster = emulator.cluster();
+    cluster.configure(r#"{"prometheus_operator": true}"#);
+    let manifest = emulator.dir().join("theirs.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: pipectl-a-alerts\n  namespace: kafka\nspec:\n  groups:\n  - name: theirs\n    rules:\n    - alert: TheirAlert\n      expr: up == 0\n",
+    )
+    .expect("write manifest");
+    cluster
+        .kubectl(&[
+            "apply",
+            "--server-side",
+            "--field-manager",
+            "team-gitops",
+            "--validate=false",
+            "-f",
+            path_str(&manifest),
+        ])
+        .expect_code(0);
+    let stack = emulator.stack("a.toml", STACK);
+    emulator
+        .pipectl(&["plan", path_str(&stack)])
+        .expect_code(0)
+        .expect_stdout("eks.prometheus_rule.kafka/pipectl-a-alerts will be updated")
+        .expect_stdout("another field manager owns")
+        .expect_stdout("team-gitops");
+    emulator
+        .apply(&stack)
+        .expect_code(1)
+        .expect_stderr("--force-conflicts");
+    let rule = cluster.get("prometheusrule", "pipectl-a-alerts");
+    assert_eq!(rule["spec"]["groups"][0]["name"], "theirs", "{rule}");
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            path_str(&stack),
+            "--auto-approve",
+            "--force-conflicts",
+        ])
+        .expect_code(0)
+        .expect_stdout("Apply complete");
 }

@@ -243,6 +243,7 @@ fn on_terminal(emulator: &Emulator, args: &[&str], env: &[(&str, &str)]) -> Stri
                 .get_envs()
                 .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
         )
+        .current_dir(emulator.dir())
         .env_remove("NO_COLOR")
         .envs(env.iter().copied())
         .stdin(std::process::Stdio::null())
@@ -476,9 +477,10 @@ fn drift_reads_as_drift_and_markdown_carries_a_sticky_marker() {
         drift.stdout
     );
     let markdown = emulator.pipectl(&["drift", file, "--output", "markdown"]);
+    // Values are Markdown text there: `_` is escaped (GitHub shows timeout_seconds).
     markdown
         .expect_code(2)
-        .expect_stdout("timeout_seconds: live 3, spec 30");
+        .expect_stdout("timeout\\_seconds: live 3, spec 30");
     assert!(
         markdown.stdout.starts_with("<!-- pipectl-drift -->\n"),
         "{}",
@@ -514,6 +516,7 @@ fn on_an_80_column_terminal_a_long_resource_id_leaves_room_for_the_wait() {
                 .get_envs()
                 .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
         )
+        .current_dir(emulator.dir())
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run script");

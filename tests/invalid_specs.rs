@@ -62,7 +62,9 @@ fn every_invalid_spec_is_rejected_with_location_and_hint_and_nothing_is_called()
             vec!["plan", "-f", file],
             vec!["apply", "-f", file, "--auto-approve", "--allow-destroy"],
         ] {
-            let run = emulator.pipectl(&args);
+            // The corpus lives in the repository, outside the test's working directory.
+            let corpus_dir = case.path.parent().and_then(|p| p.to_str()).unwrap_or(".");
+            let run = emulator.pipectl_with(&args, &[("PIPECTL_ALLOW_FILES_FROM", corpus_dir)]);
             run.expect_code(1)
                 .expect_stderr(&case.location)
                 .expect_stderr(&case.fragment)

@@ -29,7 +29,10 @@ async fn plant_lock(emulator: &Emulator, holder: &str, lease_expires_at: i64, le
         .await
         .put_item()
         .table_name(LOCK_TABLE)
-        .item("LockId", AttributeValue::S("stack/app".into()))
+        .item(
+            "LockId",
+            AttributeValue::S("stack/123456789012/us-east-1/app".into()),
+        )
         .item("Holder", AttributeValue::S(holder.into()))
         .item("Command", AttributeValue::S("pipectl apply".into()))
         .item(

@@ -94,6 +94,8 @@ fn every_template_starts_a_valid_stack_with_its_schema_beside_it() {
         "pipectl apply plan.json",
         "role-to-assume",
         "startswith",
+        ".user.login == $bot",
+        "PIPECTL_KAFKA_ADMIN_SECRET",
     ] {
         assert!(workflow.contains(step), "{step}");
     }

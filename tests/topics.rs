@@ -68,6 +68,7 @@ fn topics_are_created_grown_never_shrunk_drift_checked_and_ignorable() {
     let emulator = Emulator::start("{}");
     let secret = admin_secret(&emulator, PASSWORD);
     let double = scram_double(&[]);
+    emulator.pin_kafka(&double.bootstrap, &secret);
     let write = |text: &str| {
         emulator.stack(
             "topics.toml",
@@ -194,7 +195,13 @@ fn replication_above_the_live_brokers_and_a_wrong_password_are_refused() {
         "topics.toml",
         &stack(&double.bootstrap, "SASL_PLAINTEXT", &secret, WANTED),
     );
-    let login = emulator.pipectl(&["plan", path_str(&file)]);
+    let login = emulator.pipectl_with(
+        &["plan", path_str(&file)],
+        &[
+            ("PIPECTL_KAFKA_BOOTSTRAP", &double.bootstrap),
+            ("PIPECTL_KAFKA_ADMIN_SECRET", &secret),
+        ],
+    );
     login
         .expect_code(1)
         .expect_stderr("SASL login as the [kafka.admin] secret's user failed");
@@ -302,6 +309,7 @@ fn an_imported_topic_plans_as_no_changes() {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }
     double.clear_log();
+    emulator.pin_kafka(&double.bootstrap, &secret);
     emulator
         .pipectl(&["plan", path_str(&out), "--detailed-exitcode"])
         .expect_code(0)
@@ -379,4 +387,83 @@ fn writes_that_time_out_are_retried_and_converge() {
     emulator
         .pipectl(&["drift", common::path_str(&file), "--quiet"])
         .expect_code(0);
+}
+
+/// A pull request cannot choose where the admin login goes (issue 18, item 1): a stack file
+/// pointing [kafka.admin] at its own host gets no connection and no secret read without the
+/// job's pins; with them, the pinned brokers are used and the file's host never; a file naming
+/// another secret than the pinned one is refused before that secret is read.
+#[test]
+fn a_stack_file_cannot_choose_where_the_admin_login_goes() {
+    let emulator = Emulator::start("{}");
+    let secret = admin_secret(&emulator, PASSWORD);
+    let double = scram_double(&[]);
+    // The pull request's host: a listener that records whether anyone connected to it.
+    let relay = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    relay.set_nonblocking(true).expect("nonblocking");
+    let relay_address = relay.local_addr().expect("address").to_string();
+    let nobody_connected = |relay: &std::net::TcpListener| relay.accept().is_err();
+    let file = emulator.stack(
+        "pr.toml",
+        &stack(&relay_address, "SASL_PLAINTEXT", &secret, WANTED),
+    );
+    let file = path_str(&file);
+
+    for command in [
+        vec!["plan", file],
+        vec!["drift", file],
+        vec!["apply", "-f", file, "--auto-approve"],
+    ] {
+        let run = emulator.pipectl(&command);
+        run.expect_code(1)
+            .expect_stderr("the job has not pinned where that login may go")
+            .expect_stderr("--kafka-bootstrap HOST:PORT and --kafka-admin-secret ARN");
+    }
+    assert_eq!(emulator.call_count("secretsmanager:GetSecretValue"), 0);
+    assert!(
+        nobody_connected(&relay),
+        "pipectl connected to the file's host"
+    );
+
+    // Pinned by the job: the pinned brokers get the login, the file's host nothing.
+    emulator.pin_kafka(&double.bootstrap, &secret);
+    emulator
+        .pipectl(&["plan", file])
+        .expect_code(0)
+        .expect_stdout("kafka.topic.application-logs will be created");
+    assert!(
+        nobody_connected(&relay),
+        "pipectl connected to the file's host"
+    );
+    assert_eq!(
+        double.count("SaslAuthenticate"),
+        2,
+        "{:?}",
+        double.requests()
+    );
+
+    // Another readable secret named in the file (an RDS password, say) is never read.
+    let other = aws_cli(
+        &[
+            "secretsmanager",
+            "create-secret",
+            "--name",
+            "rds/master",
+            "--secret-string",
+            "{\"username\": \"db\", \"password\": \"db-password\"}",
+        ],
+        Some(&emulator.endpoint),
+    );
+    let other: Value = serde_json::from_slice(&other).expect("create-secret JSON");
+    let other = other["ARN"].as_str().expect("ARN");
+    let reads = emulator.call_count("secretsmanager:GetSecretValue");
+    let file = emulator.stack(
+        "pr2.toml",
+        &stack(&relay_address, "SASL_PLAINTEXT", other, WANTED),
+    );
+    emulator
+        .pipectl(&["plan", path_str(&file)])
+        .expect_code(1)
+        .expect_stderr("is not the secret the job allows at its pinned brokers");
+    assert_eq!(emulator.call_count("secretsmanager:GetSecretValue"), reads);
 }

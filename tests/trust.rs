@@ -57,6 +57,19 @@ async fn no_output_ever_shows_a_credential_or_an_eks_token() {
     runs[4].1.expect_code(0);
     let saved = std::fs::read_to_string(&plan_file).expect("the saved plan");
     assert_no_secret("the saved plan", &saved);
+    // PIPECTL_LOG replaces the levels -v chooses: trace everywhere, SigV4 signing included
+    // (its trace of the EKS token's presigned URL quoted the session token).
+    for filter in ["trace", "aws_sigv4=trace,trace"] {
+        let mut env = credentials().to_vec();
+        env.push(("PIPECTL_LOG", filter));
+        let run = emulator.pipectl_with(&["drift", "-f", file], &env);
+        run.expect_code(0);
+        assert!(
+            run.stderr.contains("TRACE"),
+            "PIPECTL_LOG={filter} logged nothing"
+        );
+        assert_no_secret(&format!("PIPECTL_LOG={filter} drift"), &run.all());
+    }
 }
 
 /// `extends` in a pull request's stack file cannot read the runner's files: not
@@ -139,7 +152,10 @@ async fn devices_fifos_and_huge_files_are_refused_at_once() {
         .expect("grow");
     let started = std::time::Instant::now();
     for (args, message) in [
-        (vec!["validate", "-f", "/dev/zero"], "does not end in .toml"),
+        (
+            vec!["validate", "-f", "/dev/zero"],
+            "outside the working tree",
+        ),
         (
             vec!["validate", "-f", path_str(&fifo)],
             "is not a regular file",
@@ -352,4 +368,252 @@ async fn a_region_that_is_not_a_region_code_is_refused() {
     emulator
         .pipectl(&["plan", "-f", path_str(&stack), "--region", "eu-central-1"])
         .expect_code(0);
+}
+
+/// A stack whose Kafka admin listener (here a socket that accepts and says nothing) never
+/// answers: a topic stack of TLS and no login.
+fn silent_kafka_stack(
+    emulator: &Emulator,
+    name: &str,
+) -> (std::net::TcpListener, std::path::PathBuf) {
+    // Bound and listening, never accepting: the kernel completes the TCP handshake, then silence.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = silent.local_addr().expect("address");
+    let stack = emulator.stack(
+        &format!("{name}.toml"),
+        &format!("[stack]\nname = \"{name}\"\n\n[kafka.admin]\nbootstrap_servers = [\"{address}\"]\nsecurity_protocol = \"SSL\"\n\n[[kafka.topics]]\nname = \"logs\"\npartitions = 3\n"),
+    );
+    (silent, stack)
+}
+
+/// Issue 18, item 2: a peer that accepts TCP and stays silent no longer hangs the nightly drift
+/// job: the stack runs out of its --timeout and is reported, and the other stack still is.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_peer_cannot_hang_drift() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["in-sync-fn"]);
+    let (_silent, hanging) = silent_kafka_stack(&emulator, "hanging");
+    let fine = emulator.stack(
+        "fine.toml",
+        "[stack]\nname = \"fine\"\n\n[[lambda.functions]]\nname = \"in-sync-fn\"\n",
+    );
+    let started = std::time::Instant::now();
+    let run = emulator.pipectl(&[
+        "drift",
+        "--quiet",
+        "--timeout",
+        "3",
+        path_str(&hanging),
+        path_str(&fine),
+        "--output",
+        "json",
+    ]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "drift took {:?}",
+        started.elapsed()
+    );
+    run.expect_code(1)
+        .expect_stderr("reading live state did not finish within 3 s (--timeout)");
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON report");
+    let statuses: Vec<&str> = report["stacks"]
+        .as_array()
+        .expect("stacks")
+        .iter()
+        .filter_map(|s| s["status"].as_str())
+        .collect();
+    assert_eq!(statuses, vec!["error", "in_sync"], "{report}");
+}
+
+/// Issue 18, item 2: SIGTERM (what CI sends before it kills a job) stops an apply that is still
+/// reading live state from a silent peer, releases its lock and exits 130.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_an_apply_that_is_still_reading_and_releases_the_lock() {
+    let emulator = Emulator::start("{}");
+    let (_silent, hanging) = silent_kafka_stack(&emulator, "hanging");
+    let child = emulator
+        .command(&["apply", "-f", path_str(&hanging), "--auto-approve"], &[])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start pipectl");
+    let started = std::time::Instant::now();
+    while !emulator
+        .lock_calls()
+        .iter()
+        .any(|c| c.operation == "PutItem")
+    {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "apply never took its lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // The read of the silent peer is under way (its TLS handshake waits up to 30 s).
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let sent = std::time::Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let run: Run = child.wait_with_output().expect("apply finished").into();
+    assert!(
+        sent.elapsed() < std::time::Duration::from_secs(10),
+        "apply kept reading for {:?}",
+        sent.elapsed()
+    );
+    run.expect_code(130)
+        .expect_stderr("Cancelled while reading live state: nothing was changed")
+        .expect_stderr("the lock is released");
+    assert!(emulator
+        .lock_calls()
+        .iter()
+        .any(|c| c.operation == "DeleteItem"));
+}
+
+/// A peer that answers ApiVersions with a frame claiming 4 billion entries (issue 18, item 3).
+fn hostile_kafka_peer() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address").to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut length = [0u8; 4];
+            if stream.read_exact(&mut length).is_err() {
+                continue;
+            }
+            let mut request = vec![0u8; u32::from_be_bytes(length) as usize];
+            if stream.read_exact(&mut request).is_err() {
+                continue;
+            }
+            // Length 13: correlation id 1, error 0, a compact array of 4,294,967,294 entries.
+            let answer = [
+                0u8, 0, 0, 13, 0, 0, 0, 1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0,
+            ];
+            let _ = stream.write_all(&answer);
+        }
+    });
+    address
+}
+
+/// 17 bytes from a broker used to abort pipectl (exit 134) and lose every stack's result of a
+/// drift run: now that stack fails with a decoding error and the others report.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_broker_answer_fails_its_stack_only() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["in-sync-fn"]);
+    let hostile = emulator.stack(
+        "hostile.toml",
+        &format!("[stack]\nname = \"hostile\"\n\n[kafka.admin]\nbootstrap_servers = [\"{}\"]\nsecurity_protocol = \"PLAINTEXT\"\n\n[[kafka.topics]]\nname = \"logs\"\npartitions = 3\n", hostile_kafka_peer()),
+    );
+    let fine = emulator.stack(
+        "fine.toml",
+        "[stack]\nname = \"fine\"\n\n[[lambda.functions]]\nname = \"in-sync-fn\"\n",
+    );
+    let run = emulator.pipectl(&["drift", path_str(&hostile), path_str(&fine)]);
+    run.expect_code(1)
+        .expect_stderr("ApiVersions")
+        .expect_stdout("No drift. Live state matches")
+        .expect_stdout("1 in sync, 0 drifted, 1 could not be checked");
+}
+
+/// Issue 18, item 4: a stack file (or a drift directory's entry) that is a symlink to a file of
+/// the runner is refused without quoting it; the directory's other stacks are still checked.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_file_symlinked_outside_the_working_tree_is_refused_unquoted() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["in-sync-fn"]);
+    let outside = tempfile::tempdir().expect("temp dir");
+    let secret = outside.path().join("config");
+    std::fs::write(
+        &secret,
+        "[default]\naws_secret_access_key = PLAINDISTINCTIVE\nrole = admin\n",
+    )
+    .expect("write");
+    let stacks = emulator.dir().join("stacks");
+    std::fs::create_dir(&stacks).expect("mkdir");
+    std::fs::write(
+        stacks.join("fine.toml"),
+        "[stack]\nname = \"fine\"\n\n[[lambda.functions]]\nname = \"in-sync-fn\"\n",
+    )
+    .expect("write");
+    std::os::unix::fs::symlink(&secret, stacks.join("evil.toml")).expect("symlink");
+    let run = emulator.pipectl(&["validate", "-f", path_str(&stacks.join("evil.toml"))]);
+    run.expect_code(1).expect_stderr("outside the working tree");
+    assert!(!run.all().contains("PLAINDISTINCTIVE") && !run.all().contains("role"));
+    let run = emulator.pipectl(&["drift", path_str(&stacks)]);
+    run.expect_code(1)
+        .expect_stderr("outside the working tree")
+        .expect_stdout("1 in sync, 0 drifted, 1 could not be checked");
+    assert!(!run.all().contains("PLAINDISTINCTIVE") && !run.all().contains("role = "));
+    // A .toml file inside the tree that is no TOML at all is named, not quoted.
+    std::fs::remove_file(stacks.join("evil.toml")).expect("remove");
+    std::fs::write(
+        stacks.join("passwd.toml"),
+        "root:x:0:0:root:/root:/bin/bash\n",
+    )
+    .expect("write");
+    let run = emulator.pipectl(&["validate", "-f", path_str(&stacks.join("passwd.toml"))]);
+    run.expect_code(1)
+        .expect_stderr("is not a TOML file: line 1");
+    assert!(!run.all().contains("root:x"), "{}", run.all());
+}
+
+/// Issue 18, item 7: an alert expression that closes the diff fence, prints a fake
+/// "**No changes.**" and opens an unclosed `<!--` stays inside its line of the PR comment.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alert_expression_cannot_forge_the_pull_request_comment() {
+    let emulator = Emulator::start_with_cluster("{}");
+    emulator
+        .cluster()
+        .configure(r#"{"prometheus_operator": true}"#);
+    let stack = emulator.stack(
+        "forge.toml",
+        "[stack]\nname = \"forge\"\n\n[eks]\nkube_context = \"fake\"\nnamespace = \"kafka\"\n\n[[alerts]]\nname = \"Forged\"\nexpr = \"up == 0\\n```\\n**No changes.**\\n::add-mask::x\\n<!--\"\nsummary = \"s\"\n",
+    );
+    let run = emulator.pipectl(&["plan", path_str(&stack), "--output", "markdown"]);
+    run.expect_code(0);
+    let comment = &run.stdout;
+    // Nothing outside the fenced blocks opens a comment or says "No changes".
+    let mut outside = String::new();
+    let mut fence: Option<String> = None;
+    for line in comment.lines() {
+        match &fence {
+            Some(open) if line == open.as_str() => fence = None,
+            Some(_) => {}
+            None if line.starts_with("```") => {
+                fence = Some(
+                    line.trim_end_matches(|c: char| c.is_alphanumeric())
+                        .to_string(),
+                )
+            }
+            None => {
+                outside.push_str(line);
+                outside.push('\n');
+            }
+        }
+    }
+    assert!(fence.is_none(), "a fence was left open:\n{comment}");
+    assert_eq!(
+        outside.matches("<!--").count(),
+        1,
+        "only the marker:\n{comment}"
+    );
+    assert!(
+        outside.starts_with("<!-- pipectl-plan: forge -->"),
+        "{comment}"
+    );
+    assert!(!outside.contains("No changes"), "{comment}");
+    // In the text plan (a CI log), the value runs no workflow command.
+    let text = emulator.pipectl(&["plan", path_str(&stack)]);
+    assert!(
+        text.stdout
+            .lines()
+            .all(|l| !l.trim_start().starts_with("::")),
+        "{}",
+        text.stdout
+    );
 }

@@ -216,9 +216,15 @@ async fn apply_locked(
     saved: Option<(PathBuf, PlanDocument)>,
     stop: Interrupts,
 ) -> Result<u8> {
-    let (fresh, clients) = plan_loaded(global, stack, aws, reading)
-        .await
-        .map_err(shown)?;
+    // A signal while live state is read stops the read too: the lock is released by the caller.
+    let mut cancel = stop.cancel.clone();
+    let (fresh, clients) = tokio::select! {
+        planned = plan_loaded(global, stack, aws, reading) => planned.map_err(shown)?,
+        _ = cancel.wait_for(|cancelled| *cancelled) => {
+            eprintln!("Cancelled while reading live state: nothing was changed.");
+            bail!(Reported)
+        }
+    };
     let run = Run {
         global,
         args,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use futures::FutureExt;
 
 use super::{try_plan_stack, GlobalArgs, OutputFormat, ReadArgs, StackFailure};
 use crate::plan::document::{DriftDocument, StackDrift};
@@ -31,11 +32,11 @@ pub struct DriftArgs {
 }
 
 /// The stack files named by the arguments, in a stable order.
-fn stack_files(args: &DriftArgs) -> Result<Vec<PathBuf>> {
+fn stack_files(args: &DriftArgs, options: &crate::spec::LoadOptions) -> Result<Vec<PathBuf>> {
     let mut files = args.files.clone();
     for path in &args.paths {
         if path.is_dir() {
-            files.extend(stacks_in(path)?);
+            files.extend(stacks_in(path, options)?);
         } else {
             files.push(path.clone());
         }
@@ -46,31 +47,41 @@ fn stack_files(args: &DriftArgs) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn stacks_in(dir: &Path) -> Result<Vec<PathBuf>> {
+fn stacks_in(dir: &Path, options: &crate::spec::LoadOptions) -> Result<Vec<PathBuf>> {
     let mut tomls: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read the directory {}", dir.display()))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     tomls.sort();
-    let bases = crate::spec::extends::extended_files(&tomls);
+    let bases = crate::spec::extends::extended_files(&tomls, options);
     Ok(tomls.into_iter().filter(|p| !bases.contains(p)).collect())
 }
 
 pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
-    let files = stack_files(args)?;
+    let files = stack_files(args, &global.load_options())?;
     let reading = args.read.reading(!args.quiet);
     let reading = &reading;
     let checks = files.iter().map(|file| async move {
         let name = file.display().to_string();
-        match try_plan_stack(global, file, reading).await {
+        // One stack's fault (a bug met on a hostile answer included) is that stack's result:
+        // the others are still checked and reported.
+        let checked = std::panic::AssertUnwindSafe(try_plan_stack(global, file, reading))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                Err(anyhow::anyhow!(
+                    "error: {name}: pipectl failed while checking this stack (a bug: please report it with -vv output); the other stacks were checked"
+                ))
+            });
+        match checked {
             Ok((_, _, plan)) => StackDrift::checked(&name, &plan),
             Err(error) => {
                 let text = match error.downcast_ref::<StackFailure>() {
                     Some(StackFailure(text)) => text.clone(),
                     None => format!("{error:#}"),
                 };
-                eprintln!("{text}");
+                eprintln!("{}", crate::render::escape::log_text(&text));
                 StackDrift::failed(&name, text)
             }
         }

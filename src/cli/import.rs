@@ -88,7 +88,10 @@ impl ImportArgs {
                     servers,
                     security_protocol: self.kafka_security_protocol.clone(),
                     sasl_mechanism: self.kafka_sasl_mechanism.clone(),
-                    sasl_secret_arn: self.kafka_sasl_secret_arn.clone(),
+                    sasl_secret_arn: self
+                        .kafka_sasl_secret_arn
+                        .clone()
+                        .or_else(|| global.kafka_admin_secret.clone()),
                 }
             }),
         }

@@ -69,6 +69,16 @@ pub struct GlobalArgs {
         env = "PIPECTL_KAFKA_BOOTSTRAP"
     )]
     pub kafka_bootstrap: Option<Vec<String>>,
+    /// The Secrets Manager secret whose SASL/SCRAM login may be sent to the --kafka-bootstrap
+    /// brokers. A stack file never decides where a login goes: [kafka.admin] with SASL needs
+    /// both pins, and its sasl_secret_arn must be this one.
+    #[arg(
+        long,
+        global = true,
+        value_name = "ARN",
+        env = "PIPECTL_KAFKA_ADMIN_SECRET"
+    )]
+    pub kafka_admin_secret: Option<String>,
     /// The share of each of AWS's documented request-rate quotas pipectl may use (0.01-1):
     /// the rest is left to other tools and jobs in the account. Requests wait for it instead
     /// of being throttled.
@@ -84,24 +94,34 @@ pub struct GlobalArgs {
     /// More logging on stderr: -v info, -vv debug, -vvv trace (AWS SDK included).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// A directory whose stack files `extends` may name besides the extending file's own
-    /// directory tree (repeatable). Stack files come from pull requests: by default `extends`
-    /// cannot reach outside.
+    /// A directory stack files may be read from besides the working tree (the git checkout
+    /// around the current directory), and `extends` may name files in besides the extending
+    /// file's own tree (repeatable). Stack files come from pull requests: by default neither a
+    /// stack file nor its `extends` reaches outside.
     #[arg(
         long,
+        alias = "allow-extends-from",
         global = true,
         value_name = "DIR",
-        env = "PIPECTL_ALLOW_EXTENDS_FROM",
+        env = "PIPECTL_ALLOW_FILES_FROM",
         value_delimiter = ':'
     )]
-    pub allow_extends_from: Vec<PathBuf>,
+    pub allow_files_from: Vec<PathBuf>,
 }
 
 impl GlobalArgs {
+    /// Where a Kafka login may go, as the job says.
+    pub fn kafka_pin(&self) -> crate::providers::kafka::KafkaPin {
+        crate::providers::kafka::KafkaPin {
+            servers: self.kafka_bootstrap.clone(),
+            secret: self.kafka_admin_secret.clone(),
+        }
+    }
+
     /// How stack files are read.
     pub fn load_options(&self) -> spec::LoadOptions {
         spec::LoadOptions {
-            allowed_dirs: self.allow_extends_from.clone(),
+            allowed_dirs: self.allow_files_from.clone(),
         }
     }
 }
@@ -241,14 +261,26 @@ fn configure_output(global: &GlobalArgs) {
         2 => "info,pipectl=debug",
         _ => "debug,pipectl=trace",
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PIPECTL_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
-        )
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let levels = tracing_subscriber::EnvFilter::try_from_env("PIPECTL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let output = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(stderr_colors)
-        .try_init();
+        .with_filter(levels)
+        // Whatever PIPECTL_LOG says: no level may print what signing sees.
+        .with_filter(tracing_subscriber::filter::filter_fn(|event| {
+            !handles_secrets(event.target())
+        }));
+    let _ = tracing_subscriber::registry().with(output).try_init();
+}
+
+/// Log targets whose events quote credentials: SigV4 signing traces its canonical request and
+/// string to sign, which for the presigned EKS token hold the session token in the query.
+fn handles_secrets(target: &str) -> bool {
+    target.starts_with("aws_sigv4")
 }
 
 /// Writes a file that must not exist yet (its directory is created), as `cargo new` does:
@@ -346,7 +378,13 @@ pub struct Reading {
     pub targets: Targets,
     /// How many resources are read at once.
     pub parallelism: usize,
+    /// How long reading live state may take in all: each call has its own deadline too, but a
+    /// peer that answers just in time, call after call, must not hold a cron job for hours.
+    pub deadline: Duration,
 }
+
+/// `--timeout`'s default: a 300-resource stack reads in well under a second at AWS's quotas.
+pub const DEFAULT_READ_DEADLINE: Duration = Duration::from_secs(300);
 
 impl Default for Reading {
     fn default() -> Self {
@@ -355,6 +393,7 @@ impl Default for Reading {
             announce: true,
             targets: Targets::default(),
             parallelism: DEFAULT_READ_PARALLELISM,
+            deadline: DEFAULT_READ_DEADLINE,
         }
     }
 }
@@ -370,6 +409,10 @@ pub struct ReadArgs {
     /// How many resources are read at once.
     #[arg(long, default_value_t = DEFAULT_READ_PARALLELISM, value_name = "N")]
     pub parallelism: usize,
+    /// Give up reading a stack's live state after this many seconds (each network call also
+    /// has its own deadline); the stack is reported as failed, others go on.
+    #[arg(long, default_value_t = DEFAULT_READ_DEADLINE.as_secs(), value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
 }
 
 impl ReadArgs {
@@ -378,6 +421,7 @@ impl ReadArgs {
             announce,
             targets: Targets::new(self.targets.clone()),
             parallelism: self.parallelism,
+            deadline: Duration::from_secs(self.timeout),
             ..Reading::default()
         }
     }
@@ -504,13 +548,23 @@ async fn plan_loaded(
     let started = std::time::Instant::now();
     let options = BuildOptions {
         kube_context: global.kube_context.clone(),
-        kafka_bootstrap: global.kafka_bootstrap.clone(),
+        kafka_pin: global.kafka_pin(),
         parallelism: reading.parallelism,
         targets: reading.targets.clone(),
     };
-    let (plan, clients) = crate::plan::build::build(stack, aws, &options)
-        .await
-        .map_err(|error| StackFailure(format!("error: {error:#}")))?;
+    let built = tokio::time::timeout(
+        reading.deadline,
+        crate::plan::build::build(stack, aws, &options),
+    )
+    .await
+    .map_err(|_| {
+        StackFailure(format!(
+            "error: {}: reading live state did not finish within {} s (--timeout); nothing was changed. Run with -v to see which calls were still waiting.",
+            stack.path.display(),
+            reading.deadline.as_secs()
+        ))
+    })?;
+    let (plan, clients) = built.map_err(|error| StackFailure(format!("error: {error:#}")))?;
     if !reading.targets.is_whole_stack() && reading.announce {
         eprintln!("warning: {PARTIAL_PLAN_WARNING}");
     }
@@ -536,7 +590,7 @@ async fn plan_loaded(
 fn shown(error: anyhow::Error) -> anyhow::Error {
     match error.downcast::<StackFailure>() {
         Ok(StackFailure(text)) => {
-            eprintln!("{text}");
+            eprintln!("{}", crate::render::escape::log_text(&text));
             anyhow::Error::new(Reported)
         }
         Err(other) => other,

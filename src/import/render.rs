@@ -12,6 +12,7 @@ use super::{
 use crate::providers::eks::hpa::{LiveAutoscaler, ScaleDownPolicy};
 use crate::providers::lambda::{KafkaSource, LiveFunction, LiveMapping};
 use crate::providers::{dynamodb, sagemaker};
+use crate::render::escape::printable;
 use crate::spec::{limits, BillingMode};
 
 /// The stack file and what a person should review before the first apply.
@@ -25,14 +26,19 @@ pub struct Rendered {
 }
 
 impl Rendered {
-    /// A `# REVIEW:` comment in the file and the same line on the list.
+    /// A `# REVIEW:` comment in the file and the same line on the list. `why` quotes live
+    /// values (StorageClass parameters): it stays one comment line whatever they hold.
     fn review(&mut self, what: &str, why: &str) {
-        let _ = writeln!(self.text, "# REVIEW: {why}");
-        self.flagged.push(format!("{what}: {why}"));
+        self.line(&format!("# REVIEW: {why}"));
+        self.flagged
+            .push(printable(&format!("{what}: {why}")).into_owned());
     }
 
+    /// One line of the file. Values in it are TOML-quoted (`quoted`) or numbers; comment text
+    /// may quote live values, so nothing in a line can start another: a newline in a live
+    /// value would otherwise plant TOML (a `[kafka.admin]` pointing elsewhere) under a comment.
     fn line(&mut self, text: &str) {
-        self.text.push_str(text);
+        self.text.push_str(&printable(text));
         self.text.push('\n');
     }
 
@@ -569,5 +575,26 @@ fn alert_rules(out: &mut Rendered, imported: &ImportedAlerts, stack: &str) {
         out.key("for_minutes", rule.minutes);
         out.key("severity", quoted(&rule.severity));
         out.key("summary", quoted(&rule.summary));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A StorageClass parameter with a newline cannot plant TOML under a `# REVIEW:` comment.
+    #[test]
+    fn a_live_value_in_a_comment_stays_in_the_comment() {
+        let mut out = Rendered::default();
+        out.line("[stack]");
+        out.key("name", quoted("imported"));
+        out.review(
+            "StorageClass kafka-gp3",
+            "parameter tagSpecification_1 = \"x\n[kafka.admin]\nbootstrap_servers = [\"evil.example:9092\"]\"",
+        );
+        let table: toml::Table = out.text.parse().expect("the imported file is TOML");
+        assert!(table.get("kafka").is_none(), "{}", out.text);
+        assert_eq!(out.text.lines().count(), 3, "{}", out.text);
+        assert!(!out.flagged[0].contains('\n'));
     }
 }

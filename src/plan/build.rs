@@ -8,6 +8,7 @@ use anyhow::Result;
 
 use super::targets::Targets;
 use super::{Plan, PlanError};
+use crate::providers::kafka::KafkaPin;
 use crate::providers::kind::{PlanContext, KINDS};
 use crate::providers::{Aws, Clients};
 use crate::spec::LoadedStack;
@@ -25,8 +26,8 @@ pub struct BuildOptions {
     pub parallelism: usize,
     /// `--target`: the part of the stack to plan.
     pub targets: Targets,
-    /// `--kafka-bootstrap`.
-    pub kafka_bootstrap: Option<Vec<String>>,
+    /// `--kafka-bootstrap` and `--kafka-admin-secret`.
+    pub kafka_pin: KafkaPin,
 }
 
 impl Default for BuildOptions {
@@ -35,7 +36,7 @@ impl Default for BuildOptions {
             kube_context: None,
             parallelism: DEFAULT_READ_PARALLELISM,
             targets: Targets::default(),
-            kafka_bootstrap: None,
+            kafka_pin: KafkaPin::default(),
         }
     }
 }
@@ -63,7 +64,7 @@ pub async fn build(
         kube_context: options.kube_context.clone(),
         parallelism: options.parallelism.max(1),
         targets: &options.targets,
-        kafka_bootstrap: options.kafka_bootstrap.clone(),
+        kafka_pin: options.kafka_pin.clone(),
     };
     let kinds = futures::future::try_join_all(KINDS.iter().map(|kind| kind.plan(&context))).await?;
     let mut plan = Plan {

@@ -28,8 +28,8 @@ pub struct PlanContext<'a> {
     pub parallelism: usize,
     /// `--target`: read only what a target can select.
     pub targets: &'a Targets,
-    /// `--kafka-bootstrap`: brokers to reach instead of the stack's.
-    pub kafka_bootstrap: Option<Vec<String>>,
+    /// `--kafka-bootstrap` and `--kafka-admin-secret`: where a Kafka login may go.
+    pub kafka_pin: super::kafka::KafkaPin,
 }
 
 /// What a kind found: its changes (in plan order), errors, notes and ignored fields, the ids

@@ -4,7 +4,7 @@
 //! applies of one stack therefore never interleave; a holder that died leaves a lease that
 //! expires, and `pipectl unlock STACK --force` removes one by hand.
 //!
-//! The item: `LockId` = `stack/NAME` (the key), `Holder` (user@host, pid), `Command`,
+//! The item: `LockId` = `stack/ACCOUNT/REGION/NAME` (the key), `Holder` (user@host, pid), `Command`,
 //! `AcquiredAt` and `LeaseExpiresAt` (epoch seconds, shown to people only), `LeaseSeconds`,
 //! `RecordVersion`, a new random value at every acquisition and renewal, and `LeaseId`, a
 //! value only this holder knows, which every renewal and the release are conditioned on.
@@ -104,8 +104,13 @@ fn epoch_now() -> i64 {
         .as_secs() as i64
 }
 
-fn lock_id(stack: &str) -> String {
-    format!("stack/{stack}")
+/// The lock's key: the stack's name within the account and region whose credentials run it.
+/// The table is per account and region already; the key says both as well, so a table shared
+/// through `--lock-table` in another region, or two stacks of one name in different places,
+/// never share a lock, and the item tells a reader whose lock it is.
+async fn lock_id(aws: &Aws, stack: &str) -> Result<String> {
+    let account = aws.caller().await?.account;
+    Ok(format!("stack/{account}/{}/{stack}", aws.region))
 }
 
 /// Who holds a lock, enough for a teammate to find the run: the CI job's URL (or id) when the
@@ -206,7 +211,7 @@ impl Lock {
         mut waiting: impl FnMut(&LockInfo),
     ) -> Result<Acquired> {
         ensure_table(aws, table).await?;
-        let id = lock_id(stack);
+        let id = lock_id(aws, stack).await?;
         let lease_id = new_version();
         let started = Instant::now();
         let mut announced = false;
@@ -519,7 +524,7 @@ async fn put_record(
 
 /// The lock of a stack, for `pipectl unlock`.
 pub async fn read_stack_lock(aws: &Aws, table: &str, stack: &str) -> Result<Option<LockInfo>> {
-    match read(aws, table, &lock_id(stack)).await {
+    match read(aws, table, &lock_id(aws, stack).await?).await {
         Err(e) if format!("{e:#}").contains("ResourceNotFoundException") => Ok(None),
         other => other,
     }
@@ -530,7 +535,7 @@ pub async fn force_unlock(aws: &Aws, table: &str, stack: &str) -> Result<()> {
     aws.dynamodb
         .delete_item()
         .table_name(table)
-        .key("LockId", AttributeValue::S(lock_id(stack)))
+        .key("LockId", AttributeValue::S(lock_id(aws, stack).await?))
         .send()
         .await
         .map_err(|e| {

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::drift_words;
+use super::escape::{fenced, html, markdown_code, markdown_text};
 use crate::plan::document::{DriftDocument, DriftStatus};
 use crate::plan::{Action, Change, Plan};
 
@@ -17,12 +18,13 @@ fn action_text(action: Action) -> &'static str {
     }
 }
 
-/// A `diff` code block: GitHub colours `+` and `-` lines.
+/// A `diff` code block: GitHub colours `+` and `-` lines. Every value is escaped: an alert
+/// expression or a broker's message must not close the fence or the `<details>`.
 fn details(out: &mut String, change: &Change) {
     let _ = writeln!(
         out,
         "<details><summary><code>{}</code>: {}{}</summary>\n",
-        change.id,
+        html(&change.id.to_string()),
         action_text(change.action),
         if change.destructive {
             " (destructive)"
@@ -30,24 +32,25 @@ fn details(out: &mut String, change: &Change) {
             ""
         }
     );
-    let _ = writeln!(out, "```diff");
+    let mut lines = vec![];
     for diff in &change.diffs {
-        let line = match (&diff.before, &diff.after) {
-            (None, Some(after)) => format!("+ {}: {after}", diff.field),
-            (Some(before), None) => format!("- {}: {before}", diff.field),
+        let field = &diff.field;
+        match (&diff.before, &diff.after) {
+            (None, Some(after)) => lines.push(format!("+ {field}: {after}")),
+            (Some(before), None) => lines.push(format!("- {field}: {before}")),
             (Some(before), Some(after)) => {
-                format!("- {}: {before}\n+ {}: {after}", diff.field, diff.field)
+                lines.push(format!("- {field}: {before}"));
+                lines.push(format!("+ {field}: {after}"));
             }
-            (None, None) => format!("  {}", diff.field),
-        };
-        let _ = writeln!(out, "{line}");
+            (None, None) => lines.push(format!("  {field}")),
+        }
     }
-    let _ = writeln!(out, "```");
+    out.push_str(&fenced("diff", &lines));
     for hazard in &change.hazards {
-        let _ = writeln!(out, "\n> **Note:** {}", hazard.message);
+        let _ = writeln!(out, "\n> **Note:** {}", markdown_text(&hazard.message));
     }
     if let Some(reason) = &change.deferred {
-        let _ = writeln!(out, "\n> **Deferred:** {reason}");
+        let _ = writeln!(out, "\n> **Deferred:** {}", markdown_text(reason));
     }
     let _ = writeln!(out, "\n</details>\n");
 }
@@ -57,9 +60,9 @@ fn table(out: &mut String, changes: &[&Change]) {
     for change in changes {
         let _ = writeln!(
             out,
-            "| `{}` | `{}` | {}{} |",
+            "| `{}` | {} | {}{} |",
             change.action.symbol(),
-            change.id,
+            markdown_code(&change.id.to_string()),
             action_text(change.action),
             if change.destructive {
                 " **(destructive)**"
@@ -77,7 +80,11 @@ pub const COMMENT_LIMIT: usize = 65_536;
 /// The hidden first line of a plan comment: a CI job finds its earlier comment by it and
 /// updates that one instead of adding another (a "sticky" comment), one per stack.
 pub fn plan_marker(stack: &str) -> String {
-    format!("<!-- pipectl-plan: {stack} -->")
+    // A stack name cannot end the comment early: `-->` and `--` are escaped with the rest.
+    format!(
+        "<!-- pipectl-plan: {} -->",
+        html(stack).replace("--", "&#45;&#45;")
+    )
 }
 
 /// The hidden first line of a drift report.
@@ -87,9 +94,10 @@ pub fn plan(plan: &Plan, file: &str) -> String {
     let mut head = String::new();
     let summary = plan.summary();
     let _ = writeln!(head, "{}", plan_marker(&plan.stack));
-    let _ = writeln!(head, "### pipectl plan: `{}` (`{file}`)\n", plan.stack);
+    let (stack, file) = (markdown_code(&plan.stack), markdown_code(file));
+    let _ = writeln!(head, "### pipectl plan: {stack} ({file})\n");
     if !plan.has_changes() {
-        let _ = writeln!(head, "**No changes.** Live state matches `{file}`.");
+        let _ = writeln!(head, "**No changes.** Live state matches {file}.");
         return head;
     }
     let _ = writeln!(
@@ -108,7 +116,7 @@ pub fn plan(plan: &Plan, file: &str) -> String {
     let changes: Vec<&Change> = plan.actionable().collect();
     table(&mut head, &changes);
     for note in &plan.notes {
-        let _ = writeln!(head, "_Note: {note}_\n");
+        let _ = writeln!(head, "_Note: {}_\n", markdown_text(note));
     }
     let blocks = changes
         .iter()
@@ -167,16 +175,25 @@ pub fn drift(document: &DriftDocument) -> String {
         };
         let _ = writeln!(
             out,
-            "| `{}` | {} | {status} |",
-            stack.stack_file,
-            stack.stack.as_deref().unwrap_or("")
+            "| {} | {} | {status} |",
+            markdown_code(&stack.stack_file),
+            stack
+                .stack
+                .as_deref()
+                .map(markdown_code)
+                .unwrap_or_default()
         );
     }
     out.push('\n');
     let mut blocks = vec![];
     for stack in &document.stacks {
         if let Some(error) = &stack.error {
-            blocks.push(format!("**`{}`**: {error}\n\n", stack.stack_file));
+            let lines: Vec<String> = error.lines().map(str::to_string).collect();
+            blocks.push(format!(
+                "**{}**:\n\n{}\n",
+                markdown_code(&stack.stack_file),
+                fenced("", &lines)
+            ));
         }
         for change in &stack.changes {
             let mut block = String::new();
@@ -192,11 +209,11 @@ fn drift_details(out: &mut String, change: &Change) {
     let _ = writeln!(
         out,
         "<details><summary><code>{}</code>: {}</summary>\n",
-        change.id,
+        html(&change.id.to_string()),
         drift_words::what_happened(change.action)
     );
     for diff in &change.diffs {
-        let _ = writeln!(out, "- {}", drift_words::field(diff));
+        let _ = writeln!(out, "- {}", markdown_text(&drift_words::field(diff)));
     }
     let _ = writeln!(out, "\n</details>\n");
 }
@@ -204,6 +221,48 @@ fn drift_details(out: &mut String, change: &Change) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An alert expression that tries to close the fence, fake a "No changes" line and hide
+    /// the rest of the comment stays inside its own line of the diff block.
+    #[test]
+    fn a_hostile_value_stays_inside_its_diff_line() {
+        use crate::plan::{FieldDiff, ResourceId, ResourceKind};
+        let hostile = "up == 0\n```\n**No changes.**\n<!--";
+        let change = Change {
+            id: ResourceId::new(
+                ResourceKind::named("eks.alerts"),
+                "kafka/rules</code></summary><!--",
+            ),
+            action: Action::Update,
+            diffs: vec![FieldDiff::new(
+                "expr",
+                Some("up == 1".into()),
+                Some(hostile.into()),
+            )],
+            hazards: vec![],
+            destructive: false,
+            lane: "l".into(),
+            deferred: None,
+            after_lane: None,
+            conflicts: vec![],
+            fingerprint: None,
+            steps: vec![],
+        };
+        let mut out = String::new();
+        details(&mut out, &change);
+        // Inside the fence `<!--` is text; outside it nothing may open a comment.
+        let outside: Vec<&str> = out.split("````").step_by(2).collect();
+        assert_eq!(outside.len(), 2, "{out}");
+        assert!(outside.iter().all(|part| !part.contains("<!--")), "{out}");
+        assert_eq!(out.matches("</details>").count(), 1, "{out}");
+        assert_eq!(out.matches("</summary>").count(), 1, "{out}");
+        let fence = out
+            .lines()
+            .find(|l| l.starts_with("```"))
+            .unwrap_or_default();
+        assert_eq!(fence, "````diff", "{out}");
+        assert!(out.lines().all(|l| !l.starts_with("**No changes")), "{out}");
+    }
 
     #[test]
     fn a_long_comment_is_cut_at_a_whole_block_under_the_limit() {

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use console::style;
 
 use super::drift_words;
+use super::escape::{log_text, printable};
 use crate::apply::{ApplyReport, Outcome};
 use crate::plan::document::{DriftDocument, DriftStatus};
 use crate::plan::{Action, Change, FieldDiff, Plan};
@@ -21,17 +22,18 @@ fn paint_symbol(action: Action, text: &str) -> String {
 }
 
 fn field_line(diff: &FieldDiff) -> String {
-    match (&diff.before, &diff.after) {
-        (None, Some(after)) => format!("{} {}: {}", style("+").green(), diff.field, after),
-        (Some(before), None) => format!("{} {}: {}", style("-").red(), diff.field, before),
+    let field = printable(&diff.field);
+    let before = diff.before.as_deref().map(printable);
+    let after = diff.after.as_deref().map(printable);
+    match (before, after) {
+        (None, Some(after)) => format!("{} {field}: {after}", style("+").green()),
+        (Some(before), None) => format!("{} {field}: {before}", style("-").red()),
         (Some(before), Some(after)) => format!(
-            "{} {}: {} -> {}",
+            "{} {field}: {before} -> {}",
             style("~").yellow(),
-            diff.field,
-            before,
             style(after).bold()
         ),
-        (None, None) => format!("  {}", diff.field),
+        (None, None) => format!("  {field}"),
     }
 }
 
@@ -46,7 +48,7 @@ pub fn change(out: &mut String, change: &Change) {
         out,
         "  {} {} {}{}",
         paint_symbol(change.action, change.action.symbol()),
-        style(change.id.to_string()).bold(),
+        style(printable(&change.id.to_string())).bold(),
         change.action.verb(),
         destructive
     );
@@ -58,11 +60,16 @@ pub fn change(out: &mut String, change: &Change) {
             out,
             "      {} {}",
             style("!").magenta().bold(),
-            hazard.message
+            printable(&hazard.message)
         );
     }
     if let Some(reason) = &change.deferred {
-        let _ = writeln!(out, "      {} {reason}", style("deferred:").yellow().bold());
+        let _ = writeln!(
+            out,
+            "      {} {}",
+            style("deferred:").yellow().bold(),
+            printable(reason)
+        );
     }
 }
 
@@ -72,11 +79,11 @@ fn drifted_resource(out: &mut String, change: &Change) {
         out,
         "  {} {} {}",
         paint_symbol(change.action, "!"),
-        style(change.id.to_string()).bold(),
+        style(printable(&change.id.to_string())).bold(),
         drift_words::what_happened(change.action)
     );
     for diff in &change.diffs {
-        let _ = writeln!(out, "      {}", drift_words::field(diff));
+        let _ = writeln!(out, "      {}", printable(&drift_words::field(diff)));
     }
 }
 
@@ -92,7 +99,7 @@ pub fn summary_line(plan: &Plan) -> String {
 pub fn plan(plan: &Plan, file: &str, verbose: bool) -> String {
     let mut out = String::new();
     for note in &plan.notes {
-        let _ = writeln!(out, "{} {note}", style("note:").cyan());
+        let _ = writeln!(out, "{} {}", style("note:").cyan(), printable(note));
     }
     if verbose {
         for ignored in &plan.ignored {
@@ -100,12 +107,12 @@ pub fn plan(plan: &Plan, file: &str, verbose: bool) -> String {
                 out,
                 "{} {} {}{}",
                 style("ignored:").dim(),
-                ignored.resource,
-                ignored.field,
+                printable(&ignored.resource),
+                printable(&ignored.field),
                 ignored
                     .reason
                     .as_ref()
-                    .map(|r| format!(" ({r})"))
+                    .map(|r| format!(" ({})", printable(r)))
                     .unwrap_or_default()
             );
         }
@@ -122,7 +129,7 @@ pub fn plan(plan: &Plan, file: &str, verbose: bool) -> String {
     let _ = writeln!(
         out,
         "pipectl will make these changes to stack {:?}:\n",
-        plan.stack
+        printable(&plan.stack)
     );
     for c in plan.actionable() {
         change(&mut out, c);
@@ -154,14 +161,14 @@ pub fn drift(document: &DriftDocument, quiet: bool) -> String {
                     out,
                     "{} {file}: {}",
                     style("Error:").red().bold(),
-                    stack.error.as_deref().unwrap_or("not checked")
+                    log_text(stack.error.as_deref().unwrap_or("not checked"))
                 );
             }
             DriftStatus::Drifted => {
                 let _ = writeln!(
                     out,
                     "Drift detected in stack {:?}: {} from {file}.\n",
-                    stack.stack.as_deref().unwrap_or(""),
+                    printable(stack.stack.as_deref().unwrap_or("")),
                     drift_words::count(stack.changes.len())
                 );
                 for c in &stack.changes {
@@ -203,15 +210,15 @@ pub fn apply_report(report: &ApplyReport) -> String {
             Outcome::Applied => (style("applied").green().to_string(), String::new()),
             Outcome::Failed(error) => (
                 style("FAILED").red().bold().to_string(),
-                format!(": {error}"),
+                format!(": {}", log_text(error)),
             ),
             Outcome::Unconfirmed(why) => (
                 style("started, not confirmed").yellow().to_string(),
-                format!(": {why}"),
+                format!(": {}", log_text(why)),
             ),
             Outcome::NotStarted(why) => (
                 style("not started").yellow().to_string(),
-                format!(": {why}"),
+                format!(": {}", log_text(why)),
             ),
         };
         let _ = writeln!(

@@ -33,10 +33,10 @@ pub fn extends_of(table: &Table) -> Option<&str> {
 }
 
 /// Files among `files` that another of them names in `extends` (they are bases, not stacks).
-pub fn extended_files(files: &[PathBuf]) -> Vec<PathBuf> {
+pub fn extended_files(files: &[PathBuf], options: &LoadOptions) -> Vec<PathBuf> {
     let mut bases = vec![];
     for file in files {
-        let Ok(text) = source::read_stack_file(file) else {
+        let Ok(text) = source::read_confined_stack_file(file, options) else {
             continue;
         };
         let Ok(table) = text.parse::<toml::Table>() else {
@@ -175,16 +175,24 @@ fn merge_tables(base: &mut Table, over: Table) {
             (Some(Value::Array(base_items)), Value::Array(over_items))
                 if is_identified(base_items) && is_identified(&over_items) =>
             {
+                // Entries indexed by identity once: a linear search per entry made 8,000
+                // entries take minutes.
+                let mut position: std::collections::HashMap<Option<Vec<String>>, usize> =
+                    std::collections::HashMap::new();
+                for (at, entry) in base_items.iter().enumerate() {
+                    if let Value::Table(entry) = entry {
+                        position.entry(identity(entry)).or_insert(at);
+                    }
+                }
                 for item in over_items {
                     let Value::Table(item) = item else { continue };
                     let id = identity(&item);
-                    let existing = base_items.iter_mut().find_map(|b| match b {
-                        Value::Table(b) if identity(b) == id => Some(b),
-                        _ => None,
-                    });
-                    match existing {
-                        Some(existing) => merge_tables(existing, item),
-                        None => base_items.push(Value::Table(item)),
+                    match position.get(&id).and_then(|at| base_items.get_mut(*at)) {
+                        Some(Value::Table(existing)) => merge_tables(existing, item),
+                        _ => {
+                            position.insert(id, base_items.len());
+                            base_items.push(Value::Table(item));
+                        }
                     }
                 }
             }

@@ -38,7 +38,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedStack, SpecError
     let (path, read) = if source::is_stdin(path) {
         (Path::new(source::STDIN_NAME), source::read_stdin())
     } else {
-        (path, source::read_stack_file(path))
+        (path, source::read_confined_stack_file(path, options))
     };
     let text = read.map_err(|refused| {
         SpecError::new(
@@ -74,6 +74,25 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedStack, SpecError
 /// the file: of its syntax, of its keys and values, and of validation.
 pub fn parse(path: &Path, text: &str) -> Result<LoadedStack, SpecError> {
     let (spec, mut problems) = parse::parse_spec(text);
+    let not_toml = spec
+        .is_none()
+        .then(|| parse::is_not_toml_at_all(text))
+        .flatten();
+    if let Some(first_error) = not_toml {
+        // A file that is no TOML at all (a password file behind a `.toml` name) is not
+        // quoted: its lines could end up in a public CI log.
+        let (line, _) = diagnostic::line_and_column(text, first_error);
+        return Err(SpecError::new(
+            path,
+            "",
+            vec![Diagnostic::new(
+                0..0,
+                "",
+                format!("{} is not a TOML file: line {line} is not TOML syntax, and nothing before it is; pipectl quotes nothing of it", path.display()),
+                "give the path of a TOML stack file (it starts with [stack])",
+            )],
+        ));
+    }
     if let Some(spec) = &spec {
         problems.extend(validate::validate(spec));
     }
@@ -97,6 +116,16 @@ mod tests {
             Ok(_) => String::new(),
             Err(err) => err.to_string(),
         }
+    }
+
+    #[test]
+    fn a_file_that_is_not_toml_at_all_is_not_quoted() {
+        let shown = errors("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin\n");
+        assert!(shown.contains("is not a TOML file: line 1"), "{shown}");
+        assert!(!shown.contains("root:x"), "{shown}");
+        // A stack file with a typo is still quoted where the typo is.
+        let shown = errors("[stack]\nname = \"a\"\ntimeout = = 3\n");
+        assert!(shown.contains("timeout = = 3"), "{shown}");
     }
 
     #[test]

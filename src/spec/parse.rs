@@ -66,6 +66,25 @@ fn in_file_order(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diagnostics
 }
 
+/// Where the first syntax error is, when it comes before any TOML at all: nothing but blank
+/// lines and comments precede its line. Such a file is not a stack file with a typo but something else
+/// with a `.toml` name.
+pub fn is_not_toml_at_all(text: &str) -> Option<usize> {
+    let (_, syntax) = DeTable::parse_recoverable(text);
+    let first = syntax
+        .iter()
+        .filter_map(|e| e.span())
+        .map(|s| s.start)
+        .min()?;
+    let first = first.min(text.len());
+    let line_start = text[..first].rfind('\n').map_or(0, |i| i + 1);
+    text[..line_start]
+        .lines()
+        .map(str::trim)
+        .all(|line| line.is_empty() || line.starts_with('#'))
+        .then_some(first)
+}
+
 fn syntax_diagnostic(error: &toml::de::Error) -> Diagnostic {
     Diagnostic::new(
         error.span().unwrap_or(0..0),

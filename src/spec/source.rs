@@ -14,10 +14,11 @@ use std::path::{Path, PathBuf};
 /// plan about 1 MiB).
 pub const MAX_INPUT_BYTES: u64 = 10 * 1024 * 1024;
 
-/// Where `extends` may reach beyond the extending file's own directory tree.
+/// Where stack files may be read from besides the working tree, and `extends` may reach beyond
+/// the extending file's own directory tree.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// Directories (and their subdirectories) `extends` may name files in.
+    /// Directories (and their subdirectories) stack files and `extends` bases may be in.
     pub allowed_dirs: Vec<PathBuf>,
 }
 
@@ -145,6 +146,54 @@ pub fn read_stack_file(path: &Path) -> Result<String, RefusedFile> {
     read_bounded(path, "stack file")
 }
 
+/// The working tree: the git work tree around the current directory (the CI job's checkout), or
+/// the current directory outside one.
+fn working_tree() -> Option<PathBuf> {
+    let here = std::env::current_dir().ok()?.canonicalize().ok()?;
+    let tree = here.ancestors().find(|dir| dir.join(".git").exists());
+    Some(tree.unwrap_or(&here).to_path_buf())
+}
+
+/// A stack file named on the command line or found in a directory: like `extends`, it must
+/// resolve (symlinks followed) inside the working tree or an allowed directory, and the resolved
+/// name must end in `.toml`. A symlink `stack.toml -> /etc/passwd` in a pull request is refused
+/// before anything is read, so nothing of the runner's files reaches a CI log.
+pub fn read_confined_stack_file(path: &Path, options: &LoadOptions) -> Result<String, RefusedFile> {
+    let resolved = path.canonicalize().map_err(|err| RefusedFile {
+        message: format!("cannot read the stack file {}: {err}", path.display()),
+        help: "check the path".to_string(),
+    })?;
+    let roots: Vec<PathBuf> = working_tree()
+        .into_iter()
+        .chain(
+            options
+                .allowed_dirs
+                .iter()
+                .filter_map(|d| d.canonicalize().ok()),
+        )
+        .collect();
+    if !roots.iter().any(|root| resolved.starts_with(root)) {
+        return Err(RefusedFile {
+            message: format!(
+                "the stack file {} resolves to {}, outside the working tree ({})",
+                path.display(),
+                resolved.display(),
+                roots
+                    .first()
+                    .map(|r| r.display().to_string())
+                    .unwrap_or_else(|| "unknown".into())
+            ),
+            help: "run pipectl from the checkout that holds the stack files, or allow their directory with --allow-files-from DIR".to_string(),
+        });
+    }
+    read_stack_file(&resolved).map_err(|refused| RefusedFile {
+        message: refused
+            .message
+            .replace(&resolved.display().to_string(), &path.display().to_string()),
+        ..refused
+    })
+}
+
 /// Checks that `base`, named by `extends` in `file`, stays inside `file`'s directory tree or
 /// an allowed directory, with symlinks resolved. Returns the resolved path.
 pub fn check_extends_target(
@@ -216,6 +265,41 @@ mod tests {
             .expect_err("too large")
             .message
             .contains("larger than 10 MiB"));
+    }
+
+    #[test]
+    fn a_stack_file_outside_the_working_tree_is_refused_unless_allowed() {
+        // The test runs in the repository: its work tree is the working tree.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let outside = dir.path().join("secret.toml");
+        std::fs::write(&outside, "password = \"SECRET\"").expect("write");
+        let refused = read_confined_stack_file(&outside, &LoadOptions::default())
+            .expect_err("outside the working tree");
+        assert!(
+            refused.message.contains("outside the working tree"),
+            "{}",
+            refused.message
+        );
+        assert!(!refused.message.contains("SECRET"));
+        let allowed = LoadOptions {
+            allowed_dirs: vec![dir.path().to_path_buf()],
+        };
+        assert!(read_confined_stack_file(&outside, &allowed).is_ok());
+        // A .toml symlink to a file without .toml is judged by its target's name.
+        #[cfg(unix)]
+        {
+            let target = dir.path().join("passwd");
+            std::fs::write(&target, "root:x:0:0:root:/root:/bin/bash").expect("write");
+            let link = dir.path().join("stack.toml");
+            std::os::unix::fs::symlink(&target, &link).expect("symlink");
+            let refused = read_confined_stack_file(&link, &allowed).expect_err("not .toml");
+            assert!(
+                refused.message.contains("does not end in .toml"),
+                "{}",
+                refused.message
+            );
+            assert!(!refused.message.contains("root:x"));
+        }
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct Emulator {
     /// The Kafka broker double behind the seed article's stack, and the CA its certificate is
     /// signed by (pipectl reaches it with PIPECTL_KAFKA_BOOTSTRAP and SSL_CERT_FILE).
     kafka: std::sync::OnceLock<(KafkaDouble, PathBuf)>,
+    /// The job's Kafka pins (PIPECTL_KAFKA_BOOTSTRAP, PIPECTL_KAFKA_ADMIN_SECRET) every run gets.
+    kafka_pin: std::sync::Mutex<Option<(String, String)>>,
 }
 
 /// The project's fake Kubernetes API server (emulator/kube_apiserver.py) and a kubeconfig
@@ -269,6 +271,7 @@ impl Emulator {
             workdir: tempfile::tempdir().expect("temp dir"),
             kube: None,
             kafka: std::sync::OnceLock::new(),
+            kafka_pin: std::sync::Mutex::new(None),
         }
     }
 
@@ -372,6 +375,7 @@ impl Emulator {
             .await
             .expect("DescribeSecurityGroups");
         let group = groups.security_groups()[0].group_id().unwrap_or_default();
+        let secret = self.kafka_admin_secret();
         let text = std::fs::read_to_string(repo().join("stacks/kafka-logs.toml"))
             .expect("read stacks/kafka-logs.toml")
             .replace("subnet-0aaaaaaaaaaaaaaa1", &subnets[0].1)
@@ -379,9 +383,10 @@ impl Emulator {
             .replace("sg-0aaaaaaaaaaaaaaa3", group)
             .replace(
                 "arn:aws:secretsmanager:us-east-1:123456789012:secret:kafka-logs/admin-scram",
-                &self.kafka_admin_secret(),
+                &secret,
             );
-        self.seed_article_kafka();
+        let bootstrap = self.seed_article_kafka().bootstrap.clone();
+        self.pin_kafka(&bootstrap, &secret);
         self.stack("kafka-logs.toml", &text)
     }
 
@@ -425,6 +430,22 @@ impl Emulator {
                 (double, ca)
             })
             .0
+    }
+
+    /// What a CI job sets so that a stack's SASL login may go to `bootstrap` with `secret`:
+    /// every later run of pipectl gets both.
+    pub fn pin_kafka(&self, bootstrap: &str, secret: &str) {
+        if let Ok(mut pin) = self.kafka_pin.lock() {
+            *pin = Some((bootstrap.to_string(), secret.to_string()));
+        }
+    }
+
+    /// How many calls of `service:Operation` (e.g. `secretsmanager:GetSecretValue`) the
+    /// emulator received, reads included.
+    pub fn call_count(&self, operation: &str) -> u64 {
+        self.http("GET", "/_emulator/calls", "")["calls"][operation]
+            .as_u64()
+            .unwrap_or(0)
     }
 
     /// Writes a stack file into this test's directory and returns its path.
@@ -486,11 +507,16 @@ impl Emulator {
                     .unwrap_or_else(|| self.workdir.path().join("no-kubeconfig")),
             )
             .envs(env.iter().copied());
-        if let Some((double, ca)) = self.kafka.get() {
-            command
-                .env("PIPECTL_KAFKA_BOOTSTRAP", &double.bootstrap)
-                .env("SSL_CERT_FILE", ca);
+        if let Some((_, ca)) = self.kafka.get() {
+            command.env("SSL_CERT_FILE", ca);
         }
+        if let Some((bootstrap, secret)) = self.kafka_pin.lock().ok().and_then(|p| p.clone()) {
+            command
+                .env("PIPECTL_KAFKA_BOOTSTRAP", bootstrap)
+                .env("PIPECTL_KAFKA_ADMIN_SECRET", secret);
+        }
+        // As in CI: run from the checkout that holds the stack files (the working tree).
+        command.current_dir(self.workdir.path());
         command
     }
 

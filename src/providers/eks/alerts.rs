@@ -462,17 +462,30 @@ pub async fn read_for_import(
     Ok(Some(imported))
 }
 
+/// A server-side apply of `manifest` over `live` (the object as read, if it exists). Fields
+/// another field manager owns (Helm, Argo CD, a team's `kubectl apply`) are listed as
+/// conflicts: apply takes them only with `--force-conflicts`, as for the HPA.
 fn apply_change(
     id: ResourceId,
-    live: bool,
+    live: Option<serde_json::Value>,
+    manifest: &serde_json::Value,
     diffs: Vec<FieldDiff>,
     lane: &str,
     step: Step,
 ) -> Change {
-    let action = match (live, diffs.is_empty()) {
+    let action = match (&live, diffs.is_empty()) {
         (_, true) => Action::NoOp,
-        (false, false) => Action::Create,
-        (true, false) => Action::Update,
+        (None, false) => Action::Create,
+        (Some(_), false) => Action::Update,
+    };
+    let conflicts = match &live {
+        Some(live) if action != Action::NoOp => super::field_conflicts(live, manifest),
+        _ => vec![],
+    };
+    let hazards = if conflicts.is_empty() {
+        vec![]
+    } else {
+        vec![super::hpa::conflict_hazard(&conflicts)]
     };
     Change {
         id,
@@ -483,12 +496,12 @@ fn apply_change(
             vec![step]
         },
         diffs,
-        hazards: vec![],
+        hazards,
         destructive: false,
         lane: lane.to_string(),
         after_lane: None,
         deferred: None,
-        conflicts: vec![],
+        conflicts,
         fingerprint: None,
     }
 }
@@ -525,10 +538,11 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
             {
                 wanted = live_rules.clone();
             }
+            let manifest = rule_manifest(&name, &namespace, stack, &wanted);
             let operation = AlertsOperation::ApplyRule {
                 namespace: namespace.clone(),
                 name: name.clone(),
-                manifest: rule_manifest(&name, &namespace, stack, &wanted),
+                manifest: manifest.clone(),
             };
             let step = step_of(
                 "alerts",
@@ -540,8 +554,9 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
                 &operation,
             );
             let diffs = rule_diffs(&live_rules, &wanted);
+            let live = live.as_ref().and_then(|l| serde_json::to_value(l).ok());
             out.changes.extend(stamped(
-                [apply_change(rule_id, live.is_some(), diffs, &lane, step)],
+                [apply_change(rule_id, live, &manifest, diffs, &lane, step)],
                 &live_rules,
             ));
         } else {
@@ -578,7 +593,7 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
         let operation = AlertsOperation::ApplyDashboard {
             namespace: namespace.clone(),
             name: dashboard_name.clone(),
-            manifest,
+            manifest: manifest.clone(),
         };
         let step = step_of(
             "alerts",
@@ -589,7 +604,8 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
         out.changes.extend(stamped(
             [apply_change(
                 dashboard_id,
-                live.is_some(),
+                live.as_ref().and_then(|l| serde_json::to_value(l).ok()),
+                &manifest,
                 diffs,
                 &lane,
                 step,

@@ -13,6 +13,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod bounded;
 pub mod brokers;
 pub mod hpa;
 pub mod storage;
@@ -207,8 +208,9 @@ async fn build_client(aws: &Aws, access: &Access, namespace: &str) -> Result<kub
     config.default_namespace = namespace.to_string();
     config.connect_timeout = Some(Duration::from_secs(5));
     config.read_timeout = Some(Duration::from_secs(30));
-    let builder =
-        kube::client::ClientBuilder::try_from(config).context("building the Kubernetes client")?;
+    let builder = kube::client::ClientBuilder::try_from(config)
+        .context("building the Kubernetes client")?
+        .with_layer(&bounded::BoundedLayer::default());
     Ok(match access {
         Access::Kubeconfig { .. } => builder.build(),
         Access::EksToken { cluster, .. } => {

@@ -21,8 +21,9 @@ use tokio::net::TcpStream;
 
 use super::scram::{Mechanism, ScramClient};
 
-/// How long one connect or one request may take before the broker counts as unreachable.
-const TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one step (connect, TLS handshake, one request and its answer) may take before the
+/// broker counts as unreachable.
+pub const STEP_DEADLINE: Duration = Duration::from_secs(30);
 /// Kafka's default `socket.request.max.bytes` is 100 MiB; an admin answer is far smaller, and a
 /// length above this means the peer is not speaking Kafka.
 const MAX_RESPONSE_BYTES: usize = 100 * 1024 * 1024;
@@ -42,6 +43,8 @@ pub struct Credentials {
 pub struct Endpoint {
     pub servers: Vec<String>,
     pub tls: bool,
+    /// Each network step's deadline (`STEP_DEADLINE`; shorter in tests).
+    pub deadline: Duration,
 }
 
 pub struct Connection {
@@ -50,6 +53,7 @@ pub struct Connection {
     pub server: String,
     versions: BTreeMap<i16, (i16, i16)>,
     correlation_id: i32,
+    deadline: Duration,
 }
 
 impl Connection {
@@ -60,7 +64,7 @@ impl Connection {
     ) -> Result<Connection> {
         let mut failures = vec![];
         for server in &endpoint.servers {
-            match Self::open_one(server, endpoint.tls, credentials).await {
+            match Self::open_one(server, endpoint, credentials).await {
                 Ok(connection) => return Ok(connection),
                 // A login refused is the same on every broker: do not try the others.
                 Err(error)
@@ -80,16 +84,20 @@ impl Connection {
 
     async fn open_one(
         server: &str,
-        tls: bool,
+        endpoint: &Endpoint,
         credentials: Option<&Credentials>,
     ) -> Result<Connection> {
-        let tcp = tokio::time::timeout(TIMEOUT, TcpStream::connect(server))
-            .await
-            .map_err(|_| anyhow!("no answer within {} s", TIMEOUT.as_secs()))?
+        let (tls, deadline) = (endpoint.tls, endpoint.deadline);
+        let tcp = within(deadline, "connect", TcpStream::connect(server))
+            .await?
             .context("cannot connect")?;
         tcp.set_nodelay(true).ok();
+        if credentials.is_some() && !tls {
+            let peer = tcp.peer_addr().context("reading the broker's address")?;
+            refuse_plaintext_login_off_loopback(server, peer.ip())?;
+        }
         let stream: Box<dyn Stream> = if tls {
-            Box::new(tls_connect(server, tcp).await?)
+            Box::new(within(deadline, "TLS handshake", tls_connect(server, tcp)).await??)
         } else {
             Box::new(tcp)
         };
@@ -98,6 +106,7 @@ impl Connection {
             server: server.to_string(),
             versions: BTreeMap::new(),
             correlation_id: 0,
+            deadline,
         };
         connection.negotiate_versions().await?;
         if let Some(credentials) = credentials {
@@ -206,7 +215,7 @@ impl Connection {
         let mut frame = BytesMut::with_capacity(body.len() + 4);
         frame.put_i32(body.len() as i32);
         frame.extend_from_slice(&body);
-        let answer = tokio::time::timeout(TIMEOUT, async {
+        let answer = tokio::time::timeout(self.deadline, async {
             self.stream.write_all(&frame).await?;
             self.stream.flush().await?;
             let length = self.stream.read_i32().await?;
@@ -227,7 +236,7 @@ impl Connection {
             anyhow!(
                 "{} did not answer within {} s",
                 self.server,
-                TIMEOUT.as_secs()
+                self.deadline.as_secs()
             )
         })?
         .map_err(|e| anyhow!("connection to {} failed: {e}", self.server))?;
@@ -250,6 +259,30 @@ impl Connection {
         }
         Ok(response)
     }
+}
+
+/// `step` with a deadline: a peer that accepts TCP and then stays silent must not hold a plan
+/// (or a nightly drift job) forever.
+async fn within<T>(
+    limit: Duration,
+    step: &str,
+    future: impl std::future::Future<Output = T>,
+) -> Result<T> {
+    tokio::time::timeout(limit, future)
+        .await
+        .map_err(|_| anyhow!("{step}: no answer within {:?}", limit))
+}
+
+/// SASL_PLAINTEXT sends the user name and the SCRAM exchange in the clear: only over loopback
+/// (a `kubectl port-forward`, whose hop into the cluster is the API server's TLS) is that safe.
+/// The address connected to is checked, so a name resolving elsewhere is caught too.
+fn refuse_plaintext_login_off_loopback(server: &str, peer: std::net::IpAddr) -> Result<()> {
+    if peer.is_loopback() {
+        return Ok(());
+    }
+    bail!(
+        "{server} ({peer}) is not a loopback address, and security_protocol SASL_PLAINTEXT would send the login unencrypted: use SASL_SSL, or reach the brokers through `kubectl port-forward` and --kafka-bootstrap 127.0.0.1:PORT"
+    )
 }
 
 async fn tls_connect(
@@ -290,5 +323,100 @@ fn api_name(key: i16) -> String {
     match ApiKey::try_from(key) {
         Ok(api) => format!("{api:?}"),
         Err(_) => format!("API key {key}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// A peer that accepts one connection, reads one frame if `answer` is given and writes it,
+    /// then holds the connection open without a word.
+    async fn peer(answer: Option<Vec<u8>>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        tokio::spawn(async move {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            if let Some(answer) = answer {
+                let mut length = [0u8; 4];
+                if socket.read_exact(&mut length).await.is_err() {
+                    return;
+                }
+                let mut request = vec![0u8; u32::from_be_bytes(length) as usize];
+                if socket.read_exact(&mut request).await.is_err() {
+                    return;
+                }
+                let _ = socket.write_all(&answer).await;
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            drop(socket);
+        });
+        address
+    }
+
+    fn endpoint(server: String, tls: bool) -> Endpoint {
+        Endpoint {
+            servers: vec![server],
+            tls,
+            deadline: Duration::from_millis(300),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_peer_silent_after_tcp_fails_the_tls_handshake_at_its_deadline() {
+        let server = peer(None).await;
+        let started = std::time::Instant::now();
+        let error = Connection::open(&endpoint(server, true), None)
+            .await
+            .err()
+            .expect("a silent peer cannot be connected to");
+        assert!(
+            format!("{error:#}").contains("TLS handshake: no answer within 300ms"),
+            "{error:#}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_peer_silent_after_the_request_fails_at_the_request_deadline() {
+        let server = peer(None).await;
+        let error = Connection::open(&endpoint(server, false), None)
+            .await
+            .err()
+            .expect("a silent peer cannot be connected to");
+        assert!(format!("{error:#}").contains("did not answer"), "{error:#}");
+    }
+
+    /// 17 bytes: a frame length, correlation id 1, error code 0, and an ApiVersions array
+    /// (compact, v3) claiming 4,294,967,294 entries. Upstream kafka-protocol allocated room for
+    /// all of them first and aborted the process.
+    #[tokio::test]
+    async fn an_answer_claiming_billions_of_entries_is_an_error_not_an_abort() {
+        let mut answer = vec![];
+        let body: &[u8] = &[0, 0, 0, 1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0];
+        answer.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        answer.extend_from_slice(body);
+        assert_eq!(answer.len(), 19);
+        let server = peer(Some(answer)).await;
+        let error = Connection::open(&endpoint(server, false), None)
+            .await
+            .err()
+            .expect("a hostile answer is refused");
+        assert!(format!("{error:#}").contains("ApiVersions"), "{error:#}");
+    }
+
+    #[test]
+    fn a_sasl_plaintext_login_goes_to_loopback_only() {
+        let allowed = |ip: &str| {
+            refuse_plaintext_login_off_loopback("broker:9092", ip.parse().expect("an address"))
+                .is_ok()
+        };
+        assert!(allowed("127.0.0.1"));
+        assert!(allowed("::1"));
+        assert!(!allowed("10.0.1.12"));
+        assert!(!allowed("203.0.113.9"));
     }
 }

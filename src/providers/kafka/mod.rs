@@ -6,7 +6,7 @@ pub mod connection;
 pub mod scram;
 pub mod topics;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use secrecy::SecretString;
 use tokio::sync::Mutex;
 
@@ -15,6 +15,49 @@ use crate::spec::validate::admin_bootstrap_servers;
 use crate::spec::StackSpec;
 use connection::{Connection, Credentials, Endpoint};
 use scram::Mechanism;
+
+/// What the job running pipectl allows, from its own flags or environment and never from a stack
+/// file: the brokers a SASL login may be sent to (`--kafka-bootstrap`) and the one secret whose
+/// credentials may be used there (`--kafka-admin-secret`). A stack file arrives in a pull request;
+/// if it could choose the host, it could collect a SCRAM proof and relay it to the real brokers.
+#[derive(Debug, Clone, Default)]
+pub struct KafkaPin {
+    pub servers: Option<Vec<String>>,
+    pub secret: Option<String>,
+}
+
+/// How to pin, for every refusal below.
+const HOW_TO_PIN: &str = "pin them in the job, outside the stack file: --kafka-bootstrap HOST:PORT and --kafka-admin-secret ARN (or PIPECTL_KAFKA_BOOTSTRAP and PIPECTL_KAFKA_ADMIN_SECRET), e.g. a `kubectl port-forward` to a broker and the admin secret's ARN";
+
+impl KafkaPin {
+    /// The brokers and secret a stack's login goes to. Without SASL nothing secret is sent, and
+    /// the stack's own servers may be used; with SASL both must be pinned, and a secret the
+    /// file names must be the pinned one.
+    fn settle(&self, file: AdminSettings) -> Result<AdminSettings> {
+        let servers = self.servers.clone().unwrap_or(file.servers);
+        if !file.security_protocol.starts_with("SASL_") {
+            return Ok(AdminSettings { servers, ..file });
+        }
+        let (Some(pinned_servers), Some(pinned_secret)) = (&self.servers, &self.secret) else {
+            bail!(
+                "[kafka.admin] asks for a SASL login with the secret {}, but the job has not pinned where that login may go: a stack file cannot choose the host that receives it (a SCRAM proof can be relayed to the real brokers); {HOW_TO_PIN}",
+                file.sasl_secret_arn.as_deref().unwrap_or("(none named)")
+            );
+        };
+        if let Some(named) = &file.sasl_secret_arn {
+            if named != pinned_secret {
+                bail!(
+                    "[kafka.admin] sasl_secret_arn {named} is not the secret the job allows at its pinned brokers ({pinned_secret}, from --kafka-admin-secret): write that ARN in the file, or pin this one in the job"
+                );
+            }
+        }
+        Ok(AdminSettings {
+            servers: pinned_servers.clone(),
+            sasl_secret_arn: Some(pinned_secret.clone()),
+            ..file
+        })
+    }
+}
 
 /// What `[kafka.admin]` says (or `pipectl import`'s flags).
 #[derive(Debug, Clone, Default)]
@@ -35,14 +78,12 @@ pub struct Admin {
 }
 
 impl Admin {
-    /// The stack's admin settings; `override_servers` is `--kafka-bootstrap`.
-    pub fn for_stack(
-        spec: &StackSpec,
-        aws: &Aws,
-        override_servers: Option<Vec<String>>,
-    ) -> Result<Admin> {
+    /// The stack's admin settings, held to the job's pin (see `KafkaPin`).
+    pub fn for_stack(spec: &StackSpec, aws: &Aws, pin: &KafkaPin) -> Result<Admin> {
         let admin = spec.kafka.as_ref().and_then(|k| k.admin.as_ref());
-        let servers = override_servers
+        let servers = pin
+            .servers
+            .clone()
             .or_else(|| admin_bootstrap_servers(spec))
             .ok_or_else(|| {
                 anyhow!(
@@ -61,7 +102,7 @@ impl Admin {
                 .and_then(|a| a.sasl_secret_arn.as_ref())
                 .map(|s| s.get_ref().clone()),
         };
-        Admin::new(&settings, aws)
+        Admin::new(&pin.settle(settings)?, aws)
     }
 
     pub fn new(settings: &AdminSettings, aws: &Aws) -> Result<Admin> {
@@ -78,6 +119,7 @@ impl Admin {
             endpoint: Endpoint {
                 servers: settings.servers.clone(),
                 tls: protocol.ends_with("SSL"),
+                deadline: connection::STEP_DEADLINE,
             },
             sasl,
             aws: aws.clone(),
@@ -136,5 +178,64 @@ impl Admin {
             username: parsed.username,
             password: SecretString::from(parsed.password),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_file(protocol: &str, secret: Option<&str>) -> AdminSettings {
+        AdminSettings {
+            servers: vec!["pr-host.example:9096".into()],
+            security_protocol: protocol.into(),
+            sasl_mechanism: "SCRAM-SHA-512".into(),
+            sasl_secret_arn: secret.map(str::to_string),
+        }
+    }
+
+    fn pin(servers: Option<&str>, secret: Option<&str>) -> KafkaPin {
+        KafkaPin {
+            servers: servers.map(|s| vec![s.to_string()]),
+            secret: secret.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_login_goes_only_where_the_job_pinned_it() {
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:admin";
+        // No pin, or half a pin: refused, whatever the file says.
+        for half in [
+            pin(None, None),
+            pin(Some("127.0.0.1:9096"), None),
+            pin(None, Some(arn)),
+        ] {
+            let error = half
+                .settle(from_file("SASL_SSL", Some(arn)))
+                .expect_err("not pinned");
+            assert!(
+                format!("{error}").contains("--kafka-admin-secret ARN"),
+                "{error}"
+            );
+        }
+        // Pinned: the job's brokers and secret, never the file's host.
+        let settled = pin(Some("127.0.0.1:9096"), Some(arn))
+            .settle(from_file("SASL_SSL", None))
+            .expect("pinned");
+        assert_eq!(settled.servers, vec!["127.0.0.1:9096".to_string()]);
+        assert_eq!(settled.sasl_secret_arn.as_deref(), Some(arn));
+        // Another secret named in the file: refused.
+        let error = pin(Some("127.0.0.1:9096"), Some(arn))
+            .settle(from_file(
+                "SASL_SSL",
+                Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:rds"),
+            ))
+            .expect_err("another secret");
+        assert!(format!("{error}").contains("is not the secret the job allows"));
+        // No login at all: the file may name its brokers.
+        let plain = pin(None, None)
+            .settle(from_file("SSL", None))
+            .expect("no login");
+        assert_eq!(plain.servers, vec!["pr-host.example:9096".to_string()]);
     }
 }

@@ -368,11 +368,7 @@ async fn plan_topics(context: &PlanContext<'_>) -> Result<KindPlan> {
     if wanted.is_empty() {
         return Ok(out);
     }
-    let admin = Arc::new(Admin::for_stack(
-        spec,
-        context.aws,
-        context.kafka_bootstrap.clone(),
-    )?);
+    let admin = Arc::new(Admin::for_stack(spec, context.aws, &context.kafka_pin)?);
     let mut names: Vec<String> = wanted.iter().map(|w| w.name.clone()).collect();
     names.extend(consumed_topics(spec));
     names.sort();
