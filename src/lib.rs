@@ -1,17 +1,23 @@
 //! pipectl keeps the scaling settings of a Kafka log-processing stack on AWS in line with one
-//! TOML file. The pieces, in the order data flows through them:
+//! TOML file. The layers, bottom to top (each uses only those below it; `scripts/check-layers`
+//! keeps it so):
 //!
-//! * [`spec`]: the stack file: types, loading, validation with file:line:column errors;
-//! * [`providers`]: the only code that talks to AWS: reads live state, diffs it, applies steps;
+//! * [`digest`], [`escape`]: digests of what was read, and values printed as data;
+//! * [`spec`]: the stack file: types, loading, offline checks with file:line:column errors;
 //! * [`plan`]: the plan as data (resource ids, actions, field diffs, hazards, lanes, steps);
-//! * [`apply`]: executes a plan lane by lane, concurrently, and reports what happened;
-//! * [`render`]: shows plans and reports to people;
-//! * [`import`]: a stack file written from live state;
+//! * [`progress`]: live progress of the steps of an apply;
+//! * [`providers`]: the backends: AWS clients, the Kubernetes cluster, the Kafka admin API;
+//! * [`kinds`]: each kind of resource behind one interface: its read, diff and operations;
+//! * [`engine`]: the registry of kinds, building a plan from them and applying it;
+//! * [`render`], [`import`]: plans and reports for people and machines; stack files from live state;
 //! * [`cli`]: the `pipectl` command line.
 
-pub mod apply;
 pub mod cli;
+pub mod digest;
+pub mod engine;
+pub mod escape;
 pub mod import;
+pub mod kinds;
 pub mod plan;
 pub mod progress;
 pub mod providers;

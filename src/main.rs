@@ -15,7 +15,7 @@ async fn main() -> ExitCode {
                 // Causes quote brokers, APIs and files: printed as data.
                 eprintln!(
                     "error: {}",
-                    pipectl::render::escape::log_text(&format!("{error:#}"))
+                    pipectl::escape::log_text(&format!("{error:#}"))
                 );
             }
             ExitCode::from(1)

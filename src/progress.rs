@@ -38,7 +38,7 @@ impl Reporter {
     /// A line that stays (a step started, finished or failed).
     pub fn line(&self, text: &str) {
         // Lines quote resource names and services' messages: printed as data.
-        let text = crate::render::escape::log_text(text);
+        let text = crate::escape::log_text(text);
         if self.interactive {
             let _ = self.multi.println(text);
         } else {
@@ -94,7 +94,7 @@ impl StepProgress {
             self.reset_bar();
         }
         self.bar
-            .set_message(crate::render::escape::printable(text).into_owned());
+            .set_message(crate::escape::printable(text).into_owned());
         if !self.reporter.interactive {
             self.heartbeat(text);
         }
@@ -126,7 +126,7 @@ impl StepProgress {
         }
         self.bar.set_position(done);
         self.bar
-            .set_message(crate::render::escape::printable(text).into_owned());
+            .set_message(crate::escape::printable(text).into_owned());
     }
 
     fn reset_bar(&self) {

@@ -257,3 +257,40 @@ fn a_rule_another_field_manager_owns_is_taken_only_with_force_conflicts() {
         .expect_code(0)
         .expect_stdout("Apply complete");
 }
+
+/// The brokers and the alerts share the run's one cluster connection (issue 19, item 2): one
+/// DescribeCluster per plan, and a cluster that cannot be reached is reported once.
+#[test]
+fn the_brokers_and_the_alerts_share_one_cluster_connection() {
+    let emulator = Emulator::start_with_eks_token_cluster();
+    emulator
+        .cluster()
+        .configure(r#"{"prometheus_operator": true}"#);
+    let both = common::brokers_stack("min_replicas = 3\nmax_replicas = 6", "")
+        .replace("kube_context = \"fake\"", "cluster = \"kafka-logs\"")
+        + "\n[kafka.alerts]\nconsumer_lag_records = 10000\n";
+    let stack = emulator.stack("both.toml", &both);
+    // EKS's REST API: DescribeCluster is GET /clusters/NAME.
+    let describe = "eks:GET /clusters/kafka-logs";
+    let before = emulator.call_count(describe);
+    emulator
+        .pipectl(&["plan", path_str(&stack)])
+        .expect_code(0)
+        .expect_stdout("eks.prometheus_rule.kafka/pipectl-k-alerts");
+    assert_eq!(emulator.call_count(describe) - before, 1);
+    // A cluster that does not exist: one error, not one per kind.
+    let missing = emulator.stack(
+        "missing.toml",
+        &both.replace("kafka-logs", "no-such-cluster"),
+    );
+    let run = emulator.pipectl(&["plan", path_str(&missing)]);
+    run.expect_code(1);
+    assert_eq!(
+        run.stderr
+            .matches("error: eks.cluster.no-such-cluster")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}

@@ -15,7 +15,7 @@ use super::{
     load_and_connect, plan_loaded, plan_stack, shown, GlobalArgs, LockArgs, Reading, Reported,
     WaitArgs,
 };
-use crate::apply::{self, ApplyOptions};
+use crate::engine::apply::{self, ApplyOptions};
 use crate::plan::document::PlanDocument;
 use crate::plan::targets::Targets;
 use crate::plan::Plan;

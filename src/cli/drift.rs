@@ -81,7 +81,7 @@ pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
                     Some(StackFailure(text)) => text.clone(),
                     None => format!("{error:#}"),
                 };
-                eprintln!("{}", crate::render::escape::log_text(&text));
+                eprintln!("{}", crate::escape::log_text(&text));
                 StackDrift::failed(&name, text)
             }
         }

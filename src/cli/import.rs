@@ -134,7 +134,12 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<u8> {
     let imported = import::read(&aws, &args.request(global)).await?;
     let rendered = render::render(&imported);
     // What import writes must be a valid stack file: a failure here is pipectl's bug.
-    crate::spec::parse(Path::new("<imported>"), &rendered.text).map_err(|error| {
+    crate::spec::parse(
+        Path::new("<imported>"),
+        &rendered.text,
+        &global.load_options().ignorable,
+    )
+    .map_err(|error| {
         anyhow::anyhow!("the imported stack file is not valid (a bug in pipectl import):\n{error}")
     })?;
     match &args.out {

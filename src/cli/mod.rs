@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
-use crate::plan::build::{BuildOptions, DEFAULT_READ_PARALLELISM};
+use crate::engine::build::{BuildOptions, DEFAULT_READ_PARALLELISM};
 use crate::plan::targets::{Targets, PARTIAL_PLAN_WARNING};
 use crate::plan::Plan;
 use crate::providers::account::check_account;
@@ -122,6 +122,9 @@ impl GlobalArgs {
     pub fn load_options(&self) -> spec::LoadOptions {
         spec::LoadOptions {
             allowed_dirs: self.allow_files_from.clone(),
+            ignorable: crate::engine::registry::ignorable_fields()
+                .copied()
+                .collect(),
         }
     }
 }
@@ -547,14 +550,16 @@ async fn plan_loaded(
 ) -> Result<(Plan, Clients)> {
     let started = std::time::Instant::now();
     let options = BuildOptions {
-        kube_context: global.kube_context.clone(),
-        kafka_pin: global.kafka_pin(),
         parallelism: reading.parallelism,
         targets: reading.targets.clone(),
     };
     let built = tokio::time::timeout(
         reading.deadline,
-        crate::plan::build::build(stack, aws, &options),
+        crate::engine::build::build(
+            stack,
+            Clients::new(aws, global.kube_context.clone(), global.kafka_pin()),
+            &options,
+        ),
     )
     .await
     .map_err(|_| {
@@ -590,7 +595,7 @@ async fn plan_loaded(
 fn shown(error: anyhow::Error) -> anyhow::Error {
     match error.downcast::<StackFailure>() {
         Ok(StackFailure(text)) => {
-            eprintln!("{}", crate::render::escape::log_text(&text));
+            eprintln!("{}", crate::escape::log_text(&text));
             anyhow::Error::new(Reported)
         }
         Err(other) => other,

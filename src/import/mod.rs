@@ -11,8 +11,12 @@ use std::collections::BTreeMap;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::providers::eks::{alerts, hpa, storage, Cluster, ClusterRequest};
-use crate::providers::{describe_sdk_error, dynamodb, insights, kafka, lambda, sagemaker, Aws};
+use crate::kinds::brokers::{hpa, storage};
+use crate::kinds::{
+    alerts, functions as lambda, insights, tables as dynamodb, topics, variants as sagemaker,
+};
+use crate::providers::eks::{Cluster, ClusterRequest};
+use crate::providers::{describe_sdk_error, kafka, Aws};
 
 /// What to import, from `pipectl import`'s flags.
 #[derive(Debug, Clone, Default)]
@@ -69,7 +73,7 @@ pub struct ImportedAlerts {
 #[derive(Debug)]
 pub struct ImportedTopics {
     pub admin: kafka::AdminSettings,
-    pub topics: Vec<(String, kafka::topics::LiveTopic)>,
+    pub topics: Vec<(String, topics::LiveTopic)>,
 }
 
 #[derive(Debug)]
@@ -205,7 +209,7 @@ async fn read_topics(aws: &Aws, request: &ImportRequest) -> Result<Option<Import
     let names = request.topics.clone();
     let live = admin
         .with_connection(|connection| {
-            Box::pin(async move { kafka::topics::read(connection, &names).await })
+            Box::pin(async move { topics::read(connection, &names).await })
         })
         .await?;
     let mut topics = vec![];

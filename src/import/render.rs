@@ -9,10 +9,10 @@ use std::fmt::Write;
 use super::{
     Imported, ImportedAlerts, ImportedKafka, ImportedStorage, ImportedTopics, ImportedVariant,
 };
-use crate::providers::eks::hpa::{LiveAutoscaler, ScaleDownPolicy};
-use crate::providers::lambda::{KafkaSource, LiveFunction, LiveMapping};
-use crate::providers::{dynamodb, sagemaker};
-use crate::render::escape::printable;
+use crate::escape::printable;
+use crate::kinds::brokers::hpa::{LiveAutoscaler, ScaleDownPolicy};
+use crate::kinds::functions::{KafkaSource, LiveFunction, LiveMapping};
+use crate::kinds::{tables as dynamodb, variants as sagemaker};
 use crate::spec::{limits, BillingMode};
 
 /// The stack file and what a person should review before the first apply.

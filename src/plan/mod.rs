@@ -2,7 +2,6 @@
 //! Nothing here talks to AWS or prints; providers fill a plan in, renderers show it, and the
 //! apply engine executes its steps.
 
-pub mod build;
 pub mod document;
 pub mod targets;
 
@@ -241,7 +240,9 @@ pub struct Hazard {
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Step {
     pub description: String,
-    /// The backend: `dynamodb`, `lambda`, `sagemaker`, `autoscaler` (the HPA) or `storage`.
+    /// The backend that executes it, one of the kinds' services: `dynamodb`,
+    /// `dynamodb_insights`, `lambda`, `sagemaker`, `autoscaler` (the HPA), `storage`, `alerts`
+    /// or `kafka` (topics).
     pub service: String,
     /// The API calls apply makes for this step, in order: AWS calls as IAM names them
     /// (`lambda:UpdateFunctionConfiguration`), Kubernetes calls as `kubernetes:VERB
@@ -289,7 +290,7 @@ pub struct FieldConflict {
 
 /// A problem that makes the stack impossible to apply as written (e.g. a function that does
 /// not exist). A plan with errors is never applied.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PlanError {
     pub resource: String,
     pub message: String,
@@ -350,16 +351,10 @@ pub fn stamped<T: serde::Serialize>(
         .collect()
 }
 
-/// Hex SHA-256 of some bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
-
 /// A digest of a live object as pipectl read it (its JSON form): equal digests mean nothing
 /// pipectl looks at has changed.
 pub fn fingerprint<T: Serialize>(live: &T) -> String {
-    sha256_hex(&serde_json::to_vec(live).unwrap_or_default())
+    crate::digest::sha256_hex(&serde_json::to_vec(live).unwrap_or_default())
 }
 
 #[derive(
@@ -405,6 +400,23 @@ impl Plan {
             }
         }
         summary
+    }
+}
+
+impl Plan {
+    /// Errors as one message, for commands that stop on them.
+    pub fn error_report(&self) -> String {
+        self.errors
+            .iter()
+            .map(
+                |PlanError {
+                     resource,
+                     message,
+                     help,
+                 }| format!("error: {resource}: {message}\n   = help: {help}"),
+            )
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 

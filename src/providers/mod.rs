@@ -1,18 +1,15 @@
-//! The only code that talks to AWS or Kubernetes. One module per backend; each reads live state for a
-//! desired resource, turns the difference into plan changes, and executes one step of a change.
-//! Endpoints come from the standard `AWS_ENDPOINT_URL*` variables, credentials from
-//! aws-config's standard chain: nothing here knows whether it talks to AWS or a test double.
+//! The backends: the connections to AWS (one client per service, paced under AWS's request
+//! quotas), to the Kubernetes cluster (`eks`) and to the Kafka brokers' admin API (`kafka`), the
+//! apply lock, and waiting for a service to settle. The kinds (`crate::kinds`) read, diff and
+//! change resources through them; nothing here knows a kind. Endpoints come from the standard
+//! `AWS_ENDPOINT_URL*` variables, credentials from aws-config's standard chain: nothing here
+//! knows whether it talks to AWS or a test double.
 
 pub mod account;
-pub mod dynamodb;
 pub mod eks;
-pub mod insights;
 pub mod kafka;
-pub mod kind;
-pub mod lambda;
 pub mod lock;
 pub mod quota;
-pub mod sagemaker;
 pub mod wait;
 
 use std::time::Duration;
@@ -29,7 +26,6 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 
 use crate::plan::Step;
-use crate::progress::StepProgress;
 
 /// A plan step for a provider's typed operation: its service, the API calls it makes, and the
 /// operation as data (the plan holds it without knowing the provider).
@@ -91,20 +87,75 @@ pub struct Aws {
 /// same credentials.
 static CALLER: tokio::sync::OnceCell<account::Identity> = tokio::sync::OnceCell::const_new();
 
-/// Everything apply talks to: AWS, and the Kubernetes cluster when the stack has one.
-#[derive(Clone)]
+/// Everything one stack's run reads and changes through: AWS, and the Kubernetes cluster and the
+/// Kafka brokers' admin API, each opened on first use by whichever kind asks and shared by all
+/// (one DescribeCluster per run, an unreachable cluster reported once). The plan opens them; the
+/// apply that follows uses the same ones.
 pub struct Clients {
     pub aws: Aws,
-    pub cluster: Option<eks::Cluster>,
-    /// The brokers' admin API, when the stack has topics.
-    pub kafka: Option<std::sync::Arc<kafka::Admin>>,
+    /// `--kube-context`.
+    kube_context: Option<String>,
+    /// `--kafka-bootstrap` and `--kafka-admin-secret`: where a Kafka login may go.
+    kafka_pin: kafka::KafkaPin,
+    cluster: tokio::sync::OnceCell<std::result::Result<eks::Cluster, crate::plan::PlanError>>,
+    kafka: tokio::sync::OnceCell<std::sync::Arc<kafka::Admin>>,
 }
 
 impl Clients {
-    /// Executes one step through the kind that made it: the call, then the wait until the
-    /// service reports the result settled.
-    pub async fn execute(&self, step: &Step, progress: &StepProgress) -> Result<()> {
-        kind::executor(step)?.execute(self, step, progress).await
+    pub fn new(aws: Aws, kube_context: Option<String>, kafka_pin: kafka::KafkaPin) -> Clients {
+        Clients {
+            aws,
+            kube_context,
+            kafka_pin,
+            cluster: tokio::sync::OnceCell::new(),
+            kafka: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The stack's cluster, connected the first time a kind asks; a cluster that cannot be
+    /// reached is the same plan error for every kind that asks.
+    pub async fn cluster(
+        &self,
+        spec: &crate::spec::StackSpec,
+    ) -> std::result::Result<&eks::Cluster, crate::plan::PlanError> {
+        self.cluster
+            .get_or_init(|| async {
+                let request = eks::ClusterRequest::for_stack(spec, self.kube_context.as_deref());
+                eks::Cluster::connect(&self.aws, &request).await
+            })
+            .await
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The cluster the plan connected to, for apply.
+    pub fn connected_cluster(&self) -> Result<&eks::Cluster> {
+        self.cluster
+            .get()
+            .and_then(|connected| connected.as_ref().ok())
+            .ok_or_else(|| anyhow::anyhow!("no Kubernetes cluster is connected"))
+    }
+
+    /// The brokers' admin API, set up the first time a kind asks (the connection itself opens
+    /// on its first request).
+    pub async fn kafka(
+        &self,
+        spec: &crate::spec::StackSpec,
+    ) -> Result<std::sync::Arc<kafka::Admin>> {
+        self.kafka
+            .get_or_try_init(|| async {
+                kafka::Admin::for_stack(spec, &self.aws, &self.kafka_pin).map(std::sync::Arc::new)
+            })
+            .await
+            .cloned()
+    }
+
+    /// The admin API the plan used, for apply.
+    pub fn connected_kafka(&self) -> Result<std::sync::Arc<kafka::Admin>> {
+        self.kafka
+            .get()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("no Kafka admin connection is open"))
     }
 }
 

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::drift_words;
-use super::escape::{fenced, html, markdown_code, markdown_text};
+use crate::escape::{fenced, html, markdown_code, markdown_text};
 use crate::plan::document::{DriftDocument, DriftStatus};
 use crate::plan::{Action, Change, Plan};
 

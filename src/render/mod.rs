@@ -2,7 +2,6 @@
 //! terminal), Markdown for pull-request comments, JSON for machines (the documents of
 //! `plan::document`, printed as they are).
 
-pub mod escape;
 pub mod markdown;
 pub mod text;
 

@@ -7,8 +7,8 @@ use std::fmt::Write;
 use console::style;
 
 use super::drift_words;
-use super::escape::{log_text, printable};
-use crate::apply::{ApplyReport, Outcome};
+use crate::engine::apply::{ApplyReport, Outcome};
+use crate::escape::{log_text, printable};
 use crate::plan::document::{DriftDocument, DriftStatus};
 use crate::plan::{Action, Change, FieldDiff, Plan};
 

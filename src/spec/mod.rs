@@ -52,18 +52,18 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedStack, SpecError
         .ok()
         .is_some_and(|table| extends::extends_of(&table).is_some());
     if !extends {
-        return parse(path, &text);
+        return parse(path, &text, &options.ignorable);
     }
     let layers = extends::chain(path, text, options)?;
     let merged = extends::merge(&layers)?;
-    match parse(path, &merged) {
+    match parse(path, &merged, &options.ignorable) {
         Ok(mut stack) => {
             // A saved plan must notice an edit of any file of the chain.
             let mut all = String::new();
             for layer in &layers {
                 all.push_str(&format!("{}\n{}\n", layer.path.display(), layer.text));
             }
-            stack.sha256 = crate::plan::sha256_hex(all.as_bytes());
+            stack.sha256 = crate::digest::sha256_hex(all.as_bytes());
             Ok(stack)
         }
         Err(error) => Err(extends::trace(error, &merged, &layers)),
@@ -72,7 +72,11 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedStack, SpecError
 
 /// Parses and validates stack text; `path` is only used in messages. Reports every error of
 /// the file: of its syntax, of its keys and values, and of validation.
-pub fn parse(path: &Path, text: &str) -> Result<LoadedStack, SpecError> {
+pub fn parse(
+    path: &Path,
+    text: &str,
+    ignorable: &[validate::Ignorable],
+) -> Result<LoadedStack, SpecError> {
     let (spec, mut problems) = parse::parse_spec(text);
     let not_toml = spec
         .is_none()
@@ -94,14 +98,14 @@ pub fn parse(path: &Path, text: &str) -> Result<LoadedStack, SpecError> {
         ));
     }
     if let Some(spec) = &spec {
-        problems.extend(validate::validate(spec));
+        problems.extend(validate::validate(spec, ignorable));
     }
     problems.sort_by_key(|problem| problem.span.start);
     match spec {
         Some(spec) if problems.is_empty() => Ok(LoadedStack {
             path: path.to_path_buf(),
             spec,
-            sha256: crate::plan::sha256_hex(text.as_bytes()),
+            sha256: crate::digest::sha256_hex(text.as_bytes()),
         }),
         _ => Err(SpecError::new(path, text, problems)),
     }
@@ -112,7 +116,7 @@ mod tests {
     use super::*;
 
     fn errors(text: &str) -> String {
-        match parse(Path::new("t.toml"), text) {
+        match parse(Path::new("t.toml"), text, &[]) {
             Ok(_) => String::new(),
             Err(err) => err.to_string(),
         }

@@ -20,6 +20,9 @@ pub const MAX_INPUT_BYTES: u64 = 10 * 1024 * 1024;
 pub struct LoadOptions {
     /// Directories (and their subdirectories) stack files and `extends` bases may be in.
     pub allowed_dirs: Vec<PathBuf>,
+    /// The resource id prefixes `[[ignore]]` rules may name, each with its ignorable fields (the
+    /// kinds' own lists, given by the engine: the file format knows no kind).
+    pub ignorable: Vec<(&'static str, &'static [&'static str])>,
 }
 
 /// Why a file was not read; the message names the file and never its content.
@@ -283,6 +286,7 @@ mod tests {
         assert!(!refused.message.contains("SECRET"));
         let allowed = LoadOptions {
             allowed_dirs: vec![dir.path().to_path_buf()],
+            ..LoadOptions::default()
         };
         assert!(read_confined_stack_file(&outside, &allowed).is_ok());
         // A .toml symlink to a file without .toml is judged by its target's name.
@@ -317,6 +321,7 @@ mod tests {
         assert!(check_extends_target(&file, &outside, &LoadOptions::default()).is_err());
         let allowed = LoadOptions {
             allowed_dirs: vec![dir.path().to_path_buf()],
+            ..LoadOptions::default()
         };
         assert!(check_extends_target(&file, &outside, &allowed).is_ok());
         // A symlink inside the tree that points outside it is judged by where it points.

@@ -1,7 +1,6 @@
 //! Offline checks of a parsed stack: ranges, names and contradictions that AWS or Kubernetes
 //! would reject (or, worse, accept and regret). Runs before any network call.
 
-use crate::providers::kind::ignorable_fields;
 use std::collections::BTreeMap;
 
 use toml::Spanned;
@@ -9,6 +8,9 @@ use toml::Spanned;
 use super::diagnostic::Diagnostic;
 use super::limits::{self, Limit};
 use super::types::*;
+
+/// A resource id prefix `[[ignore]]` may name, and the fields it may leave alone.
+pub type Ignorable = (&'static str, &'static [&'static str]);
 
 /// Collects every problem instead of stopping at the first, so one run shows them all.
 #[derive(Default)]
@@ -282,7 +284,9 @@ fn validate_alerts(check: &mut Checker, spec: &StackSpec) {
     );
 }
 
-pub fn validate(spec: &StackSpec) -> Vec<Diagnostic> {
+/// Every offline check of a stack; `ignorable` lists the resource id prefixes `[[ignore]]` may
+/// name, with their fields (the registry's, given by the caller).
+pub fn validate(spec: &StackSpec, ignorable: &[Ignorable]) -> Vec<Diagnostic> {
     let mut check = Checker::default();
     validate_alerts(&mut check, spec);
     if let Some(region) = &spec.stack.region {
@@ -314,7 +318,7 @@ pub fn validate(spec: &StackSpec) -> Vec<Diagnostic> {
         "letters, digits, '-' and '_'",
     );
     for (index, rule) in spec.ignore.iter().enumerate() {
-        validate_ignore(&mut check, rule, &format!("ignore[{index}]"));
+        validate_ignore(&mut check, rule, &format!("ignore[{index}]"), ignorable);
     }
     if let Some(eks) = &spec.eks {
         if let Some(cluster) = &eks.cluster {
@@ -594,12 +598,15 @@ fn validate_kafka_admin(check: &mut Checker, admin: &KafkaAdmin) {
     }
 }
 
-fn validate_ignore(check: &mut Checker, rule: &IgnoreRule, base: &str) {
+fn validate_ignore(check: &mut Checker, rule: &IgnoreRule, base: &str, ignorable: &[Ignorable]) {
     let pattern = rule.resource.get_ref();
     // The fields each registered kind lets an ignore rule name.
-    let Some((prefix, fields)) = ignorable_fields().find(|(prefix, _)| pattern.starts_with(prefix))
+    let Some((prefix, fields)) = ignorable
+        .iter()
+        .find(|(prefix, _)| pattern.starts_with(prefix))
     else {
-        let kinds: Vec<String> = ignorable_fields()
+        let kinds: Vec<String> = ignorable
+            .iter()
             .map(|(prefix, _)| format!("{prefix}NAME"))
             .collect();
         check.error(

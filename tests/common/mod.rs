@@ -22,6 +22,23 @@ pub fn brokers_stack(brokers: &str, storage: &str) -> String {
     )
 }
 
+/// The kinds the seed article's stack (stacks/kafka-logs.toml) changes from its "before" state,
+/// as resource id prefixes: one line per kind, so a new kind adds a line and edits no total.
+pub const SEED_STACK_KINDS: &[&str] = &[
+    "dynamodb.table.",
+    "dynamodb.index.",
+    "dynamodb.contributor_insights.",
+    "lambda.function.",
+    "lambda.kafka_trigger.",
+    "sagemaker.variant.",
+    "eks.hpa.",
+    "eks.storage_class.",
+    "eks.volume.",
+    "eks.prometheus_rule.",
+    "eks.dashboard.",
+    "kafka.topic.",
+];
+
 pub const STORAGE_AT_BASELINE: &str = "[kafka.storage]\nstorage_class = \"kafka-gp3\"\nvolume_type = \"gp3\"\niops = 3000\nthroughput_mibps = 125\nencrypted = true\n";
 
 pub struct Emulator {
@@ -742,6 +759,41 @@ impl Run {
             "stdout lacks {text:?}\n{}",
             self.all()
         );
+        self
+    }
+
+    /// The resource ids apply's summary lists as applied.
+    pub fn applied(&self) -> Vec<String> {
+        let summary = self
+            .stdout
+            .rsplit("Apply summary:")
+            .next()
+            .unwrap_or_default();
+        summary
+            .lines()
+            .filter(|line| line.trim_end().ends_with("applied") && line.starts_with("  "))
+            .filter_map(|line| line.split_whitespace().next().map(str::to_string))
+            .collect()
+    }
+
+    /// Every change of the apply was applied (none failed, unconfirmed or not started), and
+    /// each of `kinds` (resource id prefixes such as `lambda.function.`) had one at least.
+    /// Per kind rather than a whole-stack total, so a new kind adds its line and edits none.
+    #[track_caller]
+    pub fn expect_applied_kinds(&self, kinds: &[&str]) -> &Self {
+        assert!(
+            self.stdout.contains(" applied, 0 failed, 0 not started."),
+            "not every change was applied:\n{}",
+            self.all()
+        );
+        let applied = self.applied();
+        for kind in kinds {
+            assert!(
+                applied.iter().any(|id| id.starts_with(kind)),
+                "no {kind} change was applied: {applied:?}\n{}",
+                self.all()
+            );
+        }
         self
     }
 

@@ -1,5 +1,6 @@
-//! The Kafka brokers on EKS: reaching the cluster, the broker HorizontalPodAutoscaler
-//! (`hpa`), and the broker storage, both the EBS StorageClass and the live volumes (`storage`).
+//! Reaching the Kubernetes cluster (EKS) and what every kind that writes Kubernetes objects
+//! shares: server-side apply under pipectl's field manager, the fields other managers own, and
+//! how API errors read. The kinds on the cluster are `kinds::brokers` and `kinds::alerts`.
 //!
 //! The cluster is reached one of two ways:
 //! * a kubeconfig context (`--kube-context`, `[eks] kube_context`, else the current context of
@@ -11,12 +12,8 @@
 //! With `[eks] cluster` set, DescribeCluster is always read: a cluster that is missing or not
 //! ACTIVE is a plan error before anything else is tried.
 
-pub mod alerts;
 pub mod auth;
 pub mod bounded;
-pub mod brokers;
-pub mod hpa;
-pub mod storage;
 pub mod token;
 
 use std::time::Duration;
@@ -27,6 +24,9 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::{describe_sdk_error, Aws};
+
+/// The field manager pipectl writes Kubernetes objects under (server-side apply).
+pub const FIELD_MANAGER: &str = "pipectl";
 use crate::plan::PlanError;
 
 /// How pipectl reaches the cluster, decided once per run.
@@ -69,11 +69,17 @@ impl ClusterRequest {
             kube_context: kube_context
                 .map(str::to_string)
                 .or_else(|| eks.and_then(|e| e.kube_context.clone())),
-            namespace: eks
-                .map(|e| e.namespace.get_ref().clone())
-                .unwrap_or_else(|| "kafka".to_string()),
+            namespace: namespace_of(spec),
         }
     }
+}
+
+/// The namespace a stack's Kubernetes objects live in (`[eks] namespace`, default `kafka`).
+pub fn namespace_of(spec: &crate::spec::StackSpec) -> String {
+    spec.eks
+        .as_ref()
+        .map(|e| e.namespace.get_ref().clone())
+        .unwrap_or_else(|| "kafka".to_string())
 }
 
 impl Cluster {
@@ -263,7 +269,7 @@ where
 {
     api.patch(
         name,
-        &kube::api::PatchParams::apply(hpa::FIELD_MANAGER).force(),
+        &kube::api::PatchParams::apply(FIELD_MANAGER).force(),
         &kube::api::Patch::Apply(manifest),
     )
     .await
@@ -285,7 +291,7 @@ pub fn field_conflicts(
         .flatten()
         .filter_map(|entry| {
             let manager = entry["manager"].as_str()?;
-            (manager != hpa::FIELD_MANAGER).then(|| {
+            (manager != FIELD_MANAGER).then(|| {
                 let mut paths = vec![];
                 owned_paths(&entry["fieldsV1"], &mut vec![], &mut paths);
                 paths.into_iter().map(move |p| (manager.to_string(), p))

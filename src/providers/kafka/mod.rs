@@ -4,7 +4,6 @@
 
 pub mod connection;
 pub mod scram;
-pub mod topics;
 
 use anyhow::{anyhow, bail, Context, Result};
 use secrecy::SecretString;

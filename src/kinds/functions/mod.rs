@@ -16,8 +16,9 @@
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
+use crate::kinds::kind::{KindPlan, PlanContext, TypedKind};
 use crate::plan::{ignored_fields, stamped};
-use crate::providers::kind::{Kind, KindPlan, PlanContext};
+use crate::providers::Clients;
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::types::{
@@ -28,10 +29,10 @@ use aws_sdk_lambda::types::{
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use super::wait::{self, Poll};
-use super::{describe_sdk_error, Aws};
 use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step};
 use crate::progress::StepProgress;
+use crate::providers::wait::{self, Poll};
+use crate::providers::{describe_sdk_error, Aws};
 use crate::spec::{self, limits, ReservedConcurrency};
 
 /// The kind of `lambda.function.NAME` resource ids.
@@ -525,7 +526,7 @@ impl FunctionOperation {
     /// The operation as a plan step of service `lambda`.
     pub fn into_step(self, description: String) -> Step {
         let api_calls = self.api_calls();
-        crate::providers::step_of("lambda", description, api_calls, &self)
+        Functions::step(description, api_calls, &self)
     }
 
     /// The API calls apply makes for it, as IAM names them: the change, then the wait's reads.
@@ -1511,54 +1512,36 @@ async fn wait_for_mapping(
 pub struct Functions;
 pub static FUNCTIONS: Functions = Functions;
 
-impl Kind for Functions {
-    fn ignorable(&self) -> &'static [(&'static str, &'static [&'static str])] {
-        &[
-            (
-                "lambda.function.",
-                &["timeout_seconds", "memory_mib", "reserved_concurrency"],
-            ),
-            (
-                "lambda.kafka_trigger.",
-                &[
-                    "batch_size",
-                    "batching_window_seconds",
-                    "minimum_pollers",
-                    "maximum_pollers",
-                ],
-            ),
-        ]
-    }
-
-    fn services(&self) -> &'static [&'static str] {
-        &["lambda"]
-    }
-
-    fn operation_schemas(
-        &self,
-        generator: &mut schemars::SchemaGenerator,
-    ) -> Vec<(&'static str, schemars::Schema)> {
-        vec![("lambda", generator.subschema_for::<FunctionOperation>())]
-    }
+impl TypedKind for Functions {
+    const SERVICE: &'static str = "lambda";
+    const IGNORABLE: &'static [(&'static str, &'static [&'static str])] = &[
+        (
+            "lambda.function.",
+            &["timeout_seconds", "memory_mib", "reserved_concurrency"],
+        ),
+        (
+            "lambda.kafka_trigger.",
+            &[
+                "batch_size",
+                "batching_window_seconds",
+                "minimum_pollers",
+                "maximum_pollers",
+            ],
+        ),
+    ];
+    type Operation = FunctionOperation;
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_functions(context))
     }
 
-    fn execute<'a>(
+    fn run<'a>(
         &'a self,
-        clients: &'a crate::providers::Clients,
-        step: &'a Step,
+        clients: &'a Clients,
+        operation: FunctionOperation,
         progress: &'a StepProgress,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            execute(
-                &clients.aws,
-                &crate::providers::operation_of(step)?,
-                progress,
-            )
-            .await
-        })
+        Box::pin(async move { execute(&clients.aws, &operation, progress).await })
     }
 }
 

@@ -14,8 +14,9 @@
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
+use crate::kinds::kind::{KindPlan, PlanContext, TypedKind};
 use crate::plan::{ignored_fields, stamped};
-use crate::providers::kind::{Kind, KindPlan, PlanContext};
+use crate::providers::Clients;
 use std::collections::BTreeMap;
 
 use anyhow::{anyhow, bail, Result};
@@ -26,9 +27,9 @@ use aws_sdk_applicationautoscaling::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{describe_sdk_error, Aws};
 use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step};
 use crate::progress::StepProgress;
+use crate::providers::{describe_sdk_error, Aws};
 use crate::spec;
 
 const DIMENSION: &str = "sagemaker:variant:DesiredInstanceCount";
@@ -440,7 +441,7 @@ impl VariantOperation {
     /// The operation as a plan step of service `sagemaker`.
     pub fn into_step(self, description: String) -> Step {
         let api_calls = self.api_calls();
-        crate::providers::step_of("sagemaker", description, api_calls, &self)
+        Variants::step(description, api_calls, &self)
     }
 
     /// The API calls apply makes for it, as IAM names them.
@@ -885,49 +886,31 @@ pub async fn execute(
 pub struct Variants;
 pub static VARIANTS: Variants = Variants;
 
-impl Kind for Variants {
-    fn ignorable(&self) -> &'static [(&'static str, &'static [&'static str])] {
-        &[(
-            "sagemaker.variant.",
-            &[
-                "min_capacity",
-                "max_capacity",
-                "target_invocations_per_instance",
-                "scale_in_cooldown_seconds",
-                "scale_out_cooldown_seconds",
-            ],
-        )]
-    }
-
-    fn services(&self) -> &'static [&'static str] {
-        &["sagemaker"]
-    }
-
-    fn operation_schemas(
-        &self,
-        generator: &mut schemars::SchemaGenerator,
-    ) -> Vec<(&'static str, schemars::Schema)> {
-        vec![("sagemaker", generator.subschema_for::<VariantOperation>())]
-    }
+impl TypedKind for Variants {
+    const SERVICE: &'static str = "sagemaker";
+    const IGNORABLE: &'static [(&'static str, &'static [&'static str])] = &[(
+        "sagemaker.variant.",
+        &[
+            "min_capacity",
+            "max_capacity",
+            "target_invocations_per_instance",
+            "scale_in_cooldown_seconds",
+            "scale_out_cooldown_seconds",
+        ],
+    )];
+    type Operation = VariantOperation;
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_variants(context))
     }
 
-    fn execute<'a>(
+    fn run<'a>(
         &'a self,
-        clients: &'a crate::providers::Clients,
-        step: &'a Step,
+        clients: &'a Clients,
+        operation: VariantOperation,
         progress: &'a StepProgress,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            execute(
-                &clients.aws,
-                &crate::providers::operation_of(step)?,
-                progress,
-            )
-            .await
-        })
+        Box::pin(async move { execute(&clients.aws, &operation, progress).await })
     }
 }
 

@@ -9,7 +9,6 @@
 //! replication factor is a partition reassignment, not a config.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
@@ -29,16 +28,16 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Request, StrBytes};
 use serde::{Deserialize, Serialize};
 
-use super::connection::{error_name, Connection};
-use super::Admin;
+use crate::kinds::kind::{KindPlan, PlanContext, TypedKind};
 use crate::plan::{
     ignored_fields, stamped, Action, Change, FieldDiff, Hazard, PlanError, ResourceId,
     ResourceKind, Step,
 };
 use crate::progress::StepProgress;
-use crate::providers::kind::{Kind, KindPlan, PlanContext};
+use crate::providers::kafka::connection::{error_name, Connection};
+use crate::providers::kafka::Admin;
 use crate::providers::wait::{self, Poll};
-use crate::providers::{operation_of, step_of, Clients};
+use crate::providers::Clients;
 use crate::spec::validate::topic_replication_factor;
 use crate::spec::{ReservedConcurrency, StackSpec};
 
@@ -132,51 +131,37 @@ impl TopicOperation {
     }
 
     fn into_step(self, description: String) -> Step {
-        step_of("kafka", description, self.api_calls(), &self)
+        Topics::step(description, self.api_calls(), &self)
     }
 }
 
-impl Kind for Topics {
-    fn ignorable(&self) -> &'static [(&'static str, &'static [&'static str])] {
-        &[(
-            "kafka.topic.",
-            &[
-                "partitions",
-                "replication_factor",
-                "retention_ms",
-                "min_insync_replicas",
-                "cleanup_policy",
-            ],
-        )]
-    }
-
-    fn services(&self) -> &'static [&'static str] {
-        &["kafka"]
-    }
-
-    fn operation_schemas(
-        &self,
-        generator: &mut schemars::SchemaGenerator,
-    ) -> Vec<(&'static str, schemars::Schema)> {
-        vec![("kafka", generator.subschema_for::<TopicOperation>())]
-    }
+impl TypedKind for Topics {
+    const SERVICE: &'static str = "kafka";
+    const IGNORABLE: &'static [(&'static str, &'static [&'static str])] = &[(
+        "kafka.topic.",
+        &[
+            "partitions",
+            "replication_factor",
+            "retention_ms",
+            "min_insync_replicas",
+            "cleanup_policy",
+        ],
+    )];
+    type Operation = TopicOperation;
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_topics(context))
     }
 
-    fn execute<'a>(
+    fn run<'a>(
         &'a self,
         clients: &'a Clients,
-        step: &'a Step,
+        operation: TopicOperation,
         progress: &'a StepProgress,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let admin = clients
-                .kafka
-                .as_ref()
-                .ok_or_else(|| anyhow!("a Kafka step without the brokers' admin API"))?;
-            execute(admin, &clients.aws.wait, &operation_of(step)?, progress).await
+            let admin = clients.connected_kafka()?;
+            execute(&admin, &clients.aws.wait, &operation, progress).await
         })
     }
 }
@@ -368,7 +353,7 @@ async fn plan_topics(context: &PlanContext<'_>) -> Result<KindPlan> {
     if wanted.is_empty() {
         return Ok(out);
     }
-    let admin = Arc::new(Admin::for_stack(spec, context.aws, &context.kafka_pin)?);
+    let admin = context.clients.kafka(spec).await?;
     let mut names: Vec<String> = wanted.iter().map(|w| w.name.clone()).collect();
     names.extend(consumed_topics(spec));
     names.sort();
@@ -394,7 +379,6 @@ async fn plan_topics(context: &PlanContext<'_>) -> Result<KindPlan> {
         }
     }
     out.notes.extend(consumer_notes(spec, &live.topics));
-    out.kafka = Some(admin);
     Ok(out)
 }
 

@@ -1,8 +1,8 @@
 //! DynamoDB Contributor Insights (`contributor_insights = true` on a table or a global
 //! secondary index): the most accessed and most throttled keys, so the seed article's
-//! write-sharding advice is driven by data. A kind of its own: this module and one line in
-//! `KINDS`. Its changes share the table's lane, after the table's own, so a table or index
-//! created in the same apply exists before its insights are enabled.
+//! write-sharding advice is driven by data. A kind of its own: this folder and one line in the
+//! registry. Its changes wait for the table's lane (`after_lane`), so a table or index created
+//! in the same apply exists before its insights are enabled, whatever the registry's order.
 
 use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
@@ -11,13 +11,11 @@ use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::kind::{Kind, KindPlan, PlanContext};
-use super::wait::{self, Poll};
-use super::{describe_sdk_error, operation_of, step_of, Aws, Clients};
-use crate::plan::{
-    ignored_fields, stamped, Action, Change, FieldDiff, ResourceId, ResourceKind, Step,
-};
+use crate::kinds::kind::{KindPlan, PlanContext, TypedKind};
+use crate::plan::{ignored_fields, stamped, Action, Change, FieldDiff, ResourceId, ResourceKind};
 use crate::progress::StepProgress;
+use crate::providers::wait::{self, Poll};
+use crate::providers::{describe_sdk_error, Aws, Clients};
 use crate::spec::{AttributeType, StackSpec};
 
 /// The kind of `dynamodb.contributor_insights.TABLE[/INDEX]` resource ids.
@@ -65,36 +63,23 @@ impl InsightsOperation {
     }
 }
 
-impl Kind for ContributorInsights {
-    fn ignorable(&self) -> &'static [(&'static str, &'static [&'static str])] {
-        &[("dynamodb.contributor_insights.", &["enabled"])]
-    }
-
-    fn services(&self) -> &'static [&'static str] {
-        &["dynamodb_insights"]
-    }
-
-    fn operation_schemas(
-        &self,
-        generator: &mut schemars::SchemaGenerator,
-    ) -> Vec<(&'static str, schemars::Schema)> {
-        vec![(
-            "dynamodb_insights",
-            generator.subschema_for::<InsightsOperation>(),
-        )]
-    }
+impl TypedKind for ContributorInsights {
+    const SERVICE: &'static str = "dynamodb_insights";
+    const IGNORABLE: &'static [(&'static str, &'static [&'static str])] =
+        &[("dynamodb.contributor_insights.", &["enabled"])];
+    type Operation = InsightsOperation;
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_insights(context))
     }
 
-    fn execute<'a>(
+    fn run<'a>(
         &'a self,
         clients: &'a Clients,
-        step: &'a Step,
+        operation: InsightsOperation,
         progress: &'a StepProgress,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { execute(&clients.aws, &operation_of(step)?, progress).await })
+        Box::pin(async move { execute(&clients.aws, &operation, progress).await })
     }
 }
 
@@ -201,8 +186,7 @@ fn plan_one(wanted: &InsightsDefinition, live: Option<&String>) -> Change {
             index: wanted.index.clone(),
             enable: wanted.enabled,
         };
-        vec![step_of(
-            "dynamodb_insights",
+        vec![ContributorInsights::step(
             format!(
                 "{} Contributor Insights on {}, then wait until {}",
                 if wanted.enabled { "enable" } else { "disable" },
@@ -232,9 +216,9 @@ fn plan_one(wanted: &InsightsDefinition, live: Option<&String>) -> Change {
         diffs,
         hazards: vec![],
         destructive: false,
-        // The table's lane: after the table's (or index's) own changes.
-        lane: format!("dynamodb:{}", wanted.table),
-        after_lane: None,
+        // After the table's (or index's) own changes, so what they create exists first.
+        lane: format!("dynamodb_insights:{}", wanted.table),
+        after_lane: Some(crate::kinds::tables::lane_of(&wanted.table)),
         deferred: None,
         conflicts: vec![],
         fingerprint: None,

@@ -76,7 +76,8 @@ pub struct ApplyOptions {
 }
 
 /// Groups actionable changes into lanes, keeping plan order inside each lane and the order in
-/// which lanes first appear.
+/// which lanes first appear, except that a lane comes after the lane it must wait for
+/// (`after_lane`): what runs after what is data the kinds declare, not the order of the registry.
 fn lanes(plan: &Plan) -> Vec<Vec<&Change>> {
     let mut lanes: Vec<Vec<&Change>> = vec![];
     for change in plan.actionable() {
@@ -85,7 +86,25 @@ fn lanes(plan: &Plan) -> Vec<Vec<&Change>> {
             None => lanes.push(vec![change]),
         }
     }
-    lanes
+    let mut ordered: Vec<Vec<&Change>> = vec![];
+    while !lanes.is_empty() {
+        // The first lane whose dependency is placed already (or not in this plan); a cycle,
+        // which no kind makes, falls back to plan order.
+        let ready = lanes
+            .iter()
+            .position(|lane| {
+                dependency_of(lane)
+                    .is_none_or(|after| !lanes.iter().any(|other| other[0].lane == after))
+            })
+            .unwrap_or(0);
+        ordered.push(lanes.remove(ready));
+    }
+    ordered
+}
+
+/// The lane a lane waits for, if any.
+fn dependency_of<'a>(lane: &[&'a Change]) -> Option<&'a str> {
+    lane.iter().find_map(|c| c.after_lane.as_deref())
 }
 
 pub async fn run(
@@ -209,7 +228,7 @@ async fn run_change(change: &Change, clients: &Clients, reporter: &Reporter) -> 
     let started = std::time::Instant::now();
     for step in &change.steps {
         progress.note(&format!("{}...", step.description));
-        if let Err(error) = clients.execute(step, &progress).await {
+        if let Err(error) = super::execute(clients, step, &progress).await {
             progress.finish();
             reporter.line(&format!("{}: failed: {error:#}", change.id));
             return Err(error);
@@ -222,4 +241,52 @@ async fn run_change(change: &Change, clients: &Clients, reporter: &Reporter) -> 
         started.elapsed().as_secs_f64()
     ));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, ResourceId, ResourceKind};
+
+    fn change(name: &str, lane: &str, after: Option<&str>) -> Change {
+        Change {
+            id: ResourceId::new(ResourceKind::named("test.kind"), name),
+            action: Action::Update,
+            diffs: vec![],
+            hazards: vec![],
+            destructive: false,
+            lane: lane.into(),
+            after_lane: after.map(str::to_string),
+            deferred: None,
+            conflicts: vec![],
+            fingerprint: None,
+            steps: vec![],
+        }
+    }
+
+    /// A lane that waits for another comes after it whatever the plan's (the registry's) order.
+    #[test]
+    fn a_lane_runs_after_the_lane_it_waits_for_whatever_the_plan_order() {
+        let plan = Plan {
+            changes: vec![
+                change("insights", "insights:t", Some("table:t")),
+                change("other", "other", None),
+                change("table", "table:t", None),
+                change("index", "table:t", None),
+            ],
+            ..Plan::default()
+        };
+        let order: Vec<Vec<String>> = lanes(&plan)
+            .iter()
+            .map(|lane| lane.iter().map(|c| c.id.name.clone()).collect())
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                vec!["other".to_string()],
+                vec!["table".to_string(), "index".to_string()],
+                vec!["insights".to_string()],
+            ]
+        );
+    }
 }

@@ -31,12 +31,12 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::hpa::FIELD_MANAGER;
-use super::{api_status, describe_kube_error, server_side_apply, Cluster};
 use crate::plan::{
     Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step, SLOT_LANE_PREFIX,
 };
 use crate::progress::StepProgress;
+use crate::providers::eks::FIELD_MANAGER;
+use crate::providers::eks::{api_status, describe_kube_error, server_side_apply, Cluster};
 use crate::providers::wait::{self, Poll};
 use crate::providers::{describe_sdk_error, Aws};
 use crate::spec::{self, limits};
@@ -638,7 +638,8 @@ pub fn plan_class(desired: &ClassDefinition, live: Option<&LiveClass>) -> Change
         change.action = Action::Update;
         change.diffs.push(expansion);
         change.steps.push(apply);
-        change.conflicts = super::field_conflicts(&live.object, &desired.manifest(Some(live)));
+        change.conflicts =
+            crate::providers::eks::field_conflicts(&live.object, &desired.manifest(Some(live)));
         if !change.conflicts.is_empty() {
             change
                 .hazards

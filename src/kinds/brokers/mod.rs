@@ -4,15 +4,18 @@
 
 use std::time::SystemTime;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use futures::future::BoxFuture;
 use k8s_openapi::api::apps::v1::StatefulSet;
 
-use super::{hpa, storage, Cluster, ClusterRequest};
+use crate::providers::eks::Cluster;
+
+pub mod hpa;
+pub mod storage;
+use crate::kinds::kind::{Kind, KindPlan, PlanContext};
 use crate::plan::{ignored_fields, stamped, Action, PlanError, Step};
 use crate::progress::StepProgress;
-use crate::providers::kind::{Kind, KindPlan, PlanContext};
-use crate::providers::{operation_of, Aws, Clients};
+use crate::providers::{operation_of, Clients};
 use crate::spec::LoadedStack;
 
 /// The brokers' HPA, StorageClass and volumes.
@@ -40,8 +43,8 @@ impl Kind for Brokers {
         IGNORABLE
     }
 
-    fn services(&self) -> &'static [&'static str] {
-        &["autoscaler", "storage"]
+    fn executes(&self, service: &str) -> bool {
+        matches!(service, "autoscaler" | "storage")
     }
 
     fn operation_schemas(
@@ -63,12 +66,11 @@ impl Kind for Brokers {
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(async move {
             let mut out = KindPlan::default();
-            match read_kafka(context.stack, context.aws, context.kube_context.as_deref()).await? {
+            match read_kafka(context.stack, context.clients).await? {
                 KafkaRead::NotInStack => {}
                 KafkaRead::Unreachable(error) => out.errors.push(error),
                 KafkaRead::Read(cluster, live) => {
-                    plan_kafka(context.stack, &cluster, &live, &mut out);
-                    out.cluster = Some(cluster);
+                    plan_kafka(context.stack, cluster, &live, &mut out)
                 }
             }
             Ok(out)
@@ -85,27 +87,23 @@ impl Kind for Brokers {
             if step.service == "storage" {
                 let operation = operation_of(step)?;
                 return storage::execute(
-                    clients.cluster.as_ref(),
+                    clients.connected_cluster().ok(),
                     &clients.aws,
                     &operation,
                     progress,
                 )
                 .await;
             }
-            let cluster = clients
-                .cluster
-                .as_ref()
-                .ok_or_else(|| anyhow!("no Kubernetes cluster is connected"))?;
-            hpa::execute(cluster, &operation_of(step)?).await
+            hpa::execute(clients.connected_cluster()?, &operation_of(step)?).await
         })
     }
 }
 
 /// What was read from the cluster for `[kafka]`.
-enum KafkaRead {
+enum KafkaRead<'c> {
     NotInStack,
     Unreachable(PlanError),
-    Read(Cluster, Box<LiveKafka>),
+    Read(&'c Cluster, Box<LiveKafka>),
 }
 
 struct LiveKafka {
@@ -117,11 +115,8 @@ struct LiveKafka {
     volumes: Vec<storage::LiveVolume>,
 }
 
-async fn read_kafka(
-    stack: &LoadedStack,
-    aws: &Aws,
-    kube_context: Option<&str>,
-) -> Result<KafkaRead> {
+async fn read_kafka<'c>(stack: &LoadedStack, clients: &'c Clients) -> Result<KafkaRead<'c>> {
+    let aws = &clients.aws;
     let spec = &stack.spec;
     // Topics alone go through Kafka's admin API, not the cluster.
     let Some(kafka) = spec
@@ -131,8 +126,7 @@ async fn read_kafka(
     else {
         return Ok(KafkaRead::NotInStack);
     };
-    let request = ClusterRequest::for_stack(spec, kube_context);
-    let cluster = match Cluster::connect(aws, &request).await {
+    let cluster = match clients.cluster(spec).await {
         Ok(cluster) => cluster,
         Err(error) => return Ok(KafkaRead::Unreachable(error)),
     };
@@ -142,25 +136,25 @@ async fn read_kafka(
         .map(|b| b.statefulset.get_ref().clone());
     let read_statefulset = async {
         match &statefulset_name {
-            Some(name) => hpa::read_statefulset(&cluster, name).await,
+            Some(name) => hpa::read_statefulset(cluster, name).await,
             None => Ok(None),
         }
     };
     let read_autoscaler = async {
         match &kafka.brokers {
-            Some(brokers) => hpa::read(&cluster, brokers.hpa_name.get_ref()).await,
+            Some(brokers) => hpa::read(cluster, brokers.hpa_name.get_ref()).await,
             None => Ok(None),
         }
     };
     let read_class = async {
         match &kafka.storage {
-            Some(storage) => storage::read_class(&cluster, storage.storage_class.get_ref()).await,
+            Some(storage) => storage::read_class(cluster, storage.storage_class.get_ref()).await,
             None => Ok(None),
         }
     };
     let read_metrics_api = async {
         match &kafka.brokers {
-            Some(_) => hpa::metrics_api_served(&cluster).await,
+            Some(_) => hpa::metrics_api_served(cluster).await,
             None => Ok(true),
         }
     };
@@ -172,7 +166,7 @@ async fn read_kafka(
     )?;
     let volumes = match (&kafka.storage, &statefulset) {
         (Some(storage), Some(sts)) => {
-            storage::read_volumes(&cluster, aws, sts, storage.storage_class.get_ref()).await?
+            storage::read_volumes(cluster, aws, sts, storage.storage_class.get_ref()).await?
         }
         _ => vec![],
     };

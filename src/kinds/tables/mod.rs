@@ -10,8 +10,9 @@
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
+use crate::kinds::kind::{KindPlan, PlanContext, TypedKind};
 use crate::plan::{ignored_fields, stamped};
-use crate::providers::kind::{Kind, KindPlan, PlanContext};
+use crate::providers::Clients;
 use std::collections::BTreeMap;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -25,10 +26,10 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::wait::{self, Poll};
-use super::{describe_sdk_error, Aws};
 use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step};
 use crate::progress::StepProgress;
+use crate::providers::wait::{self, Poll};
+use crate::providers::{describe_sdk_error, Aws};
 use crate::spec::{self, BillingMode, Capacity};
 
 /// The kind of `dynamodb.table.NAME` resource ids.
@@ -468,7 +469,7 @@ impl TableOperation {
     /// The operation as a plan step of service `dynamodb`.
     pub fn into_step(self, description: String) -> Step {
         let api_calls = self.api_calls();
-        crate::providers::step_of("dynamodb", description, api_calls, &self)
+        Tables::step(description, api_calls, &self)
     }
 
     /// The API calls apply makes for it, as IAM names them: the change, then the wait's reads.
@@ -511,7 +512,7 @@ pub fn plan_table(
     desired: &TableDefinition,
     live: Option<&LiveTable>,
 ) -> (Vec<Change>, Vec<PlanError>) {
-    let lane = format!("dynamodb:{}", desired.name);
+    let lane = lane_of(&desired.name);
     let table_id = ResourceId::new(TABLE, &desired.name);
     let Some(live) = live else {
         return (vec![plan_create(desired, table_id, lane)], vec![]);
@@ -1197,44 +1198,32 @@ async fn wait_until_settled(
 pub struct Tables;
 pub static TABLES: Tables = Tables;
 
-impl Kind for Tables {
-    fn ignorable(&self) -> &'static [(&'static str, &'static [&'static str])] {
-        &[
-            ("dynamodb.table.", &["capacity"]),
-            ("dynamodb.index.", &["capacity"]),
-        ]
-    }
-
-    fn services(&self) -> &'static [&'static str] {
-        &["dynamodb"]
-    }
-
-    fn operation_schemas(
-        &self,
-        generator: &mut schemars::SchemaGenerator,
-    ) -> Vec<(&'static str, schemars::Schema)> {
-        vec![("dynamodb", generator.subschema_for::<TableOperation>())]
-    }
+impl TypedKind for Tables {
+    const SERVICE: &'static str = "dynamodb";
+    const IGNORABLE: &'static [(&'static str, &'static [&'static str])] = &[
+        ("dynamodb.table.", &["capacity"]),
+        ("dynamodb.index.", &["capacity"]),
+    ];
+    type Operation = TableOperation;
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_tables(context))
     }
 
-    fn execute<'a>(
+    fn run<'a>(
         &'a self,
-        clients: &'a crate::providers::Clients,
-        step: &'a Step,
+        clients: &'a Clients,
+        operation: TableOperation,
         progress: &'a StepProgress,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            execute(
-                &clients.aws,
-                &crate::providers::operation_of(step)?,
-                progress,
-            )
-            .await
-        })
+        Box::pin(async move { execute(&clients.aws, &operation, progress).await })
     }
+}
+
+/// The lane of a table's changes: calls on one table are serialized. Kinds whose changes must
+/// follow a table's (Contributor Insights) name it as their `after_lane`.
+pub fn lane_of(table: &str) -> String {
+    format!("dynamodb:{table}")
 }
 
 /// The ids a table and its indexes have in a plan.

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::targets::Targets;
-use super::{Plan, PlanError};
-use crate::providers::kafka::KafkaPin;
-use crate::providers::kind::{PlanContext, KINDS};
-use crate::providers::{Aws, Clients};
+use super::registry::KINDS;
+use crate::kinds::kind::PlanContext;
+use crate::plan::targets::Targets;
+use crate::plan::Plan;
+use crate::providers::Clients;
 use crate::spec::LoadedStack;
 
 /// How many reads run at once by default (`--parallelism` on plan and drift). The SDK retries
@@ -20,23 +20,17 @@ pub const DEFAULT_READ_PARALLELISM: usize = 32;
 /// How a plan is built.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
-    /// The `--kube-context` flag.
-    pub kube_context: Option<String>,
     /// How many resources are read at once.
     pub parallelism: usize,
     /// `--target`: the part of the stack to plan.
     pub targets: Targets,
-    /// `--kafka-bootstrap` and `--kafka-admin-secret`.
-    pub kafka_pin: KafkaPin,
 }
 
 impl Default for BuildOptions {
     fn default() -> Self {
         BuildOptions {
-            kube_context: None,
             parallelism: DEFAULT_READ_PARALLELISM,
             targets: Targets::default(),
-            kafka_pin: KafkaPin::default(),
         }
     }
 }
@@ -54,17 +48,16 @@ pub fn creation_tags(stack: &LoadedStack) -> BTreeMap<String, String> {
 /// plan is restricted to them.
 pub async fn build(
     stack: &LoadedStack,
-    aws: Aws,
+    clients: Clients,
     options: &BuildOptions,
 ) -> Result<(Plan, Clients)> {
     let context = PlanContext {
         stack,
-        aws: &aws,
+        aws: &clients.aws,
+        clients: &clients,
         tags: creation_tags(stack),
-        kube_context: options.kube_context.clone(),
         parallelism: options.parallelism.max(1),
         targets: &options.targets,
-        kafka_pin: options.kafka_pin.clone(),
     };
     let kinds = futures::future::try_join_all(KINDS.iter().map(|kind| kind.plan(&context))).await?;
     let mut plan = Plan {
@@ -72,45 +65,22 @@ pub async fn build(
         ..Plan::default()
     };
     let mut declared = vec![];
-    let mut cluster = None;
-    let mut kafka = None;
     for found in kinds {
         plan.changes.extend(found.changes);
-        plan.errors.extend(found.errors);
+        // Kinds that share a connection meet the same failure: it is told once.
+        for error in found.errors {
+            if !plan.errors.contains(&error) {
+                plan.errors.push(error);
+            }
+        }
         plan.notes.extend(found.notes);
         plan.ignored.extend(found.ignored);
         declared.extend(found.declared);
-        cluster = cluster.or(found.cluster);
-        kafka = kafka.or(found.kafka);
     }
     options
         .targets
         .restrict(&mut plan, &declared)
         .map_err(anyhow::Error::msg)?;
     drop(context);
-    Ok((
-        plan,
-        Clients {
-            aws,
-            cluster,
-            kafka,
-        },
-    ))
-}
-
-impl Plan {
-    /// Errors as one message, for commands that stop on them.
-    pub fn error_report(&self) -> String {
-        self.errors
-            .iter()
-            .map(
-                |PlanError {
-                     resource,
-                     message,
-                     help,
-                 }| format!("error: {resource}: {message}\n   = help: {help}"),
-            )
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
+    Ok((plan, clients))
 }

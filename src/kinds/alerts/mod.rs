@@ -13,13 +13,13 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{describe_kube_error, server_side_apply, Cluster, ClusterRequest};
+use crate::kinds::kind::{KindPlan, PlanContext, TypedKind};
 use crate::plan::{
     ignored_fields, stamped, Action, Change, FieldDiff, ResourceId, ResourceKind, Step,
 };
 use crate::progress::StepProgress;
-use crate::providers::kind::{Kind, KindPlan, PlanContext};
-use crate::providers::{operation_of, step_of, Clients};
+use crate::providers::eks::{describe_kube_error, namespace_of, server_side_apply, Cluster};
+use crate::providers::Clients;
 use crate::spec::StackSpec;
 
 /// The kind of `eks.prometheus_rule.NS/NAME` resource ids.
@@ -71,38 +71,25 @@ impl AlertsOperation {
     }
 }
 
-impl Kind for Alerts {
-    fn ignorable(&self) -> &'static [(&'static str, &'static [&'static str])] {
-        &[("eks.prometheus_rule.", &["rules"])]
-    }
-
-    fn services(&self) -> &'static [&'static str] {
-        &["alerts"]
-    }
-
-    fn operation_schemas(
-        &self,
-        generator: &mut schemars::SchemaGenerator,
-    ) -> Vec<(&'static str, schemars::Schema)> {
-        vec![("alerts", generator.subschema_for::<AlertsOperation>())]
-    }
+impl TypedKind for Alerts {
+    const SERVICE: &'static str = "alerts";
+    const IGNORABLE: &'static [(&'static str, &'static [&'static str])] =
+        &[("eks.prometheus_rule.", &["rules"])];
+    type Operation = AlertsOperation;
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_alerts(context))
     }
 
-    fn execute<'a>(
+    fn run<'a>(
         &'a self,
         clients: &'a Clients,
-        step: &'a Step,
+        operation: AlertsOperation,
         _progress: &'a StepProgress,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let cluster = clients
-                .cluster
-                .as_ref()
-                .ok_or_else(|| anyhow!("no Kubernetes cluster is connected"))?;
-            match operation_of(step)? {
+            let cluster = clients.connected_cluster()?;
+            match operation {
                 AlertsOperation::ApplyRule {
                     namespace,
                     name,
@@ -479,13 +466,15 @@ fn apply_change(
         (Some(_), false) => Action::Update,
     };
     let conflicts = match &live {
-        Some(live) if action != Action::NoOp => super::field_conflicts(live, manifest),
+        Some(live) if action != Action::NoOp => {
+            crate::providers::eks::field_conflicts(live, manifest)
+        }
         _ => vec![],
     };
     let hazards = if conflicts.is_empty() {
         vec![]
     } else {
-        vec![super::hpa::conflict_hazard(&conflicts)]
+        vec![crate::kinds::brokers::hpa::conflict_hazard(&conflicts)]
     };
     Change {
         id,
@@ -510,8 +499,7 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
     let spec = &context.stack.spec;
     let stack = context.stack.name();
     let mut out = KindPlan::default();
-    let request = ClusterRequest::for_stack(spec, context.kube_context.as_deref());
-    let namespace = request.namespace.clone();
+    let namespace = namespace_of(spec);
     let mut wanted = rules(spec, &namespace);
     if wanted.is_empty() {
         return Ok(out);
@@ -521,7 +509,7 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
     let rule_id = ResourceId::new(RULE, format!("{namespace}/{name}"));
     let dashboard_id = ResourceId::new(DASHBOARD, format!("{namespace}/{dashboard_name}"));
     out.declared = vec![rule_id.to_string(), dashboard_id.to_string()];
-    let cluster = match Cluster::connect(context.aws, &request).await {
+    let cluster = match context.clients.cluster(spec).await {
         Ok(cluster) => cluster,
         Err(error) => {
             out.errors.push(error);
@@ -530,8 +518,8 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
     };
     let lane = format!("eks:alerts:{namespace}");
     if context.targets.selects(&rule_id.to_string()) {
-        if rules_served(&cluster).await? {
-            let live = get_rule(&cluster, &namespace, &name).await?;
+        if rules_served(cluster).await? {
+            let live = get_rule(cluster, &namespace, &name).await?;
             let live_rules = live.as_ref().map(live_rules).unwrap_or_default();
             if !ignored_fields(spec, &rule_id.to_string(), &mut out.ignored).is_empty()
                 && live.is_some()
@@ -544,8 +532,7 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
                 name: name.clone(),
                 manifest: manifest.clone(),
             };
-            let step = step_of(
-                "alerts",
+            let step = Alerts::step(
                 format!(
                     "server-side apply PrometheusRule {namespace}/{name} ({} rules)",
                     wanted.len()
@@ -595,8 +582,7 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
             name: dashboard_name.clone(),
             manifest: manifest.clone(),
         };
-        let step = step_of(
-            "alerts",
+        let step = Alerts::step(
             format!("server-side apply ConfigMap {namespace}/{dashboard_name} (Grafana dashboard)"),
             operation.api_calls(),
             &operation,
@@ -613,7 +599,6 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
             &live_data,
         ));
     }
-    out.cluster = Some(cluster);
     Ok(out)
 }
 

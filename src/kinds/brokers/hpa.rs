@@ -15,16 +15,14 @@ use kube::api::Api;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{describe_kube_error, server_side_apply, Cluster};
 use crate::plan::Step;
 use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind};
+use crate::providers::eks::{describe_kube_error, server_side_apply, Cluster, FIELD_MANAGER};
 use crate::spec;
 
 /// The kind of `eks.hpa.NAME` resource ids.
 pub const AUTOSCALER: ResourceKind = ResourceKind::named("eks.hpa");
 
-/// The field manager pipectl writes under; stable so later applies update the same fields.
-pub const FIELD_MANAGER: &str = "pipectl";
 /// Broker scale-down, when enabled, removes at most this many brokers per period.
 const SCALE_DOWN_BROKERS_PER_PERIOD: i64 = 1;
 const SCALE_DOWN_PERIOD_SECONDS: i64 = 300;
@@ -464,7 +462,7 @@ pub fn plan(
     };
     let conflicts = match live {
         Some(live) if action != Action::NoOp => {
-            super::field_conflicts(&live.object, &desired.manifest())
+            crate::providers::eks::field_conflicts(&live.object, &desired.manifest())
         }
         _ => vec![],
     };
