@@ -85,8 +85,8 @@ proptest! {
     /// Validation answers every file with a verdict, never a panic.
     #[test]
     fn validation_never_panics(text in any_stack()) {
-        let ignorable: Vec<_> = pipectl::engine::registry::ignorable_fields().copied().collect();
-        let _ = pipectl::spec::parse(std::path::Path::new("generated.toml"), &text, &ignorable);
+        let rules = pipectl::engine::registry::kind_rules();
+        let _ = pipectl::spec::parse(std::path::Path::new("generated.toml"), &text, &rules);
     }
 }
 

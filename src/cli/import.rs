@@ -137,7 +137,7 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<u8> {
     crate::spec::parse(
         Path::new("<imported>"),
         &rendered.text,
-        &global.load_options().ignorable,
+        &global.load_options().rules,
     )
     .map_err(|error| {
         anyhow::anyhow!("the imported stack file is not valid (a bug in pipectl import):\n{error}")

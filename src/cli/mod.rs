@@ -122,9 +122,7 @@ impl GlobalArgs {
     pub fn load_options(&self) -> spec::LoadOptions {
         spec::LoadOptions {
             allowed_dirs: self.allow_files_from.clone(),
-            ignorable: crate::engine::registry::ignorable_fields()
-                .copied()
-                .collect(),
+            rules: crate::engine::registry::kind_rules(),
         }
     }
 }

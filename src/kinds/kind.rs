@@ -12,6 +12,7 @@ use crate::plan::targets::Targets;
 use crate::plan::{Change, IgnoredField, PlanError, Step};
 use crate::progress::StepProgress;
 use crate::providers::{Aws, Clients};
+use crate::spec::validate::KindCheck;
 use crate::spec::LoadedStack;
 
 /// What a kind is given to plan with.
@@ -48,6 +49,10 @@ pub trait Kind: Sync {
     fn ignorable(&self) -> &'static [(&'static str, &'static [&'static str])];
     /// Whether it makes and executes steps of this `service`.
     fn executes(&self, service: &str) -> bool;
+    /// Its offline checks of its sections of the stack file (run before any network call).
+    fn offline_checks(&self) -> Option<KindCheck> {
+        None
+    }
     /// The typed schema of each of its services' step operations, for the JSON Schema of plan
     /// documents.
     fn operation_schemas(
@@ -93,6 +98,11 @@ pub trait TypedKind: Sync {
         progress: &'a StepProgress,
     ) -> BoxFuture<'a, Result<()>>;
 
+    /// Its offline checks of its sections of the stack file.
+    fn offline_checks() -> Option<KindCheck> {
+        None
+    }
+
     /// A step of this kind: its description, the API calls it makes and the operation.
     fn step(
         description: String,
@@ -110,6 +120,10 @@ impl<T: TypedKind> Kind for T {
 
     fn executes(&self, service: &str) -> bool {
         service == T::SERVICE
+    }
+
+    fn offline_checks(&self) -> Option<KindCheck> {
+        T::offline_checks()
     }
 
     fn operation_schemas(

@@ -112,7 +112,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 fn syntax_error(path: &Path, text: &str) -> SpecError {
-    match super::parse(path, text, &[]) {
+    match super::parse(path, text, &Default::default()) {
         Err(error) => error,
         Ok(_) => SpecError::new(path, text, vec![]),
     }

@@ -52,11 +52,11 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedStack, SpecError
         .ok()
         .is_some_and(|table| extends::extends_of(&table).is_some());
     if !extends {
-        return parse(path, &text, &options.ignorable);
+        return parse(path, &text, &options.rules);
     }
     let layers = extends::chain(path, text, options)?;
     let merged = extends::merge(&layers)?;
-    match parse(path, &merged, &options.ignorable) {
+    match parse(path, &merged, &options.rules) {
         Ok(mut stack) => {
             // A saved plan must notice an edit of any file of the chain.
             let mut all = String::new();
@@ -75,7 +75,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedStack, SpecError
 pub fn parse(
     path: &Path,
     text: &str,
-    ignorable: &[validate::Ignorable],
+    rules: &validate::KindRules,
 ) -> Result<LoadedStack, SpecError> {
     let (spec, mut problems) = parse::parse_spec(text);
     let not_toml = spec
@@ -98,7 +98,7 @@ pub fn parse(
         ));
     }
     if let Some(spec) = &spec {
-        problems.extend(validate::validate(spec, ignorable));
+        problems.extend(validate::validate(spec, rules));
     }
     problems.sort_by_key(|problem| problem.span.start);
     match spec {
@@ -116,7 +116,7 @@ mod tests {
     use super::*;
 
     fn errors(text: &str) -> String {
-        match parse(Path::new("t.toml"), text, &[]) {
+        match parse(Path::new("t.toml"), text, &Default::default()) {
             Ok(_) => String::new(),
             Err(err) => err.to_string(),
         }
@@ -142,29 +142,5 @@ mod tests {
         let shown = errors("[stack]\nname = \"a\"\nnmae = \"b\"\n");
         assert!(shown.contains("t.toml:3:1"), "{shown}");
         assert!(shown.contains("unknown key `nmae`"), "{shown}");
-    }
-
-    #[test]
-    fn contradictions_are_reported_together() {
-        let text = r#"
-[stack]
-name = "s"
-
-[[lambda.functions]]
-name = "f"
-timeout_seconds = 901
-memory_mib = 64
-
-[[dynamodb.tables]]
-name = "tbl"
-billing_mode = "PAY_PER_REQUEST"
-partition_key = { name = "id", type = "S" }
-capacity = { read = 1, write = 1 }
-"#;
-        let shown = errors(text);
-        assert!(shown.contains("t.toml:7:19"), "{shown}");
-        assert!(shown.contains("t.toml:8:14"), "{shown}");
-        assert!(shown.contains("PAY_PER_REQUEST"), "{shown}");
-        assert!(shown.contains("3 errors"), "{shown}");
     }
 }

@@ -20,9 +20,9 @@ pub const MAX_INPUT_BYTES: u64 = 10 * 1024 * 1024;
 pub struct LoadOptions {
     /// Directories (and their subdirectories) stack files and `extends` bases may be in.
     pub allowed_dirs: Vec<PathBuf>,
-    /// The resource id prefixes `[[ignore]]` rules may name, each with its ignorable fields (the
-    /// kinds' own lists, given by the engine: the file format knows no kind).
-    pub ignorable: Vec<(&'static str, &'static [&'static str])>,
+    /// What the kinds allow in `[[ignore]]` rules and check in their sections (given by the
+    /// engine's registry: the file format knows no kind).
+    pub rules: super::validate::KindRules,
 }
 
 /// Why a file was not read; the message names the file and never its content.

@@ -4,6 +4,7 @@
 //! server-side apply under the `pipectl` field manager. A cluster that does not serve
 //! PrometheusRule gets no rule and a plan note saying so.
 
+mod validate;
 use std::collections::BTreeMap;
 
 use anyhow::{anyhow, Result};
@@ -76,6 +77,10 @@ impl TypedKind for Alerts {
     const IGNORABLE: &'static [(&'static str, &'static [&'static str])] =
         &[("eks.prometheus_rule.", &["rules"])];
     type Operation = AlertsOperation;
+
+    fn offline_checks() -> Option<crate::spec::validate::KindCheck> {
+        Some(validate::check)
+    }
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_alerts(context))

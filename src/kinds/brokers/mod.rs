@@ -12,6 +12,7 @@ use crate::providers::eks::Cluster;
 
 pub mod hpa;
 pub mod storage;
+mod validate;
 use crate::kinds::kind::{Kind, KindPlan, PlanContext};
 use crate::plan::{ignored_fields, stamped, Action, PlanError, Step};
 use crate::progress::StepProgress;
@@ -45,6 +46,10 @@ impl Kind for Brokers {
 
     fn executes(&self, service: &str) -> bool {
         matches!(service, "autoscaler" | "storage")
+    }
+
+    fn offline_checks(&self) -> Option<crate::spec::validate::KindCheck> {
+        Some(validate::check)
     }
 
     fn operation_schemas(

@@ -13,6 +13,7 @@
 //! * reserved concurrency may not take the account's unreserved pool below its minimum, checked
 //!   at plan time from GetAccountSettings; removing a reservation is DeleteFunctionConcurrency.
 
+mod validate;
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
@@ -1530,6 +1531,10 @@ impl TypedKind for Functions {
         ),
     ];
     type Operation = FunctionOperation;
+
+    fn offline_checks() -> Option<crate::spec::validate::KindCheck> {
+        Some(validate::check)
+    }
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_functions(context))

@@ -7,6 +7,7 @@
 //! * indexes are matched by name, and server-filled fields (sizes, counts, ARNs, warm
 //!   throughput, timestamps) are never compared.
 
+mod validate;
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
@@ -1205,6 +1206,10 @@ impl TypedKind for Tables {
         ("dynamodb.index.", &["capacity"]),
     ];
     type Operation = TableOperation;
+
+    fn offline_checks() -> Option<crate::spec::validate::KindCheck> {
+        Some(validate::check)
+    }
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_tables(context))

@@ -8,6 +8,7 @@
 //! above the live brokers is refused (INVALID_REPLICATION_FACTOR), and changing a topic's
 //! replication factor is a partition reassignment, not a config.
 
+mod validate;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -38,8 +39,8 @@ use crate::providers::kafka::connection::{error_name, Connection};
 use crate::providers::kafka::Admin;
 use crate::providers::wait::{self, Poll};
 use crate::providers::Clients;
-use crate::spec::validate::topic_replication_factor;
 use crate::spec::{ReservedConcurrency, StackSpec};
+use validate::topic_replication_factor;
 
 /// The kind of `kafka.topic.NAME` resource ids.
 pub const TOPIC: ResourceKind = ResourceKind::named("kafka.topic");
@@ -148,6 +149,10 @@ impl TypedKind for Topics {
         ],
     )];
     type Operation = TopicOperation;
+
+    fn offline_checks() -> Option<crate::spec::validate::KindCheck> {
+        Some(validate::check)
+    }
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_topics(context))

@@ -11,6 +11,7 @@
 //! The policy pipectl writes is named `pipectl-STACK-invocations`: that name is how a later run
 //! recognises a variant this stack scaled and the spec no longer lists.
 
+mod validate;
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
@@ -899,6 +900,10 @@ impl TypedKind for Variants {
         ],
     )];
     type Operation = VariantOperation;
+
+    fn offline_checks() -> Option<crate::spec::validate::KindCheck> {
+        Some(validate::check)
+    }
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_variants(context))

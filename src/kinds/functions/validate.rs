@@ -1,0 +1,277 @@
+//! Offline checks of `[[lambda.functions]]` and their Kafka triggers: Lambda's ranges and rules.
+
+use toml::Spanned;
+
+use crate::spec::limits::{self};
+use crate::spec::types::*;
+use crate::spec::validate::*;
+
+/// The kind's offline checks.
+pub fn check(spec: &StackSpec, check: &mut Checker) {
+    if let Some(lambda) = &spec.lambda {
+        for (index, function) in lambda.functions.iter().enumerate() {
+            validate_function(check, function, &format!("lambda.functions[{index}]"));
+        }
+        check.unique(
+            lambda
+                .functions
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (&f.name, format!("lambda.functions[{i}].name"))),
+            "Lambda function",
+        );
+    }
+}
+
+fn validate_function(check: &mut Checker, function: &LambdaFunction, base: &str) {
+    check.name(
+        &function.name,
+        &format!("{base}.name"),
+        "Lambda function name",
+        64,
+        lambda_name_char,
+        "letters, digits, '-' and '_'",
+    );
+    check.optional_in_range(
+        &function.timeout_seconds,
+        &limits::LAMBDA_TIMEOUT,
+        &format!("{base}.timeout_seconds"),
+    );
+    check.optional_in_range(
+        &function.memory_mib,
+        &limits::LAMBDA_MEMORY,
+        &format!("{base}.memory_mib"),
+    );
+    if let Some(reserved) = &function.reserved_concurrency {
+        if let ReservedConcurrency::Reserved(value) = reserved.get_ref() {
+            if *value < 0 {
+                check.error(
+                    reserved.span(),
+                    &format!("{base}.reserved_concurrency"),
+                    format!("reserved_concurrency is {value}, but it cannot be negative"),
+                    "set a number of executions to reserve, or \"none\" to remove the reservation",
+                );
+            }
+        }
+    }
+    if let Some(trigger) = &function.kafka_trigger {
+        let base = format!("{base}.kafka_trigger");
+        match (&trigger.msk_cluster_arn, &trigger.bootstrap_servers) {
+            (Some(arn), Some(_)) => check.error(
+                arn.span(),
+                &format!("{base}.msk_cluster_arn"),
+                "a Kafka trigger names both msk_cluster_arn and bootstrap_servers".to_string(),
+                "keep msk_cluster_arn for Amazon MSK or bootstrap_servers for self-managed Kafka, not both",
+            ),
+            (None, None) => check.error(
+                trigger.topic.span(),
+                &base,
+                "a Kafka trigger needs a source".to_string(),
+                "add msk_cluster_arn = \"arn:aws:kafka:...\" (Amazon MSK) or bootstrap_servers = [\"host:9092\"] (self-managed)",
+            ),
+            (Some(arn), None) => {
+                if !arn.get_ref().starts_with("arn:aws") || !arn.get_ref().contains(":kafka:") {
+                    check.error(
+                        arn.span(),
+                        &format!("{base}.msk_cluster_arn"),
+                        format!("{:?} is not an Amazon MSK cluster ARN", arn.get_ref()),
+                        "use the cluster ARN, arn:aws:kafka:REGION:ACCOUNT:cluster/NAME/UUID",
+                    );
+                }
+            }
+            (None, Some(servers)) => {
+                let bad = servers
+                    .get_ref()
+                    .iter()
+                    .find(|s| s.rsplit_once(':').map(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()).unwrap_or(true));
+                if servers.get_ref().is_empty() || bad.is_some() {
+                    check.error(
+                        servers.span(),
+                        &format!("{base}.bootstrap_servers"),
+                        match bad {
+                            Some(server) => format!("bootstrap server {server:?} is not host:port"),
+                            None => "bootstrap_servers is empty".to_string(),
+                        },
+                        "list brokers as \"host:port\", e.g. [\"b-1.kafka.internal:9092\"]",
+                    );
+                }
+            }
+        }
+        check.name(
+            &trigger.topic,
+            &format!("{base}.topic"),
+            "Kafka topic name",
+            249,
+            kafka_topic_char,
+            "letters, digits, '.', '_' and '-'",
+        );
+        check.optional_in_range(
+            &trigger.batch_size,
+            &limits::KAFKA_BATCH_SIZE,
+            &format!("{base}.batch_size"),
+        );
+        check.optional_in_range(
+            &trigger.batching_window_seconds,
+            &limits::KAFKA_BATCHING_WINDOW,
+            &format!("{base}.batching_window_seconds"),
+        );
+        check.optional_in_range(
+            &trigger.minimum_pollers,
+            &limits::KAFKA_MINIMUM_POLLERS,
+            &format!("{base}.minimum_pollers"),
+        );
+        check.optional_in_range(
+            &trigger.maximum_pollers,
+            &limits::KAFKA_MAXIMUM_POLLERS,
+            &format!("{base}.maximum_pollers"),
+        );
+        if let (Some(min), Some(max)) = (&trigger.minimum_pollers, &trigger.maximum_pollers) {
+            if min.get_ref() > max.get_ref() {
+                check.error(
+                    min.span(),
+                    &format!("{base}.minimum_pollers"),
+                    format!(
+                        "minimum_pollers {} is above maximum_pollers {}",
+                        min.get_ref(),
+                        max.get_ref()
+                    ),
+                    "the minimum number of pollers must not exceed the maximum",
+                );
+            }
+        }
+        validate_starting_position(check, trigger, &base);
+        validate_trigger_access(check, trigger, &base);
+        check.optional_in_range(
+            &trigger.health_timeout_seconds,
+            &limits::KAFKA_HEALTH_TIMEOUT,
+            &format!("{base}.health_timeout_seconds"),
+        );
+    }
+}
+
+fn validate_starting_position(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
+    let position = trigger.starting_position.get_ref().as_str();
+    if !matches!(position, "LATEST" | "TRIM_HORIZON" | "AT_TIMESTAMP") {
+        check.error(
+            trigger.starting_position.span(),
+            &format!("{base}.starting_position"),
+            format!("starting_position {position:?} is not supported"),
+            "use \"LATEST\", \"TRIM_HORIZON\" or \"AT_TIMESTAMP\" (with starting_position_timestamp)",
+        );
+    }
+    match (position, &trigger.starting_position_timestamp) {
+        ("AT_TIMESTAMP", None) => check.error(
+            trigger.starting_position.span(),
+            &format!("{base}.starting_position_timestamp"),
+            "starting_position AT_TIMESTAMP needs starting_position_timestamp".to_string(),
+            "add starting_position_timestamp = SECONDS_SINCE_THE_EPOCH",
+        ),
+        ("AT_TIMESTAMP", Some(t)) if *t.get_ref() < 0 => check.error(
+            t.span(),
+            &format!("{base}.starting_position_timestamp"),
+            format!("starting_position_timestamp {} is before 1970", t.get_ref()),
+            "use seconds since the Unix epoch",
+        ),
+        ("AT_TIMESTAMP", Some(_)) => {}
+        (_, Some(t)) => check.error(
+            t.span(),
+            &format!("{base}.starting_position_timestamp"),
+            "starting_position_timestamp is only used with starting_position = \"AT_TIMESTAMP\""
+                .to_string(),
+            "remove it, or set starting_position = \"AT_TIMESTAMP\"",
+        ),
+        _ => {}
+    }
+}
+
+/// The source access configurations AWS takes for Kafka: VPC subnets and security groups
+/// (self-managed brokers in a VPC; both or neither), one authentication method, a root CA.
+fn validate_trigger_access(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
+    let (subnets, groups) = (&trigger.vpc_subnets, &trigger.vpc_security_groups);
+    let ids = [
+        (subnets, "vpc_subnets", "subnet-"),
+        (groups, "vpc_security_groups", "sg-"),
+    ];
+    for (list, key, prefix) in ids {
+        if let Some(bad) = list.get_ref().iter().find(|id| !id.starts_with(prefix)) {
+            check.error(
+                list.span(),
+                &format!("{base}.{key}"),
+                format!("{bad:?} is not a {prefix}... id"),
+                format!("list the ids as EC2 shows them, e.g. [\"{prefix}0123456789abcdef0\"]"),
+            );
+        }
+    }
+    if trigger.msk_cluster_arn.is_some()
+        && !(subnets.get_ref().is_empty() && groups.get_ref().is_empty())
+    {
+        check.error(
+            subnets.span(),
+            &format!("{base}.vpc_subnets"),
+            "vpc_subnets and vpc_security_groups are for self-managed Kafka; Amazon MSK brings its own VPC".to_string(),
+            "remove them for an MSK trigger",
+        );
+    } else if subnets.get_ref().is_empty() != groups.get_ref().is_empty() {
+        let (missing, present) = if subnets.get_ref().is_empty() {
+            ("vpc_subnets", groups)
+        } else {
+            ("vpc_security_groups", subnets)
+        };
+        check.error(
+            present.span(),
+            &format!("{base}.{missing}"),
+            format!("a Kafka trigger in a VPC needs both vpc_subnets and vpc_security_groups; {missing} is missing"),
+            "Lambda's pollers reach brokers in a VPC through subnets and a security group: list both",
+        );
+    }
+    let methods: Vec<&Spanned<String>> = [
+        &trigger.sasl_scram_512_secret_arn,
+        &trigger.sasl_scram_256_secret_arn,
+        &trigger.client_certificate_secret_arn,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if let Some(second) = methods.get(1) {
+        check.error(
+            second.span(),
+            base,
+            "a Kafka trigger names more than one authentication method".to_string(),
+            "keep one of sasl_scram_512_secret_arn, sasl_scram_256_secret_arn and client_certificate_secret_arn",
+        );
+    }
+    let secrets = methods
+        .into_iter()
+        .chain(trigger.server_root_ca_secret_arn.as_ref());
+    for secret in secrets {
+        if !(secret.get_ref().starts_with("arn:aws")
+            && secret.get_ref().contains(":secretsmanager:"))
+        {
+            check.error(
+                secret.span(),
+                base,
+                format!("{:?} is not a Secrets Manager secret ARN", secret.get_ref()),
+                "use arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME",
+            );
+        }
+    }
+    if let Some(group) = &trigger.consumer_group_id {
+        let valid = !group.get_ref().is_empty()
+            && group.get_ref().len() <= 200
+            && group
+                .get_ref()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+        if !valid {
+            check.error(
+                group.span(),
+                &format!("{base}.consumer_group_id"),
+                format!(
+                    "consumer_group_id {:?} is not a valid Kafka consumer group id for Lambda",
+                    group.get_ref()
+                ),
+                "use 1 to 200 letters, digits, '-', '_', '.' or ':'",
+            );
+        }
+    }
+}
