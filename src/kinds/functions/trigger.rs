@@ -1,0 +1,782 @@
+//! A function's Kafka event source mapping (the trigger): its definition from the stack file, its read (one mapping per function, or one account-wide listing), its diff (update in place, replace when only a new mapping can change it, delete one left elsewhere), and its creation and the waits until Lambda can consume.
+
+use super::*;
+
+impl TriggerDefinition {
+    /// Leaves one field alone (an `[[ignore]]` rule).
+    pub fn ignore(&mut self, field: &str) {
+        match field {
+            "batch_size" => self.batch_size = None,
+            "batching_window_seconds" => self.batching_window_seconds = None,
+            "minimum_pollers" => self.minimum_pollers = None,
+            "maximum_pollers" => self.maximum_pollers = None,
+            _ => {}
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TriggerDefinition {
+    pub source: KafkaSource,
+    pub topic: String,
+    pub batch_size: Option<i64>,
+    pub batching_window_seconds: Option<i64>,
+    pub starting_position: String,
+    #[serde(default)]
+    pub starting_position_timestamp: Option<i64>,
+    #[serde(default)]
+    pub consumer_group_id: Option<String>,
+    /// AWS `SourceAccessConfigurations`: (type, URI), sorted.
+    #[serde(default)]
+    pub access: Vec<(String, String)>,
+    /// How long apply waits for `LastProcessingResult: OK`.
+    #[serde(default)]
+    pub health_timeout_seconds: u64,
+    /// Provisioned mode (`ProvisionedPollerConfig`): the fewest and most event pollers.
+    #[serde(default)]
+    pub minimum_pollers: Option<i64>,
+    #[serde(default)]
+    pub maximum_pollers: Option<i64>,
+    /// `prune = true`: another owner's mapping on another topic may be replaced.
+    #[serde(default)]
+    pub prune: bool,
+    /// Tags the mapping is created with (`pipectl:stack` marks it as pipectl's).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The spec's VPC and authentication settings as AWS `SourceAccessConfigurations`.
+pub(super) fn access_from_spec(trigger: &spec::KafkaTrigger) -> Vec<(String, String)> {
+    let mut access: Vec<(String, String)> = vec![];
+    for subnet in trigger.vpc_subnets.get_ref() {
+        access.push(("VPC_SUBNET".into(), format!("subnet:{subnet}")));
+    }
+    for group in trigger.vpc_security_groups.get_ref() {
+        access.push((
+            "VPC_SECURITY_GROUP".into(),
+            format!("security_group:{group}"),
+        ));
+    }
+    for (kind, secret) in [
+        ("SASL_SCRAM_512_AUTH", &trigger.sasl_scram_512_secret_arn),
+        ("SASL_SCRAM_256_AUTH", &trigger.sasl_scram_256_secret_arn),
+        (
+            "CLIENT_CERTIFICATE_TLS_AUTH",
+            &trigger.client_certificate_secret_arn,
+        ),
+        (
+            "SERVER_ROOT_CA_CERTIFICATE",
+            &trigger.server_root_ca_secret_arn,
+        ),
+    ] {
+        if let Some(secret) = secret {
+            access.push((kind.into(), secret.get_ref().clone()));
+        }
+    }
+    access.sort();
+    access
+}
+
+pub(super) fn show_access(access: &[(String, String)]) -> String {
+    if access.is_empty() {
+        return "none".into();
+    }
+    access
+        .iter()
+        .map(|(kind, uri)| format!("{kind}={uri}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// ListEventSourceMappings, every page: of one function, or of the whole account.
+pub async fn list_mappings(
+    aws: &Aws,
+    function: Option<&str>,
+) -> Result<Vec<aws_sdk_lambda::types::EventSourceMappingConfiguration>> {
+    aws.lambda
+        .list_event_source_mappings()
+        .set_function_name(function.map(str::to_string))
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "ListEventSourceMappings{} failed: {}",
+                function.map(|f| format!(" {f}")).unwrap_or_default(),
+                describe_sdk_error(&e)
+            )
+        })
+}
+
+/// The mappings of one (unqualified) function in an account-wide listing: what
+/// ListEventSourceMappings with FunctionName=name returns.
+pub fn mappings_of(
+    listing: &[aws_sdk_lambda::types::EventSourceMappingConfiguration],
+    name: &str,
+) -> Vec<aws_sdk_lambda::types::EventSourceMappingConfiguration> {
+    listing
+        .iter()
+        .filter(|m| {
+            m.function_arn()
+                .and_then(|arn| arn.split_once(":function:"))
+                .is_some_and(|(_, function)| function == name)
+        })
+        .cloned()
+        .collect()
+}
+
+/// The Kafka mappings among a function's mappings.
+pub(super) fn kafka_mappings(
+    mappings: &[aws_sdk_lambda::types::EventSourceMappingConfiguration],
+) -> Vec<LiveMapping> {
+    mappings
+        .iter()
+        .filter_map(|m| {
+            let source = if let Some(arn) = m.event_source_arn().filter(|a| a.contains(":kafka:")) {
+                KafkaSource::Msk {
+                    cluster_arn: arn.to_string(),
+                }
+            } else {
+                let servers = m
+                    .self_managed_event_source()
+                    .and_then(|s| s.endpoints())
+                    .and_then(|e| e.get(&EndPointType::KafkaBootstrapServers))?;
+                KafkaSource::SelfManaged {
+                    bootstrap_servers: servers.clone(),
+                }
+            };
+            live_mapping(m, source)
+        })
+        .collect()
+}
+
+/// Tells pipectl's own Kafka mappings of a function from another owner's: their tags are read
+/// only for mappings the plan could replace (on another topic or cluster than the file's, or
+/// with another consumer group).
+pub(super) async fn read_mapping_owners(
+    aws: &Aws,
+    desired: &FunctionDefinition,
+    live: &mut Option<LiveFunction>,
+) -> Result<()> {
+    let (Some(trigger), Some(live)) = (&desired.trigger, live.as_mut()) else {
+        return Ok(());
+    };
+    for mapping in live.kafka_mappings.iter_mut() {
+        let same = mapping.source == trigger.source
+            && mapping.topics == [trigger.topic.clone()]
+            && trigger
+                .consumer_group_id
+                .as_ref()
+                .is_none_or(|g| Some(g) == mapping.consumer_group_id.as_ref());
+        if same || trigger.prune {
+            continue;
+        }
+        if let Some(arn) = mapping.arn.clone() {
+            mapping.created_by_pipectl = Some(read_tags(aws, &arn).await?.contains_key(STACK_TAG));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the plan may delete this mapping: pipectl made it, or the file says `prune`.
+pub(super) fn may_replace(trigger: &TriggerDefinition, mapping: &LiveMapping) -> bool {
+    trigger.prune || mapping.created_by_pipectl.unwrap_or(false)
+}
+
+pub(super) fn live_mapping(
+    m: &aws_sdk_lambda::types::EventSourceMappingConfiguration,
+    source: KafkaSource,
+) -> Option<LiveMapping> {
+    let mut access: Vec<(String, String)> = m
+        .source_access_configurations()
+        .iter()
+        .filter_map(|c| Some((c.r#type()?.as_str().to_string(), c.uri()?.to_string())))
+        .collect();
+    access.sort();
+    let consumer_group_id = m
+        .amazon_managed_kafka_event_source_config()
+        .and_then(|c| c.consumer_group_id())
+        .or_else(|| {
+            m.self_managed_kafka_event_source_config()
+                .and_then(|c| c.consumer_group_id())
+        })
+        .map(str::to_string);
+    Some(LiveMapping {
+        uuid: m.uuid()?.to_string(),
+        source,
+        topics: m.topics().to_vec(),
+        batch_size: m.batch_size().map(i64::from),
+        batching_window_seconds: m.maximum_batching_window_in_seconds().map(i64::from),
+        state: m.state().unwrap_or("Enabled").to_string(),
+        consumer_group_id,
+        access,
+        last_processing_result: m.last_processing_result().map(str::to_string),
+        pollers: m.provisioned_poller_config().map(|c| {
+            (
+                c.minimum_pollers().map(i64::from).unwrap_or(1),
+                c.maximum_pollers().map(i64::from).unwrap_or(200),
+            )
+        }),
+        arn: m.event_source_mapping_arn().map(str::to_string),
+        created_by_pipectl: None,
+    })
+}
+
+pub(super) fn plan_trigger(
+    function: &str,
+    trigger: &TriggerDefinition,
+    live: &[LiveMapping],
+    lane: String,
+) -> Change {
+    let id = ResourceId::new(KAFKA_TRIGGER, function);
+    let same_stream =
+        |m: &&LiveMapping| m.source == trigger.source && m.topics == [trigger.topic.clone()];
+    let group_changes = |m: &LiveMapping| {
+        trigger
+            .consumer_group_id
+            .as_ref()
+            .is_some_and(|g| Some(g) != m.consumer_group_id.as_ref())
+    };
+    let mut change = match live.iter().find(same_stream) {
+        Some(current) if !group_changes(current) => plan_trigger_update(function, trigger, current),
+        // Same source and topic: AWS allows one such mapping per function, so the old one goes first.
+        Some(current) if may_replace(trigger, current) => {
+            plan_trigger_replace(function, trigger, current, true)
+        }
+        Some(current) => plan_trigger_foreign_group(function, trigger, current),
+        // A Kafka mapping on another topic or cluster: topics cannot change in place, and the
+        // new mapping is created before the old one is deleted, if it is pipectl's to delete.
+        None => plan_trigger_elsewhere(function, trigger, live),
+    };
+    change.id = id;
+    change.lane = lane;
+    change
+}
+
+/// The function's Kafka mappings are all on other topics or clusters than the file's: the new
+/// mapping is created, then pipectl's own old ones (every one, with `prune`) are deleted;
+/// another owner's are left alone, with a hazard saying the function will consume both.
+pub(super) fn plan_trigger_elsewhere(
+    function: &str,
+    trigger: &TriggerDefinition,
+    live: &[LiveMapping],
+) -> Change {
+    let (replaceable, foreign): (Vec<&LiveMapping>, Vec<&LiveMapping>) =
+        live.iter().partition(|m| may_replace(trigger, m));
+    let mut change = match replaceable.split_first() {
+        Some((first, rest)) => {
+            let mut change = plan_trigger_replace(function, trigger, first, false);
+            change
+                .steps
+                .extend(rest.iter().map(|m| delete_mapping_step(function, &m.uuid)));
+            change
+        }
+        None => plan_trigger_create(function, trigger),
+    };
+    for other in foreign {
+        change.hazards.push(Hazard {
+            message: format!(
+                "Kafka mapping {} ({} {}) was not created by pipectl: it is left alone, so the function will consume both; set prune = true on the trigger to replace it",
+                other.uuid,
+                other.source,
+                other.topics.join(",")
+            ),
+        });
+    }
+    change
+}
+
+pub(super) fn delete_mapping_step(function: &str, uuid: &str) -> Step {
+    step(
+        format!("DeleteEventSourceMapping {uuid}"),
+        FunctionOperation::DeleteMapping {
+            function: function.to_string(),
+            uuid: uuid.to_string(),
+        },
+    )
+}
+
+/// Another owner's mapping on the same stream with another consumer group: AWS allows one
+/// mapping per stream and function, and it is not pipectl's to delete.
+pub(super) fn plan_trigger_foreign_group(
+    function: &str,
+    trigger: &TriggerDefinition,
+    current: &LiveMapping,
+) -> Change {
+    let diff = FieldDiff::new(
+        "consumer_group_id",
+        current.consumer_group_id.clone(),
+        trigger.consumer_group_id.clone(),
+    );
+    let mut change = new_change(Action::Update, vec![diff], vec![]);
+    change.deferred = Some(format!(
+        "Kafka mapping {} of {function} joins consumer group {}, not {}, and was not created by pipectl: it is left alone; set prune = true on the trigger to replace it, or use its group",
+        current.uuid,
+        current.consumer_group_id.as_deref().unwrap_or("(its UUID)"),
+        trigger.consumer_group_id.as_deref().unwrap_or("(none)")
+    ));
+    change
+}
+
+pub(super) fn create_mapping_step(function: &str, trigger: &TriggerDefinition) -> Step {
+    step(
+        format!(
+            "CreateEventSourceMapping for topic {}, then wait until Enabled and healthy",
+            trigger.topic
+        ),
+        FunctionOperation::CreateMapping {
+            function: function.to_string(),
+            trigger: trigger.clone(),
+        },
+    )
+}
+
+pub(super) fn plan_trigger_create(function: &str, trigger: &TriggerDefinition) -> Change {
+    let mut diffs = vec![
+        FieldDiff::new("source", None, Some(trigger.source.to_string())),
+        FieldDiff::new("topic", None, Some(trigger.topic.clone())),
+        FieldDiff::new(
+            "starting_position",
+            None,
+            Some(trigger.starting_position.clone()),
+        ),
+    ];
+    let optional = [
+        ("consumer_group_id", trigger.consumer_group_id.clone()),
+        ("batch_size", trigger.batch_size.map(|v| v.to_string())),
+        (
+            "batching_window_seconds",
+            trigger.batching_window_seconds.map(|v| v.to_string()),
+        ),
+        (
+            "access",
+            (!trigger.access.is_empty()).then(|| show_access(&trigger.access)),
+        ),
+    ];
+    for (field, value) in optional {
+        if value.is_some() {
+            diffs.push(FieldDiff::new(field, None, value));
+        }
+    }
+    new_change(
+        Action::Create,
+        diffs,
+        vec![create_mapping_step(function, trigger)],
+    )
+}
+
+/// Where a replacement mapping starts reading, said plainly: consumption does not simply
+/// continue unless the new mapping joins a consumer group with committed offsets.
+pub(super) fn replacement_hazard(
+    trigger: &TriggerDefinition,
+    old: &LiveMapping,
+    delete_first: bool,
+) -> Hazard {
+    let order = if delete_first {
+        format!("mapping {} is deleted first (AWS allows one mapping per function, source and topic), then a new one is created", old.uuid)
+    } else {
+        format!(
+            "a new mapping is created, then mapping {} is deleted",
+            old.uuid
+        )
+    };
+    let resume = match (&trigger.consumer_group_id, trigger.starting_position.as_str()) {
+        (Some(group), _) => format!(
+            "the new mapping joins consumer group {group}: where that group has committed offsets on topic {} it resumes from them, otherwise it starts at {}",
+            trigger.topic, trigger.starting_position
+        ),
+        (None, "TRIM_HORIZON") => "without a consumer_group_id the new mapping is a new consumer group starting at TRIM_HORIZON: messages the old mapping already processed are read again".to_string(),
+        (None, "AT_TIMESTAMP") => "without a consumer_group_id the new mapping is a new consumer group starting at the timestamp: messages after it that the old mapping processed are read again".to_string(),
+        (None, _) => "without a consumer_group_id the new mapping is a new consumer group starting at LATEST: messages published between the old mapping's last poll and the new mapping's first poll are skipped".to_string(),
+    };
+    Hazard {
+        message: format!("the topic, source or consumer group of a Kafka mapping cannot change in place: {order}; {resume}"),
+    }
+}
+
+pub(super) fn plan_trigger_replace(
+    function: &str,
+    trigger: &TriggerDefinition,
+    old: &LiveMapping,
+    delete_first: bool,
+) -> Change {
+    let mut diffs = vec![];
+    if old.topics != [trigger.topic.clone()] {
+        diffs.push(FieldDiff::new(
+            "topic",
+            Some(old.topics.join(",")),
+            Some(trigger.topic.clone()),
+        ));
+    }
+    if old.source != trigger.source {
+        diffs.push(FieldDiff::new(
+            "source",
+            Some(old.source.to_string()),
+            Some(trigger.source.to_string()),
+        ));
+    }
+    if let Some(group) = trigger
+        .consumer_group_id
+        .as_ref()
+        .filter(|g| Some(*g) != old.consumer_group_id.as_ref())
+    {
+        diffs.push(FieldDiff::new(
+            "consumer_group_id",
+            old.consumer_group_id.clone(),
+            Some(group.clone()),
+        ));
+    }
+    let delete = delete_mapping_step(function, &old.uuid);
+    let create = create_mapping_step(function, trigger);
+    let steps = if delete_first {
+        vec![delete, create]
+    } else {
+        vec![create, delete]
+    };
+    let mut change = new_change(Action::Replace, diffs, steps);
+    change.destructive = true;
+    change.hazards = vec![replacement_hazard(trigger, old, delete_first)];
+    change
+}
+
+pub(super) fn plan_trigger_update(
+    function: &str,
+    trigger: &TriggerDefinition,
+    current: &LiveMapping,
+) -> Change {
+    let batch_size = trigger
+        .batch_size
+        .filter(|b| Some(*b) != current.batch_size);
+    let window = trigger
+        .batching_window_seconds
+        .filter(|w| Some(*w) != current.batching_window_seconds);
+    let access = (trigger.access != current.access).then(|| trigger.access.clone());
+    let show = |v: Option<i64>| Some(v.map(|v| v.to_string()).unwrap_or_else(|| "default".into()));
+    let mut diffs = vec![];
+    if let Some(size) = batch_size {
+        diffs.push(FieldDiff::new(
+            "batch_size",
+            show(current.batch_size),
+            Some(size.to_string()),
+        ));
+    }
+    if let Some(w) = window {
+        diffs.push(FieldDiff::new(
+            "batching_window_seconds",
+            show(current.batching_window_seconds),
+            Some(w.to_string()),
+        ));
+    }
+    if let Some(access) = &access {
+        diffs.push(FieldDiff::new(
+            "access",
+            Some(show_access(&current.access)),
+            Some(show_access(access)),
+        ));
+    }
+    let pollers = poller_diffs(trigger, current, &mut diffs);
+    if diffs.is_empty() {
+        return new_change(Action::NoOp, diffs, vec![]);
+    }
+    let update = step(
+        format!(
+            "UpdateEventSourceMapping {}, then wait until Enabled and healthy",
+            current.uuid
+        ),
+        FunctionOperation::UpdateMapping {
+            function: function.to_string(),
+            uuid: current.uuid.clone(),
+            batch_size,
+            batching_window_seconds: window,
+            access,
+            health_timeout_seconds: trigger.health_timeout_seconds,
+            pollers,
+        },
+    );
+    new_change(Action::Update, diffs, vec![update])
+}
+
+/// Provisioned mode's pollers: the diffs, and what to send when any differs. A bound the file
+/// does not give is not compared (AWS keeps its own, or its default).
+pub(super) fn poller_diffs(
+    trigger: &TriggerDefinition,
+    current: &LiveMapping,
+    diffs: &mut Vec<FieldDiff>,
+) -> Option<(Option<i64>, Option<i64>)> {
+    let live = current.pollers;
+    let show = |v: Option<i64>| {
+        Some(
+            v.map(|v| v.to_string())
+                .unwrap_or_else(|| "on demand".into()),
+        )
+    };
+    let min = trigger
+        .minimum_pollers
+        .filter(|m| live.map(|(l, _)| l) != Some(*m));
+    let max = trigger
+        .maximum_pollers
+        .filter(|m| live.map(|(_, l)| l) != Some(*m));
+    if let Some(m) = min {
+        diffs.push(FieldDiff::new(
+            "minimum_pollers",
+            show(live.map(|(l, _)| l)),
+            Some(m.to_string()),
+        ));
+    }
+    if let Some(m) = max {
+        diffs.push(FieldDiff::new(
+            "maximum_pollers",
+            show(live.map(|(_, l)| l)),
+            Some(m.to_string()),
+        ));
+    }
+    (min.is_some() || max.is_some()).then_some((trigger.minimum_pollers, trigger.maximum_pollers))
+}
+
+/// `ProvisionedPollerConfig` for the bounds given.
+pub(super) fn poller_config(
+    minimum: Option<i64>,
+    maximum: Option<i64>,
+) -> Result<ProvisionedPollerConfig> {
+    Ok(ProvisionedPollerConfig::builder()
+        .set_minimum_pollers(minimum.map(to_i32).transpose()?)
+        .set_maximum_pollers(maximum.map(to_i32).transpose()?)
+        .build())
+}
+
+pub(super) async fn create_mapping(
+    aws: &Aws,
+    function: &str,
+    trigger: &TriggerDefinition,
+    progress: &StepProgress,
+) -> Result<()> {
+    let mut request = aws
+        .lambda
+        .create_event_source_mapping()
+        .function_name(function)
+        .topics(&trigger.topic)
+        .starting_position(EventSourcePosition::from(
+            trigger.starting_position.as_str(),
+        ))
+        .set_batch_size(trigger.batch_size.map(to_i32).transpose()?)
+        .set_maximum_batching_window_in_seconds(
+            trigger.batching_window_seconds.map(to_i32).transpose()?,
+        );
+    if let Some(timestamp) = trigger.starting_position_timestamp {
+        request =
+            request.starting_position_timestamp(aws_smithy_types::DateTime::from_secs(timestamp));
+    }
+    if !trigger.access.is_empty() {
+        request = request.set_source_access_configurations(Some(source_access(&trigger.access)));
+    }
+    if !trigger.tags.is_empty() {
+        request = request.set_tags(Some(trigger.tags.clone().into_iter().collect()));
+    }
+    if trigger.minimum_pollers.is_some() || trigger.maximum_pollers.is_some() {
+        request = request.provisioned_poller_config(poller_config(
+            trigger.minimum_pollers,
+            trigger.maximum_pollers,
+        )?);
+    }
+    request = match &trigger.source {
+        KafkaSource::Msk { cluster_arn } => {
+            let request = request.event_source_arn(cluster_arn);
+            match &trigger.consumer_group_id {
+                Some(group) => request.amazon_managed_kafka_event_source_config(
+                    AmazonManagedKafkaEventSourceConfig::builder()
+                        .consumer_group_id(group)
+                        .build(),
+                ),
+                None => request,
+            }
+        }
+        KafkaSource::SelfManaged { bootstrap_servers } => {
+            let request = request.self_managed_event_source(
+                SelfManagedEventSource::builder()
+                    .endpoints(
+                        EndPointType::KafkaBootstrapServers,
+                        bootstrap_servers.clone(),
+                    )
+                    .build(),
+            );
+            match &trigger.consumer_group_id {
+                Some(group) => request.self_managed_kafka_event_source_config(
+                    SelfManagedKafkaEventSourceConfig::builder()
+                        .consumer_group_id(group)
+                        .build(),
+                ),
+                None => request,
+            }
+        }
+    };
+    progress.status(&format!("CreateEventSourceMapping topic {}", trigger.topic));
+    let uuid = match request.send().await {
+        Ok(output) => output
+            .uuid()
+            .ok_or_else(|| anyhow!("CreateEventSourceMapping returned no UUID"))?
+            .to_string(),
+        // A lost reply to an earlier attempt may have created it: find it and carry on.
+        Err(err) if err.code() == Some("ResourceConflictException") => {
+            let live = read_function(aws, function, true)
+                .await?
+                .ok_or_else(|| anyhow!("function {function} disappeared"))?;
+            live.kafka_mappings
+                .into_iter()
+                .find(|m| m.source == trigger.source && m.topics == [trigger.topic.clone()])
+                .map(|m| m.uuid)
+                .ok_or_else(|| {
+                    anyhow!(
+                        "CreateEventSourceMapping {function} failed: {}",
+                        describe_sdk_error(&err)
+                    )
+                })?
+        }
+        Err(err) => bail!(
+            "CreateEventSourceMapping {function} failed: {}",
+            describe_sdk_error(&err)
+        ),
+    };
+    progress.note(&format!(
+        "created Kafka mapping {uuid} for topic {}",
+        trigger.topic
+    ));
+    wait_for_mapping(aws, &uuid, false, progress).await?;
+    wait_until_healthy(aws, &uuid, trigger.health_timeout_seconds, progress).await
+}
+
+pub(super) fn source_access(access: &[(String, String)]) -> Vec<SourceAccessConfiguration> {
+    access
+        .iter()
+        .map(|(kind, uri)| {
+            SourceAccessConfiguration::builder()
+                .r#type(SourceAccessType::from(kind.as_str()))
+                .uri(uri)
+                .build()
+        })
+        .collect()
+}
+
+/// `Enabled` only means the mapping exists: Lambda reports whether it could reach and
+/// authenticate to the brokers in `LastProcessingResult`. Waits up to `timeout_seconds` for
+/// `OK`; `PROBLEM: ...` fails the change with AWS's text, and so does a mapping that went
+/// `Disabling`/`Disabled`. A mapping still without a result after the time is reported as not
+/// yet confirmed, not as failed (an idle topic gives Lambda nothing to process).
+pub(super) async fn wait_until_healthy(
+    aws: &Aws,
+    uuid: &str,
+    timeout_seconds: u64,
+    progress: &StepProgress,
+) -> Result<()> {
+    if timeout_seconds == 0 {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let outcome = wait::until(
+        &aws.wait,
+        progress,
+        &format!("mapping {uuid} to be healthy"),
+        || async {
+            let mapping = get_mapping(aws, uuid).await?;
+            let state = mapping.state().unwrap_or("Enabled");
+            let result = mapping
+                .last_processing_result()
+                .unwrap_or("No records processed");
+            if matches!(state, "Disabling" | "Disabled") {
+                bail!(
+                    "Kafka mapping {uuid} is {state}, not healthy ({})",
+                    mapping
+                        .state_transition_reason()
+                        .unwrap_or("no reason given")
+                );
+            }
+            if result.starts_with("PROBLEM") {
+                bail!("Kafka mapping {uuid} cannot consume: {result}");
+            }
+            if result == "OK" {
+                return Ok(Poll::Ready(None));
+            }
+            if started.elapsed().as_secs() >= timeout_seconds {
+                return Ok(Poll::Ready(Some(result.to_string())));
+            }
+            Ok(Poll::Pending(format!(
+                "{state}, LastProcessingResult: {result}"
+            )))
+        },
+    )
+    .await?;
+    match outcome {
+        None => progress.note(&format!(
+            "mapping {uuid} is healthy: Lambda reached the brokers (LastProcessingResult: OK)"
+        )),
+        Some(result) => progress.note(&format!(
+            "mapping {uuid} not yet confirmed healthy after {timeout_seconds}s (LastProcessingResult: {result}); check it with `aws lambda get-event-source-mapping --uuid {uuid}`"
+        )),
+    }
+    Ok(())
+}
+
+/// One GetEventSourceMapping.
+pub(super) async fn get_mapping(
+    aws: &Aws,
+    uuid: &str,
+) -> Result<aws_sdk_lambda::operation::get_event_source_mapping::GetEventSourceMappingOutput> {
+    aws.lambda
+        .get_event_source_mapping()
+        .uuid(uuid)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "GetEventSourceMapping {uuid} failed: {}",
+                describe_sdk_error(&e)
+            )
+        })
+}
+
+/// The mapping's state, if it can be read.
+pub(super) async fn mapping_state(aws: &Aws, uuid: &str) -> Option<String> {
+    let mapping = get_mapping(aws, uuid).await.ok()?;
+    mapping.state().map(str::to_string)
+}
+
+/// Waits until a mapping leaves Creating/Updating/Enabling (or, with `gone`, until it is deleted).
+pub(super) async fn wait_for_mapping(
+    aws: &Aws,
+    uuid: &str,
+    gone: bool,
+    progress: &StepProgress,
+) -> Result<()> {
+    wait::until(&aws.wait, progress, &format!("mapping {uuid}"), || async {
+        match aws
+            .lambda
+            .get_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
+        {
+            Ok(mapping) => {
+                let state = mapping.state().unwrap_or("Enabled").to_string();
+                if gone
+                    || matches!(
+                        state.as_str(),
+                        "Creating" | "Updating" | "Enabling" | "Deleting"
+                    )
+                {
+                    Ok(Poll::Pending(state))
+                } else {
+                    Ok(Poll::Ready(()))
+                }
+            }
+            Err(err) if gone && err.code() == Some("ResourceNotFoundException") => {
+                Ok(Poll::Ready(()))
+            }
+            Err(err) => Err(anyhow!(
+                "GetEventSourceMapping {uuid} failed: {}",
+                describe_sdk_error(&err)
+            )),
+        }
+    })
+    .await
+}
