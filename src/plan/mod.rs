@@ -280,6 +280,27 @@ pub struct Change {
     pub steps: Vec<Step>,
 }
 
+impl Change {
+    /// A change of `id` in `lane` with nothing else yet: the base of a struct update
+    /// (`Change { diffs, steps, ..Change::new(id, Action::Update, lane) }`), so a kind writes
+    /// only what its change has.
+    pub fn new(id: ResourceId, action: Action, lane: impl Into<String>) -> Change {
+        Change {
+            id,
+            action,
+            diffs: vec![],
+            hazards: vec![],
+            destructive: false,
+            lane: lane.into(),
+            after_lane: None,
+            deferred: None,
+            conflicts: vec![],
+            fingerprint: None,
+            steps: vec![],
+        }
+    }
+}
+
 /// A field of a Kubernetes object that another field manager (Helm, Argo CD, Flux, kubectl)
 /// owns and this change would set to another value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

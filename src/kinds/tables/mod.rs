@@ -509,6 +509,9 @@ pub fn unmanaged_notes(desired: &TableDefinition, live: Option<&LiveTable>) -> V
         .collect()
 }
 
+/// A table's changes: its throughput and billing mode in place, then its index deletions and
+/// creations staged one per step (DynamoDB runs one online index operation at a time), all in
+/// the table's lane. A key schema that differs is an error: DynamoDB cannot change it.
 pub fn plan_table(
     desired: &TableDefinition,
     live: Option<&LiveTable>,
@@ -518,8 +521,29 @@ pub fn plan_table(
     let Some(live) = live else {
         return (vec![plan_create(desired, table_id, lane)], vec![]);
     };
+    if let Some(error) = key_schema_error(desired, live, &table_id) {
+        return (vec![], vec![error]);
+    }
+    let indexes = IndexWork::between(desired, live);
+    let mut positions = indexes.positions();
+    let mut changes = plan_index_deletions(desired, &indexes, &lane, &mut positions);
+    changes.push(plan_throughput(desired, live, table_id, &lane));
+    changes.extend(plan_index_creations(
+        desired,
+        live,
+        &indexes,
+        &lane,
+        &mut positions,
+    ));
+    (changes, vec![])
+}
 
-    let mut errors = vec![];
+/// The error for a live table whose keys differ from the spec's, if they do.
+fn key_schema_error(
+    desired: &TableDefinition,
+    live: &LiveTable,
+    table_id: &ResourceId,
+) -> Option<PlanError> {
     let key_mismatch = |want: Option<&Key>, have: Option<&Key>| match (want, have) {
         (Some(w), Some(h)) => {
             w.name != h.name || (h.attribute_type != "?" && w.attribute_type != h.attribute_type)
@@ -527,75 +551,103 @@ pub fn plan_table(
         (None, None) => false,
         _ => true,
     };
-    if key_mismatch(Some(&desired.partition_key), live.partition_key.as_ref())
-        || key_mismatch(desired.sort_key.as_ref(), live.sort_key.as_ref())
-    {
-        let show = |k: Option<&Key>| k.map(|k| k.to_string()).unwrap_or_else(|| "none".into());
-        errors.push(PlanError {
-            resource: table_id.to_string(),
-            message: format!(
-                "the live table's keys (partition {}, sort {}) differ from the spec (partition {}, sort {})",
-                show(live.partition_key.as_ref()),
-                show(live.sort_key.as_ref()),
-                show(Some(&desired.partition_key)),
-                show(desired.sort_key.as_ref())
-            ),
-            help: "DynamoDB cannot change a table's key schema, and pipectl does not recreate tables that hold data: \
-                   make the spec's keys match the live table, or migrate to a new table name"
-                .to_string(),
-        });
-        return (vec![], errors);
+    let differs = key_mismatch(Some(&desired.partition_key), live.partition_key.as_ref())
+        || key_mismatch(desired.sort_key.as_ref(), live.sort_key.as_ref());
+    let show = |k: Option<&Key>| k.map(|k| k.to_string()).unwrap_or_else(|| "none".into());
+    differs.then(|| PlanError {
+        resource: table_id.to_string(),
+        message: format!(
+            "the live table's keys (partition {}, sort {}) differ from the spec (partition {}, sort {})",
+            show(live.partition_key.as_ref()),
+            show(live.sort_key.as_ref()),
+            show(Some(&desired.partition_key)),
+            show(desired.sort_key.as_ref())
+        ),
+        help: "DynamoDB cannot change a table's key schema, and pipectl does not recreate tables that hold data: \
+               make the spec's keys match the live table, or migrate to a new table name"
+            .to_string(),
+    })
+}
+
+/// The index operations a table needs: live indexes to delete, indexes whose shape changed
+/// (deleted, then created again) and new ones.
+struct IndexWork<'a> {
+    deletions: Vec<&'a LiveIndex>,
+    replacements: Vec<&'a IndexDefinition>,
+    creations: Vec<&'a IndexDefinition>,
+}
+
+impl<'a> IndexWork<'a> {
+    fn between(desired: &'a TableDefinition, live: &'a LiveTable) -> Self {
+        let live_index = |name: &str| live.indexes.iter().find(|i| i.definition.name == name);
+        let wanted = |name: &str| desired.indexes.iter().find(|i| i.name == name);
+        IndexWork {
+            deletions: live
+                .indexes
+                .iter()
+                .filter(|i| wanted(&i.definition.name).is_none())
+                .filter(|i| desired.may_delete(&i.definition.name, live))
+                .collect(),
+            replacements: desired
+                .indexes
+                .iter()
+                .filter(|i| live_index(&i.name).is_some_and(|l| !l.definition.same_shape(i)))
+                .collect(),
+            creations: desired
+                .indexes
+                .iter()
+                .filter(|i| live_index(&i.name).is_none())
+                .collect(),
+        }
     }
 
+    /// "1 of N", "2 of N", ...: each online index operation's place in the sequence.
+    fn positions(&self) -> impl FnMut() -> String {
+        let total = self.deletions.len() + 2 * self.replacements.len() + self.creations.len();
+        let mut numbered = 0;
+        move || {
+            numbered += 1;
+            format!("{numbered} of {total}")
+        }
+    }
+}
+
+fn plan_index_deletions(
+    desired: &TableDefinition,
+    indexes: &IndexWork,
+    lane: &str,
+    next_position: &mut impl FnMut() -> String,
+) -> Vec<Change> {
+    indexes
+        .deletions
+        .iter()
+        .map(|index| {
+            let name = &index.definition.name;
+            let id = ResourceId::new(INDEX, format!("{}/{name}", desired.name));
+            Change {
+                diffs: vec![FieldDiff::new("index", Some(index.definition.shape()), None)],
+                hazards: vec![Hazard {
+                    message: format!(
+                        "deleting index {name} removes it for every query that uses it; recreating it means a full backfill"
+                    ),
+                }],
+                destructive: true,
+                steps: vec![delete_index_step(&desired.name, name, next_position())],
+                ..Change::new(id, Action::Delete, lane)
+            }
+        })
+        .collect()
+}
+
+/// Billing mode and throughput of the table and of every index that stays: one UpdateTable, or
+/// a no-op change when nothing differs.
+fn plan_throughput(
+    desired: &TableDefinition,
+    live: &LiveTable,
+    table_id: ResourceId,
+    lane: &str,
+) -> Change {
     let live_index = |name: &str| live.indexes.iter().find(|i| i.definition.name == name);
-    let wanted = |name: &str| desired.indexes.iter().find(|i| i.name == name);
-    let deletions: Vec<&LiveIndex> = live
-        .indexes
-        .iter()
-        .filter(|i| wanted(&i.definition.name).is_none())
-        .filter(|i| desired.may_delete(&i.definition.name, live))
-        .collect();
-    let replacements: Vec<&IndexDefinition> = desired
-        .indexes
-        .iter()
-        .filter(|i| live_index(&i.name).is_some_and(|l| !l.definition.same_shape(i)))
-        .collect();
-    let creations: Vec<&IndexDefinition> = desired
-        .indexes
-        .iter()
-        .filter(|i| live_index(&i.name).is_none())
-        .collect();
-    let index_operations = deletions.len() + 2 * replacements.len() + creations.len();
-    let mut numbered = 0;
-    let mut next_position = || {
-        numbered += 1;
-        format!("{numbered} of {index_operations}")
-    };
-
-    let mut changes = vec![];
-    for index in &deletions {
-        let id = ResourceId::new(INDEX, format!("{}/{}", desired.name, index.definition.name));
-        changes.push(Change {
-            id,
-            action: Action::Delete,
-            diffs: vec![FieldDiff::new("index", Some(index.definition.shape()), None)],
-            hazards: vec![Hazard {
-                message: format!(
-                    "deleting index {} removes it for every query that uses it; recreating it means a full backfill",
-                    index.definition.name
-                ),
-            }],
-            destructive: true,
-            lane: lane.clone(),
-            deferred: None,
-            after_lane: None,
-            conflicts: vec![],
-            fingerprint: None,
-            steps: vec![delete_index_step(&desired.name, &index.definition.name, next_position())],
-        });
-    }
-
-    // Billing mode and throughput of the table and of every index that stays.
     let mut diffs = vec![];
     if desired.billing_mode != live.billing_mode {
         diffs.push(FieldDiff::new(
@@ -640,51 +692,42 @@ pub fn plan_table(
             }
         }
     }
-    if !diffs.is_empty() {
-        let mut hazards = capacity_quota_hazards(desired);
-        if desired.billing_mode == BillingMode::PayPerRequest
-            && live.billing_mode == BillingMode::Provisioned
-        {
-            hazards.extend(on_demand_switch_hazard(live.last_switch_to_on_demand));
-        }
-        changes.push(Change {
-            id: table_id.clone(),
-            action: Action::Update,
-            diffs,
-            hazards,
-            destructive: false,
-            lane: lane.clone(),
-            deferred: None,
-            after_lane: None,
-            conflicts: vec![],
-            fingerprint: None,
-            steps: vec![(TableOperation::UpdateTable {
-                table: desired.name.clone(),
-                billing_mode: desired.billing_mode,
-                capacity: table_capacity,
-                index_capacity,
-            })
-            .into_step(format!(
-                "update billing mode and capacity of {}",
-                desired.name
-            ))],
-        });
-    } else {
-        changes.push(Change {
-            id: table_id.clone(),
-            action: Action::NoOp,
-            diffs: vec![],
-            hazards: vec![],
-            destructive: false,
-            lane: lane.clone(),
-            deferred: None,
-            after_lane: None,
-            conflicts: vec![],
-            fingerprint: None,
-            steps: vec![],
-        });
+    if diffs.is_empty() {
+        return Change::new(table_id, Action::NoOp, lane);
     }
+    let mut hazards = capacity_quota_hazards(desired);
+    if desired.billing_mode == BillingMode::PayPerRequest
+        && live.billing_mode == BillingMode::Provisioned
+    {
+        hazards.extend(on_demand_switch_hazard(live.last_switch_to_on_demand));
+    }
+    Change {
+        diffs,
+        hazards,
+        steps: vec![(TableOperation::UpdateTable {
+            table: desired.name.clone(),
+            billing_mode: desired.billing_mode,
+            capacity: table_capacity,
+            index_capacity,
+        })
+        .into_step(format!(
+            "update billing mode and capacity of {}",
+            desired.name
+        ))],
+        ..Change::new(table_id, Action::Update, lane)
+    }
+}
 
+/// New indexes, and indexes replaced (deleted, then created), in the spec's order: each create
+/// carries the attribute definitions of every index alive at that point.
+fn plan_index_creations(
+    desired: &TableDefinition,
+    live: &LiveTable,
+    indexes: &IndexWork,
+    lane: &str,
+    next_position: &mut impl FnMut() -> String,
+) -> Vec<Change> {
+    let live_index = |name: &str| live.indexes.iter().find(|i| i.definition.name == name);
     // Index definitions that stay alive after this plan, for AttributeDefinitions.
     let surviving: Vec<&IndexDefinition> = desired
         .indexes
@@ -692,9 +735,10 @@ pub fn plan_table(
         .filter(|i| live_index(&i.name).is_some_and(|l| l.definition.same_shape(i)))
         .collect();
     let mut created_so_far: Vec<&IndexDefinition> = vec![];
+    let mut changes = vec![];
     for index in desired.indexes.iter() {
-        let replacing = replacements.iter().any(|r| r.name == index.name);
-        let creating = creations.iter().any(|c| c.name == index.name);
+        let replacing = indexes.replacements.iter().any(|r| r.name == index.name);
+        let creating = indexes.creations.iter().any(|c| c.name == index.name);
         if !replacing && !creating {
             continue;
         }
@@ -756,25 +800,20 @@ pub fn plan_table(
             .into_step(format!("create index {} ({position})", index.name)),
         );
         created_so_far.push(index);
+        let action = if replacing {
+            Action::Replace
+        } else {
+            Action::Create
+        };
         changes.push(Change {
-            id,
-            action: if replacing {
-                Action::Replace
-            } else {
-                Action::Create
-            },
             diffs,
             hazards,
             destructive: replacing,
-            lane: lane.clone(),
-            deferred: None,
-            after_lane: None,
-            conflicts: vec![],
-            fingerprint: None,
             steps,
+            ..Change::new(id, action, lane)
         });
     }
-    (changes, errors)
+    changes
 }
 
 /// AWS allows a few switches to on-demand per rolling 24 h (to provisioned at any time).
