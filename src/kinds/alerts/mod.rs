@@ -482,8 +482,6 @@ fn apply_change(
         vec![crate::kinds::brokers::hpa::conflict_hazard(&conflicts)]
     };
     Change {
-        id,
-        action,
         steps: if action == Action::NoOp {
             vec![]
         } else {
@@ -491,12 +489,8 @@ fn apply_change(
         },
         diffs,
         hazards,
-        destructive: false,
-        lane: lane.to_string(),
-        after_lane: None,
-        deferred: None,
         conflicts,
-        fingerprint: None,
+        ..Change::new(id, action, lane.to_string())
     }
 }
 

@@ -492,17 +492,11 @@ pub fn plan(
     };
     (
         Some(Change {
-            lane: format!("eks:hpa:{}", desired.name),
-            id,
-            action,
             diffs,
             hazards,
-            destructive: false,
-            deferred: None,
-            after_lane: None,
             conflicts,
-            fingerprint: None,
             steps,
+            ..Change::new(id, action, format!("eks:hpa:{}", desired.name))
         }),
         vec![],
     )

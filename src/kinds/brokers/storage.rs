@@ -274,17 +274,7 @@ pub fn plan_class(desired: &ClassDefinition, live: Option<&LiveClass>) -> Change
         },
     );
     let mut change = Change {
-        id,
-        action: Action::NoOp,
-        diffs: vec![],
-        hazards: vec![],
-        destructive: false,
-        lane: class_lane(&desired.name),
-        after_lane: None,
-        conflicts: vec![],
-        fingerprint: None,
-        deferred: None,
-        steps: vec![],
+        ..Change::new(id, Action::NoOp, class_lane(&desired.name))
     };
     let Some(live) = live else {
         change.action = Action::Create;

@@ -431,22 +431,16 @@ pub fn plan_function(
             }
         }
     }
+    let action = if steps.is_empty() {
+        Action::NoOp
+    } else {
+        Action::Update
+    };
     changes.push(Change {
-        id,
-        action: if steps.is_empty() {
-            Action::NoOp
-        } else {
-            Action::Update
-        },
         diffs,
         hazards,
-        destructive: false,
-        lane: lane.clone(),
-        deferred: None,
-        after_lane: None,
-        conflicts: vec![],
-        fingerprint: None,
         steps,
+        ..Change::new(id, action, lane.clone())
     });
 
     if let Some(trigger) = &desired.trigger {
@@ -462,17 +456,9 @@ pub fn plan_function(
 
 fn new_change(action: Action, diffs: Vec<FieldDiff>, steps: Vec<Step>) -> Change {
     Change {
-        id: ResourceId::new(KAFKA_TRIGGER, ""),
-        action,
         diffs,
-        hazards: vec![],
-        destructive: false,
-        lane: String::new(),
-        deferred: None,
-        after_lane: None,
-        conflicts: vec![],
-        fingerprint: None,
         steps,
+        ..Change::new(ResourceId::new(KAFKA_TRIGGER, ""), action, String::new())
     }
 }
 

@@ -909,20 +909,13 @@ fn plan_create(desired: &TableDefinition, id: ResourceId, lane: String) -> Chang
         diffs.push(FieldDiff::new("tags", None, Some(tags.join(", "))));
     }
     Change {
-        id,
-        action: Action::Create,
         diffs,
         hazards: capacity_quota_hazards(desired),
-        destructive: false,
-        lane,
-        deferred: None,
-        after_lane: None,
-        conflicts: vec![],
-        fingerprint: None,
         steps: vec![(TableOperation::CreateTable {
             table: desired.clone(),
         })
         .into_step(format!("create table {}", desired.name))],
+        ..Change::new(id, Action::Create, lane)
     }
 }
 

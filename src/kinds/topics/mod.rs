@@ -464,17 +464,14 @@ fn change(
     steps: Vec<Step>,
 ) -> Change {
     Change {
-        id: ResourceId::new(TOPIC, want.name.clone()),
-        action,
         diffs,
         hazards,
-        destructive: false,
-        lane: format!("kafka:{}", want.name),
-        after_lane: None,
-        deferred: None,
-        conflicts: vec![],
-        fingerprint: None,
         steps,
+        ..Change::new(
+            ResourceId::new(TOPIC, want.name.clone()),
+            action,
+            format!("kafka:{}", want.name),
+        )
     }
 }
 

@@ -662,17 +662,10 @@ pub fn plan_variant(
     };
     (
         Some(Change {
-            id,
-            action,
             diffs,
             hazards,
-            destructive: false,
-            lane: lane(&resource_id),
-            after_lane: None,
-            conflicts: vec![],
-            fingerprint: None,
-            deferred: None,
             steps,
+            ..Change::new(id, action, lane(&resource_id))
         }),
         vec![],
     )
@@ -736,16 +729,15 @@ pub fn plan_removed(
                 scaling.of(resource_id),
                 scaling.scheduled_actions.get(resource_id),
             ))),
-            id: ResourceId::new(VARIANT, name),
-            action: Action::Delete,
             diffs,
             hazards,
             destructive: true,
-            lane: lane(resource_id),
-            after_lane: None,
-            conflicts: vec![],
-            deferred: None,
             steps,
+            ..Change::new(
+                ResourceId::new(VARIANT, name),
+                Action::Delete,
+                lane(resource_id),
+            )
         });
     }
     changes

@@ -441,20 +441,19 @@ pub fn plan_volumes(
             Action::Update
         };
         changes.push(Change {
-            id,
-            action,
             diffs,
             hazards,
-            destructive: false,
-            lane: format!(
-                "{SLOT_LANE_PREFIX}eks:volumes:{}",
-                index % desired.parallelism.max(1)
-            ),
             after_lane: class_changes.then(|| class_lane(class_name)),
-            conflicts: vec![],
-            fingerprint: None,
             deferred,
             steps,
+            ..Change::new(
+                id,
+                action,
+                format!(
+                    "{SLOT_LANE_PREFIX}eks:volumes:{}",
+                    index % desired.parallelism.max(1)
+                ),
+            )
         });
     }
     (changes, errors)
