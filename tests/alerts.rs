@@ -294,3 +294,50 @@ fn the_brokers_and_the_alerts_share_one_cluster_connection() {
         run.stderr
     );
 }
+
+/// `--target` reaches the brokers family too (issue 19): a plan that targets none of its
+/// resources does not reach the cluster, and one that targets the HPA reads no volume.
+#[test]
+fn the_brokers_family_reads_only_what_a_target_can_select() {
+    let emulator = Emulator::start_with_eks_token_cluster();
+    emulator.seed_functions(&["app-fn"]);
+    let text = common::brokers_stack(
+        "min_replicas = 3\nmax_replicas = 6",
+        common::STORAGE_AT_BASELINE,
+    )
+    .replace("kube_context = \"fake\"", "cluster = \"kafka-logs\"")
+        + "\n[[lambda.functions]]\nname = \"app-fn\"\ntimeout_seconds = 30\n";
+    let stack = emulator.stack("targets.toml", &text);
+    let describe = "eks:GET /clusters/kafka-logs";
+    let (clusters, volumes) = (
+        emulator.call_count(describe),
+        emulator.call_count("ec2:DescribeVolumes"),
+    );
+    emulator
+        .pipectl(&[
+            "plan",
+            path_str(&stack),
+            "--target",
+            "lambda.function.app-fn",
+        ])
+        .expect_code(0)
+        .expect_stdout("lambda.function.app-fn");
+    assert_eq!(
+        emulator.call_count(describe),
+        clusters,
+        "the cluster was reached"
+    );
+    emulator
+        .pipectl(&["plan", path_str(&stack), "--target", "eks.hpa.*"])
+        .expect_code(0)
+        .expect_stdout("eks.hpa.kafka/");
+    assert_eq!(emulator.call_count(describe), clusters + 1);
+    assert_eq!(
+        emulator.call_count("ec2:DescribeVolumes"),
+        volumes,
+        "volumes were read"
+    );
+    // Without targets, the volumes are read as before.
+    emulator.pipectl(&["plan", path_str(&stack)]).expect_code(0);
+    assert!(emulator.call_count("ec2:DescribeVolumes") > volumes);
+}

@@ -41,6 +41,17 @@ impl Targets {
         self.is_whole_stack() || ids.any(|id| self.selects(id))
     }
 
+    /// Whether some target may select an id that starts with `prefix` (ids not known before a
+    /// read, such as the volumes of a StatefulSet's claims): a pattern's literal start and the
+    /// prefix must agree as far as both go.
+    pub fn may_select_under(&self, prefix: &str) -> bool {
+        self.is_whole_stack()
+            || self.0.iter().any(|pattern| {
+                let literal = pattern.split(['*', '?']).next().unwrap_or_default();
+                literal.starts_with(prefix) || prefix.starts_with(literal)
+            })
+    }
+
     /// Keeps only the selected changes (and the errors about them, or about no resource in
     /// particular), and notes that the plan is partial. A pattern that selects nothing is an
     /// error: during an incident a typo must not pass as "no changes".
@@ -91,5 +102,16 @@ mod tests {
         assert!(!targets.selects("dynamodb.table.Other"));
         assert!(!targets.selects("lambda.function.Logs"));
         assert!(Targets::default().selects("anything"));
+    }
+
+    #[test]
+    fn ids_not_yet_known_may_be_selected_by_their_prefix() {
+        let volume = Targets::new(vec!["eks.volume.kafka/data-kafka-broker-0".to_string()]);
+        assert!(volume.may_select_under("eks.volume.kafka/"));
+        assert!(!volume.may_select_under("eks.hpa."));
+        let all_eks = Targets::new(vec!["eks.*".to_string()]);
+        assert!(all_eks.may_select_under("eks.volume.kafka/"));
+        let tables = Targets::new(vec!["dynamodb.*".to_string()]);
+        assert!(!tables.may_select_under("eks.volume.kafka/"));
     }
 }

@@ -71,11 +71,13 @@ impl Kind for Brokers {
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(async move {
             let mut out = KindPlan::default();
-            match read_kafka(context.stack, context.clients).await? {
+            let selected = Selected::of(&context.stack.spec, context.targets);
+            out.declared = selected.declared.clone();
+            match read_kafka(context.stack, context.clients, &selected).await? {
                 KafkaRead::NotInStack => {}
                 KafkaRead::Unreachable(error) => out.errors.push(error),
                 KafkaRead::Read(cluster, live) => {
-                    plan_kafka(context.stack, cluster, &live, &mut out)
+                    plan_kafka(context.stack, cluster, &live, &selected, &mut out)
                 }
             }
             Ok(out)
@@ -111,6 +113,42 @@ enum KafkaRead<'c> {
     Read(&'c Cluster, Box<LiveKafka>),
 }
 
+/// Which parts of the family `--target` can select: only they are read and planned (the
+/// cluster is not even reached when none is).
+struct Selected {
+    autoscaler: bool,
+    class: bool,
+    volumes: bool,
+    /// The ids the stack declares for the family (volumes are known only once read).
+    declared: Vec<String>,
+}
+
+impl Selected {
+    fn of(spec: &crate::spec::StackSpec, targets: &crate::plan::targets::Targets) -> Selected {
+        let namespace = crate::providers::eks::namespace_of(spec);
+        let kafka = spec.kafka.as_ref();
+        let brokers = kafka.and_then(|k| k.brokers.as_ref());
+        let storage = kafka.and_then(|k| k.storage.as_ref());
+        let autoscaler_id =
+            brokers.map(|b| format!("eks.hpa.{namespace}/{}", b.hpa_name.get_ref()));
+        let class_id = storage.map(|s| format!("eks.storage_class.{}", s.storage_class.get_ref()));
+        Selected {
+            autoscaler: autoscaler_id
+                .as_deref()
+                .is_some_and(|id| targets.selects(id)),
+            class: class_id.as_deref().is_some_and(|id| targets.selects(id)),
+            volumes: brokers.is_some()
+                && storage.is_some()
+                && targets.may_select_under(&format!("eks.volume.{namespace}/")),
+            declared: autoscaler_id.into_iter().chain(class_id).collect(),
+        }
+    }
+
+    fn nothing(&self) -> bool {
+        !(self.autoscaler || self.class || self.volumes)
+    }
+}
+
 struct LiveKafka {
     statefulset: Option<StatefulSet>,
     autoscaler: Option<hpa::LiveAutoscaler>,
@@ -120,7 +158,11 @@ struct LiveKafka {
     volumes: Vec<storage::LiveVolume>,
 }
 
-async fn read_kafka<'c>(stack: &LoadedStack, clients: &'c Clients) -> Result<KafkaRead<'c>> {
+async fn read_kafka<'c>(
+    stack: &LoadedStack,
+    clients: &'c Clients,
+    selected: &Selected,
+) -> Result<KafkaRead<'c>> {
     let aws = &clients.aws;
     let spec = &stack.spec;
     // Topics alone go through Kafka's admin API, not the cluster.
@@ -128,6 +170,7 @@ async fn read_kafka<'c>(stack: &LoadedStack, clients: &'c Clients) -> Result<Kaf
         .kafka
         .as_ref()
         .filter(|k| k.brokers.is_some() || k.storage.is_some())
+        .filter(|_| !selected.nothing())
     else {
         return Ok(KafkaRead::NotInStack);
     };
@@ -138,6 +181,7 @@ async fn read_kafka<'c>(stack: &LoadedStack, clients: &'c Clients) -> Result<Kaf
     let statefulset_name = kafka
         .brokers
         .as_ref()
+        .filter(|_| selected.autoscaler || selected.volumes)
         .map(|b| b.statefulset.get_ref().clone());
     let read_statefulset = async {
         match &statefulset_name {
@@ -145,20 +189,26 @@ async fn read_kafka<'c>(stack: &LoadedStack, clients: &'c Clients) -> Result<Kaf
             None => Ok(None),
         }
     };
+    let brokers_selected = kafka.brokers.as_ref().filter(|_| selected.autoscaler);
     let read_autoscaler = async {
-        match &kafka.brokers {
+        match brokers_selected {
             Some(brokers) => hpa::read(cluster, brokers.hpa_name.get_ref()).await,
             None => Ok(None),
         }
     };
+    // The class is read for the volumes too: their plan depends on whether it changes.
+    let storage_selected = kafka
+        .storage
+        .as_ref()
+        .filter(|_| selected.class || selected.volumes);
     let read_class = async {
-        match &kafka.storage {
+        match storage_selected {
             Some(storage) => storage::read_class(cluster, storage.storage_class.get_ref()).await,
             None => Ok(None),
         }
     };
     let read_metrics_api = async {
-        match &kafka.brokers {
+        match brokers_selected {
             Some(_) => hpa::metrics_api_served(cluster).await,
             None => Ok(true),
         }
@@ -170,7 +220,7 @@ async fn read_kafka<'c>(stack: &LoadedStack, clients: &'c Clients) -> Result<Kaf
         read_metrics_api
     )?;
     let volumes = match (&kafka.storage, &statefulset) {
-        (Some(storage), Some(sts)) => {
+        (Some(storage), Some(sts)) if selected.volumes => {
             storage::read_volumes(cluster, aws, sts, storage.storage_class.get_ref()).await?
         }
         _ => vec![],
@@ -187,11 +237,17 @@ async fn read_kafka<'c>(stack: &LoadedStack, clients: &'c Clients) -> Result<Kaf
     ))
 }
 
-fn plan_kafka(stack: &LoadedStack, cluster: &Cluster, live: &LiveKafka, plan: &mut KindPlan) {
+fn plan_kafka(
+    stack: &LoadedStack,
+    cluster: &Cluster,
+    live: &LiveKafka,
+    selected: &Selected,
+    plan: &mut KindPlan,
+) {
     let Some(kafka) = &stack.spec.kafka else {
         return;
     };
-    if let Some(brokers) = &kafka.brokers {
+    if let Some(brokers) = kafka.brokers.as_ref().filter(|_| selected.autoscaler) {
         let mut desired =
             hpa::AutoscalerDefinition::from_spec(brokers, &cluster.namespace, stack.name());
         let id = format!("eks.hpa.{}/{}", desired.namespace, desired.name);
@@ -214,7 +270,11 @@ fn plan_kafka(stack: &LoadedStack, cluster: &Cluster, live: &LiveKafka, plan: &m
             ));
         }
     }
-    if let Some(storage_spec) = &kafka.storage {
+    if let Some(storage_spec) = kafka
+        .storage
+        .as_ref()
+        .filter(|_| selected.class || selected.volumes)
+    {
         let class = storage::ClassDefinition::from_spec(storage_spec, stack.name());
         let class_change = storage::plan_class(&class, live.class.as_ref());
         let class_changes = class_change.action != Action::NoOp;
@@ -223,7 +283,7 @@ fn plan_kafka(stack: &LoadedStack, cluster: &Cluster, live: &LiveKafka, plan: &m
             plan.notes.push(
                 "[kafka.storage] without [kafka.brokers]: live broker volumes are not checked (pipectl finds them through the broker StatefulSet)".into(),
             );
-        } else if live.statefulset.is_some() && live.volumes.is_empty() {
+        } else if selected.volumes && live.statefulset.is_some() && live.volumes.is_empty() {
             plan.notes.push(format!(
                 "no broker volume uses StorageClass {}: the StatefulSet has no volumeClaimTemplate of that class, or no claim yet",
                 class.name
