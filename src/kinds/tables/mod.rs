@@ -978,6 +978,7 @@ fn aws_billing_mode(mode: BillingMode) -> AwsBillingMode {
     }
 }
 
+/// Executes one of the kind's operations: one function per operation.
 pub async fn execute(aws: &Aws, operation: &TableOperation, progress: &StepProgress) -> Result<()> {
     match operation {
         TableOperation::CreateTable { table } => create_table(aws, table, progress).await,
@@ -987,134 +988,182 @@ pub async fn execute(aws: &Aws, operation: &TableOperation, progress: &StepProgr
             capacity,
             index_capacity,
         } => {
-            wait_until_settled(aws, table, None, progress).await?;
-            let mut request = aws
-                .dynamodb
-                .update_table()
-                .table_name(table)
-                .billing_mode(aws_billing_mode(*billing_mode));
-            if let Some(capacity) = capacity {
-                request = request.provisioned_throughput(throughput(*capacity)?);
-            }
-            for (index, capacity) in index_capacity {
-                request = request.global_secondary_index_updates(
-                    GlobalSecondaryIndexUpdate::builder()
-                        .update(
-                            UpdateGlobalSecondaryIndexAction::builder()
-                                .index_name(index)
-                                .provisioned_throughput(throughput(*capacity)?)
-                                .build()?,
-                        )
-                        .build(),
-                );
-            }
-            progress.status(&format!(
-                "UpdateTable {table}: billing mode {}",
-                billing_mode.as_aws()
-            ));
-            if let Err(e) = request.send().await {
-                let error = anyhow!("UpdateTable {table} failed: {}", describe_sdk_error(&e));
-                // A retry after a lost reply finds the change made ("will not change",
-                // "table is being updated"): look before failing.
-                let made = |live: &LiveTable| {
-                    live.billing_mode == *billing_mode
-                        && capacity.is_none_or(|c| live.capacity == Some(c))
-                        && index_capacity.iter().all(|(name, c)| {
-                            live.indexes.iter().any(|i| {
-                                i.definition.name == *name && i.definition.capacity == Some(*c)
-                            })
-                        })
-                };
-                recover_or(aws, table, progress, error, made).await?;
-            }
-            wait_until_settled(aws, table, None, progress).await
+            let wanted = Throughput {
+                billing_mode: *billing_mode,
+                capacity: *capacity,
+                index_capacity,
+            };
+            update_throughput(aws, table, &wanted, progress).await
         }
         TableOperation::CreateIndex {
             table,
             index,
-            attribute_definitions: keys,
+            attribute_definitions,
             position,
-        } => {
-            wait_until_settled(aws, table, None, progress).await?;
-            let mut action = CreateGlobalSecondaryIndexAction::builder()
-                .index_name(&index.name)
-                .set_key_schema(Some(key_schema(
-                    &index.partition_key,
-                    index.sort_key.as_ref(),
-                )?))
-                .projection(projection(index));
-            if let Some(capacity) = index.capacity {
-                action = action.provisioned_throughput(throughput(capacity)?);
-            }
-            progress.status(&format!("creating index {} ({position})", index.name));
-            let sent = aws
-                .dynamodb
-                .update_table()
-                .table_name(table)
-                .set_attribute_definitions(Some(attribute_definitions(keys)?))
-                .global_secondary_index_updates(
-                    GlobalSecondaryIndexUpdate::builder()
-                        .create(action.build()?)
-                        .build(),
-                )
-                .send()
-                .await;
-            if let Err(e) = sent {
-                let error = anyhow!(
-                    "UpdateTable {table} (create index {}) failed: {}",
-                    index.name,
-                    describe_sdk_error(&e)
-                );
-                // A lost reply: the retry finds the index already there (or creating).
-                let made = |live: &LiveTable| {
-                    live.indexes
-                        .iter()
-                        .any(|i| i.definition.name == index.name && i.definition.same_shape(index))
-                };
-                recover_or(aws, table, progress, error, made).await?;
-            }
-            record_created_index(aws, table, &index.name, true).await?;
-            wait_until_settled(aws, table, None, progress).await
-        }
+        } => create_index(aws, table, index, attribute_definitions, position, progress).await,
         TableOperation::DeleteIndex {
             table,
             index,
             position,
-        } => {
-            wait_until_settled(aws, table, None, progress).await?;
-            progress.status(&format!("deleting index {index} ({position})"));
-            let sent = aws
-                .dynamodb
-                .update_table()
-                .table_name(table)
-                .global_secondary_index_updates(
-                    GlobalSecondaryIndexUpdate::builder()
-                        .delete(
-                            DeleteGlobalSecondaryIndexAction::builder()
-                                .index_name(index)
-                                .build()?,
-                        )
-                        .build(),
+        } => delete_index(aws, table, index, position, progress).await,
+    }
+}
+
+/// What an UpdateTable sets: the billing mode, and throughput only where it must be sent.
+#[derive(Clone, Copy)]
+struct Throughput<'a> {
+    billing_mode: BillingMode,
+    capacity: Option<Capacity>,
+    index_capacity: &'a [(String, Capacity)],
+}
+
+/// UpdateTable with the billing mode and throughput; a lost reply is recovered by reading the
+/// table (the retry would be refused as "will not change").
+async fn update_throughput(
+    aws: &Aws,
+    table: &str,
+    wanted: &Throughput<'_>,
+    progress: &StepProgress,
+) -> Result<()> {
+    let Throughput {
+        billing_mode,
+        capacity,
+        index_capacity,
+    } = *wanted;
+    wait_until_settled(aws, table, None, progress).await?;
+    let mut request = aws
+        .dynamodb
+        .update_table()
+        .table_name(table)
+        .billing_mode(aws_billing_mode(billing_mode));
+    if let Some(capacity) = capacity {
+        request = request.provisioned_throughput(throughput(capacity)?);
+    }
+    for (index, capacity) in index_capacity {
+        request = request.global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .update(
+                    UpdateGlobalSecondaryIndexAction::builder()
+                        .index_name(index)
+                        .provisioned_throughput(throughput(*capacity)?)
+                        .build()?,
                 )
-                .send()
-                .await;
-            if let Err(e) = sent {
-                let error = anyhow!(
-                    "UpdateTable {table} (delete index {index}) failed: {}",
-                    describe_sdk_error(&e)
-                );
-                // A lost reply: the retry finds the index gone (or deleting).
-                let made = |live: &LiveTable| {
+                .build(),
+        );
+    }
+    progress.status(&format!(
+        "UpdateTable {table}: billing mode {}",
+        billing_mode.as_aws()
+    ));
+    if let Err(e) = request.send().await {
+        let error = anyhow!("UpdateTable {table} failed: {}", describe_sdk_error(&e));
+        // A retry after a lost reply finds the change made ("will not change",
+        // "table is being updated"): look before failing.
+        let made = |live: &LiveTable| {
+            live.billing_mode == billing_mode
+                && capacity.is_none_or(|c| live.capacity == Some(c))
+                && index_capacity.iter().all(|(name, c)| {
                     live.indexes
                         .iter()
-                        .all(|i| i.definition.name != *index || i.status == "DELETING")
-                };
-                recover_or(aws, table, progress, error, made).await?;
-            }
-            wait_until_settled(aws, table, Some(index), progress).await?;
-            record_created_index(aws, table, index, false).await
-        }
+                        .any(|i| i.definition.name == *name && i.definition.capacity == Some(*c))
+                })
+        };
+        recover_or(aws, table, progress, error, made).await?;
     }
+    wait_until_settled(aws, table, None, progress).await
+}
+
+/// UpdateTable creating one global secondary index, then the wait until it is ACTIVE.
+async fn create_index(
+    aws: &Aws,
+    table: &str,
+    index: &IndexDefinition,
+    keys: &[Key],
+    position: &str,
+    progress: &StepProgress,
+) -> Result<()> {
+    wait_until_settled(aws, table, None, progress).await?;
+    let mut action = CreateGlobalSecondaryIndexAction::builder()
+        .index_name(&index.name)
+        .set_key_schema(Some(key_schema(
+            &index.partition_key,
+            index.sort_key.as_ref(),
+        )?))
+        .projection(projection(index));
+    if let Some(capacity) = index.capacity {
+        action = action.provisioned_throughput(throughput(capacity)?);
+    }
+    progress.status(&format!("creating index {} ({position})", index.name));
+    let sent = aws
+        .dynamodb
+        .update_table()
+        .table_name(table)
+        .set_attribute_definitions(Some(attribute_definitions(keys)?))
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .create(action.build()?)
+                .build(),
+        )
+        .send()
+        .await;
+    if let Err(e) = sent {
+        let error = anyhow!(
+            "UpdateTable {table} (create index {}) failed: {}",
+            index.name,
+            describe_sdk_error(&e)
+        );
+        // A lost reply: the retry finds the index already there (or creating).
+        let made = |live: &LiveTable| {
+            live.indexes
+                .iter()
+                .any(|i| i.definition.name == index.name && i.definition.same_shape(index))
+        };
+        recover_or(aws, table, progress, error, made).await?;
+    }
+    record_created_index(aws, table, &index.name, true).await?;
+    wait_until_settled(aws, table, None, progress).await
+}
+
+/// UpdateTable deleting one global secondary index, then the wait until it is gone.
+async fn delete_index(
+    aws: &Aws,
+    table: &str,
+    index: &str,
+    position: &str,
+    progress: &StepProgress,
+) -> Result<()> {
+    wait_until_settled(aws, table, None, progress).await?;
+    progress.status(&format!("deleting index {index} ({position})"));
+    let sent = aws
+        .dynamodb
+        .update_table()
+        .table_name(table)
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .delete(
+                    DeleteGlobalSecondaryIndexAction::builder()
+                        .index_name(index)
+                        .build()?,
+                )
+                .build(),
+        )
+        .send()
+        .await;
+    if let Err(e) = sent {
+        let error = anyhow!(
+            "UpdateTable {table} (delete index {index}) failed: {}",
+            describe_sdk_error(&e)
+        );
+        // A lost reply: the retry finds the index gone (or deleting).
+        let made = |live: &LiveTable| {
+            live.indexes
+                .iter()
+                .all(|i| i.definition.name != *index || i.status == "DELETING")
+        };
+        recover_or(aws, table, progress, error, made).await?;
+    }
+    wait_until_settled(aws, table, Some(index), progress).await?;
+    record_created_index(aws, table, index, false).await
 }
 
 async fn create_table(aws: &Aws, table: &TableDefinition, progress: &StepProgress) -> Result<()> {
