@@ -384,6 +384,7 @@ fn immutable_class_diffs(desired: &ClassDefinition, live: &LiveClass) -> Vec<Fie
 
 // ---------------------------------------------------------------------------------- apply
 
+/// Executes one of the storage operations: one function per operation.
 pub async fn execute(
     cluster: Option<&Cluster>,
     aws: &Aws,
@@ -396,151 +397,179 @@ pub async fn execute(
             let api: Api<StorageClass> = Api::all(cluster()?.client().await?);
             server_side_apply(&api, name, manifest, &format!("StorageClass {name}")).await
         }
-        StorageOperation::DeleteClass { name } => {
-            let api: Api<StorageClass> = Api::all(cluster()?.client().await?);
-            match api.delete(name, &DeleteParams::default()).await {
-                Ok(_) => Ok(()),
-                // Already gone (a re-run after an interrupted replace).
-                Err(e) if api_status(&e) == Some(404) => Ok(()),
-                Err(e) => bail!(
-                    "deleting StorageClass {name} failed: {}",
-                    describe_kube_error(&e)
-                ),
-            }
+        StorageOperation::DeleteClass { name } => delete_class(cluster()?, name).await,
+        StorageOperation::ModifyVolume { .. } => modify_volume(aws, operation, progress).await,
+        StorageOperation::ResizeClaim { .. } => {
+            resize_claim(cluster()?, aws, operation, progress).await
         }
-        StorageOperation::ModifyVolume {
-            claim,
-            volume_id,
-            volume_type,
-            iops,
-            throughput_mibps,
-            size_gib,
-        } => {
-            // The plan may be minutes old: look again before asking AWS.
-            let current = read_ebs(aws, std::slice::from_ref(volume_id)).await?;
-            if let Some(reason) = current.get(volume_id).and_then(busy) {
-                bail!("skipped {claim}: {reason}");
-            }
-            progress.status(&format!("ModifyVolume {volume_id}"));
-            let to_i32 = |v: i64| {
-                i32::try_from(v).map_err(|_| anyhow!("{v} does not fit EC2's 32-bit field"))
-            };
-            let result = aws
-                .ec2
-                .modify_volume()
-                .volume_id(volume_id)
-                .set_volume_type(volume_type.as_deref().map(VolumeType::from))
-                .set_iops(iops.map(to_i32).transpose()?)
-                .set_throughput(throughput_mibps.map(to_i32).transpose()?)
-                .set_size(size_gib.map(to_i32).transpose()?)
-                .send()
-                .await;
-            let started = match result {
-                // The modification this call started, by its start time: the one to wait for.
-                Ok(output) => output
-                    .volume_modification()
-                    .and_then(|m| m.start_time())
-                    .and_then(epoch_millis),
-                // A lost reply: the retry finds the modification it asked for under way.
-                Err(e)
-                    if e.code() == Some("IncorrectModificationState")
-                        && asked_for_already(
-                            aws,
-                            volume_id,
-                            volume_type,
-                            *iops,
-                            *throughput_mibps,
-                            *size_gib,
-                        )
-                        .await =>
-                {
-                    progress.note("the modification is already under way (an earlier attempt started it); waiting for it");
-                    None
-                }
-                Err(e)
-                    if matches!(
-                        e.code(),
-                        Some("IncorrectModificationState" | "VolumeModificationRateExceeded")
-                    ) =>
-                {
-                    bail!(
-                        "skipped {claim}: AWS refused to modify {volume_id} now ({}); re-run apply later",
-                        describe_sdk_error(&e)
-                    )
-                }
-                Err(e) => bail!(
-                    "ModifyVolume {volume_id} ({claim}) failed: {}",
-                    describe_sdk_error(&e)
-                ),
-            };
-            wait_for_modification(aws, volume_id, started, progress).await
+    }
+}
+
+/// Deletes a StorageClass (the first half of a replace); one already gone is fine.
+async fn delete_class(cluster: &Cluster, name: &str) -> Result<()> {
+    let api: Api<StorageClass> = Api::all(cluster.client().await?);
+    match api.delete(name, &DeleteParams::default()).await {
+        Ok(_) => Ok(()),
+        // Already gone (a re-run after an interrupted replace).
+        Err(e) if api_status(&e) == Some(404) => Ok(()),
+        Err(e) => bail!(
+            "deleting StorageClass {name} failed: {}",
+            describe_kube_error(&e)
+        ),
+    }
+}
+
+/// EC2 ModifyVolume, after a fresh look that the volume may be modified now, then the wait
+/// until the modification completes.
+async fn modify_volume(
+    aws: &Aws,
+    operation: &StorageOperation,
+    progress: &StepProgress,
+) -> Result<()> {
+    let StorageOperation::ModifyVolume {
+        claim,
+        volume_id,
+        volume_type,
+        iops,
+        throughput_mibps,
+        size_gib,
+    } = operation
+    else {
+        bail!("not a volume modification");
+    };
+
+    // The plan may be minutes old: look again before asking AWS.
+    let current = read_ebs(aws, std::slice::from_ref(volume_id)).await?;
+    if let Some(reason) = current.get(volume_id).and_then(busy) {
+        bail!("skipped {claim}: {reason}");
+    }
+    progress.status(&format!("ModifyVolume {volume_id}"));
+    let to_i32 =
+        |v: i64| i32::try_from(v).map_err(|_| anyhow!("{v} does not fit EC2's 32-bit field"));
+    let result = aws
+        .ec2
+        .modify_volume()
+        .volume_id(volume_id)
+        .set_volume_type(volume_type.as_deref().map(VolumeType::from))
+        .set_iops(iops.map(to_i32).transpose()?)
+        .set_throughput(throughput_mibps.map(to_i32).transpose()?)
+        .set_size(size_gib.map(to_i32).transpose()?)
+        .send()
+        .await;
+    let started = match result {
+        // The modification this call started, by its start time: the one to wait for.
+        Ok(output) => output
+            .volume_modification()
+            .and_then(|m| m.start_time())
+            .and_then(epoch_millis),
+        // A lost reply: the retry finds the modification it asked for under way.
+        Err(e)
+            if e.code() == Some("IncorrectModificationState")
+                && asked_for_already(
+                    aws,
+                    volume_id,
+                    volume_type,
+                    *iops,
+                    *throughput_mibps,
+                    *size_gib,
+                )
+                .await =>
+        {
+            progress.note("the modification is already under way (an earlier attempt started it); waiting for it");
+            None
         }
-        StorageOperation::ResizeClaim {
-            namespace,
-            claim,
-            size_gib,
-        } => {
-            let api: Api<PersistentVolumeClaim> =
-                Api::namespaced(cluster()?.client().await?, namespace);
-            progress.status(&format!("patch claim {claim} to {size_gib}Gi"));
-            let patch =
-                json!({"spec": {"resources": {"requests": {"storage": format!("{size_gib}Gi")}}}});
-            api.patch(
-                claim,
-                &PatchParams {
-                    field_manager: Some(FIELD_MANAGER.to_string()),
-                    ..PatchParams::default()
-                },
-                &Patch::Merge(&patch),
+        Err(e)
+            if matches!(
+                e.code(),
+                Some("IncorrectModificationState" | "VolumeModificationRateExceeded")
+            ) =>
+        {
+            bail!(
+                "skipped {claim}: AWS refused to modify {volume_id} now ({}); re-run apply later",
+                describe_sdk_error(&e)
             )
-            .await
-            .map_err(|e| {
+        }
+        Err(e) => bail!(
+            "ModifyVolume {volume_id} ({claim}) failed: {}",
+            describe_sdk_error(&e)
+        ),
+    };
+    wait_for_modification(aws, volume_id, started, progress).await
+}
+
+/// Grows a claim by a merge patch of its request, then waits until its capacity follows.
+async fn resize_claim(
+    cluster: &Cluster,
+    aws: &Aws,
+    operation: &StorageOperation,
+    progress: &StepProgress,
+) -> Result<()> {
+    let StorageOperation::ResizeClaim {
+        namespace,
+        claim,
+        size_gib,
+    } = operation
+    else {
+        bail!("not a claim resize");
+    };
+
+    let api: Api<PersistentVolumeClaim> = Api::namespaced(cluster.client().await?, namespace);
+    progress.status(&format!("patch claim {claim} to {size_gib}Gi"));
+    let patch = json!({"spec": {"resources": {"requests": {"storage": format!("{size_gib}Gi")}}}});
+    api.patch(
+        claim,
+        &PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_string()),
+            ..PatchParams::default()
+        },
+        &Patch::Merge(&patch),
+    )
+    .await
+    .map_err(|e| {
+        anyhow!(
+            "growing claim {namespace}/{claim} failed: {}",
+            describe_kube_error(&e)
+        )
+    })?;
+    let wanted = u64::try_from(*size_gib).unwrap_or(0).saturating_mul(GIB);
+    wait::until(
+        &aws.wait,
+        progress,
+        &format!("claim {claim} to reach {size_gib}Gi"),
+        || async {
+            let pvc = api.get(claim).await.map_err(|e| {
                 anyhow!(
-                    "growing claim {namespace}/{claim} failed: {}",
+                    "reading claim {namespace}/{claim} failed: {}",
                     describe_kube_error(&e)
                 )
             })?;
-            let wanted = u64::try_from(*size_gib).unwrap_or(0).saturating_mul(GIB);
-            wait::until(
-                &aws.wait,
-                progress,
-                &format!("claim {claim} to reach {size_gib}Gi"),
-                || async {
-                    let pvc = api.get(claim).await.map_err(|e| {
-                        anyhow!(
-                            "reading claim {namespace}/{claim} failed: {}",
-                            describe_kube_error(&e)
-                        )
-                    })?;
-                    let status = pvc.status.unwrap_or_default();
-                    if let Some(failure) = resize_failure(&status) {
-                        bail!("growing claim {namespace}/{claim} failed: {failure}");
-                    }
-                    let capacity = status
-                        .capacity
-                        .as_ref()
-                        .and_then(|c| c.get("storage"))
-                        .and_then(|q| quantity_bytes(&q.0))
-                        .unwrap_or(0);
-                    // The volume is grown; the file system follows on the node.
-                    let node_pending = status
-                        .conditions
-                        .iter()
-                        .flatten()
-                        .any(|c| c.type_ == "FileSystemResizePending");
-                    if capacity >= wanted || node_pending {
-                        Ok(Poll::Ready(()))
-                    } else {
-                        Ok(Poll::Pending(format!(
-                            "claim {claim} capacity {}",
-                            show_bytes(capacity)
-                        )))
-                    }
-                },
-            )
-            .await
-        }
-    }
+            let status = pvc.status.unwrap_or_default();
+            if let Some(failure) = resize_failure(&status) {
+                bail!("growing claim {namespace}/{claim} failed: {failure}");
+            }
+            let capacity = status
+                .capacity
+                .as_ref()
+                .and_then(|c| c.get("storage"))
+                .and_then(|q| quantity_bytes(&q.0))
+                .unwrap_or(0);
+            // The volume is grown; the file system follows on the node.
+            let node_pending = status
+                .conditions
+                .iter()
+                .flatten()
+                .any(|c| c.type_ == "FileSystemResizePending");
+            if capacity >= wanted || node_pending {
+                Ok(Poll::Ready(()))
+            } else {
+                Ok(Poll::Pending(format!(
+                    "claim {claim} capacity {}",
+                    show_bytes(capacity)
+                )))
+            }
+        },
+    )
+    .await
 }
 
 #[cfg(test)]
