@@ -27,6 +27,13 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 
 use crate::plan::Step;
 
+/// A stack file's integer for one of AWS's 32-bit request fields (the checks keep them in range;
+/// this refuses rather than truncates should one slip through).
+pub fn to_i32(value: i64) -> Result<i32> {
+    i32::try_from(value)
+        .map_err(|_| anyhow::anyhow!("{value} does not fit the AWS API's 32-bit field"))
+}
+
 /// A plan step for a provider's typed operation: its service, the API calls it makes, and the
 /// operation as data (the plan holds it without knowing the provider).
 pub fn step_of<T: serde::Serialize>(

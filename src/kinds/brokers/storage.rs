@@ -40,6 +40,7 @@ use crate::plan::{
 use crate::progress::StepProgress;
 use crate::providers::eks::FIELD_MANAGER;
 use crate::providers::eks::{api_status, describe_kube_error, server_side_apply, Cluster};
+use crate::providers::to_i32;
 use crate::providers::wait::{self, Poll};
 use crate::providers::{describe_sdk_error, Aws};
 use crate::spec::{self, limits};
@@ -444,8 +445,6 @@ async fn modify_volume(
         bail!("skipped {claim}: {reason}");
     }
     progress.status(&format!("ModifyVolume {volume_id}"));
-    let to_i32 =
-        |v: i64| i32::try_from(v).map_err(|_| anyhow!("{v} does not fit EC2's 32-bit field"));
     let result = aws
         .ec2
         .modify_volume()

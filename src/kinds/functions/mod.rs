@@ -35,6 +35,7 @@ use std::collections::BTreeMap;
 
 use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step};
 use crate::progress::StepProgress;
+use crate::providers::to_i32;
 use crate::providers::wait::{self, Poll};
 use crate::providers::{describe_sdk_error, Aws};
 use crate::spec::{self, limits, ReservedConcurrency};
@@ -635,10 +636,6 @@ pub async fn execute(
             wait_for_mapping(aws, uuid, true, progress).await
         }
     }
-}
-
-fn to_i32(value: i64) -> Result<i32> {
-    i32::try_from(value).map_err(|_| anyhow!("{value} does not fit the AWS API's 32-bit field"))
 }
 
 async fn update_configuration(

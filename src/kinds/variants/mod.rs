@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step};
 use crate::progress::StepProgress;
+use crate::providers::to_i32;
 use crate::providers::{describe_sdk_error, Aws};
 use crate::spec;
 
@@ -782,10 +783,6 @@ pub async fn execute(
             deregister(aws, resource_id, progress).await
         }
     }
-}
-
-fn to_i32(value: i64) -> Result<i32> {
-    i32::try_from(value).map_err(|_| anyhow!("{value} does not fit a 32-bit field"))
 }
 
 /// RegisterScalableTarget: registering again updates min and max in place.
