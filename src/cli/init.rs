@@ -115,7 +115,10 @@ pub fn files_of(template: &Template) -> Vec<(String, String)> {
         .iter()
         .any(|(path, _)| path.ends_with(".toml"))
     {
-        files.push((SCHEMA_FILE.to_string(), crate::spec::schema::stack_schema()));
+        files.push((
+            SCHEMA_FILE.to_string(),
+            crate::engine::registry::stack_schema(),
+        ));
     }
     files
 }
@@ -162,6 +165,6 @@ pub fn run(args: &InitArgs) -> Result<u8> {
 
 /// `pipectl schema`.
 pub fn schema() -> Result<u8> {
-    print!("{}", crate::spec::schema::stack_schema());
+    print!("{}", crate::engine::registry::stack_schema());
     Ok(0)
 }

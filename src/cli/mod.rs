@@ -520,7 +520,7 @@ fn identity_line(
     aws: &Aws,
     identity: &crate::providers::account::Identity,
 ) -> String {
-    let eks = stack.spec.eks.as_ref();
+    let eks = stack.spec.section::<crate::providers::eks::EksSection>();
     let context = global
         .kube_context
         .clone()

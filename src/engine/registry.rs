@@ -1,5 +1,6 @@
 //! The registry: every kind pipectl manages. The one file that names them all; the engine, the
-//! loader's checks of `[[ignore]]` rules and the plan documents' schema loop over it.
+//! loader (the kinds' sections of the file, their checks and `[[ignore]]` fields), the schemas
+//! and `import` loop over it.
 
 use anyhow::{anyhow, Result};
 
@@ -28,11 +29,25 @@ pub fn ignorable_fields() -> impl Iterator<Item = &'static (&'static str, &'stat
 pub fn kind_rules() -> crate::spec::validate::KindRules {
     crate::spec::validate::KindRules {
         ignorable: ignorable_fields().copied().collect(),
-        checks: KINDS
-            .iter()
-            .filter_map(|kind| kind.offline_checks())
+        checks: crate::providers::connection_checks()
+            .into_iter()
+            .chain(KINDS.iter().filter_map(|kind| kind.offline_checks()))
             .collect(),
+        sections: sections(),
     }
+}
+
+/// The sections of the stack file: the connections' and every kind's, in registry order.
+fn sections() -> Vec<crate::spec::SectionKind> {
+    crate::providers::connection_sections()
+        .into_iter()
+        .chain(KINDS.iter().flat_map(|kind| kind.sections()))
+        .collect()
+}
+
+/// The JSON Schema of the stack file, with every kind's sections.
+pub fn stack_schema() -> String {
+    crate::spec::schema::stack_schema(&sections())
 }
 
 /// The kind that executes a step.
@@ -62,6 +77,37 @@ pub fn documents_schema() -> String {
 
 #[cfg(test)]
 mod tests {
+    /// `UPDATE_SCHEMA=1 cargo test --lib schema` rewrites it after a change of the spec types.
+    #[test]
+    /// A kind's own words for a value serde refused, and Kubernetes' names of its keys.
+    fn a_kind_explains_its_values_and_knows_kubernetes_names() {
+        let text = "[stack]\nname = \"s\"\n\n[[lambda.functions]]\nname = \"f\"\nreserved_concurrency = \"lots\"\n\n[kafka.brokers]\nstatefulset = \"kafka\"\nminReplicas = 3\nmax_replicas = 6\ntarget_cpu_utilization = 70\nreplication_factor = 3\nstabilizationWindowSeconds = 600\n";
+        let error =
+            match crate::spec::parse(std::path::Path::new("t.toml"), text, &super::kind_rules()) {
+                Ok(_) => panic!("refused values were taken"),
+                Err(error) => error.to_string(),
+            };
+        assert!(
+            error.contains("reserved_concurrency must be a whole number"),
+            "{error}"
+        );
+        assert!(error.contains("\"none\" to remove"), "{error}");
+        assert!(error.contains("did you mean `min_replicas`"), "{error}");
+        assert!(
+            error.contains("scale_down = { stabilization_window_seconds = N }"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_committed_stack_schema_is_generated_from_the_types() {
+        crate::assert_generated(
+            "docs/schema/stack.schema.json",
+            &super::stack_schema(),
+            "UPDATE_SCHEMA",
+        );
+    }
+
     #[test]
     /// The kinds' checks run with the loader's, and every error of the file is reported at once.
     fn contradictions_are_reported_together() {

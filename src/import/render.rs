@@ -11,9 +11,10 @@ use super::{
 };
 use crate::escape::printable;
 use crate::kinds::brokers::hpa::{LiveAutoscaler, ScaleDownPolicy};
+use crate::kinds::brokers::limits;
 use crate::kinds::functions::{KafkaSource, LiveFunction, LiveMapping};
+use crate::kinds::tables::section::BillingMode;
 use crate::kinds::{tables as dynamodb, variants as sagemaker};
-use crate::spec::{limits, BillingMode};
 
 /// The stack file and what a person should review before the first apply.
 #[derive(Debug, Default)]
@@ -445,7 +446,7 @@ fn key_table(key: &dynamodb::Key) -> String {
     )
 }
 
-fn capacity_table(capacity: &crate::spec::Capacity) -> String {
+fn capacity_table(capacity: &crate::kinds::tables::section::Capacity) -> String {
     format!("{{ read = {}, write = {} }}", capacity.read, capacity.write)
 }
 

@@ -13,7 +13,7 @@ use crate::plan::{Change, IgnoredField, PlanError, Step};
 use crate::progress::StepProgress;
 use crate::providers::{Aws, Clients};
 use crate::spec::validate::KindCheck;
-use crate::spec::LoadedStack;
+use crate::spec::{LoadedStack, SectionKind};
 
 /// What a kind is given to plan with.
 pub struct PlanContext<'a> {
@@ -49,6 +49,10 @@ pub trait Kind: Sync {
     fn ignorable(&self) -> &'static [(&'static str, &'static [&'static str])];
     /// Whether it makes and executes steps of this `service`.
     fn executes(&self, service: &str) -> bool;
+    /// Its sections of the stack file (`SectionKind::of::<T>()` for each type it owns there).
+    fn sections(&self) -> Vec<SectionKind> {
+        vec![]
+    }
     /// Its offline checks of its sections of the stack file (run before any network call).
     fn offline_checks(&self) -> Option<KindCheck> {
         None
@@ -98,6 +102,11 @@ pub trait TypedKind: Sync {
         progress: &'a StepProgress,
     ) -> BoxFuture<'a, Result<()>>;
 
+    /// Its sections of the stack file.
+    fn sections() -> Vec<SectionKind> {
+        vec![]
+    }
+
     /// Its offline checks of its sections of the stack file.
     fn offline_checks() -> Option<KindCheck> {
         None
@@ -120,6 +129,10 @@ impl<T: TypedKind> Kind for T {
 
     fn executes(&self, service: &str) -> bool {
         service == T::SERVICE
+    }
+
+    fn sections(&self) -> Vec<SectionKind> {
+        T::sections()
     }
 
     fn offline_checks(&self) -> Option<KindCheck> {

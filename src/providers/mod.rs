@@ -29,6 +29,20 @@ use crate::plan::Step;
 
 /// A stack file's integer for one of AWS's 32-bit request fields (the checks keep them in range;
 /// this refuses rather than truncates should one slip through).
+/// The stack file's sections the connections own (`[eks]`, `[kafka.admin]`): the kinds that use
+/// a connection share its section.
+pub fn connection_sections() -> Vec<crate::spec::SectionKind> {
+    vec![
+        crate::spec::SectionKind::of::<eks::EksSection>(),
+        crate::spec::SectionKind::of::<kafka::KafkaAdmin>(),
+    ]
+}
+
+/// The offline checks of the connections' sections.
+pub fn connection_checks() -> Vec<crate::spec::validate::KindCheck> {
+    vec![eks::section::check, kafka::section::check]
+}
+
 pub fn to_i32(value: i64) -> Result<i32> {
     i32::try_from(value)
         .map_err(|_| anyhow::anyhow!("{value} does not fit the AWS API's 32-bit field"))
@@ -145,13 +159,16 @@ impl Clients {
 
     /// The brokers' admin API, set up the first time a kind asks (the connection itself opens
     /// on its first request).
+    /// `default_servers`: where the brokers are when `[kafka.admin]` does not say.
     pub async fn kafka(
         &self,
         spec: &crate::spec::StackSpec,
+        default_servers: Option<Vec<String>>,
     ) -> Result<std::sync::Arc<kafka::Admin>> {
         self.kafka
             .get_or_try_init(|| async {
-                kafka::Admin::for_stack(spec, &self.aws, &self.kafka_pin).map(std::sync::Arc::new)
+                kafka::Admin::for_stack(spec, default_servers, &self.aws, &self.kafka_pin)
+                    .map(std::sync::Arc::new)
             })
             .await
             .cloned()

@@ -1,4 +1,4 @@
-//! The TOML stack spec: its types, how a file is loaded, and the offline validation that runs
+//! The TOML stack file: its own keys, the sections kinds register, how a file is loaded, and the offline validation that runs
 //! before anything talks to AWS. `docs/spec.md` documents every key.
 
 pub mod diagnostic;
@@ -6,6 +6,7 @@ pub mod extends;
 pub mod limits;
 pub mod parse;
 pub mod schema;
+pub mod section;
 pub mod source;
 pub mod types;
 pub mod validate;
@@ -13,6 +14,7 @@ pub mod validate;
 use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Diagnostic, SpecError};
+pub use section::{Section, SectionKind};
 pub use source::LoadOptions;
 pub use types::*;
 
@@ -77,7 +79,7 @@ pub fn parse(
     text: &str,
     rules: &validate::KindRules,
 ) -> Result<LoadedStack, SpecError> {
-    let (spec, mut problems) = parse::parse_spec(text);
+    let (spec, mut problems) = parse::parse_spec(text, &rules.sections);
     let not_toml = spec
         .is_none()
         .then(|| parse::is_not_toml_at_all(text))

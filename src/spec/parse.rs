@@ -10,54 +10,187 @@ use std::ops::Range;
 
 use serde::Deserialize;
 use toml::de::{DeTable, DeValue, Deserializer};
+use toml::Spanned;
 
 use super::diagnostic::Diagnostic;
-use super::types::StackSpec;
+use super::section::{SectionKind, Sections};
+use super::types::{Header, StackSpec};
 
 /// A file with more errors than this is reported up to here: the first ones are what to fix.
 const MAX_ERRORS: usize = 50;
 
-/// Parses stack text: the spec (what remains once bad entries are taken out, so validation
-/// can report its errors too), and every syntax error or error of a key or value, located and
-/// with how to fix it. No spec when the syntax is broken or a required key is bad.
-pub fn parse_spec(text: &str) -> (Option<StackSpec>, Vec<Diagnostic>) {
-    let (mut root, syntax) = DeTable::parse_recoverable(text);
+/// The stack file's own top-level keys (`Header`); every other key belongs to a section.
+const HEADER_KEYS: &[&str] = &["stack", "ignore", "extends"];
+
+/// Parses stack text with the sections the kinds own: the spec (what remains once bad entries
+/// are taken out, so validation can report its errors too), and every syntax error or error of
+/// a key or value, located and with how to fix it. No spec when the syntax is broken or a
+/// required key is bad.
+pub fn parse_spec(text: &str, sections: &[SectionKind]) -> (Option<StackSpec>, Vec<Diagnostic>) {
+    let (root, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
         return (None, syntax.iter().map(syntax_diagnostic).collect());
     }
-    let mut diagnostics = vec![];
-    let mut removed_keys: Vec<String> = vec![];
-    let mut last_error: Option<(Range<usize>, String)> = None;
-    while diagnostics.len() < MAX_ERRORS {
-        let error = match StackSpec::deserialize(Deserializer::from(root.clone())) {
-            Ok(spec) => return (Some(spec), in_file_order(diagnostics)),
-            Err(error) => error,
-        };
-        let message = error.message().trim().to_string();
-        if missing_field(&message).is_some_and(|key| removed_keys.iter().any(|k| k == key)) {
-            break;
-        }
-        let span = error.span().unwrap_or(0..0);
-        if last_error.as_ref() == Some(&(span.clone(), message.clone())) {
-            break; // taking the entry out did not help: do not report it twice
-        }
-        last_error = Some((span.clone(), message.clone()));
-        diagnostics.push(value_diagnostic(&message, span.clone()));
-        // A key with an evident correct spelling is read as that key, so its value is still
-        // checked and the section is not also reported as missing it.
-        if let Some(correct) =
-            unknown_field(&message).and_then(|(key, expected)| likely_key(&key, &expected))
-        {
-            if rename_key(root.get_mut(), span.start, &correct) {
-                continue;
-            }
-        }
-        match take_out(root.get_mut(), span.start) {
-            Some(key) => removed_keys.push(key),
-            None => break,
+    let mut recovery = Recovery {
+        root,
+        diagnostics: vec![],
+        removed_keys: vec![],
+        holders: Sections::default(),
+    };
+    check_keys(&mut recovery, &[], sections);
+    let header = recovery.decode(None, |root| Header::deserialize(Deserializer::from(root)));
+    let mut decoded = std::mem::take(&mut recovery.holders);
+    let mut complete = true;
+    for section in sections {
+        match recovery.decode(Some(section), |root| section.decode(root)) {
+            Some(Some(value)) => decoded.insert(section, value),
+            Some(None) => {}
+            None => complete = false,
         }
     }
-    (None, in_file_order(diagnostics))
+    let diagnostics = in_file_order(recovery.diagnostics);
+    match header {
+        Some(header) if complete => (
+            Some(StackSpec {
+                stack: header.stack,
+                ignore: header.ignore,
+                extends: header.extends,
+                sections: decoded,
+            }),
+            diagnostics,
+        ),
+        _ => (None, diagnostics),
+    }
+}
+
+/// The parsed tree, from which each bad entry is taken out once it is reported, and what was
+/// reported.
+struct Recovery<'t> {
+    root: Spanned<DeTable<'t>>,
+    diagnostics: Vec<Diagnostic>,
+    removed_keys: Vec<String>,
+    /// The tables found that hold sections.
+    holders: Sections,
+}
+
+impl<'t> Recovery<'t> {
+    /// Decodes a part of the file, reporting each error and taking its entry out until the
+    /// rest decodes; none when an error cannot be taken out (a required key is bad).
+    fn decode<T>(
+        &mut self,
+        section: Option<&SectionKind>,
+        decode: impl Fn(Spanned<DeTable<'t>>) -> Result<T, toml::de::Error>,
+    ) -> Option<T> {
+        let mut last_error: Option<(Range<usize>, String)> = None;
+        while self.diagnostics.len() < MAX_ERRORS {
+            let error = match decode(self.root.clone()) {
+                Ok(value) => return Some(value),
+                Err(error) => error,
+            };
+            let message = error.message().trim().to_string();
+            if missing_field(&message).is_some_and(|key| self.removed_keys.iter().any(|k| k == key))
+            {
+                return None;
+            }
+            let span = error.span().unwrap_or(0..0);
+            if last_error.as_ref() == Some(&(span.clone(), message.clone())) {
+                return None; // taking the entry out did not help: do not report it twice
+            }
+            last_error = Some((span.clone(), message.clone()));
+            let aliases = section.map_or(&[][..], |s| s.aliases);
+            let explained = section.and_then(|s| s.explain(&message));
+            self.diagnostics
+                .push(value_diagnostic(&message, span.clone(), aliases, explained));
+            // A key with an evident correct spelling is read as that key, so its value is still
+            // checked and the section is not also reported as missing it.
+            if let Some(correct) =
+                unknown_field(&message).and_then(|(key, expected)| likely_key(&key, &expected))
+            {
+                if rename_key(self.root.get_mut(), span.start, &correct) {
+                    continue;
+                }
+            }
+            match take_out(self.root.get_mut(), span.start) {
+                Some(key) => self.removed_keys.push(key),
+                None => return None,
+            }
+        }
+        None
+    }
+}
+
+/// Reports the keys at `path` that neither the file format nor any section claims (taking them
+/// out, or reading an evident misspelling as the key it meant), and descends into the tables
+/// that hold sections (`[kafka]` holds `[kafka.brokers]`).
+fn check_keys(recovery: &mut Recovery<'_>, path: &[&str], sections: &[SectionKind]) {
+    let mut expected: Vec<String> = if path.is_empty() {
+        HEADER_KEYS.iter().map(|k| k.to_string()).collect()
+    } else {
+        vec![]
+    };
+    for section in sections.iter().filter(|s| s.path.starts_with(path)) {
+        if let Some(key) = section.path.get(path.len()) {
+            if !expected.iter().any(|k| k == key) {
+                expected.push(key.to_string());
+            }
+        }
+    }
+    let Some(table) = table_at(recovery.root.get_mut(), path) else {
+        return;
+    };
+    if !path.is_empty() {
+        recovery.holders.holder_found(path);
+    }
+    let keys: Vec<Spanned<String>> = table
+        .keys()
+        .map(|key| Spanned::new(key.span(), key.get_ref().to_string()))
+        .collect();
+    for key in keys {
+        let name = key.get_ref();
+        if !expected.iter().any(|k| k == name) {
+            recovery.diagnostics.push(Diagnostic::new(
+                key.span(),
+                "",
+                format!("unknown key `{name}`"),
+                suggestion(name, &expected, &[]),
+            ));
+            let root = recovery.root.get_mut();
+            let renamed = likely_key(name, &expected)
+                .is_some_and(|correct| rename_key(root, key.span().start, &correct));
+            if !renamed {
+                take_out(root, key.span().start);
+            }
+        }
+    }
+    let inner: Vec<&'static str> = expected
+        .iter()
+        .filter_map(|key| {
+            sections
+                .iter()
+                .find(|s| s.path.len() > path.len() + 1 && s.path[path.len()] == key)
+                .map(|s| s.path[path.len()])
+        })
+        .collect();
+    for key in inner {
+        let mut deeper = path.to_vec();
+        deeper.push(key);
+        check_keys(recovery, &deeper, sections);
+    }
+}
+
+/// The table at `path`, if every key on the way holds a table.
+fn table_at<'a, 't>(table: &'a mut DeTable<'t>, path: &[&str]) -> Option<&'a mut DeTable<'t>> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some(table);
+    };
+    let value = table
+        .iter_mut()
+        .find(|(key, _)| key.get_ref() == first)
+        .map(|(_, value)| value)?;
+    match value.get_mut() {
+        DeValue::Table(inner) => table_at(inner, rest),
+        _ => None,
+    }
 }
 
 /// Keys are deserialized in name order, not file order.
@@ -103,21 +236,21 @@ fn missing_field(message: &str) -> Option<&str> {
 
 /// A diagnostic for a key or value serde refused, with the message made readable and the
 /// help that fits it.
-fn value_diagnostic(message: &str, span: Range<usize>) -> Diagnostic {
-    if message.contains("untagged enum ReservedConcurrency") {
-        return Diagnostic::new(
-            span,
-            "",
-            "reserved_concurrency must be a whole number or \"none\"",
-            "reserved_concurrency takes a whole number (0 stops the function), or \"none\" to remove the reservation",
-        );
+fn value_diagnostic(
+    message: &str,
+    span: Range<usize>,
+    aliases: &[(&str, &str)],
+    explained: Option<(String, String)>,
+) -> Diagnostic {
+    if let Some((message, help)) = explained {
+        return Diagnostic::new(span, "", message, help);
     }
     if let Some((key, expected)) = unknown_field(message) {
         return Diagnostic::new(
             span,
             "",
             format!("unknown key `{key}`"),
-            suggestion(&key, &expected),
+            suggestion(&key, &expected, aliases),
         );
     }
     let help = if message.starts_with("missing field") {
@@ -145,24 +278,6 @@ fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
     Some((key.to_string(), expected))
 }
 
-/// Kubernetes names of settings that sit elsewhere, or under another name, in a stack file.
-const KUBERNETES_NAMES: &[(&str, &str)] = &[
-    (
-        "stabilizationWindowSeconds",
-        "scale_down = { stabilization_window_seconds = N } in [kafka.brokers]",
-    ),
-    (
-        "averageUtilization",
-        "target_cpu_utilization in [kafka.brokers]",
-    ),
-    ("scaleTargetRef", "statefulset in [kafka.brokers]"),
-    ("storageClassName", "storage_class in [kafka.storage]"),
-    (
-        "replicas",
-        "min_replicas and max_replicas in [kafka.brokers]",
-    ),
-];
-
 /// The key an unknown key evidently meant: its snake_case spelling (the Kubernetes name of the
 /// same setting), a key it is the start of (`timeout` for `timeout_seconds`), or the one
 /// nearest by edit distance.
@@ -186,9 +301,9 @@ fn likely_key(key: &str, expected: &[String]) -> Option<String> {
 }
 
 /// How to fix an unknown key: "did you mean", saying so when the key is a Kubernetes name.
-pub fn suggestion(key: &str, expected: &[String]) -> String {
+pub fn suggestion(key: &str, expected: &[String], aliases: &[(&str, &str)]) -> String {
     let listed = format!("this section takes: {}", expected.join(", "));
-    if let Some((_, instead)) = KUBERNETES_NAMES.iter().find(|(name, _)| *name == key) {
+    if let Some((_, instead)) = aliases.iter().find(|(name, _)| *name == key) {
         return format!("`{key}` is the name in Kubernetes; in a stack file it is {instead}");
     }
     match likely_key(key, expected) {
@@ -292,27 +407,58 @@ mod tests {
     use super::*;
 
     fn messages(text: &str) -> Vec<String> {
-        parse_spec(text)
+        parse_spec(text, &[SectionKind::of::<Function>()])
             .1
             .into_iter()
             .map(|d| format!("{} | {}", d.message, d.help))
             .collect()
     }
 
+    /// A section as kinds register theirs, so the file format is tested without any kind.
+    #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    struct Function {
+        #[allow(dead_code)]
+        name: String,
+        #[allow(dead_code)]
+        timeout_seconds: Option<i64>,
+    }
+
+    impl crate::spec::Section for Function {
+        const PATH: &'static [&'static str] = &["lambda", "functions"];
+        const LIST: bool = true;
+    }
+
     #[test]
     fn every_bad_key_and_value_is_reported() {
-        let text = "[stack]\nname = \"s\"\nnmae = \"t\"\n\n[[lambda.functions]]\nname = \"f\"\nreserved_concurrency = \"lots\"\ntimeout_second = 3\n";
+        let text = "[stack]\nname = \"s\"\nnmae = \"t\"\n\n[[lambda.functions]]\nname = \"f\"\ntimeout_seconds = \"lots\"\ntimeout_second = 3\n\n[lambda.other]\n";
         let found = messages(text);
-        assert_eq!(found.len(), 3, "{found:#?}");
+        assert_eq!(found.len(), 4, "{found:#?}");
         assert!(found[0].contains("unknown key `nmae`"), "{}", found[0]);
         assert!(found[0].contains("did you mean `name`"), "{}", found[0]);
-        assert!(found[1].contains("reserved_concurrency must be a whole number"));
-        assert!(found[1].contains("\"none\" to remove"), "{}", found[1]);
+        assert!(found[1].contains("invalid type"), "{}", found[1]);
         assert!(
             found[2].contains("did you mean `timeout_seconds`"),
             "{}",
             found[2]
         );
+        assert!(found[3].contains("unknown key `other`"), "{}", found[3]);
+        assert!(
+            found[3].contains("this section takes: functions"),
+            "{}",
+            found[3]
+        );
+    }
+
+    #[test]
+    fn sections_are_found_at_their_place() {
+        let text = "[stack]\nname = \"s\"\n\n[[lambda.functions]]\nname = \"f\"\n";
+        let (spec, found) = parse_spec(text, &[SectionKind::of::<Function>()]);
+        assert!(found.is_empty(), "{found:#?}");
+        let spec = spec.expect("parsed");
+        assert_eq!(spec.entries::<Function>().len(), 1);
+        assert!(spec.has_table(&["lambda"]));
+        assert!(!spec.has_table(&["dynamodb"]));
     }
 
     #[test]
@@ -327,6 +473,7 @@ mod tests {
         let help = suggestion(
             "minReplicas",
             &["min_replicas".to_string(), "max_replicas".to_string()],
+            &[],
         );
         assert!(help.contains("did you mean `min_replicas`"), "{help}");
         assert!(help.contains("in Kubernetes"), "{help}");
@@ -342,7 +489,7 @@ mod tests {
 
     #[test]
     fn a_far_key_gets_the_list_not_a_guess() {
-        let help = suggestion("colour", &["name".to_string(), "region".to_string()]);
+        let help = suggestion("colour", &["name".to_string(), "region".to_string()], &[]);
         assert!(!help.contains("did you mean"), "{help}");
         assert!(help.contains("name, region"), "{help}");
     }

@@ -214,13 +214,15 @@ pub fn kafka_topic_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
 }
 
-/// What the kinds add to the offline checks, given by the engine's registry (the file format
-/// knows no kind): the resource id prefixes `[[ignore]]` may name with their fields, and each
-/// kind's checks of its own sections.
+/// What the kinds add to the file format, given by the engine's registry (the file format
+/// knows no kind): the sections they own, the resource id prefixes `[[ignore]]` may name with
+/// their fields, and each kind's checks of its own sections.
 #[derive(Debug, Clone, Default)]
 pub struct KindRules {
     pub ignorable: Vec<Ignorable>,
     pub checks: Vec<KindCheck>,
+    /// The sections of the file the kinds and their connections own.
+    pub sections: Vec<super::section::SectionKind>,
 }
 
 /// A kind's offline checks of the stack file.
@@ -262,47 +264,10 @@ pub fn validate(spec: &StackSpec, rules: &KindRules) -> Vec<Diagnostic> {
     for (index, rule) in spec.ignore.iter().enumerate() {
         validate_ignore(&mut check, rule, &format!("ignore[{index}]"), ignorable);
     }
-    if let Some(eks) = &spec.eks {
-        if let Some(cluster) = &eks.cluster {
-            check.name_rule(
-                cluster,
-                "eks.cluster",
-                "EKS cluster name",
-                eks_cluster_name,
-                "1 to 100 letters, digits, '-' and '_', starting with a letter or digit",
-            );
-        }
-        check.name_rule(
-            &eks.namespace,
-            "eks.namespace",
-            "Kubernetes namespace",
-            kubernetes_namespace,
-            "1 to 63 lowercase letters, digits and '-', starting and ending with a letter or digit",
-        );
-    }
     for kind_check in &rules.checks {
         kind_check(spec, &mut check);
     }
     check.found
-}
-
-/// Where the admin API is reached: `[kafka.admin] bootstrap_servers`, else the first Kafka
-/// trigger's.
-pub fn admin_bootstrap_servers(spec: &StackSpec) -> Option<Vec<String>> {
-    let declared = spec
-        .kafka
-        .as_ref()
-        .and_then(|k| k.admin.as_ref())
-        .and_then(|a| a.bootstrap_servers.as_ref())
-        .map(|servers| servers.iter().map(|s| s.get_ref().clone()).collect());
-    declared.or_else(|| {
-        spec.lambda
-            .iter()
-            .flat_map(|l| l.functions.iter())
-            .filter_map(|f| f.kafka_trigger.as_ref())
-            .find_map(|t| t.bootstrap_servers.as_ref())
-            .map(|servers| servers.get_ref().clone())
-    })
 }
 
 fn validate_ignore(check: &mut Checker, rule: &IgnoreRule, base: &str, ignorable: &[Ignorable]) {

@@ -4,6 +4,8 @@
 //! server-side apply under the `pipectl` field manager. A cluster that does not serve
 //! PrometheusRule gets no rule and a plan note saying so.
 
+pub mod limits;
+pub mod section;
 mod validate;
 use std::collections::BTreeMap;
 
@@ -14,6 +16,8 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::kinds::brokers::section::KafkaBrokers;
+use crate::kinds::functions::section::LambdaFunction;
 use crate::kinds::kind::{KindPlan, PlanContext, TypedKind};
 use crate::plan::{
     ignored_fields, stamped, Action, Change, FieldDiff, ResourceId, ResourceKind, Step,
@@ -22,6 +26,7 @@ use crate::progress::StepProgress;
 use crate::providers::eks::{describe_kube_error, namespace_of, server_side_apply, Cluster};
 use crate::providers::Clients;
 use crate::spec::StackSpec;
+use section::{AlertRule, KafkaAlerts};
 
 /// The kind of `eks.prometheus_rule.NS/NAME` resource ids.
 pub const RULE: ResourceKind = ResourceKind::named("eks.prometheus_rule");
@@ -77,6 +82,13 @@ impl TypedKind for Alerts {
     const IGNORABLE: &'static [(&'static str, &'static [&'static str])] =
         &[("eks.prometheus_rule.", &["rules"])];
     type Operation = AlertsOperation;
+
+    fn sections() -> Vec<crate::spec::SectionKind> {
+        vec![
+            crate::spec::SectionKind::of::<section::KafkaAlerts>(),
+            crate::spec::SectionKind::of::<section::AlertRule>(),
+        ]
+    }
 
     fn offline_checks() -> Option<crate::spec::validate::KindCheck> {
         Some(validate::check)
@@ -159,9 +171,8 @@ async fn get_rule(cluster: &Cluster, namespace: &str, name: &str) -> Result<Opti
 
 /// The Lambda consumers' Kafka consumer groups (the lag alert's scope).
 fn consumer_groups(spec: &StackSpec) -> Vec<String> {
-    spec.lambda
+    spec.entries::<LambdaFunction>()
         .iter()
-        .flat_map(|l| l.functions.iter())
         .filter_map(|f| f.kafka_trigger.as_ref()?.consumer_group_id.as_ref())
         .map(|g| g.get_ref().clone())
         .collect()
@@ -170,7 +181,7 @@ fn consumer_groups(spec: &StackSpec) -> Vec<String> {
 /// The rules the file asks for: the seed article's three, then the file's own.
 fn rules(spec: &StackSpec, namespace: &str) -> Vec<Rule> {
     let mut rules = vec![];
-    if let Some(alerts) = spec.kafka.as_ref().and_then(|k| k.alerts.as_ref()) {
+    if let Some(alerts) = spec.section::<KafkaAlerts>() {
         rules.push(Rule {
             alert: "KafkaUnderReplicatedPartitions".into(),
             expr: format!(
@@ -198,9 +209,7 @@ fn rules(spec: &StackSpec, namespace: &str) -> Vec<Rule> {
         }
         if let Some(percent) = alerts.broker_memory_percent.as_ref().map(|v| *v.get_ref()) {
             let brokers = spec
-                .kafka
-                .as_ref()
-                .and_then(|k| k.brokers.as_ref())
+                .section::<KafkaBrokers>()
                 .map(|b| b.statefulset.get_ref().clone())
                 .unwrap_or_else(|| "kafka".into());
             rules.push(Rule {
@@ -214,7 +223,7 @@ fn rules(spec: &StackSpec, namespace: &str) -> Vec<Rule> {
             });
         }
     }
-    for own in &spec.alerts {
+    for own in spec.entries::<AlertRule>() {
         rules.push(Rule {
             alert: own.name.get_ref().clone(),
             expr: own.expr.clone(),

@@ -1,9 +1,10 @@
 //! Offline checks of `[kafka.alerts]` and `[[alerts]]`: Prometheus's and Kubernetes' rules for names,
 //! labels and durations.
 
-use crate::spec::limits::{self};
-use crate::spec::types::*;
+use super::limits;
+use super::section::*;
 use crate::spec::validate::*;
+use crate::spec::StackSpec;
 
 /// The kind's offline checks.
 pub fn check(spec: &StackSpec, check: &mut Checker) {
@@ -21,7 +22,7 @@ fn validate_alerts(check: &mut Checker, spec: &StackSpec) {
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
     };
-    for (index, alert) in spec.alerts.iter().enumerate() {
+    for (index, alert) in spec.entries::<AlertRule>().iter().enumerate() {
         let base = format!("alerts[{index}]");
         let name = alert.name.get_ref();
         if !is_metric_name(name) {
@@ -49,7 +50,7 @@ fn validate_alerts(check: &mut Checker, spec: &StackSpec) {
             );
         }
     }
-    if let Some(alerts) = spec.kafka.as_ref().and_then(|k| k.alerts.as_ref()) {
+    if let Some(alerts) = spec.section::<KafkaAlerts>() {
         check.in_range(
             &alerts.under_replicated_partitions,
             &limits::ALERT_COUNT_THRESHOLD,
@@ -72,7 +73,7 @@ fn validate_alerts(check: &mut Checker, spec: &StackSpec) {
         );
     }
     check.unique(
-        spec.alerts
+        spec.entries::<AlertRule>()
             .iter()
             .enumerate()
             .map(|(i, a)| (&a.name, format!("alerts[{i}].name"))),

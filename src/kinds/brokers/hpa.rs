@@ -18,7 +18,6 @@ use serde_json::json;
 use crate::plan::Step;
 use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind};
 use crate::providers::eks::{describe_kube_error, server_side_apply, Cluster, FIELD_MANAGER};
-use crate::spec;
 
 /// The kind of `eks.hpa.NAME` resource ids.
 pub const AUTOSCALER: ResourceKind = ResourceKind::named("eks.hpa");
@@ -59,9 +58,13 @@ pub struct AutoscalerDefinition {
 }
 
 impl AutoscalerDefinition {
-    pub fn from_spec(brokers: &spec::KafkaBrokers, namespace: &str, stack: &str) -> Self {
+    pub fn from_spec(
+        brokers: &crate::kinds::brokers::section::KafkaBrokers,
+        namespace: &str,
+        stack: &str,
+    ) -> Self {
         let scale_down = match brokers.scale_down.as_ref().map(|s| s.get_ref()) {
-            Some(spec::ScaleDown {
+            Some(crate::kinds::brokers::section::ScaleDown {
                 enabled: true,
                 stabilization_window_seconds: Some(window),
             }) => ScaleDownPolicy::Enabled {

@@ -11,6 +11,8 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use crate::providers::eks::Cluster;
 
 pub mod hpa;
+pub mod limits;
+pub mod section;
 pub mod storage;
 mod validate;
 use crate::kinds::kind::{Kind, KindPlan, PlanContext};
@@ -18,6 +20,7 @@ use crate::plan::{ignored_fields, stamped, Action, PlanError, Step};
 use crate::progress::StepProgress;
 use crate::providers::{operation_of, Clients};
 use crate::spec::LoadedStack;
+use section::BrokerSections;
 
 /// The brokers' HPA, StorageClass and volumes.
 pub struct Brokers;
@@ -46,6 +49,13 @@ impl Kind for Brokers {
 
     fn executes(&self, service: &str) -> bool {
         matches!(service, "autoscaler" | "storage")
+    }
+
+    fn sections(&self) -> Vec<crate::spec::SectionKind> {
+        vec![
+            crate::spec::SectionKind::of::<section::KafkaBrokers>(),
+            crate::spec::SectionKind::of::<section::KafkaStorage>(),
+        ]
     }
 
     fn offline_checks(&self) -> Option<crate::spec::validate::KindCheck> {
@@ -126,9 +136,9 @@ struct Selected {
 impl Selected {
     fn of(spec: &crate::spec::StackSpec, targets: &crate::plan::targets::Targets) -> Selected {
         let namespace = crate::providers::eks::namespace_of(spec);
-        let kafka = spec.kafka.as_ref();
-        let brokers = kafka.and_then(|k| k.brokers.as_ref());
-        let storage = kafka.and_then(|k| k.storage.as_ref());
+        let kafka = BrokerSections::of(spec);
+        let brokers = kafka.and_then(|k| k.brokers);
+        let storage = kafka.and_then(|k| k.storage);
         let autoscaler_id =
             brokers.map(|b| format!("eks.hpa.{namespace}/{}", b.hpa_name.get_ref()));
         let class_id = storage.map(|s| format!("eks.storage_class.{}", s.storage_class.get_ref()));
@@ -166,12 +176,7 @@ async fn read_kafka<'c>(
     let aws = &clients.aws;
     let spec = &stack.spec;
     // Topics alone go through Kafka's admin API, not the cluster.
-    let Some(kafka) = spec
-        .kafka
-        .as_ref()
-        .filter(|k| k.brokers.is_some() || k.storage.is_some())
-        .filter(|_| !selected.nothing())
-    else {
+    let Some(kafka) = BrokerSections::of(spec).filter(|_| !selected.nothing()) else {
         return Ok(KafkaRead::NotInStack);
     };
     let cluster = match clients.cluster(spec).await {
@@ -180,7 +185,6 @@ async fn read_kafka<'c>(
     };
     let statefulset_name = kafka
         .brokers
-        .as_ref()
         .filter(|_| selected.autoscaler || selected.volumes)
         .map(|b| b.statefulset.get_ref().clone());
     let read_statefulset = async {
@@ -189,7 +193,7 @@ async fn read_kafka<'c>(
             None => Ok(None),
         }
     };
-    let brokers_selected = kafka.brokers.as_ref().filter(|_| selected.autoscaler);
+    let brokers_selected = kafka.brokers.filter(|_| selected.autoscaler);
     let read_autoscaler = async {
         match brokers_selected {
             Some(brokers) => hpa::read(cluster, brokers.hpa_name.get_ref()).await,
@@ -197,10 +201,7 @@ async fn read_kafka<'c>(
         }
     };
     // The class is read for the volumes too: their plan depends on whether it changes.
-    let storage_selected = kafka
-        .storage
-        .as_ref()
-        .filter(|_| selected.class || selected.volumes);
+    let storage_selected = kafka.storage.filter(|_| selected.class || selected.volumes);
     let read_class = async {
         match storage_selected {
             Some(storage) => storage::read_class(cluster, storage.storage_class.get_ref()).await,
@@ -244,10 +245,10 @@ fn plan_kafka(
     selected: &Selected,
     plan: &mut KindPlan,
 ) {
-    let Some(kafka) = &stack.spec.kafka else {
+    let Some(kafka) = BrokerSections::of(&stack.spec) else {
         return;
     };
-    if let Some(brokers) = kafka.brokers.as_ref().filter(|_| selected.autoscaler) {
+    if let Some(brokers) = kafka.brokers.filter(|_| selected.autoscaler) {
         let mut desired =
             hpa::AutoscalerDefinition::from_spec(brokers, &cluster.namespace, stack.name());
         let id = format!("eks.hpa.{}/{}", desired.namespace, desired.name);
@@ -270,11 +271,7 @@ fn plan_kafka(
             ));
         }
     }
-    if let Some(storage_spec) = kafka
-        .storage
-        .as_ref()
-        .filter(|_| selected.class || selected.volumes)
-    {
+    if let Some(storage_spec) = kafka.storage.filter(|_| selected.class || selected.volumes) {
         let class = storage::ClassDefinition::from_spec(storage_spec, stack.name());
         let class_change = storage::plan_class(&class, live.class.as_ref());
         let class_changes = class_change.action != Action::NoOp;

@@ -34,6 +34,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::limits;
 use crate::plan::{
     Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step, SLOT_LANE_PREFIX,
 };
@@ -43,7 +44,6 @@ use crate::providers::eks::{api_status, describe_kube_error, server_side_apply, 
 use crate::providers::to_i32;
 use crate::providers::wait::{self, Poll};
 use crate::providers::{describe_sdk_error, Aws};
-use crate::spec::{self, limits};
 
 /// The kind of `eks.storage_class.NAME` resource ids.
 pub const STORAGE_CLASS: ResourceKind = ResourceKind::named("eks.storage_class");
@@ -64,7 +64,7 @@ pub struct ClassDefinition {
 }
 
 impl ClassDefinition {
-    pub fn from_spec(storage: &spec::KafkaStorage, stack: &str) -> Self {
+    pub fn from_spec(storage: &crate::kinds::brokers::section::KafkaStorage, stack: &str) -> Self {
         let mut parameters = BTreeMap::new();
         parameters.insert("type".to_string(), storage.volume_type.get_ref().clone());
         if let Some(iops) = &storage.iops {

@@ -1,18 +1,16 @@
 //! Offline checks of `[kafka.brokers]` and `[kafka.storage]`: the HPA's and EBS gp3's rules.
 
-use crate::spec::limits::{self};
-use crate::spec::types::*;
+use super::limits;
+use super::section::*;
 use crate::spec::validate::*;
+use crate::spec::StackSpec;
 
 /// The kind's offline checks.
 pub fn check(spec: &StackSpec, check: &mut Checker) {
-    let Some(kafka) = &spec.kafka else {
-        return;
-    };
-    if let Some(brokers) = &kafka.brokers {
+    if let Some(brokers) = spec.section::<KafkaBrokers>() {
         validate_brokers(check, brokers);
     }
-    if let Some(storage) = &kafka.storage {
+    if let Some(storage) = spec.section::<KafkaStorage>() {
         validate_storage(check, storage);
     }
 }

@@ -13,6 +13,8 @@
 //! * reserved concurrency may not take the account's unreserved pool below its minimum, checked
 //!   at plan time from GetAccountSettings; removing a reservation is DeleteFunctionConcurrency.
 
+pub mod limits;
+pub mod section;
 mod validate;
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -38,7 +40,7 @@ use crate::progress::StepProgress;
 use crate::providers::to_i32;
 use crate::providers::wait::{self, Poll};
 use crate::providers::{describe_sdk_error, Aws};
-use crate::spec::{self, limits, ReservedConcurrency};
+use section::{LambdaFunction, ReservedConcurrency};
 
 /// The kind of `lambda.function.NAME` resource ids.
 pub const FUNCTION: ResourceKind = ResourceKind::named("lambda.function");
@@ -82,7 +84,10 @@ pub const STACK_TAG: &str = "pipectl:stack";
 const DEFAULT_HEALTH_TIMEOUT_SECONDS: u64 = 120;
 
 impl FunctionDefinition {
-    pub fn from_spec(function: &spec::LambdaFunction, tags: &BTreeMap<String, String>) -> Self {
+    pub fn from_spec(
+        function: &crate::kinds::functions::section::LambdaFunction,
+        tags: &BTreeMap<String, String>,
+    ) -> Self {
         FunctionDefinition {
             name: function.name.get_ref().clone(),
             timeout_seconds: function.timeout_seconds.as_ref().map(|v| *v.get_ref()),
@@ -742,6 +747,10 @@ impl TypedKind for Functions {
     ];
     type Operation = FunctionOperation;
 
+    fn sections() -> Vec<crate::spec::SectionKind> {
+        vec![crate::spec::SectionKind::of::<section::LambdaFunction>()]
+    }
+
     fn offline_checks() -> Option<crate::spec::validate::KindCheck> {
         Some(validate::check)
     }
@@ -776,9 +785,8 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
     let aws = context.aws;
     let mut out = KindPlan::default();
     let mut functions: Vec<FunctionDefinition> = spec
-        .lambda
+        .entries::<LambdaFunction>()
         .iter()
-        .flat_map(|l| l.functions.iter())
         .map(|f| FunctionDefinition::from_spec(f, &context.tags))
         .collect();
     out.declared = functions.iter().flat_map(function_ids).collect();

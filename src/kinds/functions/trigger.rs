@@ -46,7 +46,9 @@ pub struct TriggerDefinition {
 }
 
 /// The spec's VPC and authentication settings as AWS `SourceAccessConfigurations`.
-pub(super) fn access_from_spec(trigger: &spec::KafkaTrigger) -> Vec<(String, String)> {
+pub(super) fn access_from_spec(
+    trigger: &crate::kinds::functions::section::KafkaTrigger,
+) -> Vec<(String, String)> {
     let mut access: Vec<(String, String)> = vec![];
     for subnet in trigger.vpc_subnets.get_ref() {
         access.push(("VPC_SUBNET".into(), format!("subnet:{subnet}")));

@@ -2,25 +2,24 @@
 
 use toml::Spanned;
 
-use crate::spec::limits::{self};
-use crate::spec::types::*;
+use super::limits;
+use super::section::*;
 use crate::spec::validate::*;
+use crate::spec::StackSpec;
 
 /// The kind's offline checks.
 pub fn check(spec: &StackSpec, check: &mut Checker) {
-    if let Some(lambda) = &spec.lambda {
-        for (index, function) in lambda.functions.iter().enumerate() {
-            validate_function(check, function, &format!("lambda.functions[{index}]"));
-        }
-        check.unique(
-            lambda
-                .functions
-                .iter()
-                .enumerate()
-                .map(|(i, f)| (&f.name, format!("lambda.functions[{i}].name"))),
-            "Lambda function",
-        );
+    let functions = spec.entries::<LambdaFunction>();
+    for (index, function) in functions.iter().enumerate() {
+        validate_function(check, function, &format!("lambda.functions[{index}]"));
     }
+    check.unique(
+        functions
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (&f.name, format!("lambda.functions[{i}].name"))),
+        "Lambda function",
+    );
 }
 
 fn validate_function(check: &mut Checker, function: &LambdaFunction, base: &str) {

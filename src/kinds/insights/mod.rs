@@ -12,11 +12,12 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::kinds::kind::{KindPlan, PlanContext, TypedKind};
+use crate::kinds::tables::section::{AttributeType, DynamoDbTable};
 use crate::plan::{ignored_fields, stamped, Action, Change, FieldDiff, ResourceId, ResourceKind};
 use crate::progress::StepProgress;
 use crate::providers::wait::{self, Poll};
 use crate::providers::{describe_sdk_error, Aws, Clients};
-use crate::spec::{AttributeType, StackSpec};
+use crate::spec::StackSpec;
 
 /// The kind of `dynamodb.contributor_insights.TABLE[/INDEX]` resource ids.
 pub const INSIGHTS: ResourceKind = ResourceKind::named("dynamodb.contributor_insights");
@@ -86,7 +87,7 @@ impl TypedKind for ContributorInsights {
 /// What the file asks of each table and index (only where it says `contributor_insights`).
 fn desired(spec: &StackSpec) -> Vec<InsightsDefinition> {
     let mut wanted = vec![];
-    for table in spec.dynamodb.iter().flat_map(|d| d.tables.iter()) {
+    for table in spec.entries::<DynamoDbTable>() {
         let name = table.name.get_ref();
         if let Some(enabled) = table.contributor_insights {
             wanted.push(InsightsDefinition {
@@ -112,7 +113,7 @@ fn desired(spec: &StackSpec) -> Vec<InsightsDefinition> {
 /// a number named like a score or a flag puts most writes on a few partitions.
 fn hot_key_notes(spec: &StackSpec) -> Vec<String> {
     let mut notes = vec![];
-    for table in spec.dynamodb.iter().flat_map(|d| d.tables.iter()) {
+    for table in spec.entries::<DynamoDbTable>() {
         for gsi in &table.global_secondary_indexes {
             let Some(key) = &gsi.partition_key else {
                 continue;

@@ -7,6 +7,8 @@
 //! * indexes are matched by name, and server-filled fields (sizes, counts, ARNs, warm
 //!   throughput, timestamps) are never compared.
 
+pub mod limits;
+pub mod section;
 mod validate;
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -31,7 +33,7 @@ use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, Reso
 use crate::progress::StepProgress;
 use crate::providers::wait::{self, Poll};
 use crate::providers::{describe_sdk_error, Aws};
-use crate::spec::{self, BillingMode, Capacity};
+use section::{BillingMode, Capacity, DynamoDbTable};
 
 /// The kind of `dynamodb.table.NAME` resource ids.
 pub const TABLE: ResourceKind = ResourceKind::named("dynamodb.table");
@@ -105,7 +107,7 @@ pub struct TableDefinition {
     pub removal: IndexRemoval,
 }
 
-fn key_from_spec(key: &spec::KeyAttribute) -> Key {
+fn key_from_spec(key: &crate::kinds::tables::section::KeyAttribute) -> Key {
     Key {
         name: key.name.get_ref().clone(),
         attribute_type: key.attribute_type.get_ref().as_aws().to_string(),
@@ -132,7 +134,10 @@ impl TableDefinition {
         }
     }
 
-    pub fn from_spec(table: &spec::DynamoDbTable, tags: &BTreeMap<String, String>) -> Self {
+    pub fn from_spec(
+        table: &crate::kinds::tables::section::DynamoDbTable,
+        tags: &BTreeMap<String, String>,
+    ) -> Self {
         TableDefinition {
             name: table.name.get_ref().clone(),
             billing_mode: *table.billing_mode.get_ref(),
@@ -824,7 +829,7 @@ fn on_demand_switch_hazard(last_switch: Option<i64>) -> Option<Hazard> {
     (hours < 24.0).then(|| Hazard {
         message: format!(
             "this table last switched to PAY_PER_REQUEST {hours:.1} h ago; AWS allows {} switches to on-demand per rolling 24 h (earlier ones are not reported) and refuses more with LimitExceededException",
-            spec::limits::DYNAMODB_SWITCHES_TO_ON_DEMAND_PER_DAY
+            limits::DYNAMODB_SWITCHES_TO_ON_DEMAND_PER_DAY
         ),
     })
 }
@@ -832,7 +837,7 @@ fn on_demand_switch_hazard(last_switch: Option<i64>) -> Option<Hazard> {
 /// Capacity above DynamoDB's default per-table quota: AWS refuses it unless the account's
 /// quota was raised.
 fn capacity_quota_hazards(desired: &TableDefinition) -> Vec<Hazard> {
-    let quota = spec::limits::DYNAMODB_DEFAULT_TABLE_CAPACITY_QUOTA;
+    let quota = limits::DYNAMODB_DEFAULT_TABLE_CAPACITY_QUOTA;
     let over = |c: &Capacity| c.read > quota || c.write > quota;
     let table = desired
         .capacity
@@ -1288,6 +1293,10 @@ impl TypedKind for Tables {
     ];
     type Operation = TableOperation;
 
+    fn sections() -> Vec<crate::spec::SectionKind> {
+        vec![crate::spec::SectionKind::of::<section::DynamoDbTable>()]
+    }
+
     fn offline_checks() -> Option<crate::spec::validate::KindCheck> {
         Some(validate::check)
     }
@@ -1327,9 +1336,8 @@ async fn plan_tables(context: &PlanContext<'_>) -> Result<KindPlan> {
     let spec = &context.stack.spec;
     let mut out = KindPlan::default();
     let mut tables: Vec<TableDefinition> = spec
-        .dynamodb
+        .entries::<DynamoDbTable>()
         .iter()
-        .flat_map(|d| d.tables.iter())
         .map(|t| TableDefinition::from_spec(t, &context.tags))
         .collect();
     out.declared = tables.iter().flat_map(table_ids).collect();

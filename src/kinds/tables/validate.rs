@@ -4,25 +4,24 @@ use std::collections::BTreeMap;
 
 use toml::Spanned;
 
-use crate::spec::limits::{self};
-use crate::spec::types::*;
+use super::limits;
+use super::section::*;
 use crate::spec::validate::*;
+use crate::spec::StackSpec;
 
 /// The kind's offline checks.
 pub fn check(spec: &StackSpec, check: &mut Checker) {
-    if let Some(dynamodb) = &spec.dynamodb {
-        for (index, table) in dynamodb.tables.iter().enumerate() {
-            validate_table(check, table, &format!("dynamodb.tables[{index}]"));
-        }
-        check.unique(
-            dynamodb
-                .tables
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (&t.name, format!("dynamodb.tables[{i}].name"))),
-            "DynamoDB table",
-        );
+    let tables = spec.entries::<DynamoDbTable>();
+    for (index, table) in tables.iter().enumerate() {
+        validate_table(check, table, &format!("dynamodb.tables[{index}]"));
     }
+    check.unique(
+        tables
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (&t.name, format!("dynamodb.tables[{i}].name"))),
+        "DynamoDB table",
+    );
 }
 
 fn validate_table(check: &mut Checker, table: &DynamoDbTable, base: &str) {

@@ -8,6 +8,8 @@
 //! above the live brokers is refused (INVALID_REPLICATION_FACTOR), and changing a topic's
 //! replication factor is a partition reassignment, not a config.
 
+pub mod limits;
+pub mod section;
 mod validate;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -29,6 +31,8 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Request, StrBytes};
 use serde::{Deserialize, Serialize};
 
+use crate::kinds::brokers::section::KafkaBrokers;
+use crate::kinds::functions::section::{LambdaFunction, ReservedConcurrency};
 use crate::kinds::kind::{KindPlan, PlanContext, TypedKind};
 use crate::plan::{
     ignored_fields, stamped, Action, Change, FieldDiff, Hazard, PlanError, ResourceId,
@@ -39,7 +43,8 @@ use crate::providers::kafka::connection::{error_name, Connection};
 use crate::providers::kafka::Admin;
 use crate::providers::wait::{self, Poll};
 use crate::providers::Clients;
-use crate::spec::{ReservedConcurrency, StackSpec};
+use crate::spec::StackSpec;
+use section::KafkaTopic;
 use validate::topic_replication_factor;
 
 /// The kind of `kafka.topic.NAME` resource ids.
@@ -150,6 +155,10 @@ impl TypedKind for Topics {
     )];
     type Operation = TopicOperation;
 
+    fn sections() -> Vec<crate::spec::SectionKind> {
+        vec![crate::spec::SectionKind::of::<section::KafkaTopic>()]
+    }
+
     fn offline_checks() -> Option<crate::spec::validate::KindCheck> {
         Some(validate::check)
     }
@@ -173,8 +182,8 @@ impl TypedKind for Topics {
 
 /// What the file asks for each topic.
 fn desired(spec: &StackSpec) -> Vec<WantedTopic> {
-    let topics = spec.kafka.iter().flat_map(|k| k.topics.iter());
-    topics
+    spec.entries::<KafkaTopic>()
+        .iter()
         .map(|topic| {
             let mut configs = BTreeMap::new();
             if let Some(ms) = &topic.retention_ms {
@@ -339,9 +348,8 @@ fn topics_of(metadata: &MetadataResponse) -> Result<BTreeMap<String, LiveTopic>>
 /// The topics Lambda consumes (their partitions bound the useful consumers).
 fn consumed_topics(spec: &StackSpec) -> Vec<String> {
     let triggers = spec
-        .lambda
+        .entries::<LambdaFunction>()
         .iter()
-        .flat_map(|l| l.functions.iter())
         .filter_map(|f| f.kafka_trigger.as_ref());
     let mut names: Vec<String> = triggers.map(|t| t.topic.get_ref().clone()).collect();
     names.sort();
@@ -358,7 +366,10 @@ async fn plan_topics(context: &PlanContext<'_>) -> Result<KindPlan> {
     if wanted.is_empty() {
         return Ok(out);
     }
-    let admin = context.clients.kafka(spec).await?;
+    let admin = context
+        .clients
+        .kafka(spec, validate::default_bootstrap_servers(spec))
+        .await?;
     let mut names: Vec<String> = wanted.iter().map(|w| w.name.clone()).collect();
     names.extend(consumed_topics(spec));
     names.sort();
@@ -571,16 +582,15 @@ fn update(want: &WantedTopic, live: &LiveTopic) -> Change {
 fn consumer_notes(spec: &StackSpec, live: &BTreeMap<String, LiveTopic>) -> Vec<String> {
     let partitions_of = |topic: &str| -> Option<i64> {
         let declared = spec
-            .kafka
+            .entries::<KafkaTopic>()
             .iter()
-            .flat_map(|k| k.topics.iter())
             .find(|t| t.name.get_ref() == topic)
             .map(|t| *t.partitions.get_ref());
         let live = live.get(topic).map(|t| t.partitions);
         declared.into_iter().chain(live).max()
     };
     let mut notes = vec![];
-    for function in spec.lambda.iter().flat_map(|l| l.functions.iter()) {
+    for function in spec.entries::<LambdaFunction>() {
         let Some(trigger) = &function.kafka_trigger else {
             continue;
         };
@@ -608,8 +618,8 @@ fn consumer_notes(spec: &StackSpec, live: &BTreeMap<String, LiveTopic>) -> Vec<S
             }
         }
     }
-    if let Some(brokers) = spec.kafka.as_ref().and_then(|k| k.brokers.as_ref()) {
-        let topics: Vec<_> = spec.kafka.iter().flat_map(|k| k.topics.iter()).collect();
+    if let Some(brokers) = spec.section::<KafkaBrokers>() {
+        let topics = spec.entries::<KafkaTopic>();
         let replicas: i64 = topics
             .iter()
             .map(|t| {
@@ -617,11 +627,7 @@ fn consumer_notes(spec: &StackSpec, live: &BTreeMap<String, LiveTopic>) -> Vec<S
             })
             .sum();
         let max = *brokers.max_replicas.get_ref();
-        let namespace = spec
-            .eks
-            .as_ref()
-            .map(|e| e.namespace.get_ref().as_str())
-            .unwrap_or("kafka");
+        let namespace = crate::providers::eks::namespace_of(spec);
         if !topics.is_empty() && max > replicas {
             notes.push(format!(
                 "eks.hpa.{namespace}/{}: max_replicas {max} is above the {replicas} partition replicas of the stack's topics: brokers beyond that hold no replica and serve nothing (and Kafka does not move existing partitions to new brokers by itself); add partitions or lower max_replicas",

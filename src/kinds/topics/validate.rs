@@ -1,24 +1,23 @@
 //! Offline checks of `[[kafka.topics]]` and `[kafka.admin]`: Kafka's own rules for topics.
 
-use crate::spec::limits::{self};
-use crate::spec::types::*;
+use super::limits;
+use super::section::*;
+use crate::kinds::brokers::section::KafkaBrokers;
+use crate::kinds::functions::section::LambdaFunction;
+use crate::providers::kafka::KafkaAdmin;
 use crate::spec::validate::*;
+use crate::spec::StackSpec;
 
 /// The kind's offline checks.
 pub fn check(spec: &StackSpec, check: &mut Checker) {
-    if let Some(kafka) = &spec.kafka {
-        validate_topics(check, spec, kafka);
-    }
+    validate_topics(check, spec, spec.entries::<KafkaTopic>());
 }
 
 /// Kafka's own rules for topics (Topic.validate, the CreateTopics fields, the topic configs),
 /// and what the broker section promises about replicas.
-fn validate_topics(check: &mut Checker, spec: &StackSpec, kafka: &KafkaSection) {
-    if let Some(admin) = &kafka.admin {
-        validate_kafka_admin(check, admin);
-    }
-    if !kafka.topics.is_empty() && admin_bootstrap_servers(spec).is_none() {
-        let span = kafka.topics[0].name.span();
+fn validate_topics(check: &mut Checker, spec: &StackSpec, topics: &[KafkaTopic]) {
+    if !topics.is_empty() && admin_bootstrap_servers(spec).is_none() {
+        let span = topics[0].name.span();
         check.error(
             span,
             "kafka.admin.bootstrap_servers",
@@ -26,8 +25,10 @@ fn validate_topics(check: &mut Checker, spec: &StackSpec, kafka: &KafkaSection) 
             "add [kafka.admin] with bootstrap_servers = [\"HOST:PORT\"] (or a Kafka trigger's bootstrap_servers)",
         );
     }
-    let broker_floor = kafka.brokers.as_ref().map(|b| &b.replication_factor);
-    for (index, topic) in kafka.topics.iter().enumerate() {
+    let broker_floor = spec
+        .section::<KafkaBrokers>()
+        .map(|b| &b.replication_factor);
+    for (index, topic) in topics.iter().enumerate() {
         let base = format!("kafka.topics[{index}]");
         let name = topic.name.get_ref();
         check.name(
@@ -112,70 +113,12 @@ fn validate_topics(check: &mut Checker, spec: &StackSpec, kafka: &KafkaSection) 
         }
     }
     check.unique(
-        kafka
-            .topics
+        topics
             .iter()
             .enumerate()
             .map(|(i, t)| (&t.name, format!("kafka.topics[{i}].name"))),
         "Kafka topic",
     );
-}
-
-fn validate_kafka_admin(check: &mut Checker, admin: &KafkaAdmin) {
-    for server in admin.bootstrap_servers.iter().flatten() {
-        let valid = server
-            .get_ref()
-            .rsplit_once(':')
-            .is_some_and(|(host, port)| {
-                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
-            });
-        if !valid {
-            check.error(
-                server.span(),
-                "kafka.admin.bootstrap_servers",
-                format!("{:?} is not HOST:PORT", server.get_ref()),
-                "write each broker as \"host:port\", e.g. \"kafka-broker-0.kafka:9096\"",
-            );
-        }
-    }
-    let protocol = admin.security_protocol.get_ref().as_str();
-    if !matches!(
-        protocol,
-        "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL"
-    ) {
-        check.error(
-            admin.security_protocol.span(),
-            "kafka.admin.security_protocol",
-            format!("{protocol:?} is not a Kafka security protocol"),
-            "use PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (the brokers' listener's security.protocol)",
-        );
-    }
-    let mechanism = admin.sasl_mechanism.get_ref().as_str();
-    if !matches!(mechanism, "SCRAM-SHA-512" | "SCRAM-SHA-256") {
-        check.error(
-            admin.sasl_mechanism.span(),
-            "kafka.admin.sasl_mechanism",
-            format!("{mechanism:?} is not a SASL mechanism pipectl speaks"),
-            "use SCRAM-SHA-512 or SCRAM-SHA-256",
-        );
-    }
-    match &admin.sasl_secret_arn {
-        Some(secret) if !(secret.get_ref().starts_with("arn:aws") && secret.get_ref().contains(":secretsmanager:")) => {
-            check.error(
-                secret.span(),
-                "kafka.admin.sasl_secret_arn",
-                format!("{:?} is not a Secrets Manager secret ARN", secret.get_ref()),
-                "use arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME",
-            );
-        }
-        None if protocol.starts_with("SASL_") => check.error(
-            admin.security_protocol.span(),
-            "kafka.admin.sasl_secret_arn",
-            format!("security_protocol {protocol} needs credentials, and sasl_secret_arn is not set"),
-            "set sasl_secret_arn to a Secrets Manager secret holding {\"username\": ..., \"password\": ...}, or use PLAINTEXT/SSL",
-        ),
-        _ => {}
-    }
 }
 
 /// The replicas a topic gets when pipectl creates it: its own, else the brokers' floor, else 3
@@ -186,10 +129,27 @@ pub fn topic_replication_factor(spec: &StackSpec, topic: &KafkaTopic) -> i64 {
         .as_ref()
         .map(|r| *r.get_ref())
         .or_else(|| {
-            spec.kafka
-                .as_ref()
-                .and_then(|k| k.brokers.as_ref())
+            spec.section::<KafkaBrokers>()
                 .map(|b| *b.replication_factor.get_ref())
         })
         .unwrap_or(3)
+}
+
+/// Where the admin API is reached: `[kafka.admin] bootstrap_servers`, else the brokers the first
+/// Kafka trigger names (`default_bootstrap_servers`).
+pub fn admin_bootstrap_servers(spec: &StackSpec) -> Option<Vec<String>> {
+    spec.section::<KafkaAdmin>()
+        .and_then(|a| a.bootstrap_servers.as_ref())
+        .map(|servers| servers.iter().map(|s| s.get_ref().clone()).collect())
+        .or_else(|| default_bootstrap_servers(spec))
+}
+
+/// The brokers the first self-managed Kafka trigger reads from: where the admin API is when
+/// `[kafka.admin]` does not say.
+pub fn default_bootstrap_servers(spec: &StackSpec) -> Option<Vec<String>> {
+    spec.entries::<LambdaFunction>()
+        .iter()
+        .filter_map(|f| f.kafka_trigger.as_ref())
+        .find_map(|t| t.bootstrap_servers.as_ref())
+        .map(|servers| servers.get_ref().clone())
 }

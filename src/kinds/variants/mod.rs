@@ -11,6 +11,8 @@
 //! The policy pipectl writes is named `pipectl-STACK-invocations`: that name is how a later run
 //! recognises a variant this stack scaled and the spec no longer lists.
 
+pub mod limits;
+pub mod section;
 mod validate;
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -32,7 +34,7 @@ use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, Reso
 use crate::progress::StepProgress;
 use crate::providers::to_i32;
 use crate::providers::{describe_sdk_error, Aws};
-use crate::spec;
+use section::SageMakerEndpoint;
 
 const DIMENSION: &str = "sagemaker:variant:DesiredInstanceCount";
 const METRIC: &str = "SageMakerVariantInvocationsPerInstance";
@@ -63,7 +65,7 @@ pub struct VariantDefinition {
 }
 
 impl VariantDefinition {
-    pub fn from_spec(endpoint: &spec::SageMakerEndpoint, stack: &str) -> Self {
+    pub fn from_spec(endpoint: &SageMakerEndpoint, stack: &str) -> Self {
         VariantDefinition {
             endpoint: endpoint.endpoint.get_ref().clone(),
             variant: endpoint.variant.get_ref().clone(),
@@ -928,6 +930,10 @@ impl TypedKind for Variants {
     )];
     type Operation = VariantOperation;
 
+    fn sections() -> Vec<crate::spec::SectionKind> {
+        vec![crate::spec::SectionKind::of::<section::SageMakerEndpoint>()]
+    }
+
     fn offline_checks() -> Option<crate::spec::validate::KindCheck> {
         Some(validate::check)
     }
@@ -955,9 +961,8 @@ async fn plan_variants(context: &PlanContext<'_>) -> Result<KindPlan> {
     let aws = context.aws;
     let mut out = KindPlan::default();
     let mut variants: Vec<VariantDefinition> = spec
-        .sagemaker
+        .entries::<SageMakerEndpoint>()
         .iter()
-        .flat_map(|s| s.endpoints.iter())
         .map(|e| VariantDefinition::from_spec(e, context.stack.name()))
         .collect();
     out.declared = variants.iter().map(variant_id).collect();
@@ -990,7 +995,7 @@ async fn plan_variants(context: &PlanContext<'_>) -> Result<KindPlan> {
         .try_collect::<Vec<_>>();
     // Read whenever the section exists, even empty, so variants removed from it are found.
     let read_targets = async {
-        if spec.sagemaker.is_some() {
+        if spec.has_table(&["sagemaker"]) {
             read_scaling(aws).await
         } else {
             Ok(LiveScaling::default())

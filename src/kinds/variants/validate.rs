@@ -1,27 +1,27 @@
 //! Offline checks of `[[sagemaker.endpoints]]`: Application Auto Scaling's rules.
 
-use crate::spec::limits::{self};
-use crate::spec::types::*;
+use super::limits;
+use super::section::*;
 use crate::spec::validate::*;
+use crate::spec::StackSpec;
 
 /// The kind's offline checks.
 pub fn check(spec: &StackSpec, check: &mut Checker) {
-    if let Some(sagemaker) = &spec.sagemaker {
-        for (index, endpoint) in sagemaker.endpoints.iter().enumerate() {
-            validate_endpoint(check, endpoint, &format!("sagemaker.endpoints[{index}]"));
-        }
-        // Two entries for one variant would fight each other on every apply.
-        check.unique_by(
-            sagemaker.endpoints.iter().enumerate().map(|(i, e)| {
-                (
-                    format!("{}/{}", e.endpoint.get_ref(), e.variant.get_ref()),
-                    e.endpoint.span(),
-                    format!("sagemaker.endpoints[{i}]"),
-                )
-            }),
-            "SageMaker variant",
-        );
+    let endpoints = spec.entries::<SageMakerEndpoint>();
+    for (index, endpoint) in endpoints.iter().enumerate() {
+        validate_endpoint(check, endpoint, &format!("sagemaker.endpoints[{index}]"));
     }
+    // Two entries for one variant would fight each other on every apply.
+    check.unique_by(
+        endpoints.iter().enumerate().map(|(i, e)| {
+            (
+                format!("{}/{}", e.endpoint.get_ref(), e.variant.get_ref()),
+                e.endpoint.span(),
+                format!("sagemaker.endpoints[{i}]"),
+            )
+        }),
+        "SageMaker variant",
+    );
 }
 
 fn validate_endpoint(check: &mut Checker, endpoint: &SageMakerEndpoint, base: &str) {

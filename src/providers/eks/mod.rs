@@ -14,7 +14,10 @@
 
 pub mod auth;
 pub mod bounded;
+pub mod section;
 pub mod token;
+
+pub use section::EksSection;
 
 use std::time::Duration;
 
@@ -61,7 +64,7 @@ pub struct ClusterRequest {
 impl ClusterRequest {
     /// The cluster a stack's `[eks]` section names, `--kube-context` first.
     pub fn for_stack(spec: &crate::spec::StackSpec, kube_context: Option<&str>) -> Self {
-        let eks = spec.eks.as_ref();
+        let eks = spec.section::<EksSection>();
         ClusterRequest {
             cluster: eks
                 .and_then(|e| e.cluster.as_ref())
@@ -76,8 +79,7 @@ impl ClusterRequest {
 
 /// The namespace a stack's Kubernetes objects live in (`[eks] namespace`, default `kafka`).
 pub fn namespace_of(spec: &crate::spec::StackSpec) -> String {
-    spec.eks
-        .as_ref()
+    spec.section::<EksSection>()
         .map(|e| e.namespace.get_ref().clone())
         .unwrap_or_else(|| "kafka".to_string())
 }

@@ -4,13 +4,15 @@
 
 pub mod connection;
 pub mod scram;
+pub mod section;
+
+pub use section::KafkaAdmin;
 
 use anyhow::{anyhow, bail, Context, Result};
 use secrecy::SecretString;
 use tokio::sync::Mutex;
 
 use super::{describe_sdk_error, Aws};
-use crate::spec::validate::admin_bootstrap_servers;
 use crate::spec::StackSpec;
 use connection::{Connection, Credentials, Endpoint};
 use scram::Mechanism;
@@ -77,13 +79,23 @@ pub struct Admin {
 }
 
 impl Admin {
-    /// The stack's admin settings, held to the job's pin (see `KafkaPin`).
-    pub fn for_stack(spec: &StackSpec, aws: &Aws, pin: &KafkaPin) -> Result<Admin> {
-        let admin = spec.kafka.as_ref().and_then(|k| k.admin.as_ref());
+    /// The stack's admin settings, held to the job's pin (see `KafkaPin`). `default_servers`:
+    /// where the brokers are when `[kafka.admin]` does not say (the kind that asks knows).
+    pub fn for_stack(
+        spec: &StackSpec,
+        default_servers: Option<Vec<String>>,
+        aws: &Aws,
+        pin: &KafkaPin,
+    ) -> Result<Admin> {
+        let admin = spec.section::<KafkaAdmin>();
+        let declared = admin
+            .and_then(|a| a.bootstrap_servers.as_ref())
+            .map(|servers| servers.iter().map(|s| s.get_ref().clone()).collect());
         let servers = pin
             .servers
             .clone()
-            .or_else(|| admin_bootstrap_servers(spec))
+            .or(declared)
+            .or(default_servers)
             .ok_or_else(|| {
                 anyhow!(
                     "[[kafka.topics]] needs [kafka.admin] bootstrap_servers (or --kafka-bootstrap)"

@@ -25,7 +25,7 @@ impl VolumeDefinition {
         }
     }
 
-    pub fn from_spec(storage: &spec::KafkaStorage) -> Self {
+    pub fn from_spec(storage: &crate::kinds::brokers::section::KafkaStorage) -> Self {
         VolumeDefinition {
             size_gib: storage.volume_size_gib.as_ref().map(|v| *v.get_ref()),
             volume_type: Some(storage.volume_type.get_ref().clone()),
