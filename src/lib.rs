@@ -3,20 +3,21 @@
 //! keeps it so):
 //!
 //! * [`digest`], [`escape`]: digests of what was read, and values printed as data;
-//! * [`spec`]: the stack file: types, loading, offline checks with file:line:column errors;
+//! * [`spec`]: the stack file: its own keys and the sections kinds register, loading, offline
+//!   checks with file:line:column errors, and the writer `import` uses;
 //! * [`plan`]: the plan as data (resource ids, actions, field diffs, hazards, lanes, steps);
 //! * [`progress`]: live progress of the steps of an apply;
 //! * [`providers`]: the backends: AWS clients, the Kubernetes cluster, the Kafka admin API;
-//! * [`kinds`]: each kind of resource behind one interface: its read, diff and operations;
-//! * [`engine`]: the registry of kinds, building a plan from them and applying it;
-//! * [`render`], [`import`]: plans and reports for people and machines; stack files from live state;
+//! * [`kinds`]: each kind of resource in one folder behind one interface: its sections of the
+//!   file, checks, limits, read, diff, operations and import;
+//! * [`engine`]: the registry of kinds, building a plan from them, applying it, and `import`;
+//! * [`render`]: plans and reports for people and machines;
 //! * [`cli`]: the `pipectl` command line.
 
 pub mod cli;
 pub mod digest;
 pub mod engine;
 pub mod escape;
-pub mod import;
 pub mod kinds;
 pub mod plan;
 pub mod progress;

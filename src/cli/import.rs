@@ -1,52 +1,36 @@
 //! `pipectl import`: write a stack file from live state, which `plan` then shows as no changes.
+//! The flags that name live objects are the kinds' (`Kind::import_flags`, through the registry).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use clap::Args;
+use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 
 use super::GlobalArgs;
-use crate::import::{self, render, ImportRequest};
+use crate::engine::registry;
+use crate::kinds::kind::ImportContext;
 use crate::providers::{Aws, Connection};
+use crate::spec::write::ImportValues;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// `[stack] name` of the file. Default: --name-prefix without a trailing `-`, else "imported".
     #[arg(long, value_name = "NAME")]
     pub stack_name: Option<String>,
-    /// A DynamoDB table (repeatable).
-    #[arg(long = "table", value_name = "NAME")]
-    pub tables: Vec<String>,
-    /// A Lambda function, with its Kafka event source mapping (repeatable).
-    #[arg(long = "function", value_name = "NAME")]
-    pub functions: Vec<String>,
-    /// A SageMaker endpoint (every variant) or one variant (repeatable).
-    #[arg(long = "endpoint", value_name = "NAME[/VARIANT]")]
-    pub endpoints: Vec<String>,
-    /// The Kafka broker StatefulSet, with the HPA that scales it and its volumes' StorageClass.
-    #[arg(long, value_name = "NAMESPACE/NAME")]
-    pub statefulset: Option<String>,
-    /// The brokers' StorageClass, when not the one their volume claim template names.
-    #[arg(long, value_name = "NAME")]
-    pub storage_class: Option<String>,
+    #[command(flatten)]
+    pub kinds: KindFlags,
     /// The EKS cluster to reach the StatefulSet in (pipectl signs its own token), written as
     /// `[eks] cluster`; or use --kube-context.
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
     /// Also import every table, function and endpoint carrying this tag (repeatable: all of
     /// them). One tag read per candidate.
-    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = import::parse_tag)]
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
     pub tags: Vec<(String, String)>,
     /// Also import every table, function and endpoint whose name starts with this.
     #[arg(long, value_name = "PREFIX")]
     pub name_prefix: Option<String>,
-    /// A PrometheusRule whose alerting rules become `[[alerts]]` (reached like --statefulset).
-    #[arg(long, value_name = "NAMESPACE/NAME")]
-    pub prometheus_rule: Option<String>,
-    /// A Kafka topic, read through the brokers' admin API at --kafka-bootstrap (repeatable).
-    #[arg(long = "topic", value_name = "NAME")]
-    pub topics: Vec<String>,
     /// The brokers' listener protocol for --topic: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.
     #[arg(long, value_name = "PROTOCOL", default_value = "SASL_SSL")]
     pub kafka_security_protocol: String,
@@ -61,57 +45,96 @@ pub struct ImportArgs {
     pub out: Option<PathBuf>,
 }
 
+/// The kinds' import flags (`--table`, `--statefulset`, ...), declared by each kind.
+#[derive(Debug, Clone, Default)]
+pub struct KindFlags(pub ImportValues);
+
+impl FromArgMatches for KindFlags {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut values = ImportValues::default();
+        for flag in registry::import_flags() {
+            let given = matches
+                .get_many::<String>(flag.long)
+                .map(|v| v.cloned().collect())
+                .unwrap_or_default();
+            values.insert(flag.long, given);
+        }
+        Ok(KindFlags(values))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for KindFlags {
+    fn augment_args(command: Command) -> Command {
+        registry::import_flags().fold(command, |command, flag| {
+            command.arg(
+                Arg::new(flag.long)
+                    .long(flag.long)
+                    .value_name(flag.value_name)
+                    .help(flag.help)
+                    .action(if flag.repeatable {
+                        ArgAction::Append
+                    } else {
+                        ArgAction::Set
+                    }),
+            )
+        })
+    }
+
+    fn augment_args_for_update(command: Command) -> Command {
+        Self::augment_args(command)
+    }
+}
+
 impl ImportArgs {
-    fn request(&self, global: &GlobalArgs) -> ImportRequest {
-        let stack_name = self.stack_name.clone().unwrap_or_else(|| {
+    fn stack_name(&self) -> String {
+        self.stack_name.clone().unwrap_or_else(|| {
             self.name_prefix
                 .as_deref()
                 .map(|p| p.trim_end_matches(['-', '_']).to_string())
                 .filter(|p| !p.is_empty())
                 .unwrap_or_else(|| "imported".to_string())
-        });
-        ImportRequest {
-            stack_name,
-            tables: self.tables.clone(),
-            functions: self.functions.clone(),
-            endpoints: self.endpoints.clone(),
-            statefulset: self.statefulset.clone(),
-            storage_class: self.storage_class.clone(),
-            cluster: self.cluster.clone(),
-            kube_context: global.kube_context.clone(),
-            tags: self.tags.clone(),
-            name_prefix: self.name_prefix.clone(),
-            topics: self.topics.clone(),
-            prometheus_rule: self.prometheus_rule.clone(),
-            kafka_admin: global.kafka_bootstrap.clone().map(|servers| {
-                crate::providers::kafka::AdminSettings {
-                    servers,
-                    security_protocol: self.kafka_security_protocol.clone(),
-                    sasl_mechanism: self.kafka_sasl_mechanism.clone(),
-                    sasl_secret_arn: self
-                        .kafka_sasl_secret_arn
-                        .clone()
-                        .or_else(|| global.kafka_admin_secret.clone()),
-                }
-            }),
-        }
+        })
     }
 
+    fn kafka_admin(&self, global: &GlobalArgs) -> Option<crate::providers::kafka::AdminSettings> {
+        global
+            .kafka_bootstrap
+            .clone()
+            .map(|servers| crate::providers::kafka::AdminSettings {
+                servers,
+                security_protocol: self.kafka_security_protocol.clone(),
+                sasl_mechanism: self.kafka_sasl_mechanism.clone(),
+                sasl_secret_arn: self
+                    .kafka_sasl_secret_arn
+                    .clone()
+                    .or_else(|| global.kafka_admin_secret.clone()),
+            })
+    }
+
+    /// Whether no flag names or discovers anything to import.
     fn names_nothing(&self) -> bool {
-        self.tables.is_empty()
-            && self.functions.is_empty()
-            && self.endpoints.is_empty()
-            && self.statefulset.is_none()
-            && self.topics.is_empty()
-            && self.prometheus_rule.is_none()
-            && self.tags.is_empty()
-            && self.name_prefix.is_none()
+        let named = registry::import_flags()
+            .filter(|flag| flag.selects)
+            .any(|flag| !self.kinds.0.all(flag.long).is_empty());
+        !named && self.tags.is_empty() && self.name_prefix.is_none()
     }
 }
 
 pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<u8> {
     if args.names_nothing() {
-        bail!("nothing to import: name objects with --table, --function, --endpoint, --statefulset, --topic, --prometheus-rule, or find them with --tag KEY=VALUE or --name-prefix PREFIX");
+        let flags: Vec<String> = registry::import_flags()
+            .filter(|flag| flag.selects)
+            .map(|flag| format!("--{}", flag.long))
+            .collect();
+        bail!(
+            "nothing to import: name objects with {}, or find them with --tag KEY=VALUE or --name-prefix PREFIX",
+            flags.join(", ")
+        );
     }
     if let Some(out) = &args.out {
         refuse_existing(out)?;
@@ -131,28 +154,38 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<u8> {
     if let Some(expected) = &global.expect_account {
         crate::providers::account::check_account(&identity, expected, "--expect-account")?;
     }
-    let imported = import::read(&aws, &args.request(global)).await?;
-    let rendered = render::render(&imported);
+    let stack_name = args.stack_name();
+    let context = ImportContext {
+        aws: &aws,
+        stack_name: &stack_name,
+        values: &args.kinds.0,
+        tags: &args.tags,
+        name_prefix: args.name_prefix.as_deref(),
+        cluster: args.cluster.clone(),
+        kube_context: global.kube_context.clone(),
+        kafka_admin: args.kafka_admin(global),
+    };
+    let written = crate::engine::import::import(&aws, &context).await?;
     // What import writes must be a valid stack file: a failure here is pipectl's bug.
     crate::spec::parse(
         Path::new("<imported>"),
-        &rendered.text,
+        &written.text,
         &global.load_options().rules,
     )
     .map_err(|error| {
         anyhow::anyhow!("the imported stack file is not valid (a bug in pipectl import):\n{error}")
     })?;
     match &args.out {
-        Some(out) => super::write_new_file(out, &rendered.text)?,
-        None => std::io::stdout().write_all(rendered.text.as_bytes())?,
+        Some(out) => super::write_new_file(out, &written.text)?,
+        None => std::io::stdout().write_all(written.text.as_bytes())?,
     }
-    if !rendered.flagged.is_empty() {
+    if !written.flagged.is_empty() {
         eprintln!(
             "\nReview before the first apply ({} setting{} pipectl would not choose, kept as they are and marked # REVIEW in the file):",
-            rendered.flagged.len(),
-            if rendered.flagged.len() == 1 { "" } else { "s" }
+            written.flagged.len(),
+            if written.flagged.len() == 1 { "" } else { "s" }
         );
-        for flag in &rendered.flagged {
+        for flag in &written.flagged {
             eprintln!("  - {flag}");
         }
     }
@@ -164,6 +197,14 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<u8> {
         );
     }
     Ok(0)
+}
+
+/// `KEY=VALUE` of `--tag`.
+pub fn parse_tag(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("{text:?} is not KEY=VALUE")),
+    }
 }
 
 fn refuse_existing(path: &Path) -> Result<()> {

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod build;
+pub mod import;
 pub mod registry;
 
 use anyhow::Result;

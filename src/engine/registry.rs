@@ -50,6 +50,11 @@ pub fn stack_schema() -> String {
     crate::spec::schema::stack_schema(&sections())
 }
 
+/// `pipectl import`'s flags that name live objects, over every kind.
+pub fn import_flags() -> impl Iterator<Item = &'static crate::spec::write::ImportFlag> {
+    KINDS.iter().flat_map(|kind| kind.import_flags().iter())
+}
+
 /// The kind that executes a step.
 pub fn executor(step: &Step) -> Result<&'static dyn Kind> {
     KINDS

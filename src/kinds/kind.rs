@@ -13,6 +13,7 @@ use crate::plan::{Change, IgnoredField, PlanError, Step};
 use crate::progress::StepProgress;
 use crate::providers::{Aws, Clients};
 use crate::spec::validate::KindCheck;
+use crate::spec::write::{ImportFlag, ImportValues, StackWriter};
 use crate::spec::{LoadedStack, SectionKind};
 
 /// What a kind is given to plan with.
@@ -39,6 +40,91 @@ pub struct KindPlan {
     pub notes: Vec<String>,
     pub ignored: Vec<IgnoredField>,
     pub declared: Vec<String>,
+}
+
+/// What a kind is given to import with (`pipectl import`).
+pub struct ImportContext<'a> {
+    pub aws: &'a Aws,
+    pub stack_name: &'a str,
+    /// The values of the kinds' import flags (`ImportFlag`).
+    pub values: &'a ImportValues,
+    /// `--tag KEY=VALUE`: also import what carries all of these.
+    pub tags: &'a [(String, String)],
+    /// `--name-prefix`: also import what is named so.
+    pub name_prefix: Option<&'a str>,
+    /// How to reach the cluster: `--cluster` (EKS) or `--kube-context`.
+    pub cluster: Option<String>,
+    pub kube_context: Option<String>,
+    /// The brokers' admin API, when `--kafka-bootstrap` is given.
+    pub kafka_admin: Option<crate::providers::kafka::AdminSettings>,
+}
+
+/// A kind's part of an imported stack file.
+pub struct ImportedPart {
+    pub writer: StackWriter,
+    /// The Kubernetes namespace its objects live in, for `[eks]`.
+    pub namespace: Option<String>,
+}
+
+impl ImportContext<'_> {
+    /// Whether `--tag` or `--name-prefix` asks to discover objects.
+    pub fn discovers(&self) -> bool {
+        self.name_prefix.is_some() || !self.tags.is_empty()
+    }
+
+    /// The names to discover start with this (everything, with `--tag` alone).
+    pub fn prefix(&self) -> &str {
+        self.name_prefix.unwrap_or("")
+    }
+
+    /// The names given to `--flag`, plus the listed `(name, ARN)` candidates that carry every
+    /// wanted tag (their tags read only when some are wanted); sorted, once each.
+    pub async fn names<F, Fut>(
+        &self,
+        flag: &str,
+        candidates: Vec<(String, String)>,
+        tags_of: F,
+    ) -> Result<Vec<String>>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<BTreeMap<String, String>>>,
+    {
+        let mut names = self.values.all(flag).to_vec();
+        for (name, arn) in candidates {
+            if self.tags.is_empty() {
+                names.push(name);
+                continue;
+            }
+            let tags = tags_of(arn).await?;
+            if self.tags.iter().all(|(k, v)| tags.get(k) == Some(v)) {
+                names.push(name);
+            }
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// The cluster a `NAMESPACE/NAME` flag value's object lives in, reached as `--cluster` or
+    /// `--kube-context` say; `usage` is the error when the value is not `NAMESPACE/NAME`.
+    pub async fn cluster_for<'v>(
+        &self,
+        given: &'v str,
+        usage: &str,
+    ) -> Result<(crate::providers::eks::Cluster, &'v str, &'v str)> {
+        let (namespace, name) = given
+            .split_once('/')
+            .ok_or_else(|| anyhow::anyhow!("{usage}"))?;
+        let request = crate::providers::eks::ClusterRequest {
+            cluster: self.cluster.clone(),
+            kube_context: self.kube_context.clone(),
+            namespace: namespace.to_string(),
+        };
+        let cluster = crate::providers::eks::Cluster::connect(self.aws, &request)
+            .await
+            .map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.help))?;
+        Ok((cluster, namespace, name))
+    }
 }
 
 /// A kind of resource (or a family read together, like the brokers' HPA, StorageClass and
@@ -72,6 +158,18 @@ pub trait Kind: Sync {
         step: &'a Step,
         progress: &'a StepProgress,
     ) -> BoxFuture<'a, Result<()>>;
+    /// `pipectl import`'s flags that name its live objects.
+    fn import_flags(&self) -> &'static [ImportFlag] {
+        &[]
+    }
+    /// Reads what its flags name (or `--tag`/`--name-prefix` discover) and writes its sections
+    /// of the stack file; none when nothing of it was asked for.
+    fn import<'a>(
+        &'a self,
+        _context: &'a ImportContext<'a>,
+    ) -> BoxFuture<'a, Result<Option<ImportedPart>>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// The shape of every kind with one service and one typed operation (all but the brokers
@@ -102,9 +200,20 @@ pub trait TypedKind: Sync {
         progress: &'a StepProgress,
     ) -> BoxFuture<'a, Result<()>>;
 
+    /// `pipectl import`'s flags that name its live objects.
+    const IMPORT_FLAGS: &'static [ImportFlag] = &[];
+
     /// Its sections of the stack file.
     fn sections() -> Vec<SectionKind> {
         vec![]
+    }
+
+    /// Reads what its import flags name and writes its sections of the stack file.
+    fn import<'a>(
+        &'a self,
+        _context: &'a ImportContext<'a>,
+    ) -> BoxFuture<'a, Result<Option<ImportedPart>>> {
+        Box::pin(async { Ok(None) })
     }
 
     /// Its offline checks of its sections of the stack file.
@@ -133,6 +242,17 @@ impl<T: TypedKind> Kind for T {
 
     fn sections(&self) -> Vec<SectionKind> {
         T::sections()
+    }
+
+    fn import_flags(&self) -> &'static [ImportFlag] {
+        T::IMPORT_FLAGS
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a ImportContext<'a>,
+    ) -> BoxFuture<'a, Result<Option<ImportedPart>>> {
+        TypedKind::import(self, context)
     }
 
     fn offline_checks(&self) -> Option<KindCheck> {

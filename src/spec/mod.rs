@@ -10,6 +10,7 @@ pub mod section;
 pub mod source;
 pub mod types;
 pub mod validate;
+pub mod write;
 
 use std::path::{Path, PathBuf};
 

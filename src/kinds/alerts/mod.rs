@@ -4,6 +4,7 @@
 //! server-side apply under the `pipectl` field manager. A cluster that does not serve
 //! PrometheusRule gets no rule and a plan note saying so.
 
+pub mod import;
 pub mod limits;
 pub mod section;
 mod validate;
@@ -82,6 +83,15 @@ impl TypedKind for Alerts {
     const IGNORABLE: &'static [(&'static str, &'static [&'static str])] =
         &[("eks.prometheus_rule.", &["rules"])];
     type Operation = AlertsOperation;
+
+    const IMPORT_FLAGS: &'static [crate::spec::write::ImportFlag] = import::FLAGS;
+
+    fn import<'a>(
+        &'a self,
+        context: &'a crate::kinds::kind::ImportContext<'a>,
+    ) -> BoxFuture<'a, Result<Option<crate::kinds::kind::ImportedPart>>> {
+        Box::pin(import::import(context))
+    }
 
     fn sections() -> Vec<crate::spec::SectionKind> {
         vec![

@@ -11,6 +11,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use crate::providers::eks::Cluster;
 
 pub mod hpa;
+pub mod import;
 pub mod limits;
 pub mod section;
 pub mod storage;
@@ -49,6 +50,17 @@ impl Kind for Brokers {
 
     fn executes(&self, service: &str) -> bool {
         matches!(service, "autoscaler" | "storage")
+    }
+
+    fn import_flags(&self) -> &'static [crate::spec::write::ImportFlag] {
+        import::FLAGS
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a crate::kinds::kind::ImportContext<'a>,
+    ) -> BoxFuture<'a, Result<Option<crate::kinds::kind::ImportedPart>>> {
+        Box::pin(import::import(context))
     }
 
     fn sections(&self) -> Vec<crate::spec::SectionKind> {

@@ -13,6 +13,7 @@
 //! * reserved concurrency may not take the account's unreserved pool below its minimum, checked
 //!   at plan time from GetAccountSettings; removing a reservation is DeleteFunctionConcurrency.
 
+pub mod import;
 pub mod limits;
 pub mod section;
 mod validate;
@@ -746,6 +747,15 @@ impl TypedKind for Functions {
         ),
     ];
     type Operation = FunctionOperation;
+
+    const IMPORT_FLAGS: &'static [crate::spec::write::ImportFlag] = import::FLAGS;
+
+    fn import<'a>(
+        &'a self,
+        context: &'a crate::kinds::kind::ImportContext<'a>,
+    ) -> BoxFuture<'a, Result<Option<crate::kinds::kind::ImportedPart>>> {
+        Box::pin(import::import(context))
+    }
 
     fn sections() -> Vec<crate::spec::SectionKind> {
         vec![crate::spec::SectionKind::of::<section::LambdaFunction>()]

@@ -5,13 +5,13 @@
 //! in the same apply exists before its insights are enabled, whatever the registry's order.
 
 use anyhow::{anyhow, Result};
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{ContributorInsightsAction, ContributorInsightsStatus};
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::kinds::kind::{KindPlan, PlanContext, TypedKind};
+use crate::kinds::tables::contributor_insights;
 use crate::kinds::tables::section::{AttributeType, DynamoDbTable};
 use crate::plan::{ignored_fields, stamped, Action, Change, FieldDiff, ResourceId, ResourceKind};
 use crate::progress::StepProgress;
@@ -145,35 +145,11 @@ fn hot_key_notes(spec: &StackSpec) -> Vec<String> {
 
 /// The live status: `None` when the table or index does not exist (yet).
 pub async fn read(aws: &Aws, wanted: &InsightsDefinition) -> Result<Option<String>> {
-    let described = aws
-        .dynamodb
-        .describe_contributor_insights()
-        .table_name(&wanted.table)
-        .set_index_name(wanted.index.clone())
-        .send()
-        .await;
-    match described {
-        Ok(output) => Ok(Some(
-            output
-                .contributor_insights_status()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_else(|| "DISABLED".into()),
-        )),
-        Err(error) if error.code() == Some("ResourceNotFoundException") => Ok(None),
-        Err(error) => Err(anyhow!(
-            "DescribeContributorInsights {} failed: {}",
-            wanted.name(),
-            describe_sdk_error(&error)
-        )),
-    }
-}
-
-pub fn is_on(status: &str) -> bool {
-    matches!(status, "ENABLED" | "ENABLING")
+    contributor_insights::status(aws, &wanted.table, wanted.index.as_deref()).await
 }
 
 fn plan_one(wanted: &InsightsDefinition, live: Option<&String>) -> Change {
-    let live_on = live.is_some_and(|s| is_on(s));
+    let live_on = live.is_some_and(|s| contributor_insights::is_on(s));
     let action = if live_on == wanted.enabled {
         Action::NoOp
     } else {
@@ -244,12 +220,14 @@ async fn plan_insights(context: &PlanContext<'_>) -> Result<KindPlan> {
         .await?;
     for (want, status) in wanted.iter_mut().zip(&live) {
         if !ignored_fields(spec, &want.id(), &mut out.ignored).is_empty() {
-            want.enabled = status.as_ref().is_some_and(|s| is_on(s));
+            want.enabled = status
+                .as_ref()
+                .is_some_and(|s| contributor_insights::is_on(s));
         }
     }
     for (want, status) in wanted.iter().zip(&live) {
         // ENABLING and ENABLED are one state to compare, so the digest takes the comparison's view.
-        let observed = status.as_ref().map(|s| is_on(s));
+        let observed = status.as_ref().map(|s| contributor_insights::is_on(s));
         out.changes
             .extend(stamped([plan_one(want, status.as_ref())], &observed));
     }

@@ -7,6 +7,8 @@
 //! * indexes are matched by name, and server-filled fields (sizes, counts, ARNs, warm
 //!   throughput, timestamps) are never compared.
 
+pub mod contributor_insights;
+pub mod import;
 pub mod limits;
 pub mod section;
 mod validate;
@@ -1292,6 +1294,15 @@ impl TypedKind for Tables {
         ("dynamodb.index.", &["capacity"]),
     ];
     type Operation = TableOperation;
+
+    const IMPORT_FLAGS: &'static [crate::spec::write::ImportFlag] = import::FLAGS;
+
+    fn import<'a>(
+        &'a self,
+        context: &'a crate::kinds::kind::ImportContext<'a>,
+    ) -> BoxFuture<'a, Result<Option<crate::kinds::kind::ImportedPart>>> {
+        Box::pin(import::import(context))
+    }
 
     fn sections() -> Vec<crate::spec::SectionKind> {
         vec![crate::spec::SectionKind::of::<section::DynamoDbTable>()]

@@ -8,6 +8,7 @@
 //! above the live brokers is refused (INVALID_REPLICATION_FACTOR), and changing a topic's
 //! replication factor is a partition reassignment, not a config.
 
+pub mod import;
 pub mod limits;
 pub mod section;
 mod validate;
@@ -154,6 +155,15 @@ impl TypedKind for Topics {
         ],
     )];
     type Operation = TopicOperation;
+
+    const IMPORT_FLAGS: &'static [crate::spec::write::ImportFlag] = import::FLAGS;
+
+    fn import<'a>(
+        &'a self,
+        context: &'a crate::kinds::kind::ImportContext<'a>,
+    ) -> BoxFuture<'a, Result<Option<crate::kinds::kind::ImportedPart>>> {
+        Box::pin(import::import(context))
+    }
 
     fn sections() -> Vec<crate::spec::SectionKind> {
         vec![crate::spec::SectionKind::of::<section::KafkaTopic>()]

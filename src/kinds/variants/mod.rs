@@ -11,6 +11,7 @@
 //! The policy pipectl writes is named `pipectl-STACK-invocations`: that name is how a later run
 //! recognises a variant this stack scaled and the spec no longer lists.
 
+pub mod import;
 pub mod limits;
 pub mod section;
 mod validate;
@@ -929,6 +930,15 @@ impl TypedKind for Variants {
         ],
     )];
     type Operation = VariantOperation;
+
+    const IMPORT_FLAGS: &'static [crate::spec::write::ImportFlag] = import::FLAGS;
+
+    fn import<'a>(
+        &'a self,
+        context: &'a crate::kinds::kind::ImportContext<'a>,
+    ) -> BoxFuture<'a, Result<Option<crate::kinds::kind::ImportedPart>>> {
+        Box::pin(import::import(context))
+    }
 
     fn sections() -> Vec<crate::spec::SectionKind> {
         vec![crate::spec::SectionKind::of::<section::SageMakerEndpoint>()]

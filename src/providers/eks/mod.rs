@@ -1,6 +1,6 @@
 //! Reaching the Kubernetes cluster (EKS) and what every kind that writes Kubernetes objects
 //! shares: server-side apply under pipectl's field manager, the fields other managers own, and
-//! how API errors read. The kinds on the cluster are `kinds::brokers` and `kinds::alerts`.
+//! how API errors read. Every kind that writes Kubernetes objects goes through it.
 //!
 //! The cluster is reached one of two ways:
 //! * a kubeconfig context (`--kube-context`, `[eks] kube_context`, else the current context of
