@@ -388,80 +388,14 @@ pub fn plan(
             }],
         );
     }
-    let wanted_target = format!("StatefulSet/{}", desired.statefulset);
-    let mut diffs = vec![];
-    let mut hazards = vec![];
-    let action = match live {
-        None => {
-            diffs.extend([
-                FieldDiff::new("scale_target", None, Some(wanted_target)),
-                FieldDiff::new("min_replicas", None, Some(desired.min_replicas.to_string())),
-                FieldDiff::new("max_replicas", None, Some(desired.max_replicas.to_string())),
-                FieldDiff::new(
-                    "target_cpu_utilization",
-                    None,
-                    Some(desired.target_cpu_utilization.to_string()),
-                ),
-                FieldDiff::new("scale_down", None, Some(desired.scale_down.to_string())),
-            ]);
-            hazards.push(Hazard {
-                message: REBALANCE_HAZARD.into(),
-            });
-            Action::Create
-        }
-        Some(live) => {
-            if live.scale_target != wanted_target {
-                diffs.push(FieldDiff::new(
-                    "scale_target",
-                    Some(live.scale_target.clone()),
-                    Some(wanted_target),
-                ));
-            }
-            for (field, before, after) in [
-                ("min_replicas", live.min_replicas, desired.min_replicas),
-                ("max_replicas", live.max_replicas, desired.max_replicas),
-            ] {
-                if before != after {
-                    diffs.push(FieldDiff::new(
-                        field,
-                        Some(before.to_string()),
-                        Some(after.to_string()),
-                    ));
-                }
-            }
-            if live.target_cpu_utilization != Some(desired.target_cpu_utilization)
-                || live.other_metrics > 0
-            {
-                let before = match (live.target_cpu_utilization, live.other_metrics) {
-                    (Some(cpu), 0) => cpu.to_string(),
-                    (Some(cpu), n) => format!("{cpu} (+ {n} other metrics)"),
-                    (None, n) => format!("none ({n} other metrics)"),
-                };
-                diffs.push(FieldDiff::new(
-                    "target_cpu_utilization",
-                    Some(before),
-                    Some(desired.target_cpu_utilization.to_string()),
-                ));
-            }
-            if live.scale_down != desired.scale_down {
-                diffs.push(FieldDiff::new(
-                    "scale_down",
-                    Some(live.scale_down.to_string()),
-                    Some(desired.scale_down.to_string()),
-                ));
-            }
-            if desired.max_replicas > live.max_replicas || desired.min_replicas > live.min_replicas
-            {
-                hazards.push(Hazard {
-                    message: REBALANCE_HAZARD.into(),
-                });
-            }
-            if diffs.is_empty() {
-                Action::NoOp
-            } else {
-                Action::Update
-            }
-        }
+    let diffs = match live {
+        None => creation_diffs(desired),
+        Some(live) => update_diffs(desired, live),
+    };
+    let action = match (live, diffs.is_empty()) {
+        (None, _) => Action::Create,
+        (Some(_), true) => Action::NoOp,
+        (Some(_), false) => Action::Update,
     };
     let conflicts = match live {
         Some(live) if action != Action::NoOp => {
@@ -469,17 +403,7 @@ pub fn plan(
         }
         _ => vec![],
     };
-    if !conflicts.is_empty() {
-        hazards.push(conflict_hazard(&conflicts));
-    }
-    if matches!(desired.scale_down, ScaleDownPolicy::Enabled { .. })
-        && action != Action::NoOp
-        && live.map(|l| &l.scale_down) != Some(&desired.scale_down)
-    {
-        hazards.push(Hazard {
-            message: "broker scale-down is enabled: a removed broker that still holds partition replicas leaves them under-replicated; move replicas off it first".into(),
-        });
-    }
+    let hazards = hazards(desired, live, action, &conflicts);
     let steps = if action == Action::NoOp {
         vec![]
     } else {
@@ -503,6 +427,103 @@ pub fn plan(
         }),
         vec![],
     )
+}
+
+fn wanted_target(desired: &AutoscalerDefinition) -> String {
+    format!("StatefulSet/{}", desired.statefulset)
+}
+
+/// Every field of a new HPA.
+fn creation_diffs(desired: &AutoscalerDefinition) -> Vec<FieldDiff> {
+    vec![
+        FieldDiff::new("scale_target", None, Some(wanted_target(desired))),
+        FieldDiff::new("min_replicas", None, Some(desired.min_replicas.to_string())),
+        FieldDiff::new("max_replicas", None, Some(desired.max_replicas.to_string())),
+        FieldDiff::new(
+            "target_cpu_utilization",
+            None,
+            Some(desired.target_cpu_utilization.to_string()),
+        ),
+        FieldDiff::new("scale_down", None, Some(desired.scale_down.to_string())),
+    ]
+}
+
+/// The fields of a live HPA that differ from the file (metrics besides CPU count as a
+/// difference: pipectl's HPA does not keep them).
+fn update_diffs(desired: &AutoscalerDefinition, live: &LiveAutoscaler) -> Vec<FieldDiff> {
+    let mut diffs = vec![];
+    let wanted_target = wanted_target(desired);
+    if live.scale_target != wanted_target {
+        diffs.push(FieldDiff::new(
+            "scale_target",
+            Some(live.scale_target.clone()),
+            Some(wanted_target),
+        ));
+    }
+    for (field, before, after) in [
+        ("min_replicas", live.min_replicas, desired.min_replicas),
+        ("max_replicas", live.max_replicas, desired.max_replicas),
+    ] {
+        if before != after {
+            diffs.push(FieldDiff::new(
+                field,
+                Some(before.to_string()),
+                Some(after.to_string()),
+            ));
+        }
+    }
+    if live.target_cpu_utilization != Some(desired.target_cpu_utilization) || live.other_metrics > 0
+    {
+        let before = match (live.target_cpu_utilization, live.other_metrics) {
+            (Some(cpu), 0) => cpu.to_string(),
+            (Some(cpu), n) => format!("{cpu} (+ {n} other metrics)"),
+            (None, n) => format!("none ({n} other metrics)"),
+        };
+        diffs.push(FieldDiff::new(
+            "target_cpu_utilization",
+            Some(before),
+            Some(desired.target_cpu_utilization.to_string()),
+        ));
+    }
+    if live.scale_down != desired.scale_down {
+        diffs.push(FieldDiff::new(
+            "scale_down",
+            Some(live.scale_down.to_string()),
+            Some(desired.scale_down.to_string()),
+        ));
+    }
+    diffs
+}
+
+/// What a reviewer must know: brokers added need a rebalance, fields another manager owns are
+/// taken, and a scale-down can under-replicate partitions.
+fn hazards(
+    desired: &AutoscalerDefinition,
+    live: Option<&LiveAutoscaler>,
+    action: Action,
+    conflicts: &[crate::plan::FieldConflict],
+) -> Vec<Hazard> {
+    let mut hazards = vec![];
+    let grows = live.is_none_or(|live| {
+        desired.max_replicas > live.max_replicas || desired.min_replicas > live.min_replicas
+    });
+    if grows {
+        hazards.push(Hazard {
+            message: REBALANCE_HAZARD.into(),
+        });
+    }
+    if !conflicts.is_empty() {
+        hazards.push(conflict_hazard(conflicts));
+    }
+    if matches!(desired.scale_down, ScaleDownPolicy::Enabled { .. })
+        && action != Action::NoOp
+        && live.map(|l| &l.scale_down) != Some(&desired.scale_down)
+    {
+        hazards.push(Hazard {
+            message: "broker scale-down is enabled: a removed broker that still holds partition replicas leaves them under-replicated; move replicas off it first".into(),
+        });
+    }
+    hazards
 }
 
 /// The hazard that names the other managers' fields a change would take.

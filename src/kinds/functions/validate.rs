@@ -54,98 +54,102 @@ fn validate_function(check: &mut Checker, function: &LambdaFunction, base: &str)
         }
     }
     if let Some(trigger) = &function.kafka_trigger {
-        let base = format!("{base}.kafka_trigger");
-        match (&trigger.msk_cluster_arn, &trigger.bootstrap_servers) {
-            (Some(arn), Some(_)) => check.error(
-                arn.span(),
-                &format!("{base}.msk_cluster_arn"),
-                "a Kafka trigger names both msk_cluster_arn and bootstrap_servers".to_string(),
-                "keep msk_cluster_arn for Amazon MSK or bootstrap_servers for self-managed Kafka, not both",
-            ),
-            (None, None) => check.error(
-                trigger.topic.span(),
-                &base,
-                "a Kafka trigger needs a source".to_string(),
-                "add msk_cluster_arn = \"arn:aws:kafka:...\" (Amazon MSK) or bootstrap_servers = [\"host:9092\"] (self-managed)",
-            ),
-            (Some(arn), None) => {
-                if !arn.get_ref().starts_with("arn:aws") || !arn.get_ref().contains(":kafka:") {
-                    check.error(
-                        arn.span(),
-                        &format!("{base}.msk_cluster_arn"),
-                        format!("{:?} is not an Amazon MSK cluster ARN", arn.get_ref()),
-                        "use the cluster ARN, arn:aws:kafka:REGION:ACCOUNT:cluster/NAME/UUID",
-                    );
-                }
-            }
-            (None, Some(servers)) => {
-                let bad = servers
-                    .get_ref()
-                    .iter()
-                    .find(|s| s.rsplit_once(':').map(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()).unwrap_or(true));
-                if servers.get_ref().is_empty() || bad.is_some() {
-                    check.error(
-                        servers.span(),
-                        &format!("{base}.bootstrap_servers"),
-                        match bad {
-                            Some(server) => format!("bootstrap server {server:?} is not host:port"),
-                            None => "bootstrap_servers is empty".to_string(),
-                        },
-                        "list brokers as \"host:port\", e.g. [\"b-1.kafka.internal:9092\"]",
-                    );
-                }
-            }
-        }
-        check.name(
-            &trigger.topic,
-            &format!("{base}.topic"),
-            "Kafka topic name",
-            249,
-            kafka_topic_char,
-            "letters, digits, '.', '_' and '-'",
-        );
-        check.optional_in_range(
-            &trigger.batch_size,
-            &limits::KAFKA_BATCH_SIZE,
-            &format!("{base}.batch_size"),
-        );
-        check.optional_in_range(
-            &trigger.batching_window_seconds,
-            &limits::KAFKA_BATCHING_WINDOW,
-            &format!("{base}.batching_window_seconds"),
-        );
-        check.optional_in_range(
-            &trigger.minimum_pollers,
-            &limits::KAFKA_MINIMUM_POLLERS,
-            &format!("{base}.minimum_pollers"),
-        );
-        check.optional_in_range(
-            &trigger.maximum_pollers,
-            &limits::KAFKA_MAXIMUM_POLLERS,
-            &format!("{base}.maximum_pollers"),
-        );
-        if let (Some(min), Some(max)) = (&trigger.minimum_pollers, &trigger.maximum_pollers) {
-            if min.get_ref() > max.get_ref() {
+        validate_trigger(check, trigger, &format!("{base}.kafka_trigger"));
+    }
+}
+
+/// A function's Kafka trigger: its source, network, authentication, batching and pollers.
+fn validate_trigger(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
+    match (&trigger.msk_cluster_arn, &trigger.bootstrap_servers) {
+        (Some(arn), Some(_)) => check.error(
+            arn.span(),
+            &format!("{base}.msk_cluster_arn"),
+            "a Kafka trigger names both msk_cluster_arn and bootstrap_servers".to_string(),
+            "keep msk_cluster_arn for Amazon MSK or bootstrap_servers for self-managed Kafka, not both",
+        ),
+        (None, None) => check.error(
+            trigger.topic.span(),
+            base,
+            "a Kafka trigger needs a source".to_string(),
+            "add msk_cluster_arn = \"arn:aws:kafka:...\" (Amazon MSK) or bootstrap_servers = [\"host:9092\"] (self-managed)",
+        ),
+        (Some(arn), None) => {
+            if !arn.get_ref().starts_with("arn:aws") || !arn.get_ref().contains(":kafka:") {
                 check.error(
-                    min.span(),
-                    &format!("{base}.minimum_pollers"),
-                    format!(
-                        "minimum_pollers {} is above maximum_pollers {}",
-                        min.get_ref(),
-                        max.get_ref()
-                    ),
-                    "the minimum number of pollers must not exceed the maximum",
+                    arn.span(),
+                    &format!("{base}.msk_cluster_arn"),
+                    format!("{:?} is not an Amazon MSK cluster ARN", arn.get_ref()),
+                    "use the cluster ARN, arn:aws:kafka:REGION:ACCOUNT:cluster/NAME/UUID",
                 );
             }
         }
-        validate_starting_position(check, trigger, &base);
-        validate_trigger_access(check, trigger, &base);
-        check.optional_in_range(
-            &trigger.health_timeout_seconds,
-            &limits::KAFKA_HEALTH_TIMEOUT,
-            &format!("{base}.health_timeout_seconds"),
-        );
+        (None, Some(servers)) => {
+            let bad = servers
+                .get_ref()
+                .iter()
+                .find(|s| s.rsplit_once(':').map(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()).unwrap_or(true));
+            if servers.get_ref().is_empty() || bad.is_some() {
+                check.error(
+                    servers.span(),
+                    &format!("{base}.bootstrap_servers"),
+                    match bad {
+                        Some(server) => format!("bootstrap server {server:?} is not host:port"),
+                        None => "bootstrap_servers is empty".to_string(),
+                    },
+                    "list brokers as \"host:port\", e.g. [\"b-1.kafka.internal:9092\"]",
+                );
+            }
+        }
     }
+    check.name(
+        &trigger.topic,
+        &format!("{base}.topic"),
+        "Kafka topic name",
+        249,
+        kafka_topic_char,
+        "letters, digits, '.', '_' and '-'",
+    );
+    check.optional_in_range(
+        &trigger.batch_size,
+        &limits::KAFKA_BATCH_SIZE,
+        &format!("{base}.batch_size"),
+    );
+    check.optional_in_range(
+        &trigger.batching_window_seconds,
+        &limits::KAFKA_BATCHING_WINDOW,
+        &format!("{base}.batching_window_seconds"),
+    );
+    check.optional_in_range(
+        &trigger.minimum_pollers,
+        &limits::KAFKA_MINIMUM_POLLERS,
+        &format!("{base}.minimum_pollers"),
+    );
+    check.optional_in_range(
+        &trigger.maximum_pollers,
+        &limits::KAFKA_MAXIMUM_POLLERS,
+        &format!("{base}.maximum_pollers"),
+    );
+    if let (Some(min), Some(max)) = (&trigger.minimum_pollers, &trigger.maximum_pollers) {
+        if min.get_ref() > max.get_ref() {
+            check.error(
+                min.span(),
+                &format!("{base}.minimum_pollers"),
+                format!(
+                    "minimum_pollers {} is above maximum_pollers {}",
+                    min.get_ref(),
+                    max.get_ref()
+                ),
+                "the minimum number of pollers must not exceed the maximum",
+            );
+        }
+    }
+    validate_starting_position(check, trigger, base);
+    validate_trigger_access(check, trigger, base);
+    check.optional_in_range(
+        &trigger.health_timeout_seconds,
+        &limits::KAFKA_HEALTH_TIMEOUT,
+        &format!("{base}.health_timeout_seconds"),
+    );
 }
 
 fn validate_starting_position(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {

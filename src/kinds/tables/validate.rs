@@ -54,90 +54,14 @@ fn validate_table(check: &mut Checker, table: &DynamoDbTable, base: &str) {
         "the table",
     );
 
-    // Each attribute used in any key schema must have one type across the table and its indexes.
-    let mut types: BTreeMap<String, (AttributeType, String)> = BTreeMap::new();
-    let mut record = |check: &mut Checker, key: &KeyAttribute, field: String| {
-        let name = key.name.get_ref().clone();
-        let kind = *key.attribute_type.get_ref();
-        match types.get(&name) {
-            Some((seen, where_seen)) if *seen != kind => check.error(
-                key.attribute_type.span(),
-                &format!("{field}.type"),
-                format!(
-                    "attribute {name:?} is declared as {} here but as {} at {where_seen}",
-                    kind.as_aws(),
-                    seen.as_aws()
-                ),
-                "DynamoDB attribute definitions have one type per attribute: use the same type everywhere",
-            ),
-            Some(_) => {}
-            None => {
-                types.insert(name, (kind, field));
-            }
-        }
-    };
-    record(check, &table.partition_key, format!("{base}.partition_key"));
+    let mut types = AttributeTypes::default();
+    types.record(check, &table.partition_key, format!("{base}.partition_key"));
     if let Some(sort) = &table.sort_key {
-        record(check, sort, format!("{base}.sort_key"));
+        types.record(check, sort, format!("{base}.sort_key"));
     }
     for (index, gsi) in table.global_secondary_indexes.iter().enumerate() {
         let gsi_base = format!("{base}.global_secondary_indexes[{index}]");
-        check.name(
-            &gsi.name,
-            &format!("{gsi_base}.name"),
-            "index name",
-            255,
-            dynamodb_name_char,
-            "letters, digits, '_', '-' and '.' (at least 3)",
-        );
-        if gsi.name.get_ref().len() < 3 {
-            check.error(
-                gsi.name.span(),
-                &format!("{gsi_base}.name"),
-                format!(
-                    "index name {:?} is shorter than 3 characters",
-                    gsi.name.get_ref()
-                ),
-                "DynamoDB index names are 3 to 255 characters long",
-            );
-        }
-        if gsi.remove {
-            // A removal names the index only: nothing else of it is used.
-            continue;
-        }
-        match &gsi.partition_key {
-            Some(key) => record(check, key, format!("{gsi_base}.partition_key")),
-            None => check.error(
-                gsi.name.span(),
-                &format!("{gsi_base}.partition_key"),
-                format!("index {:?} has no partition_key", gsi.name.get_ref()),
-                "give the index a partition_key = { name = \"attr\", type = \"S\" }, or set remove = true to delete the live index",
-            ),
-        }
-        if let Some(sort) = &gsi.sort_key {
-            record(check, sort, format!("{gsi_base}.sort_key"));
-        }
-        validate_capacity(
-            check,
-            mode,
-            &gsi.capacity,
-            &table.billing_mode,
-            &format!("{gsi_base}.capacity"),
-            &format!("index {:?}", gsi.name.get_ref()),
-        );
-        let include = *gsi.projection.get_ref() == ProjectionType::Include;
-        if include == gsi.non_key_attributes.is_empty() {
-            check.error(
-                gsi.projection.span(),
-                &format!("{gsi_base}.projection"),
-                if include {
-                    "projection INCLUDE needs non_key_attributes".to_string()
-                } else {
-                    "non_key_attributes is only allowed with projection INCLUDE".to_string()
-                },
-                "use projection = \"INCLUDE\" with non_key_attributes = [\"attr\"], or drop non_key_attributes",
-            );
-        }
+        validate_index(check, table, gsi, &gsi_base, &mut types);
     }
     check.unique(
         table
@@ -152,6 +76,100 @@ fn validate_table(check: &mut Checker, table: &DynamoDbTable, base: &str) {
             }),
         "index",
     );
+}
+
+/// Each attribute used in any key schema must have one type across the table and its indexes:
+/// the first declaration of each, and where it was.
+#[derive(Default)]
+struct AttributeTypes(BTreeMap<String, (AttributeType, String)>);
+
+impl AttributeTypes {
+    fn record(&mut self, check: &mut Checker, key: &KeyAttribute, field: String) {
+        let name = key.name.get_ref().clone();
+        let kind = *key.attribute_type.get_ref();
+        match self.0.get(&name) {
+            Some((seen, where_seen)) if *seen != kind => check.error(
+                key.attribute_type.span(),
+                &format!("{field}.type"),
+                format!(
+                    "attribute {name:?} is declared as {} here but as {} at {where_seen}",
+                    kind.as_aws(),
+                    seen.as_aws()
+                ),
+                "DynamoDB attribute definitions have one type per attribute: use the same type everywhere",
+            ),
+            Some(_) => {}
+            None => {
+                self.0.insert(name, (kind, field));
+            }
+        }
+    }
+}
+
+/// One global secondary index: its name, keys, capacity and projection.
+fn validate_index(
+    check: &mut Checker,
+    table: &DynamoDbTable,
+    gsi: &GlobalSecondaryIndex,
+    gsi_base: &str,
+    types: &mut AttributeTypes,
+) {
+    check.name(
+        &gsi.name,
+        &format!("{gsi_base}.name"),
+        "index name",
+        255,
+        dynamodb_name_char,
+        "letters, digits, '_', '-' and '.' (at least 3)",
+    );
+    if gsi.name.get_ref().len() < 3 {
+        check.error(
+            gsi.name.span(),
+            &format!("{gsi_base}.name"),
+            format!(
+                "index name {:?} is shorter than 3 characters",
+                gsi.name.get_ref()
+            ),
+            "DynamoDB index names are 3 to 255 characters long",
+        );
+    }
+    if gsi.remove {
+        // A removal names the index only: nothing else of it is used.
+        return;
+    }
+    match &gsi.partition_key {
+        Some(key) => types.record(check, key, format!("{gsi_base}.partition_key")),
+        None => check.error(
+            gsi.name.span(),
+            &format!("{gsi_base}.partition_key"),
+            format!("index {:?} has no partition_key", gsi.name.get_ref()),
+            "give the index a partition_key = { name = \"attr\", type = \"S\" }, or set remove = true to delete the live index",
+        ),
+    }
+    if let Some(sort) = &gsi.sort_key {
+        types.record(check, sort, format!("{gsi_base}.sort_key"));
+    }
+    validate_capacity(
+        check,
+        *table.billing_mode.get_ref(),
+        &gsi.capacity,
+        &table.billing_mode,
+        &format!("{gsi_base}.capacity"),
+        &format!("index {:?}", gsi.name.get_ref()),
+    );
+    let include = *gsi.projection.get_ref() == ProjectionType::Include;
+    if include == gsi.non_key_attributes.is_empty() {
+        check.error(
+            gsi.projection.span(),
+            &format!("{gsi_base}.projection"),
+            if include {
+                "projection INCLUDE needs non_key_attributes".to_string()
+            } else {
+                "non_key_attributes is only allowed with projection INCLUDE".to_string()
+            },
+            "use projection = \"INCLUDE\" with non_key_attributes = [\"attr\"], or drop non_key_attributes",
+        );
+    }
 }
 
 fn validate_capacity(

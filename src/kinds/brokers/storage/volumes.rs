@@ -317,146 +317,189 @@ pub fn plan_volumes(
         .unwrap_or_default()
         .as_secs() as i64;
     for (index, (volume, desired)) in live.iter().zip(desired).enumerate() {
-        let id = ResourceId::new(VOLUME, format!("{namespace}/{}", volume.claim));
-        let mut diffs = vec![];
-        let mut steps = vec![];
-        let mut hazards = vec![];
-        let wanted_bytes = desired
-            .size_gib
-            .map(|g| u64::try_from(g).unwrap_or(0).saturating_mul(GIB));
-        let grow_to = match wanted_bytes {
-            Some(wanted) if wanted < volume.requested_bytes => {
-                errors.push(PlanError {
-                    resource: id.to_string(),
-                    message: format!(
-                        "volume_size_gib = {} would shrink claim {} ({}); volumes can only grow",
-                        desired.size_gib.unwrap_or_default(),
-                        volume.claim,
-                        show_bytes(volume.requested_bytes)
-                    ),
-                    help: format!(
-                        "set [kafka.storage] volume_size_gib to at least {}",
-                        volume.requested_bytes.div_ceil(GIB)
-                    ),
-                });
-                continue;
-            }
-            Some(wanted) if wanted > volume.requested_bytes => {
-                diffs.push(FieldDiff::new(
-                    "size",
-                    Some(show_bytes(volume.requested_bytes)),
-                    Some(show_bytes(wanted)),
-                ));
-                desired.size_gib
-            }
-            _ => None,
-        };
-        let mut deferred = None;
-        match &volume.ebs {
-            None => hazards.push(Hazard {
+        let lane = format!(
+            "{SLOT_LANE_PREFIX}eks:volumes:{}",
+            index % desired.parallelism.max(1)
+        );
+        match plan_volume(volume, desired, namespace, now_secs, lane) {
+            Ok(change) => changes.push(Change {
+                after_lane: class_changes.then(|| class_lane(class_name)),
+                ..change
+            }),
+            Err(error) => errors.push(error),
+        }
+    }
+    (changes, errors)
+}
+
+/// One broker volume: its growth through its claim, its type, IOPS and throughput through
+/// ModifyVolume (deferred while the previous modification is still running).
+fn plan_volume(
+    volume: &LiveVolume,
+    desired: &VolumeDefinition,
+    namespace: &str,
+    now_secs: i64,
+    lane: String,
+) -> Result<Change, PlanError> {
+    let id = ResourceId::new(VOLUME, format!("{namespace}/{}", volume.claim));
+    let (size_diff, grow_to) = plan_growth(volume, desired, &id)?;
+    let mut performance = match &volume.ebs {
+        None => EbsPlan {
+            hazards: vec![Hazard {
                 message: format!(
                     "claim {} is not bound to an EBS CSI volume: its type, IOPS and throughput cannot be checked",
                     volume.claim
                 ),
-            }),
-            Some(ebs) => {
-                let volume_type = desired
-                    .volume_type
-                    .clone()
-                    .filter(|t| *t != ebs.volume_type);
-                let iops = desired.iops.filter(|i| Some(*i) != ebs.iops);
-                let throughput = desired
-                    .throughput_mibps
-                    .filter(|t| Some(*t) != ebs.throughput_mibps);
-                for (field, before, after) in [
-                    (
-                        "volume_type",
-                        Some(ebs.volume_type.clone()),
-                        volume_type.clone(),
-                    ),
-                    (
-                        "iops",
-                        ebs.iops.map(|v| v.to_string()),
-                        iops.map(|v| v.to_string()),
-                    ),
-                    (
-                        "throughput_mibps",
-                        ebs.throughput_mibps.map(|v| v.to_string()),
-                        throughput.map(|v| v.to_string()),
-                    ),
-                ] {
-                    if after.is_some() {
-                        diffs.push(FieldDiff::new(field, before, after));
-                    }
-                }
-                if let Some(error) = gp3_ratio_error(desired, ebs, &id) {
-                    errors.push(error);
-                    continue;
-                }
-                let performance = volume_type.is_some() || iops.is_some() || throughput.is_some();
-                if performance && volume.auto_mode {
-                    deferred = Some(format!(
-                        "claim {} is an EKS Auto Mode volume ({EKS_AUTO_MODE_PROVISIONER}): EKS manages {}, so pipectl does not call ModifyVolume on it; new volumes get the StorageClass's settings (add an [[ignore]] rule for this volume's fields to silence this)",
-                        volume.claim, ebs.volume_id
-                    ));
-                } else if performance {
-                    // One modification carries the growth too, so the resizer has nothing left to do.
-                    let size_gib = desired.size_gib.filter(|s| *s > ebs.size_gib);
-                    steps.push(step(
-                        format!("ModifyVolume {} ({})", ebs.volume_id, volume.claim),
-                        StorageOperation::ModifyVolume {
-                            claim: volume.claim.clone(),
-                            volume_id: ebs.volume_id.clone(),
-                            volume_type,
-                            iops,
-                            throughput_mibps: throughput,
-                            size_gib,
-                        },
-                    ));
-                }
-                if deferred.is_none() && (performance || grow_to.is_some()) {
-                    deferred = busy(ebs);
-                }
-                if performance && deferred.is_none() {
-                    hazards.extend(daily_limit_hazard(ebs, now_secs));
-                }
-            }
-        }
-        if let Some(size_gib) = grow_to {
-            steps.push(step(
-                format!("grow claim {} to {size_gib}Gi", volume.claim),
-                StorageOperation::ResizeClaim {
-                    namespace: namespace.to_string(),
-                    claim: volume.claim.clone(),
-                    size_gib,
-                },
-            ));
-            hazards.push(Hazard {
-                message: "the file system grows when the CSI node plugin resizes it (online for ext4 and xfs)".into(),
-            });
-        }
-        let action = if steps.is_empty() && deferred.is_none() {
-            Action::NoOp
-        } else {
-            Action::Update
-        };
-        changes.push(Change {
-            diffs,
-            hazards,
-            after_lane: class_changes.then(|| class_lane(class_name)),
-            deferred,
-            steps,
-            ..Change::new(
-                id,
-                action,
-                format!(
-                    "{SLOT_LANE_PREFIX}eks:volumes:{}",
-                    index % desired.parallelism.max(1)
-                ),
-            )
+            }],
+            ..EbsPlan::default()
+        },
+        Some(ebs) => plan_ebs(volume, desired, ebs, &id, grow_to.is_some(), now_secs)?,
+    };
+    let mut diffs: Vec<FieldDiff> = size_diff.into_iter().collect();
+    diffs.append(&mut performance.diffs);
+    let mut steps: Vec<Step> = performance.step.into_iter().collect();
+    let mut hazards = performance.hazards;
+    if let Some(size_gib) = grow_to {
+        steps.push(step(
+            format!("grow claim {} to {size_gib}Gi", volume.claim),
+            StorageOperation::ResizeClaim {
+                namespace: namespace.to_string(),
+                claim: volume.claim.clone(),
+                size_gib,
+            },
+        ));
+        hazards.push(Hazard {
+            message: "the file system grows when the CSI node plugin resizes it (online for ext4 and xfs)".into(),
         });
     }
-    (changes, errors)
+    let action = if steps.is_empty() && performance.deferred.is_none() {
+        Action::NoOp
+    } else {
+        Action::Update
+    };
+    Ok(Change {
+        diffs,
+        hazards,
+        deferred: performance.deferred,
+        steps,
+        ..Change::new(id, action, lane)
+    })
+}
+
+/// The size the claim grows to, with its diff; shrinking is an error (volumes only grow).
+fn plan_growth(
+    volume: &LiveVolume,
+    desired: &VolumeDefinition,
+    id: &ResourceId,
+) -> Result<(Option<FieldDiff>, Option<i64>), PlanError> {
+    let wanted_bytes = desired
+        .size_gib
+        .map(|g| u64::try_from(g).unwrap_or(0).saturating_mul(GIB));
+    match wanted_bytes {
+        Some(wanted) if wanted < volume.requested_bytes => Err(PlanError {
+            resource: id.to_string(),
+            message: format!(
+                "volume_size_gib = {} would shrink claim {} ({}); volumes can only grow",
+                desired.size_gib.unwrap_or_default(),
+                volume.claim,
+                show_bytes(volume.requested_bytes)
+            ),
+            help: format!(
+                "set [kafka.storage] volume_size_gib to at least {}",
+                volume.requested_bytes.div_ceil(GIB)
+            ),
+        }),
+        Some(wanted) if wanted > volume.requested_bytes => Ok((
+            Some(FieldDiff::new(
+                "size",
+                Some(show_bytes(volume.requested_bytes)),
+                Some(show_bytes(wanted)),
+            )),
+            desired.size_gib,
+        )),
+        _ => Ok((None, None)),
+    }
+}
+
+/// What the EBS volume behind a claim needs: the diffs of its type, IOPS and throughput, the
+/// ModifyVolume that sets them, why it waits (if it does), and the hazards.
+#[derive(Default)]
+struct EbsPlan {
+    diffs: Vec<FieldDiff>,
+    step: Option<Step>,
+    deferred: Option<String>,
+    hazards: Vec<Hazard>,
+}
+
+fn plan_ebs(
+    volume: &LiveVolume,
+    desired: &VolumeDefinition,
+    ebs: &EbsVolume,
+    id: &ResourceId,
+    grows: bool,
+    now_secs: i64,
+) -> Result<EbsPlan, PlanError> {
+    let volume_type = desired
+        .volume_type
+        .clone()
+        .filter(|t| *t != ebs.volume_type);
+    let iops = desired.iops.filter(|i| Some(*i) != ebs.iops);
+    let throughput = desired
+        .throughput_mibps
+        .filter(|t| Some(*t) != ebs.throughput_mibps);
+    let mut plan = EbsPlan::default();
+    for (field, before, after) in [
+        (
+            "volume_type",
+            Some(ebs.volume_type.clone()),
+            volume_type.clone(),
+        ),
+        (
+            "iops",
+            ebs.iops.map(|v| v.to_string()),
+            iops.map(|v| v.to_string()),
+        ),
+        (
+            "throughput_mibps",
+            ebs.throughput_mibps.map(|v| v.to_string()),
+            throughput.map(|v| v.to_string()),
+        ),
+    ] {
+        if after.is_some() {
+            plan.diffs.push(FieldDiff::new(field, before, after));
+        }
+    }
+    if let Some(error) = gp3_ratio_error(desired, ebs, id) {
+        return Err(error);
+    }
+    let performance = volume_type.is_some() || iops.is_some() || throughput.is_some();
+    if performance && volume.auto_mode {
+        plan.deferred = Some(format!(
+            "claim {} is an EKS Auto Mode volume ({EKS_AUTO_MODE_PROVISIONER}): EKS manages {}, so pipectl does not call ModifyVolume on it; new volumes get the StorageClass's settings (add an [[ignore]] rule for this volume's fields to silence this)",
+            volume.claim, ebs.volume_id
+        ));
+    } else if performance {
+        // One modification carries the growth too, so the resizer has nothing left to do.
+        let size_gib = desired.size_gib.filter(|s| *s > ebs.size_gib);
+        plan.step = Some(step(
+            format!("ModifyVolume {} ({})", ebs.volume_id, volume.claim),
+            StorageOperation::ModifyVolume {
+                claim: volume.claim.clone(),
+                volume_id: ebs.volume_id.clone(),
+                volume_type,
+                iops,
+                throughput_mibps: throughput,
+                size_gib,
+            },
+        ));
+    }
+    if plan.deferred.is_none() && (performance || grows) {
+        plan.deferred = busy(ebs);
+    }
+    if performance && plan.deferred.is_none() {
+        plan.hazards.extend(daily_limit_hazard(ebs, now_secs));
+    }
+    Ok(plan)
 }
 
 /// gp3's ratios checked against what the volume will be: the spec's size, IOPS and
