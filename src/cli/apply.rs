@@ -75,6 +75,9 @@ pub struct ApplyArgs {
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
     let (stack_file, saved) = match (&args.plan_file, &args.file) {
+        // `apply STACK.toml`: a stack file where a saved plan goes is the stack file (as `-f`),
+        // planned now and confirmed, not a plan to read.
+        (Some(path), None) if is_stack_file_name(path) => (path.clone(), None),
         (Some(path), pinned) => {
             let saved = PlanDocument::read(path)?;
             let stack_file = match pinned {
@@ -355,4 +358,10 @@ fn ask_yes() -> Result<bool> {
     let mut answer = String::new();
     stdin.lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
+}
+
+/// Whether a path names a stack file (TOML) rather than a saved plan (JSON).
+fn is_stack_file_name(path: &std::path::Path) -> bool {
+    path.extension()
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("toml"))
 }

@@ -29,6 +29,9 @@ pub struct PlanArgs {
 }
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
+    if let Some(out) = &args.out {
+        PlanDocument::may_write_over(out)?;
+    }
     let (stack, _, plan) = plan_stack(global, args.stack.path(), &args.read.reading(true)).await?;
     let file = stack.path.display().to_string();
     let document = PlanDocument::new(&plan, &stack, &args.read.reading(true).targets);

@@ -9,9 +9,10 @@ use anyhow::Result;
 use super::registry::KINDS;
 use crate::kinds::kind::PlanContext;
 use crate::plan::targets::Targets;
-use crate::plan::Plan;
+use crate::plan::{nearest, Plan, PlanError};
 use crate::providers::Clients;
 use crate::spec::LoadedStack;
+use crate::spec::StackSpec;
 
 /// How many reads run at once by default (`--parallelism` on plan and drift). The SDK retries
 /// throttled calls with backoff.
@@ -77,10 +78,47 @@ pub async fn build(
         plan.ignored.extend(found.ignored);
         declared.extend(found.declared);
     }
+    // Only a whole read can tell that a rule matches nothing (a failed read finds no ids).
+    if options.targets.is_whole_stack() && plan.errors.is_empty() {
+        plan.errors
+            .extend(unmatched_ignore_rules(&stack.spec, &plan, &declared));
+    }
     options
         .targets
         .restrict(&mut plan, &declared)
         .map_err(anyhow::Error::msg)?;
     drop(context);
     Ok((plan, clients))
+}
+
+/// `[[ignore]]` rules that match no resource of the stack: a misspelt id protects nothing, and
+/// the plan would overwrite the field the rule was written for.
+fn unmatched_ignore_rules(spec: &StackSpec, plan: &Plan, declared: &[String]) -> Vec<PlanError> {
+    let mut ids: Vec<String> = plan.changes.iter().map(|c| c.id.to_string()).collect();
+    ids.extend(declared.iter().cloned());
+    ids.sort();
+    ids.dedup();
+    spec.ignore
+        .iter()
+        .enumerate()
+        .filter(|(_, rule)| !ids.iter().any(|id| rule.matches(id)))
+        .map(|(index, rule)| {
+            let pattern = rule.resource.get_ref();
+            let help = match nearest(pattern, &ids) {
+                Some(id) => format!("did you mean \"{id}\"? (the resource ids are those plans show)"),
+                None => format!(
+                    "use a resource id as plans show it; this stack's are: {}",
+                    ids.join(", ")
+                ),
+            };
+            PlanError {
+                resource: format!("ignore[{index}].resource"),
+                message: format!(
+                    "[[ignore]] resource {pattern:?} matches no resource of stack {}, so it protects nothing",
+                    plan.stack
+                ),
+                help,
+            }
+        })
+        .collect()
 }

@@ -89,6 +89,28 @@ impl PlanDocument {
         }
     }
 
+    /// Refuses to write a plan over a file that is not one: `plan --out stack.toml` must not
+    /// replace the stack file (or anything else) with JSON. A missing file or an earlier plan
+    /// (or drift report) may be written.
+    pub fn may_write_over(path: &Path) -> Result<()> {
+        if !path.exists() {
+            return Ok(());
+        }
+        let earlier = crate::spec::source::read_bounded(path, "plan file")
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .is_some_and(|value| {
+                value.get("format_version").is_some() && value.get("kind").is_some()
+            });
+        if earlier {
+            return Ok(());
+        }
+        bail!(
+            "{} exists and is not a pipectl plan: `plan --out` writes only a new file or over an earlier plan, so nothing (a stack file above all) is lost; choose another name, e.g. --out plan.json",
+            path.display()
+        )
+    }
+
     pub fn write(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self)?;
         std::fs::write(path, text + "\n")
@@ -101,8 +123,7 @@ impl PlanDocument {
             .map_err(|refused| anyhow::anyhow!("{} ({})", refused.message, refused.help))?;
         let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
             format!(
-                "{} is not JSON; make it with `pipectl plan -f STACK.toml --out {}`",
-                path.display(),
+                "{} is not JSON, so not a saved plan; a saved plan is what `pipectl plan -f STACK.toml --out plan.json` writes, and a stack file is applied with `pipectl apply -f STACK.toml`",
                 path.display()
             )
         })?;

@@ -163,6 +163,27 @@ pub struct FieldDiffJson {
     pub after_text: Option<String>,
 }
 
+/// The id a misspelt one (or a misspelt `PREFIX*` pattern) most likely meant, when one is near
+/// enough to be a typo of it.
+pub fn nearest<'a>(given: &str, ids: &'a [String]) -> Option<&'a String> {
+    let (given, prefix) = match given.strip_suffix('*') {
+        Some(prefix) => (prefix, true),
+        None => (given, false),
+    };
+    ids.iter()
+        .map(|id| {
+            let compared: String = if prefix {
+                id.chars().take(given.chars().count()).collect()
+            } else {
+                id.clone()
+            };
+            (strsim::damerau_levenshtein(given, &compared), id)
+        })
+        .filter(|(distance, _)| *distance > 0 && *distance <= (given.len() / 4).max(2))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, id)| id)
+}
+
 /// A displayed value as JSON: numbers and booleans typed, other text as a string.
 pub fn typed_value(text: Option<&str>) -> serde_json::Value {
     let Some(text) = text else {

@@ -67,8 +67,12 @@ impl Targets {
         for pattern in &self.0 {
             let matcher = WildMatch::new(pattern);
             if !ids.iter().any(|id| matcher.matches(id)) {
+                let all: Vec<String> = known.iter().map(|id| id.to_string()).collect();
+                let meant = super::nearest(pattern, &all)
+                    .map(|id| format!("did you mean {id:?}? "))
+                    .unwrap_or_default();
                 return Err(format!(
-                    "--target {pattern:?} selects no resource of stack {}; its resources are: {}",
+                    "--target {pattern:?} selects no resource of stack {}; {meant}its resources are: {}",
                     plan.stack,
                     known
                         .iter()
