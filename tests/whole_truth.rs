@@ -107,3 +107,68 @@ fn rules_and_targets_that_match_nothing_are_errors_with_a_suggestion() {
         .expect_code(1)
         .expect_stderr("did you mean \"lambda.function.app-fn\"?");
 }
+
+/// `drift` and `validate` take directories as the README's cron recipe does: subdirectories are
+/// read, hidden files (the `.taplo.toml` editor config) and TOML without a `[stack]` table are
+/// passed over (listed at `-v`), a base that others extend is no stack, and each command says how
+/// many stacks it read.
+#[test]
+fn directories_are_read_whole() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["app-fn", "env-fn"]);
+    let dir = emulator.dir().join("stacks");
+    let environments = dir.join("environments");
+    std::fs::create_dir_all(&environments).expect("dirs");
+    std::fs::write(dir.join("app.toml"), function_stack(30)).expect("app");
+    std::fs::write(
+        environments.join("base.toml"),
+        "[stack]\nname = \"env\"\n\n[[lambda.functions]]\nname = \"env-fn\"\ntimeout_seconds = 30\n",
+    )
+    .expect("base");
+    std::fs::write(
+        environments.join("dev.toml"),
+        "extends = \"base.toml\"\n\n[stack]\nname = \"env-dev\"\n",
+    )
+    .expect("dev");
+    std::fs::write(
+        dir.join(".taplo.toml"),
+        "[formatting]\nalign_entries = true\n",
+    )
+    .expect("taplo");
+    std::fs::write(dir.join("notes.toml"), "title = \"not a stack\"\n").expect("notes");
+    let path = path_str(&dir);
+
+    let validated = emulator.pipectl(&["validate", path, "-v"]);
+    validated
+        .expect_code(0)
+        .expect_stdout("2 stacks read: 2 valid, 0 with errors.")
+        .expect_stdout("app.toml is valid")
+        .expect_stdout("dev.toml is valid")
+        .expect_stderr("notes.toml: no [stack] table")
+        .expect_stderr("base.toml: another stack extends it");
+    assert!(
+        !validated.stderr.contains(".taplo.toml"),
+        "{}",
+        validated.stderr
+    );
+
+    for stack in [dir.join("app.toml"), environments.join("dev.toml")] {
+        emulator.apply(&stack).expect_code(0);
+    }
+    let quiet = emulator.pipectl(&["drift", "--quiet", path]);
+    quiet.expect_code(0);
+    assert!(quiet.stdout.trim().is_empty(), "{}", quiet.stdout);
+    emulator
+        .pipectl(&["drift", path])
+        .expect_code(0)
+        .expect_stdout("environments/dev.toml")
+        .expect_stdout("2 stacks checked: 2 in sync");
+
+    // A broken stack in a subdirectory is reported, not passed over.
+    std::fs::write(environments.join("broken.toml"), "[stack]\nname = \n").expect("broken");
+    emulator
+        .pipectl(&["validate", path])
+        .expect_code(1)
+        .expect_stdout("3 stacks read: 2 valid, 1 with errors.")
+        .expect_stderr("broken.toml");
+}

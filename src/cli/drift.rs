@@ -2,9 +2,9 @@
 //! and checks the stacks concurrently. Exit 0 all in sync, 2 some drifted, 1 some could not be
 //! checked.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 use futures::FutureExt;
 
@@ -17,8 +17,9 @@ pub struct DriftArgs {
     /// A stack file (repeatable).
     #[arg(short = 'f', long = "file", value_name = "STACK.toml")]
     pub files: Vec<PathBuf>,
-    /// More stack files, or directories: every `*.toml` in a directory is a stack, except
-    /// files another one there `extends`.
+    /// More stack files, or directories: every `*.toml` with a `[stack]` table in a directory
+    /// and its subdirectories is a stack, except hidden files and files another one there
+    /// `extends` (`-v` lists what was passed over).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
@@ -31,35 +32,14 @@ pub struct DriftArgs {
     pub output: OutputFormat,
 }
 
-/// The stack files named by the arguments, in a stable order.
-fn stack_files(args: &DriftArgs, options: &crate::spec::LoadOptions) -> Result<Vec<PathBuf>> {
-    let mut files = args.files.clone();
-    for path in &args.paths {
-        if path.is_dir() {
-            files.extend(stacks_in(path, options)?);
-        } else {
-            files.push(path.clone());
-        }
-    }
-    if files.is_empty() {
+pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
+    let paths: Vec<PathBuf> = args.files.iter().chain(&args.paths).cloned().collect();
+    if paths.is_empty() {
         bail!("no stack to check: give stack files with -f, or files and directories as arguments");
     }
-    Ok(files)
-}
-
-fn stacks_in(dir: &Path, options: &crate::spec::LoadOptions) -> Result<Vec<PathBuf>> {
-    let mut tomls: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read the directory {}", dir.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    tomls.sort();
-    let bases = crate::spec::extends::extended_files(&tomls, options);
-    Ok(tomls.into_iter().filter(|p| !bases.contains(p)).collect())
-}
-
-pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
-    let files = stack_files(args, &global.load_options())?;
+    let found = super::stacks::find(&paths, &global.load_options())?;
+    found.report(global.verbose > 0);
+    let files = found.stacks;
     let reading = args.read.reading(!args.quiet);
     let reading = &reading;
     let checks = files.iter().map(|file| async move {

@@ -8,6 +8,7 @@ mod init;
 mod meta;
 mod plan;
 mod show;
+mod stacks;
 mod unlock;
 mod validate;
 

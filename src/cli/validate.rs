@@ -4,15 +4,23 @@ use anyhow::{bail, Result};
 use clap::Args;
 use serde::Serialize;
 
-use super::{Reported, StackFileArg};
+use std::path::PathBuf;
+
+use super::Reported;
 use crate::spec::{self, SpecError};
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    #[command(flatten)]
-    pub stack: StackFileArg,
+    /// A stack file (repeatable); `-` reads one from standard input.
+    #[arg(short = 'f', long = "file", value_name = "STACK.toml")]
+    pub files: Vec<PathBuf>,
+    /// More stack files, or directories: every stack in them and their subdirectories (a
+    /// `.toml` with a `[stack]` table that no other file there extends; hidden files skipped).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
     /// `json` prints {valid, file, errors: [{file, line, column, end_line, end_column, field,
-    /// message, help}]} on stdout, for CI annotations; exit codes are the same.
+    /// message, help}]} on stdout (an array of them for several stacks), for CI annotations;
+    /// exit codes are the same.
     #[arg(long, value_enum, default_value_t = ValidateOutput::Text)]
     pub output: ValidateOutput,
 }
@@ -33,35 +41,65 @@ struct ValidationReport {
 }
 
 pub fn run(global: &super::GlobalArgs, args: &ValidateArgs) -> Result<u8> {
-    let file = spec::source::display_name(args.stack.path());
-    let loaded = spec::load(args.stack.path(), &global.load_options());
-    if args.output == ValidateOutput::Json {
-        let report = match &loaded {
-            Ok(stack) => ValidationReport {
-                valid: true,
-                file,
-                stack: Some(stack.name().to_string()),
-                errors: vec![],
-            },
-            Err(error) => ValidationReport {
-                valid: false,
-                file,
-                stack: None,
-                errors: error.located(),
-            },
-        };
-        println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(if report.valid { 0 } else { 1 });
+    let paths: Vec<PathBuf> = args.files.iter().chain(&args.paths).cloned().collect();
+    if paths.is_empty() {
+        bail!("give a stack file (or several, or directories) to validate");
     }
+    let options = global.load_options();
+    let found = super::stacks::find(&paths, &options)?;
+    found.report(global.verbose > 0);
+    let checked: Vec<(String, Result<spec::LoadedStack, SpecError>)> = found
+        .stacks
+        .iter()
+        .map(|path| (spec::source::display_name(path), spec::load(path, &options)))
+        .collect();
+    let invalid = checked.iter().filter(|(_, loaded)| loaded.is_err()).count();
+    if args.output == ValidateOutput::Json {
+        let reports: Vec<ValidationReport> = checked.iter().map(report).collect();
+        let text = match reports.as_slice() {
+            [one] => serde_json::to_string_pretty(one)?,
+            several => serde_json::to_string_pretty(several)?,
+        };
+        println!("{text}");
+        return Ok(if invalid == 0 { 0 } else { 1 });
+    }
+    for (file, loaded) in &checked {
+        match loaded {
+            Ok(stack) => println!(
+                "{} is valid (stack {:?}).",
+                crate::escape::printable(file),
+                stack.name()
+            ),
+            Err(error) => print_spec_error(error),
+        }
+    }
+    if checked.len() > 1 {
+        println!(
+            "{} stacks read: {} valid, {invalid} with errors.",
+            checked.len(),
+            checked.len() - invalid
+        );
+    }
+    if invalid > 0 {
+        bail!(Reported)
+    }
+    Ok(0)
+}
+
+fn report((file, loaded): &(String, Result<spec::LoadedStack, SpecError>)) -> ValidationReport {
     match loaded {
-        Ok(stack) => {
-            println!("{file} is valid (stack {:?}).", stack.name());
-            Ok(0)
-        }
-        Err(error) => {
-            print_spec_error(&error);
-            bail!(Reported)
-        }
+        Ok(stack) => ValidationReport {
+            valid: true,
+            file: file.clone(),
+            stack: Some(stack.name().to_string()),
+            errors: vec![],
+        },
+        Err(error) => ValidationReport {
+            valid: false,
+            file: file.clone(),
+            stack: None,
+            errors: error.located(),
+        },
     }
 }
 
