@@ -172,3 +172,73 @@ fn directories_are_read_whole() {
         .expect_stdout("3 stacks read: 2 valid, 1 with errors.")
         .expect_stderr("broken.toml");
 }
+
+/// A Kafka trigger that apply left broken (its pollers cannot reach the brokers) is not "in
+/// sync": plan shows it with Lambda's reason, `--detailed-exitcode` and drift exit 2 with the
+/// reason in the JSON, and an apply with nothing to change exits 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_trigger_is_unhealthy_in_plan_drift_and_apply() {
+    let emulator =
+        Emulator::start(r#"{"esm_transition_seconds": 0.2, "esm_connect_seconds": 0.5}"#);
+    emulator.seed_functions(&["consumer"]);
+    let vpc = emulator
+        .ec2()
+        .await
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .expect("CreateVpc")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_string();
+    emulator.configure(&format!(
+        r#"{{"kafka_brokers": {{"b-1.kafka.svc:9092": {{"vpc": "{vpc}"}}}}}}"#
+    ));
+    let stack = emulator.stack(
+        "broken.toml",
+        "[stack]\nname = \"f\"\n\n[[lambda.functions]]\nname = \"consumer\"\n\n[lambda.functions.kafka_trigger]\nbootstrap_servers = [\"b-1.kafka.svc:9092\"]\ntopic = \"logs\"\nconsumer_group_id = \"log-consumers\"\nhealth_timeout_seconds = 5\n",
+    );
+    let file = path_str(&stack);
+    emulator
+        .apply(&stack)
+        .expect_code(1)
+        .expect_stdout("PROBLEM: Connection error");
+
+    emulator
+        .pipectl(&["plan", "-f", file])
+        .expect_code(0)
+        .expect_stdout("unhealthy: lambda.kafka_trigger.consumer does not work: mapping")
+        .expect_stdout("PROBLEM: Connection error")
+        .expect_stdout("No changes to make, but 1 resource of");
+    emulator
+        .pipectl(&["plan", "-f", file, "--detailed-exitcode"])
+        .expect_code(2);
+    emulator
+        .pipectl(&["drift", file])
+        .expect_code(2)
+        .expect_stdout("lambda.kafka_trigger.consumer matches the stack file, but does not work")
+        .expect_stdout("vpc_subnets");
+    let json = emulator.pipectl(&["drift", file, "--output", "json"]);
+    json.expect_code(2);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).expect("drift JSON");
+    let change = &report["stacks"][0]["changes"][0];
+    assert_eq!(change["id"], "lambda.kafka_trigger.consumer", "{report}");
+    assert!(
+        change["unhealthy"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("PROBLEM: Connection error")),
+        "{report}"
+    );
+    emulator.clear_log();
+    emulator
+        .pipectl(&["apply", "-f", file, "--auto-approve"])
+        .expect_code(1)
+        .expect_stdout("does not work");
+    assert!(
+        emulator.mutating_calls().is_empty(),
+        "{:?}",
+        emulator.mutating_calls()
+    );
+}

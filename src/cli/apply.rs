@@ -281,7 +281,12 @@ async fn execute(run: &Run<'_>, plan: &Plan, confirm: bool, stop: Interrupts) ->
     let file = stack_file.display().to_string();
     print!("{}", render::text::plan(plan, &file, global.verbose > 0));
     if !plan.has_changes() {
-        return Ok(0);
+        // Nothing to apply is not success while something does not work: a deploy stays red.
+        return Ok(if plan.unhealthy().next().is_some() {
+            1
+        } else {
+            0
+        });
     }
     let destructive: Vec<String> = plan.destructive().map(|c| c.id.to_string()).collect();
     if !destructive.is_empty() && !args.allow_destroy {
@@ -335,7 +340,7 @@ async fn execute(run: &Run<'_>, plan: &Plan, confirm: bool, stop: Interrupts) ->
         ..reading.clone()
     };
     let (_, _, after) = plan_stack(global, stack_file, &quiet).await?;
-    if after.has_changes() {
+    if after.differs() {
         println!("Applied, but live state still differs from {file}:");
         print!("{}", render::text::plan(&after, &file, false));
         return Ok(1);

@@ -48,7 +48,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
             out.display()
         );
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    Ok(if args.detailed_exitcode && plan.differs() {
         2
     } else {
         0

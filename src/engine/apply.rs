@@ -250,17 +250,12 @@ mod tests {
 
     fn change(name: &str, lane: &str, after: Option<&str>) -> Change {
         Change {
-            id: ResourceId::new(ResourceKind::named("test.kind"), name),
-            action: Action::Update,
-            diffs: vec![],
-            hazards: vec![],
-            destructive: false,
-            lane: lane.into(),
             after_lane: after.map(str::to_string),
-            deferred: None,
-            conflicts: vec![],
-            fingerprint: None,
-            steps: vec![],
+            ..Change::new(
+                ResourceId::new(ResourceKind::named("test.kind"), name),
+                Action::Update,
+                lane,
+            )
         }
     }
 

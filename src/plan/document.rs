@@ -333,7 +333,7 @@ impl StackDrift {
         StackDrift {
             stack_file: stack_file.to_string(),
             stack: Some(plan.stack.clone()),
-            status: if plan.has_changes() {
+            status: if plan.differs() {
                 DriftStatus::Drifted
             } else {
                 DriftStatus::InSync
@@ -343,7 +343,7 @@ impl StackDrift {
             changes: plan
                 .changes
                 .iter()
-                .filter(|c| c.action != Action::NoOp)
+                .filter(|c| c.action != Action::NoOp || c.unhealthy.is_some())
                 .cloned()
                 .collect(),
         }

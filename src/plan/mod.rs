@@ -299,6 +299,20 @@ pub struct Change {
     #[serde(default)]
     pub fingerprint: Option<String>,
     pub steps: Vec<Step>,
+    /// The live object exists but does not work, in the service's words (a Kafka mapping
+    /// that cannot reach its brokers). Drift counts it; it moves by itself, so a saved plan
+    /// is not stale when only it changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unhealthy: Option<Unhealthy>,
+}
+
+/// Why a live object does not work, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Unhealthy {
+    /// What the service reports, in its words (`PROBLEM: Connection error. ...`).
+    pub reason: String,
+    /// What to do about it.
+    pub help: String,
 }
 
 impl Change {
@@ -318,6 +332,7 @@ impl Change {
             conflicts: vec![],
             fingerprint: None,
             steps: vec![],
+            unhealthy: None,
         }
     }
 }
@@ -418,6 +433,17 @@ impl Plan {
         self.actionable().next().is_some()
     }
 
+    /// Resources whose live object does not work, changed by the plan or not.
+    pub fn unhealthy(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| c.unhealthy.is_some())
+    }
+
+    /// Whether live state is not what the file asks for: a change to make, or a resource that
+    /// does not work (what `drift` and `--detailed-exitcode` report).
+    pub fn differs(&self) -> bool {
+        self.has_changes() || self.unhealthy().next().is_some()
+    }
+
     pub fn destructive(&self) -> impl Iterator<Item = &Change> {
         self.actionable().filter(|c| c.destructive)
     }
@@ -467,19 +493,11 @@ mod tests {
     use super::*;
 
     fn change(action: Action) -> Change {
-        Change {
-            id: ResourceId::new(ResourceKind::named("dynamodb.table"), "t"),
+        Change::new(
+            ResourceId::new(ResourceKind::named("dynamodb.table"), "t"),
             action,
-            diffs: vec![],
-            hazards: vec![],
-            destructive: false,
-            lane: "t".into(),
-            deferred: None,
-            after_lane: None,
-            conflicts: vec![],
-            fingerprint: None,
-            steps: vec![],
-        }
+            "t",
+        )
     }
 
     #[test]

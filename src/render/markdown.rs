@@ -96,8 +96,26 @@ pub fn plan(plan: &Plan, file: &str) -> String {
     let _ = writeln!(head, "{}", plan_marker(&plan.stack));
     let (stack, file) = (markdown_code(&plan.stack), markdown_code(file));
     let _ = writeln!(head, "### pipectl plan: {stack} ({file})\n");
+    for change in plan.unhealthy() {
+        if let Some(health) = &change.unhealthy {
+            let _ = writeln!(
+                head,
+                "**Unhealthy:** {} does not work: {} ({})\n",
+                markdown_code(&change.id.to_string()),
+                markdown_text(&health.reason),
+                markdown_text(&health.help)
+            );
+        }
+    }
     if !plan.has_changes() {
-        let _ = writeln!(head, "**No changes.** Live state matches {file}.");
+        if plan.unhealthy().next().is_some() {
+            let _ = writeln!(
+                head,
+                "**No changes to make**, but the resources above do not work."
+            );
+        } else {
+            let _ = writeln!(head, "**No changes.** Live state matches {file}.");
+        }
         return head;
     }
     let _ = writeln!(
@@ -215,6 +233,14 @@ fn drift_details(out: &mut String, change: &Change) {
     for diff in &change.diffs {
         let _ = writeln!(out, "- {}", markdown_text(&drift_words::field(diff)));
     }
+    if let Some(health) = &change.unhealthy {
+        let _ = writeln!(
+            out,
+            "- does not work: {} ({})",
+            markdown_text(&health.reason),
+            markdown_text(&health.help)
+        );
+    }
     let _ = writeln!(out, "\n</details>\n");
 }
 
@@ -229,24 +255,19 @@ mod tests {
         use crate::plan::{FieldDiff, ResourceId, ResourceKind};
         let hostile = "up == 0\n```\n**No changes.**\n<!--";
         let change = Change {
-            id: ResourceId::new(
-                ResourceKind::named("eks.alerts"),
-                "kafka/rules</code></summary><!--",
-            ),
-            action: Action::Update,
             diffs: vec![FieldDiff::new(
                 "expr",
                 Some("up == 1".into()),
                 Some(hostile.into()),
             )],
-            hazards: vec![],
-            destructive: false,
-            lane: "l".into(),
-            deferred: None,
-            after_lane: None,
-            conflicts: vec![],
-            fingerprint: None,
-            steps: vec![],
+            ..Change::new(
+                ResourceId::new(
+                    ResourceKind::named("eks.alerts"),
+                    "kafka/rules</code></summary><!--",
+                ),
+                Action::Update,
+                "l",
+            )
         };
         let mut out = String::new();
         details(&mut out, &change);

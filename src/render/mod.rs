@@ -24,7 +24,7 @@ pub mod drift_words {
             Action::Replace => "changed outside pipectl (only a replacement restores it)",
             Action::Create => "is missing live (the stack file declares it)",
             Action::Delete => "exists live, but the stack file no longer declares it",
-            Action::NoOp => "matches the stack file",
+            Action::NoOp => "matches the stack file, but does not work",
         }
     }
 

@@ -73,6 +73,27 @@ pub fn change(out: &mut String, change: &Change) {
     }
 }
 
+/// Resources that exist as the file says but do not work: the service's reason and what to do.
+fn unhealthy(out: &mut String, plan: &Plan) {
+    for change in plan.unhealthy() {
+        if let Some(health) = &change.unhealthy {
+            unhealthy_lines(out, change, health);
+        }
+    }
+}
+
+fn unhealthy_lines(out: &mut String, change: &Change, health: &crate::plan::Unhealthy) {
+    let _ = writeln!(
+        out,
+        "{} {} does not work: {}
+   = help: {}",
+        style("unhealthy:").red().bold(),
+        change.id,
+        printable(&health.reason),
+        printable(&health.help)
+    );
+}
+
 /// One drifted resource: what happened to it and, per field, live against spec.
 fn drifted_resource(out: &mut String, change: &Change) {
     let _ = writeln!(
@@ -84,6 +105,14 @@ fn drifted_resource(out: &mut String, change: &Change) {
     );
     for diff in &change.diffs {
         let _ = writeln!(out, "      {}", printable(&drift_words::field(diff)));
+    }
+    if let Some(health) = &change.unhealthy {
+        let _ = writeln!(
+            out,
+            "      does not work: {}\n      = help: {}",
+            printable(&health.reason),
+            printable(&health.help)
+        );
     }
 }
 
@@ -117,13 +146,26 @@ pub fn plan(plan: &Plan, file: &str, verbose: bool) -> String {
             );
         }
     }
+    unhealthy(&mut out, plan);
     if !plan.has_changes() {
         if verbose {
             for unchanged in plan.changes.iter().filter(|c| c.action == Action::NoOp) {
                 let _ = writeln!(out, "  = {} is up to date", unchanged.id);
             }
         }
-        let _ = writeln!(out, "No changes. Live state matches {file}.");
+        match plan.unhealthy().count() {
+            0 => {
+                let _ = writeln!(out, "No changes. Live state matches {file}.");
+            }
+            broken => {
+                let _ = writeln!(
+                    out,
+                    "No changes to make, but {broken} resource{} of {file} do{} not work (above).",
+                    if broken == 1 { "" } else { "s" },
+                    if broken == 1 { "es" } else { "" }
+                );
+            }
+        }
         return out;
     }
     let _ = writeln!(

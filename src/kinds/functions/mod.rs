@@ -36,7 +36,9 @@ use aws_sdk_lambda::types::{
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step};
+use crate::plan::{
+    Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step, Unhealthy,
+};
 use crate::progress::StepProgress;
 use crate::providers::to_i32;
 use crate::providers::wait::{self, Poll};
@@ -641,6 +643,7 @@ mod tests {
             consumer_group_id: Some(group.into()),
             access: vec![],
             last_processing_result: Some("OK".into()),
+            state_reason: None,
             pollers: None,
             arn: Some("arn:aws:lambda:us-east-1:123456789012:event-source-mapping:u1".into()),
             created_by_pipectl: Some(true),

@@ -30,6 +30,9 @@ pub struct LiveMapping {
     /// Not part of a saved plan's fingerprint: it moves by itself.
     #[serde(skip)]
     pub last_processing_result: Option<String>,
+    /// `StateTransitionReason`: why the mapping is in its state (moves by itself too).
+    #[serde(skip)]
+    pub state_reason: Option<String>,
     /// `ProvisionedPollerConfig` (minimum, maximum), when the mapping runs in provisioned mode.
     #[serde(default)]
     pub pollers: Option<(i64, i64)>,

@@ -215,6 +215,7 @@ pub(super) fn live_mapping(
         consumer_group_id,
         access,
         last_processing_result: m.last_processing_result().map(str::to_string),
+        state_reason: m.state_transition_reason().map(str::to_string),
         pollers: m.provisioned_poller_config().map(|c| {
             (
                 c.minimum_pollers().map(i64::from).unwrap_or(1),
@@ -242,7 +243,10 @@ pub(super) fn plan_trigger(
             .is_some_and(|g| Some(g) != m.consumer_group_id.as_ref())
     };
     let mut change = match live.iter().find(same_stream) {
-        Some(current) if !group_changes(current) => plan_trigger_update(function, trigger, current),
+        Some(current) if !group_changes(current) => Change {
+            unhealthy: health(current),
+            ..plan_trigger_update(function, trigger, current)
+        },
         // Same source and topic: AWS allows one such mapping per function, so the old one goes first.
         Some(current) if may_replace(trigger, current) => {
             plan_trigger_replace(function, trigger, current, true)
@@ -255,6 +259,32 @@ pub(super) fn plan_trigger(
     change.id = id;
     change.lane = lane;
     change
+}
+
+/// Whether a mapping that stays works, in Lambda's words: `LastProcessingResult: PROBLEM: ...`
+/// (the brokers unreachable from its subnets, authentication refused, the topic missing), or a
+/// `Disabled` mapping, which consumes nothing.
+fn health(mapping: &LiveMapping) -> Option<Unhealthy> {
+    let uuid = &mapping.uuid;
+    let why = mapping
+        .state_reason
+        .as_ref()
+        .map(|reason| format!("; {reason}"))
+        .unwrap_or_default();
+    if let Some(problem) = mapping
+        .last_processing_result
+        .as_ref()
+        .filter(|result| result.starts_with("PROBLEM"))
+    {
+        return Some(Unhealthy {
+            reason: format!("mapping {uuid} is {}: {problem}{why}", mapping.state),
+            help: format!("Lambda consumes nothing while it cannot reach or read the brokers: check that vpc_subnets and vpc_security_groups reach them, that the secret authenticates, and that the topic exists (aws lambda get-event-source-mapping --uuid {uuid}); a fixed network or secret is picked up by the mapping on its own"),
+        });
+    }
+    (mapping.state == "Disabled").then(|| Unhealthy {
+        reason: format!("mapping {uuid} is Disabled{why}"),
+        help: format!("a Disabled mapping consumes nothing: enable it (aws lambda update-event-source-mapping --uuid {uuid} --enabled) once its cause is fixed"),
+    })
 }
 
 /// The function's Kafka mappings are all on other topics or clusters than the file's: the new

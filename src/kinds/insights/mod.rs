@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::kinds::kind::{KindPlan, PlanContext, TypedKind};
 use crate::kinds::tables::contributor_insights;
 use crate::kinds::tables::section::{AttributeType, DynamoDbTable};
-use crate::plan::{ignored_fields, stamped, Action, Change, FieldDiff, ResourceId, ResourceKind};
+use crate::plan::{
+    ignored_fields, stamped, Action, Change, FieldDiff, ResourceId, ResourceKind, Unhealthy,
+};
 use crate::progress::StepProgress;
 use crate::providers::wait::{self, Poll};
 use crate::providers::{describe_sdk_error, Aws, Clients};
@@ -187,19 +189,21 @@ fn plan_one(wanted: &InsightsDefinition, live: Option<&String>) -> Change {
             Some(wanted.enabled.to_string()),
         )]
     };
+    let unhealthy = (live.map(String::as_str) == Some("FAILED")).then(|| Unhealthy {
+        reason: format!("Contributor Insights on {} is FAILED", wanted.name()),
+        help: "DynamoDB could not create its CloudWatch Contributor Insights rules: check the rules' quota and permissions, then set contributor_insights = false, apply, and true again".into(),
+    });
     Change {
-        id: ResourceId::new(INSIGHTS, wanted.name()),
-        action,
         diffs,
-        hazards: vec![],
-        destructive: false,
         // After the table's (or index's) own changes, so what they create exists first.
-        lane: format!("dynamodb_insights:{}", wanted.table),
         after_lane: Some(crate::kinds::tables::lane_of(&wanted.table)),
-        deferred: None,
-        conflicts: vec![],
-        fingerprint: None,
         steps,
+        unhealthy,
+        ..Change::new(
+            ResourceId::new(INSIGHTS, wanted.name()),
+            action,
+            format!("dynamodb_insights:{}", wanted.table),
+        )
     }
 }
 
