@@ -211,14 +211,32 @@ fn is_identified(items: &[Value]) -> bool {
 
 /// One step of a path in a document.
 #[derive(Debug, Clone, PartialEq)]
-enum Step {
+pub(super) enum Step {
     Key(String),
     /// An entry of an array of tables, by its identity (or its position, without one).
     Entry(Option<Vec<String>>, usize),
 }
 
+/// The field at byte `offset` as the checks name fields: `lambda.functions[0].timeout_seconds`.
+pub fn field_at(table: &DeTable<'_>, offset: usize) -> String {
+    let mut path = vec![];
+    path_at(table, offset, &mut path);
+    let mut field = String::new();
+    for step in path {
+        match step {
+            Step::Key(key) if field.is_empty() => field.push_str(&key),
+            Step::Key(key) => {
+                field.push('.');
+                field.push_str(&key);
+            }
+            Step::Entry(_, index) => field.push_str(&format!("[{index}]")),
+        }
+    }
+    field
+}
+
 /// The path of the deepest key or value of `table` whose span holds `offset`.
-fn path_at(table: &DeTable<'_>, offset: usize, path: &mut Vec<Step>) -> bool {
+pub(super) fn path_at(table: &DeTable<'_>, offset: usize, path: &mut Vec<Step>) -> bool {
     for (key, value) in table.iter() {
         let holds =
             |span: Range<usize>| span.start <= offset && offset < span.end.max(span.start + 1);

@@ -103,6 +103,9 @@ pub fn parse(
     if let Some(spec) = &spec {
         problems.extend(validate::validate(spec, rules));
     }
+    // Checks of the values put in for missing keys (past the end of the text) are not the
+    // file's problems: the missing keys are.
+    problems.retain(|problem| problem.span.start <= text.len());
     problems.sort_by_key(|problem| problem.span.start);
     match spec {
         Some(spec) if problems.is_empty() => Ok(LoadedStack {
@@ -133,6 +136,18 @@ mod tests {
         // A stack file with a typo is still quoted where the typo is.
         let shown = errors("[stack]\nname = \"a\"\ntimeout = = 3\n");
         assert!(shown.contains("timeout = = 3"), "{shown}");
+    }
+
+    /// A bad value of a required key does not stop the checks of the rest of the file.
+    #[test]
+    fn a_bad_required_value_does_not_hide_the_other_errors() {
+        let shown = errors("[stack]\nname = 42\nregion = \"nowhere\"\n");
+        assert!(shown.contains("expected a quoted string"), "{shown}");
+        assert!(
+            shown.contains("\"nowhere\" is not an AWS region name"),
+            "{shown}"
+        );
+        assert!(shown.contains("2 errors"), "{shown}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use toml::de::{DeTable, DeValue, Deserializer};
 use toml::Spanned;
 
 use super::diagnostic::Diagnostic;
+use super::extends::Step;
 use super::section::{SectionKind, Sections};
 use super::types::{Header, StackSpec};
 
@@ -36,6 +37,8 @@ pub fn parse_spec(text: &str, sections: &[SectionKind]) -> (Option<StackSpec>, V
         diagnostics: vec![],
         removed_keys: vec![],
         holders: Sections::default(),
+        sentinel: text.len() + 1,
+        placeholder: None,
     };
     check_keys(&mut recovery, &[], sections);
     let header = recovery.decode(None, |root| Header::deserialize(Deserializer::from(root)));
@@ -71,7 +74,23 @@ struct Recovery<'t> {
     removed_keys: Vec<String>,
     /// The tables found that hold sections.
     holders: Sections,
+    /// Where the values put in for missing keys are said to be: past the end of the text, so an
+    /// error about one (or a check of one) is known as such and never reported.
+    sentinel: usize,
+    /// The value last put in for a missing key, while its type is being found.
+    placeholder: Option<Placeholder>,
 }
+
+/// A value put in for a missing required key, so serde goes on to the next missing key (every
+/// missing key is reported in one run): tried as each kind of TOML value until one fits.
+struct Placeholder {
+    table_at: usize,
+    key: String,
+    attempt: usize,
+}
+
+/// The kinds of value a placeholder is tried as, in order.
+const PLACEHOLDERS: &[&str] = &["0", "\"\"", "true", "[]", "{}", "0.0"];
 
 impl<'t> Recovery<'t> {
     /// Decodes a part of the file, reporting each error and taking its entry out until the
@@ -88,19 +107,40 @@ impl<'t> Recovery<'t> {
                 Err(error) => error,
             };
             let message = error.message().trim().to_string();
-            if missing_field(&message).is_some_and(|key| self.removed_keys.iter().any(|k| k == key))
+            let span = error.span().unwrap_or(0..0);
+            if let Some(key) = missing_field(&message)
+                .filter(|key| self.removed_keys.iter().any(|k| k == key))
+                .map(str::to_string)
             {
+                // Its bad value was reported and taken out: a placeholder (never reported)
+                // lets the rest of the file be read and checked in the same run.
+                if span.start < self.sentinel && self.fill_in(span.start, &key) {
+                    continue;
+                }
                 return None;
             }
-            let span = error.span().unwrap_or(0..0);
+            if span.start >= self.sentinel {
+                // The value put in for a missing key has the wrong type: try the next kind.
+                if self.retype_placeholder() {
+                    continue;
+                }
+                return None;
+            }
             if last_error.as_ref() == Some(&(span.clone(), message.clone())) {
                 return None; // taking the entry out did not help: do not report it twice
             }
             last_error = Some((span.clone(), message.clone()));
             let aliases = section.map_or(&[][..], |s| s.aliases);
             let explained = section.and_then(|s| s.explain(&message));
-            self.diagnostics
-                .push(value_diagnostic(&message, span.clone(), aliases, explained));
+            let field = super::extends::field_at(self.root.get_ref(), span.start);
+            let mut diagnostic = value_diagnostic(&message, span.clone(), aliases, explained);
+            diagnostic.field = field;
+            self.diagnostics.push(diagnostic);
+            if let Some(key) = missing_field(&message) {
+                if self.fill_in(span.start, key) {
+                    continue;
+                }
+            }
             // A key with an evident correct spelling is read as that key, so its value is still
             // checked and the section is not also reported as missing it.
             if let Some(correct) =
@@ -116,6 +156,97 @@ impl<'t> Recovery<'t> {
             }
         }
         None
+    }
+
+    /// Puts a placeholder in for the missing `key` of the table at byte `at`, so the next
+    /// decode reports the table's next missing key.
+    fn fill_in(&mut self, at: usize, key: &str) -> bool {
+        let placeholder = Placeholder {
+            table_at: at,
+            key: key.to_string(),
+            attempt: 0,
+        };
+        let placed = self.place(&placeholder);
+        if placed {
+            self.placeholder = Some(placeholder);
+        }
+        placed
+    }
+
+    /// The next kind of value for the current placeholder, if one is left.
+    fn retype_placeholder(&mut self) -> bool {
+        let Some(mut placeholder) = self.placeholder.take() else {
+            return false;
+        };
+        placeholder.attempt += 1;
+        if placeholder.attempt >= PLACEHOLDERS.len() || !self.place(&placeholder) {
+            return false;
+        }
+        self.placeholder = Some(placeholder);
+        true
+    }
+
+    fn place(&mut self, placeholder: &Placeholder) -> bool {
+        let Ok(value) = DeValue::parse(PLACEHOLDERS[placeholder.attempt]) else {
+            return false;
+        };
+        let value = Spanned::new(self.sentinel..self.sentinel + 1, value.into_inner());
+        let Some(table) = table_holding(self.root.get_mut(), placeholder.table_at) else {
+            return false;
+        };
+        let key = Spanned::new(
+            self.sentinel..self.sentinel + 1,
+            std::borrow::Cow::Owned(placeholder.key.clone()),
+        );
+        table.insert(key, value);
+        true
+    }
+}
+
+/// The innermost table (an entry of an array of tables included) at byte `at`, found by the
+/// keys that lead to it; the whole file when no key does.
+fn table_holding<'a, 't>(root: &'a mut DeTable<'t>, at: usize) -> Option<&'a mut DeTable<'t>> {
+    let mut steps = vec![];
+    super::extends::path_at(root, at, &mut steps);
+    let mut steps = steps.into_iter().peekable();
+    let mut table = root;
+    loop {
+        // Decided on a shared look first, so the table is borrowed to change only to go down.
+        let Some(Step::Key(key)) = steps.next() else {
+            return Some(table);
+        };
+        let entry = match steps.peek() {
+            Some(Step::Entry(_, index)) => Some(*index),
+            _ => None,
+        };
+        let goes_down = table
+            .iter()
+            .find(|(k, _)| k.get_ref() == key.as_str())
+            .is_some_and(|(_, value)| match (value.get_ref(), entry) {
+                (DeValue::Table(_), None) => true,
+                (DeValue::Array(items), Some(index)) => items
+                    .get(index)
+                    .is_some_and(|item| item.get_ref().is_table()),
+                _ => false,
+            });
+        if !goes_down {
+            return Some(table);
+        }
+        if entry.is_some() {
+            steps.next();
+        }
+        let value = table
+            .iter_mut()
+            .find(|(k, _)| k.get_ref() == key.as_str())
+            .map(|(_, value)| value.get_mut())?;
+        table = match (value, entry) {
+            (DeValue::Table(inner), None) => inner,
+            (DeValue::Array(items), Some(index)) => match items.get_mut(index)?.get_mut() {
+                DeValue::Table(inner) => inner,
+                _ => return None,
+            },
+            _ => return None,
+        };
     }
 }
 
@@ -148,9 +279,15 @@ fn check_keys(recovery: &mut Recovery<'_>, path: &[&str], sections: &[SectionKin
     for key in keys {
         let name = key.get_ref();
         if !expected.iter().any(|k| k == name) {
+            let field = path
+                .iter()
+                .copied()
+                .chain([name.as_str()])
+                .collect::<Vec<_>>()
+                .join(".");
             recovery.diagnostics.push(Diagnostic::new(
                 key.span(),
-                "",
+                field,
                 format!("unknown key `{name}`"),
                 suggestion(name, &expected, &[]),
             ));
@@ -253,6 +390,7 @@ fn value_diagnostic(
             suggestion(&key, &expected, aliases),
         );
     }
+    let message = in_words(message);
     let help = if message.starts_with("missing field") {
         "add the key; docs/spec.md says which keys each section requires"
     } else if message.starts_with("invalid type") {
@@ -263,6 +401,40 @@ fn value_diagnostic(
         "check the value against docs/spec.md"
     };
     Diagnostic::new(span, "", message, help)
+}
+
+/// serde's type names in the words a stack file's author uses: `expected i64` is "expected a
+/// whole number", `expected struct ScaleDown` is "expected a table like `{ key = value }`".
+fn in_words(message: &str) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("expected i64", "expected a whole number"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected i32", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+        ("expected a string", "expected a quoted string"),
+        (
+            "expected a sequence",
+            "expected a list like `[\"a\", \"b\"]`",
+        ),
+        ("expected a map", "expected a table like `{ key = value }`"),
+        ("invalid type: string", "invalid type: a string"),
+        ("invalid type: integer", "invalid type: a whole number"),
+        ("invalid type: floating point", "invalid type: a number"),
+        ("invalid type: sequence", "invalid type: a list"),
+        ("invalid type: map", "invalid type: a table"),
+    ];
+    let mut words = message.to_string();
+    if let Some(at) = words.find("expected struct ") {
+        let name_end = words[at + 16..]
+            .find(|c: char| !c.is_alphanumeric())
+            .map_or(words.len(), |end| at + 16 + end);
+        words.replace_range(at..name_end, "expected a table like `{ key = value }`");
+    }
+    for (serde, ours) in WORDS {
+        words = words.replace(serde, ours);
+    }
+    words
 }
 
 /// For `unknown field `k`, expected one of `a`, `b``: the key and the list.
@@ -447,6 +619,70 @@ mod tests {
             found[3].contains("this section takes: functions"),
             "{}",
             found[3]
+        );
+    }
+
+    /// Types are said as a stack file's author writes them, and each error names its field.
+    #[test]
+    fn errors_say_types_in_words_and_name_their_field() {
+        let text = "[stack]\nname = \"s\"\n\n[[lambda.functions]]\nname = \"f\"\ntimeout_seconds = \"lots\"\n\n[lambda.other]\n";
+        let (_, found) = parse_spec(text, &[SectionKind::of::<Function>()]);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(
+            found[0].message.contains("expected a whole number"),
+            "{found:#?}"
+        );
+        assert!(!found[0].message.contains("i64"), "{found:#?}");
+        assert_eq!(found[0].field, "lambda.functions[0].timeout_seconds");
+        assert_eq!(found[1].field, "lambda.other");
+    }
+
+    #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Brokers {
+        statefulset: String,
+        min_replicas: i64,
+        max_replicas: i64,
+        scale_down: Option<Window>,
+        labels: Vec<String>,
+    }
+
+    #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Window {
+        seconds: i64,
+    }
+
+    impl crate::spec::Section for Brokers {
+        const PATH: &'static [&'static str] = &["kafka", "brokers"];
+    }
+
+    /// Every missing key of a table is reported in one run (values of each kind are put in for
+    /// them while the file is read, and never reported themselves).
+    #[test]
+    fn every_missing_key_is_reported_at_once() {
+        let text = "[stack]\nname = \"s\"\n\n[kafka.brokers]\nscale_down = { }\n";
+        let (_, found) = parse_spec(text, &[SectionKind::of::<Brokers>()]);
+        let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
+        for key in [
+            "statefulset",
+            "min_replicas",
+            "max_replicas",
+            "labels",
+            "seconds",
+        ] {
+            assert!(
+                messages
+                    .iter()
+                    .any(|m| m.contains(&format!("missing field `{key}`"))),
+                "{key}: {messages:#?}"
+            );
+        }
+        assert_eq!(found.len(), 5, "{found:#?}");
+        assert!(
+            found.iter().all(|d| d.span.start <= text.len()),
+            "{found:#?}"
         );
     }
 
