@@ -242,3 +242,68 @@ async fn a_broken_trigger_is_unhealthy_in_plan_drift_and_apply() {
         emulator.mutating_calls()
     );
 }
+
+/// A template's placeholders (`<<WHAT>>`) never reach AWS: `validate` warns with file and line,
+/// plan and apply refuse the stack before any call, and a filled-in stack plans.
+#[test]
+fn template_placeholders_are_refused_before_any_call() {
+    let emulator = Emulator::start("{}");
+    let dir = emulator.dir().join("consumers");
+    emulator
+        .pipectl(&["init", "--template", "lambda-consumers", path_str(&dir)])
+        .expect_code(0);
+    let stack = dir.join("stack.toml");
+    let file = path_str(&stack);
+    emulator
+        .pipectl(&["validate", file])
+        .expect_code(0)
+        .expect_stderr("still holds 6 placeholders of its template")
+        .expect_stderr("stack.toml:19:")
+        .expect_stderr("<<SUBNET_ID_1>>");
+    emulator.clear_log();
+    for args in [
+        vec!["plan", "-f", file],
+        vec!["apply", "-f", file, "--auto-approve"],
+        vec!["drift", file],
+    ] {
+        emulator
+            .pipectl(&args)
+            .expect_code(1)
+            .expect_stderr("placeholder <<SUBNET_ID_1>>")
+            .expect_stderr("nothing was read from or changed in AWS or Kubernetes");
+    }
+    assert!(
+        emulator.mutating_calls().is_empty(),
+        "{:?}",
+        emulator.mutating_calls()
+    );
+    assert_eq!(
+        emulator.call_count("sts:GetCallerIdentity"),
+        0,
+        "AWS was asked"
+    );
+
+    // Filled in, the stack is planned (the counter above counts for real).
+    let text = std::fs::read_to_string(&stack).expect("stack");
+    let filled = regex_free_fill(&text);
+    std::fs::write(&stack, filled).expect("filled");
+    let plan = emulator.pipectl(&["plan", "-f", file]);
+    assert!(!plan.stderr.contains("placeholder"), "{}", plan.stderr);
+    assert!(emulator.call_count("sts:GetCallerIdentity") > 0);
+}
+
+/// Each `<<WHAT>>` replaced by a plausible value.
+fn regex_free_fill(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("<<") {
+        let end = rest[start..]
+            .find(">>")
+            .map_or(rest.len(), |e| start + e + 2);
+        out.push_str(&rest[..start]);
+        out.push_str("0abc1234");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}

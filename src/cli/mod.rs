@@ -439,14 +439,23 @@ async fn plan_stack(
     try_plan_stack(global, file, reading).await.map_err(shown)
 }
 
+/// A stack file to plan or apply: valid, and with no template placeholder left in it.
+fn load_filled_in(global: &GlobalArgs, file: &Path) -> Result<LoadedStack> {
+    let stack =
+        spec::load(file, &global.load_options()).map_err(|e| StackFailure(e.to_string()))?;
+    if let Some(placeholders) = &stack.placeholders {
+        return Err(StackFailure(placeholders.to_string()).into());
+    }
+    Ok(stack)
+}
+
 /// Like `plan_stack`, but a stack that cannot be planned is returned as a `StackFailure`.
 async fn try_plan_stack(
     global: &GlobalArgs,
     file: &Path,
     reading: &Reading,
 ) -> Result<(LoadedStack, Clients, Plan)> {
-    let stack =
-        spec::load(file, &global.load_options()).map_err(|e| StackFailure(e.to_string()))?;
+    let stack = load_filled_in(global, file)?;
     let aws = connect_with(global, &stack, reading.wait.clone(), false).await?;
     // Whose credentials these are is asked while the stack is read (one round trip fewer);
     // reads change nothing, and nothing is shown before the account is checked.
@@ -507,8 +516,7 @@ async fn load_and_connect(
     file: &Path,
     reading: &Reading,
 ) -> Result<(LoadedStack, Aws)> {
-    let stack =
-        spec::load(file, &global.load_options()).map_err(|e| StackFailure(e.to_string()))?;
+    let stack = load_filled_in(global, file)?;
     let aws = connect_with(global, &stack, reading.wait.clone(), true).await?;
     identify(global, &stack, &aws, reading.announce).await?;
     Ok((stack, aws))

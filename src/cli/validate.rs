@@ -65,11 +65,14 @@ pub fn run(global: &super::GlobalArgs, args: &ValidateArgs) -> Result<u8> {
     }
     for (file, loaded) in &checked {
         match loaded {
-            Ok(stack) => println!(
-                "{} is valid (stack {:?}).",
-                crate::escape::printable(file),
-                stack.name()
-            ),
+            Ok(stack) => {
+                println!(
+                    "{} is valid (stack {:?}).",
+                    crate::escape::printable(file),
+                    stack.name()
+                );
+                warn_placeholders(stack);
+            }
             Err(error) => print_spec_error(error),
         }
     }
@@ -100,6 +103,31 @@ fn report((file, loaded): &(String, Result<spec::LoadedStack, SpecError>)) -> Va
             stack: None,
             errors: error.located(),
         },
+    }
+}
+
+/// The template placeholders a valid stack still holds: a warning here, a refusal in plan
+/// and apply.
+fn warn_placeholders(stack: &spec::LoadedStack) {
+    let Some(placeholders) = &stack.placeholders else {
+        return;
+    };
+    let found = placeholders.located();
+    eprintln!(
+        "warning: {} still holds {} placeholder{} of its template; plan and apply refuse it until {} filled in:",
+        crate::escape::printable(&stack.path.display().to_string()),
+        found.len(),
+        if found.len() == 1 { "" } else { "s" },
+        if found.len() == 1 { "it is" } else { "they are" }
+    );
+    for place in found {
+        eprintln!(
+            "  {}:{}:{}: {}",
+            crate::escape::printable(&place.file),
+            place.line,
+            place.column,
+            crate::escape::printable(&place.message)
+        );
     }
 }
 

@@ -46,7 +46,7 @@ impl Diagnostic {
 }
 
 /// All problems found in one file, with the text needed to show where they are.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SpecError {
     pub path: PathBuf,
     pub source_text: String,

@@ -5,6 +5,7 @@ pub mod diagnostic;
 pub mod extends;
 pub mod limits;
 pub mod parse;
+pub mod placeholder;
 pub mod schema;
 pub mod section;
 pub mod source;
@@ -26,6 +27,9 @@ pub struct LoadedStack {
     pub spec: StackSpec,
     /// SHA-256 of the file's bytes: a saved plan records it and is refused when it changed.
     pub sha256: String,
+    /// The template placeholders (`<<WHAT>>`) it still holds: `validate` warns, plan and apply
+    /// refuse.
+    pub placeholders: Option<SpecError>,
 }
 
 impl LoadedStack {
@@ -108,11 +112,16 @@ pub fn parse(
     problems.retain(|problem| problem.span.start <= text.len());
     problems.sort_by_key(|problem| problem.span.start);
     match spec {
-        Some(spec) if problems.is_empty() => Ok(LoadedStack {
-            path: path.to_path_buf(),
-            spec,
-            sha256: crate::digest::sha256_hex(text.as_bytes()),
-        }),
+        Some(spec) if problems.is_empty() => {
+            let placeholders = placeholder::find(text);
+            Ok(LoadedStack {
+                path: path.to_path_buf(),
+                spec,
+                sha256: crate::digest::sha256_hex(text.as_bytes()),
+                placeholders: (!placeholders.is_empty())
+                    .then(|| SpecError::new(path, text, placeholders)),
+            })
+        }
         _ => Err(SpecError::new(path, text, problems)),
     }
 }
