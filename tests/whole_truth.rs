@@ -35,6 +35,11 @@ fn no_command_loses_the_stack_file() {
         .pipectl(&["plan", "-f", file, "--out", plan_path])
         .expect_code(0)
         .expect_stderr("Saved the plan to");
+    // An empty file (a script's mktemp) takes a plan.
+    let empty = emulator.stack("empty.json", "");
+    emulator
+        .pipectl(&["plan", "-f", file, "--out", path_str(&empty)])
+        .expect_code(0);
     // A stack file where a saved plan goes is the stack file.
     let applied = emulator.pipectl(&["apply", file, "--auto-approve"]);
     applied.expect_code(0).expect_stdout("Apply complete");

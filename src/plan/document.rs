@@ -90,10 +90,11 @@ impl PlanDocument {
     }
 
     /// Refuses to write a plan over a file that is not one: `plan --out stack.toml` must not
-    /// replace the stack file (or anything else) with JSON. A missing file or an earlier plan
-    /// (or drift report) may be written.
+    /// replace the stack file (or anything else) with JSON. A missing or empty file (a
+    /// script's `mktemp`) or an earlier plan (or drift report) may be written.
     pub fn may_write_over(path: &Path) -> Result<()> {
-        if !path.exists() {
+        let empty = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0);
+        if !path.exists() || empty {
             return Ok(());
         }
         let earlier = crate::spec::source::read_bounded(path, "plan file")

@@ -347,7 +347,7 @@ impl Emulator {
         );
     }
 
-    /// stacks/kafka-logs.toml with the placeholder subnet and security group ids replaced by
+    /// stacks/kafka-logs.toml with its `<<PLACEHOLDER>>`s (subnets, security group, secrets) replaced by
     /// those `seed.py kafka` made in the cluster's VPC (found through EC2 by their names),
     /// written into this test's directory.
     pub async fn seed_article_stack(&self) -> PathBuf {
@@ -395,12 +395,16 @@ impl Emulator {
         let secret = self.kafka_admin_secret();
         let text = std::fs::read_to_string(repo().join("stacks/kafka-logs.toml"))
             .expect("read stacks/kafka-logs.toml")
-            .replace("subnet-0aaaaaaaaaaaaaaa1", &subnets[0].1)
-            .replace("subnet-0aaaaaaaaaaaaaaa2", &subnets[1].1)
-            .replace("sg-0aaaaaaaaaaaaaaa3", group)
+            .replace("subnet-<<SUBNET_ID_1>>", &subnets[0].1)
+            .replace("subnet-<<SUBNET_ID_2>>", &subnets[1].1)
+            .replace("sg-<<SECURITY_GROUP_ID>>", group)
             .replace(
-                "arn:aws:secretsmanager:us-east-1:123456789012:secret:kafka-logs/admin-scram",
+                "arn:aws:secretsmanager:us-east-1:<<ACCOUNT_ID>>:secret:<<ADMIN_SCRAM_SECRET>>",
                 &secret,
+            )
+            .replace(
+                "arn:aws:secretsmanager:us-east-1:<<ACCOUNT_ID>>:secret:<<LAMBDA_SCRAM_SECRET>>",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:kafka-logs/lambda-scram",
             );
         let bootstrap = self.seed_article_kafka().bootstrap.clone();
         self.pin_kafka(&bootstrap, &secret);
