@@ -88,6 +88,18 @@ class Settings:
     volume_modification_seconds: float = 0.0
     volume_modifications_per_day: int = 4
     volume_modification_report_lag_seconds: float = 0.0
+    # EBS: when set, each new modification ends in the `failed` state with this StatusMessage
+    # and the volume keeps its previous settings (DescribeVolumesModifications API reference:
+    # ModificationState `failed`, StatusMessage "a status message about the modification
+    # progress or failure").
+    volume_modification_failure: str | None = None
+    # DynamoDB: table name -> {"status": TableStatus, "reason": ArchivalReason} to report, for the
+    # states a table can fall into by itself (DescribeTable API reference, TableDescription:
+    # INACCESSIBLE_ENCRYPTION_CREDENTIALS, ARCHIVING, ARCHIVED).
+    table_status: dict = field(default_factory=dict)
+    # SageMaker: endpoint name -> {"status": EndpointStatus, "reason": FailureReason} to report
+    # (DescribeEndpoint API reference: OutOfService, Failed, ... with FailureReason).
+    endpoint_status: dict = field(default_factory=dict)
     # EKS: DescribeCluster answers this endpoint (e.g. the fake API server) instead of moto's.
     eks_endpoint: str | None = None
     # EKS: cluster name -> status to report (e.g. {"kafka-logs": "CREATING"}).
@@ -371,6 +383,8 @@ class Layer:
             return "modifying", int(100 * elapsed / record["seconds"]), record["start"]
         if elapsed < record["seconds"]:
             return "optimizing", int(100 * elapsed / record["seconds"]), record["start"]
+        if record.get("fail"):
+            return "failed", 100, record["start"]
         return "completed", 100, record["start"]
 
     def reported_volume_state(self, region: str, volume_id: str) -> tuple[str, int, float] | None:
@@ -390,7 +404,7 @@ class Layer:
         with self.lock:
             current = self.volume_state(request.region, volume_id)
             recent = [t for t in self.volume_modification_starts.get(key, []) if t > now() - 86400]
-        if current is not None and current[0] != "completed":
+        if current is not None and current[0] not in ("completed", "failed"):
             raise AwsError(400, "IncorrectModificationState",
                            f"Volume {volume_id} cannot be modified in modification state {current[0].upper()}")
         limit = int(self.settings.volume_modifications_per_day)
@@ -399,8 +413,12 @@ class Layer:
             raise AwsError(400, "VolumeModificationRateExceeded",
                            f"You've reached the maximum modification rate per volume limit of {limit} "
                            f"modifications in a rolling 24 hours. You can modify {volume_id} again after {next_at}.")
+        failure = self.settings.volume_modification_failure
+        before = self.volume_settings(request.region, volume_id) if failure else None
         response = self.call_moto(request)
         if response[0] == 200:
+            if before is not None:
+                self.restore_volume_settings(request.region, volume_id, before)
             with self.lock:
                 t = now()
                 self.volume_modifications[key] = {
@@ -408,10 +426,31 @@ class Layer:
                     "seconds": float(self.settings.volume_modification_seconds),
                     "visible_at": t + float(self.settings.volume_modification_report_lag_seconds),
                     "previous": current[2] if current else None,
+                    "fail": failure,
                 }
                 self.volume_modification_starts.setdefault(key, []).append(t)
             response = self.rewrite_modifications(request, response, reported=False)
         return response
+
+    VOLUME_SETTINGS = ("size", "volume_type", "iops", "throughput")
+
+    def volume_settings(self, region: str, volume_id: str) -> dict | None:
+        """A volume's size, type, IOPS and throughput as moto holds them."""
+        from moto.ec2.models import ec2_backends
+
+        try:
+            volume = ec2_backends[DEFAULT_ACCOUNT_ID][region].get_volume(volume_id)
+        except Exception:
+            return None
+        return {name: getattr(volume, name, None) for name in self.VOLUME_SETTINGS}
+
+    def restore_volume_settings(self, region: str, volume_id: str, settings: dict) -> None:
+        """A failed modification leaves the volume as it was."""
+        from moto.ec2.models import ec2_backends
+
+        volume = ec2_backends[DEFAULT_ACCOUNT_ID][region].get_volume(volume_id)
+        for name, value in settings.items():
+            setattr(volume, name, value)
 
     def ec2_DescribeVolumesModifications(self, request):
         return self.rewrite_modifications(request, self.call_moto(request), reported=True)
@@ -437,6 +476,12 @@ class Layer:
                     continue
                 state, progress, start = current
                 state_el.text = state
+                record = self.volume_modifications.get((request.region, volume.text or ""), {})
+                if state == "failed" and record.get("fail"):
+                    message = element.find(q("statusMessage"))
+                    if message is None:
+                        message = ET.SubElement(element, q("statusMessage"))
+                    message.text = record["fail"]
                 for tag, value in (("progress", str(progress)),
                                    ("startTime", datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"))):
                     child = element.find(q(tag))
@@ -473,6 +518,19 @@ class Layer:
                 "CreationTime": now(), "LastModifiedTime": now(),
             }
         return request.json_response(200, {"InferenceComponentArn": arn})
+
+    def sagemaker_DescribeEndpoint(self, request):
+        """moto's endpoints are InService at once; `endpoint_status` reports the states an
+        endpoint can fall into (Failed with its FailureReason, OutOfService)."""
+        response = self.call_moto(request)
+        forced = self.settings.endpoint_status.get(request.json().get("EndpointName", ""))
+        if response[0] != 200 or not forced:
+            return response
+        described = json.loads(response[2])
+        described["EndpointStatus"] = forced.get("status", "InService")
+        if forced.get("reason"):
+            described["FailureReason"] = forced["reason"]
+        return request.json_response(200, described)
 
     def sagemaker_ListInferenceComponents(self, request):
         params = request.json()
@@ -771,6 +829,11 @@ class Layer:
         with self.lock:
             if (region, name) in self.table_busy:
                 table["TableStatus"] = "UPDATING"
+            forced = self.settings.table_status.get(name)
+            if forced:
+                table["TableStatus"] = forced.get("status", "ACTIVE")
+                if forced.get("reason"):
+                    table["ArchivalSummary"] = {"ArchivalDateTime": now(), "ArchivalReason": forced["reason"]}
             mode = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
             if mode == "PAY_PER_REQUEST":
                 # AWS reports zero provisioned throughput in on-demand mode; moto keeps the old numbers.

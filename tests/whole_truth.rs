@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{path_str, Emulator};
+use common::{brokers_stack, path_str, Emulator, STORAGE_AT_BASELINE};
 
 fn function_stack(timeout: i64) -> String {
     format!(
@@ -248,6 +248,100 @@ async fn a_broken_trigger_is_unhealthy_in_plan_drift_and_apply() {
     );
 }
 
+/// `--replace ID` recreates a stuck Kafka mapping (delete, then create: Lambda allows one
+/// mapping per function, source and topic), only with `--allow-destroy`; an id that is not
+/// recreatable or does not exist is a plan error.
+#[tokio::test(flavor = "multi_thread")]
+async fn replace_recreates_a_stuck_trigger() {
+    let emulator =
+        Emulator::start(r#"{"kafka_brokers": {"b-1.kafka.svc:9092": {"vpc": "vpc-00000000"}}}"#);
+    emulator.seed_functions(&["consumer"]);
+    let stack = emulator.stack(
+        "stuck.toml",
+        "[stack]\nname = \"f\"\n\n[[lambda.functions]]\nname = \"consumer\"\n\n[lambda.functions.kafka_trigger]\nbootstrap_servers = [\"b-1.kafka.svc:9092\"]\ntopic = \"logs\"\nconsumer_group_id = \"log-consumers\"\nhealth_timeout_seconds = 2\n",
+    );
+    let file = path_str(&stack);
+    emulator.apply(&stack).expect_code(1);
+    let old_uuids = emulator.resources_of("CreateEventSourceMapping");
+
+    emulator
+        .pipectl(&[
+            "plan",
+            "-f",
+            file,
+            "--replace",
+            "lambda.kafka_trigger.consumer",
+        ])
+        .expect_code(0)
+        .expect_stdout("-/+ lambda.kafka_trigger.consumer")
+        .expect_stdout("(recreated: --replace)");
+    emulator
+        .pipectl(&[
+            "plan",
+            "-f",
+            file,
+            "--replace",
+            "lambda.kafka_trigger.consumr",
+        ])
+        .expect_code(1)
+        .expect_stderr("names no resource of stack f")
+        .expect_stderr("did you mean \"lambda.kafka_trigger.consumer\"");
+    emulator
+        .pipectl(&["plan", "-f", file, "--replace", "lambda.function.consumer"])
+        .expect_code(1)
+        .expect_stderr("pipectl cannot recreate it")
+        .expect_stderr("lambda.kafka_trigger.*");
+
+    emulator.clear_log();
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            file,
+            "--auto-approve",
+            "--replace",
+            "lambda.kafka_trigger.consumer",
+        ])
+        .expect_code(1)
+        .expect_stderr("--allow-destroy");
+    assert!(emulator.mutating_calls().is_empty());
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            file,
+            "--auto-approve",
+            "--allow-destroy",
+            "--replace",
+            "lambda.kafka_trigger.consumer",
+        ])
+        .expect_code(1)
+        .expect_stdout("PROBLEM: Connection error");
+    let operations = emulator.operations();
+    let delete = operations
+        .iter()
+        .position(|o| o == "DeleteEventSourceMapping");
+    let create = operations
+        .iter()
+        .position(|o| o == "CreateEventSourceMapping");
+    assert!(
+        matches!((delete, create), (Some(d), Some(c)) if d < c),
+        "{operations:?}"
+    );
+    let mappings = emulator
+        .lambda()
+        .await
+        .list_event_source_mappings()
+        .function_name("consumer")
+        .send()
+        .await
+        .expect("ListEventSourceMappings");
+    assert_eq!(mappings.event_source_mappings().len(), 1);
+    assert!(!old_uuids
+        .iter()
+        .any(|u| Some(u.as_str()) == mappings.event_source_mappings()[0].uuid()));
+}
+
 /// A template's placeholders (`<<WHAT>>`) never reach AWS: `validate` warns with file and line,
 /// plan and apply refuse the stack before any call, and a filled-in stack plans.
 #[test]
@@ -311,4 +405,225 @@ fn regex_free_fill(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `drift` on `stack` exits 2 with `id`'s unhealthy reason containing `reason`, and the JSON
+/// report carries it.
+fn expect_unhealthy(emulator: &Emulator, stack: &std::path::Path, id: &str, reason: &str) {
+    let file = path_str(stack);
+    emulator
+        .pipectl(&["drift", file])
+        .expect_code(2)
+        .expect_stdout(id)
+        .expect_stdout(&format!("does not work: {reason}"));
+    let json = emulator.pipectl(&["drift", file, "--output", "json"]);
+    json.expect_code(2);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).expect("drift JSON");
+    let changes = report["stacks"][0]["changes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let change = changes
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("{id} not in {report}"));
+    assert!(
+        change["unhealthy"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains(reason)),
+        "{report}"
+    );
+}
+
+/// Tables: DynamoDB's own states, a KMS key it cannot use and an index still being built.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_table_that_does_not_serve_is_unhealthy() {
+    let emulator = Emulator::start("{}");
+    let stack = emulator.stack(
+        "tables.toml",
+        "[stack]\nname = \"t\"\n\n[[dynamodb.tables]]\nname = \"events\"\npartition_key = { name = \"id\", type = \"S\" }\nbilling_mode = \"PAY_PER_REQUEST\"\n\n[[dynamodb.tables.global_secondary_indexes]]\nname = \"by-user\"\npartition_key = { name = \"user\", type = \"S\" }\n",
+    );
+    emulator.apply(&stack).expect_code(0);
+    emulator
+        .pipectl(&["drift", path_str(&stack)])
+        .expect_code(0);
+    emulator.configure(
+        r#"{"table_status": {"events": {"status": "INACCESSIBLE_ENCRYPTION_CREDENTIALS"}}}"#,
+    );
+    expect_unhealthy(
+        &emulator,
+        &stack,
+        "dynamodb.table.events",
+        "table events is INACCESSIBLE_ENCRYPTION_CREDENTIALS",
+    );
+    emulator.configure(r#"{"table_status": {"events": {"status": "ARCHIVED", "reason": "Archived due to table being inaccessible for more than seven days."}}}"#);
+    expect_unhealthy(
+        &emulator,
+        &stack,
+        "dynamodb.table.events",
+        "table events is ARCHIVED: Archived due to table being inaccessible",
+    );
+    // An index another client started is CREATING for a while: not serving yet.
+    emulator.configure(r#"{"table_status": {}, "gsi_create_seconds": 600}"#);
+    emulator
+        .dynamodb()
+        .await
+        .update_table()
+        .table_name("events")
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("day")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .global_secondary_index_updates(
+            aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                .create(
+                    aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+                        .index_name("by-day")
+                        .key_schema(
+                            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                                .attribute_name("day")
+                                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                                .build()
+                                .expect("key"),
+                        )
+                        .projection(
+                            aws_sdk_dynamodb::types::Projection::builder()
+                                .projection_type(aws_sdk_dynamodb::types::ProjectionType::All)
+                                .build(),
+                        )
+                        .build()
+                        .expect("index"),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("UpdateTable");
+    let with_index = emulator.stack(
+        "with-index.toml",
+        &format!(
+            "{}\n[[dynamodb.tables.global_secondary_indexes]]\nname = \"by-day\"\npartition_key = {{ name = \"day\", type = \"S\" }}\n",
+            std::fs::read_to_string(&stack).expect("stack")
+        ),
+    );
+    expect_unhealthy(
+        &emulator,
+        &with_index,
+        "dynamodb.table.events",
+        "index by-day CREATING",
+    );
+}
+
+/// SageMaker: an endpoint that failed is shown with SageMaker's FailureReason, and its scaling
+/// is left alone.
+#[test]
+fn a_failed_endpoint_is_unhealthy() {
+    let emulator = Emulator::start("{}");
+    emulator.seed(&["sagemaker", "scores"]);
+    let stack = emulator.stack(
+        "endpoints.toml",
+        "[stack]\nname = \"s\"\n\n[sagemaker]\n\n[[sagemaker.endpoints]]\nendpoint = \"scores\"\nmin_capacity = 1\nmax_capacity = 4\ntarget_invocations_per_instance = 100.0\n",
+    );
+    emulator.apply(&stack).expect_code(0);
+    emulator.configure(r#"{"endpoint_status": {"scores": {"status": "Failed", "reason": "The primary container for production variant AllTraffic did not pass the ping health check."}}}"#);
+    expect_unhealthy(
+        &emulator,
+        &stack,
+        "sagemaker.variant.scores/AllTraffic",
+        "endpoint is Failed: The primary container for production variant AllTraffic did not pass",
+    );
+    emulator.clear_log();
+    emulator
+        .pipectl(&["apply", "-f", path_str(&stack), "--auto-approve"])
+        .expect_code(1)
+        .expect_stdout("does not work");
+    assert!(emulator.mutating_calls().is_empty());
+}
+
+/// The brokers: a claim Kubernetes could not resize, an EBS modification that failed, and an
+/// HPA whose controller says it cannot scale are each unhealthy, with the service's words.
+#[tokio::test(flavor = "multi_thread")]
+async fn broker_storage_and_autoscaler_failures_are_unhealthy() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let cluster = emulator.cluster();
+    let replicas = "min_replicas = 3\nmax_replicas = 10";
+    let baseline = emulator.stack(
+        "baseline.toml",
+        &brokers_stack(replicas, STORAGE_AT_BASELINE),
+    );
+    emulator.apply(&baseline).expect_code(0);
+    emulator
+        .pipectl(&["drift", path_str(&baseline)])
+        .expect_code(0);
+
+    // The HPA controller reports that it cannot read the brokers' CPU.
+    cluster
+        .kubectl(&[
+            "patch",
+            "hpa",
+            "kafka-broker-hpa",
+            "-n",
+            "kafka",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            r#"{"status":{"conditions":[{"type":"AbleToScale","status":"True","reason":"SucceededGetScale","lastTransitionTime":"2026-12-06T00:00:00Z"},{"type":"ScalingActive","status":"False","reason":"FailedGetResourceMetric","message":"the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API","lastTransitionTime":"2026-12-06T00:00:00Z"}]}}"#,
+        ])
+        .expect_code(0);
+    expect_unhealthy(
+        &emulator,
+        &baseline,
+        "eks.hpa.kafka/kafka-broker-hpa",
+        "ScalingActive is False (FailedGetResourceMetric)",
+    );
+
+    // EC2 fails the IOPS modification: the volume keeps its old settings.
+    emulator.configure(r#"{"volume_modification_failure": "The volume could not be modified (emulated failure)."}"#);
+    let faster = emulator.stack(
+        "faster.toml",
+        &brokers_stack(
+            replicas,
+            &STORAGE_AT_BASELINE.replace("iops = 3000", "iops = 4000"),
+        ),
+    );
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            path_str(&faster),
+            "--auto-approve",
+            "--allow-destroy",
+        ])
+        .expect_code(1);
+    expect_unhealthy(
+        &emulator,
+        &faster,
+        "eks.volume.kafka/data-kafka-broker-0",
+        "the last modification of EBS volume",
+    );
+
+    // Kubernetes cannot grow a claim: after apply fails, the claim asks for the size the file
+    // says, so only its health tells that the volume never grew.
+    emulator.configure(r#"{"volume_modification_failure": null}"#);
+    cluster.configure(r#"{"claim_resize_failure": "ControllerResizeError"}"#);
+    let bigger = emulator.stack(
+        "bigger.toml",
+        &brokers_stack(
+            replicas,
+            &format!(
+                "{}volume_size_gib = 600\n",
+                STORAGE_AT_BASELINE.replace("iops = 3000", "iops = 4000")
+            ),
+        ),
+    );
+    emulator.apply(&bigger).expect_code(1);
+    expect_unhealthy(
+        &emulator,
+        &bigger,
+        "eks.volume.kafka/data-kafka-broker-0",
+        "resizing claim data-kafka-broker-0 failed: ControllerResizeError",
+    );
 }

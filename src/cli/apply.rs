@@ -49,6 +49,11 @@ pub struct ApplyArgs {
     /// made with.
     #[arg(long = "target", value_name = "ID")]
     pub targets: Vec<String>,
+    /// Recreate this resource (delete, then create) although it may match the file, as
+    /// Terraform's `-replace` (repeatable): for a Kafka trigger that is stuck. Destructive, so
+    /// `--allow-destroy` too. A saved plan recreates what it was made with.
+    #[arg(long = "replace", value_name = "ID")]
+    pub replace: Vec<String>,
     /// Allow changes that delete something live (index deletion, mapping, index or
     /// StorageClass replacement, a SageMaker variant's scaling).
     #[arg(long)]
@@ -106,9 +111,23 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
         }
         None => Targets::new(args.targets.clone()),
     };
+    let replace = match &saved {
+        Some((path, saved)) => {
+            if !args.replace.is_empty() && args.replace != saved.replace {
+                bail!(
+                    "{} was planned with --replace {:?}; apply it without --replace (or with the same ones), or make a new plan",
+                    path.display(),
+                    saved.replace
+                );
+            }
+            saved.replace.clone()
+        }
+        None => args.replace.clone(),
+    };
     let reading = Reading {
         wait: args.wait.settings(),
         targets,
+        replace,
         ..Reading::default()
     };
     let (stack, aws) = load_and_connect(global, &stack_file, &reading)

@@ -378,6 +378,8 @@ pub struct Reading {
     pub announce: bool,
     /// `--target`.
     pub targets: Targets,
+    /// `--replace`: resources to recreate.
+    pub replace: Vec<String>,
     /// How many resources are read at once.
     pub parallelism: usize,
     /// How long reading live state may take in all: each call has its own deadline too, but a
@@ -394,6 +396,7 @@ impl Default for Reading {
             wait: WaitSettings::default(),
             announce: true,
             targets: Targets::default(),
+            replace: vec![],
             parallelism: DEFAULT_READ_PARALLELISM,
             deadline: DEFAULT_READ_DEADLINE,
         }
@@ -559,6 +562,7 @@ async fn plan_loaded(
     let options = BuildOptions {
         parallelism: reading.parallelism,
         targets: reading.targets.clone(),
+        replace: reading.replace.clone(),
     };
     let built = tokio::time::timeout(
         reading.deadline,

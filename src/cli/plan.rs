@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use super::{plan_stack, GlobalArgs, OutputFormat, ReadArgs, StackFileArg};
+use super::{plan_stack, GlobalArgs, OutputFormat, ReadArgs, Reading, StackFileArg};
 use crate::plan::document::PlanDocument;
 use crate::render;
 
@@ -26,15 +26,26 @@ pub struct PlanArgs {
     /// How to print the plan.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Plan to recreate this resource (delete, then create) although it may match the file,
+    /// as Terraform's `-replace` (repeatable): for a Kafka trigger that is stuck.
+    #[arg(long = "replace", value_name = "ID")]
+    pub replace: Vec<String>,
 }
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
     if let Some(out) = &args.out {
         PlanDocument::may_write_over(out)?;
     }
-    let (stack, _, plan) = plan_stack(global, args.stack.path(), &args.read.reading(true)).await?;
+    let reading = Reading {
+        replace: args.replace.clone(),
+        ..args.read.reading(true)
+    };
+    let (stack, _, plan) = plan_stack(global, args.stack.path(), &reading).await?;
     let file = stack.path.display().to_string();
-    let document = PlanDocument::new(&plan, &stack, &args.read.reading(true).targets);
+    let document = PlanDocument {
+        replace: args.replace.clone(),
+        ..PlanDocument::new(&plan, &stack, &reading.targets)
+    };
     match args.output {
         OutputFormat::Text => print!("{}", render::text::plan(&plan, &file, global.verbose > 0)),
         OutputFormat::Json => print!("{}", render::json(&document)),

@@ -25,6 +25,8 @@ pub struct BuildOptions {
     pub parallelism: usize,
     /// `--target`: the part of the stack to plan.
     pub targets: Targets,
+    /// `--replace`: resource ids to recreate.
+    pub replace: Vec<String>,
 }
 
 impl Default for BuildOptions {
@@ -32,6 +34,7 @@ impl Default for BuildOptions {
         BuildOptions {
             parallelism: DEFAULT_READ_PARALLELISM,
             targets: Targets::default(),
+            replace: vec![],
         }
     }
 }
@@ -59,6 +62,7 @@ pub async fn build(
         tags: creation_tags(stack),
         parallelism: options.parallelism.max(1),
         targets: &options.targets,
+        replace: &options.replace,
     };
     let kinds = futures::future::try_join_all(KINDS.iter().map(|kind| kind.plan(&context))).await?;
     let mut plan = Plan {
@@ -83,12 +87,60 @@ pub async fn build(
         plan.errors
             .extend(unmatched_ignore_rules(&stack.spec, &plan, &declared));
     }
+    plan.errors
+        .extend(unmet_replacements(&options.replace, &plan, &declared));
     options
         .targets
         .restrict(&mut plan, &declared)
         .map_err(anyhow::Error::msg)?;
     drop(context);
     Ok((plan, clients))
+}
+
+/// `--replace ID`s the plan does not replace: no such resource (with a "did you mean"), or one
+/// whose kind cannot recreate it.
+fn unmet_replacements(replace: &[String], plan: &Plan, declared: &[String]) -> Vec<PlanError> {
+    let mut ids: Vec<String> = plan.changes.iter().map(|c| c.id.to_string()).collect();
+    ids.extend(declared.iter().cloned());
+    ids.sort();
+    ids.dedup();
+    let recreatable: Vec<&str> = KINDS
+        .iter()
+        .flat_map(|kind| kind.replaceable().iter().copied())
+        .collect();
+    replace
+        .iter()
+        .filter_map(|wanted| {
+            let change = plan.changes.iter().find(|c| &c.id.to_string() == wanted);
+            let help = match change {
+                Some(_) if !recreatable.iter().any(|prefix| wanted.starts_with(prefix)) => {
+                    format!(
+                        "pipectl recreates only these: {}; change this resource through the file",
+                        recreatable
+                            .iter()
+                            .map(|prefix| format!("{prefix}*"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+                Some(change) if change.action == crate::plan::Action::Replace => return None,
+                Some(_) => "only what pipectl created (or a trigger with prune = true) is recreated; delete it yourself or let pipectl take it over".to_string(),
+                None => match nearest(wanted, &ids) {
+                    Some(id) => format!("did you mean \"{id}\"? (the resource ids are those plans show)"),
+                    None => format!("this stack's resources are: {}", ids.join(", ")),
+                },
+            };
+            let message = match change {
+                Some(_) => format!("--replace {wanted:?}: pipectl cannot recreate it"),
+                None => format!("--replace {wanted:?} names no resource of stack {}", plan.stack),
+            };
+            Some(PlanError {
+                resource: wanted.clone(),
+                message,
+                help,
+            })
+        })
+        .collect()
 }
 
 /// `[[ignore]]` rules that match no resource of the stack: a misspelt id protects nothing, and

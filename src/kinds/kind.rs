@@ -29,6 +29,15 @@ pub struct PlanContext<'a> {
     /// The connections of this run: AWS, and the cluster and the Kafka brokers opened on the
     /// first kind's request, shared by all.
     pub clients: &'a Clients,
+    /// `--replace ID`: the resources to recreate although they may match the file.
+    pub replace: &'a [String],
+}
+
+impl PlanContext<'_> {
+    /// Whether `--replace` asks to recreate the resource with this id.
+    pub fn replacing(&self, id: &str) -> bool {
+        self.replace.iter().any(|wanted| wanted == id)
+    }
 }
 
 /// What a kind found: its changes (in plan order), errors, notes and ignored fields, and the
@@ -158,6 +167,11 @@ pub trait Kind: Sync {
         step: &'a Step,
         progress: &'a StepProgress,
     ) -> BoxFuture<'a, Result<()>>;
+    /// The resource id prefixes whose live objects it recreates when `--replace ID` asks
+    /// (delete, then create), as Terraform's `-replace` does.
+    fn replaceable(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// `pipectl import`'s flags that name its live objects.
     fn import_flags(&self) -> &'static [ImportFlag] {
         &[]
@@ -203,6 +217,9 @@ pub trait TypedKind: Sync {
     /// `pipectl import`'s flags that name its live objects.
     const IMPORT_FLAGS: &'static [ImportFlag] = &[];
 
+    /// The resource id prefixes it recreates when `--replace ID` asks.
+    const REPLACEABLE: &'static [&'static str] = &[];
+
     /// Its sections of the stack file.
     fn sections() -> Vec<SectionKind> {
         vec![]
@@ -246,6 +263,10 @@ impl<T: TypedKind> Kind for T {
 
     fn import_flags(&self) -> &'static [ImportFlag] {
         T::IMPORT_FLAGS
+    }
+
+    fn replaceable(&self) -> &'static [&'static str] {
+        T::REPLACEABLE
     }
 
     fn import<'a>(

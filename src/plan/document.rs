@@ -44,6 +44,9 @@ pub struct PlanDocument {
     /// PLAN.json` plans the same part again.
     #[serde(default)]
     pub targets: Targets,
+    /// `--replace` ids the plan recreates; `apply PLAN.json` plans them the same way again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replace: Vec<String>,
     pub summary: Summary,
     pub has_changes: bool,
     pub changes: Vec<Change>,
@@ -69,6 +72,7 @@ impl PlanDocument {
             spec_sha256: stack.sha256.clone(),
             created_at: now_rfc3339(),
             targets: targets.clone(),
+            replace: vec![],
             summary: plan.summary(),
             has_changes: plan.has_changes(),
             changes: plan.changes.clone(),

@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::plan::Step;
-use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind};
+use crate::plan::{
+    Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Unhealthy,
+};
 use crate::providers::eks::{describe_kube_error, server_side_apply, Cluster, FIELD_MANAGER};
 
 /// The kind of `eks.hpa.NAME` resource ids.
@@ -167,6 +169,30 @@ pub struct LiveAutoscaler {
     /// The object as read, for its `managedFields` (not part of a saved plan's fingerprint).
     #[serde(skip)]
     pub object: serde_json::Value,
+    /// Why the HPA controller says it cannot scale, if it does (not fingerprinted either).
+    #[serde(skip)]
+    pub health: Option<Unhealthy>,
+}
+
+/// The HPA controller's own verdict (`status.conditions`): `AbleToScale` or `ScalingActive`
+/// False means it does not scale the brokers, with its reason (`FailedGetResourceMetric`
+/// when no metrics server answers, `FailedGetScale` when the target is missing) and message.
+fn health_of(hpa: &HorizontalPodAutoscaler) -> Option<Unhealthy> {
+    let conditions = hpa.status.as_ref()?.conditions.as_ref()?;
+    let failing = conditions.iter().find(|c| {
+        c.status == "False" && matches!(c.type_.as_str(), "AbleToScale" | "ScalingActive")
+    })?;
+    let reason = failing.reason.as_deref().unwrap_or("no reason given");
+    let message = failing.message.as_deref().unwrap_or("no message");
+    let help = if reason == "FailedGetResourceMetric" {
+        "the HPA cannot read the brokers' CPU: install the Kubernetes metrics server (kubectl get apiservice v1beta1.metrics.k8s.io) and give the broker containers CPU requests"
+    } else {
+        "see `kubectl describe hpa` for the controller's events; the HPA keeps the current replica count until it can scale again"
+    };
+    Some(Unhealthy {
+        reason: format!("{} is False ({reason}): {message}", failing.type_),
+        help: help.into(),
+    })
 }
 
 fn live_from(hpa: &HorizontalPodAutoscaler) -> LiveAutoscaler {
@@ -217,6 +243,7 @@ fn live_from(hpa: &HorizontalPodAutoscaler) -> LiveAutoscaler {
         scale_down,
         generation: hpa.metadata.generation,
         object: serde_json::to_value(hpa).unwrap_or_default(),
+        health: health_of(hpa),
     }
 }
 
@@ -423,6 +450,7 @@ pub fn plan(
             hazards,
             conflicts,
             steps,
+            unhealthy: live.and_then(|live| live.health.clone()),
             ..Change::new(id, action, format!("eks:hpa:{}", desired.name))
         }),
         vec![],

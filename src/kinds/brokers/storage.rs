@@ -36,7 +36,8 @@ use serde_json::json;
 
 use super::limits;
 use crate::plan::{
-    Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step, SLOT_LANE_PREFIX,
+    Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step, Unhealthy,
+    SLOT_LANE_PREFIX,
 };
 use crate::progress::StepProgress;
 use crate::providers::eks::FIELD_MANAGER;
@@ -668,6 +669,7 @@ mod tests {
                 last_modification: modification,
             }),
             auto_mode: false,
+            resize_failure: None,
         }
     }
 
@@ -747,6 +749,7 @@ mod tests {
             started_epoch_seconds: Some(99_000),
             started_epoch_millis: None,
             targets: (None, None, None, None),
+            status_message: None,
         });
         assert!(optimizing.contains("optimizing (40%)"), "{optimizing}");
         let (recent, hazards) = deferral(Modification {
@@ -755,6 +758,7 @@ mod tests {
             started_epoch_seconds: Some(100_000 - 3600),
             started_epoch_millis: None,
             targets: (None, None, None, None),
+            status_message: None,
         });
         assert_eq!(
             recent, "",
@@ -772,6 +776,7 @@ mod tests {
             started_epoch_seconds: Some(100_000 - 25 * 3600),
             started_epoch_millis: None,
             targets: (None, None, None, None),
+            status_message: None,
         });
         assert_eq!(long_ago, "");
         assert!(hazards.is_empty(), "{hazards:?}");

@@ -403,6 +403,7 @@ pub static FUNCTIONS: Functions = Functions;
 
 impl TypedKind for Functions {
     const SERVICE: &'static str = "lambda";
+    const REPLACEABLE: &'static [&'static str] = &["lambda.kafka_trigger."];
     const IGNORABLE: &'static [(&'static str, &'static [&'static str])] = &[
         (
             "lambda.function.",
@@ -516,7 +517,10 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
     let owners: Vec<_> = functions
         .iter()
         .zip(live_functions.iter_mut())
-        .map(|(desired, live)| read_mapping_owners(aws, desired, live))
+        .map(|(desired, live)| {
+            let replacing = context.replacing(&format!("lambda.kafka_trigger.{}", desired.name));
+            read_mapping_owners(aws, desired, live, replacing)
+        })
         .collect();
     stream::iter(owners)
         .buffered(context.parallelism)
@@ -535,7 +539,10 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
         }
     }
     for (desired, live) in functions.iter().zip(&live_functions) {
-        let (changes, errors) = plan_function(desired, live.as_ref());
+        let (mut changes, errors) = plan_function(desired, live.as_ref());
+        if context.replacing(&format!("lambda.kafka_trigger.{}", desired.name)) {
+            trigger::recreate(&mut changes, desired, live.as_ref());
+        }
         out.changes.extend(stamped(changes, live));
         out.errors.extend(errors);
     }

@@ -156,11 +156,12 @@ pub(super) fn kafka_mappings(
 
 /// Tells pipectl's own Kafka mappings of a function from another owner's: their tags are read
 /// only for mappings the plan could replace (on another topic or cluster than the file's, or
-/// with another consumer group).
+/// with another consumer group, or any with `--replace`).
 pub(super) async fn read_mapping_owners(
     aws: &Aws,
     desired: &FunctionDefinition,
     live: &mut Option<LiveFunction>,
+    replacing: bool,
 ) -> Result<()> {
     let (Some(trigger), Some(live)) = (&desired.trigger, live.as_mut()) else {
         return Ok(());
@@ -172,7 +173,7 @@ pub(super) async fn read_mapping_owners(
                 .consumer_group_id
                 .as_ref()
                 .is_none_or(|g| Some(g) == mapping.consumer_group_id.as_ref());
-        if same || trigger.prune {
+        if (same && !replacing) || trigger.prune {
             continue;
         }
         if let Some(arn) = mapping.arn.clone() {
@@ -259,6 +260,40 @@ pub(super) fn plan_trigger(
     change.id = id;
     change.lane = lane;
     change
+}
+
+/// `--replace lambda.kafka_trigger.FN`: the mapping on the file's stream is deleted and created
+/// again (a mapping stuck in a state no update clears), when it is pipectl's to delete. The
+/// trigger's change becomes that replacement; otherwise it stays as planned and the engine
+/// says why it cannot be recreated.
+pub(super) fn recreate(
+    changes: &mut [Change],
+    desired: &FunctionDefinition,
+    live: Option<&LiveFunction>,
+) {
+    let (Some(trigger), Some(live)) = (&desired.trigger, live) else {
+        return;
+    };
+    let Some(current) = live.kafka_mappings.iter().find(|m| {
+        m.source == trigger.source && m.topics == [trigger.topic.clone()] && may_replace(trigger, m)
+    }) else {
+        return;
+    };
+    let Some(change) = changes.iter_mut().find(|c| c.id.kind == KAFKA_TRIGGER) else {
+        return;
+    };
+    let mut recreated = plan_trigger_replace(&desired.name, trigger, current, true);
+    recreated.diffs.push(FieldDiff::new(
+        "mapping",
+        Some(current.uuid.clone()),
+        Some("(recreated: --replace)".into()),
+    ));
+    *change = Change {
+        id: change.id.clone(),
+        lane: change.lane.clone(),
+        unhealthy: health(current),
+        ..recreated
+    };
 }
 
 /// Whether a mapping that stays works, in Lambda's words: `LastProcessingResult: PROBLEM: ...`

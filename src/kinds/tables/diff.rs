@@ -45,7 +45,10 @@ pub fn plan_table(
     let indexes = IndexWork::between(desired, live);
     let mut positions = indexes.positions();
     let mut changes = plan_index_deletions(desired, &indexes, &lane, &mut positions);
-    changes.push(plan_throughput(desired, live, table_id, &lane));
+    changes.push(Change {
+        unhealthy: live.health(),
+        ..plan_throughput(desired, live, table_id, &lane)
+    });
     changes.extend(plan_index_creations(
         desired,
         live,

@@ -31,7 +31,9 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step};
+use crate::plan::{
+    Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step, Unhealthy,
+};
 use crate::progress::StepProgress;
 use crate::providers::wait::{self, Poll};
 use crate::providers::{describe_sdk_error, Aws};
@@ -420,6 +422,7 @@ mod tests {
         LiveTable {
             arn: Some("arn:aws:dynamodb:us-east-1:123456789012:table/logs".into()),
             created_indexes,
+            archival_reason: None,
             name: "logs".into(),
             status: "ACTIVE".into(),
             billing_mode: mode,

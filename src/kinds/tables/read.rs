@@ -21,6 +21,9 @@ pub struct LiveTable {
     /// an index the file does not list.
     #[serde(default)]
     pub created_indexes: Vec<String>,
+    /// Why DynamoDB archived the table (`ArchivalSummary.ArchivalReason`), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archival_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -31,6 +34,28 @@ pub struct LiveIndex {
 }
 
 impl LiveTable {
+    /// Whether the table and its indexes serve requests, in DynamoDB's words: a table whose
+    /// KMS key is inaccessible or that DynamoDB archived does not; one still CREATING or
+    /// UPDATING, or an index not yet ACTIVE (DynamoDB has no failed index state: an index
+    /// whose creation fails is removed, and the plan shows it to create again), does not yet.
+    pub(super) fn health(&self) -> Option<Unhealthy> {
+        let name = &self.name;
+        let help = match self.status.as_str() {
+            "INACCESSIBLE_ENCRYPTION_CREDENTIALS" => format!("DynamoDB cannot use the table's KMS key: re-enable the key or restore its grants (kms:Encrypt, kms:Decrypt, kms:DescribeKey for DynamoDB); after 7 days without it DynamoDB archives the table (aws dynamodb describe-table --table-name {name})"),
+            "ARCHIVING" | "ARCHIVED" => format!("DynamoDB archived the table and serves no requests: restore it from the backup it made (ArchivalSummary.ArchivalBackupArn, aws dynamodb restore-table-from-backup), then plan again (aws dynamodb describe-table --table-name {name})"),
+            _ => match self.settled() {
+                Some(_) => format!("DynamoDB is still carrying out a change and serves the table or index as before until it is done; it settles by itself: plan again once `aws dynamodb describe-table --table-name {name}` shows every status ACTIVE"),
+                None => return None,
+            },
+        };
+        let reason = match (self.status.as_str(), &self.archival_reason, self.settled()) {
+            ("ACTIVE", _, Some(index)) => format!("{index} (table {name})"),
+            (status, Some(why), _) => format!("table {name} is {status}: {why}"),
+            (status, None, _) => format!("table {name} is {status}"),
+        };
+        Some(Unhealthy { reason, help })
+    }
+
     /// Settled: the table and every index ACTIVE, nothing backfilling.
     pub(super) fn settled(&self) -> Option<String> {
         if self.status != "ACTIVE" {
@@ -114,6 +139,10 @@ pub(super) fn live_from_description(table: &TableDescription) -> LiveTable {
             .table_status()
             .map(|s| s.as_str().to_string())
             .unwrap_or_else(|| "ACTIVE".into()),
+        archival_reason: table
+            .archival_summary()
+            .and_then(|summary| summary.archival_reason())
+            .map(str::to_string),
         billing_mode,
         capacity: table
             .provisioned_throughput()

@@ -8,6 +8,16 @@ pub fn plan_variant(
     scaling: &LiveScaling,
 ) -> (Option<Change>, Vec<PlanError>) {
     let id = ResourceId::new(VARIANT, format!("{}/{}", desired.endpoint, desired.variant));
+    if let Some(unhealthy) = endpoint.and_then(broken) {
+        let lane = lane(&desired.resource_id());
+        return (
+            Some(Change {
+                unhealthy: Some(unhealthy),
+                ..Change::new(id, Action::NoOp, lane)
+            }),
+            vec![],
+        );
+    }
     if let Some((message, help)) = not_scalable(desired, endpoint) {
         let error = PlanError {
             resource: id.to_string(),
@@ -47,6 +57,25 @@ pub fn plan_variant(
         }),
         vec![],
     )
+}
+
+/// An endpoint that stays broken until someone acts: `Failed` (its deployment failed) or
+/// `OutOfService`, or an update whose rollback failed (`UpdateRollbackFailed`: it takes no
+/// further update), with SageMaker's `FailureReason`. Its scaling is left alone until then.
+fn broken(endpoint: &LiveEndpoint) -> Option<Unhealthy> {
+    let status = endpoint.status.as_str();
+    if !matches!(status, "Failed" | "OutOfService" | "UpdateRollbackFailed") {
+        return None;
+    }
+    let why = endpoint
+        .failure_reason
+        .as_ref()
+        .map(|reason| format!(": {reason}"))
+        .unwrap_or_default();
+    Some(Unhealthy {
+        reason: format!("endpoint is {status}{why}"),
+        help: "pipectl leaves the scaling of a broken endpoint alone: fix the cause (aws sagemaker describe-endpoint shows it), then update the endpoint to a working endpoint config (aws sagemaker update-endpoint) and plan again".into(),
+    })
 }
 
 /// Why the variant cannot be scaled by its instance count (with how to fix it), if it cannot:

@@ -31,7 +31,9 @@ use aws_sdk_applicationautoscaling::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step};
+use crate::plan::{
+    Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step, Unhealthy,
+};
 use crate::progress::StepProgress;
 use crate::providers::to_i32;
 use crate::providers::{describe_sdk_error, Aws};
@@ -332,6 +334,7 @@ mod tests {
 
     fn in_service() -> LiveEndpoint {
         LiveEndpoint {
+            failure_reason: None,
             serverless_variants: vec![],
             inference_components: vec![],
             status: "InService".into(),

@@ -7,6 +7,9 @@ use super::*;
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LiveEndpoint {
     pub status: String,
+    /// Why the endpoint is `Failed` or `OutOfService`, in SageMaker's words (`FailureReason`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
     pub variants: Vec<String>,
     /// Container modes of the variant's model, when a multi-model check asked for them.
     pub container_modes: Option<Vec<String>>,
@@ -111,6 +114,7 @@ pub async fn read_endpoint(
             .endpoint_status()
             .map(|s| s.as_str().to_string())
             .unwrap_or_else(|| "Unknown".into()),
+        failure_reason: described.failure_reason().map(str::to_string),
         variants,
         container_modes,
         serverless_variants,

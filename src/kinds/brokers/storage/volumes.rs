@@ -50,6 +50,10 @@ pub struct LiveVolume {
     /// Provisioned by EKS Auto Mode's EBS provisioner, which manages the volume itself.
     #[serde(default)]
     pub auto_mode: bool,
+    /// Why Kubernetes could not resize the claim (`resize_failure`). Not part of a saved plan's
+    /// fingerprint: health moves by itself.
+    #[serde(skip)]
+    pub resize_failure: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -76,6 +80,9 @@ pub struct Modification {
     /// What the modification asked for: type, IOPS, throughput, size (GiB).
     #[serde(default)]
     pub targets: (Option<String>, Option<i64>, Option<i64>, Option<i64>),
+    /// EC2's `StatusMessage`: why a `failed` modification failed.
+    #[serde(skip)]
+    pub status_message: Option<String>,
 }
 
 pub(super) fn epoch_millis(time: &aws_smithy_types::DateTime) -> Option<i64> {
@@ -201,6 +208,7 @@ pub async fn read_volumes(
                 .and_then(|r| r.get("storage"))
                 .and_then(|q| quantity_bytes(&q.0))
                 .unwrap_or(0),
+            resize_failure: claim.status.as_ref().and_then(resize_failure),
             auto_mode: handle
                 .as_ref()
                 .is_some_and(|(driver, _)| driver == EKS_AUTO_MODE_PROVISIONER),
@@ -265,6 +273,7 @@ pub(super) async fn read_ebs(aws: &Aws, ids: &[String]) -> Result<BTreeMap<Strin
                         .map(|s| s.as_str().to_string())
                         .unwrap_or_else(|| "unknown".into()),
                     progress: m.progress(),
+                    status_message: m.status_message().map(str::to_string),
                     started_epoch_seconds: started,
                     started_epoch_millis: started_millis,
                     targets: (
@@ -382,7 +391,39 @@ fn plan_volume(
         hazards,
         deferred: performance.deferred,
         steps,
+        unhealthy: volume_health(volume),
         ..Change::new(id, action, lane)
+    })
+}
+
+/// Whether the volume got what was last asked of it: Kubernetes' resize failure on the claim,
+/// or EC2's `failed` modification with its `StatusMessage`.
+fn volume_health(volume: &LiveVolume) -> Option<Unhealthy> {
+    if let Some(failure) = &volume.resize_failure {
+        return Some(Unhealthy {
+            reason: format!("resizing claim {} failed: {failure}", volume.claim),
+            help: "the claim asks for more than the volume has: fix the cause the CSI driver reports (kubectl describe pvc), and the resizer retries; an Infeasible resize needs the claim's request set back by an administrator (Kubernetes' RecoverVolumeExpansionFailure)".into(),
+        });
+    }
+    let ebs = volume.ebs.as_ref()?;
+    let modification = ebs
+        .last_modification
+        .as_ref()
+        .filter(|m| m.state == "failed")?;
+    let why = modification
+        .status_message
+        .as_ref()
+        .map(|message| format!(": {message}"))
+        .unwrap_or_default();
+    Some(Unhealthy {
+        reason: format!(
+            "the last modification of EBS volume {} failed{why}",
+            ebs.volume_id
+        ),
+        help: format!(
+            "the volume kept its previous settings: fix the cause (aws ec2 describe-volumes-modifications --volume-ids {}), and apply again asks for the file's settings",
+            ebs.volume_id
+        ),
     })
 }
 
