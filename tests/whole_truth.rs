@@ -342,6 +342,116 @@ async fn replace_recreates_a_stuck_trigger() {
         .any(|u| Some(u.as_str()) == mappings.event_source_mappings()[0].uuid()));
 }
 
+/// A resource that carries another stack's name is a plan error naming that stack, with no
+/// write, until `--take-over` names it; then its `pipectl:stack` tag moves.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_stacks_resource_is_not_taken_silently() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["shared-fn"]);
+    let table = |stack: &str, read: u32| {
+        format!(
+            "[stack]\nname = \"{stack}\"\n\n[[dynamodb.tables]]\nname = \"SharedTable\"\npartition_key = {{ name = \"id\", type = \"S\" }}\nbilling_mode = \"PROVISIONED\"\ncapacity = {{ read = {read}, write = 5 }}\n"
+        )
+    };
+    let team_a = emulator.stack("team-a.toml", &table("team-a", 5));
+    let team_b = emulator.stack("team-b.toml", &table("team-b", 50));
+    emulator.apply(&team_a).expect_code(0);
+    emulator.clear_log();
+    emulator
+        .pipectl(&["apply", "-f", path_str(&team_b), "--auto-approve"])
+        .expect_code(1)
+        .expect_stderr("dynamodb.table.SharedTable belongs to stack \"team-a\"")
+        .expect_stderr("--take-over dynamodb.table.SharedTable");
+    assert!(
+        emulator.mutating_calls().is_empty(),
+        "{:?}",
+        emulator.mutating_calls()
+    );
+    emulator
+        .pipectl(&[
+            "plan",
+            "-f",
+            path_str(&team_b),
+            "--take-over",
+            "lambda.function.nope",
+        ])
+        .expect_code(1)
+        .expect_stderr("--take-over \"lambda.function.nope\": no resource");
+    emulator
+        .pipectl(&[
+            "plan",
+            "-f",
+            path_str(&team_b),
+            "--take-over",
+            "dynamodb.table.SharedTable",
+        ])
+        .expect_code(0)
+        .expect_stdout("owner: team-a -> team-b");
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            path_str(&team_b),
+            "--auto-approve",
+            "--take-over",
+            "dynamodb.table.SharedTable",
+        ])
+        .expect_code(0);
+    let arn = emulator
+        .table("SharedTable")
+        .await
+        .table_arn()
+        .expect("arn")
+        .to_string();
+    let tags = emulator
+        .dynamodb()
+        .await
+        .list_tags_of_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .expect("ListTagsOfResource");
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == "pipectl:stack" && t.value() == "team-b"),
+        "{tags:?}"
+    );
+    // Now team-a is the one told.
+    emulator
+        .pipectl(&["plan", "-f", path_str(&team_a)])
+        .expect_code(1)
+        .expect_stderr("belongs to stack \"team-b\"");
+
+    // A function tagged by another stack: the same.
+    let lambda = emulator.lambda().await;
+    let function_arn = lambda
+        .get_function()
+        .function_name("shared-fn")
+        .send()
+        .await
+        .expect("GetFunction")
+        .configuration()
+        .and_then(|c| c.function_arn())
+        .expect("arn")
+        .to_string();
+    lambda
+        .tag_resource()
+        .resource(&function_arn)
+        .tags("pipectl:stack", "team-a")
+        .send()
+        .await
+        .expect("TagResource");
+    let function = emulator.stack(
+        "fn.toml",
+        "[stack]\nname = \"team-b\"\n\n[[lambda.functions]]\nname = \"shared-fn\"\nmemory_mib = 512\n",
+    );
+    emulator
+        .pipectl(&["drift", path_str(&function)])
+        .expect_code(1)
+        .expect_stdout("lambda.function.shared-fn belongs to stack \"team-a\"");
+}
+
 /// A template's placeholders (`<<WHAT>>`) never reach AWS: `validate` warns with file and line,
 /// plan and apply refuse the stack before any call, and a filled-in stack plans.
 #[test]

@@ -54,6 +54,10 @@ pub struct ApplyArgs {
     /// `--allow-destroy` too. A saved plan recreates what it was made with.
     #[arg(long = "replace", value_name = "ID")]
     pub replace: Vec<String>,
+    /// Take this resource over from the stack whose name it carries (repeatable); its
+    /// `pipectl:stack` tag moves to this stack. A saved plan takes over what it was made with.
+    #[arg(long = "take-over", value_name = "ID")]
+    pub take_over: Vec<String>,
     /// Allow changes that delete something live (index deletion, mapping, index or
     /// StorageClass replacement, a SageMaker variant's scaling).
     #[arg(long)]
@@ -111,23 +115,27 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<u8> {
         }
         None => Targets::new(args.targets.clone()),
     };
-    let replace = match &saved {
-        Some((path, saved)) => {
-            if !args.replace.is_empty() && args.replace != saved.replace {
-                bail!(
-                    "{} was planned with --replace {:?}; apply it without --replace (or with the same ones), or make a new plan",
-                    path.display(),
-                    saved.replace
-                );
+    // A saved plan is applied with the --replace and --take-over it was made with.
+    let saved_ids = |flag: &str, given: &[String], recorded: fn(&PlanDocument) -> &Vec<String>| {
+        match &saved {
+            Some((path, saved)) => {
+                let recorded = recorded(saved);
+                if !given.is_empty() && given != recorded.as_slice() {
+                    bail!(
+                        "{} was planned with {flag} {recorded:?}; apply it without {flag} (or with the same ones), or make a new plan",
+                        path.display()
+                    );
+                }
+                Ok(recorded.clone())
             }
-            saved.replace.clone()
+            None => Ok(given.to_vec()),
         }
-        None => args.replace.clone(),
     };
     let reading = Reading {
         wait: args.wait.settings(),
         targets,
-        replace,
+        replace: saved_ids("--replace", &args.replace, |d| &d.replace)?,
+        take_over: saved_ids("--take-over", &args.take_over, |d| &d.take_over)?,
         ..Reading::default()
     };
     let (stack, aws) = load_and_connect(global, &stack_file, &reading)

@@ -380,6 +380,8 @@ pub struct Reading {
     pub targets: Targets,
     /// `--replace`: resources to recreate.
     pub replace: Vec<String>,
+    /// `--take-over`: resources another stack owns that this one takes.
+    pub take_over: Vec<String>,
     /// How many resources are read at once.
     pub parallelism: usize,
     /// How long reading live state may take in all: each call has its own deadline too, but a
@@ -397,6 +399,7 @@ impl Default for Reading {
             announce: true,
             targets: Targets::default(),
             replace: vec![],
+            take_over: vec![],
             parallelism: DEFAULT_READ_PARALLELISM,
             deadline: DEFAULT_READ_DEADLINE,
         }
@@ -563,6 +566,7 @@ async fn plan_loaded(
         parallelism: reading.parallelism,
         targets: reading.targets.clone(),
         replace: reading.replace.clone(),
+        take_over: reading.take_over.clone(),
     };
     let built = tokio::time::timeout(
         reading.deadline,

@@ -30,6 +30,10 @@ pub struct PlanArgs {
     /// as Terraform's `-replace` (repeatable): for a Kafka trigger that is stuck.
     #[arg(long = "replace", value_name = "ID")]
     pub replace: Vec<String>,
+    /// Take this resource over from the stack whose name it carries (repeatable): the plan
+    /// manages it and moves its `pipectl:stack` tag to this stack.
+    #[arg(long = "take-over", value_name = "ID")]
+    pub take_over: Vec<String>,
 }
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
@@ -38,12 +42,14 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
     }
     let reading = Reading {
         replace: args.replace.clone(),
+        take_over: args.take_over.clone(),
         ..args.read.reading(true)
     };
     let (stack, _, plan) = plan_stack(global, args.stack.path(), &reading).await?;
     let file = stack.path.display().to_string();
     let document = PlanDocument {
         replace: args.replace.clone(),
+        take_over: args.take_over.clone(),
         ..PlanDocument::new(&plan, &stack, &reading.targets)
     };
     match args.output {

@@ -27,6 +27,8 @@ pub struct BuildOptions {
     pub targets: Targets,
     /// `--replace`: resource ids to recreate.
     pub replace: Vec<String>,
+    /// `--take-over`: resource ids another stack owns that this one takes.
+    pub take_over: Vec<String>,
 }
 
 impl Default for BuildOptions {
@@ -35,6 +37,7 @@ impl Default for BuildOptions {
             parallelism: DEFAULT_READ_PARALLELISM,
             targets: Targets::default(),
             replace: vec![],
+            take_over: vec![],
         }
     }
 }
@@ -42,7 +45,7 @@ impl Default for BuildOptions {
 /// The tags pipectl puts on what it creates: the stack's own, plus one naming the stack.
 pub fn creation_tags(stack: &LoadedStack) -> BTreeMap<String, String> {
     let mut tags = stack.spec.stack.tags.clone();
-    tags.insert("pipectl:stack".to_string(), stack.name().to_string());
+    tags.insert(crate::plan::STACK_TAG.to_string(), stack.name().to_string());
     tags
 }
 
@@ -63,6 +66,7 @@ pub async fn build(
         parallelism: options.parallelism.max(1),
         targets: &options.targets,
         replace: &options.replace,
+        take_over: &options.take_over,
     };
     let kinds = futures::future::try_join_all(KINDS.iter().map(|kind| kind.plan(&context))).await?;
     let mut plan = Plan {
@@ -89,12 +93,57 @@ pub async fn build(
     }
     plan.errors
         .extend(unmet_replacements(&options.replace, &plan, &declared));
+    plan.errors
+        .extend(other_stacks_resources(&options.take_over, &plan));
     options
         .targets
         .restrict(&mut plan, &declared)
         .map_err(anyhow::Error::msg)?;
     drop(context);
     Ok((plan, clients))
+}
+
+/// Live objects that carry another stack's name: two stacks managing one object flip it on
+/// every apply, so the plan stops unless `--take-over` names it (and then the name moves).
+fn other_stacks_resources(take_over: &[String], plan: &Plan) -> Vec<PlanError> {
+    // Owned by this stack already (a re-run after the take-over) is fine: it converges.
+    let owned = |id: &str| {
+        plan.changes
+            .iter()
+            .find(|c| c.id.to_string() == id)
+            .is_some_and(|c| c.owner.is_some())
+    };
+    let mut errors: Vec<PlanError> = plan
+        .changes
+        .iter()
+        .filter_map(|change| {
+            let owner = change.owner.as_deref()?;
+            let id = change.id.to_string();
+            if owner == plan.stack || take_over.contains(&id) {
+                return None;
+            }
+            Some(PlanError {
+                message: format!(
+                    "{id} belongs to stack {owner:?} (its pipectl:stack tag), not to stack {:?}",
+                    plan.stack
+                ),
+                help: format!(
+                    "two stacks must not manage one resource: remove it from one of the files, or take it over with `--take-over {id}` (its tag then names {:?})",
+                    plan.stack
+                ),
+                resource: id,
+            })
+        })
+        .collect();
+    errors.extend(take_over.iter().filter(|id| !owned(id)).map(|wanted| PlanError {
+        resource: wanted.clone(),
+        message: format!(
+            "--take-over {wanted:?}: no resource of stack {} with that id carries a stack's name",
+            plan.stack
+        ),
+        help: "name a resource the plan reports as another stack's; nothing is taken over otherwise".into(),
+    }));
+    errors
 }
 
 /// `--replace ID`s the plan does not replace: no such resource (with a "did you mean"), or one

@@ -31,12 +31,22 @@ pub struct PlanContext<'a> {
     pub clients: &'a Clients,
     /// `--replace ID`: the resources to recreate although they may match the file.
     pub replace: &'a [String],
+    /// `--take-over ID`: resources another stack's name is on that this stack takes.
+    pub take_over: &'a [String],
 }
 
 impl PlanContext<'_> {
     /// Whether `--replace` asks to recreate the resource with this id.
     pub fn replacing(&self, id: &str) -> bool {
         self.replace.iter().any(|wanted| wanted == id)
+    }
+
+    /// Whether the live object with this id, carrying `owner`'s name, must be tagged with this
+    /// stack's: it carries another stack's name and `--take-over` names it. (Objects pipectl
+    /// creates are tagged when created.)
+    pub fn moves_owner(&self, id: &str, owner: Option<&str>) -> bool {
+        owner.is_some_and(|owner| owner != self.stack.name())
+            && self.take_over.iter().any(|wanted| wanted == id)
     }
 }
 

@@ -47,6 +47,9 @@ pub struct PlanDocument {
     /// `--replace` ids the plan recreates; `apply PLAN.json` plans them the same way again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replace: Vec<String>,
+    /// `--take-over` ids whose owner tag the plan moves to this stack.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub take_over: Vec<String>,
     pub summary: Summary,
     pub has_changes: bool,
     pub changes: Vec<Change>,
@@ -73,6 +76,7 @@ impl PlanDocument {
             created_at: now_rfc3339(),
             targets: targets.clone(),
             replace: vec![],
+            take_over: vec![],
             summary: plan.summary(),
             has_changes: plan.has_changes(),
             changes: plan.changes.clone(),

@@ -304,7 +304,15 @@ pub struct Change {
     /// is not stale when only it changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unhealthy: Option<Unhealthy>,
+    /// The stack the live object carries the name of (its `pipectl:stack` tag), when its kind
+    /// reads one. Another stack's name here is a plan error unless `--take-over` names the id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
+
+/// The tag pipectl puts on what it creates or takes over, naming the stack: it tells one
+/// stack's objects from another's (and from objects no stack made).
+pub const STACK_TAG: &str = "pipectl:stack";
 
 /// Why a live object does not work, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -316,6 +324,20 @@ pub struct Unhealthy {
 }
 
 impl Change {
+    /// Taking the live object over from the stack it belongs to: its `pipectl:stack` tag moves
+    /// to `stack` by `step`, after the change's other steps.
+    pub fn move_owner(&mut self, stack: &str, step: Step) {
+        self.diffs.push(FieldDiff::new(
+            "owner",
+            self.owner.clone(),
+            Some(stack.to_string()),
+        ));
+        self.steps.push(step);
+        if self.action == Action::NoOp {
+            self.action = Action::Update;
+        }
+    }
+
     /// A change of `id` in `lane` with nothing else yet: the base of a struct update
     /// (`Change { diffs, steps, ..Change::new(id, Action::Update, lane) }`), so a kind writes
     /// only what its change has.
@@ -333,6 +355,7 @@ impl Change {
             fingerprint: None,
             steps: vec![],
             unhealthy: None,
+            owner: None,
         }
     }
 }

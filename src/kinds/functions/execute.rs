@@ -20,6 +20,11 @@ pub async fn execute(
         FunctionOperation::DeleteConcurrency { function } => {
             delete_concurrency(aws, function, progress).await
         }
+        FunctionOperation::TagOwner {
+            function,
+            arn,
+            stack,
+        } => tag_owner(aws, function, arn, stack).await,
         FunctionOperation::CreateMapping { function, trigger } => {
             create_mapping(aws, function, trigger, progress).await
         }
@@ -272,4 +277,16 @@ pub(super) async fn wait_for_function(
         },
     )
     .await
+}
+
+/// Moves the function's `pipectl:stack` tag to the stack that took it over.
+async fn tag_owner(aws: &Aws, function: &str, arn: &str, stack: &str) -> Result<()> {
+    aws.lambda
+        .tag_resource()
+        .resource(arn)
+        .tags(STACK_TAG, stack)
+        .send()
+        .await
+        .map_err(|e| anyhow!("TagResource {function} failed: {}", describe_sdk_error(&e)))?;
+    Ok(())
 }

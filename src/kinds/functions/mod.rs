@@ -84,9 +84,7 @@ pub struct FunctionDefinition {
     pub trigger: Option<TriggerDefinition>,
 }
 
-/// The tag pipectl puts on what it creates; on a Kafka mapping it tells pipectl's mappings from
-/// another owner's.
-pub const STACK_TAG: &str = "pipectl:stack";
+pub use crate::plan::STACK_TAG;
 
 /// How long apply waits for a new or changed mapping to report OK, unless the spec says.
 const DEFAULT_HEALTH_TIMEOUT_SECONDS: u64 = 120;
@@ -192,6 +190,12 @@ pub enum FunctionOperation {
         function: String,
         uuid: String,
     },
+    /// Tags the function with the stack that takes it over (`--take-over`).
+    TagOwner {
+        function: String,
+        arn: String,
+        stack: String,
+    },
 }
 
 impl FunctionOperation {
@@ -223,6 +227,7 @@ impl FunctionOperation {
                 "lambda:DeleteEventSourceMapping",
                 "lambda:GetEventSourceMapping",
             ],
+            FunctionOperation::TagOwner { .. } => vec!["lambda:TagResource"],
         }
     }
 }
@@ -452,6 +457,28 @@ impl TypedKind for Functions {
     }
 }
 
+/// The function's owner on its change, and, with `--take-over`, the step that moves it.
+fn take_over(context: &PlanContext<'_>, changes: &mut [Change], live: &LiveFunction) {
+    let Some(change) = changes.iter_mut().find(|c| c.id.kind == FUNCTION) else {
+        return;
+    };
+    change.owner = live.owner.clone();
+    let (id, stack) = (change.id.to_string(), context.stack.name());
+    if let (true, Some(arn)) = (context.moves_owner(&id, live.owner.as_deref()), &live.arn) {
+        change.move_owner(
+            stack,
+            step(
+                format!("tag {} {STACK_TAG}={stack}", live.name),
+                FunctionOperation::TagOwner {
+                    function: live.name.clone(),
+                    arn: arn.clone(),
+                    stack: stack.to_string(),
+                },
+            ),
+        );
+    }
+}
+
 /// The ids a function and its trigger have in a plan.
 fn function_ids(function: &FunctionDefinition) -> Vec<String> {
     let trigger = function
@@ -540,6 +567,9 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
     }
     for (desired, live) in functions.iter().zip(&live_functions) {
         let (mut changes, errors) = plan_function(desired, live.as_ref());
+        if let Some(live) = live {
+            take_over(context, &mut changes, live);
+        }
         if context.replacing(&format!("lambda.kafka_trigger.{}", desired.name)) {
             trigger::recreate(&mut changes, desired, live.as_ref());
         }
@@ -562,6 +592,8 @@ mod tests {
 
     fn live(reserved: Option<i64>) -> LiveFunction {
         LiveFunction {
+            arn: None,
+            owner: None,
             name: "f".into(),
             timeout_seconds: 3,
             memory_mib: 128,

@@ -12,6 +12,11 @@ pub struct LiveFunction {
     pub last_update_status: String,
     pub revision_id: Option<String>,
     pub kafka_mappings: Vec<LiveMapping>,
+    #[serde(default)]
+    pub arn: Option<String>,
+    /// The stack its `pipectl:stack` tag names (GetFunction returns the tags).
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -111,6 +116,8 @@ pub async fn read_function(
             .map(|s| s.as_str().to_string())
             .unwrap_or_else(|| "Successful".into()),
         revision_id: configuration.revision_id().map(str::to_string),
+        arn: configuration.function_arn().map(str::to_string),
+        owner: output.tags().and_then(|tags| tags.get(STACK_TAG)).cloned(),
         kafka_mappings: kafka_mappings(&mappings),
     }))
 }

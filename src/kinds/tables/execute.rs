@@ -81,7 +81,25 @@ pub async fn execute(aws: &Aws, operation: &TableOperation, progress: &StepProgr
             index,
             position,
         } => delete_index(aws, table, index, position, progress).await,
+        TableOperation::TagOwner { table, arn, stack } => tag_owner(aws, table, arn, stack).await,
     }
+}
+
+/// Moves the table's `pipectl:stack` tag to the stack that took it over.
+async fn tag_owner(aws: &Aws, table: &str, arn: &str, stack: &str) -> Result<()> {
+    let tag = Tag::builder()
+        .key(STACK_TAG)
+        .value(stack)
+        .build()
+        .map_err(|e| anyhow!("tag for {table}: {e}"))?;
+    aws.dynamodb
+        .tag_resource()
+        .resource_arn(arn)
+        .tags(tag)
+        .send()
+        .await
+        .map_err(|e| anyhow!("TagResource {table} failed: {}", describe_sdk_error(&e)))?;
+    Ok(())
 }
 
 /// What an UpdateTable sets: the billing mode, and throughput only where it must be sent.

@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::{
     Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step, Unhealthy,
+    STACK_TAG,
 };
 use crate::progress::StepProgress;
 use crate::providers::wait::{self, Poll};
@@ -254,6 +255,12 @@ pub enum TableOperation {
         index: String,
         position: String,
     },
+    /// Tags the table with the stack that takes it over (`--take-over`).
+    TagOwner {
+        table: String,
+        arn: String,
+        stack: String,
+    },
 }
 
 impl TableOperation {
@@ -270,8 +277,29 @@ impl TableOperation {
             TableOperation::UpdateTable { .. }
             | TableOperation::CreateIndex { .. }
             | TableOperation::DeleteIndex { .. } => "dynamodb:UpdateTable",
+            TableOperation::TagOwner { .. } => return vec!["dynamodb:TagResource"],
         };
         vec![call, "dynamodb:DescribeTable"]
+    }
+}
+
+/// The table's owner on its change, and, with `--take-over`, the step that moves it.
+fn take_over(context: &PlanContext<'_>, changes: &mut [Change], live: &LiveTable) {
+    let Some(change) = changes.iter_mut().find(|c| c.id.kind == TABLE) else {
+        return;
+    };
+    change.owner = live.owner.clone();
+    let (id, stack) = (change.id.to_string(), context.stack.name());
+    if let (true, Some(arn)) = (context.moves_owner(&id, live.owner.as_deref()), &live.arn) {
+        change.move_owner(
+            stack,
+            (TableOperation::TagOwner {
+                table: live.name.clone(),
+                arn: arn.clone(),
+                stack: stack.to_string(),
+            })
+            .into_step(format!("tag {} {STACK_TAG}={stack}", live.name)),
+        );
     }
 }
 
@@ -374,7 +402,10 @@ async fn plan_tables(context: &PlanContext<'_>) -> Result<KindPlan> {
     }
     for (desired, live) in tables.iter().zip(&live_tables) {
         out.notes.extend(unmanaged_notes(desired, live.as_ref()));
-        let (changes, errors) = plan_table(desired, live.as_ref());
+        let (mut changes, errors) = plan_table(desired, live.as_ref());
+        if let Some(live) = live {
+            take_over(context, &mut changes, live);
+        }
         out.changes.extend(stamped(changes, live));
         out.errors.extend(errors);
     }
@@ -423,6 +454,7 @@ mod tests {
             arn: Some("arn:aws:dynamodb:us-east-1:123456789012:table/logs".into()),
             created_indexes,
             archival_reason: None,
+            owner: None,
             name: "logs".into(),
             status: "ACTIVE".into(),
             billing_mode: mode,

@@ -24,6 +24,9 @@ pub struct LiveTable {
     /// Why DynamoDB archived the table (`ArchivalSummary.ArchivalReason`), when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archival_reason: Option<String>,
+    /// The stack its `pipectl:stack` tag names.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -156,23 +159,21 @@ pub(super) fn live_from_description(table: &TableDescription) -> LiveTable {
             .map(|t| t.secs()),
         arn: table.table_arn().map(str::to_string),
         created_indexes: vec![],
+        owner: None,
     }
 }
 
-/// Reads one table for a plan: DescribeTable, and its tags only when it has an index the file
-/// does not list (one more call, needed to tell pipectl's indexes from another owner's).
+/// Reads one table for a plan: DescribeTable and its tags (ListTagsOfResource: the stack that
+/// owns it, and the indexes pipectl created). DescribeTable does not return tags, so ownership
+/// costs one call per existing table.
 pub async fn read_table_for(aws: &Aws, desired: &TableDefinition) -> Result<Option<LiveTable>> {
     let Some(mut live) = read_table(aws, &desired.name).await? else {
         return Ok(None);
     };
-    let unlisted = live
-        .indexes
-        .iter()
-        .any(|i| !desired.indexes.iter().any(|d| d.name == i.definition.name));
-    if unlisted && !desired.removal.prune {
-        if let Some(arn) = &live.arn {
-            live.created_indexes = created_indexes(aws, arn).await?;
-        }
+    if let Some(arn) = &live.arn {
+        let tags = read_tags(aws, arn).await?;
+        live.owner = tags.get(STACK_TAG).cloned();
+        live.created_indexes = index_names(&tags);
     }
     Ok(Some(live))
 }
@@ -200,9 +201,11 @@ pub async fn read_tags(aws: &Aws, arn: &str) -> Result<BTreeMap<String, String>>
 
 /// The names in the table's `pipectl:indexes` tag.
 pub(super) async fn created_indexes(aws: &Aws, arn: &str) -> Result<Vec<String>> {
-    Ok(read_tags(aws, arn)
-        .await?
-        .get(CREATED_INDEXES_TAG)
+    Ok(index_names(&read_tags(aws, arn).await?))
+}
+
+fn index_names(tags: &BTreeMap<String, String>) -> Vec<String> {
+    tags.get(CREATED_INDEXES_TAG)
         .map(|names| {
             names
                 .split(',')
@@ -210,7 +213,7 @@ pub(super) async fn created_indexes(aws: &Aws, arn: &str) -> Result<Vec<String>>
                 .map(str::to_string)
                 .collect()
         })
-        .unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// Adds (or removes) an index in the table's `pipectl:indexes` tag, after pipectl created (or
