@@ -737,3 +737,52 @@ async fn broker_storage_and_autoscaler_failures_are_unhealthy() {
         "resizing claim data-kafka-broker-0 failed: ControllerResizeError",
     );
 }
+
+/// Smaller things: a --region other than the stack's pinned one is refused unless forced;
+/// --expect-account must look like an account id; `-o` is `--output`.
+#[test]
+fn region_account_and_output_flags_say_what_is_wrong() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["app-fn"]);
+    let stack = emulator.stack(
+        "pinned.toml",
+        &function_stack(30).replace(
+            "name = \"app\"\n",
+            "name = \"app\"\nregion = \"us-east-1\"\n",
+        ),
+    );
+    let file = path_str(&stack);
+    emulator
+        .pipectl(&["plan", "-f", file, "--region", "eu-west-1"])
+        .expect_code(1)
+        .expect_stderr(
+            "the stack pins region us-east-1, but --region (or PIPECTL_REGION) says eu-west-1",
+        )
+        .expect_stderr("--force-region");
+    emulator
+        .pipectl_with(&["plan", "-f", file], &[("PIPECTL_REGION", "eu-west-1")])
+        .expect_code(1)
+        .expect_stderr("the stack pins region us-east-1");
+    // Forced, the plan reads eu-west-1, where the function does not exist.
+    emulator
+        .pipectl(&[
+            "plan",
+            "-f",
+            file,
+            "--region",
+            "eu-west-1",
+            "--force-region",
+        ])
+        .expect_code(1)
+        .expect_stderr("region eu-west-1");
+    emulator
+        .pipectl(&["plan", "-f", file, "--region", "us-east-1"])
+        .expect_code(0);
+    emulator
+        .pipectl(&["plan", "-f", file, "--expect-account", "12345678901"])
+        .expect_code(1)
+        .expect_stderr("is not an AWS account id: it is 12 digits");
+    let json = emulator.pipectl(&["plan", "-f", file, "-o", "json"]);
+    json.expect_code(0);
+    serde_json::from_str::<serde_json::Value>(&json.stdout).expect("-o json prints JSON");
+}

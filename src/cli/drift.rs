@@ -28,7 +28,7 @@ pub struct DriftArgs {
     #[arg(short, long)]
     pub quiet: bool,
     /// How to print the report.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 }
 

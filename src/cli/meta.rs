@@ -13,7 +13,7 @@ use super::Cli;
 #[derive(Debug, Args)]
 pub struct VersionArgs {
     /// `json` prints {version, commit, target, format_version}.
-    #[arg(long, value_enum, default_value_t = VersionOutput::Text)]
+    #[arg(short = 'o', long, value_enum, default_value_t = VersionOutput::Text)]
     pub output: VersionOutput,
 }
 

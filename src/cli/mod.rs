@@ -16,7 +16,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::engine::build::{BuildOptions, DEFAULT_READ_PARALLELISM};
@@ -37,11 +37,27 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `--expect-account`: an AWS account id is 12 digits (a typo must not pass as "another
+/// account" at the first call).
+fn account_id(value: &str) -> std::result::Result<String, String> {
+    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "{value:?} is not an AWS account id: it is 12 digits, e.g. 123456789012 (quote it to keep leading zeros)"
+        ))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// AWS region (overrides [stack] region and AWS_REGION).
+    /// AWS region (for a stack without [stack] region; overrides AWS_REGION). A different
+    /// region than the stack's pinned one is refused unless --force-region.
     #[arg(long, global = true, env = "PIPECTL_REGION")]
     pub region: Option<String>,
+    /// Use --region (or PIPECTL_REGION) although the stack file pins another region.
+    #[arg(long, global = true)]
+    pub force_region: bool,
     /// AWS shared-config profile (SSO, assume-role and credential_process profiles work). It
     /// must exist, and its credentials are used even when AWS_ACCESS_KEY_ID is set, as with the
     /// AWS CLI. Without it, AWS_PROFILE and the SDK's standard chain decide.
@@ -53,7 +69,8 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "ACCOUNT_ID",
-        env = "PIPECTL_EXPECT_ACCOUNT"
+        env = "PIPECTL_EXPECT_ACCOUNT",
+        value_parser = account_id
     )]
     pub expect_account: Option<String>,
     /// Kubernetes context of your kubeconfig to reach the cluster with (overrides
@@ -349,14 +366,21 @@ async fn connect_with(
     wait: WaitSettings,
     checked: bool,
 ) -> Result<Aws> {
-    let region = global.region.clone().or_else(|| {
-        stack
-            .spec
-            .stack
-            .region
-            .as_ref()
-            .map(|r| r.get_ref().clone())
-    });
+    let pinned = stack
+        .spec
+        .stack
+        .region
+        .as_ref()
+        .map(|r| r.get_ref().clone());
+    if let (Some(given), Some(pinned)) = (&global.region, &pinned) {
+        if given != pinned && !global.force_region {
+            bail!(
+                "{}: the stack pins region {pinned}, but --region (or PIPECTL_REGION) says {given}; nothing was read or changed\n   = help: drop --region/PIPECTL_REGION, or pass --force-region to plan this stack in {given} (its resources there are other resources)",
+                stack.path.display()
+            );
+        }
+    }
+    let region = global.region.clone().or(pinned);
     let connection = Connection {
         region,
         profile: global.profile.clone(),

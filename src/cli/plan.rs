@@ -24,7 +24,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "PLAN.json")]
     pub out: Option<PathBuf>,
     /// How to print the plan.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// Plan to recreate this resource (delete, then create) although it may match the file,
     /// as Terraform's `-replace` (repeatable): for a Kafka trigger that is stuck.

@@ -16,7 +16,7 @@ pub struct ShowArgs {
     #[arg(value_name = "PLAN.json")]
     pub plan_file: PathBuf,
     /// How to print the plan.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 }
 

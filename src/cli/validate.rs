@@ -21,7 +21,7 @@ pub struct ValidateArgs {
     /// `json` prints {valid, file, errors: [{file, line, column, end_line, end_column, field,
     /// message, help}]} on stdout (an array of them for several stacks), for CI annotations;
     /// exit codes are the same.
-    #[arg(long, value_enum, default_value_t = ValidateOutput::Text)]
+    #[arg(short = 'o', long, value_enum, default_value_t = ValidateOutput::Text)]
     pub output: ValidateOutput,
 }
 
