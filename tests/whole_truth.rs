@@ -316,6 +316,7 @@ async fn replace_recreates_a_stuck_trigger() {
             "lambda.kafka_trigger.consumer",
         ])
         .expect_code(1)
+        .expect_stdout("(destructive, allowed)")
         .expect_stdout("PROBLEM: Connection error");
     let operations = emulator.operations();
     let delete = operations
@@ -785,4 +786,9 @@ fn region_account_and_output_flags_say_what_is_wrong() {
     let json = emulator.pipectl(&["plan", "-f", file, "-o", "json"]);
     json.expect_code(0);
     serde_json::from_str::<serde_json::Value>(&json.stdout).expect("-o json prints JSON");
+    // The PR comment names where it was read.
+    emulator
+        .pipectl(&["plan", "-f", file, "-o", "markdown"])
+        .expect_code(0)
+        .expect_stdout("AWS account 123456789012, region us-east-1");
 }

@@ -306,7 +306,10 @@ async fn execute(run: &Run<'_>, plan: &Plan, confirm: bool, stop: Interrupts) ->
         clients,
     } = *run;
     let file = stack_file.display().to_string();
-    print!("{}", render::text::plan(plan, &file, global.verbose > 0));
+    print!(
+        "{}",
+        render::text::plan_allowing(plan, &file, global.verbose > 0, args.allow_destroy)
+    );
     if !plan.has_changes() {
         // Nothing to apply is not success while something does not work: a deploy stays red.
         return Ok(if plan.unhealthy().next().is_some() {

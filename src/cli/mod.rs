@@ -608,7 +608,14 @@ async fn plan_loaded(
             reading.deadline.as_secs()
         ))
     })?;
-    let (plan, clients) = built.map_err(|error| StackFailure(format!("error: {error:#}")))?;
+    let (mut plan, clients) = built.map_err(|error| StackFailure(format!("error: {error:#}")))?;
+    // The identity was asked before the read (`identify`): this answer is the cached one.
+    if let Ok(identity) = clients.aws.caller().await {
+        plan.location = Some(format!(
+            "AWS account {}, region {}",
+            identity.account, clients.aws.region
+        ));
+    }
     if !reading.targets.is_whole_stack() && reading.announce {
         eprintln!("warning: {PARTIAL_PLAN_WARNING}");
     }

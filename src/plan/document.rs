@@ -94,6 +94,7 @@ impl PlanDocument {
             errors: vec![],
             ignored: self.ignored.clone(),
             notes: self.notes.clone(),
+            location: None,
         }
     }
 

@@ -395,6 +395,10 @@ pub struct Plan {
     pub ignored: Vec<IgnoredField>,
     /// Stack-wide notes (e.g. sections this version does not manage yet).
     pub notes: Vec<String>,
+    /// Where the plan was read: "AWS account A, region R" (none for a plan read back from a
+    /// document). A reviewer checks it before anything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 /// The fields `[[ignore]]` rules name for one resource, recorded in `ignored` for the plan.

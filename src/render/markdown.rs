@@ -96,6 +96,9 @@ pub fn plan(plan: &Plan, file: &str) -> String {
     let _ = writeln!(head, "{}", plan_marker(&plan.stack));
     let (stack, file) = (markdown_code(&plan.stack), markdown_code(file));
     let _ = writeln!(head, "### pipectl plan: {stack} ({file})\n");
+    if let Some(location) = &plan.location {
+        let _ = writeln!(head, "{}\n", markdown_text(location));
+    }
     for change in plan.unhealthy() {
         if let Some(health) = &change.unhealthy {
             let _ = writeln!(

@@ -37,12 +37,13 @@ fn field_line(diff: &FieldDiff) -> String {
     }
 }
 
-/// One change: header line, its fields, its hazards.
-pub fn change(out: &mut String, change: &Change) {
-    let destructive = if change.destructive {
-        format!(" {}", style("(destructive: needs --allow-destroy)").red())
-    } else {
-        String::new()
+/// One change: header line, its fields, its hazards. `destroy_allowed`: the run has
+/// `--allow-destroy`, so a destructive change is marked as allowed rather than as needing it.
+pub fn change(out: &mut String, change: &Change, destroy_allowed: bool) {
+    let destructive = match (change.destructive, destroy_allowed) {
+        (false, _) => String::new(),
+        (true, false) => format!(" {}", style("(destructive: needs --allow-destroy)").red()),
+        (true, true) => format!(" {}", style("(destructive, allowed)").red()),
     };
     let _ = writeln!(
         out,
@@ -126,6 +127,11 @@ pub fn summary_line(plan: &Plan) -> String {
 
 /// The whole plan. `file` is how the user named the stack file (for the no-change line).
 pub fn plan(plan: &Plan, file: &str, verbose: bool) -> String {
+    plan_allowing(plan, file, verbose, false)
+}
+
+/// The plan as apply shows it: with `--allow-destroy`, destructive changes say "allowed".
+pub fn plan_allowing(plan: &Plan, file: &str, verbose: bool, destroy_allowed: bool) -> String {
     let mut out = String::new();
     for note in &plan.notes {
         let _ = writeln!(out, "{} {}", style("note:").cyan(), printable(note));
@@ -174,7 +180,7 @@ pub fn plan(plan: &Plan, file: &str, verbose: bool) -> String {
         printable(&plan.stack)
     );
     for c in plan.actionable() {
-        change(&mut out, c);
+        change(&mut out, c, destroy_allowed);
         out.push('\n');
     }
     if verbose {
