@@ -450,7 +450,7 @@ async fn another_stacks_resource_is_not_taken_silently() {
     emulator
         .pipectl(&["drift", path_str(&function)])
         .expect_code(1)
-        .expect_stdout("lambda.function.shared-fn belongs to stack \"team-a\"");
+        .expect_stderr("lambda.function.shared-fn belongs to stack \"team-a\"");
 }
 
 /// A template's placeholders (`<<WHAT>>`) never reach AWS: `validate` warns with file and line,
@@ -791,4 +791,26 @@ fn region_account_and_output_flags_say_what_is_wrong() {
         .pipectl(&["plan", "-f", file, "-o", "markdown"])
         .expect_code(0)
         .expect_stdout("AWS account 123456789012, region us-east-1");
+}
+
+/// A stack that cannot be checked is reported once by `drift`: the error on stderr, and the
+/// report on stdout names the stack without repeating it; it still exits 1.
+#[test]
+fn a_drift_error_is_printed_once() {
+    let emulator = Emulator::start("{}");
+    let stack = emulator.stack("gone.toml", &function_stack(30));
+    let run = emulator.pipectl(&["drift", path_str(&stack)]);
+    run.expect_code(1)
+        .expect_stderr("Lambda function app-fn does not exist")
+        .expect_stdout("gone.toml: not checked");
+    let all = run.all();
+    assert_eq!(
+        all.matches("Lambda function app-fn does not exist").count(),
+        1,
+        "{all}"
+    );
+    // JSON carries the text for programs.
+    let json = emulator.pipectl(&["drift", path_str(&stack), "-o", "json"]);
+    json.expect_code(1)
+        .expect_stdout("Lambda function app-fn does not exist");
 }

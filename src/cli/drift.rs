@@ -61,6 +61,8 @@ pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
                     Some(StackFailure(text)) => text.clone(),
                     None => format!("{error:#}"),
                 };
+                // Errors go to stderr, once, as they happen; the text report only names the
+                // stack that failed (JSON and Markdown carry the text for programs).
                 eprintln!("{}", crate::escape::log_text(&text));
                 StackDrift::failed(&name, text)
             }

@@ -205,11 +205,11 @@ pub fn drift(document: &DriftDocument, quiet: bool) -> String {
                 }
             }
             DriftStatus::Error => {
+                // The error itself was printed on stderr when it happened.
                 let _ = writeln!(
                     out,
-                    "{} {file}: {}",
+                    "{} {file}: not checked (the error is printed above, on stderr)",
                     style("Error:").red().bold(),
-                    log_text(stack.error.as_deref().unwrap_or("not checked"))
                 );
             }
             DriftStatus::Drifted => {
