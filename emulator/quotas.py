@@ -89,6 +89,7 @@ LAMBDA_ROUTES = [
     ("PUT", r"^/2015-03-31/event-source-mappings/(?P<id>[^/]+)/?$", "UpdateEventSourceMapping"),
     ("DELETE", r"^/2015-03-31/event-source-mappings/(?P<id>[^/]+)/?$", "DeleteEventSourceMapping"),
     ("GET", r"^/2017-03-31/tags/(?P<arn>.+)$", "ListTags"),
+    ("POST", r"^/2017-03-31/tags/(?P<arn>.+)$", "TagResource"),
 ]
 
 

@@ -881,7 +881,8 @@ class Layer:
         return False
 
     def lambda_route(self, request):
-        if self.resolve_lambda(request):
+        # A named route this layer has no rule of its own for (TagResource) is moto's.
+        if self.resolve_lambda(request) and hasattr(self, f"lambda_{request.operation}"):
             return getattr(self, f"lambda_{request.operation}")(request)
         return self.call_moto(request)
 

@@ -90,10 +90,11 @@ async fn saved_plan_applies_exactly_once_and_holds_no_secrets() {
         .expect_code(0)
         .expect_stdout("1 applied, 0 failed, 0 not started")
         .expect_stdout("Apply complete");
-    // Exactly the planned step: one UpdateFunctionConfiguration with timeout and memory.
+    // Exactly the planned steps: one UpdateFunctionConfiguration with timeout and memory, then
+    // the stack's name on the function it adopted (issue 20).
     assert_eq!(
         operations(&emulator),
-        vec!["UpdateFunctionConfiguration 200"]
+        vec!["UpdateFunctionConfiguration 200", "TagResource 200"]
     );
     assert_eq!(timeout_of(&emulator, "app-fn").await, Some(30));
 
@@ -102,7 +103,7 @@ async fn saved_plan_applies_exactly_once_and_holds_no_secrets() {
     expect_stale(
         &emulator,
         &plan_file,
-        "lambda.function.app-fn: changed live since the plan was made: memory_mib: 128 when planned, as in the stack file now; timeout_seconds: 3 when planned, as in the stack file now",
+        "lambda.function.app-fn: changed live since the plan was made: memory_mib: 128 when planned, as in the stack file now; owner: not set when planned, as in the stack file now; timeout_seconds: 3 when planned, as in the stack file now",
     );
 }
 

@@ -111,10 +111,10 @@ fn plan_takes_the_stack_file_as_an_argument_or_on_stdin() {
         .pipectl_stdin(&["validate", "-"], "[stack]\nnmae = \"x\"\n")
         .expect_code(1)
         .expect_stderr("<stdin>:2:1");
-    emulator
-        .pipectl(&["plan", file, "-f", file])
-        .expect_code(1)
-        .expect_stderr("cannot be used with");
+    // Files and directories, as drift and validate take them: one stack named twice is one.
+    let twice = emulator.pipectl(&["plan", file, "-f", file, "--detailed-exitcode"]);
+    twice.expect_code(2);
+    assert_eq!(twice.stdout, by_flag.stdout);
 }
 
 #[test]
@@ -385,6 +385,54 @@ fn version_completion_and_man_come_from_the_same_definitions() {
         .expect_code(0);
     let plan_page = std::fs::read_to_string(dir.join("pipectl-plan.1")).expect("pipectl-plan.1");
     assert!(plan_page.contains("detailed\\-exitcode"), "{plan_page}");
+    // What clap does not know, on every page: exit codes, environment, examples (issue 20).
+    for page in [man.stdout.clone(), plan_page] {
+        for section in [
+            ".SH \"EXIT STATUS\"",
+            ".SH ENVIRONMENT",
+            ".SH EXAMPLES",
+            "PIPECTL_EXPECT_ACCOUNT",
+            "130",
+        ] {
+            assert!(page.contains(section), "the man page lacks {section}");
+        }
+    }
+    let rendered = std::process::Command::new("man")
+        .args(["-l", path_str(&dir.join("pipectl-drift.1"))])
+        .env("MANPAGER", "cat")
+        .output();
+    if let Some(rendered) = rendered.ok().filter(|r| r.status.success()) {
+        let text = String::from_utf8_lossy(&rendered.stdout);
+        assert!(
+            text.contains("EXIT STATUS") && text.contains("EXAMPLES"),
+            "{text}"
+        );
+    }
+
+    // Completion offers the template names; help puts a command's own flags first.
+    let bash = emulator.pipectl(&["completion", "bash"]);
+    for template in ["seed-pipeline", "lambda-consumers", "ci-github"] {
+        assert!(
+            bash.stdout.contains(template),
+            "completion lacks {template}"
+        );
+    }
+    let help = emulator.pipectl(&["plan", "--help"]);
+    help.expect_code(0);
+    let own = help
+        .stdout
+        .find("--detailed-exitcode")
+        .expect("plan's own flag");
+    let global = help
+        .stdout
+        .find("Global options:")
+        .expect("a Global options heading");
+    assert!(own < global, "{}", help.stdout);
+    assert!(
+        help.stdout[global..].contains("--expect-account"),
+        "{}",
+        help.stdout
+    );
 }
 
 const TWO_FUNCTIONS: &str = "[stack]\nname = \"app\"\n\n[[lambda.functions]]\nname = \"app-fn\"\ntimeout_seconds = 30\n\n[[lambda.functions]]\nname = \"other-fn\"\ntimeout_seconds = 40\n";

@@ -90,7 +90,12 @@ async fn lost_replies_never_fail_an_apply_or_duplicate_a_resource() {
                 call.resource.clone()
             };
             let key = (call.operation.clone(), resource);
-            if retrying.remove(&key) {
+            // A retry counts with the call it repeats; a retry whose reply is lost too is
+            // retried again, and that one counts with them as well.
+            if retrying.contains(&key) {
+                if call.fault.as_deref() != Some("lost") {
+                    retrying.remove(&key);
+                }
                 continue;
             }
             if call.fault.as_deref() == Some("lost") {

@@ -269,8 +269,14 @@ async fn ctrl_c_and_sigterm_stop_waiting_report_and_release_the_lock() {
             .expect_stdout("lambda.function.first-fn")
             .expect_stdout("started, not confirmed")
             .expect_stdout("0 applied, 0 failed, 1 started but not confirmed, 1 not started.")
-            .expect_stdout("stopped before it started")
-            .expect_stderr("Cancelled: the lock is released");
+            .expect_stdout("not started: cancelled")
+            .expect_stdout("started, not confirmed: cancelled while it ran; what was sent may still complete on AWS's side")
+            .expect_stderr("Cancelled: the lock is released; re-run apply to finish what was left.");
+        // Each thing is said once: no "fix the errors" (there are none), one "re-run".
+        let said = format!("{}{}", run.stdout, run.stderr);
+        assert_eq!(said.matches("re-run").count(), 1, "{said}");
+        assert_eq!(said.matches("started, not confirmed").count(), 1, "{said}");
+        assert!(!said.contains("Fix the errors"), "{said}");
         // The update in flight was sent (and goes on); the second was never sent; the lock is
         // released.
         let updates = emulator.calls("UpdateFunctionConfiguration");

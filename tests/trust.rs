@@ -263,7 +263,7 @@ async fn an_edited_saved_plan_is_refused_with_no_call() {
                     .expect("steps")
                     .push(step);
             }),
-            "lambda.function.consumer: it has 2 steps, the plan now has 1",
+            "lambda.function.consumer: it has 3 steps, the plan now has 2",
         ),
         (
             "a step moved to another resource",
@@ -335,10 +335,16 @@ async fn an_edited_saved_plan_is_refused_with_no_call() {
         .expect_code(0);
     let mut operations = emulator.operations();
     operations.sort();
-    // The index deletion also takes the index out of the table's pipectl:indexes tag.
+    // The index deletion also takes the index out of the table's pipectl:indexes tag, and the
+    // function changed for the first time is tagged with the stack's name (adopted).
     assert_eq!(
         operations,
-        vec!["TagResource", "UpdateFunctionConfiguration", "UpdateTable"]
+        vec![
+            "TagResource",
+            "TagResource",
+            "UpdateFunctionConfiguration",
+            "UpdateTable"
+        ]
     );
 }
 

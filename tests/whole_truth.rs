@@ -169,13 +169,41 @@ fn directories_are_read_whole() {
         .expect_stdout("environments/dev.toml")
         .expect_stdout("2 stacks checked: 2 in sync");
 
-    // A broken stack in a subdirectory is reported, not passed over.
+    // plan takes the directory too: each stack's plan in full, then how many were read.
+    std::fs::write(dir.join("app.toml"), function_stack(45)).expect("app");
+    emulator
+        .pipectl(&["plan", path, "--detailed-exitcode"])
+        .expect_code(2)
+        .expect_stdout("~ timeout_seconds: 30 -> 45")
+        .expect_stdout("No changes")
+        .expect_stderr("2 stacks read: 2 planned (1 with changes or unhealthy resources), 0 could not be planned.");
+    let json = emulator.pipectl(&["plan", path, "-o", "json"]);
+    json.expect_code(0);
+    let plans: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(plans.as_array().map(Vec::len), Some(2), "{plans}");
+    emulator
+        .pipectl(&[
+            "plan",
+            path,
+            "--out",
+            path_str(&emulator.dir().join("plan.json")),
+        ])
+        .expect_code(1)
+        .expect_stderr("--out, --replace and --take-over take one stack, and 2 stacks were given");
+
+    // A broken stack in a subdirectory is reported, not passed over; the others are planned.
     std::fs::write(environments.join("broken.toml"), "[stack]\nname = \n").expect("broken");
     emulator
         .pipectl(&["validate", path])
         .expect_code(1)
         .expect_stdout("3 stacks read: 2 valid, 1 with errors.")
         .expect_stderr("broken.toml");
+    emulator
+        .pipectl(&["plan", path])
+        .expect_code(1)
+        .expect_stdout("~ timeout_seconds: 30 -> 45")
+        .expect_stderr("broken.toml")
+        .expect_stderr("3 stacks read: 2 planned");
 }
 
 /// A Kafka trigger that apply left broken (its pollers cannot reach the brokers) is not "in
@@ -361,7 +389,7 @@ async fn another_stacks_resource_is_not_taken_silently() {
     emulator
         .pipectl(&["apply", "-f", path_str(&team_b), "--auto-approve"])
         .expect_code(1)
-        .expect_stderr("dynamodb.table.SharedTable belongs to stack \"team-a\"")
+        .expect_stderr("dynamodb.table.SharedTable: it belongs to stack \"team-a\"")
         .expect_stderr("--take-over dynamodb.table.SharedTable");
     assert!(
         emulator.mutating_calls().is_empty(),
@@ -450,7 +478,7 @@ async fn another_stacks_resource_is_not_taken_silently() {
     emulator
         .pipectl(&["drift", path_str(&function)])
         .expect_code(1)
-        .expect_stderr("lambda.function.shared-fn belongs to stack \"team-a\"");
+        .expect_stderr("lambda.function.shared-fn: it belongs to stack \"team-a\"");
 }
 
 /// A template's placeholders (`<<WHAT>>`) never reach AWS: `validate` warns with file and line,
@@ -813,4 +841,605 @@ fn a_drift_error_is_printed_once() {
     let json = emulator.pipectl(&["drift", path_str(&stack), "-o", "json"]);
     json.expect_code(1)
         .expect_stdout("Lambda function app-fn does not exist");
+}
+
+/// What `aws` (the CLI, an independent client) says: the JSON it prints.
+fn aws_json(emulator: &Emulator, args: &[&str]) -> serde_json::Value {
+    let out = common::aws_cli(args, Some(&emulator.endpoint));
+    serde_json::from_slice(&out).expect("the AWS CLI prints JSON")
+}
+
+/// Blocks removed from the file leave nothing behind unmentioned: the Kafka trigger's mapping,
+/// the SageMaker scaling policy (the whole `[sagemaker]` table removed) and the PrometheusRule
+/// and dashboard this stack made are destroys in the plan, applied only with `--allow-destroy`;
+/// another stack's objects are not touched.
+#[test]
+fn removed_blocks_are_destroyed_only_when_allowed() {
+    let emulator = Emulator::start_with_cluster("{}");
+    emulator
+        .cluster()
+        .configure(r#"{"prometheus_operator": true}"#);
+    emulator.seed_functions(&["consumer"]);
+    emulator.seed(&["sagemaker", "scores"]);
+    let head = "[stack]\nname = \"left\"\n\n[eks]\nkube_context = \"fake\"\nnamespace = \"kafka\"\n\n[[lambda.functions]]\nname = \"consumer\"\nmemory_mib = 512\n";
+    let trigger = "\n[lambda.functions.kafka_trigger]\nbootstrap_servers = [\"b-1.kafka.svc:9092\"]\ntopic = \"logs\"\nconsumer_group_id = \"log-consumers\"\n";
+    let rest = "\n[sagemaker]\n\n[[sagemaker.endpoints]]\nendpoint = \"scores\"\nmin_capacity = 1\nmax_capacity = 4\ntarget_invocations_per_instance = 100.0\n\n[kafka.alerts]\nconsumer_lag_records = 10000\n";
+    let stack = emulator.stack("left.toml", &format!("{head}{trigger}{rest}"));
+    let file = path_str(&stack);
+    emulator.apply(&stack).expect_code(0);
+    let rule = emulator
+        .cluster()
+        .get("prometheusrule", "pipectl-left-alerts");
+    assert_eq!(
+        rule["metadata"]["labels"]["pipectl.io/stack"], "left",
+        "{rule}"
+    );
+    assert_eq!(
+        aws_json(
+            &emulator,
+            &[
+                "lambda",
+                "list-event-source-mappings",
+                "--function-name",
+                "consumer"
+            ]
+        )["EventSourceMappings"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+
+    // The function existed before (no stack's name on it): the apply that changed its memory
+    // adopted it, so it carries this stack's name now, and another stack may not take it.
+    let function = aws_json(
+        &emulator,
+        &["lambda", "get-function", "--function-name", "consumer"],
+    );
+    assert_eq!(function["Tags"]["pipectl:stack"], "left", "{function}");
+    let rival = emulator.stack("rival.toml", "[stack]\nname = \"rival\"\n\n[[lambda.functions]]\nname = \"consumer\"\nmemory_mib = 1024\n");
+    emulator
+        .pipectl(&["plan", path_str(&rival)])
+        .expect_code(1)
+        .expect_stderr("lambda.function.consumer: it belongs to stack \"left\"");
+
+    // Another stack names the same objects' names nowhere: its plan finds none of them.
+    let other = emulator.stack(
+        "other.toml",
+        "[stack]\nname = \"other\"\n\n[eks]\nkube_context = \"fake\"\nnamespace = \"kafka\"\n",
+    );
+    emulator
+        .pipectl(&["plan", path_str(&other)])
+        .expect_code(0)
+        .expect_stdout("No changes");
+
+    std::fs::write(&stack, head).expect("the stack file is written");
+    emulator
+        .pipectl(&["plan", file])
+        .expect_code(0)
+        .expect_stdout("- lambda.kafka_trigger.consumer will be destroyed")
+        .expect_stdout("- sagemaker.variant.scores/AllTraffic will be destroyed")
+        .expect_stdout("- eks.prometheus_rule.kafka/pipectl-left-alerts will be destroyed")
+        .expect_stdout("- eks.dashboard.kafka/pipectl-left-dashboard will be destroyed");
+    let json = emulator.pipectl(&["plan", file, "--output", "json"]);
+    json.expect_code(0);
+    let plan: serde_json::Value = serde_json::from_str(&json.stdout).expect("plan JSON");
+    assert_eq!(plan["destructive"], true, "{plan}");
+
+    // The inventory lists what the stack owns, its leftovers, and (for the rival) the claim.
+    emulator
+        .pipectl(&["inventory", file])
+        .expect_code(0)
+        .expect_stdout("owned     lambda.function.consumer")
+        .expect_stdout("leftover  lambda.kafka_trigger.consumer")
+        .expect_stdout("leftover  eks.prometheus_rule.kafka/pipectl-left-alerts")
+        .expect_stdout("4 leftover, 0 claimed");
+    let listed = emulator.pipectl(&["inventory", path_str(&rival), "-o", "json"]);
+    listed.expect_code(0);
+    let inventory: serde_json::Value =
+        serde_json::from_str(&listed.stdout).expect("inventory JSON");
+    assert_eq!(
+        inventory["resources"][0]["id"], "lambda.function.consumer",
+        "{inventory}"
+    );
+    assert_eq!(
+        inventory["resources"][0]["standing"], "claimed",
+        "{inventory}"
+    );
+    assert_eq!(inventory["resources"][0]["owner"], "left", "{inventory}");
+    assert_eq!(inventory["errors"], serde_json::json!([]), "{inventory}");
+
+    emulator.clear_log();
+    emulator
+        .pipectl(&["apply", "-f", file, "--auto-approve"])
+        .expect_code(1)
+        .expect_stderr("--allow-destroy");
+    assert!(
+        emulator.mutating_calls().is_empty(),
+        "{:?}",
+        emulator.mutating_calls()
+    );
+
+    emulator
+        .pipectl(&["apply", "-f", file, "--auto-approve", "--allow-destroy"])
+        .expect_code(0);
+    assert_eq!(
+        aws_json(
+            &emulator,
+            &[
+                "lambda",
+                "list-event-source-mappings",
+                "--function-name",
+                "consumer"
+            ]
+        )["EventSourceMappings"],
+        serde_json::json!([])
+    );
+    let policies = aws_json(
+        &emulator,
+        &[
+            "application-autoscaling",
+            "describe-scaling-policies",
+            "--service-namespace",
+            "sagemaker",
+        ],
+    );
+    assert_eq!(
+        policies["ScalingPolicies"],
+        serde_json::json!([]),
+        "{policies}"
+    );
+    emulator
+        .cluster()
+        .kubectl(&[
+            "get",
+            "prometheusrule",
+            "pipectl-left-alerts",
+            "-n",
+            "kafka",
+        ])
+        .expect_code(1)
+        .expect_stderr("NotFound");
+    emulator
+        .cluster()
+        .kubectl(&["get", "configmap", "pipectl-left-dashboard", "-n", "kafka"])
+        .expect_code(1)
+        .expect_stderr("NotFound");
+    emulator
+        .pipectl(&["plan", file, "--detailed-exitcode"])
+        .expect_code(0)
+        .expect_stdout("No changes");
+}
+
+/// A CI run of the templates, against the doubles: the release served from a local directory
+/// (binary and SHA256SUMS as release.yml publishes them), `gh` and `apt-get` as recording shims,
+/// and tests/workflow_runner.py running each job's own steps.
+struct CiRun<'a> {
+    emulator: &'a Emulator,
+    workdir: std::path::PathBuf,
+    state: std::path::PathBuf,
+    shims: std::path::PathBuf,
+    server: std::process::Child,
+    release_url: String,
+}
+
+impl Drop for CiRun<'_> {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+impl<'a> CiRun<'a> {
+    fn new(emulator: &'a Emulator, template: &str) -> CiRun<'a> {
+        let root = emulator.dir().join(format!("ci-{template}"));
+        let workdir = root.join("checkout");
+        let (state, shims, release) =
+            (root.join("state"), root.join("shims"), root.join("release"));
+        for dir in [&state, &shims, &release.join("v0.1.0")] {
+            std::fs::create_dir_all(dir).expect("directory");
+        }
+        emulator
+            .pipectl(&["init", "--template", template, path_str(&workdir)])
+            .expect_code(0);
+        std::fs::create_dir_all(workdir.join("stacks")).expect("stacks directory");
+        // The release, packed as release.yml packs it.
+        let name = "pipectl-v0.1.0-x86_64-unknown-linux-musl";
+        let package = release.join("v0.1.0").join(name);
+        std::fs::create_dir_all(&package).expect("package directory");
+        std::fs::copy(env!("CARGO_BIN_EXE_pipectl"), package.join("pipectl")).expect("binary");
+        let script = format!(
+            "cd {dir} && tar czf {name}.tar.gz {name} && rm -r {name} && sha256sum {name}.tar.gz > SHA256SUMS",
+            dir = release.join("v0.1.0").display()
+        );
+        let packed = std::process::Command::new("bash")
+            .args(["-c", &script])
+            .status()
+            .expect("pack");
+        assert!(packed.success());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let server = std::process::Command::new(common::python())
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+                path_str(&release),
+                &port.to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("serve the release");
+        let release_url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let gh = format!(
+            "#!/bin/sh\necho \"$*\" >> {log}\ncase \"$*\" in\n  *comments*--paginate*) echo '[]' ;;\nesac\n",
+            log = state.join("gh.log").display()
+        );
+        let apt = "#!/bin/sh\n# The job's image has what the template installs: curl and jq.\ncommand -v curl >/dev/null && command -v jq >/dev/null\n";
+        for (name, text) in [("gh", gh.as_str()), ("apt-get", apt)] {
+            std::fs::write(shims.join(name), text).expect("shim");
+            let made = std::process::Command::new("chmod")
+                .args(["+x", path_str(&shims.join(name))])
+                .status();
+            assert!(made.is_ok_and(|s| s.success()));
+        }
+        CiRun {
+            emulator,
+            workdir,
+            state,
+            shims,
+            server,
+            release_url,
+        }
+    }
+
+    fn stack(&self, text: &str) {
+        std::fs::write(self.workdir.join("stacks/kafka-logs.toml"), text).expect("stack file");
+    }
+
+    /// Runs one job of `file` (relative to the checkout) with the event's context.
+    fn job(&self, service: &str, file: &str, job: &str, context: serde_json::Value) -> common::Run {
+        let path = self.workdir.join(file);
+        // The release is this test's local one, not GitHub's.
+        let text = std::fs::read_to_string(&path).expect("template");
+        std::fs::write(
+            &path,
+            text.replace(
+                "https://github.com/OWNER/pipectl/releases/download",
+                &self.release_url,
+            ),
+        )
+        .expect("template");
+        let mut context = context;
+        let path_var = format!(
+            "{}:{}",
+            self.shims.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        context["env"] = serde_json::json!({
+            "AWS_ENDPOINT_URL": self.emulator.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "NO_COLOR": "1",
+            "PATH": path_var,
+        });
+        std::process::Command::new(common::python())
+            .arg(common::repo().join("tests/workflow_runner.py"))
+            .args([
+                service,
+                path_str(&path),
+                job,
+                path_str(&self.workdir),
+                path_str(&self.state),
+            ])
+            .arg(context.to_string())
+            .output()
+            .expect("run the workflow runner")
+            .into()
+    }
+
+    fn gh_calls(&self) -> String {
+        std::fs::read_to_string(self.state.join("gh.log")).unwrap_or_default()
+    }
+}
+
+const CI_STACK: &str = "[stack]\nname = \"kafka-logs\"\nregion = \"us-east-1\"\n\n[[lambda.functions]]\nname = \"consumer\"\nmemory_mib = MEMORY\nTRIGGER";
+const CI_TRIGGER: &str = "\n[lambda.functions.kafka_trigger]\nbootstrap_servers = [\"b-1.kafka.svc:9092\"]\ntopic = \"logs\"\nconsumer_group_id = \"log-consumers\"\n";
+
+fn ci_stack(memory: i64, trigger: bool) -> String {
+    CI_STACK
+        .replace("MEMORY", &memory.to_string())
+        .replace("TRIGGER", if trigger { CI_TRIGGER } else { "" })
+}
+
+fn mappings_of(emulator: &Emulator, function: &str) -> usize {
+    aws_json(
+        emulator,
+        &[
+            "lambda",
+            "list-event-source-mappings",
+            "--function-name",
+            function,
+        ],
+    )["EventSourceMappings"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+/// The GitHub templates, run job by job as Actions would: the pull request's plan comments, the
+/// main branch's plan is shown in the run's summary before the apply job, a destructive plan
+/// goes to the job that allows destroy (and only it), and the hourly drift job opens an issue.
+#[test]
+fn the_github_templates_work_end_to_end() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["consumer"]);
+    let ci = CiRun::new(&emulator, "ci-github");
+    let workflow = ".github/workflows/pipectl.yml";
+    let pull_request =
+        serde_json::json!({"event": "pull_request", "ref": "refs/pull/7/merge", "number": 7});
+    let push = serde_json::json!({"event": "push", "ref": "refs/heads/main"});
+
+    ci.stack(&ci_stack(512, true));
+    emulator.clear_log();
+    let plan = ci.job("github", workflow, "plan", pull_request.clone());
+    plan.expect_code(0);
+    assert!(
+        ci.gh_calls()
+            .contains("api -X POST repos/owner/repo/issues/7/comments -F body=@plan.md"),
+        "{}",
+        ci.gh_calls()
+    );
+    ci.job("github", workflow, "apply", pull_request)
+        .expect_code(0)
+        .expect_stdout("skipped");
+    assert!(
+        emulator.mutating_calls().is_empty(),
+        "a pull request changed something"
+    );
+
+    ci.job("github", workflow, "plan", push.clone())
+        .expect_code(0);
+    let summary =
+        std::fs::read_to_string(ci.state.join("plan.summary")).expect("the run's summary");
+    assert!(
+        summary.contains("lambda.kafka_trigger.consumer"),
+        "{summary}"
+    );
+    ci.job("github", workflow, "apply-destructive", push.clone())
+        .expect_code(0)
+        .expect_stdout("skipped");
+    ci.job("github", workflow, "apply", push.clone())
+        .expect_code(0)
+        .expect_stdout("Apply complete");
+    assert_eq!(mappings_of(&emulator, "consumer"), 1);
+
+    // The trigger removed: a destructive plan, applied only by the job that allows destroy.
+    ci.stack(&ci_stack(512, false));
+    ci.job("github", workflow, "plan", push.clone())
+        .expect_code(0);
+    emulator.clear_log();
+    ci.job("github", workflow, "apply", push.clone())
+        .expect_code(0)
+        .expect_stdout("skipped");
+    assert!(emulator.mutating_calls().is_empty());
+    ci.job("github", workflow, "apply-destructive", push)
+        .expect_code(0)
+        .expect_stdout("Apply complete");
+    assert_eq!(mappings_of(&emulator, "consumer"), 0);
+
+    // Drift: memory changed by hand; the scheduled job opens an issue with the report.
+    common::aws_cli(
+        &[
+            "lambda",
+            "update-function-configuration",
+            "--function-name",
+            "consumer",
+            "--memory-size",
+            "1024",
+        ],
+        Some(&emulator.endpoint),
+    );
+    let schedule = serde_json::json!({"event": "schedule", "ref": "refs/heads/main"});
+    ci.job(
+        "github",
+        ".github/workflows/pipectl-drift.yml",
+        "drift",
+        schedule,
+    )
+    .expect_code(0);
+    assert!(
+        ci.gh_calls().contains(
+            "issue create --title Drift detected by pipectl --label drift --body-file drift.md"
+        ),
+        "{}",
+        ci.gh_calls()
+    );
+    let report = std::fs::read_to_string(ci.workdir.join("drift.md")).expect("drift report");
+    assert!(report.contains("live 1024, spec 512"), "{report}");
+}
+
+/// The GitLab template, job by job: plan on the default branch prints the plan in its log and
+/// passes `destructive` on; the manual apply applies it, and stops before any change on a
+/// destructive plan unless ALLOW_DESTROY=yes; the scheduled drift job fails on drift.
+#[test]
+fn the_gitlab_template_works_end_to_end() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["consumer"]);
+    let ci = CiRun::new(&emulator, "ci-gitlab");
+    let pipeline = ".gitlab-ci.yml";
+    let main = serde_json::json!({"variables": {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main", "CI_DEFAULT_BRANCH": "main"}});
+
+    ci.stack(&ci_stack(512, true));
+    ci.job("gitlab", pipeline, "plan", main.clone())
+        .expect_code(0)
+        .expect_stdout("lambda.kafka_trigger.consumer will be created");
+    ci.job("gitlab", pipeline, "apply", main.clone())
+        .expect_code(0)
+        .expect_stdout("Apply complete");
+    assert_eq!(mappings_of(&emulator, "consumer"), 1);
+
+    ci.stack(&ci_stack(512, false));
+    ci.job("gitlab", pipeline, "plan", main.clone())
+        .expect_code(0)
+        .expect_stdout("lambda.kafka_trigger.consumer will be destroyed");
+    emulator.clear_log();
+    ci.job("gitlab", pipeline, "apply", main.clone())
+        .expect_code(1)
+        .expect_stderr("ALLOW_DESTROY=yes");
+    assert!(emulator.mutating_calls().is_empty());
+    let mut allowed = main;
+    allowed["variables"]["ALLOW_DESTROY"] = "yes".into();
+    ci.job("gitlab", pipeline, "apply", allowed)
+        .expect_code(0)
+        .expect_stdout("Apply complete");
+    assert_eq!(mappings_of(&emulator, "consumer"), 0);
+
+    let schedule = serde_json::json!({"variables": {"CI_PIPELINE_SOURCE": "schedule"}});
+    ci.job("gitlab", pipeline, "drift", schedule.clone())
+        .expect_code(0);
+    common::aws_cli(
+        &[
+            "lambda",
+            "update-function-configuration",
+            "--function-name",
+            "consumer",
+            "--memory-size",
+            "1024",
+        ],
+        Some(&emulator.endpoint),
+    );
+    ci.job("gitlab", pipeline, "drift", schedule)
+        .expect_code(2)
+        .expect_stdout("memory_mib");
+}
+
+/// An endpoint that refuses connections is an error after three quick attempts of the run's
+/// first call (the retries shown at -v), not after minutes of silence; and -v names every API
+/// call as IAM names its action.
+#[test]
+fn a_refused_connection_fails_fast_and_v_names_every_call() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["app-fn"]);
+    let stack = emulator.stack("app.toml", &function_stack(30));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let endpoint = format!("http://127.0.0.1:{closed}");
+    emulator
+        .pipectl_with(
+            &["plan", path_str(&stack), "-v"],
+            &[("AWS_ENDPOINT_URL", &endpoint)],
+        )
+        .expect_code(1)
+        .expect_stderr("attempt #2 failed")
+        .expect_stderr("out of attempts attempts=3 max_attempts=3")
+        .expect_stderr("cannot tell whose AWS credentials these are (STS GetCallerIdentity)")
+        .expect_stderr("Connection refused");
+
+    let verbose = emulator.pipectl(&["plan", path_str(&stack), "-v"]);
+    verbose
+        .expect_code(0)
+        .expect_stderr("pipectl::api: call sts:GetCallerIdentity")
+        .expect_stderr("pipectl::api: call lambda:GetFunction");
+    let quiet = emulator.pipectl(&["plan", path_str(&stack)]);
+    assert!(!quiet.stderr.contains("pipectl::api"), "{}", quiet.stderr);
+}
+
+/// Kubernetes objects carry the stack's name as a label: a StorageClass another stack made is
+/// a plan error for this one, until `--take-over` moves the label (checked with kubectl).
+#[test]
+fn a_storage_class_of_another_stack_is_taken_only_on_take_over() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let stack = |name: &str| {
+        let storage = STORAGE_AT_BASELINE.replace("kafka-gp3", "shared-gp3");
+        format!("[stack]\nname = \"{name}\"\n\n[eks]\nkube_context = \"fake\"\nnamespace = \"kafka\"\n\n{storage}")
+    };
+    let team_a = emulator.stack("team-a.toml", &stack("team-a"));
+    let team_b = emulator.stack("team-b.toml", &stack("team-b"));
+    emulator.apply(&team_a).expect_code(0);
+    let label = |emulator: &Emulator| {
+        let class = emulator.cluster().kubectl(&[
+            "get",
+            "storageclass",
+            "shared-gp3",
+            "-o",
+            "jsonpath={.metadata.labels.pipectl\\.io/stack}",
+        ]);
+        class.expect_code(0);
+        class.stdout.clone()
+    };
+    assert_eq!(label(&emulator), "team-a");
+    emulator
+        .pipectl(&["plan", path_str(&team_b)])
+        .expect_code(1)
+        .expect_stderr("eks.storage_class.shared-gp3: it belongs to stack \"team-a\"");
+    emulator
+        .pipectl(&[
+            "plan",
+            path_str(&team_b),
+            "--take-over",
+            "eks.storage_class.shared-gp3",
+        ])
+        .expect_code(0)
+        .expect_stdout("~ owner: team-a -> team-b");
+    emulator
+        .pipectl(&[
+            "apply",
+            "-f",
+            path_str(&team_b),
+            "--auto-approve",
+            "--take-over",
+            "eks.storage_class.shared-gp3",
+        ])
+        .expect_code(0);
+    assert_eq!(label(&emulator), "team-b");
+    emulator
+        .pipectl(&["plan", path_str(&team_a)])
+        .expect_code(1)
+        .expect_stderr("it belongs to stack \"team-b\"");
+    emulator
+        .pipectl(&["plan", path_str(&team_b), "--detailed-exitcode"])
+        .expect_code(0);
+}
+
+/// The README's sample plan is what pipectl prints for the seed article's stack against the
+/// demo's "before" state: every line of it (a line cut with "..." up to the cut) is in the plan.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_sample_plan_is_the_demo_plan() {
+    let emulator = Emulator::start_seed_article("{}");
+    let stack = emulator.seed_article_stack().await;
+    // The demo reaches the cluster with the token pipectl signs; the fake's context here.
+    let plan = emulator.pipectl(&["plan", path_str(&stack), "--kube-context", "fake"]);
+    plan.expect_code(0);
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).expect("README");
+    let start = readme
+        .find("A plan looks like this (from the demo):")
+        .expect("the sample");
+    let block = readme[start..]
+        .split("```")
+        .nth(1)
+        .expect("the sample's block");
+    for line in block
+        .lines()
+        .filter(|l| !l.trim().is_empty() && l.trim() != "...")
+    {
+        let expected = line.trim_end().trim_end_matches("...").trim_end();
+        assert!(
+            plan.stdout.contains(expected),
+            "the README's sample says {expected:?}, the plan does not:\n{}",
+            plan.stdout
+        );
+    }
 }

@@ -354,11 +354,15 @@ async fn execute(run: &Run<'_>, plan: &Plan, confirm: bool, stop: Interrupts) ->
         &ApplyOptions {
             parallelism: args.parallelism,
             stop: stop.lock_lost,
-            cancel: stop.cancel,
+            cancel: stop.cancel.clone(),
         },
     )
     .await;
     print!("{}", render::text::apply_report(&report));
+    if *stop.cancel.borrow() {
+        // The caller closes with "Cancelled: ... re-run apply": nothing failed to fix.
+        return Ok(1);
+    }
     if !report.succeeded() {
         println!("Some changes were not applied. Fix the errors above and run apply again: it plans only what is still missing.");
         return Ok(1);

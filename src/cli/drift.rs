@@ -2,26 +2,18 @@
 //! and checks the stacks concurrently. Exit 0 all in sync, 2 some drifted, 1 some could not be
 //! checked.
 
-use std::path::PathBuf;
-
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
 use futures::FutureExt;
 
-use super::{try_plan_stack, GlobalArgs, OutputFormat, ReadArgs, StackFailure};
+use super::{try_plan_stack, GlobalArgs, OutputFormat, ReadArgs, StackFailure, StackPathsArg};
 use crate::plan::document::{DriftDocument, StackDrift};
 use crate::render;
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
-    /// A stack file (repeatable).
-    #[arg(short = 'f', long = "file", value_name = "STACK.toml")]
-    pub files: Vec<PathBuf>,
-    /// More stack files, or directories: every `*.toml` with a `[stack]` table in a directory
-    /// and its subdirectories is a stack, except hidden files and files another one there
-    /// `extends` (`-v` lists what was passed over).
-    #[arg(value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub stacks: StackPathsArg,
     #[command(flatten)]
     pub read: ReadArgs,
     /// Print nothing when every stack is in sync (drifted stacks and errors are still printed).
@@ -33,13 +25,7 @@ pub struct DriftArgs {
 }
 
 pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
-    let paths: Vec<PathBuf> = args.files.iter().chain(&args.paths).cloned().collect();
-    if paths.is_empty() {
-        bail!("no stack to check: give stack files with -f, or files and directories as arguments");
-    }
-    let found = super::stacks::find(&paths, &global.load_options())?;
-    found.report(global.verbose > 0);
-    let files = found.stacks;
+    let files = args.stacks.find(global, "check")?.stacks;
     let reading = args.read.reading(!args.quiet);
     let reading = &reading;
     let checks = files.iter().map(|file| async move {

@@ -60,7 +60,7 @@ pub const TEMPLATES: &[Template] = &[
     },
     Template {
         name: "ci-github",
-        about: "GitHub Actions: plan with a sticky PR comment, apply of the reviewed plan on merge (OIDC role), nightly drift that opens an issue",
+        about: "GitHub Actions: the release binary (SHA-256 checked), plan with a sticky PR comment, apply of the reviewed plan on merge (a destructive plan needs its own approval), hourly drift that opens an issue",
         files: &[
             (
                 ".github/workflows/pipectl.yml",
@@ -74,7 +74,7 @@ pub const TEMPLATES: &[Template] = &[
     },
     Template {
         name: "ci-gitlab",
-        about: "GitLab CI: plan with a sticky MR note, manual apply of the reviewed plan, scheduled drift",
+        about: "GitLab CI: the release binary (SHA-256 checked), plan with a sticky MR note, manual apply of the reviewed plan (ALLOW_DESTROY=yes for a destructive one), scheduled drift",
         files: &[(
             ".gitlab-ci.yml",
             include_str!("../../templates/ci/gitlab/.gitlab-ci.yml"),
@@ -85,7 +85,7 @@ pub const TEMPLATES: &[Template] = &[
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// The template to start from (`pipectl init --list` lists them).
-    #[arg(long, short, default_value = "seed-pipeline", value_name = "NAME")]
+    #[arg(long, short, default_value = "seed-pipeline", value_name = "NAME", value_parser = TemplateNames)]
     pub template: String,
     /// List the templates and exit.
     #[arg(long)]
@@ -93,6 +93,32 @@ pub struct InitArgs {
     /// Where to write (created if missing; existing files are never overwritten).
     #[arg(value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
+}
+
+/// `--template`'s values, offered to shell completion and listed in `--help`. Any name is
+/// parsed: `run` answers one that is not a template with the list of those that are.
+#[derive(Clone)]
+struct TemplateNames;
+
+impl clap::builder::TypedValueParser for TemplateNames {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        _command: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        Ok(value.to_string_lossy().into_owned())
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(TEMPLATES.iter().map(|template| {
+            clap::builder::PossibleValue::new(template.name).help(template.about)
+        })))
+    }
 }
 
 /// The files a template writes: its own, each stack file starting with the `#:schema` line,

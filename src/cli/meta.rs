@@ -75,18 +75,103 @@ pub struct ManArgs {
 }
 
 pub fn man(args: &ManArgs) -> Result<u8> {
-    let command = Cli::command();
+    let mut command = Cli::command();
+    command.build();
     let Some(dir) = &args.out_dir else {
-        let mut page = Vec::new();
-        clap_mangen::Man::new(command).render(&mut page)?;
-        std::io::stdout().write_all(&page)?;
+        std::io::stdout().write_all(&man_page(&command, &command)?)?;
         return Ok(0);
     };
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the directory {}", dir.display()))?;
-    clap_mangen::generate_to(command, dir)
-        .with_context(|| format!("cannot write man pages into {}", dir.display()))?;
+    let mut pages = vec![("pipectl".to_string(), man_page(&command, &command)?)];
+    for sub in command.get_subcommands() {
+        let name = format!("pipectl-{}", sub.get_name());
+        let page = man_page(
+            &sub.clone()
+                .display_name(name.clone())
+                .bin_name(name.clone()),
+            &command,
+        )?;
+        pages.push((name, page));
+    }
+    for (name, page) in pages {
+        let file = dir.join(format!("{name}.1"));
+        std::fs::write(&file, page)
+            .with_context(|| format!("cannot write the man page {}", file.display()))?;
+    }
     Ok(0)
+}
+
+/// One man page: clap_mangen's sections, then EXIT STATUS, ENVIRONMENT and EXAMPLES, which
+/// clap does not know (the environment from the same definitions `--help` prints).
+fn man_page(page: &clap::Command, whole: &clap::Command) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page.clone()).render(&mut out)?;
+    out.extend_from_slice(EXIT_STATUS.as_bytes());
+    out.extend_from_slice(b".SH ENVIRONMENT\n");
+    for (variable, meaning) in environment_variables(whole) {
+        let meaning = meaning.replace('`', "").replace('\\', "\\\\");
+        out.extend_from_slice(format!(".TP\n.B {variable}\n{meaning}\n").as_bytes());
+    }
+    out.extend_from_slice(EXAMPLES.as_bytes());
+    Ok(out)
+}
+
+const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
+.TP
+.B 0
+Success: the stack is valid, planned, applied, or in sync.
+.TP
+.B 1
+An error: an invalid stack file, a plan error, a failed or refused apply, a stale saved plan,
+a stack drift could not check. Nothing is changed when the error comes before apply's first
+write; apply's report says what was applied and what was not.
+.TP
+.B 2
+plan \-\-detailed\-exitcode: there are changes (or unhealthy resources). drift: a stack
+drifted or does not work.
+.TP
+.B 130
+apply was cancelled (Ctrl\-C or SIGTERM); its lock is released.
+"#;
+
+const EXAMPLES: &str = r#".SH EXAMPLES
+.nf
+pipectl init \-\-template seed\-pipeline stacks/
+pipectl validate stacks/
+pipectl plan stacks/kafka\-logs.toml \-\-out plan.json
+pipectl apply plan.json
+pipectl drift \-\-quiet stacks/
+pipectl inventory stacks/kafka\-logs.toml
+pipectl import \-\-table KafkaLogData \-\-out stacks/imported.toml
+.fi
+"#;
+
+/// Every environment variable pipectl reads, with the flag it stands for (or what it does).
+fn environment_variables(command: &clap::Command) -> Vec<(String, String)> {
+    let mut variables: Vec<(String, String)> = command
+        .get_arguments()
+        .chain(command.get_subcommands().flat_map(|s| s.get_arguments()))
+        .filter_map(|a| {
+            a.get_env()
+                .map(|env| (env.to_string_lossy().into_owned(), flag_name(a)))
+        })
+        .collect();
+    variables.push((
+        "PIPECTL_LOG".into(),
+        "a tracing filter for stderr logs, overriding -v (e.g. `pipectl=debug`)".into(),
+    ));
+    variables.push((
+        "NO_COLOR".into(),
+        "`--color never` when set and not empty (https://no-color.org)".into(),
+    ));
+    variables.push((
+        "CLICOLOR_FORCE".into(),
+        "`--color always` when set and not 0".into(),
+    ));
+    variables.sort();
+    variables.dedup();
+    variables
 }
 
 /// docs/cli.md: every command, flag and environment variable, generated from the clap
@@ -119,35 +204,13 @@ fn reference_markdown() -> String {
         }
     }
     out.push_str("\n## Environment variables\n\n| variable | same as |\n| --- | --- |\n");
-    let mut variables: Vec<(String, String)> = command
-        .get_arguments()
-        .chain(command.get_subcommands().flat_map(|s| s.get_arguments()))
-        .filter_map(|a| {
-            a.get_env()
-                .map(|env| (env.to_string_lossy().into_owned(), flag_name(a)))
-        })
-        .collect();
-    variables.push((
-        "PIPECTL_LOG".into(),
-        "a tracing filter for stderr logs, overriding -v (e.g. `pipectl=debug`)".into(),
-    ));
-    variables.push((
-        "NO_COLOR".into(),
-        "`--color never` when set and not empty (https://no-color.org)".into(),
-    ));
-    variables.push((
-        "CLICOLOR_FORCE".into(),
-        "`--color always` when set and not 0".into(),
-    ));
-    variables.sort();
-    variables.dedup();
+    let variables = environment_variables(&command);
     for (variable, flag) in variables {
         out.push_str(&format!("| `{variable}` | {flag} |\n"));
     }
     out
 }
 
-#[cfg(test)]
 fn flag_name(arg: &clap::Arg) -> String {
     match (arg.get_long(), arg.get_short()) {
         (Some(long), _) => format!("`--{long}`"),

@@ -5,6 +5,7 @@ mod apply;
 mod drift;
 mod import;
 mod init;
+mod inventory;
 mod meta;
 mod plan;
 mod show;
@@ -49,7 +50,9 @@ fn account_id(value: &str) -> std::result::Result<String, String> {
     }
 }
 
+/// Shown after each command's own options in its `--help` (they apply to every command).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// AWS region (for a stack without [stack] region; overrides AWS_REGION). A different
     /// region than the stack's pinned one is refused unless --force-region.
@@ -155,6 +158,9 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Read-only check for cron: exit 0 in sync, 2 drifted, 1 error.
     Drift(drift::DriftArgs),
+    /// List what a stack holds live: what it owns, the leftovers of removed blocks, and what
+    /// another stack's name is on (read only).
+    Inventory(inventory::InventoryArgs),
     /// Remove a stack's apply lock that a killed run left behind.
     Unlock(unlock::UnlockArgs),
     /// Write a stack file from live state (tables, functions, endpoints, the broker
@@ -217,6 +223,36 @@ impl StackFileArg {
     }
 }
 
+/// The stacks of validate, plan and drift: files (`-f`, repeatable) and more files or
+/// directories as arguments, each directory walked for stacks (`stacks::find`).
+#[derive(Debug, Args)]
+pub struct StackPathsArg {
+    /// A stack file (repeatable); `-` reads one from standard input.
+    #[arg(short = 'f', long = "file", value_name = "STACK.toml")]
+    pub files: Vec<PathBuf>,
+    /// More stack files, or directories: every `*.toml` with a `[stack]` table in a directory
+    /// and its subdirectories is a stack, except hidden files and files another one there
+    /// `extends` (`-v` lists what was passed over).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+impl StackPathsArg {
+    /// The stacks named, found in the directories given; `what` is the command, for the error
+    /// when none is given.
+    pub fn find(&self, global: &GlobalArgs, what: &str) -> Result<stacks::Found> {
+        let paths: Vec<PathBuf> = self.files.iter().chain(&self.paths).cloned().collect();
+        if paths.is_empty() {
+            anyhow::bail!(
+                "no stack to {what}: give stack files with -f, or files and directories as arguments"
+            );
+        }
+        let found = stacks::find(&paths, &global.load_options())?;
+        found.report(global.verbose > 0);
+        Ok(found)
+    }
+}
+
 /// Where apply locks live, shared by apply and unlock.
 #[derive(Debug, Args)]
 pub struct LockArgs {
@@ -255,6 +291,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Plan(args) => plan::run(&cli.global, args).await,
         Command::Apply(args) => apply::run(&cli.global, args).await,
         Command::Drift(args) => drift::run(&cli.global, args).await,
+        Command::Inventory(args) => inventory::run(&cli.global, args).await,
         Command::Unlock(args) => unlock::run(&cli.global, args).await,
         Command::Show(args) => show::run(&cli.global, args),
         Command::Import(args) => import::run(&cli.global, args).await,
@@ -276,8 +313,9 @@ fn configure_output(global: &GlobalArgs) {
     // headers included.
     let filter = match global.verbose {
         0 => "off,pipectl=warn",
-        1 => "warn,pipectl=info",
-        2 => "info,pipectl=debug",
+        // -v: pipectl's progress, each API call (`pipectl::api`) and the SDK's retries.
+        1 => "warn,pipectl=info,aws_smithy_runtime::client::retries=debug",
+        2 => "info,pipectl=debug,aws_smithy_runtime::client::retries=debug",
         _ => "debug,pipectl=trace",
     };
     use tracing_subscriber::layer::SubscriberExt;
@@ -406,6 +444,8 @@ pub struct Reading {
     pub replace: Vec<String>,
     /// `--take-over`: resources another stack owns that this one takes.
     pub take_over: Vec<String>,
+    /// Return the plan with its errors instead of failing on them (`inventory`).
+    pub keep_errors: bool,
     /// How many resources are read at once.
     pub parallelism: usize,
     /// How long reading live state may take in all: each call has its own deadline too, but a
@@ -424,6 +464,7 @@ impl Default for Reading {
             targets: Targets::default(),
             replace: vec![],
             take_over: vec![],
+            keep_errors: false,
             parallelism: DEFAULT_READ_PARALLELISM,
             deadline: DEFAULT_READ_DEADLINE,
         }
@@ -624,7 +665,7 @@ async fn plan_loaded(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "read live state"
     );
-    if !plan.errors.is_empty() {
+    if !plan.errors.is_empty() && !reading.keep_errors {
         return Err(StackFailure(format!(
             "{}\n\n{}: {} error{} found while planning; nothing was changed.",
             plan.error_report(),

@@ -1,19 +1,23 @@
 //! `pipectl plan`: read live state and show the changes; optionally save them for
-//! `pipectl apply PLAN.json`.
+//! `pipectl apply PLAN.json`. Several stacks (files, directories) are planned one after
+//! another, each printed in full; a stack that cannot be planned does not stop the others.
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 
-use super::{plan_stack, GlobalArgs, OutputFormat, ReadArgs, Reading, StackFileArg};
+use super::{
+    plan_stack, shown, try_plan_stack, GlobalArgs, OutputFormat, ReadArgs, Reading, Reported,
+    StackPathsArg,
+};
 use crate::plan::document::PlanDocument;
 use crate::render;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
-    pub stack: StackFileArg,
+    pub stacks: StackPathsArg,
     #[command(flatten)]
     pub read: ReadArgs,
     /// Exit 2 when there are changes, 0 when there are none, 1 on error.
@@ -45,7 +49,11 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
         take_over: args.take_over.clone(),
         ..args.read.reading(true)
     };
-    let (stack, _, plan) = plan_stack(global, args.stack.path(), &reading).await?;
+    let found = args.stacks.find(global, "plan")?;
+    let [file] = found.stacks.as_slice() else {
+        return run_several(global, args, &found.stacks, &reading).await;
+    };
+    let (stack, _, plan) = plan_stack(global, file, &reading).await?;
     let file = stack.path.display().to_string();
     let document = PlanDocument {
         replace: args.replace.clone(),
@@ -66,6 +74,66 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
         );
     }
     Ok(if args.detailed_exitcode && plan.differs() {
+        2
+    } else {
+        0
+    })
+}
+
+/// Several stacks: each planned and printed in turn (JSON: an array of plan documents, as
+/// `validate` prints), then how many were read. Exit 1 when one could not be planned, else 2
+/// with `--detailed-exitcode` when one differs, else 0.
+async fn run_several(
+    global: &GlobalArgs,
+    args: &PlanArgs,
+    files: &[PathBuf],
+    reading: &Reading,
+) -> Result<u8> {
+    if args.out.is_some() || !args.replace.is_empty() || !args.take_over.is_empty() {
+        bail!(
+            "--out, --replace and --take-over take one stack, and {} stacks were given: plan each with its own file",
+            files.len()
+        );
+    }
+    let (mut failed, mut differing, mut documents) = (0, 0, vec![]);
+    for file in files {
+        let planned = match try_plan_stack(global, file, reading).await {
+            Ok(planned) => planned,
+            Err(error) => {
+                // Told on stderr as it happens, as drift does; the other stacks go on.
+                let error = shown(error);
+                if !error.is::<Reported>() {
+                    eprintln!("error: {}: {error:#}", file.display());
+                }
+                failed += 1;
+                continue;
+            }
+        };
+        let (stack, _, plan) = planned;
+        differing += usize::from(plan.differs());
+        let shown_as = stack.path.display().to_string();
+        match args.output {
+            OutputFormat::Text => println!(
+                "{}",
+                render::text::plan(&plan, &shown_as, global.verbose > 0)
+            ),
+            OutputFormat::Markdown => println!("{}", render::markdown::plan(&plan, &shown_as)),
+            OutputFormat::Json => {
+                documents.push(PlanDocument::new(&plan, &stack, &reading.targets))
+            }
+        }
+    }
+    if args.output == OutputFormat::Json {
+        print!("{}", render::json(&documents));
+    }
+    eprintln!(
+        "{} stacks read: {} planned ({differing} with changes or unhealthy resources), {failed} could not be planned.",
+        files.len(),
+        files.len() - failed
+    );
+    Ok(if failed > 0 {
+        1
+    } else if args.detailed_exitcode && differing > 0 {
         2
     } else {
         0

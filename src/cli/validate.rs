@@ -4,20 +4,13 @@ use anyhow::{bail, Result};
 use clap::Args;
 use serde::Serialize;
 
-use std::path::PathBuf;
-
 use super::Reported;
 use crate::spec::{self, SpecError};
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// A stack file (repeatable); `-` reads one from standard input.
-    #[arg(short = 'f', long = "file", value_name = "STACK.toml")]
-    pub files: Vec<PathBuf>,
-    /// More stack files, or directories: every stack in them and their subdirectories (a
-    /// `.toml` with a `[stack]` table that no other file there extends; hidden files skipped).
-    #[arg(value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub stacks: super::StackPathsArg,
     /// `json` prints {valid, file, errors: [{file, line, column, end_line, end_column, field,
     /// message, help}]} on stdout (an array of them for several stacks), for CI annotations;
     /// exit codes are the same.
@@ -41,13 +34,8 @@ struct ValidationReport {
 }
 
 pub fn run(global: &super::GlobalArgs, args: &ValidateArgs) -> Result<u8> {
-    let paths: Vec<PathBuf> = args.files.iter().chain(&args.paths).cloned().collect();
-    if paths.is_empty() {
-        bail!("give a stack file (or several, or directories) to validate");
-    }
     let options = global.load_options();
-    let found = super::stacks::find(&paths, &options)?;
-    found.report(global.verbose > 0);
+    let found = args.stacks.find(global, "validate")?;
     let checked: Vec<(String, Result<spec::LoadedStack, SpecError>)> = found
         .stacks
         .iter()

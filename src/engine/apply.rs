@@ -178,10 +178,10 @@ async fn run_lane(
         let cancelled = *cancel.borrow();
         let outcome = if let Some(why) = &blocked {
             Outcome::NotStarted(why.clone())
-        } else if interrupted.load(Ordering::SeqCst) || cancelled {
-            Outcome::NotStarted(
-                "stopped before it started (cancelled, or the stack's lock was lost)".into(),
-            )
+        } else if cancelled {
+            Outcome::NotStarted("cancelled".into())
+        } else if interrupted.load(Ordering::SeqCst) {
+            Outcome::NotStarted("the stack's lock was lost".into())
         } else if let Some(reason) = &change.deferred {
             reporter.line(&format!("{}: deferred: {reason}", change.id));
             Outcome::NotStarted(format!("deferred: {reason}"))
@@ -192,13 +192,11 @@ async fn run_lane(
             };
             match result {
                 None => {
+                    // The report and the closing line say the rest; the reason is said once.
                     blocked = Some("cancelled".into());
-                    reporter.line(&format!(
-                        "{}: cancelled: no longer waiting for it",
-                        change.id
-                    ));
                     Outcome::Unconfirmed(
-                        "started, not confirmed: cancelled while it ran; what was sent may still complete on AWS's side, and a re-run checks".into(),
+                        "cancelled while it ran; what was sent may still complete on AWS's side"
+                            .into(),
                     )
                 }
                 Some(Ok(())) => Outcome::Applied,

@@ -48,6 +48,14 @@ impl PlanContext<'_> {
         owner.is_some_and(|owner| owner != self.stack.name())
             && self.take_over.iter().any(|wanted| wanted == id)
     }
+
+    /// Whether `change` (its `owner` read from the live object) must put this stack's name on
+    /// the object: `--take-over` moves it from another stack, and an object no stack names is
+    /// adopted the first time this stack changes it (an object left as it is gets no write).
+    pub fn tags_owner(&self, change: &Change) -> bool {
+        let adopted = change.owner.is_none() && change.action == crate::plan::Action::Update;
+        adopted || self.moves_owner(&change.id.to_string(), change.owner.as_deref())
+    }
 }
 
 /// What a kind found: its changes (in plan order), errors, notes and ignored fields, and the

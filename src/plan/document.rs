@@ -52,6 +52,10 @@ pub struct PlanDocument {
     pub take_over: Vec<String>,
     pub summary: Summary,
     pub has_changes: bool,
+    /// Whether a change deletes something live: applying it needs `--allow-destroy` (a CI job
+    /// asks for that approval only then).
+    #[serde(default)]
+    pub destructive: bool,
     pub changes: Vec<Change>,
     /// Fields `[[ignore]]` rules left alone.
     pub ignored: Vec<IgnoredField>,
@@ -79,6 +83,7 @@ impl PlanDocument {
             take_over: vec![],
             summary: plan.summary(),
             has_changes: plan.has_changes(),
+            destructive: plan.changes.iter().any(|c| c.destructive),
             changes: plan.changes.clone(),
             ignored: plan.ignored.clone(),
             notes: plan.notes.clone(),

@@ -3,6 +3,7 @@
 //! apply engine executes its steps.
 
 pub mod document;
+pub mod inventory;
 pub mod targets;
 
 use serde::{Deserialize, Serialize};
@@ -247,6 +248,21 @@ impl FieldDiff {
             after,
         }
     }
+
+    /// A list field's diff element by element, as Terraform shows a set: each element only
+    /// live is removed (`- field: element`), each only in the file is added (`+ field:
+    /// element`); elements in both are not shown.
+    pub fn elements(field: &str, before: &[String], after: &[String]) -> Vec<FieldDiff> {
+        let removed = before
+            .iter()
+            .filter(|e| !after.contains(e))
+            .map(|e| FieldDiff::new(field, Some(e.clone()), None));
+        let added = after
+            .iter()
+            .filter(|e| !before.contains(e))
+            .map(|e| FieldDiff::new(field, None, Some(e.clone())));
+        removed.chain(added).collect()
+    }
 }
 
 /// Something the reader of a plan should know before approving it.
@@ -313,6 +329,10 @@ pub struct Change {
 /// The tag pipectl puts on what it creates or takes over, naming the stack: it tells one
 /// stack's objects from another's (and from objects no stack made).
 pub const STACK_TAG: &str = "pipectl:stack";
+
+/// The label that names the stack on the Kubernetes objects pipectl writes (a tag's `:` is not
+/// allowed in a label key's name).
+pub const STACK_LABEL: &str = "pipectl.io/stack";
 
 /// Why a live object does not work, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -517,6 +537,24 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
+    use super::FieldDiff;
+
+    #[test]
+    fn a_list_diff_names_each_element_removed_and_added() {
+        let before = vec!["b-1:9092".to_string(), "b-2:9092".to_string()];
+        let after = vec!["b-2:9092".to_string(), "b-3:9092".to_string()];
+        let diffs = FieldDiff::elements("bootstrap_servers", &before, &after);
+        let shown: Vec<(Option<&str>, Option<&str>)> = diffs
+            .iter()
+            .map(|d| (d.before.as_deref(), d.after.as_deref()))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![(Some("b-1:9092"), None), (None, Some("b-3:9092"))]
+        );
+        assert!(FieldDiff::elements("x", &before, &before).is_empty());
+    }
+
     use super::*;
 
     fn change(action: Action) -> Change {

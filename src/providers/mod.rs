@@ -6,6 +6,7 @@
 //! knows whether it talks to AWS or a test double.
 
 pub mod account;
+pub mod calls;
 pub mod eks;
 pub mod kafka;
 pub mod lock;
@@ -272,27 +273,46 @@ impl Aws {
         let paced = |service| {
             quota::PacedClient::shared(base.clone(), limiter.clone(), service, region.as_ref())
         };
+        // Each client logs its calls at -v (`calls::CallLog`); the rate-limited ones are paced.
+        macro_rules! client {
+            ($sdk:ident, $prefix:literal) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(&config)
+                        .interceptor(calls::CallLog::new($prefix))
+                        .build(),
+                )
+            };
+            ($sdk:ident, $prefix:literal, paced) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(&config)
+                        .interceptor(calls::CallLog::new($prefix))
+                        .http_client(paced($prefix))
+                        .build(),
+                )
+            };
+        }
+        // Every run's first call: an endpoint that refuses connections fails in seconds, not
+        // after the eight backed-off attempts the other calls get (their throttling is real).
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&config)
+                .interceptor(calls::CallLog::new("sts"))
+                .retry_config(
+                    RetryConfig::standard()
+                        .with_max_attempts(3)
+                        .with_initial_backoff(Duration::from_millis(200))
+                        .with_max_backoff(Duration::from_secs(1)),
+                )
+                .build(),
+        );
         Ok(Aws {
-            sts: aws_sdk_sts::Client::new(&config),
-            dynamodb: aws_sdk_dynamodb::Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(&config)
-                    .http_client(paced("dynamodb"))
-                    .build(),
-            ),
-            lambda: aws_sdk_lambda::Client::from_conf(
-                aws_sdk_lambda::config::Builder::from(&config)
-                    .http_client(paced("lambda"))
-                    .build(),
-            ),
-            eks: aws_sdk_eks::Client::new(&config),
-            sagemaker: aws_sdk_sagemaker::Client::new(&config),
-            autoscaling: aws_sdk_applicationautoscaling::Client::new(&config),
-            ec2: aws_sdk_ec2::Client::from_conf(
-                aws_sdk_ec2::config::Builder::from(&config)
-                    .http_client(paced("ec2"))
-                    .build(),
-            ),
-            secretsmanager: aws_sdk_secretsmanager::Client::new(&config),
+            sts,
+            dynamodb: client!(aws_sdk_dynamodb, "dynamodb", paced),
+            lambda: client!(aws_sdk_lambda, "lambda", paced),
+            eks: client!(aws_sdk_eks, "eks"),
+            sagemaker: client!(aws_sdk_sagemaker, "sagemaker"),
+            autoscaling: client!(aws_sdk_applicationautoscaling, "application-autoscaling"),
+            ec2: client!(aws_sdk_ec2, "ec2", paced),
+            secretsmanager: client!(aws_sdk_secretsmanager, "secretsmanager"),
             credentials,
             wait: connection.wait.clone(),
             region: region.to_string(),

@@ -264,7 +264,7 @@ pub fn skewed_clock(offset: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn repo() -> PathBuf {
+pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 

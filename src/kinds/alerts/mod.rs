@@ -65,6 +65,20 @@ pub enum AlertsOperation {
         name: String,
         manifest: serde_json::Value,
     },
+    /// Deletes the rule or the dashboard this stack wrote, once the file names no alerts.
+    Delete {
+        object: AlertsObject,
+        namespace: String,
+        name: String,
+    },
+}
+
+/// Which of the two objects.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertsObject {
+    PrometheusRule,
+    Dashboard,
 }
 
 impl AlertsOperation {
@@ -74,6 +88,14 @@ impl AlertsOperation {
                 vec!["kubernetes:apply monitoring.coreos.com/v1 prometheusrules"]
             }
             AlertsOperation::ApplyDashboard { .. } => vec!["kubernetes:apply v1 configmaps"],
+            AlertsOperation::Delete {
+                object: AlertsObject::PrometheusRule,
+                ..
+            } => vec!["kubernetes:delete monitoring.coreos.com/v1 prometheusrules"],
+            AlertsOperation::Delete {
+                object: AlertsObject::Dashboard,
+                ..
+            } => vec!["kubernetes:delete v1 configmaps"],
         }
     }
 }
@@ -145,6 +167,11 @@ impl TypedKind for Alerts {
                     )
                     .await
                 }
+                AlertsOperation::Delete {
+                    object,
+                    namespace,
+                    name,
+                } => delete_object(cluster, object, &namespace, &name).await,
             }
         })
     }
@@ -254,7 +281,7 @@ fn labels(stack: &str) -> BTreeMap<String, String> {
             "app.kubernetes.io/managed-by".to_string(),
             "pipectl".to_string(),
         ),
-        ("pipectl.io/stack".to_string(), stack.to_string()),
+        (crate::plan::STACK_LABEL.to_string(), stack.to_string()),
     ])
 }
 
@@ -513,6 +540,144 @@ fn apply_change(
     }
 }
 
+/// Deletes one of the two objects; one already gone is what was wanted.
+async fn delete_object(
+    cluster: &Cluster,
+    object: AlertsObject,
+    namespace: &str,
+    name: &str,
+) -> Result<()> {
+    let params = kube::api::DeleteParams::default();
+    let (result, what) = match object {
+        AlertsObject::PrometheusRule => (
+            rule_api(cluster, namespace)
+                .await?
+                .delete(name, &params)
+                .await
+                .map(|_| ()),
+            "PrometheusRule",
+        ),
+        AlertsObject::Dashboard => {
+            let api: Api<ConfigMap> = Api::namespaced(cluster.client().await?, namespace);
+            (api.delete(name, &params).await.map(|_| ()), "ConfigMap")
+        }
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(kube::Error::Api(response)) if response.code == 404 => Ok(()),
+        Err(e) => Err(anyhow!(
+            "deleting {what} {namespace}/{name} failed: {}",
+            describe_kube_error(&e)
+        )),
+    }
+}
+
+fn rule_name(stack: &str) -> String {
+    format!("pipectl-{stack}-alerts")
+}
+
+fn dashboard_name(stack: &str) -> String {
+    format!("pipectl-{stack}-dashboard")
+}
+
+/// The file names no alerts, but the rule or dashboard this stack wrote (by name, and carrying
+/// its `pipectl.io/stack` label) is still in the cluster: each is deleted, a destructive change.
+/// Only a file that still names a cluster (`[eks]`) is looked at.
+async fn plan_removed_alerts(context: &PlanContext<'_>, namespace: &str) -> Result<KindPlan> {
+    let spec = &context.stack.spec;
+    let stack = context.stack.name();
+    let mut out = KindPlan::default();
+    let rule = rule_name(stack);
+    let dashboard = dashboard_name(stack);
+    let rule_id = ResourceId::new(RULE, format!("{namespace}/{rule}"));
+    let dashboard_id = ResourceId::new(DASHBOARD, format!("{namespace}/{dashboard}"));
+    let targeted = [&rule_id, &dashboard_id]
+        .iter()
+        .any(|id| context.targets.selects(&id.to_string()));
+    if spec
+        .section::<crate::providers::eks::EksSection>()
+        .is_none()
+        || !targeted
+    {
+        return Ok(out);
+    }
+    // An unreachable cluster is the brokers' plan error; nothing is known of leftovers then.
+    let Ok(cluster) = context.clients.cluster(spec).await else {
+        return Ok(out);
+    };
+    let ours = |labels: Option<&BTreeMap<String, String>>| {
+        labels
+            .and_then(|l| l.get(crate::plan::STACK_LABEL))
+            .map(String::as_str)
+            == Some(stack)
+    };
+    let lane = format!("eks:alerts:{namespace}");
+    if rules_served(cluster).await? {
+        if let Some(live) = get_rule(cluster, namespace, &rule).await? {
+            if ours(live.metadata.labels.as_ref()) {
+                let live_rules = live_rules(&live);
+                let count = live_rules.len();
+                let change = removed(
+                    rule_id,
+                    AlertsObject::PrometheusRule,
+                    namespace,
+                    &rule,
+                    FieldDiff::new("rules", Some(format!("{count} rules")), None),
+                    &lane,
+                );
+                out.changes.extend(stamped([change], &live_rules));
+            }
+        }
+    }
+    let api: Api<ConfigMap> = Api::namespaced(cluster.client().await?, namespace);
+    let live = api.get_opt(&dashboard).await.map_err(|e| {
+        anyhow!(
+            "reading ConfigMap {namespace}/{dashboard} failed: {}",
+            describe_kube_error(&e)
+        )
+    })?;
+    if let Some(live) = live.filter(|l| ours(l.metadata.labels.as_ref())) {
+        let change = removed(
+            dashboard_id,
+            AlertsObject::Dashboard,
+            namespace,
+            &dashboard,
+            FieldDiff::new("dashboard", Some("pipectl's dashboard".into()), None),
+            &lane,
+        );
+        out.changes
+            .extend(stamped([change], &live.data.unwrap_or_default()));
+    }
+    Ok(out)
+}
+
+/// A leftover rule or dashboard: its delete.
+fn removed(
+    id: ResourceId,
+    object: AlertsObject,
+    namespace: &str,
+    name: &str,
+    diff: FieldDiff,
+    lane: &str,
+) -> Change {
+    let operation = AlertsOperation::Delete {
+        object,
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+    };
+    let step = Alerts::step(
+        format!("delete {id} (the file names no alerts)"),
+        operation.api_calls(),
+        &operation,
+    );
+    Change {
+        diffs: vec![diff],
+        steps: vec![step],
+        destructive: true,
+        ..Change::new(id, Action::Delete, lane.to_string())
+    }
+}
+
 async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
     let spec = &context.stack.spec;
     let stack = context.stack.name();
@@ -520,10 +685,10 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
     let namespace = namespace_of(spec);
     let mut wanted = rules(spec, &namespace);
     if wanted.is_empty() {
-        return Ok(out);
+        return plan_removed_alerts(context, &namespace).await;
     }
-    let name = format!("pipectl-{stack}-alerts");
-    let dashboard_name = format!("pipectl-{stack}-dashboard");
+    let name = rule_name(stack);
+    let dashboard_name = dashboard_name(stack);
     let rule_id = ResourceId::new(RULE, format!("{namespace}/{name}"));
     let dashboard_id = ResourceId::new(DASHBOARD, format!("{namespace}/{dashboard_name}"));
     out.declared = vec![rule_id.to_string(), dashboard_id.to_string()];

@@ -128,7 +128,7 @@ impl AutoscalerDefinition {
                 "namespace": self.namespace,
                 "labels": {
                     "app.kubernetes.io/managed-by": "pipectl",
-                    "pipectl.io/stack": self.stack,
+                    crate::plan::STACK_LABEL: self.stack,
                 },
             },
             "spec": {

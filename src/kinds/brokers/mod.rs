@@ -99,7 +99,7 @@ impl Kind for Brokers {
                 KafkaRead::NotInStack => {}
                 KafkaRead::Unreachable(error) => out.errors.push(error),
                 KafkaRead::Read(cluster, live) => {
-                    plan_kafka(context.stack, cluster, &live, &selected, &mut out)
+                    plan_kafka(context, cluster, &live, &selected, &mut out)
                 }
             }
             Ok(out)
@@ -251,12 +251,13 @@ async fn read_kafka<'c>(
 }
 
 fn plan_kafka(
-    stack: &LoadedStack,
+    context: &PlanContext<'_>,
     cluster: &Cluster,
     live: &LiveKafka,
     selected: &Selected,
     plan: &mut KindPlan,
 ) {
+    let stack = context.stack;
     let Some(kafka) = BrokerSections::of(&stack.spec) else {
         return;
     };
@@ -285,7 +286,8 @@ fn plan_kafka(
     }
     if let Some(storage_spec) = kafka.storage.filter(|_| selected.class || selected.volumes) {
         let class = storage::ClassDefinition::from_spec(storage_spec, stack.name());
-        let class_change = storage::plan_class(&class, live.class.as_ref());
+        let mut class_change = storage::plan_class(&class, live.class.as_ref());
+        storage::own_class(&mut class_change, &class, live.class.as_ref(), context);
         let class_changes = class_change.action != Action::NoOp;
         plan.changes.extend(stamped([class_change], &live.class));
         if kafka.brokers.is_none() {

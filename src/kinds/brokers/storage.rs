@@ -37,7 +37,7 @@ use serde_json::json;
 use super::limits;
 use crate::plan::{
     Action, Change, FieldDiff, Hazard, PlanError, ResourceId, ResourceKind, Step, Unhealthy,
-    SLOT_LANE_PREFIX,
+    SLOT_LANE_PREFIX, STACK_LABEL,
 };
 use crate::progress::StepProgress;
 use crate::providers::eks::FIELD_MANAGER;
@@ -94,7 +94,7 @@ impl ClassDefinition {
     pub fn manifest(&self, live: Option<&LiveClass>) -> serde_json::Value {
         let mut labels = live.map(|l| l.labels.clone()).unwrap_or_default();
         labels.insert("app.kubernetes.io/managed-by".into(), "pipectl".into());
-        labels.insert("pipectl.io/stack".into(), self.stack.clone());
+        labels.insert(STACK_LABEL.into(), self.stack.clone());
         let mut metadata = json!({"name": self.name, "labels": labels});
         let mut manifest = json!({
             "apiVersion": "storage.k8s.io/v1",
@@ -263,9 +263,9 @@ pub fn class_lane(name: &str) -> String {
     format!("eks:storageclass:{name}")
 }
 
-pub fn plan_class(desired: &ClassDefinition, live: Option<&LiveClass>) -> Change {
-    let id = ResourceId::new(STORAGE_CLASS, &desired.name);
-    let apply = step(
+/// The server-side apply of the class as the file wants it (with this stack's label).
+fn apply_class_step(desired: &ClassDefinition, live: Option<&LiveClass>) -> Step {
+    step(
         format!(
             "server-side apply StorageClass {} (field manager {FIELD_MANAGER})",
             desired.name
@@ -274,7 +274,40 @@ pub fn plan_class(desired: &ClassDefinition, live: Option<&LiveClass>) -> Change
             name: desired.name.clone(),
             manifest: desired.manifest(live),
         },
-    );
+    )
+}
+
+/// The class's owner (its `pipectl.io/stack` label) on its change; when this stack must put
+/// its name on the class (`--take-over`, or adoption at its first change), the apply that
+/// writes the label, and the owner's diff.
+pub fn own_class(
+    change: &mut Change,
+    desired: &ClassDefinition,
+    live: Option<&LiveClass>,
+    context: &crate::kinds::kind::PlanContext<'_>,
+) {
+    let Some(live) = live else {
+        return;
+    };
+    change.owner = live.labels.get(STACK_LABEL).cloned();
+    if !context.tags_owner(change) {
+        return;
+    }
+    let stack = context.stack.name();
+    if change.steps.is_empty() {
+        change.move_owner(stack, apply_class_step(desired, Some(live)));
+    } else {
+        // The change's own apply writes the label already.
+        let before = change.owner.clone();
+        change
+            .diffs
+            .push(FieldDiff::new("owner", before, Some(stack.to_string())));
+    }
+}
+
+pub fn plan_class(desired: &ClassDefinition, live: Option<&LiveClass>) -> Change {
+    let id = ResourceId::new(STORAGE_CLASS, &desired.name);
+    let apply = apply_class_step(desired, live);
     let mut change = Change {
         ..Change::new(id, Action::NoOp, class_lane(&desired.name))
     };

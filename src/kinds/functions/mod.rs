@@ -457,14 +457,15 @@ impl TypedKind for Functions {
     }
 }
 
-/// The function's owner on its change, and, with `--take-over`, the step that moves it.
+/// The function's owner on its change, and the step that puts this stack's name on it
+/// (`--take-over`, or adoption at the first change: `PlanContext::tags_owner`).
 fn take_over(context: &PlanContext<'_>, changes: &mut [Change], live: &LiveFunction) {
     let Some(change) = changes.iter_mut().find(|c| c.id.kind == FUNCTION) else {
         return;
     };
     change.owner = live.owner.clone();
-    let (id, stack) = (change.id.to_string(), context.stack.name());
-    if let (true, Some(arn)) = (context.moves_owner(&id, live.owner.as_deref()), &live.arn) {
+    let stack = context.stack.name();
+    if let (true, Some(arn)) = (context.tags_owner(change), &live.arn) {
         change.move_owner(
             stack,
             step(
@@ -505,10 +506,10 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
             .targets
             .selects_any(function_ids(f).iter().map(String::as_str))
     });
-    // Many triggers: one account-wide listing (a page per 100 mappings), not one per function,
-    // read at the same time as the functions.
-    let triggers = functions.iter().filter(|f| f.trigger.is_some()).count();
-    let per_function = triggers <= ACCOUNT_LISTING_ABOVE;
+    // Every function's mappings are read (one without a trigger in the file may carry one this
+    // stack made). Many functions: one account-wide listing (a page per 100 mappings), not one
+    // per function, read at the same time as the functions.
+    let per_function = functions.len() <= ACCOUNT_LISTING_ABOVE;
     let list_account = async {
         if per_function {
             Ok(None)
@@ -519,7 +520,7 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
     // Futures collected first: a closure in the stream's type would tie its lifetimes.
     let reads: Vec<_> = functions
         .iter()
-        .map(|f| read_function(aws, &f.name, per_function && f.trigger.is_some()))
+        .map(|f| read_function(aws, &f.name, per_function))
         .collect();
     let read_functions = stream::iter(reads)
         .buffered(context.parallelism)
@@ -536,7 +537,7 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
         tokio::try_join!(list_account, read_functions, read_settings)?;
     if let Some(listing) = &listing {
         for (desired, live) in functions.iter().zip(live_functions.iter_mut()) {
-            if let (Some(_), Some(live)) = (&desired.trigger, live.as_mut()) {
+            if let Some(live) = live.as_mut() {
                 live.kafka_mappings = kafka_mappings(&mappings_of(listing, &desired.name));
             }
         }
@@ -569,6 +570,16 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
         let (mut changes, errors) = plan_function(desired, live.as_ref());
         if let Some(live) = live {
             take_over(context, &mut changes, live);
+            if desired.trigger.is_none() {
+                let lane = format!("lambda:{}", desired.name);
+                let stack = context.stack.name();
+                changes.extend(trigger::plan_removed_trigger(
+                    &desired.name,
+                    stack,
+                    &live.kafka_mappings,
+                    &lane,
+                ));
+            }
         }
         if context.replacing(&format!("lambda.kafka_trigger.{}", desired.name)) {
             trigger::recreate(&mut changes, desired, live.as_ref());
@@ -686,6 +697,7 @@ mod tests {
             pollers: None,
             arn: Some("arn:aws:lambda:us-east-1:123456789012:event-source-mapping:u1".into()),
             created_by_pipectl: Some(true),
+            owner: Some("s".into()),
         }
     }
 

@@ -47,6 +47,9 @@ pub struct LiveMapping {
     /// would replace.
     #[serde(default)]
     pub created_by_pipectl: Option<bool>,
+    /// The stack its `pipectl:stack` tag names, read with `created_by_pipectl`.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 /// Account-wide concurrency, from GetAccountSettings.

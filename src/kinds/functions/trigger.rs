@@ -79,15 +79,40 @@ pub(super) fn access_from_spec(
     access
 }
 
+/// Each `SourceAccessConfiguration` as `TYPE=URI`, the element of `access` diffs.
+fn access_entries(access: &[(String, String)]) -> Vec<String> {
+    access
+        .iter()
+        .map(|(kind, uri)| format!("{kind}={uri}"))
+        .collect()
+}
+
+/// The source's diff: between two self-managed clusters, bootstrap server by server;
+/// otherwise the whole source.
+fn source_diffs(live: &KafkaSource, wanted: &KafkaSource) -> Vec<FieldDiff> {
+    match (live, wanted) {
+        (_, _) if live == wanted => vec![],
+        (
+            KafkaSource::SelfManaged {
+                bootstrap_servers: before,
+            },
+            KafkaSource::SelfManaged {
+                bootstrap_servers: after,
+            },
+        ) => FieldDiff::elements("bootstrap_servers", before, after),
+        _ => vec![FieldDiff::new(
+            "source",
+            Some(live.to_string()),
+            Some(wanted.to_string()),
+        )],
+    }
+}
+
 pub(super) fn show_access(access: &[(String, String)]) -> String {
     if access.is_empty() {
         return "none".into();
     }
-    access
-        .iter()
-        .map(|(kind, uri)| format!("{kind}={uri}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    access_entries(access).join(", ")
 }
 
 /// ListEventSourceMappings, every page: of one function, or of the whole account.
@@ -156,31 +181,77 @@ pub(super) fn kafka_mappings(
 
 /// Tells pipectl's own Kafka mappings of a function from another owner's: their tags are read
 /// only for mappings the plan could replace (on another topic or cluster than the file's, or
-/// with another consumer group, or any with `--replace`).
+/// with another consumer group, or any with `--replace`), and for every Kafka mapping of a
+/// function whose file names no trigger (one this stack made is a leftover).
 pub(super) async fn read_mapping_owners(
     aws: &Aws,
     desired: &FunctionDefinition,
     live: &mut Option<LiveFunction>,
     replacing: bool,
 ) -> Result<()> {
-    let (Some(trigger), Some(live)) = (&desired.trigger, live.as_mut()) else {
+    let Some(live) = live.as_mut() else {
         return Ok(());
     };
     for mapping in live.kafka_mappings.iter_mut() {
-        let same = mapping.source == trigger.source
-            && mapping.topics == [trigger.topic.clone()]
-            && trigger
-                .consumer_group_id
-                .as_ref()
-                .is_none_or(|g| Some(g) == mapping.consumer_group_id.as_ref());
-        if (same && !replacing) || trigger.prune {
-            continue;
-        }
-        if let Some(arn) = mapping.arn.clone() {
-            mapping.created_by_pipectl = Some(read_tags(aws, &arn).await?.contains_key(STACK_TAG));
+        let owner_matters = match &desired.trigger {
+            None => true,
+            Some(trigger) => {
+                let same = mapping.source == trigger.source
+                    && mapping.topics == [trigger.topic.clone()]
+                    && trigger
+                        .consumer_group_id
+                        .as_ref()
+                        .is_none_or(|g| Some(g) == mapping.consumer_group_id.as_ref());
+                !((same && !replacing) || trigger.prune)
+            }
+        };
+        if let (true, Some(arn)) = (owner_matters, mapping.arn.clone()) {
+            let tags = read_tags(aws, &arn).await?;
+            mapping.created_by_pipectl = Some(tags.contains_key(STACK_TAG));
+            mapping.owner = tags.get(STACK_TAG).cloned();
         }
     }
     Ok(())
+}
+
+/// The function's file names no trigger, yet Kafka mappings this stack made are on it (the
+/// trigger was removed from the file): each is deleted, a destructive change. Mappings of
+/// another owner are not this stack's to delete.
+pub(super) fn plan_removed_trigger(
+    function: &str,
+    stack: &str,
+    live: &[LiveMapping],
+    lane: &str,
+) -> Option<Change> {
+    let ours: Vec<&LiveMapping> = live
+        .iter()
+        .filter(|m| m.owner.as_deref() == Some(stack))
+        .collect();
+    let first = ours.first()?;
+    let diffs = vec![
+        FieldDiff::new("source", Some(first.source.to_string()), None),
+        FieldDiff::new("topic", Some(first.topics.join(",")), None),
+    ];
+    let steps = ours
+        .iter()
+        .map(|m| delete_mapping_step(function, &m.uuid))
+        .collect();
+    Some(Change {
+        diffs,
+        steps,
+        destructive: true,
+        hazards: vec![Hazard {
+            message: format!(
+                "the file no longer names a Kafka trigger for {function}: the mapping stack {stack} made is deleted and the function stops consuming {}",
+                first.topics.join(",")
+            ),
+        }],
+        ..Change::new(
+            ResourceId::new(KAFKA_TRIGGER, function),
+            Action::Delete,
+            lane.to_string(),
+        )
+    })
 }
 
 /// Whether the plan may delete this mapping: pipectl made it, or the file says `prune`.
@@ -225,6 +296,7 @@ pub(super) fn live_mapping(
         }),
         arn: m.event_source_mapping_arn().map(str::to_string),
         created_by_pipectl: None,
+        owner: None,
     })
 }
 
@@ -477,13 +549,7 @@ pub(super) fn plan_trigger_replace(
             Some(trigger.topic.clone()),
         ));
     }
-    if old.source != trigger.source {
-        diffs.push(FieldDiff::new(
-            "source",
-            Some(old.source.to_string()),
-            Some(trigger.source.to_string()),
-        ));
-    }
+    diffs.extend(source_diffs(&old.source, &trigger.source));
     if let Some(group) = trigger
         .consumer_group_id
         .as_ref()
@@ -537,10 +603,10 @@ pub(super) fn plan_trigger_update(
         ));
     }
     if let Some(access) = &access {
-        diffs.push(FieldDiff::new(
+        diffs.extend(FieldDiff::elements(
             "access",
-            Some(show_access(&current.access)),
-            Some(show_access(access)),
+            &access_entries(&current.access),
+            &access_entries(access),
         ));
     }
     let pollers = poller_diffs(trigger, current, &mut diffs);

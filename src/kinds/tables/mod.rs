@@ -283,14 +283,15 @@ impl TableOperation {
     }
 }
 
-/// The table's owner on its change, and, with `--take-over`, the step that moves it.
+/// The table's owner on its change, and the step that puts this stack's name on it
+/// (`--take-over`, or adoption at the first change: `PlanContext::tags_owner`).
 fn take_over(context: &PlanContext<'_>, changes: &mut [Change], live: &LiveTable) {
     let Some(change) = changes.iter_mut().find(|c| c.id.kind == TABLE) else {
         return;
     };
     change.owner = live.owner.clone();
-    let (id, stack) = (change.id.to_string(), context.stack.name());
-    if let (true, Some(arn)) = (context.moves_owner(&id, live.owner.as_deref()), &live.arn) {
+    let stack = context.stack.name();
+    if let (true, Some(arn)) = (context.tags_owner(change), &live.arn) {
         change.move_owner(
             stack,
             (TableOperation::TagOwner {

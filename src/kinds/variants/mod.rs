@@ -276,14 +276,31 @@ async fn plan_variants(context: &PlanContext<'_>) -> Result<KindPlan> {
         .buffered(context.parallelism)
         .try_collect::<Vec<_>>();
     // Read whenever the section exists, even empty, so variants removed from it are found.
+    // Without the section, its policies alone (one listing) tell whether the stack scaled
+    // variants before the section was removed; the rest is read only then.
+    let own_policy = policy_name(context.stack.name());
     let read_targets = async {
         if spec.has_table(&["sagemaker"]) {
-            read_scaling(aws).await
-        } else {
-            Ok(LiveScaling::default())
+            return read_scaling(aws).await.map(|scaling| (scaling, None));
+        }
+        if !context.targets.is_whole_stack() {
+            return Ok((LiveScaling::default(), None));
+        }
+        // A stack that never used SageMaker may lack the permission: its plan goes on.
+        match read_policies(aws).await {
+            Ok(policies) if policies.values().flatten().any(|p| p.name == own_policy) => {
+                read_scaling(aws).await.map(|scaling| (scaling, None))
+            }
+            Ok(_) => Ok((LiveScaling::default(), None)),
+            Err(error) => Ok((
+                LiveScaling::default(),
+                Some(format!(
+                    "SageMaker scaling this stack may have left behind was not checked: {error:#}"
+                )),
+            )),
         }
     };
-    let (mut live_endpoints, scaling, components) =
+    let (mut live_endpoints, (scaling, leftovers_unchecked), components) =
         tokio::try_join!(read_endpoints, read_targets, list_components)?;
     if let Some(components) = &components {
         for (variant, live) in variants.iter().zip(live_endpoints.iter_mut()) {
@@ -306,11 +323,9 @@ async fn plan_variants(context: &PlanContext<'_>) -> Result<KindPlan> {
         out.changes.extend(stamped(change, &observed));
         out.errors.extend(errors);
     }
-    out.changes.extend(plan_removed(
-        &variants,
-        &scaling,
-        &policy_name(context.stack.name()),
-    ));
+    out.changes
+        .extend(plan_removed(&variants, &scaling, &own_policy));
+    out.notes.extend(leftovers_unchecked);
     Ok(out)
 }
 
