@@ -1163,6 +1163,21 @@ fn ci_stack(memory: i64, trigger: bool) -> String {
         .replace("TRIGGER", if trigger { CI_TRIGGER } else { "" })
 }
 
+/// Someone sets the consumer's memory by hand (the AWS CLI): drift for the cron to find.
+fn memory_changed_by_hand(emulator: &Emulator) {
+    common::aws_cli(
+        &[
+            "lambda",
+            "update-function-configuration",
+            "--function-name",
+            "consumer",
+            "--memory-size",
+            "1024",
+        ],
+        Some(&emulator.endpoint),
+    );
+}
+
 fn mappings_of(emulator: &Emulator, function: &str) -> usize {
     aws_json(
         emulator,
@@ -1239,17 +1254,7 @@ fn the_github_templates_work_end_to_end() {
     assert_eq!(mappings_of(&emulator, "consumer"), 0);
 
     // Drift: memory changed by hand; the scheduled job opens an issue with the report.
-    common::aws_cli(
-        &[
-            "lambda",
-            "update-function-configuration",
-            "--function-name",
-            "consumer",
-            "--memory-size",
-            "1024",
-        ],
-        Some(&emulator.endpoint),
-    );
+    memory_changed_by_hand(&emulator);
     let schedule = serde_json::json!({"event": "schedule", "ref": "refs/heads/main"});
     ci.job(
         "github",
@@ -1308,17 +1313,7 @@ fn the_gitlab_template_works_end_to_end() {
     let schedule = serde_json::json!({"variables": {"CI_PIPELINE_SOURCE": "schedule"}});
     ci.job("gitlab", pipeline, "drift", schedule.clone())
         .expect_code(0);
-    common::aws_cli(
-        &[
-            "lambda",
-            "update-function-configuration",
-            "--function-name",
-            "consumer",
-            "--memory-size",
-            "1024",
-        ],
-        Some(&emulator.endpoint),
-    );
+    memory_changed_by_hand(&emulator);
     ci.job("gitlab", pipeline, "drift", schedule)
         .expect_code(2)
         .expect_stdout("memory_mib");
