@@ -11,6 +11,9 @@ API that pipectl (and kubectl, as an independent client) touches, the way the re
   conflicts and `force`; JSON merge patch; strategic merge patch treated as a merge patch),
   DELETE; `resourceVersion`, `uid`, `generation` and `managedFields` on every object;
   404 NotFound as a proper `Status`; `dryRun=All` validates and answers without storing;
+* 422 Invalid for object names that are not DNS-1123 subdomains and labels whose keys are not
+  qualified names or whose values are longer than 63 characters or do not start and end with
+  an alphanumeric character (apimachinery's ValidateObjectMeta);
 * 422 Invalid for what pipectl must never do: changing a StorageClass's immutable fields,
   changing a StatefulSet's volumeClaimTemplates (or other immutable spec fields), shrinking a
   PVC, growing a PVC whose class does not allow expansion; and the HPA's own validation
@@ -418,12 +421,50 @@ STATEFULSET_MUTABLE_SPEC = {"replicas", "ordinals", "template", "updateStrategy"
 STORAGECLASS_IMMUTABLE = ["parameters", "provisioner", "reclaimPolicy", "volumeBindingMode"]
 
 
+# Object metadata as the API server validates it on every write (apimachinery
+# pkg/api/validation ValidateObjectMeta and pkg/util/validation: IsDNS1123Subdomain for names,
+# IsQualifiedName for label keys, IsValidLabelValue for label values; "Labels and Selectors:
+# Syntax and character set").
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+DNS1123_MESSAGE = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+                   "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
+                   "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+LABEL_VALUE_MESSAGE = ("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
+                       "and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or "
+                       "'12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
+
+
+def metadata_causes(obj: dict) -> list[tuple[str, str, str]]:
+    causes = []
+    name = get_path(obj, ("metadata", "name")) or ""
+    if len(name) > 253:
+        causes.append(("FieldValueInvalid", "metadata.name", f"Invalid value: {json.dumps(name)}: must be no more than 253 characters"))
+    elif not DNS1123_SUBDOMAIN.match(name):
+        causes.append(("FieldValueInvalid", "metadata.name", f"Invalid value: {json.dumps(name)}: {DNS1123_MESSAGE}"))
+    for key, value in (get_path(obj, ("metadata", "labels")) or {}).items():
+        prefix, _, local = key.rpartition("/")
+        if (prefix and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix))) \
+                or len(local) > 63 or not QUALIFIED_NAME.match(local):
+            causes.append(("FieldValueInvalid", "metadata.labels",
+                           f"Invalid value: {json.dumps(key)}: name part must consist of alphanumeric characters, '-', '_' or '.', "
+                           "and must start and end with an alphanumeric character"))
+        value = str(value)
+        if len(value) > 63:
+            causes.append(("FieldValueInvalid", "metadata.labels", f"Invalid value: {json.dumps(value)}: must be no more than 63 characters"))
+        elif not LABEL_VALUE.match(value):
+            causes.append(("FieldValueInvalid", "metadata.labels", f"Invalid value: {json.dumps(value)}: {LABEL_VALUE_MESSAGE}"))
+    return causes
+
+
 def validate(store: Store, resource: Resource, name: str, obj: dict, previous: dict | None) -> None:
     causes: list[tuple[str, str, str]] = []
     meta_name = get_path(obj, ("metadata", "name"))
     if meta_name != name:
         causes.append(("FieldValueInvalid", "metadata.name",
                        f"Invalid value: {json.dumps(meta_name)}: the name of the object does not match the name on the URL"))
+    causes.extend(metadata_causes(obj))
     if resource.kind == "HorizontalPodAutoscaler":
         spec = obj.get("spec") or {}
         minimum = spec.get("minReplicas", 1)

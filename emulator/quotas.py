@@ -27,6 +27,10 @@ QUOTA_SOURCES = {
     # "Best practices for managing the control plane in DynamoDB": a control plane throttle limit
     # of 2,500 requests per second.
     "dynamodb:control-plane": (2500, 2500),
+    # DynamoDB API reference, TagResource and UntagResource: "You can call TagResource up to five
+    # times per second, per account" (and UntagResource alike).
+    "dynamodb:TagResource": (5, 5),
+    "dynamodb:UntagResource": (5, 5),
 }
 EC2_UNFILTERED_BUCKET = {"DescribeInstances", "DescribeInstanceStatus", "DescribeNetworkInterfaces",
                          "DescribeSecurityGroups", "DescribeSnapshots", "DescribeSpotInstanceRequests",
@@ -51,6 +55,8 @@ def quota_bucket(service: str, operation: str, form: dict) -> str | None:
         if operation in EC2_UNFILTERED_BUCKET and not filtered:
             return "ec2:unfiltered"
         return "ec2:non-mutating"
+    if service == "dynamodb" and operation in ("TagResource", "UntagResource"):
+        return f"dynamodb:{operation}"
     if service == "dynamodb" and operation not in DYNAMODB_ITEM_CALLS:
         return "dynamodb:control-plane"
     return None

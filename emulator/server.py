@@ -100,6 +100,10 @@ class Settings:
     # SageMaker: endpoint name -> {"status": EndpointStatus, "reason": FailureReason} to report
     # (DescribeEndpoint API reference: OutOfService, Failed, ... with FailureReason).
     endpoint_status: dict = field(default_factory=dict)
+    # Contributor Insights enables that end FAILED, by "TABLE" or "TABLE/INDEX": one of the
+    # causes DescribeContributorInsights documents for FailureException ("rule_limit",
+    # "rules_denied", "service_linked_role", "internal").
+    contributor_insights_failure: dict = field(default_factory=dict)
     # EKS: DescribeCluster answers this endpoint (e.g. the fake API server) instead of moto's.
     eks_endpoint: str | None = None
     # EKS: cluster name -> status to report (e.g. {"kafka-logs": "CREATING"}).
@@ -754,12 +758,24 @@ class Layer:
             raise AwsError(400, "ResourceNotFoundException", f"Requested resource not found: Index: {index} not found for table {table}")
         return (request.region, table, index), params
 
+    # The FailureException causes DescribeContributorInsights documents ("The most common
+    # exceptions for a FAILED status are"), with its words.
+    INSIGHTS_FAILURES = {
+        "rule_limit": ("LimitExceededException", "Per-account Amazon CloudWatch Contributor Insights rule limit reached. Please disable Contributor Insights for other tables/indexes OR disable Contributor Insights rules before retrying."),
+        "rules_denied": ("AccessDeniedException", "Amazon CloudWatch Contributor Insights rules cannot be modified due to insufficient permissions."),
+        "service_linked_role": ("AccessDeniedException", "Failed to create service-linked role for Contributor Insights due to insufficient permissions."),
+        "internal": ("InternalServerError", "Failed to create Amazon CloudWatch Contributor Insights rules. Please retry request."),
+    }
+
     def insights_status(self, key: tuple[str, str, str]) -> str:
         state = self.contributor_insights.get(key)
         if state is None:
             return "DISABLED"
         if state["status"] in ("ENABLING", "DISABLING") and state["until"] <= now():
-            state["status"] = "ENABLED" if state["status"] == "ENABLING" else "DISABLED"
+            if state["status"] == "ENABLING":
+                state["status"] = "FAILED" if state.get("failure") else "ENABLED"
+            else:
+                state["status"] = "DISABLED"
         return state["status"]
 
     def insights_body(self, key: tuple[str, str, str], status: str) -> dict[str, Any]:
@@ -774,6 +790,9 @@ class Layer:
         with self.lock:
             status = self.insights_status(key)
         body = self.insights_body(key, status)
+        failure = (self.contributor_insights.get(key) or {}).get("failure")
+        if status == "FAILED" and failure:
+            body["FailureException"] = {"ExceptionName": failure[0], "ExceptionDescription": failure[1]}
         if status == "ENABLED":
             scope = f"{key[1]}-{key[2]}" if key[2] else key[1]
             body["ContributorInsightsRuleList"] = [
@@ -793,7 +812,10 @@ class Layer:
             )
         with self.lock:
             status = "ENABLING" if action == "ENABLE" else "DISABLING"
-            self.contributor_insights[key] = {"status": status, "until": now() + self.settings.contributor_insights_seconds}
+            scope = f"{key[1]}/{key[2]}" if key[2] else key[1]
+            cause = self.settings.contributor_insights_failure.get(scope) if action == "ENABLE" else None
+            self.contributor_insights[key] = {"status": status, "until": now() + self.settings.contributor_insights_seconds,
+                                              "failure": self.INSIGHTS_FAILURES.get(cause) if cause else None}
         return request.json_response(200, self.insights_body(key, status))
 
     def dynamodb_DescribeTable(self, request):

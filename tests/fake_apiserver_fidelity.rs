@@ -146,3 +146,51 @@ async fn kubectl_sees_a_faithful_api_server() {
         .expect_code(1)
         .expect_stderr("conflict");
 }
+
+/// Object metadata as the real API server validates it (apimachinery ValidateObjectMeta): a
+/// label value longer than 63 characters or not alphanumeric at both ends, and a name that is
+/// not a DNS-1123 subdomain, are 422 Invalid; pipectl refuses such a stack name offline.
+#[test]
+fn names_and_labels_are_validated_as_kubernetes_does() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let cluster = emulator.cluster();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let class = |name: &str, value: &str| {
+        format!("apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: {name}\n  labels:\n    pipectl.io/stack: \"{value}\"\nprovisioner: ebs.csi.aws.com\n")
+    };
+    let long = "a".repeat(64);
+    for (file, text, expected) in [
+        (
+            "long.yaml",
+            class("ok-class", &long),
+            "must be no more than 63 characters",
+        ),
+        (
+            "edge.yaml",
+            class("ok-class", "team-a-"),
+            "must start and end with an alphanumeric character",
+        ),
+        (
+            "name.yaml",
+            class("Bad_Name", "team-a"),
+            "a lowercase RFC 1123 subdomain",
+        ),
+    ] {
+        let path = manifest(dir.path(), file, &text);
+        cluster
+            .kubectl(&["apply", "--server-side", "--validate=false", "-f", &path])
+            .expect_code(1)
+            .expect_stderr("is invalid")
+            .expect_stderr(expected);
+    }
+    let path = manifest(dir.path(), "fine.yaml", &class("ok-class", &"a".repeat(63)));
+    cluster
+        .kubectl(&["apply", "--server-side", "--validate=false", "-f", &path])
+        .expect_code(0);
+    let stack = emulator.stack("edge.toml", "[stack]\nname = \"team-a-\"\n");
+    emulator
+        .pipectl(&["validate", common::path_str(&stack)])
+        .expect_code(1)
+        .expect_stderr("not a valid stack name")
+        .expect_stderr("IsValidLabelValue");
+}

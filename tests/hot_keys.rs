@@ -152,3 +152,48 @@ async fn the_emulator_answers_contributor_insights_as_dynamodb_does() {
         Some("ResourceNotFoundException")
     );
 }
+
+/// An enable that DynamoDB cannot carry out ends FAILED with a `FailureException`: the first
+/// enable in an account without iam:CreateServiceLinkedRole, or the account's rule limit.
+/// Apply, plan and drift say DynamoDB's reason and what to do; a plan that enables it says the
+/// keys show in plain text.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_enable_says_dynamodbs_reason() {
+    let emulator = Emulator::start("{}");
+    emulator
+        .configure(r#"{"contributor_insights_failure": {"KafkaLogData": "service_linked_role"}}"#);
+    let stack = emulator.stack("hot.toml", STACK);
+    let file = path_str(&stack);
+    emulator
+        .pipectl(&["plan", file])
+        .expect_code(0)
+        .expect_stdout("keys in plain text in CloudWatch graphs");
+    emulator
+        .apply(&stack)
+        .expect_code(1)
+        .expect_stdout("FAILED: AccessDeniedException: Failed to create service-linked role for Contributor Insights due to insufficient permissions.")
+        .expect_stdout("iam:CreateServiceLinkedRole");
+    let drift = emulator.pipectl(&["drift", file]);
+    drift
+        .expect_code(2)
+        .expect_stdout("is FAILED: AccessDeniedException: Failed to create service-linked role");
+    // An independent client sees the same FailureException.
+    let described = emulator
+        .dynamodb()
+        .await
+        .describe_contributor_insights()
+        .table_name("KafkaLogData")
+        .send()
+        .await
+        .expect("DescribeContributorInsights");
+    assert_eq!(
+        described.contributor_insights_status(),
+        Some(&ContributorInsightsStatus::Failed)
+    );
+    assert_eq!(
+        described
+            .failure_exception()
+            .and_then(|f| f.exception_name()),
+        Some("AccessDeniedException")
+    );
+}

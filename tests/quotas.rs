@@ -206,3 +206,42 @@ server.serve_forever()
         "GetFunction did not go through the proxy:\n{log}"
     );
 }
+
+/// DynamoDB's TagResource and UntagResource are limited to five calls per second per account
+/// (their API reference), far below the control plane's 2,500: adopting many tables at once
+/// (each tagged with the stack's name at its first change) stays under it.
+#[test]
+fn table_tags_are_written_under_five_per_second() {
+    let emulator = Emulator::start("{}");
+    let names: Vec<String> = (0..12).map(|i| format!("adopted-{i:02}")).collect();
+    let mut stack = String::from("[stack]\nname = \"tags\"\n");
+    for name in &names {
+        common::aws_cli(
+            &[
+                "dynamodb",
+                "create-table",
+                "--table-name",
+                name,
+                "--attribute-definitions",
+                "AttributeName=id,AttributeType=S",
+                "--key-schema",
+                "AttributeName=id,KeyType=HASH",
+                "--billing-mode",
+                "PAY_PER_REQUEST",
+            ],
+            Some(&emulator.endpoint),
+        );
+        stack.push_str(&format!(
+            "\n[[dynamodb.tables]]\nname = \"{name}\"\nbilling_mode = \"PROVISIONED\"\ncapacity = {{ read = 5, write = 5 }}\npartition_key = {{ name = \"id\", type = \"S\" }}\n"
+        ));
+    }
+    let file = emulator.stack("tags.toml", &stack);
+    emulator.configure(r#"{"quotas": true}"#);
+    emulator
+        .pipectl(&["apply", "-f", common::path_str(&file), "--auto-approve"])
+        .expect_code(0)
+        .expect_stdout("12 applied");
+    let (after, throttled) = calls(&emulator);
+    assert_eq!(after["dynamodb:TagResource"], 12, "{after}");
+    assert_eq!(throttled, serde_json::json!({}), "throttled: {throttled}");
+}

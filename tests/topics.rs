@@ -467,3 +467,36 @@ fn a_stack_file_cannot_choose_where_the_admin_login_goes() {
         .expect_stderr("is not the secret the job allows at its pinned brokers");
     assert_eq!(emulator.call_count("secretsmanager:GetSecretValue"), reads);
 }
+
+/// '.' and '_' are one character to Kafka (`Topic.hasCollision`): the double refuses a topic
+/// that collides with a live one, as Kafka does; pipectl refuses it at plan (with 0 writes),
+/// and two such names in one file offline.
+#[test]
+fn topic_names_that_collide_on_dot_and_underscore_are_refused() {
+    let emulator = Emulator::start("{}");
+    let double = KafkaDouble::start(&["--brokers", "3"]);
+    let made = double.python(
+        "",
+        "from kafka.admin import NewTopic\nadmin.create_topics([NewTopic('app.logs', 1, 1)])\ntry:\n    admin.create_topics([NewTopic('app_logs', 1, 1)])\n    out('created')\nexcept Exception as e:\n    out(type(e).__name__ + ': ' + str(e))",
+    );
+    let refusal = made.as_str().unwrap_or_default().to_string();
+    assert!(
+        refusal.contains("InvalidTopic")
+            && refusal.contains("collides with existing topic: app.logs"),
+        "{refusal}"
+    );
+    let file = emulator.stack(
+        "collide.toml",
+        &format!(
+            "[stack]\nname = \"topics\"\n\n[kafka.admin]\nbootstrap_servers = [\"{}\"]\nsecurity_protocol = \"PLAINTEXT\"\n\n[[kafka.topics]]\nname = \"app_logs\"\npartitions = 3\nreplication_factor = 3\n",
+            double.bootstrap
+        ),
+    );
+    double.clear_log();
+    emulator
+        .pipectl(&["plan", path_str(&file)])
+        .expect_code(1)
+        .expect_stderr("topic app_logs collides with the live topic app.logs");
+    emulator.apply(&file).expect_code(1);
+    assert_eq!(double.count("CreateTopics"), 0, "{:?}", double.requests());
+}

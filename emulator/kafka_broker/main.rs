@@ -649,6 +649,24 @@ impl Cluster {
                 format!("Topic '{name}' already exists."),
             ));
         }
+        // '.' and '_' are one character in Kafka's metric names, so it refuses a topic whose
+        // name differs from an existing one only there (apache/kafka `Topic.hasCollision`,
+        // checked by the controller's createTopic: INVALID_TOPIC_EXCEPTION).
+        let colliding: Vec<&str> = self
+            .topics
+            .keys()
+            .map(String::as_str)
+            .filter(|existing| existing.replace('.', "_") == name.replace('.', "_"))
+            .collect();
+        if !colliding.is_empty() {
+            return Err((
+                INVALID_TOPIC_EXCEPTION,
+                format!(
+                    "Topic '{name}' collides with existing topic: {}",
+                    colliding.join(", ")
+                ),
+            ));
+        }
         // -1 takes the broker defaults num.partitions=1 and default.replication.factor=1.
         let partitions = if topic.num_partitions == -1 {
             1

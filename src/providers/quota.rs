@@ -29,7 +29,9 @@ pub struct Quota {
 }
 
 /// The request-rate quotas AWS documents for the calls pipectl makes (checked 2026-11).
-/// SageMaker, Application Auto Scaling, EKS, STS and Secrets Manager document no per-API rate
+/// Secrets Manager documents rates far above pipectl's one GetSecretValue per run (10,000 per
+/// second; "AWS Secrets Manager quotas"), so it is not paced.
+/// SageMaker, Application Auto Scaling, EKS and STS document no per-API rate
 /// for these calls: their requests are not limited here (the SDK's retries still apply).
 pub const QUOTAS: &[Quota] = &[
     Quota {
@@ -67,6 +69,18 @@ pub const QUOTAS: &[Quota] = &[
         capacity: 2500.0,
         per_second: 2500.0,
         source: "Best practices for managing the control plane in DynamoDB: a control plane throttle limit of 2,500 requests per second",
+    },
+    Quota {
+        bucket: "dynamodb:TagResource",
+        capacity: 5.0,
+        per_second: 5.0,
+        source: "DynamoDB API reference, TagResource: you can call TagResource up to five times per second, per account",
+    },
+    Quota {
+        bucket: "dynamodb:UntagResource",
+        capacity: 5.0,
+        per_second: 5.0,
+        source: "DynamoDB API reference, UntagResource: you can call UntagResource up to five times per second, per account",
     },
 ];
 
@@ -128,8 +142,13 @@ pub fn bucket_of(service: &str, request: &HttpRequest) -> Option<(&'static str, 
         "dynamodb" => {
             let target = request.headers().get("x-amz-target").unwrap_or("");
             let operation = target.rsplit('.').next().unwrap_or("");
-            (!DYNAMODB_ITEM_CALLS.contains(&operation))
-                .then(|| ("dynamodb:control-plane", String::new()))
+            let bucket = match operation {
+                "TagResource" => "dynamodb:TagResource",
+                "UntagResource" => "dynamodb:UntagResource",
+                _ if DYNAMODB_ITEM_CALLS.contains(&operation) => return None,
+                _ => "dynamodb:control-plane",
+            };
+            Some((bucket, String::new()))
         }
         _ => None,
     }

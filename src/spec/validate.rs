@@ -156,6 +156,12 @@ pub fn is_region_name(region: &str) -> bool {
             .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase()))
 }
 
+/// A stack name: it becomes a Kubernetes label value (apimachinery `IsValidLabelValue`: at most
+/// 63 characters, alphanumeric at both ends) and a part of AWS names and tags.
+pub fn stack_name(name: &str) -> bool {
+    bounded_name(name, 63, true, lambda_name_char)
+}
+
 /// Kubernetes object names (DNS-1123 subdomain): StatefulSet, HPA, StorageClass.
 pub fn kubernetes_object_name(name: &str) -> bool {
     dns_name(name, 253, true)
@@ -253,13 +259,12 @@ pub fn validate(spec: &StackSpec, rules: &KindRules) -> Vec<Diagnostic> {
             );
         }
     }
-    check.name(
+    check.name_rule(
         &spec.stack.name,
         "stack.name",
         "stack name",
-        64,
-        lambda_name_char,
-        "letters, digits, '-' and '_'",
+        stack_name,
+        "1 to 63 letters, digits, '-' and '_', starting and ending with a letter or digit: the name is the value of the pipectl.io/stack label on Kubernetes objects, which Kubernetes refuses otherwise (IsValidLabelValue)",
     );
     for (index, rule) in spec.ignore.iter().enumerate() {
         validate_ignore(&mut check, rule, &format!("ignore[{index}]"), ignorable);

@@ -328,11 +328,26 @@ fn dashboard_json(stack: &str, rules: &[Rule]) -> String {
         .collect();
     let dashboard = json!({
         "title": format!("pipectl: {stack}"),
-        "uid": format!("pipectl-{stack}"),
+        "uid": dashboard_uid(stack),
         "schemaVersion": 39,
         "panels": panels,
     });
     serde_json::to_string_pretty(&dashboard).unwrap_or_default()
+}
+
+/// Grafana refuses a dashboard uid longer than 40 characters (`ErrDashboardUidTooLong`, its
+/// `MaxUIDLength`), and the sidecar's import then fails while apply reports success. A short
+/// stack keeps `pipectl-STACK`; a longer one is cut and made unique by a hash of its name.
+fn dashboard_uid(stack: &str) -> String {
+    const MAX_UID: usize = 40;
+    let whole = format!("pipectl-{stack}");
+    if whole.len() <= MAX_UID {
+        return whole;
+    }
+    let hash = crate::digest::sha256_hex(stack.as_bytes());
+    // "pipectl-" (8) + 22 characters of the name + "-" + 8 of the hash = 39.
+    let head: String = stack.chars().take(22).collect();
+    format!("pipectl-{head}-{}", &hash[..8])
 }
 
 fn dashboard_manifest(
@@ -787,6 +802,16 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dashboard_uids_stay_within_grafanas_40_characters() {
+        assert_eq!(super::dashboard_uid("kafka-logs"), "pipectl-kafka-logs");
+        let long = "a".repeat(63);
+        let other = format!("{}b", "a".repeat(62));
+        let (one, two) = (super::dashboard_uid(&long), super::dashboard_uid(&other));
+        assert!(one.len() <= 40 && two.len() <= 40, "{one} {two}");
+        assert_ne!(one, two, "two long stack names must not share a dashboard");
+    }
+
     #[test]
     fn prometheus_durations_become_minutes_rounded_up() {
         assert_eq!(super::duration_minutes("5m"), Some((5, true)));

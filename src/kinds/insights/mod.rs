@@ -11,7 +11,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::kinds::kind::{KindPlan, PlanContext, TypedKind};
-use crate::kinds::tables::contributor_insights;
+use crate::kinds::tables::contributor_insights::{self, LiveInsights};
 use crate::kinds::tables::section::{AttributeType, DynamoDbTable};
 use crate::plan::{
     ignored_fields, stamped, Action, Change, FieldDiff, ResourceId, ResourceKind, Unhealthy,
@@ -145,13 +145,13 @@ fn hot_key_notes(spec: &StackSpec) -> Vec<String> {
     notes
 }
 
-/// The live status: `None` when the table or index does not exist (yet).
-pub async fn read(aws: &Aws, wanted: &InsightsDefinition) -> Result<Option<String>> {
+/// The live state: `None` when the table or index does not exist (yet).
+pub async fn read(aws: &Aws, wanted: &InsightsDefinition) -> Result<Option<LiveInsights>> {
     contributor_insights::status(aws, &wanted.table, wanted.index.as_deref()).await
 }
 
-fn plan_one(wanted: &InsightsDefinition, live: Option<&String>) -> Change {
-    let live_on = live.is_some_and(|s| contributor_insights::is_on(s));
+fn plan_one(wanted: &InsightsDefinition, live: Option<&LiveInsights>) -> Change {
+    let live_on = live.is_some_and(|l| contributor_insights::is_on(&l.status));
     let action = if live_on == wanted.enabled {
         Action::NoOp
     } else {
@@ -189,9 +189,13 @@ fn plan_one(wanted: &InsightsDefinition, live: Option<&String>) -> Change {
             Some(wanted.enabled.to_string()),
         )]
     };
-    let unhealthy = (live.map(String::as_str) == Some("FAILED")).then(|| Unhealthy {
-        reason: format!("Contributor Insights on {} is FAILED", wanted.name()),
-        help: "DynamoDB could not create its CloudWatch Contributor Insights rules: check the rules' quota and permissions, then set contributor_insights = false, apply, and true again".into(),
+    let unhealthy = live.filter(|l| l.status == "FAILED").map(|l| Unhealthy {
+        reason: format!(
+            "Contributor Insights on {} is FAILED: {}",
+            wanted.name(),
+            l.failure.as_deref().unwrap_or("DynamoDB gives no reason")
+        ),
+        help: contributor_insights::failure_help(l.failure.as_deref()),
     });
     Change {
         diffs,
@@ -218,7 +222,7 @@ async fn plan_insights(context: &PlanContext<'_>) -> Result<KindPlan> {
     wanted.retain(|w| context.targets.selects(&w.id()));
     // Futures collected first: a closure in the stream's type would tie its lifetimes.
     let reads: Vec<_> = wanted.iter().map(|w| read(context.aws, w)).collect();
-    let live: Vec<Option<String>> = stream::iter(reads)
+    let live: Vec<Option<LiveInsights>> = stream::iter(reads)
         .buffered(context.parallelism)
         .try_collect()
         .await?;
@@ -226,16 +230,30 @@ async fn plan_insights(context: &PlanContext<'_>) -> Result<KindPlan> {
         if !ignored_fields(spec, &want.id(), &mut out.ignored).is_empty() {
             want.enabled = status
                 .as_ref()
-                .is_some_and(|s| contributor_insights::is_on(s));
+                .is_some_and(|s| contributor_insights::is_on(&s.status));
         }
     }
     for (want, status) in wanted.iter().zip(&live) {
         // ENABLING and ENABLED are one state to compare, so the digest takes the comparison's view.
-        let observed = status.as_ref().map(|s| contributor_insights::is_on(s));
-        out.changes
-            .extend(stamped([plan_one(want, status.as_ref())], &observed));
+        let observed = status
+            .as_ref()
+            .map(|s| contributor_insights::is_on(&s.status));
+        let change = plan_one(want, status.as_ref());
+        if change.action == Action::Update && want.enabled {
+            out.notes.push(plaintext_keys_note(want));
+        }
+        out.changes.extend(stamped([change], &observed));
     }
     Ok(out)
+}
+
+/// Enabling shows keys in CloudWatch graphs in plain text, whatever the table's encryption
+/// (UpdateContributorInsights API reference): a reviewer of the plan should know.
+fn plaintext_keys_note(wanted: &InsightsDefinition) -> String {
+    format!(
+        "{}: Contributor Insights shows the most accessed and throttled keys in plain text in CloudWatch graphs, even for a table encrypted with a KMS key: leave it off where the keys themselves are confidential",
+        wanted.id()
+    )
 }
 
 async fn execute(aws: &Aws, operation: &InsightsOperation, progress: &StepProgress) -> Result<()> {
@@ -272,15 +290,27 @@ async fn execute(aws: &Aws, operation: &InsightsOperation, progress: &StepProgre
         index: operation.index.clone(),
         enabled: operation.enable,
     };
-    wait::until(&aws.wait, progress, &format!("Contributor Insights {name}"), || async {
-        match read(aws, &wanted).await? {
-            Some(status) if status == target.as_str() => Ok(Poll::Ready(())),
-            Some(status) if status == "FAILED" => Err(anyhow!(
-                "Contributor Insights on {name} FAILED; see the table's CloudWatch Contributor Insights rules"
-            )),
-            Some(status) => Ok(Poll::Pending(format!("ContributorInsightsStatus {status}"))),
-            None => Err(anyhow!("{name} disappeared while pipectl was changing it")),
-        }
-    })
+    wait::until(
+        &aws.wait,
+        progress,
+        &format!("Contributor Insights {name}"),
+        || async {
+            match read(aws, &wanted).await? {
+                Some(live) if live.status == target.as_str() => Ok(Poll::Ready(())),
+                Some(live) if live.status == "FAILED" => Err(anyhow!(
+                    "Contributor Insights on {name} FAILED: {}; {}",
+                    live.failure
+                        .as_deref()
+                        .unwrap_or("DynamoDB gives no reason"),
+                    contributor_insights::failure_help(live.failure.as_deref())
+                )),
+                Some(live) => Ok(Poll::Pending(format!(
+                    "ContributorInsightsStatus {}",
+                    live.status
+                ))),
+                None => Err(anyhow!("{name} disappeared while pipectl was changing it")),
+            }
+        },
+    )
     .await
 }

@@ -7,9 +7,18 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 
 use crate::providers::{describe_sdk_error, Aws};
 
-/// The live status (`ENABLED`, `DISABLED`, ...): `None` when the table or index does not exist
-/// (yet). One DescribeContributorInsights.
-pub async fn status(aws: &Aws, table: &str, index: Option<&str>) -> Result<Option<String>> {
+/// Contributor Insights of a table or an index, as DescribeContributorInsights reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveInsights {
+    /// `ENABLED`, `DISABLED`, `ENABLING`, `DISABLING` or `FAILED`.
+    pub status: String,
+    /// Why it FAILED, in DynamoDB's words: `FailureException` as `NAME: DESCRIPTION`.
+    pub failure: Option<String>,
+}
+
+/// The live state: `None` when the table or index does not exist (yet). One
+/// DescribeContributorInsights.
+pub async fn status(aws: &Aws, table: &str, index: Option<&str>) -> Result<Option<LiveInsights>> {
     let described = aws
         .dynamodb
         .describe_contributor_insights()
@@ -18,12 +27,19 @@ pub async fn status(aws: &Aws, table: &str, index: Option<&str>) -> Result<Optio
         .send()
         .await;
     match described {
-        Ok(output) => Ok(Some(
-            output
+        Ok(output) => Ok(Some(LiveInsights {
+            status: output
                 .contributor_insights_status()
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_else(|| "DISABLED".into()),
-        )),
+            failure: output.failure_exception().map(|f| {
+                format!(
+                    "{}: {}",
+                    f.exception_name().unwrap_or("unknown exception"),
+                    f.exception_description().unwrap_or("no description")
+                )
+            }),
+        })),
         Err(error) if error.code() == Some("ResourceNotFoundException") => Ok(None),
         Err(error) => Err(anyhow!(
             "DescribeContributorInsights {} failed: {}",
@@ -33,6 +49,21 @@ pub async fn status(aws: &Aws, table: &str, index: Option<&str>) -> Result<Optio
             },
             describe_sdk_error(&error)
         )),
+    }
+}
+
+/// What to do about a FAILED status, from DynamoDB's `FailureException` (the causes
+/// DescribeContributorInsights documents).
+pub fn failure_help(failure: Option<&str>) -> String {
+    let failure = failure.unwrap_or_default();
+    if failure.contains("service-linked role") {
+        "the first enable in an account creates the service-linked role for contributorinsights.dynamodb.amazonaws.com: grant iam:CreateServiceLinkedRole for it (docs/operations.md), then set contributor_insights = false, apply, and true again".into()
+    } else if failure.starts_with("LimitExceededException") {
+        "the account's CloudWatch Contributor Insights rule limit is reached: disable Contributor Insights on other tables or indexes, or delete unused Contributor Insights rules, then set contributor_insights = false, apply, and true again".into()
+    } else if failure.starts_with("AccessDeniedException") {
+        "the caller may not create or change CloudWatch Contributor Insights rules (cloudwatch:PutInsightRule, DeleteInsightRules and related): grant them, then set contributor_insights = false, apply, and true again".into()
+    } else {
+        "DynamoDB could not create its CloudWatch Contributor Insights rules: set contributor_insights = false, apply, and true again".into()
     }
 }
 

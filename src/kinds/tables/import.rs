@@ -91,7 +91,7 @@ async fn read_insights(aws: &Aws, tables: &[LiveTable]) -> Result<Vec<String>> {
             .map(|i| Some(i.definition.name.as_str()));
         for index in std::iter::once(None).chain(indexes) {
             let status = contributor_insights::status(aws, &table.name, index).await?;
-            if status.is_some_and(|s| contributor_insights::is_on(&s)) {
+            if status.is_some_and(|s| contributor_insights::is_on(&s.status)) {
                 enabled.push(match index {
                     Some(index) => format!("{}/{index}", table.name),
                     None => table.name.clone(),

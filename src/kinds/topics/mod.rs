@@ -273,6 +273,12 @@ async fn plan_topics(context: &PlanContext<'_>) -> Result<KindPlan> {
         .kafka(spec, validate::default_bootstrap_servers(spec))
         .await?;
     let mut names: Vec<String> = wanted.iter().map(|w| w.name.clone()).collect();
+    // A live topic a new one would collide with is asked for by name (no listing of all).
+    names.extend(
+        wanted
+            .iter()
+            .flat_map(|w| validate::colliding_names(&w.name)),
+    );
     names.extend(consumed_topics(spec));
     names.sort();
     names.dedup();
@@ -291,6 +297,10 @@ async fn plan_topics(context: &PlanContext<'_>) -> Result<KindPlan> {
     }
     for want in &wanted {
         let topic = live.topics.get(&want.name);
+        if let Some(error) = collision(want, topic, &live.topics) {
+            out.errors.push(error);
+            continue;
+        }
         match plan_one(want, topic, live.brokers) {
             Ok(change) => out.changes.extend(stamped([change], &topic)),
             Err(error) => out.errors.push(error),
@@ -298,6 +308,28 @@ async fn plan_topics(context: &PlanContext<'_>) -> Result<KindPlan> {
     }
     out.notes.extend(consumer_notes(spec, &live.topics));
     Ok(out)
+}
+
+/// A topic to create whose name collides with a live one's: Kafka would refuse it at apply.
+fn collision(
+    want: &WantedTopic,
+    live: Option<&LiveTopic>,
+    topics: &BTreeMap<String, LiveTopic>,
+) -> Option<PlanError> {
+    if live.is_some() {
+        return None;
+    }
+    let existing = topics
+        .keys()
+        .find(|name| validate::topics_collide(name, &want.name))?;
+    Some(PlanError {
+        resource: want.id(),
+        message: format!(
+            "topic {} collides with the live topic {existing}: Kafka refuses it (INVALID_TOPIC_EXCEPTION), since '.' and '_' are one character in its metric names",
+            want.name
+        ),
+        help: format!("use the live topic's name, {existing}, or another name"),
+    })
 }
 
 /// An ignored field takes the live value, so it is neither compared nor written.

@@ -119,6 +119,53 @@ fn validate_topics(check: &mut Checker, spec: &StackSpec, topics: &[KafkaTopic])
             .map(|(i, t)| (&t.name, format!("kafka.topics[{i}].name"))),
         "Kafka topic",
     );
+    for (later, topic) in topics.iter().enumerate() {
+        let name = topic.name.get_ref();
+        if let Some((earlier, other)) = topics[..later]
+            .iter()
+            .enumerate()
+            .find(|(_, other)| topics_collide(other.name.get_ref(), name))
+        {
+            check.error(
+                topic.name.span(),
+                &format!("kafka.topics[{later}].name"),
+                format!(
+                    "Kafka topic {name:?} collides with {:?} (kafka.topics[{earlier}]): Kafka refuses the second of them (INVALID_TOPIC_EXCEPTION), since '.' and '_' are one character in its metric names",
+                    other.name.get_ref()
+                ),
+                "rename one of them; use either '.' or '_' in topic names, not both",
+            );
+        }
+    }
+}
+
+/// Whether Kafka takes two different topic names for one (apache/kafka `Topic.hasCollision`:
+/// equal once every '.' is read as '_').
+pub fn topics_collide(a: &str, b: &str) -> bool {
+    a != b && a.replace('.', "_") == b.replace('.', "_")
+}
+
+/// The other names a topic would collide with, for reading whether one of them exists live:
+/// each '.' or '_' either way, at most 64 names (six such characters; more are not asked for).
+pub fn colliding_names(name: &str) -> Vec<String> {
+    let positions: Vec<usize> = name
+        .char_indices()
+        .filter(|(_, c)| matches!(c, '.' | '_'))
+        .map(|(i, _)| i)
+        .collect();
+    if positions.is_empty() || positions.len() > 6 {
+        return vec![];
+    }
+    (0..1u32 << positions.len())
+        .map(|mask| {
+            let mut variant = name.as_bytes().to_vec();
+            for (bit, &at) in positions.iter().enumerate() {
+                variant[at] = if mask & (1 << bit) == 0 { b'.' } else { b'_' };
+            }
+            String::from_utf8_lossy(&variant).into_owned()
+        })
+        .filter(|variant| variant != name)
+        .collect()
 }
 
 /// The replicas a topic gets when pipectl creates it: its own, else the brokers' floor, else 3
@@ -152,4 +199,20 @@ pub fn default_bootstrap_servers(spec: &StackSpec) -> Option<Vec<String>> {
         .filter_map(|f| f.kafka_trigger.as_ref())
         .find_map(|t| t.bootstrap_servers.as_ref())
         .map(|servers| servers.get_ref().clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{colliding_names, topics_collide};
+
+    #[test]
+    fn dots_and_underscores_are_one_character_to_kafka() {
+        assert!(topics_collide("app.logs", "app_logs"));
+        assert!(!topics_collide("app.logs", "app.logs"));
+        assert!(!topics_collide("app.logs", "app-logs"));
+        let mut variants = colliding_names("a.b_c");
+        variants.sort();
+        assert_eq!(variants, vec!["a.b.c", "a_b.c", "a_b_c"]);
+        assert!(colliding_names("plain").is_empty());
+    }
 }
