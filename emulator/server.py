@@ -791,6 +791,9 @@ class Layer:
             status = self.insights_status(key)
         body = self.insights_body(key, status)
         failure = (self.contributor_insights.get(key) or {}).get("failure")
+        mode = (self.contributor_insights.get(key) or {}).get("mode")
+        if mode and status in ("ENABLING", "ENABLED"):
+            body["ContributorInsightsMode"] = mode
         if status == "FAILED" and failure:
             body["FailureException"] = {"ExceptionName": failure[0], "ExceptionDescription": failure[1]}
         if status == "ENABLED":
@@ -810,12 +813,20 @@ class Layer:
                 "ValidationException",
                 f"1 validation error detected: Value '{action}' at 'contributorInsightsAction' failed to satisfy constraint: Member must satisfy enum value set: [ENABLE, DISABLE]",
             )
+        mode = params.get("ContributorInsightsMode")
+        if mode is not None and mode not in ("ACCESSED_AND_THROTTLED_KEYS", "THROTTLED_KEYS"):
+            raise AwsError(
+                400,
+                "ValidationException",
+                f"1 validation error detected: Value '{mode}' at 'contributorInsightsMode' failed to satisfy constraint: Member must satisfy enum value set: [ACCESSED_AND_THROTTLED_KEYS, THROTTLED_KEYS]",
+            )
         with self.lock:
             status = "ENABLING" if action == "ENABLE" else "DISABLING"
             scope = f"{key[1]}/{key[2]}" if key[2] else key[1]
             cause = self.settings.contributor_insights_failure.get(scope) if action == "ENABLE" else None
             self.contributor_insights[key] = {"status": status, "until": now() + self.settings.contributor_insights_seconds,
-                                              "failure": self.INSIGHTS_FAILURES.get(cause) if cause else None}
+                                              "failure": self.INSIGHTS_FAILURES.get(cause) if cause else None,
+                                              "mode": (mode or "ACCESSED_AND_THROTTLED_KEYS") if action == "ENABLE" else None}
         return request.json_response(200, self.insights_body(key, status))
 
     def dynamodb_DescribeTable(self, request):

@@ -197,3 +197,74 @@ async fn a_failed_enable_says_dynamodbs_reason() {
         Some("AccessDeniedException")
     );
 }
+
+/// `contributor_insights_mode` is set, compared (a table switched to THROTTLED_KEYS by hand is
+/// drift) and imported; the emulator keeps the mode as DynamoDB does.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_contributor_insights_mode_is_set_compared_and_imported() {
+    let emulator = Emulator::start("{}");
+    let throttled = STACK.replacen(
+        "contributor_insights = true\n",
+        "contributor_insights = true\ncontributor_insights_mode = \"THROTTLED_KEYS\"\n",
+        1,
+    );
+    let stack = emulator.stack("hot.toml", &throttled);
+    let file = path_str(&stack);
+    emulator.apply(&stack).expect_code(0);
+    let mode = |emulator: &Emulator| {
+        let out = common::aws_cli(
+            &[
+                "dynamodb",
+                "describe-contributor-insights",
+                "--table-name",
+                "KafkaLogData",
+            ],
+            Some(&emulator.endpoint),
+        );
+        let described: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+        described["ContributorInsightsMode"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(mode(&emulator), "THROTTLED_KEYS");
+    emulator.pipectl(&["drift", file]).expect_code(0);
+
+    // Switched back by hand: drift names the mode, apply switches it again.
+    emulator
+        .dynamodb()
+        .await
+        .update_contributor_insights()
+        .table_name("KafkaLogData")
+        .contributor_insights_action(ContributorInsightsAction::Enable)
+        .contributor_insights_mode(
+            aws_sdk_dynamodb::types::ContributorInsightsMode::AccessedAndThrottledKeys,
+        )
+        .send()
+        .await
+        .expect("UpdateContributorInsights");
+    emulator
+        .pipectl(&["drift", file])
+        .expect_code(2)
+        .expect_stdout("mode");
+    emulator.apply(&stack).expect_code(0);
+    assert_eq!(mode(&emulator), "THROTTLED_KEYS");
+
+    let imported = emulator.dir().join("imported.toml");
+    emulator
+        .pipectl(&[
+            "import",
+            "--stack-name",
+            "hot",
+            "--table",
+            "KafkaLogData",
+            "--out",
+            path_str(&imported),
+        ])
+        .expect_code(0);
+    let text = std::fs::read_to_string(&imported).expect("imported");
+    assert!(
+        text.contains("contributor_insights_mode = \"THROTTLED_KEYS\""),
+        "{text}"
+    );
+}

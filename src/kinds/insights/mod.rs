@@ -34,6 +34,9 @@ pub struct InsightsDefinition {
     pub table: String,
     pub index: Option<String>,
     pub enabled: bool,
+    /// `ContributorInsightsMode` when enabled.
+    #[serde(default)]
+    pub mode: Option<String>,
 }
 
 impl InsightsDefinition {
@@ -55,6 +58,9 @@ pub struct InsightsOperation {
     pub table: String,
     pub index: Option<String>,
     pub enable: bool,
+    /// `ContributorInsightsMode` to enable with.
+    #[serde(default)]
+    pub mode: Option<String>,
 }
 
 impl InsightsOperation {
@@ -69,7 +75,7 @@ impl InsightsOperation {
 impl TypedKind for ContributorInsights {
     const SERVICE: &'static str = "dynamodb_insights";
     const IGNORABLE: &'static [(&'static str, &'static [&'static str])] =
-        &[("dynamodb.contributor_insights.", &["enabled"])];
+        &[("dynamodb.contributor_insights.", &["enabled", "mode"])];
     type Operation = InsightsOperation;
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
@@ -86,6 +92,17 @@ impl TypedKind for ContributorInsights {
     }
 }
 
+/// The mode an enabled table or index should track (DynamoDB's default when the file says none).
+fn wanted_mode(
+    enabled: bool,
+    mode: Option<crate::kinds::tables::section::InsightsMode>,
+) -> Option<String> {
+    enabled.then(|| {
+        mode.map_or(contributor_insights::DEFAULT_MODE, |m| m.as_str())
+            .to_string()
+    })
+}
+
 /// What the file asks of each table and index (only where it says `contributor_insights`).
 fn desired(spec: &StackSpec) -> Vec<InsightsDefinition> {
     let mut wanted = vec![];
@@ -96,6 +113,7 @@ fn desired(spec: &StackSpec) -> Vec<InsightsDefinition> {
                 table: name.clone(),
                 index: None,
                 enabled,
+                mode: wanted_mode(enabled, table.contributor_insights_mode),
             });
         }
         for gsi in table.global_secondary_indexes.iter().filter(|g| !g.remove) {
@@ -104,6 +122,7 @@ fn desired(spec: &StackSpec) -> Vec<InsightsDefinition> {
                     table: name.clone(),
                     index: Some(gsi.name.get_ref().clone()),
                     enabled,
+                    mode: wanted_mode(enabled, gsi.contributor_insights_mode),
                 });
             }
         }
@@ -152,7 +171,13 @@ pub async fn read(aws: &Aws, wanted: &InsightsDefinition) -> Result<Option<LiveI
 
 fn plan_one(wanted: &InsightsDefinition, live: Option<&LiveInsights>) -> Change {
     let live_on = live.is_some_and(|l| contributor_insights::is_on(&l.status));
-    let action = if live_on == wanted.enabled {
+    let live_mode = live_on.then(|| {
+        live.and_then(|l| l.mode.clone())
+            .unwrap_or_else(|| contributor_insights::DEFAULT_MODE.to_string())
+    });
+    // On both sides, in another mode: enabling again with the wanted mode switches it.
+    let mode_differs = live_on && wanted.enabled && live_mode != wanted.mode;
+    let action = if live_on == wanted.enabled && !mode_differs {
         Action::NoOp
     } else {
         Action::Update
@@ -164,6 +189,7 @@ fn plan_one(wanted: &InsightsDefinition, live: Option<&LiveInsights>) -> Change 
             table: wanted.table.clone(),
             index: wanted.index.clone(),
             enable: wanted.enabled,
+            mode: wanted.mode.clone(),
         };
         vec![ContributorInsights::step(
             format!(
@@ -180,15 +206,17 @@ fn plan_one(wanted: &InsightsDefinition, live: Option<&LiveInsights>) -> Change 
             &operation,
         )]
     };
-    let diffs = if action == Action::NoOp {
-        vec![]
-    } else {
-        vec![FieldDiff::new(
+    let mut diffs = vec![];
+    if live_on != wanted.enabled {
+        diffs.push(FieldDiff::new(
             "enabled",
             Some(live_on.to_string()),
             Some(wanted.enabled.to_string()),
-        )]
-    };
+        ));
+    }
+    if action != Action::NoOp && wanted.enabled && live_mode != wanted.mode {
+        diffs.push(FieldDiff::new("mode", live_mode, wanted.mode.clone()));
+    }
     let unhealthy = live.filter(|l| l.status == "FAILED").map(|l| Unhealthy {
         reason: format!(
             "Contributor Insights on {} is FAILED: {}",
@@ -231,13 +259,20 @@ async fn plan_insights(context: &PlanContext<'_>) -> Result<KindPlan> {
             want.enabled = status
                 .as_ref()
                 .is_some_and(|s| contributor_insights::is_on(&s.status));
+            want.mode = status.as_ref().and_then(|s| {
+                contributor_insights::is_on(&s.status).then(|| {
+                    s.mode
+                        .clone()
+                        .unwrap_or_else(|| contributor_insights::DEFAULT_MODE.to_string())
+                })
+            });
         }
     }
     for (want, status) in wanted.iter().zip(&live) {
         // ENABLING and ENABLED are one state to compare, so the digest takes the comparison's view.
         let observed = status
             .as_ref()
-            .map(|s| contributor_insights::is_on(&s.status));
+            .map(|s| (contributor_insights::is_on(&s.status), s.mode.clone()));
         let change = plan_one(want, status.as_ref());
         if change.action == Action::Update && want.enabled {
             out.notes.push(plaintext_keys_note(want));
@@ -272,6 +307,12 @@ async fn execute(aws: &Aws, operation: &InsightsOperation, progress: &StepProgre
         .table_name(&operation.table)
         .set_index_name(operation.index.clone())
         .contributor_insights_action(action)
+        .set_contributor_insights_mode(
+            operation
+                .mode
+                .as_deref()
+                .map(aws_sdk_dynamodb::types::ContributorInsightsMode::from),
+        )
         .send()
         .await
         .map_err(|e| {
@@ -289,6 +330,7 @@ async fn execute(aws: &Aws, operation: &InsightsOperation, progress: &StepProgre
         table: operation.table.clone(),
         index: operation.index.clone(),
         enabled: operation.enable,
+        mode: operation.mode.clone(),
     };
     wait::until(
         &aws.wait,

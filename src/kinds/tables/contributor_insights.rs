@@ -14,7 +14,13 @@ pub struct LiveInsights {
     pub status: String,
     /// Why it FAILED, in DynamoDB's words: `FailureException` as `NAME: DESCRIPTION`.
     pub failure: Option<String>,
+    /// `ContributorInsightsMode`, when DynamoDB reports one.
+    pub mode: Option<String>,
 }
+
+/// The mode of a table or index that reports none: what Contributor Insights tracked before
+/// the modes existed.
+pub const DEFAULT_MODE: &str = "ACCESSED_AND_THROTTLED_KEYS";
 
 /// The live state: `None` when the table or index does not exist (yet). One
 /// DescribeContributorInsights.
@@ -32,6 +38,9 @@ pub async fn status(aws: &Aws, table: &str, index: Option<&str>) -> Result<Optio
                 .contributor_insights_status()
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_else(|| "DISABLED".into()),
+            mode: output
+                .contributor_insights_mode()
+                .map(|m| m.as_str().to_string()),
             failure: output.failure_exception().map(|f| {
                 format!(
                     "{}: {}",

@@ -82,20 +82,21 @@ async fn list_tables(aws: &Aws, prefix: &str) -> Result<Vec<(String, String)>> {
 
 /// Which tables and indexes have Contributor Insights on (`TABLE` or `TABLE/INDEX`): one
 /// DescribeContributorInsights each.
-async fn read_insights(aws: &Aws, tables: &[LiveTable]) -> Result<Vec<String>> {
-    let mut enabled = vec![];
+async fn read_insights(aws: &Aws, tables: &[LiveTable]) -> Result<Insights> {
+    let mut enabled = Insights::new();
     for table in tables {
         let indexes = table
             .indexes
             .iter()
             .map(|i| Some(i.definition.name.as_str()));
         for index in std::iter::once(None).chain(indexes) {
-            let status = contributor_insights::status(aws, &table.name, index).await?;
-            if status.is_some_and(|s| contributor_insights::is_on(&s.status)) {
-                enabled.push(match index {
+            let live = contributor_insights::status(aws, &table.name, index).await?;
+            if let Some(live) = live.filter(|l| contributor_insights::is_on(&l.status)) {
+                let name = match index {
                     Some(index) => format!("{}/{index}", table.name),
                     None => table.name.clone(),
-                });
+                };
+                enabled.insert(name, live.mode);
             }
         }
     }
@@ -114,7 +115,24 @@ fn capacity_table(capacity: &Capacity) -> String {
     format!("{{ read = {}, write = {} }}", capacity.read, capacity.write)
 }
 
-fn write_table(out: &mut StackWriter, table: &LiveTable, insights: &[String]) {
+/// The tables and indexes whose Contributor Insights are on, with their mode.
+type Insights = std::collections::BTreeMap<String, Option<String>>;
+
+/// `contributor_insights = true`, and its mode when it is not DynamoDB's default.
+fn write_insights(out: &mut StackWriter, insights: &Insights, name: &str) {
+    let Some(mode) = insights.get(name) else {
+        return;
+    };
+    out.key("contributor_insights", true);
+    if let Some(mode) = mode
+        .as_deref()
+        .filter(|m| *m != contributor_insights::DEFAULT_MODE)
+    {
+        out.key("contributor_insights_mode", quoted(mode));
+    }
+}
+
+fn write_table(out: &mut StackWriter, table: &LiveTable, insights: &Insights) {
     out.line("");
     out.line(&format!("# From DynamoDB table {}.", table.name));
     out.line("[[dynamodb.tables]]");
@@ -131,9 +149,7 @@ fn write_table(out: &mut StackWriter, table: &LiveTable, insights: &[String]) {
             out.key("capacity", capacity_table(capacity));
         }
     }
-    if insights.contains(&table.name) {
-        out.key("contributor_insights", true);
-    }
+    write_insights(out, insights, &table.name);
     let mut indexes: Vec<&LiveIndex> = table.indexes.iter().collect();
     indexes.sort_by(|a, b| a.definition.name.cmp(&b.definition.name));
     for index in indexes {
@@ -141,7 +157,7 @@ fn write_table(out: &mut StackWriter, table: &LiveTable, insights: &[String]) {
     }
 }
 
-fn write_index(out: &mut StackWriter, table: &LiveTable, index: &LiveIndex, insights: &[String]) {
+fn write_index(out: &mut StackWriter, table: &LiveTable, index: &LiveIndex, insights: &Insights) {
     let definition = &index.definition;
     out.line("");
     out.line("[[dynamodb.tables.global_secondary_indexes]]");
@@ -162,7 +178,9 @@ fn write_index(out: &mut StackWriter, table: &LiveTable, index: &LiveIndex, insi
             out.key("capacity", capacity_table(capacity));
         }
     }
-    if insights.contains(&format!("{}/{}", table.name, definition.name)) {
-        out.key("contributor_insights", true);
-    }
+    write_insights(
+        out,
+        insights,
+        &format!("{}/{}", table.name, definition.name),
+    );
 }

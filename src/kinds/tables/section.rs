@@ -25,6 +25,29 @@ pub struct DynamoDbTable {
     pub prune: bool,
     /// DynamoDB Contributor Insights on the table (hot keys). Absent: left as it is.
     pub contributor_insights: Option<bool>,
+    /// What Contributor Insights tracks when on. Absent: ACCESSED_AND_THROTTLED_KEYS.
+    pub contributor_insights_mode: Option<InsightsMode>,
+}
+
+/// What Contributor Insights tracks (UpdateContributorInsights `ContributorInsightsMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+pub enum InsightsMode {
+    /// Every read and write, successful or throttled (the "Most accessed" and "Most throttled"
+    /// graphs): DynamoDB's behaviour before the modes existed.
+    #[serde(rename = "ACCESSED_AND_THROTTLED_KEYS")]
+    AccessedAndThrottledKeys,
+    /// Throttled requests only.
+    #[serde(rename = "THROTTLED_KEYS")]
+    ThrottledKeys,
+}
+
+impl InsightsMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InsightsMode::AccessedAndThrottledKeys => "ACCESSED_AND_THROTTLED_KEYS",
+            InsightsMode::ThrottledKeys => "THROTTLED_KEYS",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
@@ -118,6 +141,8 @@ pub struct GlobalSecondaryIndex {
     pub remove: bool,
     /// DynamoDB Contributor Insights on the index (hot keys). Absent: left as it is.
     pub contributor_insights: Option<bool>,
+    /// What Contributor Insights tracks when on. Absent: ACCESSED_AND_THROTTLED_KEYS.
+    pub contributor_insights_mode: Option<InsightsMode>,
 }
 
 fn default_projection() -> Spanned<ProjectionType> {
