@@ -341,3 +341,57 @@ fn the_brokers_family_reads_only_what_a_target_can_select() {
     emulator.pipectl(&["plan", path_str(&stack)]).expect_code(0);
     assert!(emulator.call_count("ec2:DescribeVolumes") > volumes);
 }
+
+/// A trigger that names no consumer group consumes as the group Lambda gave its mapping (the
+/// mapping's UUID): the lag alert watches that group, read from the live mapping; before the
+/// mapping exists nobody can know it, and the plan says to name a group (issue 21, item 9).
+#[test]
+fn the_lag_alert_watches_the_group_lambda_gave_the_mapping() {
+    let emulator = Emulator::start_with_cluster("{}");
+    emulator
+        .cluster()
+        .configure(r#"{"prometheus_operator": true}"#);
+    emulator.seed_functions(&["consumer"]);
+    let trigger = "[stack]\nname = \"a\"\n\n[eks]\nkube_context = \"fake\"\nnamespace = \"kafka\"\n\n[[lambda.functions]]\nname = \"consumer\"\n\n[lambda.functions.kafka_trigger]\nbootstrap_servers = [\"b-1.kafka.svc:9092\"]\ntopic = \"logs\"\n";
+    let alerts = "\n[kafka.alerts]\nconsumer_lag_records = 10000\n";
+    let stack = emulator.stack("lag.toml", &format!("{trigger}{alerts}"));
+    let file = path_str(&stack);
+    emulator
+        .pipectl(&["plan", file])
+        .expect_code(1)
+        .expect_stderr("the consumer lag alert cannot name consumer's consumer group")
+        .expect_stderr("set consumer_group_id on the trigger");
+
+    std::fs::write(&stack, trigger).expect("the stack without alerts");
+    emulator.apply(&stack).expect_code(0);
+    let listed = common::aws_cli(
+        &[
+            "lambda",
+            "list-event-source-mappings",
+            "--function-name",
+            "consumer",
+        ],
+        Some(&emulator.endpoint),
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&listed).expect("JSON");
+    let uuid = listed["EventSourceMappings"][0]["UUID"]
+        .as_str()
+        .expect("the mapping's UUID")
+        .to_string();
+    std::fs::write(&stack, format!("{trigger}{alerts}")).expect("the stack with alerts");
+    emulator.apply(&stack).expect_code(0);
+    let rule = emulator.cluster().get("prometheusrule", "pipectl-a-alerts");
+    let lag = rule["spec"]["groups"][0]["rules"]
+        .as_array()
+        .and_then(|rules| rules.iter().find(|r| r["alert"] == "KafkaConsumerLag"))
+        .expect("the lag rule")
+        .clone();
+    let expr = lag["expr"].as_str().unwrap_or_default();
+    assert!(
+        expr.contains(&format!("consumergroup=~\"{uuid}\"")),
+        "{expr}"
+    );
+    emulator
+        .pipectl(&["plan", file, "--detailed-exitcode"])
+        .expect_code(0);
+}

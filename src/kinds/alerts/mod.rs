@@ -21,7 +21,7 @@ use crate::kinds::brokers::section::KafkaBrokers;
 use crate::kinds::functions::section::LambdaFunction;
 use crate::kinds::kind::{KindPlan, PlanContext, TypedKind};
 use crate::plan::{
-    ignored_fields, stamped, Action, Change, FieldDiff, ResourceId, ResourceKind, Step,
+    ignored_fields, stamped, Action, Change, FieldDiff, PlanError, ResourceId, ResourceKind, Step,
 };
 use crate::progress::StepProgress;
 use crate::providers::eks::{describe_kube_error, namespace_of, server_side_apply, Cluster};
@@ -207,16 +207,64 @@ async fn get_rule(cluster: &Cluster, namespace: &str, name: &str) -> Result<Opti
 }
 
 /// The Lambda consumers' Kafka consumer groups (the lag alert's scope).
-fn consumer_groups(spec: &StackSpec) -> Vec<String> {
-    spec.entries::<LambdaFunction>()
-        .iter()
-        .filter_map(|f| f.kafka_trigger.as_ref()?.consumer_group_id.as_ref())
-        .map(|g| g.get_ref().clone())
-        .collect()
+/// The consumer groups the lag alert watches: each trigger's `consumer_group_id`, and for a
+/// trigger that names none the group Lambda gave its mapping (the mapping's UUID, one
+/// ListEventSourceMappings per such function). A trigger whose mapping does not exist yet has
+/// no group anyone can know before apply, so the plan stops and says to name one (a rule
+/// written without it would watch every group, or differ again right after apply).
+async fn lag_groups(context: &PlanContext<'_>) -> Result<(Vec<String>, Vec<PlanError>)> {
+    let (mut groups, mut errors) = (vec![], vec![]);
+    let wants_lag = context
+        .stack
+        .spec
+        .section::<KafkaAlerts>()
+        .is_some_and(|a| a.consumer_lag_records.is_some());
+    if !wants_lag {
+        return Ok((groups, errors));
+    }
+    for function in context.stack.spec.entries::<LambdaFunction>() {
+        let Some(trigger) = &function.kafka_trigger else {
+            continue;
+        };
+        if let Some(group) = &trigger.consumer_group_id {
+            groups.push(group.get_ref().clone());
+            continue;
+        }
+        let name = function.name.get_ref();
+        let live =
+            crate::kinds::functions::consumer_groups_of(context.aws, name, trigger.topic.get_ref())
+                .await?;
+        if live.is_empty() {
+            errors.push(PlanError {
+                resource: format!("lambda.kafka_trigger.{name}"),
+                message: format!(
+                    "the consumer lag alert cannot name {name}'s consumer group: its trigger names no consumer_group_id, and Lambda's default (the mapping's UUID) exists only once the mapping is created"
+                ),
+                help: "set consumer_group_id on the trigger (the seed stack names it after the function), or apply the trigger before adding consumer_lag_records".into(),
+            });
+        }
+        groups.extend(live);
+    }
+    groups.sort();
+    groups.dedup();
+    Ok((groups, errors))
+}
+
+/// A consumer group as a PromQL regex alternative: regex metacharacters escaped (RE2), then
+/// backslashes and quotes escaped for PromQL's double-quoted string.
+fn group_pattern(group: &str) -> String {
+    let mut regex = String::new();
+    for c in group.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            regex.push('\\');
+        }
+        regex.push(c);
+    }
+    regex.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 /// The rules the file asks for: the seed article's three, then the file's own.
-fn rules(spec: &StackSpec, namespace: &str) -> Vec<Rule> {
+fn rules(spec: &StackSpec, namespace: &str, lag_groups: &[String]) -> Vec<Rule> {
     let mut rules = vec![];
     if let Some(alerts) = spec.section::<KafkaAlerts>() {
         rules.push(Rule {
@@ -230,11 +278,11 @@ fn rules(spec: &StackSpec, namespace: &str) -> Vec<Rule> {
             summary: "Kafka partitions are under-replicated".into(),
         });
         if let Some(lag) = alerts.consumer_lag_records.as_ref().map(|v| *v.get_ref()) {
-            let groups = consumer_groups(spec);
-            let selector = if groups.is_empty() {
+            let selector = if lag_groups.is_empty() {
                 String::new()
             } else {
-                format!("{{consumergroup=~\"{}\"}}", groups.join("|"))
+                let patterns: Vec<String> = lag_groups.iter().map(|g| group_pattern(g)).collect();
+                format!("{{consumergroup=~\"{}\"}}", patterns.join("|"))
             };
             rules.push(Rule {
                 alert: "KafkaConsumerLag".into(),
@@ -698,7 +746,11 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
     let stack = context.stack.name();
     let mut out = KindPlan::default();
     let namespace = namespace_of(spec);
-    let mut wanted = rules(spec, &namespace);
+    let (lag_groups, lag_errors) = lag_groups(context).await?;
+    out.errors.extend(lag_errors);
+    let mut wanted = rules(spec, &namespace, &lag_groups);
+    // The dashboard shows every rule the file asks for, whatever `[[ignore]]` leaves alone.
+    let wanted_all = wanted.clone();
     if wanted.is_empty() {
         return plan_removed_alerts(context, &namespace).await;
     }
@@ -758,8 +810,7 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
                 describe_kube_error(&e)
             )
         })?;
-        let manifest =
-            dashboard_manifest(&dashboard_name, &namespace, stack, &rules(spec, &namespace));
+        let manifest = dashboard_manifest(&dashboard_name, &namespace, stack, &wanted_all);
         let live_data = live
             .as_ref()
             .and_then(|c| c.data.clone())
@@ -772,7 +823,7 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
             vec![FieldDiff::new(
                 "dashboard",
                 live.as_ref().map(|_| "another dashboard".to_string()),
-                Some(format!("{} panels", rules(spec, &namespace).len())),
+                Some(format!("{} panels", wanted_all.len())),
             )]
         };
         let operation = AlertsOperation::ApplyDashboard {
@@ -802,6 +853,13 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn consumer_groups_are_escaped_for_a_promql_regex() {
+        assert_eq!(super::group_pattern("log-consumers"), "log-consumers");
+        assert_eq!(super::group_pattern("a.b+c"), "a\\\\.b\\\\+c");
+        assert_eq!(super::group_pattern("q\"x"), "q\\\"x");
+    }
+
     #[test]
     fn dashboard_uids_stay_within_grafanas_40_characters() {
         assert_eq!(super::dashboard_uid("kafka-logs"), "pipectl-kafka-logs");

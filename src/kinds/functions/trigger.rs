@@ -137,6 +137,17 @@ pub async fn list_mappings(
         })
 }
 
+/// The consumer groups of a function's Kafka mappings on `topic`: for a trigger that names no
+/// `consumer_group_id`, Lambda's group is the mapping's UUID, known only from the live mapping.
+pub async fn consumer_groups_of(aws: &Aws, function: &str, topic: &str) -> Result<Vec<String>> {
+    let mappings = kafka_mappings(&list_mappings(aws, Some(function)).await?);
+    Ok(mappings
+        .into_iter()
+        .filter(|m| m.topics.iter().any(|t| t == topic))
+        .filter_map(|m| m.consumer_group_id)
+        .collect())
+}
+
 /// The mappings of one (unqualified) function in an account-wide listing: what
 /// ListEventSourceMappings with FunctionName=name returns.
 pub fn mappings_of(
