@@ -395,3 +395,35 @@ fn the_lag_alert_watches_the_group_lambda_gave_the_mapping() {
         .pipectl(&["plan", file, "--detailed-exitcode"])
         .expect_code(0);
 }
+
+/// The broker memory alert divides only by a real limit (cAdvisor reports 0 for a container
+/// without one: the ratio would be +Inf and fire forever), and the plan says when the brokers
+/// have none: the seeded StatefulSet sets only a memory request (issue 21, item 8).
+#[test]
+fn the_memory_alert_needs_a_memory_limit_and_says_so() {
+    let emulator = Emulator::start_with_cluster("{}");
+    emulator
+        .cluster()
+        .configure(r#"{"prometheus_operator": true}"#);
+    let stack = emulator.stack(
+        "memory.toml",
+        &(common::brokers_stack("min_replicas = 3\nmax_replicas = 6", "")
+            + "\n[kafka.alerts]\nbroker_memory_percent = 85\n"),
+    );
+    emulator
+        .pipectl(&["plan", path_str(&stack)])
+        .expect_code(0)
+        .expect_stdout("KafkaBrokerMemory never fires for container kafka of StatefulSet kafka/kafka-broker: it has no memory limit");
+    emulator.apply(&stack).expect_code(0);
+    let rule = emulator.cluster().get("prometheusrule", "pipectl-k-alerts");
+    let memory = rule["spec"]["groups"][0]["rules"]
+        .as_array()
+        .and_then(|rules| rules.iter().find(|r| r["alert"] == "KafkaBrokerMemory"))
+        .expect("the memory rule")
+        .clone();
+    let expr = memory["expr"].as_str().unwrap_or_default();
+    assert!(
+        expr.contains("/ (container_spec_memory_limit_bytes{") && expr.contains("} > 0))"),
+        "{expr}"
+    );
+}

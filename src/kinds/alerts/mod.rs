@@ -299,8 +299,10 @@ fn rules(spec: &StackSpec, namespace: &str, lag_groups: &[String]) -> Vec<Rule> 
                 .unwrap_or_else(|| "kafka".into());
             rules.push(Rule {
                 alert: "KafkaBrokerMemory".into(),
+                // Only against a real limit: cAdvisor reports 0 for a container without one,
+                // and the ratio would be +Inf, firing forever (prometheus/prometheus#6348).
                 expr: format!(
-                    "100 * max by (pod) (container_memory_working_set_bytes{{namespace=\"{namespace}\",pod=~\"{brokers}-[0-9]+\",container!=\"\"}} / container_spec_memory_limit_bytes{{namespace=\"{namespace}\",pod=~\"{brokers}-[0-9]+\",container!=\"\"}}) > {percent}"
+                    "100 * max by (pod) (container_memory_working_set_bytes{{namespace=\"{namespace}\",pod=~\"{brokers}-[0-9]+\",container!=\"\"}} / (container_spec_memory_limit_bytes{{namespace=\"{namespace}\",pod=~\"{brokers}-[0-9]+\",container!=\"\"}} > 0)) > {percent}"
                 ),
                 minutes: *alerts.for_minutes.get_ref(),
                 severity: "warning".into(),
@@ -741,6 +743,54 @@ fn removed(
     }
 }
 
+/// The memory alert compares against the broker containers' memory limit: a container
+/// without one never has a ratio to alert on, which the plan says (one StatefulSet read).
+async fn memory_limit_notes(
+    context: &PlanContext<'_>,
+    cluster: &Cluster,
+    namespace: &str,
+) -> Result<Vec<String>> {
+    let spec = &context.stack.spec;
+    let wants_memory = spec
+        .section::<KafkaAlerts>()
+        .is_some_and(|a| a.broker_memory_percent.is_some());
+    let Some(brokers) = spec.section::<KafkaBrokers>().filter(|_| wants_memory) else {
+        return Ok(vec![]);
+    };
+    let name = brokers.statefulset.get_ref();
+    let api: Api<k8s_openapi::api::apps::v1::StatefulSet> =
+        Api::namespaced(cluster.client().await?, namespace);
+    let Some(statefulset) = api.get_opt(name).await.map_err(|e| {
+        anyhow!(
+            "reading StatefulSet {namespace}/{name} failed: {}",
+            describe_kube_error(&e)
+        )
+    })?
+    else {
+        return Ok(vec![]);
+    };
+    let containers = statefulset
+        .spec
+        .and_then(|s| s.template.spec)
+        .map(|p| p.containers)
+        .unwrap_or_default();
+    Ok(containers
+        .iter()
+        .filter(|c| {
+            c.resources
+                .as_ref()
+                .and_then(|r| r.limits.as_ref())
+                .is_none_or(|l| !l.contains_key("memory"))
+        })
+        .map(|c| {
+            format!(
+                "KafkaBrokerMemory never fires for container {} of StatefulSet {namespace}/{name}: it has no memory limit, so there is no share of a limit to alert on; set resources.limits.memory on it",
+                c.name
+            )
+        })
+        .collect())
+}
+
 async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
     let spec = &context.stack.spec;
     let stack = context.stack.name();
@@ -767,6 +817,8 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
         }
     };
     let lane = format!("eks:alerts:{namespace}");
+    out.notes
+        .extend(memory_limit_notes(context, cluster, &namespace).await?);
     if context.targets.selects(&rule_id.to_string()) {
         if rules_served(cluster).await? {
             let live = get_rule(cluster, &namespace, &name).await?;
