@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{aws_cli, path_str, private_ca, Emulator, KafkaDouble};
+use common::{aws_cli, path_str, private_ca, private_ca_for, Emulator, KafkaDouble};
 use serde_json::Value;
 
 const PASSWORD: &str = "s3cret-admin-password";
@@ -499,4 +499,33 @@ fn topic_names_that_collide_on_dot_and_underscore_are_refused() {
         .expect_stderr("topic app_logs collides with the live topic app.logs");
     emulator.apply(&file).expect_code(1);
     assert_eq!(double.count("CreateTopics"), 0, "{:?}", double.requests());
+}
+
+/// TLS through a port-forward: the broker's certificate names the broker, not 127.0.0.1, and
+/// the handshake error says so and how to fix it (issue 21, item 5).
+#[test]
+fn a_certificate_for_the_brokers_name_through_a_port_forward_says_what_to_do() {
+    let emulator = Emulator::start("{}");
+    let dir = emulator.dir();
+    let (ca, cert, key) = private_ca_for(dir, "DNS:kafka-broker-0.kafka-broker.kafka.svc");
+    let double = KafkaDouble::start(&[
+        "--brokers",
+        "3",
+        "--tls-cert",
+        path_str(&cert),
+        "--tls-key",
+        path_str(&key),
+    ]);
+    let file = emulator.stack(
+        "tls.toml",
+        &stack(&double.bootstrap, "SSL", "", WANTED).replace("sasl_secret_arn = \"\"\n", ""),
+    );
+    emulator
+        .pipectl_with(
+            &["plan", path_str(&file)],
+            &[("SSL_CERT_FILE", path_str(&ca))],
+        )
+        .expect_code(1)
+        .expect_stderr("not valid for name")
+        .expect_stderr("map the broker's name to 127.0.0.1 in /etc/hosts");
 }

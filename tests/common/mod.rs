@@ -967,6 +967,11 @@ impl Drop for KafkaDouble {
 
 /// A private CA and a certificate it signed for 127.0.0.1, made with openssl: (CA, cert, key).
 pub fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    private_ca_for(dir, "IP:127.0.0.1")
+}
+
+/// A private CA and a broker certificate for `san` (e.g. `DNS:kafka-broker-0`), as `private_ca`.
+pub fn private_ca_for(dir: &Path, san: &str) -> (PathBuf, PathBuf, PathBuf) {
     let (ca, ca_key) = (dir.join("ca.pem"), dir.join("ca.key"));
     let (cert, key) = (dir.join("broker.pem"), dir.join("broker.key"));
     let openssl = |args: &[&str]| {
@@ -1001,7 +1006,7 @@ pub fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         "-subj",
         "/CN=127.0.0.1",
         "-addext",
-        "subjectAltName=IP:127.0.0.1",
+        &format!("subjectAltName={san}"),
         "-addext",
         "basicConstraints=CA:FALSE",
         "-CA",

@@ -308,7 +308,18 @@ async fn tls_connect(
     tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(name, tcp)
         .await
-        .with_context(|| format!("TLS handshake with {server}"))
+        .map_err(|error| {
+            // Through a port-forward the address is loopback, and the broker's certificate names
+            // the broker: the usual cause, and its fix, said where it happens.
+            let hint = if host.parse::<std::net::IpAddr>().is_ok()
+                && error.to_string().contains("certificate")
+            {
+                format!(" (the broker's certificate names the broker, not the address {host}, as with a port-forward: map the broker's name to {host} in /etc/hosts and give that name to --kafka-bootstrap, as Kafka's own tools require)")
+            } else {
+                String::new()
+            };
+            anyhow!("TLS handshake with {server}: {error}{hint}")
+        })
 }
 
 /// Kafka's name of an error code and its meaning.
