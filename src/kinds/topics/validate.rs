@@ -88,7 +88,7 @@ fn validate_topics(check: &mut Checker, spec: &StackSpec, topics: &[KafkaTopic])
                     min_isr.span(),
                     &format!("{base}.min_insync_replicas"),
                     format!(
-                        "topic {name:?} has min_insync_replicas {} but only {replicas} replicas: every acks=all write would fail (NOT_ENOUGH_REPLICAS)",
+                        "topic {name:?} has min_insync_replicas {} but only {replicas} replicas: the setting cannot hold as written (before Kafka 3.7 every acks=all write fails with NOT_ENOUGH_REPLICAS; from 3.7 Kafka caps the effective value at the replication factor, KAFKA-15583, so it means less than it says)",
                         min_isr.get_ref()
                     ),
                     format!("set min_insync_replicas to at most {replicas} (replication_factor - 1 lets one broker be down)"),
