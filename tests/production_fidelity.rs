@@ -128,13 +128,15 @@ fn token_cluster_stack(storage: &str) -> String {
 }
 
 /// EKS refuses a token 15 minutes after it was signed; a claim resize can take longer. With
-/// the fake's token lifetime cut to 1 s and a resize that takes 4 s, every poll after the
-/// first second meets a stale token: pipectl must sign a new one and carry on.
+/// the fake's token lifetime cut to 2 s and a resize that takes 5 s, polls after the first
+/// seconds meet a stale token: pipectl must sign a new one and carry on. (Not 1 s: a token's
+/// X-Amz-Date has whole seconds, so a token signed just now can already look a second old, and
+/// the one retry with a fresh token would then meet a 401 too.)
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wait_longer_than_the_token_lifetime_still_reaches_the_cluster() {
     let emulator = Emulator::start_with_eks_token_cluster();
     let cluster = emulator.cluster();
-    cluster.configure(r#"{"token_lifetime_seconds": 1, "claim_resize_seconds": 4}"#);
+    cluster.configure(r#"{"token_lifetime_seconds": 2, "claim_resize_seconds": 5}"#);
     let grow = emulator.stack(
         "grow.toml",
         &token_cluster_stack(&format!("{STORAGE_AT_BASELINE}volume_size_gib = 600\n")),
