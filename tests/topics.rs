@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{aws_cli, path_str, private_ca, private_ca_for, Emulator, KafkaDouble};
+use common::{aws_cli, path_str, private_ca_for, Emulator, KafkaDouble};
 use serde_json::Value;
 
 const PASSWORD: &str = "s3cret-admin-password";
@@ -219,11 +219,13 @@ fn replication_above_the_live_brokers_and_a_wrong_password_are_refused() {
     assert_eq!(double.count("CreateTopics"), 0, "{:?}", double.requests());
 }
 
-#[test]
-fn the_admin_api_is_reached_over_tls_with_the_ca_from_ssl_cert_file() {
-    let emulator = Emulator::start("{}");
-    let dir = emulator.dir();
-    let (ca, cert, key) = private_ca(dir);
+/// A 3-broker double on a TLS listener whose certificate (from a private CA) is for `san`, and
+/// a stack of an SSL [kafka.admin] reaching it; returns the double, the CA file and the stack.
+fn tls_double(
+    emulator: &Emulator,
+    san: &str,
+) -> (KafkaDouble, std::path::PathBuf, std::path::PathBuf) {
+    let (ca, cert, key) = private_ca_for(emulator.dir(), san);
     let double = KafkaDouble::start(&[
         "--brokers",
         "3",
@@ -236,6 +238,13 @@ fn the_admin_api_is_reached_over_tls_with_the_ca_from_ssl_cert_file() {
         "tls.toml",
         &stack(&double.bootstrap, "SSL", "", WANTED).replace("sasl_secret_arn = \"\"\n", ""),
     );
+    (double, ca, file)
+}
+
+#[test]
+fn the_admin_api_is_reached_over_tls_with_the_ca_from_ssl_cert_file() {
+    let emulator = Emulator::start("{}");
+    let (_double, ca, file) = tls_double(&emulator, "IP:127.0.0.1");
     emulator
         .pipectl_with(
             &["plan", path_str(&file)],
@@ -506,20 +515,7 @@ fn topic_names_that_collide_on_dot_and_underscore_are_refused() {
 #[test]
 fn a_certificate_for_the_brokers_name_through_a_port_forward_says_what_to_do() {
     let emulator = Emulator::start("{}");
-    let dir = emulator.dir();
-    let (ca, cert, key) = private_ca_for(dir, "DNS:kafka-broker-0.kafka-broker.kafka.svc");
-    let double = KafkaDouble::start(&[
-        "--brokers",
-        "3",
-        "--tls-cert",
-        path_str(&cert),
-        "--tls-key",
-        path_str(&key),
-    ]);
-    let file = emulator.stack(
-        "tls.toml",
-        &stack(&double.bootstrap, "SSL", "", WANTED).replace("sasl_secret_arn = \"\"\n", ""),
-    );
+    let (_double, ca, file) = tls_double(&emulator, "DNS:kafka-broker-0.kafka-broker.kafka.svc");
     emulator
         .pipectl_with(
             &["plan", path_str(&file)],
