@@ -48,7 +48,7 @@ fn text(inventory: &Inventory) -> String {
         inventory
             .location
             .as_ref()
-            .map(|l| format!(" ({l})"))
+            .map(|l| format!(" ({})", printable(l)))
             .unwrap_or_default(),
         inventory.resources.len(),
         if inventory.resources.len() == 1 { "" } else { "s" },

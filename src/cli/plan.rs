@@ -103,7 +103,10 @@ async fn run_several(
                 // Told on stderr as it happens, as drift does; the other stacks go on.
                 let error = shown(error);
                 if !error.is::<Reported>() {
-                    eprintln!("error: {}: {error:#}", file.display());
+                    eprintln!(
+                        "{}",
+                        crate::escape::log_text(&format!("error: {}: {error:#}", file.display()))
+                    );
                 }
                 failed += 1;
                 continue;

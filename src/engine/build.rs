@@ -124,7 +124,7 @@ fn other_stacks_resources(take_over: &[String], plan: &Plan) -> Vec<PlanError> {
             }
             Some(PlanError {
                 message: format!(
-                    "it belongs to stack {owner:?} (its pipectl:stack tag), not to stack {:?}",
+                    "it belongs to stack {owner:?} (the stack name on it: its pipectl:stack tag or pipectl.io/stack label), not to stack {:?}",
                     plan.stack
                 ),
                 help: format!(
