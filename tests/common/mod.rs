@@ -965,12 +965,8 @@ impl Drop for KafkaDouble {
     }
 }
 
-/// A private CA and a certificate it signed for 127.0.0.1, made with openssl: (CA, cert, key).
-pub fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    private_ca_for(dir, "IP:127.0.0.1")
-}
-
-/// A private CA and a broker certificate for `san` (e.g. `DNS:kafka-broker-0`), as `private_ca`.
+/// A private CA and a certificate it signed for `san` (`IP:127.0.0.1`, `DNS:kafka-broker-0`),
+/// made with openssl: (CA, cert, key).
 pub fn private_ca_for(dir: &Path, san: &str) -> (PathBuf, PathBuf, PathBuf) {
     let (ca, ca_key) = (dir.join("ca.pem"), dir.join("ca.key"));
     let (cert, key) = (dir.join("broker.pem"), dir.join("broker.key"));
