@@ -432,7 +432,7 @@ impl Emulator {
         &self
             .kafka
             .get_or_init(|| {
-                let (ca, cert, key) = private_ca(self.workdir.path());
+                let (ca, cert, key) = private_ca_for(self.workdir.path(), "IP:127.0.0.1");
                 let mut double = KafkaDouble::start(&[
                     "--brokers",
                     "3",
