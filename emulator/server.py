@@ -1050,8 +1050,17 @@ class Layer:
                 "ValidationException",
                 f"1 validation error detected: Value '[{topics[0]}]' at 'topics' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 249, Member must satisfy regular expression pattern: ^[^.]([a-zA-Z0-9\\-_.]+)]",
             )
+        mode = consumption_mode(params, is_msk)
         position = params.get("StartingPosition")
-        if position not in ("LATEST", "TRIM_HORIZON", "AT_TIMESTAMP"):
+        if mode == "Queue":
+            # Queue mode reads through a share group: no starting position or batching window
+            # (Lambda developer guide, "All self-managed Apache Kafka event source configuration
+            # parameters": "When Queue, StartingPosition, StartingPositionTimestamp, and
+            # MaximumBatchingWindowInSeconds do not apply").
+            for key in ("StartingPosition", "StartingPositionTimestamp", "MaximumBatchingWindowInSeconds"):
+                if params.get(key) is not None:
+                    raise invalid_parameter(f"{key} is not supported when ConsumptionMode is Queue.")
+        elif position not in ("LATEST", "TRIM_HORIZON", "AT_TIMESTAMP"):
             raise invalid_parameter("StartingPosition is required for Kafka event sources (LATEST or TRIM_HORIZON).")
         check_range(params, "BatchSize", "batchSize", 1, 10000)
         check_range(params, "MaximumBatchingWindowInSeconds", "maximumBatchingWindowInSeconds", 0, 300)
@@ -1088,9 +1097,7 @@ class Layer:
                 # EventSourceMappingConfiguration.EventSourceMappingArn).
                 "EventSourceMappingArn": f"arn:aws:lambda:{request.region}:{DEFAULT_ACCOUNT_ID}:event-source-mapping:{mapping_id}",
                 "_tags": dict(params.get("Tags") or {}),
-                "StartingPosition": position,
                 "BatchSize": params.get("BatchSize", 100),
-                "MaximumBatchingWindowInSeconds": params.get("MaximumBatchingWindowInSeconds", 0),
                 "FunctionArn": function_arn,
                 "LastModified": now(),
                 "LastProcessingResult": "No records processed",
@@ -1100,6 +1107,9 @@ class Layer:
                 "_until": now() + self.settings.esm_transition_seconds,
                 "_region": request.region,
             }
+            if mode == "Stream":
+                mapping["StartingPosition"] = position
+                mapping["MaximumBatchingWindowInSeconds"] = params.get("MaximumBatchingWindowInSeconds", 0)
             if access:
                 mapping["SourceAccessConfigurations"] = access
             pollers = validated_pollers(params)
@@ -1119,7 +1129,8 @@ class Layer:
             else:
                 mapping["SelfManagedEventSource"] = {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": servers}}
                 mapping["SelfManagedKafkaEventSourceConfig"] = {
-                    "ConsumerGroupId": params.get("SelfManagedKafkaEventSourceConfig", {}).get("ConsumerGroupId", mapping_id)
+                    "ConsumerGroupId": params.get("SelfManagedKafkaEventSourceConfig", {}).get("ConsumerGroupId", mapping_id),
+                    "ConsumptionMode": mode,
                 }
             self.kafka_mappings[mapping_id] = mapping
             self.expire_transitions()
@@ -1219,6 +1230,14 @@ class Layer:
                 )
             check_range(params, "BatchSize", "batchSize", 1, 10000)
             check_range(params, "MaximumBatchingWindowInSeconds", "maximumBatchingWindowInSeconds", 0, 300)
+            mode = mapping.get("SelfManagedKafkaEventSourceConfig", {}).get("ConsumptionMode", "Stream")
+            if mode == "Queue" and params.get("MaximumBatchingWindowInSeconds") is not None:
+                raise invalid_parameter("MaximumBatchingWindowInSeconds is not supported when ConsumptionMode is Queue.")
+            asked = (params.get("SelfManagedKafkaEventSourceConfig") or {}).get("ConsumptionMode")
+            if asked is not None and asked != mode:
+                # "You cannot change ConsumptionMode after you create the event source mapping"
+                # (SelfManagedKafkaEventSourceConfig, Lambda API reference).
+                raise invalid_parameter("ConsumptionMode cannot be changed after the event source mapping is created; create a new event source mapping.")
             for key in ("BatchSize", "MaximumBatchingWindowInSeconds"):
                 if key in params:
                     mapping[key] = params[key]
@@ -1254,6 +1273,24 @@ class Layer:
             if self.settings.esm_transition_seconds <= 0:
                 del self.kafka_mappings[mapping["UUID"]]
             return request.json_response(202, body)
+
+
+def consumption_mode(params: dict[str, Any], is_msk: bool) -> str:
+    """SelfManagedKafkaEventSourceConfig.ConsumptionMode: Stream (the default) or Queue, for
+    self-managed Apache Kafka only, set at creation (Lambda API reference,
+    SelfManagedKafkaEventSourceConfig; developer guide, "Polling Kafka topics in Queue mode")."""
+    if is_msk:
+        if (params.get("AmazonManagedKafkaEventSourceConfig") or {}).get("ConsumptionMode") is not None:
+            raise invalid_parameter("ConsumptionMode is supported only for self-managed Apache Kafka event sources.")
+        return "Stream"
+    mode = (params.get("SelfManagedKafkaEventSourceConfig") or {}).get("ConsumptionMode", "Stream")
+    if mode not in ("Stream", "Queue"):
+        raise AwsError(
+            400,
+            "ValidationException",
+            f"1 validation error detected: Value '{mode}' at 'selfManagedKafkaEventSourceConfig.consumptionMode' failed to satisfy constraint: Member must satisfy enum value set: [Stream, Queue]",
+        )
+    return mode
 
 
 KAFKA_ACCESS_TYPES = {"VPC_SUBNET", "VPC_SECURITY_GROUP", "SASL_SCRAM_256_AUTH", "SASL_SCRAM_512_AUTH",

@@ -739,3 +739,123 @@ async fn a_consumer_group_change_replaces_the_mapping_old_one_first() {
         Some("team-b")
     );
 }
+
+/// A Queue-mode mapping (a Kafka share group; set at creation only) is read as Queue: import
+/// writes the mode, a file without it plans a replacement rather than drifting silently, a
+/// Queue trigger is created without the starting position and batching window Lambda refuses
+/// in that mode, and the partition notes (which assume one poller per partition) are left out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_queue_mode_mapping_is_read_compared_and_imported() {
+    use aws_sdk_lambda::types::{
+        EndPointType, KafkaEventSourceMappingConsumptionMode, SelfManagedEventSource,
+        SelfManagedKafkaEventSourceConfig,
+    };
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["consumer"]);
+    let lambda = emulator.lambda().await;
+    lambda
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .topics("logs")
+        .self_managed_event_source(
+            SelfManagedEventSource::builder()
+                .endpoints(
+                    EndPointType::KafkaBootstrapServers,
+                    vec!["b-1.kafka.svc:9092".to_string()],
+                )
+                .build(),
+        )
+        .self_managed_kafka_event_source_config(
+            SelfManagedKafkaEventSourceConfig::builder()
+                .consumption_mode(KafkaEventSourceMappingConsumptionMode::Queue)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateEventSourceMapping in Queue mode");
+
+    let out = emulator.dir().join("imported.toml");
+    emulator
+        .pipectl(&[
+            "import",
+            "--stack-name",
+            "q",
+            "--function",
+            "consumer",
+            "--out",
+            path_str(&out),
+        ])
+        .expect_code(0);
+    let imported = std::fs::read_to_string(&out).expect("the imported stack");
+    assert!(
+        imported.contains("consumption_mode = \"Queue\""),
+        "{imported}"
+    );
+    assert!(!imported.contains("batching_window_seconds"), "{imported}");
+    emulator
+        .pipectl(&["plan", "-f", path_str(&out), "--detailed-exitcode"])
+        .expect_code(0);
+
+    let stream = emulator.stack(
+        "stream.toml",
+        "[stack]\nname = \"q\"\n\n[[lambda.functions]]\nname = \"consumer\"\n\n[lambda.functions.kafka_trigger]\nbootstrap_servers = [\"b-1.kafka.svc:9092\"]\ntopic = \"logs\"\nprune = true\nhealth_timeout_seconds = 5\n",
+    );
+    emulator
+        .pipectl(&["plan", "-f", path_str(&stream)])
+        .expect_code(0)
+        .expect_stdout("~ consumption_mode: Queue -> Stream")
+        .expect_stdout("is deleted first");
+
+    // Created in Queue mode by pipectl: Lambda's double refuses a starting position there.
+    lambda
+        .delete_event_source_mapping()
+        .uuid(
+            lambda
+                .list_event_source_mappings()
+                .function_name("consumer")
+                .send()
+                .await
+                .expect("ListEventSourceMappings")
+                .event_source_mappings()[0]
+                .uuid()
+                .expect("uuid"),
+        )
+        .send()
+        .await
+        .expect("DeleteEventSourceMapping");
+    let queue = emulator.stack(
+        "queue.toml",
+        "[stack]\nname = \"q\"\n\n[[lambda.functions]]\nname = \"consumer\"\n\n[lambda.functions.kafka_trigger]\nbootstrap_servers = [\"b-1.kafka.svc:9092\"]\ntopic = \"logs\"\nconsumption_mode = \"Queue\"\nhealth_timeout_seconds = 0\n",
+    );
+    emulator.apply(&queue).expect_code(0);
+    let created = lambda
+        .list_event_source_mappings()
+        .function_name("consumer")
+        .send()
+        .await
+        .expect("ListEventSourceMappings");
+    let created = &created.event_source_mappings()[0];
+    assert_eq!(
+        created
+            .self_managed_kafka_event_source_config()
+            .and_then(|c| c.consumption_mode())
+            .map(|m| m.as_str()),
+        Some("Queue")
+    );
+    assert_eq!(created.starting_position(), None);
+    emulator
+        .pipectl(&["plan", "-f", path_str(&queue), "--detailed-exitcode"])
+        .expect_code(0);
+
+    // Offline: Queue mode takes no starting position or batching window, and no MSK source.
+    let invalid = emulator.stack(
+        "invalid.toml",
+        "[stack]\nname = \"q\"\n\n[[lambda.functions]]\nname = \"consumer\"\n\n[lambda.functions.kafka_trigger]\nmsk_cluster_arn = \"arn:aws:kafka:us-east-1:123456789012:cluster/logs/abc\"\ntopic = \"logs\"\nconsumption_mode = \"Queue\"\nstarting_position = \"TRIM_HORIZON\"\nbatching_window_seconds = 5\n",
+    );
+    emulator
+        .pipectl(&["validate", path_str(&invalid)])
+        .expect_code(1)
+        .expect_stderr("consumption_mode \"Queue\" is for self-managed Kafka")
+        .expect_stderr("starting_position does not apply to consumption_mode \"Queue\"")
+        .expect_stderr("batching_window_seconds does not apply");
+}

@@ -279,6 +279,29 @@ fn consumers_and_brokers_beyond_the_partitions_are_warned_about() {
         )
         .expect_stdout("maximum_pollers 5 is above the 2 partitions")
         .expect_stdout("max_replicas 10 is above the 6 partition replicas");
+
+    // In Queue mode (a share group) pollers read partitions concurrently: partitions bound
+    // neither the reservation nor the pollers.
+    let queue = emulator.stack(
+        "queue.toml",
+        &text.replace(
+            "topic = \"application-logs\"\nhealth",
+            "topic = \"application-logs\"\nconsumption_mode = \"Queue\"\nhealth",
+        ),
+    );
+    let plan = emulator.pipectl(&["plan", path_str(&queue), "--kube-context", "fake"]);
+    plan.expect_code(0)
+        .expect_stdout("max_replicas 10 is above the 6 partition replicas");
+    assert!(
+        !plan.stdout.contains("partitions of topic"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !plan.stdout.contains("maximum_pollers 5"),
+        "{}",
+        plan.stdout
+    );
 }
 
 #[test]
@@ -524,4 +547,239 @@ fn a_certificate_for_the_brokers_name_through_a_port_forward_says_what_to_do() {
         .expect_code(1)
         .expect_stderr("not valid for name")
         .expect_stderr("map the broker's name to 127.0.0.1 in /etc/hosts");
+}
+
+/// A stack of PLAINTEXT brokers at `bootstrap` with the given `[[kafka.topics]]` text.
+fn plain_stack(bootstrap: &str, topics: &str) -> String {
+    format!(
+        "[stack]\nname = \"topics\"\n\n[kafka.admin]\nbootstrap_servers = [\"{bootstrap}\"]\nsecurity_protocol = \"PLAINTEXT\"\n\n{topics}"
+    )
+}
+
+/// Partition counts of the topics, as kafka-python (an independent client) reads them.
+fn partition_counts(double: &KafkaDouble, names: &[&str]) -> Value {
+    double.python(
+        "",
+        &format!(
+            "out({{t['name']: len(t['partitions']) for t in admin.describe_topics({names:?})}})"
+        ),
+    )
+}
+
+const NEW_AND_GROWN: &str = "[[kafka.topics]]\nname = \"logs\"\npartitions = 4\n\n[[kafka.topics]]\nname = \"new-logs\"\npartitions = 3\nreplication_factor = 3\n";
+
+/// In ZooKeeper mode only the controller creates topics and partitions; the bootstrap broker
+/// answers NOT_CONTROLLER, and pipectl sends the writes (plan's validate-only ones too) to the
+/// controller Metadata names, as Kafka's AdminClient does (issue 21, item 1).
+#[test]
+fn zookeeper_mode_writes_go_to_the_controller() {
+    let emulator = Emulator::start("{}");
+    let double = KafkaDouble::start(&[
+        "--mode",
+        "zookeeper",
+        "--controller",
+        "2",
+        "--brokers",
+        "3",
+        "--topic",
+        "logs:2:3",
+    ]);
+    // The double's rule, seen by an independent client that routes to the controller itself.
+    let made = double.python(
+        "",
+        "from kafka.admin import NewTopic\nadmin.create_topics([NewTopic('probe', 1, 1)])\nout(sorted(admin.list_topics()))",
+    );
+    assert!(made.to_string().contains("probe"), "{made}");
+    let file = emulator.stack("zk.toml", &plain_stack(&double.bootstrap, NEW_AND_GROWN));
+    emulator
+        .pipectl(&["plan", path_str(&file)])
+        .expect_code(0)
+        .expect_stdout("+ kafka.topic.new-logs");
+    emulator.apply(&file).expect_code(0);
+    let counts = partition_counts(&double, &["logs", "new-logs"]);
+    assert_eq!(counts["logs"], 4, "{counts}");
+    assert_eq!(counts["new-logs"], 3, "{counts}");
+}
+
+/// Through a port-forward to one broker the controller's advertised address is out of reach:
+/// the error says which broker is the controller and what to forward to instead.
+#[test]
+fn an_unreachable_controller_says_what_to_forward_to() {
+    let emulator = Emulator::start("{}");
+    let double = KafkaDouble::start(&[
+        "--mode",
+        "zookeeper",
+        "--controller",
+        "3",
+        "--brokers",
+        "3",
+        "--only-bootstrap-reachable",
+    ]);
+    let file = emulator.stack("zk.toml", &plain_stack(&double.bootstrap, NEW_AND_GROWN));
+    emulator
+        .pipectl(&["plan", path_str(&file)])
+        .expect_code(1)
+        .expect_stderr("the controller (broker 3 at 127.0.0.1:")
+        .expect_stderr("kubectl port-forward` to the controller's pod");
+}
+
+/// Plan sends CreateTopics and CreatePartitions with validate_only: a broker's create policy
+/// (POLICY_VIOLATION) and replica placement fail the plan, and nothing is created (item 4).
+#[test]
+fn plan_asks_the_brokers_to_validate_its_writes() {
+    let emulator = Emulator::start("{}");
+    let double = KafkaDouble::start(&[
+        "--brokers",
+        "3",
+        "--create-policy-min-replication-factor",
+        "3",
+        "--topic",
+        "logs:2:3",
+    ]);
+    let file = emulator.stack(
+        "policy.toml",
+        &plain_stack(
+            &double.bootstrap,
+            "[[kafka.topics]]\nname = \"new-logs\"\npartitions = 3\nreplication_factor = 2\n",
+        ),
+    );
+    emulator
+        .pipectl(&["plan", path_str(&file)])
+        .expect_code(1)
+        .expect_stderr("the brokers would refuse to create topic new-logs: POLICY_VIOLATION")
+        .expect_stderr("create.topic.policy.class.name");
+    assert_eq!(
+        double
+            .requests()
+            .iter()
+            .filter(|r| r.starts_with("CreateTopics"))
+            .collect::<Vec<_>>(),
+        vec!["CreateTopics validate_only"]
+    );
+    emulator.apply(&file).expect_code(1);
+    let listed = double.python("", "out(sorted(admin.list_topics()))");
+    assert_eq!(listed, serde_json::json!(["logs"]));
+    // Within the policy the same plan passes.
+    let fixed = emulator.stack(
+        "fixed.toml",
+        &plain_stack(
+            &double.bootstrap,
+            "[[kafka.topics]]\nname = \"new-logs\"\npartitions = 3\nreplication_factor = 3\n",
+        ),
+    );
+    emulator.pipectl(&["plan", path_str(&fixed)]).expect_code(0);
+}
+
+/// After growing a topic, apply waits for the new partitions only (an old partition offline is
+/// not this change's doing), and a connection dropped meanwhile is opened again (item 5).
+#[test]
+fn growth_waits_for_the_new_partitions_and_reconnects() {
+    let emulator = Emulator::start("{}");
+    let double = KafkaDouble::start(&[
+        "--brokers",
+        "3",
+        "--topic",
+        "logs:2:3",
+        "--offline",
+        "logs:0",
+        "--close-after-write",
+    ]);
+    let file = emulator.stack(
+        "grow.toml",
+        &plain_stack(
+            &double.bootstrap,
+            "[[kafka.topics]]\nname = \"logs\"\npartitions = 4\n",
+        ),
+    );
+    emulator.apply(&file).expect_code(0);
+    let counts = partition_counts(&double, &["logs"]);
+    assert_eq!(counts["logs"], 4, "{counts}");
+}
+
+/// With ACLs that cover only the stack's own topics (item 2): a topic only a Lambda trigger
+/// consumes is a note when it may not be described; a managed topic the admin user may not
+/// read, or may not alter, is a plan error naming the missing ACL. The double enforces Kafka's
+/// ACLs per principal (Describe, DescribeConfigs, Create, Alter, AlterConfigs).
+#[test]
+fn acls_that_cover_only_the_stacks_topics() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["consumer"]);
+    let secret = admin_secret(&emulator, PASSWORD);
+    let double = scram_double(&[
+        "--topic",
+        "application-logs:2:3",
+        "--topic",
+        "raw-logs:6:3",
+        "--acl",
+        "User:admin:Describe:topic=application-logs",
+        "--acl",
+        "User:admin:DescribeConfigs:topic=application-logs",
+        "--acl",
+        "User:admin:AlterConfigs:topic=application-logs",
+    ]);
+    emulator.pin_kafka(&double.bootstrap, &secret);
+    // The double's rule, through an independent client: raw-logs is not described.
+    let described = double.python(
+        SASL,
+        "out([t['error_code'] for t in admin.describe_topics(['raw-logs'])])",
+    );
+    assert_eq!(
+        described,
+        serde_json::json!([29]),
+        "TOPIC_AUTHORIZATION_FAILED"
+    );
+
+    let consumer = "\n[[lambda.functions]]\nname = \"consumer\"\nreserved_concurrency = 10\n\n[lambda.functions.kafka_trigger]\nbootstrap_servers = [\"b-1.kafka.svc:9092\"]\ntopic = \"raw-logs\"\nhealth_timeout_seconds = 0\n";
+    let file = emulator.stack(
+        "own.toml",
+        &format!(
+            "{}{consumer}",
+            stack(
+                &double.bootstrap,
+                "SASL_PLAINTEXT",
+                &secret,
+                "partitions = 2\nretention_ms = 86400000"
+            )
+        ),
+    );
+    emulator
+        .pipectl(&["plan", path_str(&file)])
+        .expect_code(0)
+        .expect_stdout("topic raw-logs, which a Lambda trigger consumes, could not be read")
+        .expect_stdout("retention_ms");
+
+    // Growing needs Alter: the validate-only CreatePartitions is refused at plan.
+    let grow = emulator.stack(
+        "grow.toml",
+        &stack(
+            &double.bootstrap,
+            "SASL_PLAINTEXT",
+            &secret,
+            "partitions = 4",
+        ),
+    );
+    emulator
+        .pipectl(&["plan", path_str(&grow)])
+        .expect_code(1)
+        .expect_stderr(
+            "would refuse to add partitions to topic application-logs: TOPIC_AUTHORIZATION_FAILED",
+        )
+        .expect_stderr("--operation Alter --topic application-logs");
+
+    // Managing the topic it may not describe: an error naming the ACL.
+    let managed = emulator.stack(
+        "managed.toml",
+        &stack(
+            &double.bootstrap,
+            "SASL_PLAINTEXT",
+            &secret,
+            "partitions = 2",
+        )
+        .replace("application-logs", "raw-logs"),
+    );
+    emulator
+        .pipectl(&["plan", path_str(&managed)])
+        .expect_code(1)
+        .expect_stderr("may not read topic raw-logs (TOPIC_AUTHORIZATION_FAILED: no Describe ACL)")
+        .expect_stderr("--operation Describe --topic raw-logs");
 }

@@ -2,14 +2,28 @@
 //! messages pipectl sends (ApiVersions, SaslHandshake, SaslAuthenticate, Metadata, CreateTopics,
 //! CreatePartitions, DescribeConfigs, IncrementalAlterConfigs), with Kafka's rules for each and
 //! its error codes, over the same protocol crate pipectl uses. It stands in for a cluster of
-//! `--brokers` nodes (all advertised at this address). Not a Kafka: no records, no replication.
+//! `--brokers` nodes. Not a Kafka: no records, no replication.
 //! Each rule and its source is listed in docs/testing.md ("The Kafka broker double").
+//!
+//! Two modes, as real clusters run:
+//! - `--mode kraft` (the default): every broker takes every admin write and forwards it to the
+//!   controller (KIP-590); all brokers are advertised at the one listening address.
+//! - `--mode zookeeper`: each broker listens on its own port and is advertised there; only the
+//!   controller (`--controller ID`, default 1) takes CreateTopics and CreatePartitions, every
+//!   other broker answers NOT_CONTROLLER for each topic (apache/kafka `KafkaApis`
+//!   `handleCreateTopicsRequest`/`handleCreatePartitionsRequest` before KRaft).
+//!   `--only-bootstrap-reachable` advertises the other brokers at ports nobody listens on, as
+//!   a `kubectl port-forward` to one broker sees a cluster.
 //!
 //! Usage: kafka-broker-double [--port P] [--brokers N] [--scram-user U --scram-password P]
 //!        [--tls-cert FILE --tls-key FILE] [--log FILE] [--topic NAME:PARTITIONS:RF]...
-//!        [--leader-delay-ms MS] [--time-out-every N]
-//! Prints "listening on HOST:PORT" when ready.
+//!        [--leader-delay-ms MS] [--time-out-every N] [--mode kraft|zookeeper]
+//!        [--controller ID] [--only-bootstrap-reachable] [--offline TOPIC:PARTITION]...
+//!        [--create-policy-min-replication-factor N] [--close-after-write]
+//!        [--acl User:NAME:OPERATION:RESOURCE]...
+//! Prints "listening on HOST:PORT" (the first broker's address) when ready.
 
+mod acl;
 mod scram_server;
 
 use std::collections::BTreeMap;
@@ -49,6 +63,9 @@ const INVALID_CONFIG: i16 = 40;
 const INVALID_REQUEST: i16 = 42;
 const SASL_AUTHENTICATION_FAILED: i16 = 58;
 const REQUEST_TIMED_OUT: i16 = 7;
+const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
+const NOT_CONTROLLER: i16 = 41;
+const POLICY_VIOLATION: i16 = 44;
 
 /// Kafka's broker defaults for the topic configs the double knows (server.properties defaults:
 /// log.retention.hours=168, min.insync.replicas=1, log.cleanup.policy=delete, plus two others a
@@ -73,6 +90,13 @@ struct Options {
     topics: Vec<(String, i32, i16)>,
     leader_delay: Duration,
     time_out_every: u32,
+    zookeeper: bool,
+    controller: i32,
+    only_bootstrap_reachable: bool,
+    offline: Vec<(String, usize)>,
+    policy_min_replication_factor: Option<i16>,
+    close_after_write: bool,
+    acls: Vec<acl::Acl>,
 }
 
 struct Partition {
@@ -80,6 +104,8 @@ struct Partition {
     /// When it gets a leader (partitions made by the double are leaderless for
     /// `--leader-delay-ms`, as a controller takes a moment to elect).
     leader_at: Instant,
+    /// `--offline`: every replica's broker is down, so it never has a leader.
+    offline: bool,
 }
 
 struct Topic {
@@ -90,7 +116,13 @@ struct Topic {
 
 struct Cluster {
     brokers: i32,
-    port: u16,
+    /// Each broker's advertised port (all the same in KRaft mode).
+    ports: Vec<u16>,
+    zookeeper: bool,
+    controller: i32,
+    /// A CreateTopicPolicy (`create.topic.policy.class.name`) that refuses fewer replicas.
+    policy_min_replication_factor: Option<i16>,
+    authorizer: acl::Authorizer,
     topics: BTreeMap<String, Topic>,
     leader_delay: Duration,
     log: Option<String>,
@@ -110,18 +142,23 @@ impl Cluster {
                     .map(|r| (index as i32 + r) % self.brokers + 1)
                     .collect(),
                 leader_at: Instant::now() + self.leader_delay,
+                offline: false,
             })
             .collect()
     }
 
-    fn record(&self, api: &str, version: i16) {
+    /// Logs a request; `validate_only` for the writes that carry the flag (they change nothing).
+    fn record(&self, api: &str, version: i16, validate_only: bool) {
         let Some(path) = &self.log else { return };
         if let Ok(mut file) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
         {
-            let _ = writeln!(file, "{{\"api\":\"{api}\",\"version\":{version}}}");
+            let _ = writeln!(
+                file,
+                "{{\"api\":\"{api}\",\"version\":{version},\"validate_only\":{validate_only}}}"
+            );
         }
     }
 }
@@ -137,6 +174,13 @@ fn parse_options() -> Result<Options> {
         topics: vec![],
         leader_delay: Duration::ZERO,
         time_out_every: 0,
+        zookeeper: false,
+        controller: 1,
+        only_bootstrap_reachable: false,
+        offline: vec![],
+        policy_min_replication_factor: None,
+        close_after_write: false,
+        acls: vec![],
     };
     let (mut user, mut password, mut cert, mut key) = (None, None, None, None);
     while let Some(flag) = args.next() {
@@ -151,6 +195,29 @@ fn parse_options() -> Result<Options> {
             "--log" => options.log = Some(value()?),
             "--leader-delay-ms" => options.leader_delay = Duration::from_millis(value()?.parse()?),
             "--time-out-every" => options.time_out_every = value()?.parse()?,
+            "--mode" => {
+                options.zookeeper = match value()?.as_str() {
+                    "zookeeper" => true,
+                    "kraft" => false,
+                    other => bail!("--mode kraft|zookeeper, not {other}"),
+                }
+            }
+            "--controller" => options.controller = value()?.parse()?,
+            "--only-bootstrap-reachable" => options.only_bootstrap_reachable = true,
+            "--offline" => {
+                let text = value()?;
+                let (topic, partition) = text
+                    .rsplit_once(':')
+                    .ok_or_else(|| anyhow!("--offline TOPIC:PARTITION, not {text}"))?;
+                options
+                    .offline
+                    .push((topic.to_string(), partition.parse()?));
+            }
+            "--create-policy-min-replication-factor" => {
+                options.policy_min_replication_factor = Some(value()?.parse()?)
+            }
+            "--close-after-write" => options.close_after_write = true,
+            "--acl" => options.acls.push(acl::Acl::parse(&value()?)?),
             "--topic" => {
                 let text = value()?;
                 let parts: Vec<&str> = text.split(':').collect();
@@ -192,11 +259,30 @@ fn tls_acceptor(cert: &str, key: &str) -> Result<tokio_rustls::TlsAcceptor> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let options = parse_options()?;
-    let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
-    let port = listener.local_addr()?.port();
+    let bootstrap = TcpListener::bind(("127.0.0.1", options.port)).await?;
+    let port = bootstrap.local_addr()?.port();
+    // Broker id -> its listener (ZooKeeper mode: one port per broker; KRaft: one for all).
+    let mut listeners = vec![(1, bootstrap)];
+    let mut ports = vec![port];
+    for id in 2..=options.brokers {
+        if !options.zookeeper {
+            ports.push(port);
+            continue;
+        }
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        ports.push(listener.local_addr()?.port());
+        // Unreachable: the port is advertised but closed again (connections are refused).
+        if !options.only_bootstrap_reachable {
+            listeners.push((id, listener));
+        }
+    }
     let mut cluster = Cluster {
         brokers: options.brokers,
-        port,
+        ports,
+        zookeeper: options.zookeeper,
+        controller: options.controller,
+        policy_min_replication_factor: options.policy_min_replication_factor,
+        authorizer: acl::Authorizer::new(options.acls.clone()),
         topics: BTreeMap::new(),
         leader_delay: Duration::ZERO,
         log: options.log.clone(),
@@ -204,7 +290,10 @@ async fn main() -> Result<()> {
         writes: 0,
     };
     for (name, partitions, rf) in &options.topics {
-        let partitions = cluster.partitions(0, *partitions as usize, *rf);
+        let mut partitions = cluster.partitions(0, *partitions as usize, *rf);
+        for (index, partition) in partitions.iter_mut().enumerate() {
+            partition.offline = options.offline.contains(&(name.clone(), index));
+        }
         cluster.topics.insert(
             name.clone(),
             Topic {
@@ -218,19 +307,45 @@ async fn main() -> Result<()> {
     let cluster = Arc::new(Mutex::new(cluster));
     println!("listening on 127.0.0.1:{port}");
     std::io::stdout().flush()?;
-    let scram = options.scram.map(Arc::new);
+    let broker = Arc::new(BrokerSettings {
+        scram: options.scram.map(Arc::new),
+        tls: options.tls.clone(),
+        close_after_write: options.close_after_write,
+    });
+    let mut accepting = tokio::task::JoinSet::new();
+    for (id, listener) in listeners {
+        accepting.spawn(accept(listener, id, cluster.clone(), broker.clone()));
+    }
+    while let Some(done) = accepting.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+/// What every broker of the double shares.
+struct BrokerSettings {
+    scram: Option<Arc<scram_server::Credentials>>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    close_after_write: bool,
+}
+
+async fn accept(
+    listener: TcpListener,
+    id: i32,
+    cluster: Arc<Mutex<Cluster>>,
+    broker: Arc<BrokerSettings>,
+) -> Result<()> {
     loop {
         let (tcp, _) = listener.accept().await?;
         let cluster = cluster.clone();
-        let scram = scram.clone();
-        let tls = options.tls.clone();
+        let broker = broker.clone();
         tokio::spawn(async move {
-            let result = match tls {
+            let result = match &broker.tls {
                 Some(acceptor) => match acceptor.accept(tcp).await {
-                    Ok(stream) => serve(stream, cluster, scram).await,
+                    Ok(stream) => serve(stream, cluster, &broker, id).await,
                     Err(e) => Err(anyhow!("TLS handshake: {e}")),
                 },
-                None => serve(tcp, cluster, scram).await,
+                None => serve(tcp, cluster, &broker, id).await,
             };
             if let Err(error) = result {
                 eprintln!("kafka-broker-double: connection closed: {error:#}");
@@ -251,8 +366,15 @@ enum Login {
 async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     cluster: Arc<Mutex<Cluster>>,
-    scram: Option<Arc<scram_server::Credentials>>,
+    broker: &BrokerSettings,
+    broker_id: i32,
 ) -> Result<()> {
+    let scram = broker.scram.clone();
+    // Who the connection acts as: the SCRAM user once logged in, else ANONYMOUS.
+    let principal = scram
+        .as_ref()
+        .map(|c| c.principal())
+        .unwrap_or_else(|| "User:ANONYMOUS".to_string());
     let mut login = if scram.is_some() {
         Login::AwaitingHandshake
     } else {
@@ -270,10 +392,10 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         let key = ApiKey::try_from(header.request_api_key)
             .map_err(|_| anyhow!("unknown API key {}", header.request_api_key))?;
         let version = header.request_api_version;
-        cluster
-            .lock()
-            .map_err(|_| anyhow!("state poisoned"))?
-            .record(&format!("{key:?}"), version);
+        // The writes with validate_only are logged once decoded.
+        if !matches!(key, ApiKey::CreateTopics | ApiKey::CreatePartitions) {
+            lock(&cluster)?.record(&format!("{key:?}"), version, false);
+        }
         let authenticated = matches!(login, Login::NotNeeded | Login::Done);
         let body = match key {
             ApiKey::ApiVersions => api_versions(&mut frame, version)?,
@@ -306,13 +428,14 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             _ if !authenticated => bail!("{key:?} before SASL authentication"),
             ApiKey::Metadata => {
                 let request = MetadataRequest::decode(&mut frame, version)?;
-                encode(lock(&cluster)?.metadata(&request), version)?
+                encode(lock(&cluster)?.metadata(&request, &principal), version)?
             }
             ApiKey::CreateTopics => {
                 let request = CreateTopicsRequest::decode(&mut frame, version)?;
                 let mut state = lock(&cluster)?;
-                let mut response = state.create_topics(&request);
-                if state.time_out() {
+                state.record("CreateTopics", version, request.validate_only);
+                let mut response = state.create_topics(&request, broker_id, &principal);
+                if !request.validate_only && state.time_out() {
                     for topic in &mut response.topics {
                         topic.error_code = REQUEST_TIMED_OUT;
                     }
@@ -322,8 +445,9 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             ApiKey::CreatePartitions => {
                 let request = CreatePartitionsRequest::decode(&mut frame, version)?;
                 let mut state = lock(&cluster)?;
-                let mut response = state.create_partitions(&request);
-                if state.time_out() {
+                state.record("CreatePartitions", version, request.validate_only);
+                let mut response = state.create_partitions(&request, broker_id, &principal);
+                if !request.validate_only && state.time_out() {
                     for result in &mut response.results {
                         result.error_code = REQUEST_TIMED_OUT;
                     }
@@ -332,12 +456,15 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             }
             ApiKey::DescribeConfigs => {
                 let request = DescribeConfigsRequest::decode(&mut frame, version)?;
-                encode(lock(&cluster)?.describe_configs(&request), version)?
+                encode(
+                    lock(&cluster)?.describe_configs(&request, &principal),
+                    version,
+                )?
             }
             ApiKey::IncrementalAlterConfigs => {
                 let request = IncrementalAlterConfigsRequest::decode(&mut frame, version)?;
                 let mut state = lock(&cluster)?;
-                let mut response = state.alter_configs(&request);
+                let mut response = state.alter_configs(&request, &principal);
                 if state.time_out() {
                     for result in &mut response.responses {
                         result.error_code = REQUEST_TIMED_OUT;
@@ -348,6 +475,15 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             other => bail!("the double does not serve {other:?}"),
         };
         write_frame(&mut stream, header.correlation_id, key, version, &body).await?;
+        let write = matches!(
+            key,
+            ApiKey::CreateTopics | ApiKey::CreatePartitions | ApiKey::IncrementalAlterConfigs
+        );
+        if write && broker.close_after_write {
+            // `--close-after-write`: the connection drops once a write is answered, as when a
+            // broker restarts or a load balancer closes an idle connection.
+            return Ok(());
+        }
     }
 }
 
@@ -557,17 +693,24 @@ impl Cluster {
         self.time_out_every > 0 && n.is_multiple_of(self.time_out_every)
     }
 
-    fn metadata(&self, request: &MetadataRequest) -> MetadataResponse {
+    fn metadata(&self, request: &MetadataRequest, principal: &str) -> MetadataResponse {
         let brokers = (1..=self.brokers)
             .map(|id| {
                 MetadataResponseBroker::default()
                     .with_node_id(BrokerId(id))
                     .with_host(text("127.0.0.1"))
-                    .with_port(self.port as i32)
+                    .with_port(self.ports[(id - 1) as usize] as i32)
             })
             .collect();
         let names: Vec<String> = match &request.topics {
-            None => self.topics.keys().cloned().collect(),
+            // Listing all topics shows only those the principal may describe (Kafka leaves the
+            // others out rather than failing them).
+            None => self
+                .topics
+                .keys()
+                .filter(|name| self.authorizer.allows(principal, "Describe", Some(name)))
+                .cloned()
+                .collect(),
             Some(topics) => topics
                 .iter()
                 .filter_map(|t| t.name.as_ref().map(|n| n.0.as_str().to_string()))
@@ -579,6 +722,9 @@ impl Cluster {
             .map(|name| {
                 let response =
                     MetadataResponseTopic::default().with_name(Some(TopicName(text(&name))));
+                if !self.authorizer.allows(principal, "Describe", Some(&name)) {
+                    return response.with_error_code(TOPIC_AUTHORIZATION_FAILED);
+                }
                 // The double never creates a topic from Metadata (allow_auto_topic_creation is
                 // a broker setting that production clusters turn off).
                 let Some(topic) = self.topics.get(&name) else {
@@ -589,7 +735,7 @@ impl Cluster {
                     .iter()
                     .enumerate()
                     .map(|(index, p)| {
-                        let leader = if now >= p.leader_at {
+                        let leader = if now >= p.leader_at && !p.offline {
                             p.replicas[0]
                         } else {
                             -1
@@ -607,18 +753,48 @@ impl Cluster {
         MetadataResponse::default()
             .with_brokers(brokers)
             .with_cluster_id(Some(text("pipectl-kafka-double")))
-            .with_controller_id(BrokerId(1))
+            // ZooKeeper mode names the controller; a KRaft broker names a broker, which
+            // forwards (KIP-590: the controller itself is not reachable by clients).
+            .with_controller_id(BrokerId(if self.zookeeper { self.controller } else { 1 }))
             .with_topics(topics)
     }
 
-    fn create_topics(&mut self, request: &CreateTopicsRequest) -> CreateTopicsResponse {
+    /// ZooKeeper mode: only the controller takes CreateTopics and CreatePartitions.
+    fn refuses_as_non_controller(&self, broker_id: i32) -> Option<(i16, String)> {
+        (self.zookeeper && broker_id != self.controller).then(|| {
+            (
+                NOT_CONTROLLER,
+                "This is not the correct controller for this cluster.".to_string(),
+            )
+        })
+    }
+
+    fn create_topics(
+        &mut self,
+        request: &CreateTopicsRequest,
+        broker_id: i32,
+        principal: &str,
+    ) -> CreateTopicsResponse {
         let results = request
             .topics
             .iter()
             .map(|topic| {
                 let name = topic.name.0.as_str().to_string();
                 let result = CreatableTopicResult::default().with_name(topic.name.clone());
-                match self.create_topic(topic, request.validate_only) {
+                // Create on the cluster or on the topic (Kafka's CreateTopics authorization).
+                let authorized = self.authorizer.allows(principal, "Create", None)
+                    || self.authorizer.allows(principal, "Create", Some(&name));
+                let outcome = if let Some(refusal) = self.refuses_as_non_controller(broker_id) {
+                    Err(refusal)
+                } else if !authorized {
+                    Err((
+                        TOPIC_AUTHORIZATION_FAILED,
+                        "Authorization failed.".to_string(),
+                    ))
+                } else {
+                    self.create_topic(topic, request.validate_only)
+                };
+                match outcome {
                     Ok((partitions, rf)) => result
                         .with_num_partitions(partitions)
                         .with_replication_factor(rf),
@@ -696,6 +872,16 @@ impl Cluster {
                 format!("Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be reached because only {} broker(s) are registered.", self.brokers),
             ));
         }
+        // The broker's CreateTopicPolicy runs on every request, validate_only included
+        // (KIP-108), and its refusal is POLICY_VIOLATION with the policy's message.
+        if let Some(minimum) = self.policy_min_replication_factor {
+            if rf < minimum {
+                return Err((
+                    POLICY_VIOLATION,
+                    format!("Topic {name}: replication factor {rf} is below the minimum of {minimum} this cluster's create.topic.policy.class.name allows"),
+                ));
+            }
+        }
         let mut configs = BTreeMap::new();
         for config in &topic.configs {
             let value = config.value.as_ref().map(|v| v.as_str());
@@ -721,14 +907,29 @@ impl Cluster {
         Ok((partitions, rf))
     }
 
-    fn create_partitions(&mut self, request: &CreatePartitionsRequest) -> CreatePartitionsResponse {
+    fn create_partitions(
+        &mut self,
+        request: &CreatePartitionsRequest,
+        broker_id: i32,
+        principal: &str,
+    ) -> CreatePartitionsResponse {
         let results = request
             .topics
             .iter()
             .map(|topic| {
                 let name = topic.name.0.as_str().to_string();
                 let result = CreatePartitionsTopicResult::default().with_name(topic.name.clone());
-                match self.grow(&name, topic.count, request.validate_only) {
+                let outcome = if let Some(refusal) = self.refuses_as_non_controller(broker_id) {
+                    Err(refusal)
+                } else if !self.authorizer.allows(principal, "Alter", Some(&name)) {
+                    Err((
+                        TOPIC_AUTHORIZATION_FAILED,
+                        "Authorization failed.".to_string(),
+                    ))
+                } else {
+                    self.grow(&name, topic.count, request.validate_only)
+                };
+                match outcome {
                     Ok(()) => result,
                     Err((code, message)) => result
                         .with_error_code(code)
@@ -774,7 +975,11 @@ impl Cluster {
         Ok(())
     }
 
-    fn describe_configs(&self, request: &DescribeConfigsRequest) -> DescribeConfigsResponse {
+    fn describe_configs(
+        &self,
+        request: &DescribeConfigsRequest,
+        principal: &str,
+    ) -> DescribeConfigsResponse {
         let results = request
             .resources
             .iter()
@@ -787,6 +992,14 @@ impl Cluster {
                     return result
                         .with_error_code(INVALID_REQUEST)
                         .with_error_message(Some(text("the double describes topics only")));
+                }
+                if !self
+                    .authorizer
+                    .allows(principal, "DescribeConfigs", Some(name))
+                {
+                    return result
+                        .with_error_code(TOPIC_AUTHORIZATION_FAILED)
+                        .with_error_message(Some(text("Authorization failed.")));
                 }
                 let Some(topic) = self.topics.get(name) else {
                     return result
@@ -824,6 +1037,7 @@ impl Cluster {
     fn alter_configs(
         &mut self,
         request: &IncrementalAlterConfigsRequest,
+        principal: &str,
     ) -> IncrementalAlterConfigsResponse {
         let responses = request
             .resources
@@ -832,7 +1046,19 @@ impl Cluster {
                 let result = AlterConfigsResourceResponse::default()
                     .with_resource_type(resource.resource_type)
                     .with_resource_name(resource.resource_name.clone());
-                match self.alter_topic(resource, request.validate_only) {
+                let name = resource.resource_name.as_str();
+                let outcome = if self
+                    .authorizer
+                    .allows(principal, "AlterConfigs", Some(name))
+                {
+                    self.alter_topic(resource, request.validate_only)
+                } else {
+                    Err((
+                        TOPIC_AUTHORIZATION_FAILED,
+                        "Authorization failed.".to_string(),
+                    ))
+                };
+                match outcome {
                     Ok(()) => result,
                     Err((code, message)) => result
                         .with_error_code(code)

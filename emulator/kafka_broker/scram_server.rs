@@ -75,6 +75,11 @@ pub struct Credentials {
 }
 
 impl Credentials {
+    /// The principal a login as this user acts as (Kafka's `User:NAME`).
+    pub fn principal(&self) -> String {
+        format!("User:{}", self.user)
+    }
+
     pub fn new(user: &str, password: &str) -> Credentials {
         let salt = b"pipectl-kafka-double-salt".to_vec();
         let keys = [Mechanism::Sha256, Mechanism::Sha512].map(|m| {

@@ -6,7 +6,9 @@ use anyhow::Result;
 use clap::Args;
 use futures::FutureExt;
 
-use super::{try_plan_stack, GlobalArgs, OutputFormat, ReadArgs, StackFailure, StackPathsArg};
+use super::{
+    try_plan_stack, GlobalArgs, OutputFormat, ReadArgs, Reading, StackFailure, StackPathsArg,
+};
 use crate::plan::document::{DriftDocument, StackDrift};
 use crate::render;
 
@@ -26,7 +28,11 @@ pub struct DriftArgs {
 
 pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
     let files = args.stacks.find(global, "check")?.stacks;
-    let reading = args.read.reading(!args.quiet);
+    // The drift check only reads: no validate-only writes (a read-only identity suffices).
+    let reading = Reading {
+        validate_writes: false,
+        ..args.read.reading(!args.quiet)
+    };
     let reading = &reading;
     let checks = files.iter().map(|file| async move {
         let name = file.display().to_string();

@@ -30,6 +30,7 @@ pub enum InventoryOutput {
 pub async fn run(global: &GlobalArgs, args: &InventoryArgs) -> Result<u8> {
     let reading = Reading {
         keep_errors: true,
+        validate_writes: false,
         ..args.read.reading(true)
     };
     let (_, _, plan) = plan_stack(global, args.stack.path(), &reading).await?;

@@ -446,6 +446,9 @@ pub struct Reading {
     pub take_over: Vec<String>,
     /// Return the plan with its errors instead of failing on them (`inventory`).
     pub keep_errors: bool,
+    /// Ask the services to validate the writes the plan would make (plan and apply); drift and
+    /// inventory only read.
+    pub validate_writes: bool,
     /// How many resources are read at once.
     pub parallelism: usize,
     /// How long reading live state may take in all: each call has its own deadline too, but a
@@ -465,6 +468,7 @@ impl Default for Reading {
             replace: vec![],
             take_over: vec![],
             keep_errors: false,
+            validate_writes: true,
             parallelism: DEFAULT_READ_PARALLELISM,
             deadline: DEFAULT_READ_DEADLINE,
         }
@@ -632,6 +636,7 @@ async fn plan_loaded(
         targets: reading.targets.clone(),
         replace: reading.replace.clone(),
         take_over: reading.take_over.clone(),
+        validate_writes: reading.validate_writes,
     };
     let built = tokio::time::timeout(
         reading.deadline,

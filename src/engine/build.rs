@@ -29,6 +29,8 @@ pub struct BuildOptions {
     pub replace: Vec<String>,
     /// `--take-over`: resource ids another stack owns that this one takes.
     pub take_over: Vec<String>,
+    /// Whether kinds ask their services to validate the writes planned (`PlanContext`).
+    pub validate_writes: bool,
 }
 
 impl Default for BuildOptions {
@@ -38,6 +40,7 @@ impl Default for BuildOptions {
             targets: Targets::default(),
             replace: vec![],
             take_over: vec![],
+            validate_writes: true,
         }
     }
 }
@@ -67,6 +70,7 @@ pub async fn build(
         targets: &options.targets,
         replace: &options.replace,
         take_over: &options.take_over,
+        validate_writes: options.validate_writes,
     };
     let kinds = futures::future::try_join_all(KINDS.iter().map(|kind| kind.plan(&context))).await?;
     let mut plan = Plan {

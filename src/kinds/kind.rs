@@ -33,6 +33,10 @@ pub struct PlanContext<'a> {
     pub replace: &'a [String],
     /// `--take-over ID`: resources another stack's name is on that this stack takes.
     pub take_over: &'a [String],
+    /// Whether a kind may ask its service to validate the writes it plans, where the service
+    /// offers a dry run (Kafka's `validate_only`): plan and apply do; drift and inventory only
+    /// read, with the fewest calls and a read-only identity.
+    pub validate_writes: bool,
 }
 
 impl PlanContext<'_> {

@@ -918,13 +918,20 @@ impl KafkaDouble {
         }
     }
 
-    /// The requests the double answered, by API name, in order.
+    /// The requests the double answered, by API name, in order; a write sent with
+    /// validate_only (which changes nothing) is `NAME validate_only`.
     pub fn requests(&self) -> Vec<String> {
         std::fs::read_to_string(self.log.path())
             .unwrap_or_default()
             .lines()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter_map(|v| v["api"].as_str().map(str::to_string))
+            .filter_map(|v| {
+                let api = v["api"].as_str()?;
+                Some(match v["validate_only"].as_bool() {
+                    Some(true) => format!("{api} validate_only"),
+                    _ => api.to_string(),
+                })
+            })
             .collect()
     }
 

@@ -3,7 +3,7 @@
 
 use anyhow::{anyhow, Result};
 
-use super::{read_function, read_tags, KafkaSource, LiveFunction, LiveMapping};
+use super::{read_function, read_tags, ConsumptionMode, KafkaSource, LiveFunction, LiveMapping};
 use crate::kinds::kind::{ImportContext, ImportedPart};
 use crate::providers::{describe_sdk_error, Aws};
 use crate::spec::write::{quoted, quoted_list, ImportFlag, StackWriter};
@@ -115,11 +115,16 @@ fn write_trigger(out: &mut StackWriter, mapping: &LiveMapping) {
     if let Some(group) = &mapping.consumer_group_id {
         out.key("consumer_group_id", quoted(group));
     }
+    let queue = mapping.consumption_mode == ConsumptionMode::Queue;
+    if queue {
+        out.key("consumption_mode", quoted("Queue"));
+    }
     write_access(out, mapping);
     if let Some(batch) = mapping.batch_size {
         out.key("batch_size", batch);
     }
-    if let Some(window) = mapping.batching_window_seconds {
+    // A share group has no batching window (and the file may not give one in Queue mode).
+    if let Some(window) = mapping.batching_window_seconds.filter(|_| !queue) {
         out.key("batching_window_seconds", window);
     }
     if let Some((minimum, maximum)) = mapping.pollers {

@@ -30,8 +30,8 @@ use anyhow::{anyhow, bail, Result};
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::types::{
     AmazonManagedKafkaEventSourceConfig, EndPointType, EventSourcePosition,
-    ProvisionedPollerConfig, SelfManagedEventSource, SelfManagedKafkaEventSourceConfig,
-    SourceAccessConfiguration, SourceAccessType,
+    KafkaEventSourceMappingConsumptionMode, ProvisionedPollerConfig, SelfManagedEventSource,
+    SelfManagedKafkaEventSourceConfig, SourceAccessConfiguration, SourceAccessType,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -43,7 +43,7 @@ use crate::progress::StepProgress;
 use crate::providers::to_i32;
 use crate::providers::wait::{self, Poll};
 use crate::providers::{describe_sdk_error, Aws};
-use section::{LambdaFunction, ReservedConcurrency};
+use section::{ConsumptionMode, LambdaFunction, ReservedConcurrency};
 
 mod execute;
 mod read;
@@ -120,6 +120,11 @@ impl FunctionDefinition {
                     .as_ref()
                     .map(|v| *v.get_ref()),
                 consumer_group_id: t.consumer_group_id.as_ref().map(|v| v.get_ref().clone()),
+                consumption_mode: t
+                    .consumption_mode
+                    .as_ref()
+                    .map(|m| *m.get_ref())
+                    .unwrap_or_default(),
                 access: access_from_spec(t),
                 health_timeout_seconds: t
                     .health_timeout_seconds
@@ -672,6 +677,7 @@ mod tests {
             starting_position: "LATEST".into(),
             starting_position_timestamp: None,
             consumer_group_id: group.map(str::to_string),
+            consumption_mode: ConsumptionMode::Stream,
             access: vec![],
             health_timeout_seconds: 0,
             minimum_pollers: None,
@@ -691,6 +697,7 @@ mod tests {
             batching_window_seconds: None,
             state: "Enabled".into(),
             consumer_group_id: Some(group.into()),
+            consumption_mode: ConsumptionMode::Stream,
             access: vec![],
             last_processing_result: Some("OK".into()),
             state_reason: None,
@@ -699,6 +706,27 @@ mod tests {
             created_by_pipectl: Some(true),
             owner: Some("s".into()),
         }
+    }
+
+    /// The mode is set at creation only: a mapping in another mode is replaced, old one first.
+    #[test]
+    fn a_consumption_mode_change_replaces_the_mapping() {
+        let mut want = trigger("t", Some("g"));
+        want.consumption_mode = ConsumptionMode::Queue;
+        let live = mapping("t", "g");
+        let change = plan_trigger("f", &want, std::slice::from_ref(&live), "l".into());
+        assert_eq!(change.action, Action::Replace);
+        assert_eq!(operations(&change), vec!["delete", "create"]);
+        let diff = change
+            .diffs
+            .iter()
+            .find(|d| d.field == "consumption_mode")
+            .expect("a consumption_mode diff");
+        assert_eq!(diff.before.as_deref(), Some("Stream"));
+        assert_eq!(diff.after.as_deref(), Some("Queue"));
+        want.consumption_mode = ConsumptionMode::Stream;
+        let same = plan_trigger("f", &want, std::slice::from_ref(&live), "l".into());
+        assert_eq!(same.action, Action::NoOp);
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub struct LiveMapping {
     pub state: String,
     #[serde(default)]
     pub consumer_group_id: Option<String>,
+    /// `SelfManagedKafkaEventSourceConfig.ConsumptionMode` (absent: Stream).
+    #[serde(default)]
+    pub consumption_mode: ConsumptionMode,
     /// `SourceAccessConfigurations` as (type, URI), sorted.
     #[serde(default)]
     pub access: Vec<(String, String)>,

@@ -59,6 +59,12 @@ pub struct KafkaTrigger {
     /// resumes from its committed offsets. Absent: AWS uses the mapping's UUID (a new group).
     #[schemars(with = "Option<String>")]
     pub consumer_group_id: Option<Spanned<String>>,
+    /// `Stream` (the default: a consumer group, one poller per partition, ordered) or `Queue`
+    /// (a Kafka share group, unordered; self-managed Kafka 4.2 or later). Set at creation only:
+    /// a change replaces the mapping.
+    #[serde(default)]
+    #[schemars(with = "Option<ConsumptionMode>")]
+    pub consumption_mode: Option<Spanned<ConsumptionMode>>,
     /// Self-managed brokers inside a VPC: the subnets and security groups Lambda's pollers use.
     #[serde(default = "no_ids")]
     #[schemars(with = "Vec<String>")]
@@ -90,6 +96,27 @@ pub struct KafkaTrigger {
     /// 0: do not wait).
     #[schemars(with = "Option<i64>")]
     pub health_timeout_seconds: Option<Spanned<i64>>,
+}
+
+/// How Lambda reads a Kafka topic (`SelfManagedKafkaEventSourceConfig.ConsumptionMode`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
+)]
+pub enum ConsumptionMode {
+    /// A consumer group: each partition to one poller, records in order.
+    #[default]
+    Stream,
+    /// A share group: pollers read the same partitions concurrently, unordered.
+    Queue,
+}
+
+impl std::fmt::Display for ConsumptionMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConsumptionMode::Stream => "Stream",
+            ConsumptionMode::Queue => "Queue",
+        })
+    }
 }
 
 fn no_ids() -> Spanned<Vec<String>> {

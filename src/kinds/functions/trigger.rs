@@ -26,6 +26,9 @@ pub struct TriggerDefinition {
     pub starting_position_timestamp: Option<i64>,
     #[serde(default)]
     pub consumer_group_id: Option<String>,
+    /// Stream or Queue: set when the mapping is created, never updated.
+    #[serde(default)]
+    pub consumption_mode: ConsumptionMode,
     /// AWS `SourceAccessConfigurations`: (type, URI), sorted.
     #[serde(default)]
     pub access: Vec<(String, String)>,
@@ -288,6 +291,14 @@ pub(super) fn live_mapping(
                 .and_then(|c| c.consumer_group_id())
         })
         .map(str::to_string);
+    // Absent means Stream, the default (and the only mode of MSK mappings).
+    let consumption_mode = match m
+        .self_managed_kafka_event_source_config()
+        .and_then(|c| c.consumption_mode())
+    {
+        Some(KafkaEventSourceMappingConsumptionMode::Queue) => ConsumptionMode::Queue,
+        _ => ConsumptionMode::Stream,
+    };
     Some(LiveMapping {
         uuid: m.uuid()?.to_string(),
         source,
@@ -296,6 +307,7 @@ pub(super) fn live_mapping(
         batching_window_seconds: m.maximum_batching_window_in_seconds().map(i64::from),
         state: m.state().unwrap_or("Enabled").to_string(),
         consumer_group_id,
+        consumption_mode,
         access,
         last_processing_result: m.last_processing_result().map(str::to_string),
         state_reason: m.state_transition_reason().map(str::to_string),
@@ -320,14 +332,8 @@ pub(super) fn plan_trigger(
     let id = ResourceId::new(KAFKA_TRIGGER, function);
     let same_stream =
         |m: &&LiveMapping| m.source == trigger.source && m.topics == [trigger.topic.clone()];
-    let group_changes = |m: &LiveMapping| {
-        trigger
-            .consumer_group_id
-            .as_ref()
-            .is_some_and(|g| Some(g) != m.consumer_group_id.as_ref())
-    };
     let mut change = match live.iter().find(same_stream) {
-        Some(current) if !group_changes(current) => Change {
+        Some(current) if set_at_creation_diffs(trigger, current).is_empty() => Change {
             unhealthy: health(current),
             ..plan_trigger_update(function, trigger, current)
         },
@@ -448,23 +454,47 @@ pub(super) fn delete_mapping_step(function: &str, uuid: &str) -> Step {
     )
 }
 
-/// Another owner's mapping on the same stream with another consumer group: AWS allows one
-/// mapping per stream and function, and it is not pipectl's to delete.
+/// What only a new mapping can change on the same stream: the consumer group (when the file
+/// names one) and the consumption mode (AWS: "You cannot change ConsumptionMode after you create
+/// the event source mapping").
+fn set_at_creation_diffs(trigger: &TriggerDefinition, current: &LiveMapping) -> Vec<FieldDiff> {
+    let mut diffs = vec![];
+    if let Some(group) = trigger
+        .consumer_group_id
+        .as_ref()
+        .filter(|g| Some(*g) != current.consumer_group_id.as_ref())
+    {
+        diffs.push(FieldDiff::new(
+            "consumer_group_id",
+            current.consumer_group_id.clone(),
+            Some(group.clone()),
+        ));
+    }
+    if trigger.consumption_mode != current.consumption_mode {
+        diffs.push(FieldDiff::new(
+            "consumption_mode",
+            Some(current.consumption_mode.to_string()),
+            Some(trigger.consumption_mode.to_string()),
+        ));
+    }
+    diffs
+}
+
+/// Another owner's mapping on the same stream with another consumer group or consumption mode:
+/// AWS allows one mapping per stream and function, and it is not pipectl's to delete.
 pub(super) fn plan_trigger_foreign_group(
     function: &str,
     trigger: &TriggerDefinition,
     current: &LiveMapping,
 ) -> Change {
-    let diff = FieldDiff::new(
-        "consumer_group_id",
-        current.consumer_group_id.clone(),
-        trigger.consumer_group_id.clone(),
-    );
-    let mut change = new_change(Action::Update, vec![diff], vec![]);
+    let diffs = set_at_creation_diffs(trigger, current);
+    let mut change = new_change(Action::Update, diffs, vec![]);
     change.deferred = Some(format!(
-        "Kafka mapping {} of {function} joins consumer group {}, not {}, and was not created by pipectl: it is left alone; set prune = true on the trigger to replace it, or use its group",
+        "Kafka mapping {} of {function} ({} mode, consumer group {}) differs from the file ({} mode, group {}) in what only a new mapping can change, and was not created by pipectl: it is left alone; set prune = true on the trigger to replace it, or match its settings",
         current.uuid,
+        current.consumption_mode,
         current.consumer_group_id.as_deref().unwrap_or("(its UUID)"),
+        trigger.consumption_mode,
         trigger.consumer_group_id.as_deref().unwrap_or("(none)")
     ));
     change
@@ -533,6 +563,10 @@ pub(super) fn replacement_hazard(
         )
     };
     let resume = match (&trigger.consumer_group_id, trigger.starting_position.as_str()) {
+        _ if trigger.consumption_mode == ConsumptionMode::Queue => format!(
+            "in Queue mode the new mapping reads topic {} through a share group, which delivers the records not yet acknowledged by that group",
+            trigger.topic
+        ),
         (Some(group), _) => format!(
             "the new mapping joins consumer group {group}: where that group has committed offsets on topic {} it resumes from them, otherwise it starts at {}",
             trigger.topic, trigger.starting_position
@@ -542,7 +576,7 @@ pub(super) fn replacement_hazard(
         (None, _) => "without a consumer_group_id the new mapping is a new consumer group starting at LATEST: messages published between the old mapping's last poll and the new mapping's first poll are skipped".to_string(),
     };
     Hazard {
-        message: format!("the topic, source or consumer group of a Kafka mapping cannot change in place: {order}; {resume}"),
+        message: format!("the topic, source, consumer group or consumption mode of a Kafka mapping cannot change in place: {order}; {resume}"),
     }
 }
 
@@ -561,17 +595,7 @@ pub(super) fn plan_trigger_replace(
         ));
     }
     diffs.extend(source_diffs(&old.source, &trigger.source));
-    if let Some(group) = trigger
-        .consumer_group_id
-        .as_ref()
-        .filter(|g| Some(*g) != old.consumer_group_id.as_ref())
-    {
-        diffs.push(FieldDiff::new(
-            "consumer_group_id",
-            old.consumer_group_id.clone(),
-            Some(group.clone()),
-        ));
-    }
+    diffs.extend(set_at_creation_diffs(trigger, old));
     let delete = delete_mapping_step(function, &old.uuid);
     let create = create_mapping_step(function, trigger);
     let steps = if delete_first {
@@ -701,16 +725,20 @@ pub(super) async fn create_mapping(
         .create_event_source_mapping()
         .function_name(function)
         .topics(&trigger.topic)
-        .starting_position(EventSourcePosition::from(
-            trigger.starting_position.as_str(),
-        ))
-        .set_batch_size(trigger.batch_size.map(to_i32).transpose()?)
-        .set_maximum_batching_window_in_seconds(
-            trigger.batching_window_seconds.map(to_i32).transpose()?,
-        );
-    if let Some(timestamp) = trigger.starting_position_timestamp {
-        request =
-            request.starting_position_timestamp(aws_smithy_types::DateTime::from_secs(timestamp));
+        .set_batch_size(trigger.batch_size.map(to_i32).transpose()?);
+    // A share group (Queue mode) has no starting position or batching window: Lambda refuses them.
+    if trigger.consumption_mode == ConsumptionMode::Stream {
+        request = request
+            .starting_position(EventSourcePosition::from(
+                trigger.starting_position.as_str(),
+            ))
+            .set_maximum_batching_window_in_seconds(
+                trigger.batching_window_seconds.map(to_i32).transpose()?,
+            );
+        if let Some(timestamp) = trigger.starting_position_timestamp {
+            request = request
+                .starting_position_timestamp(aws_smithy_types::DateTime::from_secs(timestamp));
+        }
     }
     if !trigger.access.is_empty() {
         request = request.set_source_access_configurations(Some(source_access(&trigger.access)));
@@ -745,13 +773,17 @@ pub(super) async fn create_mapping(
                     )
                     .build(),
             );
-            match &trigger.consumer_group_id {
-                Some(group) => request.self_managed_kafka_event_source_config(
+            // Nothing is sent for the defaults (no group, Stream).
+            match (&trigger.consumer_group_id, trigger.consumption_mode) {
+                (None, ConsumptionMode::Stream) => request,
+                (group, mode) => request.self_managed_kafka_event_source_config(
                     SelfManagedKafkaEventSourceConfig::builder()
-                        .consumer_group_id(group)
+                        .set_consumer_group_id(group.clone())
+                        .consumption_mode(KafkaEventSourceMappingConsumptionMode::from(
+                            mode.to_string().as_str(),
+                        ))
                         .build(),
                 ),
-                None => request,
             }
         }
     };

@@ -144,6 +144,7 @@ fn validate_trigger(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
         }
     }
     validate_starting_position(check, trigger, base);
+    validate_queue_mode(check, trigger, base);
     validate_trigger_access(check, trigger, base);
     check.optional_in_range(
         &trigger.health_timeout_seconds,
@@ -184,6 +185,55 @@ fn validate_starting_position(check: &mut Checker, trigger: &KafkaTrigger, base:
             "remove it, or set starting_position = \"AT_TIMESTAMP\"",
         ),
         _ => {}
+    }
+}
+
+/// Queue mode is for self-managed Kafka only, and reads through a share group, which has no
+/// starting position and no batching window (Lambda developer guide, "Polling Kafka topics in
+/// Queue mode"; CreateEventSourceMapping refuses them).
+fn validate_queue_mode(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
+    let Some(mode) = &trigger.consumption_mode else {
+        return;
+    };
+    if *mode.get_ref() != ConsumptionMode::Queue {
+        return;
+    }
+    let field = format!("{base}.consumption_mode");
+    if trigger.msk_cluster_arn.is_some() {
+        check.error(
+            mode.span(),
+            &field,
+            "consumption_mode \"Queue\" is for self-managed Kafka; Amazon MSK mappings read as Stream".to_string(),
+            "remove consumption_mode, or use bootstrap_servers for a self-managed cluster",
+        );
+    }
+    let written_position = trigger.starting_position.span() != (0..0);
+    let not_in_queue = [
+        (
+            "starting_position",
+            written_position.then(|| trigger.starting_position.span()),
+        ),
+        (
+            "starting_position_timestamp",
+            trigger
+                .starting_position_timestamp
+                .as_ref()
+                .map(|t| t.span()),
+        ),
+        (
+            "batching_window_seconds",
+            trigger.batching_window_seconds.as_ref().map(|w| w.span()),
+        ),
+    ];
+    for (key, span) in not_in_queue {
+        if let Some(span) = span {
+            check.error(
+                span,
+                &format!("{base}.{key}"),
+                format!("{key} does not apply to consumption_mode \"Queue\": a share group has no starting position or batching window, and Lambda refuses it"),
+                format!("remove {key}, or use consumption_mode = \"Stream\""),
+            );
+        }
     }
 }
 

@@ -19,20 +19,12 @@ pub(super) async fn execute(
         } => {
             progress.status(&format!("CreateTopics {topic}"));
             let request = CreateTopicsRequest::default()
-                .with_topics(vec![CreatableTopic::default()
-                    .with_name(topic_name(topic))
-                    .with_num_partitions(*partitions)
-                    .with_replication_factor(*replication_factor)
-                    .with_configs(
-                        configs
-                            .iter()
-                            .map(|(name, value)| {
-                                CreatableTopicConfig::default()
-                                    .with_name(StrBytes::from_string(name.clone()))
-                                    .with_value(Some(StrBytes::from_string(value.clone())))
-                            })
-                            .collect(),
-                    )])
+                .with_topics(vec![creatable(
+                    topic,
+                    *partitions,
+                    *replication_factor,
+                    configs,
+                )])
                 .with_timeout_ms(CONTROLLER_TIMEOUT_MS);
             // TOPIC_ALREADY_EXISTS after a retry: the attempt that timed out created it.
             write(
@@ -50,14 +42,17 @@ pub(super) async fn execute(
                 TOPIC_ALREADY_EXISTS,
             )
             .await?;
-            wait_for_partitions(admin, wait_settings, progress, topic, *partitions).await
+            let all = 0..*partitions;
+            wait_for_partitions(admin, wait_settings, progress, topic, all).await
         }
-        TopicOperation::CreatePartitions { topic, count } => {
+        TopicOperation::CreatePartitions {
+            topic,
+            count,
+            previous,
+        } => {
             progress.status(&format!("CreatePartitions {topic} to {count}"));
             let request = CreatePartitionsRequest::default()
-                .with_topics(vec![CreatePartitionsTopic::default()
-                    .with_name(topic_name(topic))
-                    .with_count(*count)])
+                .with_topics(vec![growth(topic, *count)])
                 .with_timeout_ms(CONTROLLER_TIMEOUT_MS);
             // INVALID_PARTITIONS after a retry: the attempt that timed out grew it (the wait
             // below checks the count).
@@ -76,7 +71,8 @@ pub(super) async fn execute(
                 INVALID_PARTITIONS,
             )
             .await?;
-            wait_for_partitions(admin, wait_settings, progress, topic, *count).await
+            let added = *previous..*count;
+            wait_for_partitions(admin, wait_settings, progress, topic, added).await
         }
         TopicOperation::IncrementalAlterConfigs { topic, set } => {
             progress.status(&format!("IncrementalAlterConfigs {topic}"));
@@ -115,6 +111,36 @@ pub(super) async fn execute(
     }
 }
 
+/// One topic of a CreateTopics request (apply's, and plan's validate-only one).
+pub(super) fn creatable(
+    topic: &str,
+    partitions: i32,
+    replication_factor: i16,
+    configs: &BTreeMap<String, String>,
+) -> CreatableTopic {
+    CreatableTopic::default()
+        .with_name(topic_name(topic))
+        .with_num_partitions(partitions)
+        .with_replication_factor(replication_factor)
+        .with_configs(
+            configs
+                .iter()
+                .map(|(name, value)| {
+                    CreatableTopicConfig::default()
+                        .with_name(StrBytes::from_string(name.clone()))
+                        .with_value(Some(StrBytes::from_string(value.clone())))
+                })
+                .collect(),
+        )
+}
+
+/// One topic of a CreatePartitions request: the new total count.
+pub(super) fn growth(topic: &str, count: i32) -> CreatePartitionsTopic {
+    CreatePartitionsTopic::default()
+        .with_name(topic_name(topic))
+        .with_count(count)
+}
+
 /// Each result's error code and message in a write's answer.
 pub(super) type ResultCodes = Vec<(i16, Option<StrBytes>)>;
 
@@ -122,9 +148,11 @@ pub(super) type ResultCodes = Vec<(i16, Option<StrBytes>)>;
 pub(super) const WRITE_ATTEMPTS: u32 = 5;
 
 /// Sends an admin write, retrying Kafka's retriable errors (REQUEST_TIMED_OUT: the controller
-/// may still complete it; NOT_CONTROLLER during a failover; ...) and a lost connection, with
-/// backoff. `done_code` is the error a retry gets when an earlier attempt was carried out after
-/// all (0 for none), which then counts as success.
+/// may still complete it; ...) and a lost connection, with backoff. NOT_CONTROLLER (a
+/// ZooKeeper-mode broker that is not the controller, or a controller failover) sends it again
+/// to the controller Metadata names, at once the first time. `done_code` is the error a retry
+/// gets when an earlier attempt was carried out after all (0 for none), which then counts as
+/// success. IncrementalAlterConfigs goes to the bootstrap broker: any broker takes it.
 pub(super) async fn write<R>(
     admin: &Admin,
     progress: &StepProgress,
@@ -138,11 +166,34 @@ where
     R: Request + Clone + Send + 'static,
     R::Response: Send,
 {
+    let to_controller = matches!(R::KEY, CREATE_TOPICS_KEY | CREATE_PARTITIONS_KEY);
     let mut delay = Duration::from_millis(500);
+    let mut rerouted = false;
     for attempt in 1..=WRITE_ATTEMPTS {
-        let sent = admin
-            .with_connection(|c| Box::pin(c.send(request.clone())))
-            .await;
+        let sent = if to_controller {
+            admin
+                .with_controller(|c| Box::pin(c.send(request.clone())))
+                .await
+        } else {
+            admin
+                .with_connection(|c| Box::pin(c.send(request.clone())))
+                .await
+        };
+        if let Ok(response) = &sent {
+            if errors(response)
+                .iter()
+                .any(|(code, _)| *code == NOT_CONTROLLER)
+            {
+                let controller = admin.route_to_controller().await?;
+                progress.status(&format!(
+                    "{call} {topic}: NOT_CONTROLLER; sending it to the controller, {controller}"
+                ));
+                if !rerouted {
+                    rerouted = true;
+                    continue;
+                }
+            }
+        }
         let retry = match sent {
             Err(error) => format!("{error:#}"),
             Ok(response) => {
@@ -184,13 +235,15 @@ where
     Ok(())
 }
 
-/// Until Metadata shows `count` partitions, each with a leader.
+/// Until Metadata shows the partitions `wanted` (by index), each with a leader. A connection
+/// lost meanwhile (a broker restarting, an idle connection closed) is opened again at the next
+/// poll; the wait's deadline bounds how long that is tried.
 pub(super) async fn wait_for_partitions(
     admin: &Admin,
     settings: &wait::WaitSettings,
     progress: &StepProgress,
     topic: &str,
-    count: i32,
+    wanted: std::ops::Range<i32>,
 ) -> Result<()> {
     wait::until(settings, progress, &format!("topic {topic}"), || async {
         let request = MetadataRequest::default()
@@ -198,23 +251,31 @@ pub(super) async fn wait_for_partitions(
                 MetadataRequestTopic::default().with_name(Some(topic_name(topic)))
             ]))
             .with_allow_auto_topic_creation(false);
-        let metadata = admin.with_connection(|c| Box::pin(c.send(request))).await?;
-        let Some(found) = metadata.topics.first() else {
+        let metadata = match admin.with_connection(|c| Box::pin(c.send(request))).await {
+            Ok(metadata) => metadata,
+            Err(error) => {
+                return Ok(Poll::Pending(format!(
+                    "connection lost ({error:#}); connecting again"
+                )))
+            }
+        };
+        let Some(found) = metadata.topics.first().filter(|t| t.error_code == 0) else {
             return Ok(Poll::Pending("not in Metadata yet".into()));
         };
-        let led = found
-            .partitions
-            .iter()
-            .filter(|p| p.leader_id.0 >= 0)
-            .count();
-        if found.error_code == 0
-            && found.partitions.len() as i32 >= count
-            && led == found.partitions.len()
-        {
+        let led = |index: i32| {
+            found
+                .partitions
+                .iter()
+                .any(|p| p.partition_index == index && p.leader_id.0 >= 0)
+        };
+        let leaderless: Vec<i32> = wanted.clone().filter(|i| !led(*i)).collect();
+        if leaderless.is_empty() {
             Ok(Poll::Ready(()))
         } else {
             Ok(Poll::Pending(format!(
-                "{led} of {count} partitions have a leader"
+                "{} of {} new partitions have a leader",
+                wanted.len() - leaderless.len(),
+                wanted.len()
             )))
         }
     })

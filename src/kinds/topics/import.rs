@@ -47,6 +47,11 @@ async fn read_topics(
         .await?;
     let mut topics = vec![];
     for name in wanted {
+        if let Some(operation) = live.denied.get(name) {
+            anyhow::bail!(
+                "Kafka topic {name} cannot be read: the admin user has no {operation} ACL on it (TOPIC_AUTHORIZATION_FAILED); grant it, e.g. kafka-acls.sh --add --allow-principal User:NAME --operation {operation} --topic {name}"
+            );
+        }
         let topic = live.topics.get(name).ok_or_else(|| {
             anyhow!(
                 "Kafka topic {name} does not exist on {}",

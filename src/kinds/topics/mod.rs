@@ -33,14 +33,14 @@ use kafka_protocol::protocol::{Request, StrBytes};
 use serde::{Deserialize, Serialize};
 
 use crate::kinds::brokers::section::KafkaBrokers;
-use crate::kinds::functions::section::{LambdaFunction, ReservedConcurrency};
+use crate::kinds::functions::section::{ConsumptionMode, LambdaFunction, ReservedConcurrency};
 use crate::kinds::kind::{KindPlan, PlanContext, TypedKind};
 use crate::plan::{
     ignored_fields, stamped, Action, Change, FieldDiff, Hazard, PlanError, ResourceId,
     ResourceKind, Step,
 };
 use crate::progress::StepProgress;
-use crate::providers::kafka::connection::{error_name, Connection};
+use crate::providers::kafka::connection::{error_constant, error_name, Connection};
 use crate::providers::kafka::Admin;
 use crate::providers::wait::{self, Poll};
 use crate::providers::Clients;
@@ -49,6 +49,7 @@ use section::KafkaTopic;
 use validate::topic_replication_factor;
 
 mod execute;
+mod preflight;
 mod read;
 use execute::*;
 pub use read::*;
@@ -66,6 +67,15 @@ const UNKNOWN_TOPIC: i16 = 3;
 const TOPIC_ALREADY_EXISTS: i16 = 36;
 /// INVALID_PARTITIONS (CreatePartitions: not an increase).
 const INVALID_PARTITIONS: i16 = 37;
+/// NOT_CONTROLLER: a ZooKeeper-mode broker that is not the controller refuses the write.
+const NOT_CONTROLLER: i16 = 41;
+/// The API keys of the writes only a ZooKeeper-mode controller takes.
+const CREATE_TOPICS_KEY: i16 = 19;
+const CREATE_PARTITIONS_KEY: i16 = 37;
+/// TOPIC_AUTHORIZATION_FAILED: the principal lacks the topic's ACL.
+const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
+/// POLICY_VIOLATION: the broker's create policy refuses the request.
+const POLICY_VIOLATION: i16 = 44;
 /// How long the controller may take to create topics or partitions before answering.
 const CONTROLLER_TIMEOUT_MS: i32 = 30_000;
 
@@ -120,6 +130,10 @@ pub enum TopicOperation {
     CreatePartitions {
         topic: String,
         count: i32,
+        /// The count before: only the partitions added must get a leader (an old partition
+        /// offline is not this change's doing). 0 in plans saved before it was recorded.
+        #[serde(default)]
+        previous: i32,
     },
     IncrementalAlterConfigs {
         topic: String,
@@ -291,10 +305,15 @@ async fn plan_topics(context: &PlanContext<'_>) -> Result<KindPlan> {
                 admin.endpoint.servers.join(", ")
             )
         })?;
+    out.notes
+        .extend(denied_consumed_notes(spec, &wanted, &live.denied));
+    out.errors.extend(denied_errors(&wanted, &live.denied));
+    wanted.retain(|w| !live.denied.contains_key(&w.name));
     for want in &mut wanted {
         let ignored = ignored_fields(spec, &want.id(), &mut out.ignored);
         take_ignored_from_live(want, live.topics.get(&want.name), &ignored);
     }
+    let mut proposed = preflight::Proposed::default();
     for want in &wanted {
         let topic = live.topics.get(&want.name);
         if let Some(error) = collision(want, topic, &live.topics) {
@@ -302,12 +321,64 @@ async fn plan_topics(context: &PlanContext<'_>) -> Result<KindPlan> {
             continue;
         }
         match plan_one(want, topic, live.brokers) {
-            Ok(change) => out.changes.extend(stamped([change], &topic)),
+            Ok(change) => {
+                proposed.add(want, topic);
+                out.changes.extend(stamped([change], &topic));
+            }
             Err(error) => out.errors.push(error),
         }
     }
+    if context.validate_writes {
+        out.errors
+            .extend(preflight::check(&admin, proposed).await.map_err(|e| {
+                anyhow!(
+                    "asking the Kafka brokers to validate the topic changes ({}): {e:#}",
+                    admin.endpoint.servers.join(", ")
+                )
+            })?);
+    }
     out.notes.extend(consumer_notes(spec, &live.topics));
     Ok(out)
+}
+
+/// A managed topic the admin user may not read: the plan cannot say what would change.
+fn denied_errors(wanted: &[WantedTopic], denied: &BTreeMap<String, &str>) -> Vec<PlanError> {
+    wanted
+        .iter()
+        .filter_map(|want| {
+            let operation = denied.get(&want.name)?;
+            Some(PlanError {
+                resource: want.id(),
+                message: format!(
+                    "the [kafka.admin] user may not read topic {} (TOPIC_AUTHORIZATION_FAILED: no {operation} ACL), so the plan cannot compare it",
+                    want.name
+                ),
+                help: format!(
+                    "grant the user the ACLs pipectl needs on its topics (Describe, DescribeConfigs, Create, Alter, AlterConfigs), e.g. kafka-acls.sh --add --allow-principal User:NAME --operation {operation} --topic {}",
+                    want.name
+                ),
+            })
+        })
+        .collect()
+}
+
+/// A topic only the stack's Lambda triggers consume, which the admin user may not describe
+/// (its ACLs cover the stack's own topics): the partition notes for it are left out.
+fn denied_consumed_notes(
+    spec: &StackSpec,
+    wanted: &[WantedTopic],
+    denied: &BTreeMap<String, &str>,
+) -> Vec<String> {
+    consumed_topics(spec)
+        .into_iter()
+        .filter(|topic| !wanted.iter().any(|w| &w.name == topic))
+        .filter_map(|topic| {
+            let operation = denied.get(&topic)?;
+            Some(format!(
+                "topic {topic}, which a Lambda trigger consumes, could not be read (the [kafka.admin] user has no {operation} ACL on it): its partitions are not compared with the trigger's reservation and pollers"
+            ))
+        })
+        .collect()
 }
 
 /// A topic to create whose name collides with a live one's: Kafka would refuse it at apply.
@@ -479,9 +550,10 @@ fn update(want: &WantedTopic, live: &LiveTopic) -> Change {
         let operation = TopicOperation::CreatePartitions {
             topic: want.name.clone(),
             count: want.partitions as i32,
+            previous: live.partitions as i32,
         };
         let description = format!(
-            "grow topic {} from {} to {} partitions, then wait until every partition has a leader",
+            "grow topic {} from {} to {} partitions, then wait until the new partitions have a leader",
             want.name, live.partitions, want.partitions
         );
         steps.push(operation.into_step(description));
@@ -528,6 +600,14 @@ fn consumer_notes(spec: &StackSpec, live: &BTreeMap<String, LiveTopic>) -> Vec<S
         let Some(trigger) = &function.kafka_trigger else {
             continue;
         };
+        // In Queue mode pollers share partitions (a share group), so partitions bound nothing.
+        if trigger
+            .consumption_mode
+            .as_ref()
+            .is_some_and(|m| *m.get_ref() == ConsumptionMode::Queue)
+        {
+            continue;
+        }
         let topic = trigger.topic.get_ref();
         let Some(partitions) = partitions_of(topic) else {
             continue;

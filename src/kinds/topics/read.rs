@@ -6,6 +6,9 @@ use super::*;
 pub struct LiveCluster {
     pub brokers: usize,
     pub topics: BTreeMap<String, LiveTopic>,
+    /// Topics the admin user may not read (TOPIC_AUTHORIZATION_FAILED), with the ACL
+    /// operation it lacks: `Describe` (Metadata) or `DescribeConfigs`.
+    pub denied: Denied,
 }
 
 /// Reads the named topics: one Metadata call (never creating a topic), then one DescribeConfigs
@@ -20,7 +23,7 @@ pub async fn read(connection: &mut Connection, names: &[String]) -> Result<LiveC
         ))
         .with_allow_auto_topic_creation(false);
     let metadata = connection.send(request).await?;
-    let mut topics = topics_of(&metadata)?;
+    let (mut topics, mut denied) = topics_of(&metadata)?;
     if !topics.is_empty() {
         let keys: Vec<StrBytes> = CONFIGS
             .iter()
@@ -40,6 +43,11 @@ pub async fn read(connection: &mut Connection, names: &[String]) -> Result<LiveC
         let described = connection.send(request).await?;
         for result in described.results {
             let name = result.resource_name.as_str().to_string();
+            if result.error_code == TOPIC_AUTHORIZATION_FAILED {
+                topics.remove(&name);
+                denied.insert(name, "DescribeConfigs");
+                continue;
+            }
             if result.error_code != 0 {
                 bail!(
                     "DescribeConfigs of topic {name} failed: {} {}",
@@ -76,6 +84,7 @@ pub async fn read(connection: &mut Connection, names: &[String]) -> Result<LiveC
     Ok(LiveCluster {
         brokers: metadata.brokers.len(),
         topics,
+        denied,
     })
 }
 
@@ -83,9 +92,16 @@ pub(super) fn topic_name(name: &str) -> TopicName {
     TopicName(StrBytes::from_string(name.to_string()))
 }
 
-/// The topics a Metadata answer shows (those that do not exist are left out).
-pub(super) fn topics_of(metadata: &MetadataResponse) -> Result<BTreeMap<String, LiveTopic>> {
+/// Topics the admin user may not read, with the ACL operation it lacks.
+pub type Denied = BTreeMap<String, &'static str>;
+
+/// The topics a Metadata answer shows (those that do not exist are left out), and those the
+/// admin user may not describe.
+pub(super) fn topics_of(
+    metadata: &MetadataResponse,
+) -> Result<(BTreeMap<String, LiveTopic>, Denied)> {
     let mut topics = BTreeMap::new();
+    let mut denied = BTreeMap::new();
     for topic in &metadata.topics {
         let name = topic
             .name
@@ -95,6 +111,10 @@ pub(super) fn topics_of(metadata: &MetadataResponse) -> Result<BTreeMap<String, 
         match topic.error_code {
             0 => {}
             UNKNOWN_TOPIC => continue,
+            TOPIC_AUTHORIZATION_FAILED => {
+                denied.insert(name, "Describe");
+                continue;
+            }
             code => bail!("Metadata of topic {name} failed: {}", error_name(code)),
         }
         let replication_factor = topic
@@ -112,5 +132,5 @@ pub(super) fn topics_of(metadata: &MetadataResponse) -> Result<BTreeMap<String, 
             },
         );
     }
-    Ok(topics)
+    Ok((topics, denied))
 }

@@ -1,9 +1,9 @@
 //! One connection to a Kafka broker's admin API: TCP (TLS when the listener has it), the
-//! ApiVersions exchange that picks each request's version, and the SASL/SCRAM login. Every
-//! admin request pipectl sends goes through this one connection to a bootstrap broker: brokers
-//! since Kafka 2.8 forward CreateTopics, CreatePartitions and IncrementalAlterConfigs to the
-//! controller themselves (KIP-590), so the brokers' advertised addresses (often private to the
-//! cluster) are never needed, and a `kubectl port-forward` address works.
+//! ApiVersions exchange that picks each request's version, and the SASL/SCRAM login. Admin
+//! requests go through one connection to a bootstrap broker, so a `kubectl port-forward`
+//! address works: KRaft brokers forward CreateTopics and CreatePartitions to the controller
+//! (KIP-590). A ZooKeeper-mode broker that is not the controller answers NOT_CONTROLLER, and
+//! `Admin` then opens a second connection to the controller Metadata names.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -328,6 +328,22 @@ pub fn error_name(code: i16) -> String {
         Some(error) => format!("{error:?}: {error}"),
         None => "no error".into(),
     }
+}
+
+/// Kafka's constant for an error code, as its documentation and logs spell it
+/// (`POLICY_VIOLATION`, `TOPIC_AUTHORIZATION_FAILED`).
+pub fn error_constant(code: i16) -> String {
+    let Some(error) = kafka_protocol::error::ResponseError::try_from_code(code) else {
+        return format!("error code {code}");
+    };
+    let mut constant = String::new();
+    for (index, c) in format!("{error:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() && index > 0 {
+            constant.push('_');
+        }
+        constant.push(c.to_ascii_uppercase());
+    }
+    constant
 }
 
 fn api_name(key: i16) -> String {

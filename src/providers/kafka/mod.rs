@@ -15,6 +15,7 @@ use tokio::sync::Mutex;
 use super::{describe_sdk_error, Aws};
 use crate::spec::StackSpec;
 use connection::{Connection, Credentials, Endpoint};
+use kafka_protocol::messages::MetadataRequest;
 use scram::Mechanism;
 
 /// What the job running pipectl allows, from its own flags or environment and never from a stack
@@ -29,6 +30,22 @@ pub struct KafkaPin {
 
 /// How to pin, for every refusal below.
 const HOW_TO_PIN: &str = "pin them in the job, outside the stack file: --kafka-bootstrap HOST:PORT and --kafka-admin-secret ARN (or PIPECTL_KAFKA_BOOTSTRAP and PIPECTL_KAFKA_ADMIN_SECRET), e.g. a `kubectl port-forward` to a broker and the admin secret's ARN";
+
+/// Runs `work` on an open connection; a failed exchange may leave the stream mid-frame, so the
+/// connection is dropped and the next use reconnects.
+async fn run_on<T>(
+    slot: &mut Option<Connection>,
+    work: impl for<'c> FnOnce(&'c mut Connection) -> futures::future::BoxFuture<'c, Result<T>>,
+) -> Result<T> {
+    let connection = slot
+        .as_mut()
+        .ok_or_else(|| anyhow!("Kafka connection lost"))?;
+    let result = work(connection).await;
+    if result.is_err() {
+        *slot = None;
+    }
+    result
+}
 
 impl KafkaPin {
     /// The brokers and secret a stack's login goes to. Without SASL nothing secret is sent, and
@@ -76,7 +93,23 @@ pub struct Admin {
     sasl: Option<(Mechanism, String)>,
     aws: Aws,
     connection: Mutex<Option<Connection>>,
+    /// Where CreateTopics and CreatePartitions go once a broker answered NOT_CONTROLLER.
+    controller: Mutex<Option<Controller>>,
 }
+
+/// The controller of a ZooKeeper-mode cluster: there only the controller takes CreateTopics
+/// and CreatePartitions, and every other broker answers NOT_CONTROLLER (apache/kafka
+/// `KafkaApis`); KRaft brokers forward them (KIP-590). Like Kafka's own AdminClient, pipectl
+/// then sends them to the controller that Metadata names, at its advertised address: an address
+/// the pinned brokers gave, so the login goes nowhere the job did not allow.
+struct Controller {
+    id: i32,
+    address: String,
+    connection: Option<Connection>,
+}
+
+/// What to do when the controller cannot be reached (a port-forward to another broker).
+const CONTROLLER_HELP: &str = "in ZooKeeper mode only the controller creates topics and partitions; from outside the cluster, `kubectl port-forward` to the controller's pod and give that address with --kafka-bootstrap (Metadata's controller id names the broker)";
 
 impl Admin {
     /// The stack's admin settings, held to the job's pin (see `KafkaPin`). `default_servers`:
@@ -135,6 +168,7 @@ impl Admin {
             sasl,
             aws: aws.clone(),
             connection: Mutex::new(None),
+            controller: Mutex::new(None),
         })
     }
 
@@ -145,21 +179,75 @@ impl Admin {
     ) -> Result<T> {
         let mut guard = self.connection.lock().await;
         if guard.is_none() {
-            let credentials = match &self.sasl {
-                Some((mechanism, secret)) => Some(self.credentials(*mechanism, secret).await?),
-                None => None,
+            *guard = Some(self.open(&self.endpoint).await?);
+        }
+        run_on(&mut guard, work).await
+    }
+
+    /// Runs `work` where CreateTopics and CreatePartitions go: the bootstrap connection, or,
+    /// once a broker answered NOT_CONTROLLER, the controller (`route_to_controller`).
+    pub async fn with_controller<T>(
+        &self,
+        work: impl for<'c> FnOnce(&'c mut Connection) -> futures::future::BoxFuture<'c, Result<T>>,
+    ) -> Result<T> {
+        let mut guard = self.controller.lock().await;
+        let Some(controller) = guard.as_mut() else {
+            drop(guard);
+            return self.with_connection(work).await;
+        };
+        if controller.connection.is_none() {
+            let endpoint = Endpoint {
+                servers: vec![controller.address.clone()],
+                ..self.endpoint.clone()
             };
-            *guard = Some(Connection::open(&self.endpoint, credentials.as_ref()).await?);
+            let opened = self.open(&endpoint).await.map_err(|e| {
+                anyhow!(
+                    "the controller (broker {} at {}) cannot be reached: {e:#}; {CONTROLLER_HELP}",
+                    controller.id,
+                    controller.address
+                )
+            })?;
+            controller.connection = Some(opened);
         }
-        let connection = guard
-            .as_mut()
-            .ok_or_else(|| anyhow!("Kafka connection lost"))?;
-        let result = work(connection).await;
-        if result.is_err() {
-            // A failed exchange may leave the stream mid-frame: the next use reconnects.
-            *guard = None;
-        }
-        result
+        run_on(&mut controller.connection, work).await
+    }
+
+    /// A broker answered NOT_CONTROLLER: reads the controller from Metadata (it moves during a
+    /// failover, so it is read again each time) and sends the next writes there. Returns which
+    /// broker that is, for messages.
+    pub async fn route_to_controller(&self) -> Result<String> {
+        let request = MetadataRequest::default()
+            .with_topics(Some(vec![]))
+            .with_allow_auto_topic_creation(false);
+        let metadata = self
+            .with_connection(|c| Box::pin(c.send(request)))
+            .await
+            .context("reading the controller from Metadata")?;
+        let id = metadata.controller_id.0;
+        let broker = metadata
+            .brokers
+            .iter()
+            .find(|b| b.node_id.0 == id)
+            .ok_or_else(|| {
+                anyhow!("Metadata names no reachable controller (controller id {id}); {CONTROLLER_HELP}")
+            })?;
+        let address = format!("{}:{}", broker.host.as_str(), broker.port);
+        let described = format!("broker {id} at {address}");
+        *self.controller.lock().await = Some(Controller {
+            id,
+            address,
+            connection: None,
+        });
+        Ok(described)
+    }
+
+    /// Opens a connection to the first server of `endpoint` that answers, logged in.
+    async fn open(&self, endpoint: &Endpoint) -> Result<Connection> {
+        let credentials = match &self.sasl {
+            Some((mechanism, secret)) => Some(self.credentials(*mechanism, secret).await?),
+            None => None,
+        };
+        Connection::open(endpoint, credentials.as_ref()).await
     }
 
     /// The SCRAM user and password from the secret, in the format Lambda's SCRAM secrets use.
