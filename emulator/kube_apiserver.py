@@ -38,8 +38,12 @@ import base64
 import copy
 import hashlib
 import json
+import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -90,6 +94,9 @@ RESOURCES = [
     # the operator is installed (setting prometheus_operator), as a CRD is, and found through
     # discovery like any API group.
     Resource("monitoring.coreos.com", "v1", "prometheusrules", "PrometheusRule", True, ["promrule"], False),
+    # The operator's Prometheus objects, whose ruleSelector and ruleNamespaceSelector say which
+    # PrometheusRules each loads (Prometheus Operator API reference, PrometheusSpec).
+    Resource("monitoring.coreos.com", "v1", "prometheuses", "Prometheus", True, ["prom"], False),
 ]
 # API groups that exist only when something installs them, and the setting that installs them.
 OPTIONAL_GROUPS = {"monitoring.coreos.com": "prometheus_operator"}
@@ -264,6 +271,8 @@ class Store:
             "metrics_api": False,
             # Whether the Prometheus Operator's CRDs are installed (monitoring.coreos.com/v1).
             "prometheus_operator": False,
+            # Whether its validating admission webhook checks PrometheusRules (promtool).
+            "prometheus_rule_webhook": False,
             # Injected faults: {"seed": 7, "throttle_rate": 0.3, "error_rate": 0.05}: 429
             # TooManyRequests with Retry-After (API priority and fairness), 503 ServiceUnavailable.
             # Decided per (method, path, n-th call) from the seed, as in the AWS emulator.
@@ -542,6 +551,37 @@ def validate(store: Store, resource: Resource, name: str, obj: dict, previous: d
                                    "storageclass that provisions the pvc must support resize"))
     if causes:
         raise invalid(resource, name, causes)
+    if resource.kind == "PrometheusRule" and store.settings.get("prometheus_rule_webhook"):
+        check_rules_as_the_operator_webhook(obj)
+
+
+PROMETHEUS_RULE_WEBHOOK = "prometheusrulevalidate.monitoring.coreos.com"
+
+
+def check_rules_as_the_operator_webhook(obj: dict) -> None:
+    """The Prometheus Operator's validating admission webhook (on by default in
+    kube-prometheus-stack) refuses a PrometheusRule whose groups Prometheus's rule loader
+    (rulefmt: PromQL of each expr, label names and values, templates of labels and annotations)
+    refuses. Checked here by that loader itself, `promtool check rules` (Debian's prometheus
+    package). A denial is answered as the API server answers a webhook's: 400 with
+    'admission webhook "NAME" denied the request: ...' (Kubernetes "Dynamic Admission Control";
+    apiserver webhookerrors.ToStatusErr raises codes below 400 to 400)."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        raise ApiError(500, "InternalError",
+                       f'Internal error occurred: failed calling webhook "{PROMETHEUS_RULE_WEBHOOK}": '
+                       "the fake's webhook needs promtool (Debian package prometheus)")
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as rules:
+        json.dump(obj.get("spec") or {}, rules)
+    try:
+        checked = subprocess.run([promtool, "check", "rules", rules.name], capture_output=True,
+                                 text=True, timeout=30)
+    finally:
+        os.unlink(rules.name)
+    if checked.returncode != 0:
+        detail = " ".join((checked.stdout + checked.stderr).split())
+        raise ApiError(400, "BadRequest",
+                       f'admission webhook "{PROMETHEUS_RULE_WEBHOOK}" denied the request: Rules are not valid: {detail}')
 
 
 # ----------------------------------------------------------------------------------- tokens

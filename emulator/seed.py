@@ -193,13 +193,21 @@ def seed_kafka(endpoint: str, region: str, kube: str, brokers: int = 3) -> dict:
                         "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "kafka-gp3",
                                  "resources": {"requests": {"storage": "500Gi"}}, "volumeName": pv},
                         "status": {"phase": "Bound", "capacity": {"storage": "500Gi"}}})
-    kube_seed(kube, objects)
     # The cluster runs the metrics server, which a CPU-based HPA needs (EKS has none by default),
-    # and the Prometheus Operator (kube-prometheus-stack), whose PrometheusRule alerts use.
-    request = urllib.request.Request(f"{kube}/_fake/config", data=json.dumps({"metrics_api": True, "prometheus_operator": True}).encode(),
+    # and the Prometheus Operator as kube-prometheus-stack installs it: its Prometheus selects
+    # PrometheusRules labelled with the Helm release (ruleSelectorNilUsesHelmValues), in every
+    # namespace, and its validating webhook checks each rule (promtool stands in for it).
+    request = urllib.request.Request(f"{kube}/_fake/config",
+                                     data=json.dumps({"metrics_api": True, "prometheus_operator": True,
+                                                      "prometheus_rule_webhook": True}).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request) as response:
         response.read()
+    objects.append({"apiVersion": "monitoring.coreos.com/v1", "kind": "Prometheus",
+                    "metadata": {"name": "kube-prometheus-stack-prometheus", "namespace": "monitoring"},
+                    "spec": {"ruleSelector": {"matchLabels": {"release": "kube-prometheus-stack"}},
+                             "ruleNamespaceSelector": {}}})
+    kube_seed(kube, objects)
     return network
 
 

@@ -1070,6 +1070,15 @@ class Layer:
             if not servers:
                 raise invalid_parameter("SelfManagedEventSource must contain Endpoints.KAFKA_BOOTSTRAP_SERVERS.")
         access = validate_source_access(params.get("SourceAccessConfigurations") or [], is_msk)
+        config_key = "AmazonManagedKafkaEventSourceConfig" if is_msk else "SelfManagedKafkaEventSourceConfig"
+        group = (params.get(config_key) or {}).get("ConsumerGroupId")
+        # ConsumerGroupId: length 1-200, pattern [a-zA-Z0-9-\/*:_+=.@-]* (API reference).
+        if group is not None and not re.fullmatch(r"[a-zA-Z0-9\-/*:_+=.@]{1,200}", group):
+            raise AwsError(
+                400,
+                "ValidationException",
+                f"1 validation error detected: Value '{group}' at '{config_key[0].lower() + config_key[1:]}.consumerGroupId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-\\/*:_+=.@-]*",
+            )
         function_arn = f"arn:aws:lambda:{request.region}:{DEFAULT_ACCOUNT_ID}:function:{name}"
         with self.lock:
             for mapping in self.kafka_mappings.values():

@@ -427,3 +427,113 @@ fn the_memory_alert_needs_a_memory_limit_and_says_so() {
         "{expr}"
     );
 }
+
+/// Rules Prometheus's loader (rulefmt) would refuse fail validate, located (issue 21, item 6):
+/// an expr that is not PromQL, a summary or severity that is not a Go template. The fake API
+/// server's Prometheus Operator webhook checks rules with promtool, the real loader: pipectl's
+/// generated rules (escaped consumer groups included) pass it, and `promtool check rules` on
+/// the applied group agrees.
+#[test]
+fn rules_prometheus_would_refuse_fail_validate_and_generated_ones_load() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let bad = emulator.stack(
+        "bad.toml",
+        "[stack]\nname = \"a\"\n\n[eks]\nkube_context = \"fake\"\nnamespace = \"kafka\"\n\n[[alerts]]\nname = \"LambdaErrors\"\nexpr = \"sum(rate(aws_lambda_errors_sum[5m]) > 1\"\nsummary = \"Errors: {{ $value \"\n\n[[alerts]]\nname = \"Throttles\"\nexpr = \"sum(rate(aws_lambda_throttles_sum[5m])) > 0\"\nseverity = \"{{ }}\"\n",
+    );
+    emulator
+        .pipectl(&["validate", path_str(&bad)])
+        .expect_code(1)
+        .expect_stderr("alerts[0].expr")
+        .expect_stderr("expr is not PromQL Prometheus can load")
+        .expect_stderr("bad.toml:10")
+        .expect_stderr("summary is not a Go template Prometheus can parse: unclosed action")
+        .expect_stderr("severity is not a Go template");
+
+    // The double: the operator's webhook refuses what promtool refuses.
+    let cluster = emulator.cluster();
+    cluster.configure(r#"{"prometheus_operator": true, "prometheus_rule_webhook": true}"#);
+    let broken = dir_file(
+        &emulator,
+        "broken.json",
+        r#"{"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": {"name": "broken", "namespace": "kafka"}, "spec": {"groups": [{"name": "g", "rules": [{"alert": "Broken", "expr": "sum(rate(x[5m])"}]}]}}"#,
+    );
+    cluster
+        .kubectl(&["apply", "--validate=false", "-f", path_str(&broken)])
+        .expect_code(1)
+        .expect_stderr("denied the request");
+
+    let good = emulator.stack(
+        "good.toml",
+        &format!(
+            "{STACK}\n[[lambda.functions]]\nname = \"consumer\"\n\n[lambda.functions.kafka_trigger]\nbootstrap_servers = [\"b-1.kafka.svc:9092\"]\ntopic = \"logs\"\nconsumer_group_id = \"logs.v2+blue@team/a*\"\nhealth_timeout_seconds = 0\n"
+        ),
+    );
+    emulator.seed_functions(&["consumer"]);
+    emulator.apply(&good).expect_code(0);
+    let rule = cluster.get("prometheusrule", "pipectl-a-alerts");
+    let groups = dir_file(&emulator, "groups.json", &rule["spec"].to_string());
+    let checked = std::process::Command::new("promtool")
+        .args(["check", "rules", path_str(&groups)])
+        .output()
+        .expect("promtool (Debian package prometheus; ./scripts/setup installs it)");
+    assert!(
+        checked.status.success(),
+        "promtool refused pipectl's rules: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    assert!(String::from_utf8_lossy(&checked.stdout).contains("SUCCESS: 4 rules found"));
+}
+
+fn dir_file(emulator: &Emulator, name: &str, text: &str) -> std::path::PathBuf {
+    let path = emulator.dir().join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+/// A default kube-prometheus-stack Prometheus selects PrometheusRules by `release` (issue 21,
+/// item 7): without that label the plan warns that no Prometheus loads the rule; with
+/// `rule_labels` it is written on the object and the warning goes.
+#[test]
+fn a_rule_no_prometheus_selects_is_warned_about_and_rule_labels_fix_it() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let cluster = emulator.cluster();
+    cluster.configure(r#"{"prometheus_operator": true}"#);
+    cluster.seed(&serde_json::json!([{
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "Prometheus",
+        "metadata": {"name": "kube-prometheus-stack-prometheus", "namespace": "monitoring"},
+        "spec": {
+            "ruleSelector": {"matchLabels": {"release": "kube-prometheus-stack"}},
+            "ruleNamespaceSelector": {}
+        }
+    }]));
+    let stack = emulator.stack("a.toml", STACK);
+    emulator
+        .pipectl(&["plan", path_str(&stack)])
+        .expect_code(0)
+        .expect_stdout("no Prometheus in the cluster loads this rule")
+        .expect_stdout("monitoring/kube-prometheus-stack-prometheus selects rules by release=kube-prometheus-stack in namespaces matching everything");
+    emulator.apply(&stack).expect_code(0);
+
+    let labelled = emulator.stack(
+        "a.toml",
+        &STACK.replace(
+            "[kafka.alerts]\n",
+            "[kafka.alerts]\nrule_labels = { release = \"kube-prometheus-stack\" }\n",
+        ),
+    );
+    let plan = emulator.pipectl(&["plan", path_str(&labelled)]);
+    plan.expect_code(0)
+        .expect_stdout("+ labels.release: kube-prometheus-stack");
+    assert!(!plan.stdout.contains("no Prometheus"), "{}", plan.stdout);
+    emulator.apply(&labelled).expect_code(0);
+    let rule = cluster.get("prometheusrule", "pipectl-a-alerts");
+    assert_eq!(
+        rule["metadata"]["labels"]["release"],
+        "kube-prometheus-stack"
+    );
+    emulator
+        .pipectl(&["plan", path_str(&labelled), "--detailed-exitcode"])
+        .expect_code(0);
+}

@@ -172,6 +172,26 @@ pub fn kubernetes_namespace(name: &str) -> bool {
     dns_name(name, 63, false)
 }
 
+/// Kubernetes label values (apimachinery `IsValidLabelValue`): empty, or at most 63 of
+/// `[-_.A-Za-z0-9]`, a letter or digit at both ends.
+pub fn kubernetes_label_value(value: &str) -> bool {
+    value.is_empty() || bounded_name(value, 63, true, label_char)
+}
+
+/// Kubernetes label keys (apimachinery `IsQualifiedName`): an optional DNS-1123 subdomain
+/// prefix and '/', then a name as a label value's, not empty.
+pub fn kubernetes_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    prefix.is_none_or(|p| dns_name(p, 253, true)) && bounded_name(name, 63, true, label_char)
+}
+
+fn label_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'
+}
+
 pub fn dns_name(name: &str, max_len: usize, dots: bool) -> bool {
     let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     name.len() <= max_len

@@ -7,6 +7,7 @@
 pub mod import;
 pub mod limits;
 pub mod section;
+mod selection;
 mod validate;
 use std::collections::BTreeMap;
 
@@ -313,12 +314,13 @@ fn rules(spec: &StackSpec, namespace: &str, lag_groups: &[String]) -> Vec<Rule> 
     for own in spec.entries::<AlertRule>() {
         rules.push(Rule {
             alert: own.name.get_ref().clone(),
-            expr: own.expr.clone(),
+            expr: own.expr.get_ref().clone(),
             minutes: own.for_minutes,
-            severity: own.severity.clone(),
+            severity: own.severity.get_ref().clone(),
             summary: own
                 .summary
-                .clone()
+                .as_ref()
+                .map(|s| s.get_ref().clone())
                 .unwrap_or_else(|| own.name.get_ref().clone()),
         });
     }
@@ -351,11 +353,27 @@ fn rule_spec(rules: &[Rule]) -> serde_json::Value {
     json!({"groups": [{"name": "pipectl-kafka", "rules": rules}]})
 }
 
-fn rule_manifest(name: &str, namespace: &str, stack: &str, rules: &[Rule]) -> serde_json::Value {
+/// The PrometheusRule's labels: pipectl's, and the file's `rule_labels` (what a Prometheus's
+/// ruleSelector matches).
+fn rule_object_labels(spec: &StackSpec, stack: &str) -> BTreeMap<String, String> {
+    let mut all = spec
+        .section::<KafkaAlerts>()
+        .map(|a| a.rule_labels.get_ref().clone())
+        .unwrap_or_default();
+    all.extend(labels(stack));
+    all
+}
+
+fn rule_manifest(
+    name: &str,
+    namespace: &str,
+    labels: &BTreeMap<String, String>,
+    rules: &[Rule],
+) -> serde_json::Value {
     json!({
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels(stack)},
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
         "spec": rule_spec(rules),
     })
 }
@@ -458,6 +476,25 @@ fn rule_diffs(live: &[Rule], wanted: &[Rule]) -> Vec<FieldDiff> {
         ));
     }
     diffs
+}
+
+/// The rule object's labels the file sets that the live object lacks or has otherwise (labels
+/// another manager added are left alone, as server-side apply leaves them).
+fn label_diffs(live: Option<&DynamicObject>, wanted: &BTreeMap<String, String>) -> Vec<FieldDiff> {
+    let Some(live) = live else { return vec![] };
+    let empty = BTreeMap::new();
+    let have = live.metadata.labels.as_ref().unwrap_or(&empty);
+    wanted
+        .iter()
+        .filter(|(key, value)| have.get(*key) != Some(*value))
+        .map(|(key, value)| {
+            FieldDiff::new(
+                &format!("labels.{key}"),
+                have.get(key).cloned(),
+                Some(value.clone()),
+            )
+        })
+        .collect()
 }
 
 /// The rules of a live PrometheusRule, in the file's terms.
@@ -828,7 +865,8 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
             {
                 wanted = live_rules.clone();
             }
-            let manifest = rule_manifest(&name, &namespace, stack, &wanted);
+            let object_labels = rule_object_labels(spec, stack);
+            let manifest = rule_manifest(&name, &namespace, &object_labels, &wanted);
             let operation = AlertsOperation::ApplyRule {
                 namespace: namespace.clone(),
                 name: name.clone(),
@@ -842,7 +880,17 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
                 operation.api_calls(),
                 &operation,
             );
-            let diffs = rule_diffs(&live_rules, &wanted);
+            let mut diffs = rule_diffs(&live_rules, &wanted);
+            diffs.extend(label_diffs(live.as_ref(), &object_labels));
+            out.notes.extend(
+                selection::unselected_note(
+                    cluster,
+                    &rule_id.to_string(),
+                    &namespace,
+                    &object_labels,
+                )
+                .await?,
+            );
             let live = live.as_ref().and_then(|l| serde_json::to_value(l).ok());
             out.changes.extend(stamped(
                 [apply_change(rule_id, live, &manifest, diffs, &lane, step)],

@@ -1,5 +1,7 @@
 //! `[kafka.alerts]` and `[[alerts]]`: this kind's part of the stack file.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -24,6 +26,15 @@ pub struct KafkaAlerts {
     #[serde(default = "default_alert_minutes_spanned")]
     #[schemars(with = "i64")]
     pub for_minutes: Spanned<i64>,
+    /// Labels of the PrometheusRule object (with `[[alerts]]`' rules too), so a Prometheus
+    /// selects it: kube-prometheus-stack's selects `release = "<helm release>"`.
+    #[serde(default = "no_labels")]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub rule_labels: Spanned<BTreeMap<String, String>>,
+}
+
+fn no_labels() -> Spanned<BTreeMap<String, String>> {
+    Spanned::new(0..0, BTreeMap::new())
 }
 
 fn zero() -> Spanned<i64> {
@@ -44,16 +55,22 @@ fn default_alert_minutes() -> i64 {
 pub struct AlertRule {
     #[schemars(with = "String")]
     pub name: Spanned<String>,
-    pub expr: String,
+    /// PromQL, parsed offline as Prometheus's rule loader does.
+    #[schemars(with = "String")]
+    pub expr: Spanned<String>,
     #[serde(default = "default_alert_minutes")]
     pub for_minutes: i64,
+    /// The `severity` label (a Go template, as every rule label is).
     #[serde(default = "default_severity")]
-    pub severity: String,
-    pub summary: Option<String>,
+    #[schemars(with = "String")]
+    pub severity: Spanned<String>,
+    /// The `summary` annotation (a Go template: `{{ $labels.pod }}`, `{{ $value }}`).
+    #[schemars(with = "Option<String>")]
+    pub summary: Option<Spanned<String>>,
 }
 
-fn default_severity() -> String {
-    "warning".to_string()
+fn default_severity() -> Spanned<String> {
+    Spanned::new(0..0, "warning".to_string())
 }
 impl Section for KafkaAlerts {
     const PATH: &'static [&'static str] = &["kafka", "alerts"];

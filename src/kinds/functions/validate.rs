@@ -308,13 +308,15 @@ fn validate_trigger_access(check: &mut Checker, trigger: &KafkaTrigger, base: &s
             );
         }
     }
+    // ConsumerGroupId: 1-200 of `[a-zA-Z0-9-\/*:_+=.@-]` (SelfManagedKafkaEventSourceConfig and
+    // AmazonManagedKafkaEventSourceConfig API references).
     if let Some(group) = &trigger.consumer_group_id {
         let valid = !group.get_ref().is_empty()
             && group.get_ref().len() <= 200
             && group
                 .get_ref()
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+                .all(|c| c.is_ascii_alphanumeric() || "-/*:_+=.@".contains(c));
         if !valid {
             check.error(
                 group.span(),
@@ -323,7 +325,7 @@ fn validate_trigger_access(check: &mut Checker, trigger: &KafkaTrigger, base: &s
                     "consumer_group_id {:?} is not a valid Kafka consumer group id for Lambda",
                     group.get_ref()
                 ),
-                "use 1 to 200 letters, digits, '-', '_', '.' or ':'",
+                "use 1 to 200 letters, digits and - / * : _ + = . @",
             );
         }
     }
