@@ -568,8 +568,10 @@ async fn a_stack_file_symlinked_outside_the_working_tree_is_refused_unquoted() {
     assert!(!run.all().contains("root:x"), "{}", run.all());
 }
 
-/// Issue 18, item 7: an alert expression that closes the diff fence, prints a fake
+/// Issue 18, item 7: an alert value that closes the diff fence, prints a fake
 /// "**No changes.**" and opens an unclosed `<!--` stays inside its line of the PR comment.
+/// (The value is the severity label, shown in the rule's diff: since issue 21 an expr must
+/// parse as PromQL, which has no way to start a line with a fence.)
 #[tokio::test(flavor = "multi_thread")]
 async fn an_alert_expression_cannot_forge_the_pull_request_comment() {
     let emulator = Emulator::start_with_cluster("{}");
@@ -578,7 +580,7 @@ async fn an_alert_expression_cannot_forge_the_pull_request_comment() {
         .configure(r#"{"prometheus_operator": true}"#);
     let stack = emulator.stack(
         "forge.toml",
-        "[stack]\nname = \"forge\"\n\n[eks]\nkube_context = \"fake\"\nnamespace = \"kafka\"\n\n[[alerts]]\nname = \"Forged\"\nexpr = \"up == 0\\n```\\n**No changes.**\\n::add-mask::x\\n<!--\"\nsummary = \"s\"\n",
+        "[stack]\nname = \"forge\"\n\n[eks]\nkube_context = \"fake\"\nnamespace = \"kafka\"\n\n[[alerts]]\nname = \"Forged\"\nexpr = \"up == 0\"\nseverity = \"warning\\n```\\n**No changes.**\\n::add-mask::x\\n<!--\"\nsummary = \"s\"\n",
     );
     let run = emulator.pipectl(&["plan", path_str(&stack), "--output", "markdown"]);
     run.expect_code(0);
@@ -613,6 +615,10 @@ async fn an_alert_expression_cannot_forge_the_pull_request_comment() {
         "{comment}"
     );
     assert!(!outside.contains("No changes"), "{comment}");
+    assert!(
+        comment.contains("No changes.**"),
+        "the value is shown, inside its line:\n{comment}"
+    );
     // In the text plan (a CI log), the value runs no workflow command.
     let text = emulator.pipectl(&["plan", path_str(&stack)]);
     assert!(
