@@ -449,6 +449,8 @@ pub struct Reading {
     /// Ask the services to validate the writes the plan would make (plan and apply); drift and
     /// inventory only read.
     pub validate_writes: bool,
+    /// Price the plan (`plan`, unless `--no-cost`).
+    pub cost: Option<crate::engine::build::CostOptions>,
     /// How many resources are read at once.
     pub parallelism: usize,
     /// How long reading live state may take in all: each call has its own deadline too, but a
@@ -469,6 +471,7 @@ impl Default for Reading {
             take_over: vec![],
             keep_errors: false,
             validate_writes: true,
+            cost: None,
             parallelism: DEFAULT_READ_PARALLELISM,
             deadline: DEFAULT_READ_DEADLINE,
         }
@@ -637,6 +640,7 @@ async fn plan_loaded(
         replace: reading.replace.clone(),
         take_over: reading.take_over.clone(),
         validate_writes: reading.validate_writes,
+        cost: reading.cost.clone(),
     };
     let built = tokio::time::timeout(
         reading.deadline,

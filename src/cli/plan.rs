@@ -11,6 +11,11 @@ use super::{
     plan_stack, shown, try_plan_stack, GlobalArgs, OutputFormat, ReadArgs, Reading, Reported,
     StackPathsArg,
 };
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+
+use crate::engine::build::CostOptions;
 use crate::plan::document::PlanDocument;
 use crate::render;
 
@@ -38,6 +43,116 @@ pub struct PlanArgs {
     /// manages it and moves its `pipectl:stack` tag to this stack.
     #[arg(long = "take-over", value_name = "ID")]
     pub take_over: Vec<String>,
+    #[command(flatten)]
+    pub cost: CostArgs,
+}
+
+/// What a plan costs (docs/cost.md).
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Do not price the plan.
+    #[arg(long)]
+    pub no_cost: bool,
+    /// Negotiated rates: take PERCENT off every list price (shown with the totals).
+    #[arg(long, value_name = "PERCENT", value_parser = percent)]
+    pub discount: Option<Decimal>,
+    /// Exit 1 when the plan raises the monthly cost by more than AMOUNT (USD): a budget guard
+    /// for CI.
+    #[arg(long, value_name = "AMOUNT", value_parser = amount)]
+    pub max_monthly_increase: Option<Decimal>,
+    /// Exit 1 when the plan raises the cost at maximum scale by more than AMOUNT (USD).
+    #[arg(long, value_name = "AMOUNT", value_parser = amount)]
+    pub max_ceiling_increase: Option<Decimal>,
+}
+
+impl CostArgs {
+    fn options(&self) -> Option<CostOptions> {
+        (!self.no_cost).then_some(CostOptions {
+            discount_percent: self.discount,
+        })
+    }
+
+    /// The budget guard: why the plan raises the cost by more than allowed, if it does.
+    fn exceeded(&self, plan: &crate::plan::Plan, file: &str) -> Option<String> {
+        let cost = plan.cost.as_ref()?;
+        let checks = [
+            (
+                self.max_monthly_increase,
+                cost.monthly_increase(),
+                "monthly cost",
+                "--max-monthly-increase",
+                cost.monthly_before,
+                cost.monthly_after,
+            ),
+            (
+                self.max_ceiling_increase,
+                cost.ceiling_increase(),
+                "cost at maximum scale",
+                "--max-ceiling-increase",
+                cost.ceiling_before,
+                cost.ceiling_after,
+            ),
+        ];
+        for (limit, increase, what, flag, before, after) in checks {
+            let (Some(limit), Some(increase)) = (limit, increase) else {
+                continue;
+            };
+            if increase > limit {
+                let show = |m: Option<crate::plan::cost::Money>| {
+                    m.map(|m| format!("${m}"))
+                        .unwrap_or_else(|| "unknown".into())
+                };
+                return Some(format!(
+                    "error: {file}: the plan raises the {what} by {} ({} -> {}), more than {flag} ${limit:.2}; the changes that cost more: {}",
+                    crate::plan::cost::signed(increase),
+                    show(before),
+                    show(after),
+                    raisers(plan, what == "monthly cost").join(", ")
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// The changed resources whose cost rises, most first: `eks.volume.kafka/data-0 (+$20.00)`.
+fn raisers(plan: &crate::plan::Plan, monthly: bool) -> Vec<String> {
+    let mut rising: Vec<(Decimal, String)> = plan
+        .changes
+        .iter()
+        .filter_map(|change| {
+            let cost = change.cost.as_ref()?;
+            let (before, after) = if monthly {
+                (cost.monthly_before, cost.monthly_after)
+            } else {
+                (cost.ceiling_before, cost.ceiling_after)
+            };
+            let rise = after?.0 - before.map(|b| b.0).unwrap_or_default();
+            (rise > Decimal::ZERO).then(|| (rise, change.id.to_string()))
+        })
+        .collect();
+    rising.sort_by_key(|(rise, _)| std::cmp::Reverse(*rise));
+    rising
+        .into_iter()
+        .map(|(rise, id)| format!("{id} ({})", crate::plan::cost::signed(rise)))
+        .collect()
+}
+
+fn percent(text: &str) -> Result<Decimal, String> {
+    let value = amount(text)?;
+    if value >= Decimal::ONE_HUNDRED {
+        return Err(format!("{text} is not a discount below 100 percent"));
+    }
+    Ok(value)
+}
+
+fn amount(text: &str) -> Result<Decimal, String> {
+    let value = Decimal::from_str(text.trim_start_matches('$'))
+        .map_err(|_| format!("{text:?} is not an amount (e.g. 250 or 99.50)"))?;
+    if value.is_sign_negative() {
+        return Err(format!("{text} is negative"));
+    }
+    Ok(value)
 }
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
@@ -47,6 +162,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
     let reading = Reading {
         replace: args.replace.clone(),
         take_over: args.take_over.clone(),
+        cost: args.cost.options(),
         ..args.read.reading(true)
     };
     let found = args.stacks.find(global, "plan")?;
@@ -72,6 +188,10 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
             out.display(),
             out.display()
         );
+    }
+    if let Some(refusal) = args.cost.exceeded(&plan, &file) {
+        eprintln!("{}", crate::escape::log_text(&refusal));
+        return Ok(1);
     }
     Ok(if args.detailed_exitcode && plan.differs() {
         2

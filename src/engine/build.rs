@@ -8,6 +8,7 @@ use anyhow::Result;
 
 use super::registry::KINDS;
 use crate::kinds::kind::PlanContext;
+use crate::plan::cost::PriceBook;
 use crate::plan::targets::Targets;
 use crate::plan::{nearest, Plan, PlanError};
 use crate::providers::Clients;
@@ -31,6 +32,16 @@ pub struct BuildOptions {
     pub take_over: Vec<String>,
     /// Whether kinds ask their services to validate the writes planned (`PlanContext`).
     pub validate_writes: bool,
+    /// Price the plan (not with `--no-cost`, nor for drift): the discount off list prices, in
+    /// percent.
+    pub cost: Option<CostOptions>,
+}
+
+/// How a plan is priced.
+#[derive(Debug, Clone, Default)]
+pub struct CostOptions {
+    /// `--discount PERCENT`: negotiated rates, taken off every list price.
+    pub discount_percent: Option<rust_decimal::Decimal>,
 }
 
 impl Default for BuildOptions {
@@ -41,6 +52,7 @@ impl Default for BuildOptions {
             replace: vec![],
             take_over: vec![],
             validate_writes: true,
+            cost: None,
         }
     }
 }
@@ -103,6 +115,10 @@ pub async fn build(
         .targets
         .restrict(&mut plan, &declared)
         .map_err(anyhow::Error::msg)?;
+    if let Some(pricing) = &options.cost {
+        let book = PriceBook::builtin(&clients.aws.region, pricing.discount_percent)?;
+        crate::plan::cost::price_plan(&mut plan, &book);
+    }
     drop(context);
     Ok((plan, clients))
 }

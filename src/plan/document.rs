@@ -60,6 +60,9 @@ pub struct PlanDocument {
     /// Fields `[[ignore]]` rules left alone.
     pub ignored: Vec<IgnoredField>,
     pub notes: Vec<String>,
+    /// What the stack costs a month before and after the plan (absent with `--no-cost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<super::cost::PlanCost>,
 }
 
 fn now_rfc3339() -> String {
@@ -87,6 +90,7 @@ impl PlanDocument {
             changes: plan.changes.clone(),
             ignored: plan.ignored.clone(),
             notes: plan.notes.clone(),
+            cost: plan.cost.clone(),
         }
     }
 
@@ -100,6 +104,7 @@ impl PlanDocument {
             ignored: self.ignored.clone(),
             notes: self.notes.clone(),
             location: None,
+            cost: self.cost.clone(),
         }
     }
 
@@ -430,12 +435,15 @@ const CLOSED_OBJECTS: &[&str] = &[
     "FieldConflict",
     "IgnoredField",
     "Step",
+    "ResourceCost",
+    "CostComponent",
+    "PlanCost",
 ];
 
 /// Any document pipectl writes, for the schema.
 #[derive(schemars::JsonSchema)]
 #[schemars(untagged)]
-#[allow(dead_code)]
+#[allow(dead_code, clippy::large_enum_variant)]
 enum Document {
     Plan(PlanDocument),
     Drift(DriftDocument),

@@ -2,6 +2,7 @@
 //! Nothing here talks to AWS or prints; providers fill a plan in, renderers show it, and the
 //! apply engine executes its steps.
 
+pub mod cost;
 pub mod document;
 pub mod inventory;
 pub mod targets;
@@ -324,6 +325,13 @@ pub struct Change {
     /// reads one. Another stack's name here is a plan error unless `--take-over` names the id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// What the resource bills before and after, as its kind reads it (priced by the engine
+    /// into `cost`; not part of a plan document).
+    #[serde(skip)]
+    pub billable: Option<cost::Billable>,
+    /// What the resource costs a month, before and after (`--no-cost`: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<cost::ResourceCost>,
 }
 
 /// The tag pipectl puts on what it creates or takes over, naming the stack: it tells one
@@ -376,6 +384,8 @@ impl Change {
             steps: vec![],
             unhealthy: None,
             owner: None,
+            billable: None,
+            cost: None,
         }
     }
 }
@@ -419,6 +429,9 @@ pub struct Plan {
     /// document). A reviewer checks it before anything else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// The monthly cost before and after, over every priced resource (`--no-cost`: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<cost::PlanCost>,
 }
 
 /// The fields `[[ignore]]` rules name for one resource, recorded in `ignored` for the plan.

@@ -74,6 +74,44 @@ fn table(out: &mut String, changes: &[&Change]) {
     out.push('\n');
 }
 
+/// What the changed resources cost a month, and the plan's totals: the reviewer's number.
+fn cost_table(out: &mut String, changes: &[&Change], plan: &Plan) {
+    let Some(total) = &plan.cost else { return };
+    let priced: Vec<&&Change> = changes.iter().filter(|c| c.cost.is_some()).collect();
+    if !priced.is_empty() {
+        let _ = writeln!(
+            out,
+            "| resource | $/month before | $/month after | floor | ceiling |\n| --- | ---: | ---: | ---: | ---: |"
+        );
+        let cell = |m: Option<crate::plan::cost::Money>| {
+            m.map(|m| m.to_string()).unwrap_or_else(|| "–".into())
+        };
+        for change in priced {
+            let Some(cost) = &change.cost else { continue };
+            let range = cost
+                .range
+                .as_ref()
+                .map(|r| format!(" ({})", markdown_text(r)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {}{range} |",
+                markdown_code(&change.id.to_string()),
+                cell(cost.monthly_before),
+                cell(cost.monthly_after),
+                cell(cost.floor_after),
+                cell(cost.ceiling_after),
+            );
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "**{}**\n",
+        markdown_text(&super::cost::total_line(total))
+    );
+}
+
 /// GitHub refuses a comment longer than this many characters.
 pub const COMMENT_LIMIT: usize = 65_536;
 
@@ -136,6 +174,7 @@ pub fn plan(plan: &Plan, file: &str) -> String {
     }
     let changes: Vec<&Change> = plan.actionable().collect();
     table(&mut head, &changes);
+    cost_table(&mut head, &changes, plan);
     for note in &plan.notes {
         let _ = writeln!(head, "_Note: {}_\n", markdown_text(note));
     }

@@ -2,6 +2,7 @@
 //! terminal), Markdown for pull-request comments, JSON for machines (the documents of
 //! `plan::document`, printed as they are).
 
+pub mod cost;
 pub mod markdown;
 pub mod text;
 

@@ -56,6 +56,9 @@ pub fn change(out: &mut String, change: &Change, destroy_allowed: bool) {
     for diff in &change.diffs {
         let _ = writeln!(out, "      {}", field_line(diff));
     }
+    for line in change.cost.iter().flat_map(super::cost::change_lines) {
+        let _ = writeln!(out, "      {}", style(printable(&line)).dim());
+    }
     for hazard in &change.hazards {
         let _ = writeln!(
             out,
@@ -189,6 +192,9 @@ pub fn plan_allowing(plan: &Plan, file: &str, verbose: bool, destroy_allowed: bo
         }
     }
     let _ = writeln!(out, "{}", style(summary_line(plan)).bold());
+    if let Some(cost) = &plan.cost {
+        let _ = writeln!(out, "{}", printable(&super::cost::total_line(cost)));
+    }
     out
 }
 

@@ -10,6 +10,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 
 use crate::providers::eks::Cluster;
 
+pub mod cost;
 pub mod hpa;
 pub mod import;
 pub mod limits;
@@ -261,6 +262,7 @@ fn plan_kafka(
     let Some(kafka) = BrokerSections::of(&stack.spec) else {
         return;
     };
+    let mut autoscaler = None;
     if let Some(brokers) = kafka.brokers.filter(|_| selected.autoscaler) {
         let mut desired =
             hpa::AutoscalerDefinition::from_spec(brokers, &cluster.namespace, stack.name());
@@ -283,6 +285,7 @@ fn plan_kafka(
                 live.metrics_api,
             ));
         }
+        autoscaler = Some((id, desired));
     }
     if let Some(storage_spec) = kafka.storage.filter(|_| selected.class || selected.volumes) {
         let class = storage::ClassDefinition::from_spec(storage_spec, stack.name());
@@ -328,5 +331,52 @@ fn plan_kafka(
                 .flat_map(|(change, volume)| stamped([change], volume)),
         );
         plan.errors.extend(errors);
+        bill_volumes(
+            plan,
+            &cluster.namespace,
+            live,
+            &volumes,
+            autoscaler.as_ref(),
+        );
+    }
+}
+
+/// Each volume change's cost, and the autoscaler's: the volumes it may add (brokers/cost.rs).
+fn bill_volumes(
+    plan: &mut KindPlan,
+    namespace: &str,
+    live: &LiveKafka,
+    desired: &[storage::VolumeDefinition],
+    autoscaler: Option<&(String, hpa::AutoscalerDefinition)>,
+) {
+    let mut per_volume = None;
+    for (volume, wanted) in live.volumes.iter().zip(desired) {
+        let Some(ebs) = &volume.ebs else { continue };
+        let id = format!("eks.volume.{namespace}/{}", volume.claim);
+        if let Some(change) = plan.changes.iter_mut().find(|c| c.id.to_string() == id) {
+            change.billable = Some(cost::volume_billable(ebs, wanted));
+        }
+        per_volume.get_or_insert_with(|| {
+            (
+                cost::VolumeSettings::live(ebs),
+                cost::VolumeSettings::wanted(ebs, wanted),
+            )
+        });
+    }
+    let (Some((hpa_id, desired)), Some((before, after))) = (autoscaler, per_volume) else {
+        return;
+    };
+    let live_max = live.autoscaler.as_ref().map(|a| a.max_replicas);
+    if let Some(change) = plan
+        .changes
+        .iter_mut()
+        .find(|c| c.id.to_string() == *hpa_id)
+    {
+        change.billable = Some(cost::headroom_billable(
+            live.volumes.len(),
+            live_max,
+            desired,
+            (&before, &after),
+        ));
     }
 }

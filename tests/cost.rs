@@ -1,0 +1,117 @@
+//! What a plan costs (issue 22): list prices built into the binary, per resource before and
+//! after with floor and ceiling, the plan's totals, the JSON contract (checked against the
+//! schema), the Markdown table, and the budget guard — run against the doubles.
+
+mod common;
+
+use common::{assert_matches_schema, brokers_stack, path_str, Emulator};
+use serde_json::Value;
+
+/// The broker volumes at the gp3 baseline (3,000 IOPS, 125 MiB/s) raised to 6,000 / 250.
+const FASTER_VOLUMES: &str = "[kafka.storage]\nstorage_class = \"kafka-gp3\"\nvolume_type = \"gp3\"\niops = 6000\nthroughput_mibps = 250\nencrypted = true\n";
+
+fn change<'a>(plan: &'a Value, id: &str) -> &'a Value {
+    plan["changes"]
+        .as_array()
+        .and_then(|changes| changes.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no change {id} in {plan}"))
+}
+
+/// The issue's cross-check: gp3 500 GiB at 3000 IOPS / 125 MiB/s → 6000 / 250 is $40.00 →
+/// $60.00 a volume-month; with 3 brokers +$60.00 a month, and the autoscaler's max_replicas 10
+/// bounds the ceiling at ten volumes.
+#[test]
+fn broker_volumes_are_priced_per_volume_and_up_to_max_replicas() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let stack = emulator.stack(
+        "k.toml",
+        &brokers_stack("min_replicas = 3\nmax_replicas = 10", FASTER_VOLUMES),
+    );
+    let json = emulator.pipectl(&["plan", path_str(&stack), "-o", "json"]);
+    json.expect_code(0);
+    assert_matches_schema(&json.stdout);
+    let plan: Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let volume = &change(&plan, "eks.volume.kafka/data-kafka-broker-0")["cost"];
+    assert_eq!(volume["currency"], "USD");
+    assert_eq!(volume["monthly_before"], "40.00", "{volume}");
+    assert_eq!(volume["monthly_after"], "60.00", "{volume}");
+    assert_eq!(volume["floor_after"], "60.00");
+    assert_eq!(volume["ceiling_after"], "60.00");
+    assert_eq!(volume["basis"], "list price");
+    let components: Vec<(&str, &str)> = volume["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or(""),
+                c["monthly"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        components,
+        vec![
+            ("storage", "40.00"),
+            ("IOPS above 3,000", "15.00"),
+            ("throughput above 125 MiB/s", "5.00")
+        ]
+    );
+    let total = &plan["cost"];
+    assert_eq!(total["monthly_before"], "120.00", "{total}");
+    assert_eq!(total["monthly_after"], "180.00", "{total}");
+    // Ten volumes at the maximum: the three that exist and seven the autoscaler may add.
+    assert_eq!(total["ceiling_after"], "600.00", "{total}");
+    assert_eq!(total["region"], "us-east-1");
+
+    let text = emulator.pipectl(&["plan", path_str(&stack)]);
+    text.expect_code(0)
+        .expect_stdout("$/month: 40.00 -> 60.00")
+        .expect_stdout("Monthly cost: $120.00 -> $180.00 (+$60.00); at maximum scale:")
+        .expect_stdout("List prices, us-east-1, of ");
+    let markdown = emulator.pipectl(&["plan", path_str(&stack), "-o", "markdown"]);
+    markdown
+        .expect_code(0)
+        .expect_stdout("| resource | $/month before | $/month after | floor | ceiling |")
+        .expect_stdout(
+            "| `eks.volume.kafka/data-kafka-broker-0` | 40.00 | 60.00 | 60.00 | 60.00 |",
+        );
+
+    // --no-cost: nothing priced, nothing said.
+    let bare = emulator.pipectl(&["plan", path_str(&stack), "-o", "json", "--no-cost"]);
+    let bare: Value = serde_json::from_str(&bare.stdout).expect("JSON");
+    assert!(bare.get("cost").is_none(), "{bare}");
+    // A discount is taken off every list price and said.
+    emulator
+        .pipectl(&["plan", path_str(&stack), "--discount", "10"])
+        .expect_code(0)
+        .expect_stdout("Monthly cost: $108.00 -> $162.00 (+$54.00)")
+        .expect_stdout("List prices less 10%");
+}
+
+/// The budget guard for CI: a plan that raises the monthly cost by more than allowed exits 1,
+/// naming the stack file and the changes that cost more; within the budget it passes.
+#[test]
+fn the_budget_guard_stops_a_plan_that_costs_more_than_allowed() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let stack = emulator.stack(
+        "k.toml",
+        &brokers_stack("min_replicas = 3\nmax_replicas = 10", FASTER_VOLUMES),
+    );
+    emulator
+        .pipectl(&["plan", path_str(&stack), "--max-monthly-increase", "50"])
+        .expect_code(1)
+        .expect_stderr("k.toml: the plan raises the monthly cost by +$60.00 ($120.00 -> $180.00), more than --max-monthly-increase $50.00")
+        .expect_stderr("eks.volume.kafka/data-kafka-broker-0 (+$20.00)");
+    emulator
+        .pipectl(&["plan", path_str(&stack), "--max-monthly-increase", "60"])
+        .expect_code(0);
+    emulator
+        .pipectl(&["plan", path_str(&stack), "--max-ceiling-increase", "100"])
+        .expect_code(1)
+        .expect_stderr("more than --max-ceiling-increase $100.00");
+    emulator
+        .pipectl(&["plan", path_str(&stack), "--max-monthly-increase", "lots"])
+        .expect_code(1)
+        .expect_stderr("is not an amount");
+}
