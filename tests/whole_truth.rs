@@ -176,7 +176,7 @@ fn directories_are_read_whole() {
         .expect_code(2)
         .expect_stdout("~ timeout_seconds: 30 -> 45")
         .expect_stdout("No changes")
-        .expect_stderr("2 stacks read: 2 planned (1 with changes or unhealthy resources), 0 could not be planned.");
+        .expect_stderr("2 stacks read: 2 planned (1 with changes or unhealthy resources, 0 over the cost budget), 0 could not be planned.");
     let json = emulator.pipectl(&["plan", path, "-o", "json"]);
     json.expect_code(0);
     let plans: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");

@@ -215,7 +215,7 @@ async fn run_several(
             files.len()
         );
     }
-    let (mut failed, mut differing, mut documents) = (0, 0, vec![]);
+    let (mut failed, mut differing, mut over_budget, mut documents) = (0, 0, 0, vec![]);
     for file in files {
         let planned = match try_plan_stack(global, file, reading).await {
             Ok(planned) => planned,
@@ -235,6 +235,11 @@ async fn run_several(
         let (stack, _, plan) = planned;
         differing += usize::from(plan.differs());
         let shown_as = stack.path.display().to_string();
+        // The budget guard holds per stack.
+        if let Some(refusal) = args.cost.exceeded(&plan, &shown_as) {
+            eprintln!("{}", crate::escape::log_text(&refusal));
+            over_budget += 1;
+        }
         match args.output {
             OutputFormat::Text => println!(
                 "{}",
@@ -250,11 +255,11 @@ async fn run_several(
         print!("{}", render::json(&documents));
     }
     eprintln!(
-        "{} stacks read: {} planned ({differing} with changes or unhealthy resources), {failed} could not be planned.",
+        "{} stacks read: {} planned ({differing} with changes or unhealthy resources, {over_budget} over the cost budget), {failed} could not be planned.",
         files.len(),
         files.len() - failed
     );
-    Ok(if failed > 0 {
+    Ok(if failed > 0 || over_budget > 0 {
         1
     } else if args.detailed_exitcode && differing > 0 {
         2

@@ -83,6 +83,7 @@ pub async fn build(
         replace: &options.replace,
         take_over: &options.take_over,
         validate_writes: options.validate_writes,
+        priced: options.cost.is_some(),
     };
     let kinds = futures::future::try_join_all(KINDS.iter().map(|kind| kind.plan(&context))).await?;
     let mut plan = Plan {

@@ -37,6 +37,9 @@ pub struct PlanContext<'a> {
     /// offers a dry run (Kafka's `validate_only`): plan and apply do; drift and inventory only
     /// read, with the fewest calls and a read-only identity.
     pub validate_writes: bool,
+    /// Whether the plan is priced: kinds then read what the price depends on and no plan
+    /// otherwise needs (a SageMaker variant's instance type).
+    pub priced: bool,
 }
 
 impl PlanContext<'_> {

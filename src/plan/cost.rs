@@ -131,8 +131,11 @@ impl std::fmt::Display for Money {
     }
 }
 
+/// An amount in cents, always written with two decimals (`0.00`, `40.00`).
 fn cents(amount: Decimal) -> Decimal {
-    amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+    let mut rounded = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    rounded.rescale(2);
+    rounded
 }
 
 /// One line of a resource's cost, on its side after the plan (before, for a resource the plan
@@ -170,23 +173,6 @@ pub struct ResourceCost {
     /// Which sides exist (before, after): an unknown value on one of them is not $0.
     #[serde(skip)]
     pub sides: (bool, bool),
-}
-
-impl ResourceCost {
-    /// Whether every value of every side that exists is known.
-    pub fn complete(&self) -> bool {
-        let (before, after) = self.sides;
-        let known = |exists: bool, values: [Option<Money>; 3]| {
-            !exists || values.iter().all(Option::is_some)
-        };
-        known(
-            before,
-            [self.monthly_before, self.floor_before, self.ceiling_before],
-        ) && known(
-            after,
-            [self.monthly_after, self.floor_after, self.ceiling_after],
-        )
-    }
 }
 
 /// A plan's totals over every priced resource (changed or not).
@@ -338,37 +324,61 @@ struct Priced {
 }
 
 impl PlanCost {
-    /// The totals of the priced resources (`(id, cost)`): each sums the values known; a
-    /// resource with an unknown value is named in `unpriced`, so no total counts it as $0
-    /// unnoticed.
+    /// The totals of the priced resources (`(id, cost)`). A resource counts in the monthly
+    /// totals only when its month is known on every side it has (and likewise for the
+    /// ceilings), so a difference never compares a known side with an unknown one; a resource
+    /// left out of a total is named in `unpriced`. Nothing unknown is counted as $0.
     pub fn of<'a>(
         costs: impl IntoIterator<Item = (String, &'a ResourceCost)>,
         book: &PriceBook,
     ) -> PlanCost {
+        let zero = Some(Money(Decimal::ZERO));
         let mut total = PlanCost {
             currency: book.currency.clone(),
-            monthly_before: Some(Money(Decimal::ZERO)),
-            monthly_after: Some(Money(Decimal::ZERO)),
-            ceiling_before: Some(Money(Decimal::ZERO)),
-            ceiling_after: Some(Money(Decimal::ZERO)),
+            monthly_before: zero,
+            monthly_after: zero,
+            ceiling_before: zero,
+            ceiling_after: zero,
             price_date: book.date.clone(),
             region: book.region.clone(),
             discount_percent: book.discount_percent.map(Money),
             unpriced: vec![],
         };
-        let add = |sum: &mut Option<Money>, value: Option<Money>| {
-            if let (Some(sum), Some(value)) = (sum.as_mut(), value) {
-                sum.0 += value.0;
-            }
-        };
         for (id, cost) in costs {
-            if !cost.complete() {
+            let (before, after) = cost.sides;
+            // A side the resource does not have costs nothing; one it has must be known.
+            let value = |exists: bool, value: Option<Money>| match exists {
+                false => Some(Decimal::ZERO),
+                true => value.map(|v| v.0),
+            };
+            let pair =
+                |b: Option<Money>, a: Option<Money>| Some((value(before, b)?, value(after, a)?));
+            let monthly = pair(cost.monthly_before, cost.monthly_after);
+            let ceiling = pair(cost.ceiling_before, cost.ceiling_after);
+            let add = |sum: &mut Option<Money>, amount: Decimal| {
+                if let Some(sum) = sum.as_mut() {
+                    sum.0 += amount;
+                }
+            };
+            if let Some((b, a)) = monthly {
+                add(&mut total.monthly_before, b);
+                add(&mut total.monthly_after, a);
+            }
+            if let Some((b, a)) = ceiling {
+                add(&mut total.ceiling_before, b);
+                add(&mut total.ceiling_after, a);
+            }
+            if monthly.is_none() || ceiling.is_none() {
                 total.unpriced.push(id);
             }
-            add(&mut total.monthly_before, cost.monthly_before);
-            add(&mut total.monthly_after, cost.monthly_after);
-            add(&mut total.ceiling_before, cost.ceiling_before);
-            add(&mut total.ceiling_after, cost.ceiling_after);
+        }
+        for sum in [
+            &mut total.monthly_before,
+            &mut total.monthly_after,
+            &mut total.ceiling_before,
+            &mut total.ceiling_after,
+        ] {
+            *sum = sum.map(|m| Money(cents(m.0)));
         }
         total
     }

@@ -13,6 +13,7 @@
 //! * reserved concurrency may not take the account's unreserved pool below its minimum, checked
 //!   at plan time from GetAccountSettings; removing a reservation is DeleteFunctionConcurrency.
 
+pub mod cost;
 pub mod import;
 pub mod limits;
 pub mod section;
@@ -573,6 +574,9 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
     }
     for (desired, live) in functions.iter().zip(&live_functions) {
         let (mut changes, errors) = plan_function(desired, live.as_ref());
+        if let Some(change) = changes.iter_mut().find(|c| c.id.kind == FUNCTION) {
+            change.billable = Some(cost::function_billable(desired, live.as_ref()));
+        }
         if let Some(live) = live {
             take_over(context, &mut changes, live);
             if desired.trigger.is_none() {
@@ -617,6 +621,7 @@ mod tests {
             last_update_status: "Successful".into(),
             revision_id: None,
             kafka_mappings: vec![],
+            architecture: None,
         }
     }
 

@@ -17,6 +17,9 @@ pub struct LiveFunction {
     /// The stack its `pipectl:stack` tag names (GetFunction returns the tags).
     #[serde(default)]
     pub owner: Option<String>,
+    /// `Architectures[0]`: x86_64 or arm64 (priced differently). Not fingerprinted.
+    #[serde(skip)]
+    pub architecture: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -124,6 +127,10 @@ pub async fn read_function(
         revision_id: configuration.revision_id().map(str::to_string),
         arn: configuration.function_arn().map(str::to_string),
         owner: output.tags().and_then(|tags| tags.get(STACK_TAG)).cloned(),
+        architecture: configuration
+            .architectures()
+            .first()
+            .map(|a| a.as_str().to_string()),
         kafka_mappings: kafka_mappings(&mappings),
     }))
 }

@@ -8,6 +8,7 @@
 //!   throughput, timestamps) are never compared.
 
 pub mod contributor_insights;
+pub mod cost;
 pub mod import;
 pub mod limits;
 pub mod section;
@@ -406,6 +407,10 @@ async fn plan_tables(context: &PlanContext<'_>) -> Result<KindPlan> {
         let (mut changes, errors) = plan_table(desired, live.as_ref());
         if let Some(live) = live {
             take_over(context, &mut changes, live);
+        }
+        let table_id = format!("dynamodb.table.{}", desired.name);
+        if let Some(change) = changes.iter_mut().find(|c| c.id.to_string() == table_id) {
+            change.billable = Some(cost::table_billable(desired, live.as_ref()));
         }
         out.changes.extend(stamped(changes, live));
         out.errors.extend(errors);

@@ -109,7 +109,7 @@ async fn read_variants(
         Some((endpoint, variant)) => (endpoint, Some(variant)),
         None => (given, None),
     };
-    let live = read_endpoint(aws, endpoint, None, None)
+    let live = read_endpoint(aws, endpoint, None, None, false)
         .await?
         .ok_or_else(|| {
             anyhow!(
@@ -137,7 +137,7 @@ async fn read_variants(
         .iter()
         .filter(|v| only.is_none_or(|o| o == *v))
     {
-        let multi_model = match read_endpoint(aws, endpoint, Some(variant), None).await? {
+        let multi_model = match read_endpoint(aws, endpoint, Some(variant), None, false).await? {
             Some(with_modes) => with_modes
                 .container_modes
                 .is_some_and(|modes| modes.iter().any(|m| m == "MultiModel")),

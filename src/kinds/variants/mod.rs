@@ -11,6 +11,7 @@
 //! The policy pipectl writes is named `pipectl-STACK-invocations`: that name is how a later run
 //! recognises a variant this stack scaled and the spec no longer lists.
 
+pub mod cost;
 pub mod import;
 pub mod limits;
 pub mod section;
@@ -269,6 +270,7 @@ async fn plan_variants(context: &PlanContext<'_>) -> Result<KindPlan> {
                 &v.endpoint,
                 v.multi_model.then_some(v.variant.as_str()),
                 account_wide.then_some(&filled_later),
+                context.priced,
             )
         })
         .collect();
@@ -318,7 +320,10 @@ async fn plan_variants(context: &PlanContext<'_>) -> Result<KindPlan> {
         }
     }
     for (desired, live) in variants.iter().zip(&live_endpoints) {
-        let (change, errors) = plan_variant(desired, live.as_ref(), &scaling);
+        let (mut change, errors) = plan_variant(desired, live.as_ref(), &scaling);
+        if let (Some(change), Some(live)) = (change.as_mut(), live.as_ref()) {
+            change.billable = cost::variant_billable(desired, live, &scaling);
+        }
         let observed = (live, scaling.of(&desired.resource_id()));
         out.changes.extend(stamped(change, &observed));
         out.errors.extend(errors);
@@ -355,6 +360,7 @@ mod tests {
             status: "InService".into(),
             variants: vec!["AllTraffic".into()],
             container_modes: None,
+            instances: BTreeMap::new(),
         }
     }
 

@@ -19,6 +19,10 @@ pub struct LiveEndpoint {
     /// Inference components hosted on the endpoint, with their variant.
     #[serde(default)]
     pub inference_components: Vec<(String, String)>,
+    /// Each variant's instance type (from the endpoint config) and current instance count,
+    /// read only when the plan is priced. Not fingerprinted: the count moves by itself.
+    #[serde(skip)]
+    pub instances: BTreeMap<String, (Option<String>, Option<i64>)>,
 }
 
 /// Scalable targets and policies of the SageMaker namespace, keyed by resource id.
@@ -64,6 +68,7 @@ pub async fn read_endpoint(
     endpoint: &str,
     variant_for_mode: Option<&str>,
     components: Option<&ComponentsByEndpoint>,
+    priced: bool,
 ) -> Result<Option<LiveEndpoint>> {
     let described = match aws
         .sagemaker
@@ -109,7 +114,22 @@ pub async fn read_endpoint(
         }
         None => None,
     };
+    let types = if priced {
+        read_instance_types(aws, described.endpoint_config_name()).await?
+    } else {
+        BTreeMap::new()
+    };
+    let instances = described
+        .production_variants()
+        .iter()
+        .filter_map(|v| {
+            let name = v.variant_name()?.to_string();
+            let count = v.current_instance_count().map(i64::from);
+            Some((name.clone(), (types.get(&name).cloned(), count)))
+        })
+        .collect();
     Ok(Some(LiveEndpoint {
+        instances,
         status: described
             .endpoint_status()
             .map(|s| s.as_str().to_string())
@@ -157,6 +177,38 @@ pub(super) async fn read_inference_components(
         }
     }
     Ok(found)
+}
+
+/// Each variant's instance type, from the endpoint config (one DescribeEndpointConfig).
+async fn read_instance_types(
+    aws: &Aws,
+    config_name: Option<&str>,
+) -> Result<BTreeMap<String, String>> {
+    let Some(config_name) = config_name else {
+        return Ok(BTreeMap::new());
+    };
+    let config = aws
+        .sagemaker
+        .describe_endpoint_config()
+        .endpoint_config_name(config_name)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "DescribeEndpointConfig {config_name} failed: {}",
+                describe_sdk_error(&e)
+            )
+        })?;
+    Ok(config
+        .production_variants()
+        .iter()
+        .filter_map(|v| {
+            Some((
+                v.variant_name()?.to_string(),
+                v.instance_type()?.as_str().to_string(),
+            ))
+        })
+        .collect())
 }
 
 pub(super) async fn read_container_modes(
