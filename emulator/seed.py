@@ -22,7 +22,11 @@ team's account would look before pipectl manages it.
       Endpoints whose variant AllTraffic hosts one inference component (NAME-component).
   python emulator/seed.py --endpoint URL sagemaker-multi-model NAME [NAME ...]
       The same, with the model's container in Mode=MultiModel.
-      `before` also does `kafka` (when --kube is given) and `sagemaker rcf-anomaly-endpoint`.
+      `before` also does `kafka` (when --kube is given) and `sagemaker rcf-anomaly-endpoint`,
+      and writes 14 days of CloudWatch metrics (`usage`) for the plan's cost.
+  python emulator/seed.py --endpoint URL usage
+      The last 14 days of use, one datapoint a day: kafka-log-lambda 2,000,000 invocations of
+      120 ms; KafkaLogData 200,000 read and 300,000 write capacity units consumed.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import io
 import json
 import urllib.request
 import zipfile
+from datetime import datetime, timedelta, timezone
 
 import boto3
 
@@ -211,13 +216,41 @@ def seed_kafka(endpoint: str, region: str, kube: str, brokers: int = 3) -> dict:
     return network
 
 
+# A day of the seed article's pipeline (emulator/seed.py usage): what CloudWatch would hold.
+DAILY_USE = [
+    ("AWS/Lambda", "Invocations", [("FunctionName", "kafka-log-lambda")], 2_000_000),
+    ("AWS/Lambda", "Duration", [("FunctionName", "kafka-log-lambda")], 2_000_000 * 120),
+    ("AWS/DynamoDB", "ConsumedReadCapacityUnits", [("TableName", "KafkaLogData")], 200_000),
+    ("AWS/DynamoDB", "ConsumedWriteCapacityUnits", [("TableName", "KafkaLogData")], 300_000),
+]
+
+
+def seed_usage(endpoint: str, region: str, days: int = 14) -> None:
+    """One datapoint a day for the last `days` days (each an hour after midnight UTC, so every
+    one is inside a window of whole days ending today), as services publish them."""
+    cloudwatch = client("cloudwatch", endpoint, region)
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    for day in range(1, days + 1):
+        at = today - timedelta(days=day) + timedelta(hours=1)
+        for namespace, metric, dimensions, value in DAILY_USE:
+            cloudwatch.put_metric_data(
+                Namespace=namespace,
+                MetricData=[{
+                    "MetricName": metric,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions],
+                    "Timestamp": at,
+                    "Value": value,
+                }],
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--kube", default=None, help="the fake Kubernetes API server's URL")
     parser.add_argument("scenario", choices=["before", "function", "bulk", "kafka", "sagemaker", "sagemaker-multi-model",
-                                             "sagemaker-serverless", "sagemaker-inference-components"])
+                                             "sagemaker-serverless", "sagemaker-inference-components", "usage"])
     parser.add_argument("names", nargs="*")
     args = parser.parse_args()
     iam, lam, ddb = clients(args.endpoint, args.region)
@@ -226,6 +259,9 @@ def main() -> None:
         return
     if args.scenario == "kafka":
         print(json.dumps(seed_kafka(args.endpoint, args.region, args.kube)))
+        return
+    if args.scenario == "usage":
+        seed_usage(args.endpoint, args.region)
         return
     if args.scenario == "sagemaker":
         create_endpoints(args.endpoint, args.region, args.names)
@@ -267,6 +303,7 @@ def main() -> None:
             {"AttributeName": "timestamp", "KeyType": "RANGE"},
         ],
     )
+    seed_usage(args.endpoint, args.region)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,8 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote
 
+import cbor2
+
 from quotas import LAMBDA_ROUTES, QUOTA_SOURCES, TokenBucket, quota_bucket
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import DomainDispatcherApplication, create_backend_app
@@ -309,6 +311,31 @@ class Layer:
             chunks.close()
         return captured["status"], captured["headers"], payload
 
+    def call_moto_as_json(self, request: "Request") -> tuple[int, list[tuple[str, str]], bytes]:
+        """Smithy RPC v2 CBOR, the protocol CloudWatch's current SDKs speak (aws-sdk-cloudwatch
+        1.140: `Smithy-Protocol: rpc-v2-cbor`, POST /service/GraniteServiceVersion20100801/
+        operation/OP, a CBOR body, timestamps as tag 1). moto serves CloudWatch only in its Query
+        and JSON protocols (getmoto/moto#9195), so the layer carries the call to moto as
+        awsJson1_0 and answers in CBOR, errors included (`__type` and `message` in the CBOR map,
+        as the Smithy RPC v2 CBOR specification has them)."""
+        try:
+            params = cbor2.loads(request.body) if request.body else {}
+        except Exception:
+            raise AwsError(400, "SerializationException", "The request body is not valid CBOR")
+        environ = dict(request.environ)
+        environ["PATH_INFO"] = "/"
+        environ["HTTP_X_AMZ_TARGET"] = f"{request.cbor_service}.{request.operation}"
+        environ["CONTENT_TYPE"] = "application/x-amz-json-1.0"
+        environ.pop("HTTP_SMITHY_PROTOCOL", None)
+        body = json.dumps(params, default=epoch_seconds).encode()
+        status, _, payload = self.call_moto(Request(environ, body))
+        answer = json.loads(payload or b"{}")
+        if status >= 300:
+            kind = str(answer.get("__type", "InternalFailure")).rsplit("#", 1)[-1]
+            answer = {"__type": kind, "message": answer.get("message") or answer.get("Message", "")}
+        headers = [("Content-Type", "application/cbor"), ("Smithy-Protocol", "rpc-v2-cbor")]
+        return status, headers, cbor2.dumps(cbor_timestamps(answer), datetime_as_timestamp=True)
+
     def control(self, method: str, path: str, body: bytes):
         ok = "200 OK"
         json_headers = [("Content-Type", "application/json")]
@@ -354,6 +381,8 @@ class Layer:
             del self.kafka_mappings[key]
 
     def route(self, request: "Request"):
+        if request.cbor:
+            return self.call_moto_as_json(request)
         if request.service == "dynamodb":
             handler = getattr(self, f"dynamodb_{request.operation}", None)
             if handler:
@@ -1350,6 +1379,36 @@ def fault_error(request: "Request", fault: str) -> AwsError:
     return AwsError(*SERVER_ERRORS.get(request.service, (500, "InternalFailure", "Internal failure")))
 
 
+def epoch_seconds(value: Any) -> Any:
+    """JSON for what CBOR decodes and JSON has no type for: a timestamp as epoch seconds."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def cbor_timestamps(value: Any, key: str = "") -> Any:
+    """moto's JSON answer with its timestamps (fields named ...Timestamp(s), ...Time) as
+    datetimes, which cbor2 writes as tag 1 (epoch), the way the SDK reads them."""
+    def stamp(item: Any) -> Any:
+        if isinstance(item, (int, float)):
+            return datetime.fromtimestamp(item, timezone.utc)
+        if isinstance(item, str):
+            try:
+                return datetime.fromisoformat(item.replace("Z", "+00:00"))
+            except ValueError:
+                return item
+        return item
+    if isinstance(value, dict):
+        return {k: cbor_timestamps(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        if key.endswith("Timestamps"):
+            return [stamp(item) for item in value]
+        return [cbor_timestamps(item) for item in value]
+    if key.endswith(("Timestamp", "Time")) and key not in ("ScanBy",):
+        return stamp(value)
+    return value
+
+
 def public_mapping(mapping: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if not k.startswith("_")}
 
@@ -1483,7 +1542,13 @@ class Request:
         self.region = scope.group(1) if scope else "us-east-1"
         signed_service = scope.group(2) if scope else ""
         self.resource = ""
-        if target.startswith("DynamoDB_"):
+        cbor_operation = re.fullmatch(r"/service/([^/]+)/operation/([^/]+)", self.path)
+        self.cbor = environ.get("HTTP_SMITHY_PROTOCOL") == "rpc-v2-cbor" and cbor_operation is not None
+        if self.cbor:
+            # Smithy RPC v2 CBOR: /service/SERVICE/operation/OPERATION (CloudWatch's SDKs).
+            self.service = signed_service or "other"
+            self.cbor_service, self.operation = cbor_operation.groups()
+        elif target.startswith("DynamoDB_"):
             self.service = "dynamodb"
             self.operation = target.split(".", 1)[1]
             try:
@@ -1538,6 +1603,9 @@ class Request:
         return status, [("Content-Type", "application/json")], json.dumps(body, default=str).encode()
 
     def error(self, err: AwsError):
+        if self.cbor:
+            body = cbor2.dumps({"__type": err.code, "message": err.message})
+            return err.status, [("Content-Type", "application/cbor"), ("Smithy-Protocol", "rpc-v2-cbor")], body
         if self.service == "ec2":
             body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{err.code}</Code>'
                     f"<Message>{err.message}</Message></Error></Errors><RequestID>{uuid.uuid4()}</RequestID></Response>")

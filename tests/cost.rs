@@ -118,9 +118,10 @@ fn the_budget_guard_stops_a_plan_that_costs_more_than_allowed() {
 
 /// The seed article's stack: every cost centre it has is priced — the SageMaker variant by its
 /// instance type (read from the endpoint config) between min and max capacity, the table's
-/// provisioned throughput before its switch to on-demand (whose usage is not known: unknown, not
-/// $0), the function's reservation ceiling, the broker volumes and the volumes the autoscaler
-/// may add. The totals leave out what is not known and say which.
+/// provisioned throughput before its switch to on-demand and the on-demand month from 14 days
+/// of measured use (CloudWatch GetMetricData through the emulator's CBOR protocol), the
+/// function's month from its measured invocations and its reservation ceiling, the broker
+/// volumes and the volumes the autoscaler may add. What is not known is named and left out.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_seed_stacks_cost_centres_are_priced() {
     let emulator = Emulator::start_seed_article("{}");
@@ -148,23 +149,31 @@ async fn the_seed_stacks_cost_centres_are_priced() {
     assert_eq!(variant["ceiling_after"], "978.20");
     assert_eq!(variant["range"], "min 1 .. max 10 × ml.m5.large");
 
+    // 14 days of CloudWatch use (emulator/seed.py usage), projected to a 730-hour month.
+    let basis = "usage over 14 days to ";
     let table = &change(&plan, "dynamodb.table.KafkaLogData")["cost"];
     assert_eq!(table["monthly_before"], "2.85", "5 RCU and 5 WCU: {table}");
-    assert_eq!(
-        table["monthly_after"],
-        Value::Null,
-        "on-demand usage is not known"
+    // 200,000 reads and 300,000 writes a day: 6,083,333 RRU × $0.125/M + 9,125,000 WRU ×
+    // $0.625/M = $0.76 + $5.70: on demand costs more than the provisioned 5/5 here.
+    assert_eq!(table["monthly_after"], "6.46", "{table}");
+    assert!(
+        table["basis"].as_str().unwrap_or("").starts_with(basis),
+        "{table}"
     );
-    assert_eq!(table["basis"], "unit price only");
 
     let function = &change(&plan, "lambda.function.kafka-log-lambda")["cost"];
-    assert_eq!(function["ceiling_after"], "8760.02", "{function}");
-    assert_eq!(function["monthly_after"], Value::Null);
+    // 2,000,000 invocations of 120 ms a day: 60,833,333 requests ($12.17) and 7,300,000
+    // seconds, at 128 MiB 912,500 GB-s ($15.21), at 2048 MiB 14,600,000 GB-s ($243.33).
+    assert_eq!(function["monthly_before"], "27.38", "{function}");
+    assert_eq!(function["monthly_after"], "255.50", "{function}");
+    assert_eq!(function["floor_after"], "0.00");
+    assert_eq!(function["ceiling_after"], "8760.02");
     assert_eq!(
         function["ceiling_before"],
         Value::Null,
         "no reservation before"
     );
+    assert!(function["basis"].as_str().unwrap_or("").starts_with(basis));
 
     let headroom = &change(&plan, "eks.hpa.kafka/kafka-broker-hpa")["cost"];
     assert_eq!(headroom["monthly_after"], "0.00");
@@ -175,6 +184,8 @@ async fn the_seed_stacks_cost_centres_are_priced() {
     assert_eq!(headroom["ceiling_after"], "420.00", "7 more volumes at $60");
 
     let total = &plan["cost"];
+    // The new table's usage is not known (it has none yet), and the function had no ceiling
+    // before its reservation: both are named, and left out of the sums they cannot be in.
     let unpriced: Vec<&str> = total["unpriced"]
         .as_array()
         .expect("unpriced")
@@ -184,18 +195,35 @@ async fn the_seed_stacks_cost_centres_are_priced() {
     assert_eq!(
         unpriced,
         vec![
-            "dynamodb.table.KafkaLogData",
             "dynamodb.table.AnomalyScores",
             "lambda.function.kafka-log-lambda"
         ]
     );
-    // Months known on both sides: the variant 97.82 and three volumes 120.00 -> 180.00 (the
-    // table's 2.85 before is left out with its unknown after, not compared with $0).
-    assert_eq!(total["monthly_before"], "217.82", "{total}");
-    assert_eq!(total["monthly_after"], "277.82", "{total}");
+    // Months: table 2.85 -> 6.46, function 27.38 -> 255.50, variant 97.82, volumes 120 -> 180.
+    assert_eq!(total["monthly_before"], "248.05", "{total}");
+    assert_eq!(total["monthly_after"], "539.78", "{total}");
 
     let text = emulator.pipectl(&["--kube-context", "fake", "plan", path_str(&stack)]);
     text.expect_code(0)
         .expect_stdout("floor 97.82, ceiling 978.20 (min 1 .. max 10 × ml.m5.large)")
-        .expect_stdout("Not fully priced (usage or a price unknown): dynamodb.table.KafkaLogData");
+        .expect_stdout("Not fully priced (usage or a price unknown): dynamodb.table.AnomalyScores");
+
+    // Without usage (--usage-window 0), what is billed by use is unknown, never $0.
+    let bare = emulator.pipectl(&[
+        "--kube-context",
+        "fake",
+        "plan",
+        path_str(&stack),
+        "-o",
+        "json",
+        "--usage-window",
+        "0",
+    ]);
+    let bare: Value = serde_json::from_str(&bare.stdout).expect("JSON");
+    let table = &change(&bare, "dynamodb.table.KafkaLogData")["cost"];
+    assert_eq!(table["monthly_after"], Value::Null, "{table}");
+    assert_eq!(table["basis"], "unit price only");
+    let function = &change(&bare, "lambda.function.kafka-log-lambda")["cost"];
+    assert_eq!(function["monthly_after"], Value::Null, "{function}");
+    assert_eq!(function["ceiling_after"], "8760.02");
 }

@@ -56,6 +56,10 @@ pub struct CostArgs {
     /// Negotiated rates: take PERCENT off every list price (shown with the totals).
     #[arg(long, value_name = "PERCENT", value_parser = percent)]
     pub discount: Option<Decimal>,
+    /// How many days of measured usage (CloudWatch) price what is billed by use, projected to
+    /// a month; 0 reads none.
+    #[arg(long, value_name = "DAYS", default_value_t = 14, value_parser = clap::value_parser!(i64).range(0..=455))]
+    pub usage_window: i64,
     /// Exit 1 when the plan raises the monthly cost by more than AMOUNT (USD): a budget guard
     /// for CI.
     #[arg(long, value_name = "AMOUNT", value_parser = amount)]
@@ -69,6 +73,7 @@ impl CostArgs {
     fn options(&self) -> Option<CostOptions> {
         (!self.no_cost).then_some(CostOptions {
             discount_percent: self.discount,
+            usage_days: self.usage_window,
         })
     }
 

@@ -42,6 +42,8 @@ pub struct BuildOptions {
 pub struct CostOptions {
     /// `--discount PERCENT`: negotiated rates, taken off every list price.
     pub discount_percent: Option<rust_decimal::Decimal>,
+    /// `--usage-window DAYS`: how far back measured usage is read (0: not read).
+    pub usage_days: i64,
 }
 
 impl Default for BuildOptions {
@@ -73,6 +75,7 @@ pub async fn build(
     clients: Clients,
     options: &BuildOptions,
 ) -> Result<(Plan, Clients)> {
+    let (usage, usage_note) = read_usage(stack, &clients, options).await;
     let context = PlanContext {
         stack,
         aws: &clients.aws,
@@ -84,12 +87,14 @@ pub async fn build(
         take_over: &options.take_over,
         validate_writes: options.validate_writes,
         priced: options.cost.is_some(),
+        usage: usage.as_ref(),
     };
     let kinds = futures::future::try_join_all(KINDS.iter().map(|kind| kind.plan(&context))).await?;
     let mut plan = Plan {
         stack: stack.name().to_string(),
         ..Plan::default()
     };
+    plan.notes.extend(usage_note);
     let mut declared = vec![];
     for found in kinds {
         plan.changes.extend(found.changes);
@@ -122,6 +127,36 @@ pub async fn build(
     }
     drop(context);
     Ok((plan, clients))
+}
+
+/// The usage every kind's cost needs, in one batch (`Kind::usage_metrics`), when the plan is
+/// priced. CloudWatch refusing (no permission) or failing is a note: cost never fails a plan.
+async fn read_usage(
+    stack: &LoadedStack,
+    clients: &Clients,
+    options: &BuildOptions,
+) -> (Option<crate::plan::usage::Usage>, Option<String>) {
+    let Some(pricing) = options.cost.as_ref().filter(|c| c.usage_days > 0) else {
+        return (None, None);
+    };
+    let mut metrics: Vec<_> = KINDS
+        .iter()
+        .flat_map(|kind| kind.usage_metrics(&stack.spec))
+        .collect();
+    if metrics.is_empty() {
+        return (None, None);
+    }
+    metrics.sort();
+    metrics.dedup();
+    match crate::providers::usage::read_usage(&clients.aws, &metrics, pricing.usage_days).await {
+        Ok(usage) => (Some(usage), None),
+        Err(error) => (
+            None,
+            Some(format!(
+                "cost: measured usage was not read ({error:#}); what is billed by use shows its unit price only (allow cloudwatch:GetMetricData, or plan with --usage-window 0)"
+            )),
+        ),
+    }
 }
 
 /// Live objects that carry another stack's name: two stacks managing one object flip it on

@@ -40,6 +40,8 @@ pub struct PlanContext<'a> {
     /// Whether the plan is priced: kinds then read what the price depends on and no plan
     /// otherwise needs (a SageMaker variant's instance type).
     pub priced: bool,
+    /// Measured usage, when the plan is priced and CloudWatch answered (`Kind::usage_metrics`).
+    pub usage: Option<&'a crate::plan::usage::Usage>,
 }
 
 impl PlanContext<'_> {
@@ -201,6 +203,11 @@ pub trait Kind: Sync {
     fn import_flags(&self) -> &'static [ImportFlag] {
         &[]
     }
+    /// The CloudWatch metrics its cost needs (their sums over the usage window), named from
+    /// the stack file alone so one GetMetricData batch serves every kind before they plan.
+    fn usage_metrics(&self, _spec: &crate::spec::StackSpec) -> Vec<crate::plan::usage::Metric> {
+        vec![]
+    }
     /// Reads what its flags name (or `--tag`/`--name-prefix` discover) and writes its sections
     /// of the stack file; none when nothing of it was asked for.
     fn import<'a>(
@@ -263,6 +270,11 @@ pub trait TypedKind: Sync {
         None
     }
 
+    /// The CloudWatch metrics its cost needs (`Kind::usage_metrics`).
+    fn usage_metrics(_spec: &crate::spec::StackSpec) -> Vec<crate::plan::usage::Metric> {
+        vec![]
+    }
+
     /// A step of this kind: its description, the API calls it makes and the operation.
     fn step(
         description: String,
@@ -292,6 +304,10 @@ impl<T: TypedKind> Kind for T {
 
     fn replaceable(&self) -> &'static [&'static str] {
         T::REPLACEABLE
+    }
+
+    fn usage_metrics(&self, spec: &crate::spec::StackSpec) -> Vec<crate::plan::usage::Metric> {
+        T::usage_metrics(spec)
     }
 
     fn import<'a>(

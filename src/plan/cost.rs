@@ -44,6 +44,9 @@ pub struct Side {
     pub now: Option<Decimal>,
     pub floor: Option<Decimal>,
     pub ceiling: Option<Decimal>,
+    /// What the ceiling bills, when that is not `lines` scaled (a function's month is its
+    /// measured use; its ceiling, its reservation busy all month).
+    pub ceiling_lines: Option<Vec<Line>>,
 }
 
 impl Side {
@@ -59,24 +62,28 @@ impl Side {
             now: Some(Decimal::from(now)),
             floor: Some(Decimal::from(floor)),
             ceiling: Some(Decimal::from(ceiling)),
+            ceiling_lines: None,
         }
     }
 }
 
 /// Where a resource's quantities come from (the JSON's `basis`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Basis {
     /// Provisioned quantities, read or declared: the list price is the whole story.
     ListPrice,
     /// The price per unit is known, the usage is not.
     UnitPriceOnly,
+    /// Measured usage: `usage over 14 days to 2026-12-06` (`Usage::basis`).
+    Measured(String),
 }
 
 impl Basis {
-    fn text(self) -> &'static str {
+    fn text(&self) -> String {
         match self {
-            Basis::ListPrice => "list price",
-            Basis::UnitPriceOnly => "unit price only",
+            Basis::ListPrice => "list price".into(),
+            Basis::UnitPriceOnly => "unit price only".into(),
+            Basis::Measured(window) => window.clone(),
         }
     }
 }
@@ -274,7 +281,7 @@ impl PriceBook {
             floor_after: pick(&after, |p| p.floor),
             ceiling_before: pick(&before, |p| p.ceiling),
             ceiling_after: pick(&after, |p| p.ceiling),
-            basis: billable.basis.text().to_string(),
+            basis: billable.basis.text(),
             price_date: self.date.clone(),
             components,
             range: billable.range.clone(),
@@ -284,17 +291,25 @@ impl PriceBook {
 
     /// A side's month per unit, then at its three counts; unknown if any price is.
     fn side(&self, side: &Side) -> Priced {
-        let per_unit: Option<Decimal> = side
-            .lines
+        let per_unit = self.sum(&side.lines);
+        let at_ceiling = side
+            .ceiling_lines
+            .as_ref()
+            .map_or(per_unit, |lines| self.sum(lines));
+        let times = |unit: Option<Decimal>, count: Option<Decimal>| Some(unit? * count?);
+        Priced {
+            now: times(per_unit, side.now),
+            floor: times(per_unit, side.floor),
+            ceiling: times(at_ceiling, side.ceiling),
+        }
+    }
+
+    /// Lines priced and summed; unknown if any price is.
+    fn sum(&self, lines: &[Line]) -> Option<Decimal> {
+        lines
             .iter()
             .map(|line| self.unit_price(&line.sku).map(|p| p * line.quantity))
-            .sum();
-        let times = |count: Option<Decimal>| Some(per_unit? * count?);
-        Priced {
-            now: times(side.now),
-            floor: times(side.floor),
-            ceiling: times(side.ceiling),
-        }
+            .sum()
     }
 
     fn components(&self, side: &Side) -> Vec<CostComponent> {
@@ -490,6 +505,7 @@ mod tests {
             now: None,
             floor: None,
             ceiling: Some(Decimal::ONE),
+            ceiling_lines: None,
         };
         let cost = book().price(&Billable {
             before: None,

@@ -6,6 +6,7 @@ pub mod cost;
 pub mod document;
 pub mod inventory;
 pub mod targets;
+pub mod usage;
 
 use serde::{Deserialize, Serialize};
 

@@ -11,6 +11,7 @@ pub mod eks;
 pub mod kafka;
 pub mod lock;
 pub mod quota;
+pub mod usage;
 pub mod wait;
 
 use std::time::Duration;
@@ -97,6 +98,8 @@ pub struct Aws {
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub secretsmanager: aws_sdk_secretsmanager::Client,
+    /// Measured usage for cost (GetMetricData only).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// The same credentials the clients use, for signing EKS tokens.
     pub credentials: aws_credential_types::provider::SharedCredentialsProvider,
     pub wait: wait::WaitSettings,
@@ -313,6 +316,7 @@ impl Aws {
             autoscaling: client!(aws_sdk_applicationautoscaling, "application-autoscaling"),
             ec2: client!(aws_sdk_ec2, "ec2", paced),
             secretsmanager: client!(aws_sdk_secretsmanager, "secretsmanager"),
+            cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
             credentials,
             wait: connection.wait.clone(),
             region: region.to_string(),

@@ -1,52 +1,113 @@
 //! What a function bills (docs/cost.md): requests and GB-seconds of its invocations, priced by
-//! its architecture (x86_64 or arm64). How often it runs needs measured usage, so its month is
-//! not known here; what a reservation allows at most is: `reserved_concurrency` copies running
-//! all month, `reserved × memory × 730 h` GB-seconds, the ceiling.
+//! its architecture (x86_64 or arm64). Its month comes from measured usage (CloudWatch
+//! `Invocations` and `Duration` summed over the usage window): requests, and the duration's
+//! GB-seconds at the side's memory (the same work at another memory is assumed to take as
+//! long). Without usage the month is unknown. The floor is $0 (no invocation, no charge); the
+//! ceiling is what a reservation allows: `reserved_concurrency` copies busy all month.
 
 use super::*;
 use crate::plan::cost::{count, Basis, Billable, Line, Side, HOURS_PER_MONTH};
+use crate::plan::usage::{Metric, Usage};
 
-/// One side of a function: its memory, reservation and architecture.
-fn side(memory_mib: i64, reserved: Option<i64>, architecture: &str) -> Side {
+const NAMESPACE: &str = "AWS/Lambda";
+
+/// The metrics a function's month needs: its invocations and their total duration (ms).
+pub fn usage_metrics(spec: &crate::spec::StackSpec) -> Vec<Metric> {
+    spec.entries::<section::LambdaFunction>()
+        .iter()
+        .flat_map(|f| {
+            let name = f.name.get_ref().as_str();
+            [
+                Metric::new(NAMESPACE, "Invocations", &[("FunctionName", name)]),
+                Metric::new(NAMESPACE, "Duration", &[("FunctionName", name)]),
+            ]
+        })
+        .collect()
+}
+
+/// A month of measured use: invocations and milliseconds, projected.
+struct Measured {
+    invocations: rust_decimal::Decimal,
+    milliseconds: rust_decimal::Decimal,
+}
+
+fn measured(name: &str, usage: Option<&Usage>) -> Option<Measured> {
+    let usage = usage?;
+    let metric = |metric: &str| Metric::new(NAMESPACE, metric, &[("FunctionName", name)]);
+    Some(Measured {
+        invocations: usage.monthly(&metric("Invocations"))?,
+        milliseconds: usage.monthly(&metric("Duration")).unwrap_or_default(),
+    })
+}
+
+/// One side of a function: its memory, reservation and architecture, and its measured use.
+fn side(
+    memory_mib: i64,
+    reserved: Option<i64>,
+    architecture: &str,
+    used: Option<&Measured>,
+) -> Side {
     let sku = format!("lambda:{architecture}:gb-second");
-    match reserved {
-        // The reservation bounds concurrency: that many copies busy all month at this memory.
-        Some(reserved) => {
-            let gb_seconds = count(reserved * memory_mib * HOURS_PER_MONTH * 3600) / count(1024);
-            Side {
-                lines: vec![Line::new(
-                    &format!("compute at {reserved} reserved × {memory_mib} MiB, all month"),
-                    &sku,
-                    gb_seconds,
-                    "GB-s",
-                )],
-                now: None,
-                floor: None,
-                ceiling: Some(rust_decimal::Decimal::ONE),
-            }
-        }
-        // No reservation: the account's unreserved pool bounds it, which other functions share.
-        None => Side {
-            lines: vec![Line::new(
-                "compute per GB-second (usage not known)",
+    let memory_gb = count(memory_mib) / count(1024);
+    let lines = match used {
+        Some(used) => vec![
+            Line::new(
+                "requests",
+                "lambda:requests",
+                used.invocations.round_dp(0),
+                "requests",
+            ),
+            Line::new(
+                &format!("compute at {memory_mib} MiB"),
                 &sku,
-                count(1),
+                (used.milliseconds / count(1000) * memory_gb).round_dp(3),
                 "GB-s",
-            )],
-            now: None,
-            floor: None,
-            ceiling: None,
-        },
+            ),
+        ],
+        None => vec![Line::new(
+            "compute per GB-second (usage not known)",
+            &sku,
+            count(1),
+            "GB-s",
+        )],
+    };
+    // The reservation bounds concurrency: that many copies busy all month at this memory.
+    let ceiling_lines = reserved.map(|reserved| {
+        vec![Line::new(
+            &format!("compute at {reserved} reserved × {memory_mib} MiB, all month"),
+            &sku,
+            count(reserved * HOURS_PER_MONTH * 3600) * memory_gb,
+            "GB-s",
+        )]
+    });
+    Side {
+        lines,
+        now: used.map(|_| rust_decimal::Decimal::ONE),
+        floor: Some(rust_decimal::Decimal::ZERO),
+        ceiling: reserved.map(|_| rust_decimal::Decimal::ONE),
+        ceiling_lines,
     }
 }
 
 /// The function's cost before (live) and after (the file's memory and reservation; what the
 /// file leaves out keeps the live value).
-pub fn function_billable(desired: &FunctionDefinition, live: Option<&LiveFunction>) -> Billable {
+pub fn function_billable(
+    desired: &FunctionDefinition,
+    live: Option<&LiveFunction>,
+    usage: Option<&Usage>,
+) -> Billable {
     let architecture = live
         .and_then(|l| l.architecture.clone())
         .unwrap_or_else(|| "x86_64".to_string());
-    let before = live.map(|l| side(l.memory_mib, l.reserved_concurrency, &architecture));
+    let used = measured(&desired.name, usage);
+    let before = live.map(|l| {
+        side(
+            l.memory_mib,
+            l.reserved_concurrency,
+            &architecture,
+            used.as_ref(),
+        )
+    });
     let memory = desired
         .memory_mib
         .or(live.map(|l| l.memory_mib))
@@ -58,8 +119,11 @@ pub fn function_billable(desired: &FunctionDefinition, live: Option<&LiveFunctio
     };
     Billable {
         before,
-        after: Some(side(memory, reserved, &architecture)),
-        basis: Basis::UnitPriceOnly,
+        after: Some(side(memory, reserved, &architecture, used.as_ref())),
+        basis: match (&used, usage) {
+            (Some(_), Some(usage)) => Basis::Measured(usage.basis()),
+            _ => Basis::UnitPriceOnly,
+        },
         range: reserved.map(|r| format!("at most {r} reserved × {memory} MiB, {architecture}")),
     }
 }

@@ -449,6 +449,10 @@ impl TypedKind for Functions {
         Some(validate::check)
     }
 
+    fn usage_metrics(spec: &crate::spec::StackSpec) -> Vec<crate::plan::usage::Metric> {
+        cost::usage_metrics(spec)
+    }
+
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_functions(context))
     }
@@ -575,7 +579,11 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
     for (desired, live) in functions.iter().zip(&live_functions) {
         let (mut changes, errors) = plan_function(desired, live.as_ref());
         if let Some(change) = changes.iter_mut().find(|c| c.id.kind == FUNCTION) {
-            change.billable = Some(cost::function_billable(desired, live.as_ref()));
+            change.billable = Some(cost::function_billable(
+                desired,
+                live.as_ref(),
+                context.usage,
+            ));
         }
         if let Some(live) = live {
             take_over(context, &mut changes, live);

@@ -1,36 +1,73 @@
 //! What a table bills (docs/cost.md): in PROVISIONED mode, read and write capacity unit-hours
 //! for the table and each global secondary index (an index has its own throughput); in
-//! PAY_PER_REQUEST mode, request units, which need measured usage: without it the side's
-//! month is unknown and the unit prices are shown. A switch between the modes shows both.
+//! PAY_PER_REQUEST mode, request units from measured usage (CloudWatch
+//! `ConsumedReadCapacityUnits`/`ConsumedWriteCapacityUnits` of the table and of each index,
+//! which on-demand bills as read and write request units). Without usage the on-demand month
+//! is unknown and the unit prices are shown. A switch between the modes shows both sides: the
+//! break-even a reviewer of `--billing-mode PAY_PER_REQUEST` wants.
 
 use super::*;
 use crate::plan::cost::{count, Basis, Billable, Line, Side, HOURS_PER_MONTH};
+use crate::plan::usage::{Metric, Usage};
+
+const NAMESPACE: &str = "AWS/DynamoDB";
+
+/// The consumed capacity of each table and of each of its indexes.
+pub fn usage_metrics(spec: &crate::spec::StackSpec) -> Vec<Metric> {
+    let mut metrics = vec![];
+    for table in spec.entries::<section::DynamoDbTable>() {
+        let name = table.name.get_ref().as_str();
+        let indexes: Vec<String> = table
+            .global_secondary_indexes
+            .iter()
+            .map(|i| i.name.get_ref().clone())
+            .collect();
+        for owner in std::iter::once(None).chain(indexes.iter().map(Some)) {
+            for consumed in ["ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"] {
+                metrics.push(consumption(name, owner.map(String::as_str), consumed));
+            }
+        }
+    }
+    metrics
+}
+
+fn consumption(table: &str, index: Option<&str>, metric: &str) -> Metric {
+    match index {
+        Some(index) => Metric::new(
+            NAMESPACE,
+            metric,
+            &[("TableName", table), ("GlobalSecondaryIndexName", index)],
+        ),
+        None => Metric::new(NAMESPACE, metric, &[("TableName", table)]),
+    }
+}
 
 /// One side of a table: its mode, and each capacity (the table's, then its indexes') by name.
 struct Throughput<'a> {
     mode: BillingMode,
-    capacities: Vec<(String, Option<&'a Capacity>)>,
+    capacities: Vec<(Option<String>, Option<&'a Capacity>)>,
 }
 
 impl Throughput<'_> {
-    fn side(&self) -> Side {
+    fn side(&self, table: &str, usage: Option<&Usage>) -> Side {
         match self.mode {
             BillingMode::Provisioned => {
                 let mut lines = vec![];
-                for (name, capacity) in &self.capacities {
+                for (index, capacity) in &self.capacities {
+                    let owner = owner(index);
                     // Provisioned without a known capacity: the side is unknown, not free.
                     let (read, write) =
                         capacity.map_or((None, None), |c| (Some(c.read), Some(c.write)));
                     let hours = |units: Option<i64>| units.map(|u| count(u * HOURS_PER_MONTH));
                     lines.push(line(
-                        name,
+                        &owner,
                         "read capacity",
                         "dynamodb:rcu-hour",
                         hours(read),
                         "RCU-hours",
                     ));
                     lines.push(line(
-                        name,
+                        &owner,
                         "write capacity",
                         "dynamodb:wcu-hour",
                         hours(write),
@@ -39,7 +76,50 @@ impl Throughput<'_> {
                 }
                 Side::fixed(lines)
             }
-            BillingMode::PayPerRequest => Side {
+            BillingMode::PayPerRequest => self.on_demand(table, usage),
+        }
+    }
+
+    /// Request units a month from measured consumption; unknown without it.
+    fn on_demand(&self, table: &str, usage: Option<&Usage>) -> Side {
+        let measured = usage.and_then(|usage| {
+            let mut lines = vec![];
+            for (index, _) in &self.capacities {
+                let owner = owner(index);
+                for (metric, what, sku, unit) in [
+                    (
+                        "ConsumedReadCapacityUnits",
+                        "read request units",
+                        "dynamodb:read-request",
+                        "RRU",
+                    ),
+                    (
+                        "ConsumedWriteCapacityUnits",
+                        "write request units",
+                        "dynamodb:write-request",
+                        "WRU",
+                    ),
+                ] {
+                    let monthly = usage.monthly(&consumption(table, index.as_deref(), metric));
+                    // An index with no data yet consumed nothing; the table's own must be known.
+                    let monthly = match (monthly, index) {
+                        (Some(m), _) => m,
+                        (None, Some(_)) => rust_decimal::Decimal::ZERO,
+                        (None, None) => return None,
+                    };
+                    lines.push(Line::new(
+                        &format!("{owner} {what}"),
+                        sku,
+                        monthly.round_dp(0),
+                        unit,
+                    ));
+                }
+            }
+            Some(lines)
+        });
+        match measured {
+            Some(lines) => Side::fixed(lines),
+            None => Side {
                 lines: vec![
                     Line::new(
                         "read request units (usage not known)",
@@ -57,8 +137,16 @@ impl Throughput<'_> {
                 now: None,
                 floor: None,
                 ceiling: None,
+                ceiling_lines: None,
             },
         }
+    }
+}
+
+fn owner(index: &Option<String>) -> String {
+    match index {
+        Some(index) => format!("index {index}"),
+        None => "table".to_string(),
     }
 }
 
@@ -83,13 +171,17 @@ fn line(
 
 /// The table's cost before (live) and after (the file's mode and capacities; a capacity the
 /// file leaves out keeps the live one).
-pub fn table_billable(desired: &TableDefinition, live: Option<&LiveTable>) -> Billable {
+pub fn table_billable(
+    desired: &TableDefinition,
+    live: Option<&LiveTable>,
+    usage: Option<&Usage>,
+) -> Billable {
     let before = live.map(|live| Throughput {
         mode: live.billing_mode,
-        capacities: std::iter::once(("table".to_string(), live.capacity.as_ref()))
+        capacities: std::iter::once((None, live.capacity.as_ref()))
             .chain(live.indexes.iter().map(|i| {
                 (
-                    format!("index {}", i.definition.name),
+                    Some(i.definition.name.clone()),
                     i.definition.capacity.as_ref(),
                 )
             }))
@@ -102,7 +194,7 @@ pub fn table_billable(desired: &TableDefinition, live: Option<&LiveTable>) -> Bi
     let after = Throughput {
         mode: desired.billing_mode,
         capacities: std::iter::once((
-            "table".to_string(),
+            None,
             desired
                 .capacity
                 .as_ref()
@@ -110,7 +202,7 @@ pub fn table_billable(desired: &TableDefinition, live: Option<&LiveTable>) -> Bi
         ))
         .chain(desired.indexes.iter().map(|i| {
             (
-                format!("index {}", i.name),
+                Some(i.name.clone()),
                 i.capacity.as_ref().or(live_index(&i.name)),
             )
         }))
@@ -118,13 +210,22 @@ pub fn table_billable(desired: &TableDefinition, live: Option<&LiveTable>) -> Bi
     };
     let on_demand = desired.billing_mode == BillingMode::PayPerRequest
         || live.is_some_and(|l| l.billing_mode == BillingMode::PayPerRequest);
+    let measured = usage.filter(|u| {
+        on_demand
+            && u.monthly(&consumption(
+                &desired.name,
+                None,
+                "ConsumedWriteCapacityUnits",
+            ))
+            .is_some()
+    });
     Billable {
-        before: before.map(|b| b.side()),
-        after: Some(after.side()),
-        basis: if on_demand {
-            Basis::UnitPriceOnly
-        } else {
-            Basis::ListPrice
+        before: before.map(|b| b.side(&desired.name, usage)),
+        after: Some(after.side(&desired.name, usage)),
+        basis: match (on_demand, measured) {
+            (false, _) => Basis::ListPrice,
+            (true, Some(usage)) => Basis::Measured(usage.basis()),
+            (true, None) => Basis::UnitPriceOnly,
         },
         range: None,
     }

@@ -330,6 +330,10 @@ impl TypedKind for Tables {
         vec![crate::spec::SectionKind::of::<section::DynamoDbTable>()]
     }
 
+    fn usage_metrics(spec: &crate::spec::StackSpec) -> Vec<crate::plan::usage::Metric> {
+        cost::usage_metrics(spec)
+    }
+
     fn offline_checks() -> Option<crate::spec::validate::KindCheck> {
         Some(validate::check)
     }
@@ -410,7 +414,7 @@ async fn plan_tables(context: &PlanContext<'_>) -> Result<KindPlan> {
         }
         let table_id = format!("dynamodb.table.{}", desired.name);
         if let Some(change) = changes.iter_mut().find(|c| c.id.to_string() == table_id) {
-            change.billable = Some(cost::table_billable(desired, live.as_ref()));
+            change.billable = Some(cost::table_billable(desired, live.as_ref(), context.usage));
         }
         out.changes.extend(stamped(changes, live));
         out.errors.extend(errors);

@@ -18,6 +18,7 @@ fn side(instance_type: &str, now: Option<i64>, floor: i64, ceiling: i64) -> Side
         now: now.map(count),
         floor: Some(count(floor)),
         ceiling: Some(count(ceiling)),
+        ceiling_lines: None,
     }
 }
 
