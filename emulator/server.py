@@ -1583,7 +1583,7 @@ class Request:
             return self.operation not in DYNAMODB_READS
         if self.service == "lambda":
             return self.method in ("POST", "PUT", "DELETE", "PATCH")
-        if self.service in ("ec2", "sts") or self.environ.get("HTTP_X_AMZ_TARGET"):
+        if self.service in ("ec2", "sts") or self.cbor or self.environ.get("HTTP_X_AMZ_TARGET"):
             return not self.operation.startswith(READ_PREFIXES)
         return self.method != "GET"
 

@@ -75,7 +75,7 @@ pub async fn build(
     clients: Clients,
     options: &BuildOptions,
 ) -> Result<(Plan, Clients)> {
-    let (usage, usage_note) = read_usage(stack, &clients, options).await;
+    let usage = start_usage_read(stack, &clients, options);
     let context = PlanContext {
         stack,
         aws: &clients.aws,
@@ -87,14 +87,16 @@ pub async fn build(
         take_over: &options.take_over,
         validate_writes: options.validate_writes,
         priced: options.cost.is_some(),
-        usage: usage.as_ref(),
+        usage: usage.clone(),
     };
     let kinds = futures::future::try_join_all(KINDS.iter().map(|kind| kind.plan(&context))).await?;
     let mut plan = Plan {
         stack: stack.name().to_string(),
         ..Plan::default()
     };
-    plan.notes.extend(usage_note);
+    if let Some(read) = &usage {
+        plan.notes.extend(read.clone().await.1);
+    }
     let mut declared = vec![];
     for found in kinds {
         plan.changes.extend(found.changes);
@@ -129,34 +131,51 @@ pub async fn build(
     Ok((plan, clients))
 }
 
-/// The usage every kind's cost needs, in one batch (`Kind::usage_metrics`), when the plan is
-/// priced. CloudWatch refusing (no permission) or failing is a note: cost never fails a plan.
-async fn read_usage(
+/// Starts reading the usage every kind's cost needs, in one batch (`Kind::usage_metrics`), when
+/// the plan is priced: on its own task, so it runs alongside the kinds' live reads and costs no
+/// round trip of its own. CloudWatch refusing (no permission) or failing is a note: cost never
+/// fails a plan.
+fn start_usage_read(
     stack: &LoadedStack,
     clients: &Clients,
     options: &BuildOptions,
-) -> (Option<crate::plan::usage::Usage>, Option<String>) {
-    let Some(pricing) = options.cost.as_ref().filter(|c| c.usage_days > 0) else {
-        return (None, None);
-    };
+) -> Option<crate::kinds::kind::UsageRead> {
+    use futures::FutureExt;
+    let days = options
+        .cost
+        .as_ref()
+        .map(|c| c.usage_days)
+        .filter(|d| *d > 0)?;
     let mut metrics: Vec<_> = KINDS
         .iter()
         .flat_map(|kind| kind.usage_metrics(&stack.spec))
         .collect();
     if metrics.is_empty() {
-        return (None, None);
+        return None;
     }
     metrics.sort();
     metrics.dedup();
-    match crate::providers::usage::read_usage(&clients.aws, &metrics, pricing.usage_days).await {
-        Ok(usage) => (Some(usage), None),
-        Err(error) => (
-            None,
-            Some(format!(
-                "cost: measured usage was not read ({error:#}); what is billed by use shows its unit price only (allow cloudwatch:GetMetricData, or plan with --usage-window 0)"
-            )),
-        ),
-    }
+    let aws = clients.aws.clone();
+    let task =
+        tokio::spawn(
+            async move { crate::providers::usage::read_usage(&aws, &metrics, days).await },
+        );
+    let read = async move {
+        let failed = |why: String| {
+            (
+                None,
+                Some(format!(
+                    "cost: measured usage was not read ({why}); what is billed by use shows its unit price only (allow cloudwatch:GetMetricData, or plan with --usage-window 0)"
+                )),
+            )
+        };
+        match task.await {
+            Ok(Ok(usage)) => (Some(std::sync::Arc::new(usage)), None),
+            Ok(Err(error)) => failed(format!("{error:#}")),
+            Err(error) => failed(error.to_string()),
+        }
+    };
+    Some(read.boxed().shared())
 }
 
 /// Live objects that carry another stack's name: two stacks managing one object flip it on

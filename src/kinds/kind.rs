@@ -40,11 +40,32 @@ pub struct PlanContext<'a> {
     /// Whether the plan is priced: kinds then read what the price depends on and no plan
     /// otherwise needs (a SageMaker variant's instance type).
     pub priced: bool,
-    /// Measured usage, when the plan is priced and CloudWatch answered (`Kind::usage_metrics`).
-    pub usage: Option<&'a crate::plan::usage::Usage>,
+    /// Measured usage, read while the kinds read live state (`Kind::usage_metrics`); await it
+    /// with `usage()` once the live read is done.
+    pub usage: Option<UsageRead>,
 }
 
+/// The usage read, started before the kinds plan and shared by all: its usage (None when not
+/// read or refused) and, if it failed, the note that says so.
+pub type UsageRead = futures::future::Shared<
+    BoxFuture<
+        'static,
+        (
+            Option<std::sync::Arc<crate::plan::usage::Usage>>,
+            Option<String>,
+        ),
+    >,
+>;
+
 impl PlanContext<'_> {
+    /// Measured usage, once the read started before the plan finishes (at once if done).
+    pub async fn usage(&self) -> Option<std::sync::Arc<crate::plan::usage::Usage>> {
+        match &self.usage {
+            Some(read) => read.clone().await.0,
+            None => None,
+        }
+    }
+
     /// Whether `--replace` asks to recreate the resource with this id.
     pub fn replacing(&self, id: &str) -> bool {
         self.replace.iter().any(|wanted| wanted == id)

@@ -576,13 +576,15 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
             }
         }
     }
+    // Read alongside the functions; awaited only now that they are read.
+    let usage = context.usage().await;
     for (desired, live) in functions.iter().zip(&live_functions) {
         let (mut changes, errors) = plan_function(desired, live.as_ref());
         if let Some(change) = changes.iter_mut().find(|c| c.id.kind == FUNCTION) {
             change.billable = Some(cost::function_billable(
                 desired,
                 live.as_ref(),
-                context.usage,
+                usage.as_deref(),
             ));
         }
         if let Some(live) = live {

@@ -406,6 +406,8 @@ async fn plan_tables(context: &PlanContext<'_>) -> Result<KindPlan> {
             }
         }
     }
+    // Read alongside the tables; awaited only now that they are read.
+    let usage = context.usage().await;
     for (desired, live) in tables.iter().zip(&live_tables) {
         out.notes.extend(unmanaged_notes(desired, live.as_ref()));
         let (mut changes, errors) = plan_table(desired, live.as_ref());
@@ -414,7 +416,11 @@ async fn plan_tables(context: &PlanContext<'_>) -> Result<KindPlan> {
         }
         let table_id = format!("dynamodb.table.{}", desired.name);
         if let Some(change) = changes.iter_mut().find(|c| c.id.to_string() == table_id) {
-            change.billable = Some(cost::table_billable(desired, live.as_ref(), context.usage));
+            change.billable = Some(cost::table_billable(
+                desired,
+                live.as_ref(),
+                usage.as_deref(),
+            ));
         }
         out.changes.extend(stamped(changes, live));
         out.errors.extend(errors);
