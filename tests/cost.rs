@@ -227,3 +227,36 @@ async fn the_seed_stacks_cost_centres_are_priced() {
     assert_eq!(function["monthly_after"], Value::Null, "{function}");
     assert_eq!(function["ceiling_after"], "8760.02");
 }
+
+/// Where nothing was measured (no metric in CloudWatch), the file's `usage = {...}` prices what
+/// is billed by use, said as `declared usage`; negative or impossible use is refused offline.
+#[test]
+fn declared_usage_prices_what_nothing_measured() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["worker"]);
+    let stack = emulator.stack(
+        "declared.toml",
+        "[stack]\nname = \"d\"\n\n[[lambda.functions]]\nname = \"worker\"\nmemory_mib = 1024\nusage = { invocations_per_month = 1000000, average_duration_ms = 200 }\n\n[[dynamodb.tables]]\nname = \"Events\"\nbilling_mode = \"PAY_PER_REQUEST\"\npartition_key = { name = \"id\", type = \"S\" }\nusage = { reads_per_month = 10000000, writes_per_month = 2000000 }\n",
+    );
+    let json = emulator.pipectl(&["plan", path_str(&stack), "-o", "json"]);
+    json.expect_code(0);
+    assert_matches_schema(&json.stdout);
+    let plan: Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let function = &change(&plan, "lambda.function.worker")["cost"];
+    // 1,000,000 requests ($0.20) and 200,000 GB-s at 1 GiB ($3.33).
+    assert_eq!(function["monthly_after"], "3.53", "{function}");
+    assert_eq!(function["basis"], "declared usage");
+    let table = &change(&plan, "dynamodb.table.Events")["cost"];
+    // 10,000,000 RRU × $0.125/M + 2,000,000 WRU × $0.625/M.
+    assert_eq!(table["monthly_after"], "2.50", "{table}");
+    assert_eq!(table["basis"], "declared usage");
+
+    let impossible = emulator.stack(
+        "impossible.toml",
+        "[stack]\nname = \"d\"\n\n[[lambda.functions]]\nname = \"worker\"\nusage = { invocations_per_month = -1, average_duration_ms = 200 }\n",
+    );
+    emulator
+        .pipectl(&["validate", path_str(&impossible)])
+        .expect_code(1)
+        .expect_stderr("lambda.functions[0].usage");
+}

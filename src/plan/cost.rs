@@ -76,6 +76,8 @@ pub enum Basis {
     UnitPriceOnly,
     /// Measured usage: `usage over 14 days to 2026-12-06` (`Usage::basis`).
     Measured(String),
+    /// The stack file's `usage = {...}`, where nothing was measured.
+    Declared,
 }
 
 impl Basis {
@@ -84,6 +86,7 @@ impl Basis {
             Basis::ListPrice => "list price".into(),
             Basis::UnitPriceOnly => "unit price only".into(),
             Basis::Measured(window) => window.clone(),
+            Basis::Declared => "declared usage".into(),
         }
     }
 }

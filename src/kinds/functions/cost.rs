@@ -40,6 +40,15 @@ fn measured(name: &str, usage: Option<&Usage>) -> Option<Measured> {
     })
 }
 
+/// The file's `usage = {...}`, as a month of use.
+fn declared(usage: Option<&section::FunctionUsage>) -> Option<Measured> {
+    let usage = usage?;
+    Some(Measured {
+        invocations: count(usage.invocations_per_month),
+        milliseconds: count(usage.invocations_per_month) * count(usage.average_duration_ms),
+    })
+}
+
 /// One side of a function: its memory, reservation and architecture, and its measured use.
 fn side(
     memory_mib: i64,
@@ -91,15 +100,23 @@ fn side(
 
 /// The function's cost before (live) and after (the file's memory and reservation; what the
 /// file leaves out keeps the live value).
+/// Measured use first; without it, the file's declared use.
 pub fn function_billable(
     desired: &FunctionDefinition,
     live: Option<&LiveFunction>,
     usage: Option<&Usage>,
+    declared_usage: Option<&section::FunctionUsage>,
 ) -> Billable {
     let architecture = live
         .and_then(|l| l.architecture.clone())
         .unwrap_or_else(|| "x86_64".to_string());
-    let used = measured(&desired.name, usage);
+    let measured_use = measured(&desired.name, usage);
+    let basis = match (&measured_use, usage, declared_usage) {
+        (Some(_), Some(usage), _) => Basis::Measured(usage.basis()),
+        (None, _, Some(_)) => Basis::Declared,
+        _ => Basis::UnitPriceOnly,
+    };
+    let used = measured_use.or_else(|| declared(declared_usage));
     let before = live.map(|l| {
         side(
             l.memory_mib,
@@ -120,10 +137,7 @@ pub fn function_billable(
     Billable {
         before,
         after: Some(side(memory, reserved, &architecture, used.as_ref())),
-        basis: match (&used, usage) {
-            (Some(_), Some(usage)) => Basis::Measured(usage.basis()),
-            _ => Basis::UnitPriceOnly,
-        },
+        basis,
         range: reserved.map(|r| format!("at most {r} reserved × {memory} MiB, {architecture}")),
     }
 }

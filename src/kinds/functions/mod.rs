@@ -501,6 +501,14 @@ fn function_ids(function: &FunctionDefinition) -> Vec<String> {
         .collect()
 }
 
+/// A function's `usage = {...}` in the file.
+fn declared_usage(spec: &crate::spec::StackSpec, name: &str) -> Option<section::FunctionUsage> {
+    spec.entries::<LambdaFunction>()
+        .iter()
+        .find(|f| f.name.get_ref() == name)
+        .and_then(|f| f.usage.as_ref().map(|u| *u.get_ref()))
+}
+
 async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
     let spec = &context.stack.spec;
     let aws = context.aws;
@@ -585,6 +593,7 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
                 desired,
                 live.as_ref(),
                 usage.as_deref(),
+                declared_usage(spec, &desired.name).as_ref(),
             ));
         }
         if let Some(live) = live {

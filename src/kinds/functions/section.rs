@@ -17,6 +17,17 @@ pub struct LambdaFunction {
     #[schemars(with = "Option<ReservedConcurrency>")]
     pub reserved_concurrency: Option<Spanned<ReservedConcurrency>>,
     pub kafka_trigger: Option<KafkaTrigger>,
+    /// Declared use, for the plan's cost when CloudWatch has none (docs/cost.md).
+    #[schemars(with = "Option<FunctionUsage>")]
+    pub usage: Option<Spanned<FunctionUsage>>,
+}
+
+/// `usage = { invocations_per_month = N, average_duration_ms = N }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionUsage {
+    pub invocations_per_month: i64,
+    pub average_duration_ms: i64,
 }
 
 /// `reserved_concurrency = 100` reserves; `reserved_concurrency = "none"` removes a reservation

@@ -23,6 +23,21 @@ pub fn check(spec: &StackSpec, check: &mut Checker) {
 }
 
 fn validate_function(check: &mut Checker, function: &LambdaFunction, base: &str) {
+    if let Some(usage) = &function.usage {
+        let FunctionUsage {
+            invocations_per_month,
+            average_duration_ms,
+        } = *usage.get_ref();
+        // A Lambda invocation runs at most 900 s (its maximum timeout).
+        if invocations_per_month < 0 || !(0..=900_000).contains(&average_duration_ms) {
+            check.error(
+                usage.span(),
+                &format!("{base}.usage"),
+                format!("usage {{ invocations_per_month = {invocations_per_month}, average_duration_ms = {average_duration_ms} }} is not a function's use"),
+                "give invocations_per_month as 0 or more and average_duration_ms between 0 and 900000 (Lambda's longest timeout)",
+            );
+        }
+    }
     check.name(
         &function.name,
         &format!("{base}.name"),

@@ -48,8 +48,15 @@ struct Throughput<'a> {
     capacities: Vec<(Option<String>, Option<&'a Capacity>)>,
 }
 
+/// Where an on-demand month comes from: measured consumption, else the file's declared use.
+#[derive(Clone, Copy)]
+struct UseSources<'a> {
+    measured: Option<&'a Usage>,
+    declared: Option<&'a section::TableUsage>,
+}
+
 impl Throughput<'_> {
-    fn side(&self, table: &str, usage: Option<&Usage>) -> Side {
+    fn side(&self, table: &str, sources: UseSources<'_>) -> Side {
         match self.mode {
             BillingMode::Provisioned => {
                 let mut lines = vec![];
@@ -76,13 +83,30 @@ impl Throughput<'_> {
                 }
                 Side::fixed(lines)
             }
-            BillingMode::PayPerRequest => self.on_demand(table, usage),
+            BillingMode::PayPerRequest => self.on_demand(table, sources),
         }
     }
 
-    /// Request units a month from measured consumption; unknown without it.
-    fn on_demand(&self, table: &str, usage: Option<&Usage>) -> Side {
-        let measured = usage.and_then(|usage| {
+    /// Request units a month from measured consumption, else from the file's declared use;
+    /// unknown without either.
+    fn on_demand(&self, table: &str, sources: UseSources<'_>) -> Side {
+        let declared = sources.declared.map(|declared| {
+            vec![
+                Line::new(
+                    "read request units (declared)",
+                    "dynamodb:read-request",
+                    count(declared.reads_per_month),
+                    "RRU",
+                ),
+                Line::new(
+                    "write request units (declared)",
+                    "dynamodb:write-request",
+                    count(declared.writes_per_month),
+                    "WRU",
+                ),
+            ]
+        });
+        let measured = sources.measured.and_then(|usage| {
             let mut lines = vec![];
             for (index, _) in &self.capacities {
                 let owner = owner(index);
@@ -117,7 +141,7 @@ impl Throughput<'_> {
             }
             Some(lines)
         });
-        match measured {
+        match measured.or(declared) {
             Some(lines) => Side::fixed(lines),
             None => Side {
                 lines: vec![
@@ -175,7 +199,12 @@ pub fn table_billable(
     desired: &TableDefinition,
     live: Option<&LiveTable>,
     usage: Option<&Usage>,
+    declared: Option<&section::TableUsage>,
 ) -> Billable {
+    let sources = UseSources {
+        measured: usage,
+        declared,
+    };
     let before = live.map(|live| Throughput {
         mode: live.billing_mode,
         capacities: std::iter::once((None, live.capacity.as_ref()))
@@ -220,12 +249,13 @@ pub fn table_billable(
             .is_some()
     });
     Billable {
-        before: before.map(|b| b.side(&desired.name, usage)),
-        after: Some(after.side(&desired.name, usage)),
-        basis: match (on_demand, measured) {
-            (false, _) => Basis::ListPrice,
-            (true, Some(usage)) => Basis::Measured(usage.basis()),
-            (true, None) => Basis::UnitPriceOnly,
+        before: before.map(|b| b.side(&desired.name, sources)),
+        after: Some(after.side(&desired.name, sources)),
+        basis: match (on_demand, measured, declared) {
+            (false, _, _) => Basis::ListPrice,
+            (true, Some(usage), _) => Basis::Measured(usage.basis()),
+            (true, None, Some(_)) => Basis::Declared,
+            (true, None, None) => Basis::UnitPriceOnly,
         },
         range: None,
     }

@@ -416,10 +416,16 @@ async fn plan_tables(context: &PlanContext<'_>) -> Result<KindPlan> {
         }
         let table_id = format!("dynamodb.table.{}", desired.name);
         if let Some(change) = changes.iter_mut().find(|c| c.id.to_string() == table_id) {
+            let declared = spec
+                .entries::<DynamoDbTable>()
+                .iter()
+                .find(|t| *t.name.get_ref() == desired.name)
+                .and_then(|t| t.usage.as_ref().map(|u| *u.get_ref()));
             change.billable = Some(cost::table_billable(
                 desired,
                 live.as_ref(),
                 usage.as_deref(),
+                declared.as_ref(),
             ));
         }
         out.changes.extend(stamped(changes, live));

@@ -27,6 +27,18 @@ pub struct DynamoDbTable {
     pub contributor_insights: Option<bool>,
     /// What Contributor Insights tracks when on. Absent: ACCESSED_AND_THROTTLED_KEYS.
     pub contributor_insights_mode: Option<InsightsMode>,
+    /// Declared on-demand use, for the plan's cost when CloudWatch has none (docs/cost.md).
+    #[schemars(with = "Option<TableUsage>")]
+    pub usage: Option<Spanned<TableUsage>>,
+}
+
+/// `usage = { reads_per_month = N, writes_per_month = N }`: read and write request units a
+/// month (the table's, indexes included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TableUsage {
+    pub reads_per_month: i64,
+    pub writes_per_month: i64,
 }
 
 /// What Contributor Insights tracks (UpdateContributorInsights `ContributorInsightsMode`).

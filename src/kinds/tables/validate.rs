@@ -25,6 +25,20 @@ pub fn check(spec: &StackSpec, check: &mut Checker) {
 }
 
 fn validate_table(check: &mut Checker, table: &DynamoDbTable, base: &str) {
+    if let Some(usage) = &table.usage {
+        let TableUsage {
+            reads_per_month,
+            writes_per_month,
+        } = *usage.get_ref();
+        if reads_per_month < 0 || writes_per_month < 0 {
+            check.error(
+                usage.span(),
+                &format!("{base}.usage"),
+                "usage counts request units a month: it cannot be negative".to_string(),
+                "give reads_per_month and writes_per_month as 0 or more",
+            );
+        }
+    }
     check.name(
         &table.name,
         &format!("{base}.name"),
