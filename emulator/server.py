@@ -106,6 +106,9 @@ class Settings:
     # causes DescribeContributorInsights documents for FailureException ("rule_limit",
     # "rules_denied", "service_linked_role", "internal").
     contributor_insights_failure: dict = field(default_factory=dict)
+    # Price List: {usagetype: "USD per unit"} replacing the fixture's price (AWS publishing new
+    # prices), for `pipectl prices update`.
+    price_overrides: dict = field(default_factory=dict)
     # EKS: DescribeCluster answers this endpoint (e.g. the fake API server) instead of moto's.
     eks_endpoint: str | None = None
     # EKS: cluster name -> status to report (e.g. {"kafka-logs": "CREATING"}).
@@ -311,6 +314,46 @@ class Layer:
             chunks.close()
         return captured["status"], captured["headers"], payload
 
+    def pricing_GetProducts(self, request):
+        """The Price List Query API's GetProducts (moto has none): the products of
+        emulator/price_list.json of the `ServiceCode` that match every `TERM_MATCH` filter (on a
+        product attribute, or `productFamily`), `MaxResults` (1-100, default 100) a page with a
+        `NextToken`, each entry a JSON string in the offer-file shape (GetProducts API reference:
+        `PriceList` is "a list of JSON strings"; FormatVersion `aws_v1`). The setting
+        `price_overrides` ({usagetype: USD}) stands in for AWS publishing new prices."""
+        params = request.json()
+        service = params.get("ServiceCode") or ""
+        max_results = int(params.get("MaxResults") or 100)
+        if not 1 <= max_results <= 100:
+            raise AwsError(400, "InvalidParameterException", "MaxResults must be between 1 and 100.")
+        filters = params.get("Filters") or []
+        for f in filters:
+            if f.get("Type", "TERM_MATCH") != "TERM_MATCH":
+                raise AwsError(400, "InvalidParameterException", f"Unsupported filter type {f.get('Type')}")
+        overrides = self.settings.price_overrides or {}
+
+        def matches(product: dict) -> bool:
+            attributes = {**product["product"]["attributes"], "productFamily": product["product"]["productFamily"]}
+            return product["serviceCode"] == service and all(attributes.get(f["Field"]) == f["Value"] for f in filters)
+
+        found = []
+        for product in PRICE_LIST:
+            if not matches(product):
+                continue
+            product = copy.deepcopy(product)
+            price = overrides.get(product["product"]["attributes"]["usagetype"])
+            if price is not None:
+                for term in product["terms"]["OnDemand"].values():
+                    for dimension in term["priceDimensions"].values():
+                        dimension["pricePerUnit"]["USD"] = price
+            found.append(json.dumps(product))
+        start = int(params.get("NextToken") or 0)
+        page = found[start:start + max_results]
+        body = {"FormatVersion": "aws_v1", "PriceList": page}
+        if start + max_results < len(found):
+            body["NextToken"] = str(start + max_results)
+        return 200, [("Content-Type", "application/x-amz-json-1.1")], json.dumps(body).encode()
+
     def call_moto_as_json(self, request: "Request") -> tuple[int, list[tuple[str, str]], bytes]:
         """Smithy RPC v2 CBOR, the protocol CloudWatch's current SDKs speak (aws-sdk-cloudwatch
         1.140: `Smithy-Protocol: rpc-v2-cbor`, POST /service/GraniteServiceVersion20100801/
@@ -397,6 +440,8 @@ class Layer:
             handler = getattr(self, f"sagemaker_{request.operation}", None)
             if handler:
                 return handler(request)
+        elif request.service == "pricing" and request.operation == "GetProducts":
+            return self.pricing_GetProducts(request)
         elif request.service == "application-autoscaling" and request.operation == "DeregisterScalableTarget":
             return self.autoscaling_DeregisterScalableTarget(request)
         elif request.service == "eks" and request.method == "GET":
@@ -1377,6 +1422,9 @@ def fault_error(request: "Request", fault: str) -> AwsError:
                             "The level of configured provisioned throughput for the table was exceeded.")
         return AwsError(*THROTTLING.get(request.service, (400, "ThrottlingException", "Rate exceeded")))
     return AwsError(*SERVER_ERRORS.get(request.service, (500, "InternalFailure", "Internal failure")))
+
+
+PRICE_LIST = json.load(open(__file__.rsplit("/", 1)[0] + "/price_list.json"))["products"]
 
 
 def epoch_seconds(value: Any) -> Any:

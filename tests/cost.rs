@@ -260,3 +260,52 @@ fn declared_usage_prices_what_nothing_measured() {
         .expect_code(1)
         .expect_stderr("lambda.functions[0].usage");
 }
+
+/// `pipectl prices update` reads the list prices from the AWS Price List Query API (the
+/// emulator's GetProducts, in AWS's response shape) into the price cache, says what changed,
+/// and plans then price with them and their date; a region whose products the Price List lacks
+/// is warned about and keeps the earlier prices.
+#[test]
+fn prices_update_reads_the_price_list_into_the_cache_plans_then_use() {
+    let emulator = Emulator::start_with_cluster(
+        r#"{"price_overrides": {"EBS:VolumeUsage.gp3": "0.0900000000"}}"#,
+    );
+    emulator
+        .pipectl(&["prices", "update"])
+        .expect_code(0)
+        .expect_stdout("us-east-1 ebs:gp3:storage: 0.08 -> 0.09")
+        .expect_stdout("1 price(s) changed; 18 read for us-east-1");
+    let cache: Value = serde_json::from_str(
+        &std::fs::read_to_string(emulator.dir().join("prices.json")).expect("the cache"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        cache["regions"]["us-east-1"]["ebs:gp3:storage"]["price"],
+        "0.09"
+    );
+    // gp3 throughput comes per GiB/s-month from the Price List: $40.96 / 1024 = $0.04.
+    assert_eq!(
+        cache["regions"]["us-east-1"]["ebs:gp3:throughput"]["price"],
+        "0.04"
+    );
+
+    let stack = emulator.stack(
+        "k.toml",
+        &brokers_stack("min_replicas = 3\nmax_replicas = 10", FASTER_VOLUMES),
+    );
+    let json = emulator.pipectl(&["plan", path_str(&stack), "-o", "json"]);
+    json.expect_code(0);
+    let plan: Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let volume = &change(&plan, "eks.volume.kafka/data-kafka-broker-0")["cost"];
+    assert_eq!(
+        volume["monthly_before"], "45.00",
+        "500 GiB at $0.09: {volume}"
+    );
+    assert_eq!(volume["price_date"], cache["date"]);
+
+    emulator
+        .pipectl(&["prices", "update", "us-east-2"])
+        .expect_code(0)
+        .expect_stdout("us-east-2 ebs:gp3:storage: none -> 0.08")
+        .expect_stderr("warning: us-east-2 lambda:requests: not found in the Price List");
+}

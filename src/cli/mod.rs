@@ -8,6 +8,7 @@ mod init;
 mod inventory;
 mod meta;
 mod plan;
+mod prices;
 mod show;
 mod stacks;
 mod unlock;
@@ -173,6 +174,8 @@ pub enum Command {
     Schema,
     /// Print a plan saved by `plan --out` (no AWS calls).
     Show(show::ShowArgs),
+    /// The list prices the plan's cost uses: `prices update` reads them from AWS's Price List.
+    Prices(prices::PricesArgs),
     /// Print the version, the git commit and the target it was built for.
     Version(meta::VersionArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -294,6 +297,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Inventory(args) => inventory::run(&cli.global, args).await,
         Command::Unlock(args) => unlock::run(&cli.global, args).await,
         Command::Show(args) => show::run(&cli.global, args),
+        Command::Prices(args) => prices::run(&cli.global, args).await,
         Command::Import(args) => import::run(&cli.global, args).await,
         Command::Init(args) => init::run(args),
         Command::Schema => init::schema(),

@@ -124,7 +124,8 @@ pub async fn build(
         .restrict(&mut plan, &declared)
         .map_err(anyhow::Error::msg)?;
     if let Some(pricing) = &options.cost {
-        let book = PriceBook::builtin(&clients.aws.region, pricing.discount_percent)?;
+        let (book, note) = PriceBook::load(&clients.aws.region, pricing.discount_percent)?;
+        plan.notes.extend(note);
         crate::plan::cost::price_plan(&mut plan, &book);
     }
     drop(context);

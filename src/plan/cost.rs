@@ -207,18 +207,48 @@ pub struct PlanCost {
 
 /// The snapshot of list prices built into the binary (docs/cost.md says where each comes
 /// from).
-const SNAPSHOT: &str = include_str!("prices.json");
+pub const SNAPSHOT: &str = include_str!("prices.json");
 
-#[derive(Deserialize)]
-struct Snapshot {
-    date: String,
-    currency: String,
-    regions: BTreeMap<String, BTreeMap<String, SnapshotPrice>>,
+/// A price book's file: the built-in snapshot, or the cache `prices update` writes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub date: String,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub regions: BTreeMap<String, BTreeMap<String, SnapshotPrice>>,
 }
 
-#[derive(Deserialize)]
-struct SnapshotPrice {
-    price: String,
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SnapshotPrice {
+    pub price: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what: Option<String>,
+}
+
+impl Snapshot {
+    pub fn builtin() -> anyhow::Result<Snapshot> {
+        serde_json::from_str(SNAPSHOT)
+            .map_err(|e| anyhow::anyhow!("the built-in price snapshot is not valid: {e}"))
+    }
+}
+
+/// Where `prices update` keeps the list prices it read: `PIPECTL_PRICES_FILE`, else
+/// `$XDG_CACHE_HOME/pipectl/prices.json`, else `~/.cache/pipectl/prices.json`. Never a path
+/// a stack file names.
+pub fn cache_path() -> Option<std::path::PathBuf> {
+    if let Some(file) = std::env::var_os("PIPECTL_PRICES_FILE").filter(|f| !f.is_empty()) {
+        return Some(file.into());
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cache"))
+        })?;
+    Some(base.join("pipectl").join("prices.json"))
 }
 
 /// The list prices of one region, less a negotiated discount.
@@ -237,8 +267,43 @@ impl PriceBook {
     /// The built-in snapshot's prices for `region` (none for a region it does not cover: every
     /// price is then unknown), less `discount_percent`.
     pub fn builtin(region: &str, discount_percent: Option<Decimal>) -> anyhow::Result<PriceBook> {
-        let snapshot: Snapshot = serde_json::from_str(SNAPSHOT)
-            .map_err(|e| anyhow::anyhow!("the built-in price snapshot is not valid: {e}"))?;
+        PriceBook::of(Snapshot::builtin()?, region, discount_percent)
+    }
+
+    /// The prices `prices update` cached, when they cover `region` and are newer than the
+    /// built-in ones; else the built-in snapshot. A cache that cannot be read is said in the
+    /// note, and the built-in prices are used.
+    pub fn load(
+        region: &str,
+        discount_percent: Option<Decimal>,
+    ) -> anyhow::Result<(PriceBook, Option<String>)> {
+        let builtin = Snapshot::builtin()?;
+        let Some(path) = cache_path().filter(|p| p.exists()) else {
+            return Ok((PriceBook::of(builtin, region, discount_percent)?, None));
+        };
+        let cached = std::fs::read_to_string(&path)
+            .map_err(anyhow::Error::from)
+            .and_then(|text| serde_json::from_str::<Snapshot>(&text).map_err(anyhow::Error::from));
+        match cached {
+            Ok(cached) if cached.regions.contains_key(region) && cached.date >= builtin.date => {
+                Ok((PriceBook::of(cached, region, discount_percent)?, None))
+            }
+            Ok(_) => Ok((PriceBook::of(builtin, region, discount_percent)?, None)),
+            Err(error) => Ok((
+                PriceBook::of(builtin, region, discount_percent)?,
+                Some(format!(
+                    "cost: the price cache {} could not be read ({error}); the built-in prices are used: run `pipectl prices update` again, or delete the file",
+                    path.display()
+                )),
+            )),
+        }
+    }
+
+    fn of(
+        snapshot: Snapshot,
+        region: &str,
+        discount_percent: Option<Decimal>,
+    ) -> anyhow::Result<PriceBook> {
         let mut prices = BTreeMap::new();
         for (sku, entry) in snapshot.regions.get(region).into_iter().flatten() {
             let price = Decimal::from_str(&entry.price).map_err(|e| {

@@ -10,6 +10,7 @@ pub mod calls;
 pub mod eks;
 pub mod kafka;
 pub mod lock;
+pub mod prices;
 pub mod quota;
 pub mod usage;
 pub mod wait;
@@ -100,6 +101,9 @@ pub struct Aws {
     pub secretsmanager: aws_sdk_secretsmanager::Client,
     /// Measured usage for cost (GetMetricData only).
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// The Price List Query API (`prices update`), which AWS serves in us-east-1 for every
+    /// region's prices.
+    pub pricing: aws_sdk_pricing::Client,
     /// The same credentials the clients use, for signing EKS tokens.
     pub credentials: aws_credential_types::provider::SharedCredentialsProvider,
     pub wait: wait::WaitSettings,
@@ -317,12 +321,21 @@ impl Aws {
             ec2: client!(aws_sdk_ec2, "ec2", paced),
             secretsmanager: client!(aws_sdk_secretsmanager, "secretsmanager"),
             cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
+            pricing: aws_sdk_pricing::Client::from_conf(
+                aws_sdk_pricing::config::Builder::from(&config)
+                    .region(Region::new(PRICE_LIST_REGION))
+                    .interceptor(calls::CallLog::new("pricing"))
+                    .build(),
+            ),
             credentials,
             wait: connection.wait.clone(),
             region: region.to_string(),
         })
     }
 }
+
+/// Where the Price List Query API is served (it answers for every region).
+const PRICE_LIST_REGION: &str = "us-east-1";
 
 /// The HTTPS client the SDK would use by default (rustls with aws-lc, the connector settings and
 /// sleep the SDK passes, and HTTP(S)_PROXY / NO_PROXY from the environment), built here so the

@@ -519,6 +519,12 @@ impl Emulator {
             .env("AWS_REGION", REGION)
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("NO_COLOR", "1")
+            // Each test's own price cache (none unless it runs `prices update`): a cache the
+            // developer's `prices update` left in ~/.cache must not change what tests price.
+            .env(
+                "PIPECTL_PRICES_FILE",
+                self.workdir.path().join("prices.json"),
+            )
             .env_remove("AWS_PROFILE")
             .env(
                 "KUBECONFIG",
