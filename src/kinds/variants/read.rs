@@ -179,16 +179,12 @@ pub(super) async fn read_inference_components(
     Ok(found)
 }
 
-/// Each variant's instance type, from the endpoint config (one DescribeEndpointConfig).
-async fn read_instance_types(
+/// One DescribeEndpointConfig.
+async fn describe_endpoint_config(
     aws: &Aws,
-    config_name: Option<&str>,
-) -> Result<BTreeMap<String, String>> {
-    let Some(config_name) = config_name else {
-        return Ok(BTreeMap::new());
-    };
-    let config = aws
-        .sagemaker
+    config_name: &str,
+) -> Result<aws_sdk_sagemaker::operation::describe_endpoint_config::DescribeEndpointConfigOutput> {
+    aws.sagemaker
         .describe_endpoint_config()
         .endpoint_config_name(config_name)
         .send()
@@ -198,7 +194,18 @@ async fn read_instance_types(
                 "DescribeEndpointConfig {config_name} failed: {}",
                 describe_sdk_error(&e)
             )
-        })?;
+        })
+}
+
+/// Each variant's instance type, from the endpoint config (one DescribeEndpointConfig).
+async fn read_instance_types(
+    aws: &Aws,
+    config_name: Option<&str>,
+) -> Result<BTreeMap<String, String>> {
+    let Some(config_name) = config_name else {
+        return Ok(BTreeMap::new());
+    };
+    let config = describe_endpoint_config(aws, config_name).await?;
     Ok(config
         .production_variants()
         .iter()
@@ -219,18 +226,7 @@ pub(super) async fn read_container_modes(
     let Some(config_name) = config_name else {
         return Ok(vec![]);
     };
-    let config = aws
-        .sagemaker
-        .describe_endpoint_config()
-        .endpoint_config_name(config_name)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "DescribeEndpointConfig {config_name} failed: {}",
-                describe_sdk_error(&e)
-            )
-        })?;
+    let config = describe_endpoint_config(aws, config_name).await?;
     let Some(model) = config
         .production_variants()
         .iter()
