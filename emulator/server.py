@@ -99,6 +99,9 @@ class Settings:
     # states a table can fall into by itself (DescribeTable API reference, TableDescription:
     # INACCESSIBLE_ENCRYPTION_CREDENTIALS, ARCHIVING, ARCHIVED).
     table_status: dict = field(default_factory=dict)
+    # DynamoDB: table name -> TableSizeBytes to report (moto reports 0 whatever the table holds;
+    # AWS refreshes the figure about every six hours: DescribeTable API reference).
+    table_size_bytes: dict = field(default_factory=dict)
     # SageMaker: endpoint name -> {"status": EndpointStatus, "reason": FailureReason} to report
     # (DescribeEndpoint API reference: OutOfService, Failed, ... with FailureReason).
     endpoint_status: dict = field(default_factory=dict)
@@ -936,6 +939,9 @@ class Layer:
         with self.lock:
             if (region, name) in self.table_busy:
                 table["TableStatus"] = "UPDATING"
+            size = self.settings.table_size_bytes.get(name)
+            if size is not None:
+                table["TableSizeBytes"] = size
             forced = self.settings.table_status.get(name)
             if forced:
                 table["TableStatus"] = forced.get("status", "ACTIVE")

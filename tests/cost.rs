@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_matches_schema, brokers_stack, path_str, Emulator};
+use common::{assert_matches_schema, aws_cli, brokers_stack, path_str, Emulator};
 use serde_json::Value;
 
 /// The broker volumes at the gp3 baseline (3,000 IOPS, 125 MiB/s) raised to 6,000 / 250.
@@ -232,8 +232,24 @@ async fn the_seed_stacks_cost_centres_are_priced() {
 /// is billed by use, said as `declared usage`; negative or impossible use is refused offline.
 #[test]
 fn declared_usage_prices_what_nothing_measured() {
-    let emulator = Emulator::start("{}");
+    // 4 GiB stored: DynamoDB Standard storage, $0.25 per GB-month = $1.00.
+    let emulator = Emulator::start(r#"{"table_size_bytes": {"Events": 4294967296}}"#);
     emulator.seed_functions(&["worker"]);
+    aws_cli(
+        &[
+            "dynamodb",
+            "create-table",
+            "--table-name",
+            "Events",
+            "--billing-mode",
+            "PAY_PER_REQUEST",
+            "--attribute-definitions",
+            "AttributeName=id,AttributeType=S",
+            "--key-schema",
+            "AttributeName=id,KeyType=HASH",
+        ],
+        Some(&emulator.endpoint),
+    );
     let stack = emulator.stack(
         "declared.toml",
         "[stack]\nname = \"d\"\n\n[[lambda.functions]]\nname = \"worker\"\nmemory_mib = 1024\nusage = { invocations_per_month = 1000000, average_duration_ms = 200 }\n\n[[dynamodb.tables]]\nname = \"Events\"\nbilling_mode = \"PAY_PER_REQUEST\"\npartition_key = { name = \"id\", type = \"S\" }\nusage = { reads_per_month = 10000000, writes_per_month = 2000000 }\n",
@@ -247,9 +263,15 @@ fn declared_usage_prices_what_nothing_measured() {
     assert_eq!(function["monthly_after"], "3.53", "{function}");
     assert_eq!(function["basis"], "declared usage");
     let table = &change(&plan, "dynamodb.table.Events")["cost"];
-    // 10,000,000 RRU × $0.125/M + 2,000,000 WRU × $0.625/M.
-    assert_eq!(table["monthly_after"], "2.50", "{table}");
+    // 10,000,000 RRU × $0.125/M + 2,000,000 WRU × $0.625/M, and 4 GB stored × $0.25.
+    assert_eq!(table["monthly_after"], "3.50", "{table}");
+    assert_eq!(table["monthly_before"], "3.50", "{table}");
     assert_eq!(table["basis"], "declared usage");
+    let storage = table["components"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "table storage"))
+        .expect("a storage component");
+    assert_eq!(storage["monthly"], "1.00", "{storage}");
 
     let impossible = emulator.stack(
         "impossible.toml",
@@ -274,7 +296,7 @@ fn prices_update_reads_the_price_list_into_the_cache_plans_then_use() {
         .pipectl(&["prices", "update"])
         .expect_code(0)
         .expect_stdout("us-east-1 ebs:gp3:storage: 0.08 -> 0.09")
-        .expect_stdout("1 price(s) changed; 18 read for us-east-1");
+        .expect_stdout("1 price(s) changed; 19 read for us-east-1");
     let cache: Value = serde_json::from_str(
         &std::fs::read_to_string(emulator.dir().join("prices.json")).expect("the cache"),
     )

@@ -161,6 +161,14 @@ const WANTED: &[Wanted] = &[
         1,
     ),
     wanted(
+        "dynamodb:storage",
+        "AmazonDynamoDB",
+        &[],
+        "TimedStorage-ByteHrs",
+        "GB-Mo",
+        1,
+    ),
+    wanted(
         "dynamodb:read-request",
         "AmazonDynamoDB",
         &[],

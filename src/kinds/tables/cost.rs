@@ -193,6 +193,26 @@ fn line(
     }
 }
 
+/// The table's storage, GB-months of its `TableSizeBytes` (a GB of 2^30 bytes), by table class
+/// (STANDARD priced; STANDARD_INFREQUENT_ACCESS has its own price, not in the book: unknown). A
+/// table the plan creates starts empty.
+fn storage_line(live: Option<&LiveTable>) -> Line {
+    let (bytes, standard) = live.and_then(|l| l.storage).unwrap_or((0, true));
+    let gb = (count(bytes) / count(1 << 30)).round_dp(3);
+    let sku = if standard {
+        "dynamodb:storage"
+    } else {
+        "dynamodb:storage-infrequent-access"
+    };
+    Line::new("table storage", sku, gb, "GB-Mo")
+}
+
+/// A side with the table's storage added to what its throughput bills.
+fn with_storage(mut side: Side, live: Option<&LiveTable>) -> Side {
+    side.lines.push(storage_line(live));
+    side
+}
+
 /// The table's cost before (live) and after (the file's mode and capacities; a capacity the
 /// file leaves out keeps the live one).
 pub fn table_billable(
@@ -249,8 +269,8 @@ pub fn table_billable(
             .is_some()
     });
     Billable {
-        before: before.map(|b| b.side(&desired.name, sources)),
-        after: Some(after.side(&desired.name, sources)),
+        before: before.map(|b| with_storage(b.side(&desired.name, sources), live)),
+        after: Some(with_storage(after.side(&desired.name, sources), live)),
         basis: match (on_demand, measured, declared) {
             (false, _, _) => Basis::ListPrice,
             (true, Some(usage), _) => Basis::Measured(usage.basis()),

@@ -476,6 +476,7 @@ mod tests {
             arn: Some("arn:aws:dynamodb:us-east-1:123456789012:table/logs".into()),
             created_indexes,
             archival_reason: None,
+            storage: None,
             owner: None,
             name: "logs".into(),
             status: "ACTIVE".into(),

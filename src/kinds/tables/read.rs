@@ -24,6 +24,10 @@ pub struct LiveTable {
     /// Why DynamoDB archived the table (`ArchivalSummary.ArchivalReason`), when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archival_reason: Option<String>,
+    /// `TableSizeBytes` (DynamoDB refreshes it about every six hours) and whether the table
+    /// class is STANDARD (priced for cost; not fingerprinted: it moves by itself).
+    #[serde(skip)]
+    pub storage: Option<(i64, bool)>,
     /// The stack its `pipectl:stack` tag names.
     #[serde(default)]
     pub owner: Option<String>,
@@ -146,6 +150,13 @@ pub(super) fn live_from_description(table: &TableDescription) -> LiveTable {
             .archival_summary()
             .and_then(|summary| summary.archival_reason())
             .map(str::to_string),
+        storage: table.table_size_bytes().map(|bytes| {
+            let standard = table
+                .table_class_summary()
+                .and_then(|c| c.table_class())
+                .is_none_or(|c| c.as_str() == "STANDARD");
+            (bytes, standard)
+        }),
         billing_mode,
         capacity: table
             .provisioned_throughput()
