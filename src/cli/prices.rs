@@ -124,8 +124,9 @@ pub async fn run(global: &GlobalArgs, args: &PricesArgs) -> Result<u8> {
 
 /// Today's date, UTC (`2026-12-06`).
 fn today() -> String {
-    aws_smithy_types::DateTime::from(std::time::SystemTime::now())
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .map(|t| t.chars().take(10).collect())
-        .unwrap_or_default()
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    crate::plan::usage::utc_date(now)
 }

@@ -511,9 +511,10 @@ pub fn count(n: i64) -> Decimal {
     Decimal::from(n)
 }
 
-/// A decimal literal of the price snapshot's or a test's (`"0.08"`).
+/// A decimal literal in a test (`"0.08"`).
+#[cfg(test)]
 pub fn decimal(text: &str) -> Decimal {
-    Decimal::from_str(text).unwrap_or_default()
+    Decimal::from_str(text).expect("a decimal literal")
 }
 
 #[cfg(test)]

@@ -31,6 +31,14 @@ impl Metric {
     }
 }
 
+/// The UTC date of a time in seconds since the epoch (`2026-12-06`).
+pub fn utc_date(epoch_seconds: i64) -> String {
+    aws_smithy_types::DateTime::from_secs(epoch_seconds)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .map(|t| t.chars().take(10).collect())
+        .unwrap_or_default()
+}
+
 /// The sums read, and the window they cover.
 #[derive(Debug, Clone, Default)]
 pub struct Usage {

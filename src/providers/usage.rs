@@ -23,10 +23,7 @@ pub async fn read_usage(aws: &Aws, metrics: &[Metric], days: i64) -> Result<Usag
         .unwrap_or_default();
     let end = now - now.rem_euclid(DAY_SECONDS);
     let start = end - days * DAY_SECONDS;
-    let until = aws_smithy_types::DateTime::from_secs(end - DAY_SECONDS)
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .map(|t| t.chars().take(10).collect())
-        .unwrap_or_default();
+    let until = crate::plan::usage::utc_date(end - DAY_SECONDS);
     let mut sums = BTreeMap::new();
     for (chunk_index, chunk) in metrics.chunks(QUERIES_PER_CALL).enumerate() {
         let queries: Vec<MetricDataQuery> = chunk
@@ -61,7 +58,10 @@ pub async fn read_usage(aws: &Aws, metrics: &[Metric], days: i64) -> Result<Usag
                     continue;
                 }
                 let total: f64 = result.values().iter().sum();
-                let total = Decimal::try_from(total).unwrap_or_default();
+                // A sum that is no number stays unknown rather than becoming 0.
+                let Ok(total) = Decimal::try_from(total) else {
+                    continue;
+                };
                 *sums.entry(metric.clone()).or_insert(Decimal::ZERO) += total;
             }
             token = page.next_token().map(str::to_string);

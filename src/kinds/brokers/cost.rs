@@ -4,8 +4,6 @@
 //! carries the volumes it may add (a StatefulSet keeps its claims when it scales in, so the
 //! volumes that exist are the floor, and `max_replicas` volumes the ceiling).
 
-use rust_decimal::Decimal;
-
 use super::hpa::AutoscalerDefinition;
 use super::storage::{EbsVolume, VolumeDefinition};
 use crate::plan::cost::{count, Basis, Billable, Line, Side};
@@ -127,9 +125,7 @@ pub fn headroom_billable(
 ) -> Billable {
     let existing = existing as i64;
     let side = |max: i64, settings: &VolumeSettings| {
-        let mut side = Side::scaled(settings.lines(), 0, 0, (max - existing).max(0));
-        side.now = Some(Decimal::ZERO);
-        side
+        Side::scaled(settings.lines(), 0, 0, (max - existing).max(0))
     };
     Billable {
         before: live_max.map(|max| side(max, per_volume.0)),

@@ -34,9 +34,10 @@ struct Measured {
 fn measured(name: &str, usage: Option<&Usage>) -> Option<Measured> {
     let usage = usage?;
     let metric = |metric: &str| Metric::new(NAMESPACE, metric, &[("FunctionName", name)]);
+    // Both are needed: invocations without their duration would price compute as $0.
     Some(Measured {
         invocations: usage.monthly(&metric("Invocations"))?,
-        milliseconds: usage.monthly(&metric("Duration")).unwrap_or_default(),
+        milliseconds: usage.monthly(&metric("Duration"))?,
     })
 }
 
@@ -139,5 +140,26 @@ pub fn function_billable(
         after: Some(side(memory, reserved, &architecture, used.as_ref())),
         basis,
         range: reserved.map(|r| format!("at most {r} reserved × {memory} MiB, {architecture}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Invocations without their duration are not a month of use: compute would be $0.
+    #[test]
+    fn a_month_needs_both_invocations_and_duration() {
+        let invocations = Metric::new(NAMESPACE, "Invocations", &[("FunctionName", "f")]);
+        let duration = Metric::new(NAMESPACE, "Duration", &[("FunctionName", "f")]);
+        let mut usage = Usage {
+            days: 14,
+            until: "2026-12-05".into(),
+            sums: std::collections::BTreeMap::from([(invocations, count(1_400_000))]),
+        };
+        assert!(measured("f", Some(&usage)).is_none());
+        usage.sums.insert(duration, count(1_400_000 * 100));
+        let used = measured("f", Some(&usage)).expect("both metrics");
+        assert_eq!(used.milliseconds, used.invocations * count(100));
     }
 }
