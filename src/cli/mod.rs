@@ -7,6 +7,7 @@ mod import;
 mod init;
 mod inventory;
 mod meta;
+mod permissions;
 mod plan;
 mod prices;
 mod show;
@@ -174,6 +175,9 @@ pub enum Command {
     Schema,
     /// Print a plan saved by `plan --out` (no AWS calls).
     Show(show::ShowArgs),
+    /// Exactly what a command needs to be allowed to do for a stack: an IAM policy
+    /// (JSON, Terraform, CloudFormation), Kubernetes RBAC, or Kafka ACLs.
+    Permissions(permissions::PermissionsArgs),
     /// The list prices the plan's cost uses: `prices update` reads them from AWS's Price List.
     Prices(prices::PricesArgs),
     /// Print the version, the git commit and the target it was built for.
@@ -298,6 +302,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Unlock(args) => unlock::run(&cli.global, args).await,
         Command::Show(args) => show::run(&cli.global, args),
         Command::Prices(args) => prices::run(&cli.global, args).await,
+        Command::Permissions(args) => permissions::run(&cli.global, args).await,
         Command::Import(args) => import::run(&cli.global, args).await,
         Command::Init(args) => init::run(args),
         Command::Schema => init::schema(),

@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod build;
 pub mod import;
+pub mod permissions;
 pub mod registry;
 
 use anyhow::Result;

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use futures::future::BoxFuture;
 
+use crate::plan::permissions::{Permissions, Scope};
 use crate::plan::targets::Targets;
 use crate::plan::{Change, IgnoredField, PlanError, Step};
 use crate::progress::StepProgress;
@@ -229,6 +230,11 @@ pub trait Kind: Sync {
     fn usage_metrics(&self, _spec: &crate::spec::StackSpec) -> Vec<crate::plan::usage::Metric> {
         vec![]
     }
+    /// What it must be allowed to do for this stack: for every call it makes, the IAM action
+    /// and ARN, the Kubernetes verb and resource, the Kafka operation (`pipectl permissions`).
+    fn permissions(&self, _spec: &crate::spec::StackSpec, _scope: &Scope) -> Permissions {
+        Permissions::default()
+    }
     /// Reads what its flags name (or `--tag`/`--name-prefix` discover) and writes its sections
     /// of the stack file; none when nothing of it was asked for.
     fn import<'a>(
@@ -296,6 +302,11 @@ pub trait TypedKind: Sync {
         vec![]
     }
 
+    /// What it must be allowed to do for this stack (`Kind::permissions`).
+    fn permissions(_spec: &crate::spec::StackSpec, _scope: &Scope) -> Permissions {
+        Permissions::default()
+    }
+
     /// A step of this kind: its description, the API calls it makes and the operation.
     fn step(
         description: String,
@@ -329,6 +340,10 @@ impl<T: TypedKind> Kind for T {
 
     fn usage_metrics(&self, spec: &crate::spec::StackSpec) -> Vec<crate::plan::usage::Metric> {
         T::usage_metrics(spec)
+    }
+
+    fn permissions(&self, spec: &crate::spec::StackSpec, scope: &Scope) -> Permissions {
+        T::permissions(spec, scope)
     }
 
     fn import<'a>(

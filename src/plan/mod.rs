@@ -5,6 +5,7 @@
 pub mod cost;
 pub mod document;
 pub mod inventory;
+pub mod permissions;
 pub mod targets;
 pub mod usage;
 

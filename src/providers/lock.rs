@@ -645,3 +645,27 @@ mod tests {
         assert!(holder_from(&nobody).starts_with("unknown@"));
     }
 }
+
+/// What apply's lock needs in the lock table (the Service Authorization Reference: every
+/// action here has DynamoDB's `table` resource type).
+pub fn permissions(
+    table: &str,
+    scope: &crate::plan::permissions::Scope,
+) -> crate::plan::permissions::Permissions {
+    use crate::plan::permissions::{Permissions, WRITE};
+    let mut out = Permissions::default();
+    let arn = || scope.arn("dynamodb", &format!("table/{table}"));
+    for action in [
+        "dynamodb:DescribeTable",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    ] {
+        out.aws(action, arn(), WRITE);
+    }
+    let from = out.aws.len();
+    out.aws("dynamodb:CreateTable", arn(), WRITE);
+    out.only_when(from, "the lock table does not exist yet (the first apply in the account)");
+    out
+}

@@ -4,6 +4,7 @@
 
 pub mod cost;
 pub mod markdown;
+pub mod permissions;
 pub mod text;
 
 use serde::Serialize;

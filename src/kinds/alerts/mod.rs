@@ -6,6 +6,7 @@
 
 pub mod import;
 pub mod limits;
+mod permissions;
 pub mod section;
 mod selection;
 mod validate;
@@ -125,6 +126,13 @@ impl TypedKind for Alerts {
 
     fn offline_checks() -> Option<crate::spec::validate::KindCheck> {
         Some(validate::check)
+    }
+
+    fn permissions(
+        spec: &crate::spec::StackSpec,
+        scope: &crate::plan::permissions::Scope,
+    ) -> crate::plan::permissions::Permissions {
+        permissions::permissions(spec, scope)
     }
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {

@@ -14,6 +14,7 @@ pub mod cost;
 pub mod hpa;
 pub mod import;
 pub mod limits;
+mod permissions;
 pub mod section;
 pub mod storage;
 mod validate;
@@ -73,6 +74,14 @@ impl Kind for Brokers {
 
     fn offline_checks(&self) -> Option<crate::spec::validate::KindCheck> {
         Some(validate::check)
+    }
+
+    fn permissions(
+        &self,
+        spec: &crate::spec::StackSpec,
+        scope: &crate::plan::permissions::Scope,
+    ) -> crate::plan::permissions::Permissions {
+        permissions::permissions(spec, scope)
     }
 
     fn operation_schemas(

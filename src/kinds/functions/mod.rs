@@ -47,6 +47,7 @@ use crate::providers::{describe_sdk_error, Aws};
 use section::{ConsumptionMode, LambdaFunction, ReservedConcurrency};
 
 mod execute;
+mod permissions;
 mod read;
 pub use execute::*;
 pub use read::*;
@@ -221,8 +222,10 @@ impl FunctionOperation {
             FunctionOperation::DeleteConcurrency { .. } => {
                 vec!["lambda:DeleteFunctionConcurrency"]
             }
+            // Lambda checks TagResource for the tags CreateEventSourceMapping carries.
             FunctionOperation::CreateMapping { .. } => vec![
                 "lambda:CreateEventSourceMapping",
+                "lambda:TagResource",
                 "lambda:GetEventSourceMapping",
             ],
             FunctionOperation::UpdateMapping { .. } => vec![
@@ -451,6 +454,13 @@ impl TypedKind for Functions {
 
     fn usage_metrics(spec: &crate::spec::StackSpec) -> Vec<crate::plan::usage::Metric> {
         cost::usage_metrics(spec)
+    }
+
+    fn permissions(
+        spec: &crate::spec::StackSpec,
+        scope: &crate::plan::permissions::Scope,
+    ) -> crate::plan::permissions::Permissions {
+        permissions::permissions(spec, scope)
     }
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {

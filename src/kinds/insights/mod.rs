@@ -4,6 +4,8 @@
 //! registry. Its changes wait for the table's lane (`after_lane`), so a table or index created
 //! in the same apply exists before its insights are enabled, whatever the registry's order.
 
+mod permissions;
+
 use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::types::{ContributorInsightsAction, ContributorInsightsStatus};
 use futures::future::BoxFuture;
@@ -65,10 +67,16 @@ pub struct InsightsOperation {
 
 impl InsightsOperation {
     pub fn api_calls(&self) -> Vec<&'static str> {
-        vec![
+        let mut calls = vec![
             "dynamodb:UpdateContributorInsights",
             "dynamodb:DescribeContributorInsights",
-        ]
+        ];
+        if self.enable {
+            // IAM checks the caller for the service-linked role DynamoDB creates on the
+            // account's first enable.
+            calls.push("iam:CreateServiceLinkedRole");
+        }
+        calls
     }
 }
 
@@ -80,6 +88,13 @@ impl TypedKind for ContributorInsights {
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {
         Box::pin(plan_insights(context))
+    }
+
+    fn permissions(
+        spec: &StackSpec,
+        scope: &crate::plan::permissions::Scope,
+    ) -> crate::plan::permissions::Permissions {
+        permissions::permissions(spec, scope)
     }
 
     fn run<'a>(

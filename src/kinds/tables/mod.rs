@@ -11,6 +11,7 @@ pub mod contributor_insights;
 pub mod cost;
 pub mod import;
 pub mod limits;
+pub mod permissions;
 pub mod section;
 mod validate;
 use futures::future::BoxFuture;
@@ -273,14 +274,25 @@ impl TableOperation {
 
     /// The API calls apply makes for it, as IAM names them: the change, then the wait's reads.
     pub fn api_calls(&self) -> Vec<&'static str> {
-        let call = match self {
-            TableOperation::CreateTable { .. } => "dynamodb:CreateTable",
-            TableOperation::UpdateTable { .. }
-            | TableOperation::CreateIndex { .. }
-            | TableOperation::DeleteIndex { .. } => "dynamodb:UpdateTable",
-            TableOperation::TagOwner { .. } => return vec!["dynamodb:TagResource"],
-        };
-        vec![call, "dynamodb:DescribeTable"]
+        match self {
+            // DynamoDB checks TagResource for the tags CreateTable carries.
+            TableOperation::CreateTable { .. } => vec![
+                "dynamodb:CreateTable",
+                "dynamodb:TagResource",
+                "dynamodb:DescribeTable",
+            ],
+            TableOperation::UpdateTable { .. } => {
+                vec!["dynamodb:UpdateTable", "dynamodb:DescribeTable"]
+            }
+            // The index is recorded in the table's `pipectl:indexes` tag once it is made.
+            TableOperation::CreateIndex { .. } | TableOperation::DeleteIndex { .. } => vec![
+                "dynamodb:UpdateTable",
+                "dynamodb:DescribeTable",
+                "dynamodb:ListTagsOfResource",
+                "dynamodb:TagResource",
+            ],
+            TableOperation::TagOwner { .. } => vec!["dynamodb:TagResource"],
+        }
     }
 }
 
@@ -324,6 +336,13 @@ impl TypedKind for Tables {
         context: &'a crate::kinds::kind::ImportContext<'a>,
     ) -> BoxFuture<'a, Result<Option<crate::kinds::kind::ImportedPart>>> {
         Box::pin(import::import(context))
+    }
+
+    fn permissions(
+        spec: &crate::spec::StackSpec,
+        scope: &crate::plan::permissions::Scope,
+    ) -> crate::plan::permissions::Permissions {
+        permissions::permissions(spec, scope)
     }
 
     fn sections() -> Vec<crate::spec::SectionKind> {

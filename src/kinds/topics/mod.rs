@@ -10,6 +10,7 @@
 
 pub mod import;
 pub mod limits;
+mod permissions;
 pub mod section;
 mod validate;
 use std::collections::BTreeMap;
@@ -190,6 +191,13 @@ impl TypedKind for Topics {
 
     fn offline_checks() -> Option<crate::spec::validate::KindCheck> {
         Some(validate::check)
+    }
+
+    fn permissions(
+        spec: &StackSpec,
+        scope: &crate::plan::permissions::Scope,
+    ) -> crate::plan::permissions::Permissions {
+        permissions::permissions(spec, scope)
     }
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {

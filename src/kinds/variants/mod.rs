@@ -42,6 +42,7 @@ use section::SageMakerEndpoint;
 
 mod diff;
 mod execute;
+mod permissions;
 mod read;
 pub use diff::*;
 pub use execute::*;
@@ -163,7 +164,12 @@ impl VariantOperation {
     pub fn api_calls(&self) -> Vec<&'static str> {
         vec![match self {
             VariantOperation::RegisterTarget { .. } => {
-                "application-autoscaling:RegisterScalableTarget"
+                // IAM also checks the caller for the service-linked role Application Auto
+                // Scaling creates at the account's first registration.
+                return vec![
+                    "application-autoscaling:RegisterScalableTarget",
+                    "iam:CreateServiceLinkedRole",
+                ];
             }
             VariantOperation::PutPolicy { .. } => "application-autoscaling:PutScalingPolicy",
             VariantOperation::DeletePolicy { .. } => "application-autoscaling:DeleteScalingPolicy",
@@ -219,6 +225,13 @@ impl TypedKind for Variants {
 
     fn offline_checks() -> Option<crate::spec::validate::KindCheck> {
         Some(validate::check)
+    }
+
+    fn permissions(
+        spec: &crate::spec::StackSpec,
+        scope: &crate::plan::permissions::Scope,
+    ) -> crate::plan::permissions::Permissions {
+        permissions::permissions(spec, scope)
     }
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {

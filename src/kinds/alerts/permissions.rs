@@ -1,0 +1,81 @@
+//! What the alerts kind calls in Kubernetes: its PrometheusRule and dashboard ConfigMap by
+//! name in the stack's namespace (read whenever the file names a cluster, to find ones a
+//! removed `[kafka.alerts]` left behind), and the Prometheus objects that decide whether the
+//! rule is loaded.
+
+use crate::plan::permissions::{Command, KubeGrant, Permissions, Scope, READ, WRITE};
+use crate::providers::eks::section::EksSection;
+use crate::spec::StackSpec;
+
+use super::section::KafkaAlerts;
+
+const RULES: (&str, &str) = ("monitoring.coreos.com", "prometheusrules");
+const CONFIG_MAPS: (&str, &str) = ("", "configmaps");
+
+fn grant(
+    (group, resource): (&'static str, &'static str),
+    verb: &'static str,
+    namespace: Option<&str>,
+    names: Vec<String>,
+    commands: &'static [Command],
+    changes: Option<String>,
+) -> KubeGrant {
+    KubeGrant {
+        group,
+        resource,
+        verb,
+        namespace: namespace.map(str::to_string),
+        names,
+        commands,
+        changes,
+        when: None,
+    }
+}
+
+pub fn permissions(spec: &StackSpec, _scope: &Scope) -> Permissions {
+    let mut out = Permissions::default();
+    let Some(eks) = spec.section::<EksSection>() else {
+        return out;
+    };
+    let namespace = eks.namespace.get_ref().as_str();
+    let stack = spec.stack.name.get_ref();
+    let rule = vec![super::rule_name(stack)];
+    let dashboard = vec![super::dashboard_name(stack)];
+    let rule_changes = Some(format!("{}.{namespace}/", super::RULE.prefix()));
+    let dashboard_changes = Some(format!("{}.{namespace}/", super::DASHBOARD.prefix()));
+    let ns = Some(namespace);
+    out.kube.extend([
+        grant(RULES, "get", ns, rule.clone(), READ, None),
+        grant(CONFIG_MAPS, "get", ns, dashboard.clone(), READ, None),
+        grant(RULES, "delete", ns, rule.clone(), WRITE, rule_changes.clone()),
+        grant(CONFIG_MAPS, "delete", ns, dashboard.clone(), WRITE, dashboard_changes.clone()),
+    ]);
+    if spec.section::<KafkaAlerts>().is_some() {
+        let mut namespace_read = grant(
+            ("", "namespaces"),
+            "get",
+            None,
+            vec![namespace.to_string()],
+            READ,
+            None,
+        );
+        namespace_read.when =
+            Some("the rule changes and a Prometheus selects rules by their namespace's labels");
+        let mut prometheus_list = grant(
+            ("monitoring.coreos.com", "prometheuses"),
+            "list",
+            None,
+            vec![],
+            READ,
+            None,
+        );
+        prometheus_list.when = Some("the rule changes (does a Prometheus load it?)");
+        out.kube.extend([
+            grant(RULES, "patch", ns, rule, WRITE, rule_changes),
+            grant(CONFIG_MAPS, "patch", ns, dashboard, WRITE, dashboard_changes),
+            prometheus_list,
+            namespace_read,
+        ]);
+    }
+    out
+}

@@ -1,0 +1,89 @@
+//! What the variants kind calls (the Service Authorization Reference: SageMaker's Describe
+//! actions have the `endpoint`, `endpoint-config` and `model` resource types, named in lower
+//! case; ListInferenceComponents and ListEndpoints have none; Application Auto Scaling's
+//! `scalable-target` ARN ends in an id the service assigns at registration, and its Describe
+//! actions have no resource type).
+
+use crate::plan::permissions::{
+    AwsGrant, Permissions, Resource, Scope, IMPORT, PLAN_ONLY, READ,
+};
+use crate::spec::StackSpec;
+
+use super::section::SageMakerEndpoint;
+
+const NO_RESOURCE_TYPE: Resource = Resource::Any {
+    sid: "SageMakerListsHaveNoResourceType",
+    why: "sagemaker:ListInferenceComponents and sagemaker:ListEndpoints have no resource type in the Service Authorization Reference",
+};
+const SCALABLE_TARGETS: Resource = Resource::Any {
+    sid: "ScalableTargetIdsAreAssignedByAutoScaling",
+    why: "Application Auto Scaling's Describe actions have no resource type, and a scalable-target ARN ends in an id the service assigns at registration (Service Authorization Reference)",
+};
+
+pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
+    let endpoints = spec.entries::<SageMakerEndpoint>();
+    let mut out = Permissions::default();
+    if endpoints.is_empty() {
+        return out;
+    }
+    for endpoint in endpoints {
+        let name = endpoint.endpoint.get_ref().to_ascii_lowercase();
+        out.aws(
+            "sagemaker:DescribeEndpoint",
+            scope.arn("sagemaker", &format!("endpoint/{name}")),
+            READ,
+        );
+        out.aws(
+            "sagemaker:DescribeEndpoint",
+            scope.arn("sagemaker", &format!("endpoint/{name}")),
+            IMPORT,
+        );
+        out.aws(
+            "sagemaker:ListTags",
+            scope.arn("sagemaker", &format!("endpoint/{name}")),
+            IMPORT,
+        );
+    }
+    // The endpoint's config and model are named in DescribeEndpoint's answer, not in the file.
+    let configs = || scope.arn("sagemaker", "endpoint-config/*");
+    if endpoints.iter().any(|e| e.multi_model) {
+        let from = out.aws.len();
+        out.aws("sagemaker:DescribeEndpointConfig", configs(), READ);
+        out.aws("sagemaker:DescribeModel", scope.arn("sagemaker", "model/*"), READ);
+        out.only_when(from, "an endpoint is declared multi_model (its model's mode is checked)");
+    }
+    let from = out.aws.len();
+    out.aws("sagemaker:DescribeEndpointConfig", configs(), PLAN_ONLY);
+    out.only_when(from, "the plan is priced (not --no-cost): the variant's instance type");
+    out.aws("sagemaker:ListInferenceComponents", NO_RESOURCE_TYPE, READ);
+    out.aws("sagemaker:ListEndpoints", NO_RESOURCE_TYPE, IMPORT);
+    for action in [
+        "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:DescribeScalingPolicies",
+        "application-autoscaling:DescribeScheduledActions",
+    ] {
+        out.aws(action, SCALABLE_TARGETS, READ);
+        out.aws(action, SCALABLE_TARGETS, IMPORT);
+    }
+    for action in [
+        "application-autoscaling:RegisterScalableTarget",
+        "application-autoscaling:PutScalingPolicy",
+        "application-autoscaling:DeleteScalingPolicy",
+        "application-autoscaling:DeregisterScalableTarget",
+    ] {
+        out.aws_write(action, SCALABLE_TARGETS, "sagemaker.variant.");
+    }
+    // Application Auto Scaling creates its service-linked role for SageMaker with the caller's
+    // permission at the account's first registration (its user guide, "Service-linked roles").
+    out.aws.push(AwsGrant {
+        action: "iam:CreateServiceLinkedRole",
+        resource: Resource::Arn(format!(
+            "arn:{}:iam::{}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+            scope.partition, scope.account
+        )),
+        commands: crate::plan::permissions::WRITE,
+        changes: Some("sagemaker.variant.".to_string()),
+        when: Some("the account registers its first SageMaker scalable target"),
+    });
+    out
+}
