@@ -89,6 +89,8 @@ LAMBDA_ROUTES = [
     ("GET", r"^/2015-03-31/functions/(?P<fn>[^/]+)/configuration/?$", "GetFunctionConfiguration"),
     ("GET", r"^/2015-03-31/functions/(?P<fn>[^/]+)/?$", "GetFunction"),
     ("PUT", r"^/2017-10-31/functions/(?P<fn>[^/]+)/concurrency/?$", "PutFunctionConcurrency"),
+    ("DELETE", r"^/2017-10-31/functions/(?P<fn>[^/]+)/concurrency/?$", "DeleteFunctionConcurrency"),
+    ("GET", r"^/2015-03-31/functions/?$", "ListFunctions"),
     ("POST", r"^/2015-03-31/event-source-mappings/?$", "CreateEventSourceMapping"),
     ("GET", r"^/2015-03-31/event-source-mappings/?$", "ListEventSourceMappings"),
     ("GET", r"^/2015-03-31/event-source-mappings/(?P<id>[^/]+)/?$", "GetEventSourceMapping"),

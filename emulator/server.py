@@ -43,6 +43,7 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 import zlib
+from xml.sax.saxutils import escape as xml_escape
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -50,6 +51,7 @@ from urllib.parse import parse_qs, unquote
 
 import cbor2
 
+import iam
 from quotas import LAMBDA_ROUTES, QUOTA_SOURCES, TokenBucket, quota_bucket
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import DomainDispatcherApplication, create_backend_app
@@ -130,6 +132,10 @@ class Settings:
     # throttling show at small sizes).
     quotas: bool = False
     quota_scale: float = 1.0
+    # IAM: authorize every request against the caller's identity policies (emulator/iam.py)
+    # and answer denials in the service's own error format. Off by default: the default test
+    # keys belong to no IAM user and act as the account root either way.
+    iam_enforcement: bool = False
 
 
 class AwsError(Exception):
@@ -187,6 +193,9 @@ class Layer:
         self.buckets: dict[tuple[str, str, str], TokenBucket] = {}
         self.calls: dict[str, int] = {}
         self.throttled: dict[str, int] = {}
+        # IAM enforcement: every check made, {"principal", "action", "resource", "decision"}
+        # (GET /_emulator/authorizations), so a test can tell which statements were used.
+        self.authorizations: list[dict[str, str]] = []
 
     # ------------------------------------------------------------------ plumbing
     def __call__(self, environ, start_response):
@@ -225,6 +234,7 @@ class Layer:
         try:
             if fault in ("throttle", "error"):
                 raise fault_error(request, fault)
+            self.authorize(request)
             with self.lock:
                 self.expire_transitions()
             response = self.route(request)
@@ -300,6 +310,45 @@ class Layer:
                 return fault
             draw -= rate
         return None
+
+    def authorize(self, request: "Request") -> None:
+        """With `iam_enforcement`, refuses a request the caller's policies do not allow, as
+        the service would (emulator/iam.py); every check is recorded."""
+        if not self.settings.iam_enforcement:
+            return
+        caller = iam.caller_of(request.environ)
+        request.caller = caller
+        for action, resource in iam.authorizations(request, caller.account, self.secret_arn):
+            decision = iam.decide(caller.policies, action, resource)
+            with self.lock:
+                self.authorizations.append({"principal": caller.arn, "action": action,
+                                            "resource": resource, "decision": decision})
+            if decision != "allowed":
+                code = {"ec2": "UnauthorizedOperation", "sts": "AccessDenied", "iam": "AccessDenied",
+                        "monitoring": "AccessDenied"}.get(request.service, "AccessDeniedException")
+                status = 400 if request.service == "dynamodb" else 403
+                raise AwsError(status, code, iam.denial_message(caller, action, resource, decision))
+
+    def secret_arn(self, region: str, secret_id: str) -> str | None:
+        """The full ARN of a secret given by name or partial ARN (what IAM authorizes)."""
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        try:
+            return secretsmanager_backends[DEFAULT_ACCOUNT_ID][region].describe_secret(secret_id).arn
+        except Exception:  # noqa: BLE001 - unknown secret: authorized on the name as given
+            return None
+
+    def iam_SimulatePrincipalPolicy(self, request):
+        """IAM's SimulatePrincipalPolicy with the evaluator enforcement uses."""
+        source = request.form.get("PolicySourceArn", "")
+        account = source.split(":")[4] if source.count(":") >= 5 else DEFAULT_ACCOUNT_ID
+        try:
+            policies = iam.principal_policies(account, source)
+        except Exception as err:  # noqa: BLE001 - moto's NotFound: the principal does not exist
+            raise AwsError(404, "NoSuchEntity", f"The principal {source} cannot be found: {err}")
+        body = iam.simulate_response(policies, iam.members(request.form, "ActionNames"),
+                                     iam.members(request.form, "ResourceArns"))
+        return 200, [("Content-Type", "text/xml")], body
 
     def call_moto(self, request: "Request") -> tuple[int, list[tuple[str, str]], bytes]:
         environ = dict(request.environ)
@@ -393,6 +442,11 @@ class Layer:
             if path == "/_emulator/log/clear" and method == "POST":
                 self.log.clear()
                 return ok, json_headers, b"[]"
+            if path == "/_emulator/authorizations" and method == "GET":
+                return ok, json_headers, json.dumps(self.authorizations).encode()
+            if path == "/_emulator/authorizations/clear" and method == "POST":
+                self.authorizations.clear()
+                return ok, json_headers, b"[]"
             if path == "/_emulator/calls" and method == "GET":
                 return ok, json_headers, json.dumps({"calls": self.calls, "throttled": self.throttled}).encode()
             if path == "/_emulator/calls/clear" and method == "POST":
@@ -443,6 +497,8 @@ class Layer:
             handler = getattr(self, f"sagemaker_{request.operation}", None)
             if handler:
                 return handler(request)
+        elif request.service == "iam" and request.operation == "SimulatePrincipalPolicy":
+            return self.iam_SimulatePrincipalPolicy(request)
         elif request.service == "pricing" and request.operation == "GetProducts":
             return self.pricing_GetProducts(request)
         elif request.service == "application-autoscaling" and request.operation == "DeregisterScalableTarget":
@@ -1612,7 +1668,7 @@ class Request:
         elif signed_service == "lambda" or re.match(r"^/20\d\d-\d\d-\d\d/", self.path):
             self.service = "lambda"
             self.operation = f"{self.method} {self.path}"
-        elif signed_service in ("ec2", "sts"):
+        elif signed_service in ("ec2", "sts", "iam"):
             # Query protocols: the operation is the form's Action.
             self.service = signed_service
             self.form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
@@ -1637,8 +1693,9 @@ class Request:
             return self.operation not in DYNAMODB_READS
         if self.service == "lambda":
             return self.method in ("POST", "PUT", "DELETE", "PATCH")
-        if self.service in ("ec2", "sts") or self.cbor or self.environ.get("HTTP_X_AMZ_TARGET"):
-            return not self.operation.startswith(READ_PREFIXES)
+        if self.service in ("ec2", "sts", "iam") or self.cbor or self.environ.get("HTTP_X_AMZ_TARGET"):
+            # IAM's policy simulation reads (IAM API reference: it changes nothing).
+            return not self.operation.startswith(READ_PREFIXES + ("Simulate",))
         return self.method != "GET"
 
     def json(self) -> dict[str, Any]:
@@ -1662,7 +1719,11 @@ class Request:
             return err.status, [("Content-Type", "application/cbor"), ("Smithy-Protocol", "rpc-v2-cbor")], body
         if self.service == "ec2":
             body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{err.code}</Code>'
-                    f"<Message>{err.message}</Message></Error></Errors><RequestID>{uuid.uuid4()}</RequestID></Response>")
+                    f"<Message>{xml_escape(err.message)}</Message></Error></Errors><RequestID>{uuid.uuid4()}</RequestID></Response>")
+            return err.status, [("Content-Type", "text/xml")], body.encode()
+        if self.service in ("sts", "iam"):
+            body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{err.code}</Code>'
+                    f"<Message>{xml_escape(err.message)}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>")
             return err.status, [("Content-Type", "text/xml")], body.encode()
         if self.service == "dynamodb":
             body = {"__type": f"com.amazonaws.dynamodb.v20120810#{err.code}", "message": err.message}

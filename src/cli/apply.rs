@@ -76,6 +76,10 @@ pub struct ApplyArgs {
     /// lease); a killed apply blocks the next one for at most this long.
     #[arg(long, default_value_t = crate::providers::lock::DEFAULT_LEASE.as_secs(), value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(3..=3600))]
     pub lock_lease: u64,
+    /// Before the first change, ask IAM (SimulatePrincipalPolicy) whether the caller may make
+    /// every call the plan needs; refuse with exit 1, naming each denied call, if not.
+    #[arg(long)]
+    pub check_permissions: bool,
     #[command(flatten)]
     pub lock: LockArgs,
     #[command(flatten)]
@@ -260,6 +264,7 @@ async fn apply_locked(
         args,
         reading,
         stack_file: &stack.path,
+        stack,
         clients: &clients,
     };
     let Some((path, saved)) = saved else {
@@ -294,6 +299,7 @@ struct Run<'a> {
     args: &'a ApplyArgs,
     reading: &'a Reading,
     stack_file: &'a Path,
+    stack: &'a LoadedStack,
     clients: &'a Clients,
 }
 
@@ -304,6 +310,7 @@ async fn execute(run: &Run<'_>, plan: &Plan, confirm: bool, stop: Interrupts) ->
         reading,
         stack_file,
         clients,
+        ..
     } = *run;
     let file = stack_file.display().to_string();
     print!(
@@ -340,6 +347,14 @@ async fn execute(run: &Run<'_>, plan: &Plan, confirm: bool, stop: Interrupts) ->
             conflicts.join(", ")
         );
         bail!(Reported);
+    }
+    if args.check_permissions {
+        let refusal =
+            super::check_permissions(run.stack, &clients.aws, plan, &args.lock.lock_table).await?;
+        if let Some(refusal) = refusal {
+            eprintln!("\n{refusal}");
+            bail!(Reported);
+        }
     }
     if confirm && !ask_yes()? {
         println!("Apply cancelled; nothing was changed.");

@@ -717,3 +717,29 @@ pub enum OutputFormat {
     /// For pull-request comments: summary first, details collapsed.
     Markdown,
 }
+
+/// `--check-permissions`: whether the caller may make every call applying `plan` needs (its
+/// reads, the lock, and the writes of its steps), asked of IAM's policy simulator. The refusal
+/// to print, if not.
+async fn check_permissions(
+    stack: &LoadedStack,
+    aws: &Aws,
+    plan: &Plan,
+    lock_table: &str,
+) -> Result<Option<String>> {
+    use crate::plan::permissions::{partition_of, statements, Command, Scope};
+    let caller = aws.caller().await?;
+    let scope = Scope {
+        partition: partition_of(&aws.region).to_string(),
+        region: aws.region.clone(),
+        account: caller.account,
+    };
+    let needed = crate::engine::permissions::command_permissions(
+        &stack.spec,
+        &scope,
+        lock_table,
+        Command::Apply,
+        Some(plan),
+    );
+    crate::providers::iam::preflight(aws, &statements(&needed.aws)).await
+}

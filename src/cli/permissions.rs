@@ -32,6 +32,10 @@ pub struct PermissionsArgs {
     /// The IAM principal (role) the EKS access entry maps (k8s-rbac).
     #[arg(long, value_name = "ARN")]
     pub principal_arn: Option<String>,
+    /// Also allow `--check-permissions` (iam:SimulatePrincipalPolicy on the principal:
+    /// --principal-arn, else the account's users and roles).
+    #[arg(long)]
+    pub check_permissions: bool,
     /// The Kubernetes group the access entry maps the principal to and the bindings name.
     #[arg(long, default_value = "pipectl", value_name = "GROUP")]
     pub kube_group: String,
@@ -102,13 +106,29 @@ pub async fn run(global: &super::GlobalArgs, args: &PermissionsArgs) -> Result<u
         None => None,
     };
     let scope = scope(global, &stack, args).await?;
-    let needed = command_permissions(
+    let mut needed = command_permissions(
         &stack.spec,
         &scope,
         &args.lock.lock_table,
         command,
         saved.as_ref(),
     );
+    if args.check_permissions {
+        let principals = match &args.principal_arn {
+            Some(arn) => vec![arn.clone()],
+            None => ["user/*", "role/*"]
+                .iter()
+                .map(|p| format!("arn:{}:iam::{}:{p}", scope.partition, scope.account))
+                .collect(),
+        };
+        for principal in principals {
+            needed.aws(
+                "iam:SimulatePrincipalPolicy",
+                crate::plan::permissions::Resource::Arn(principal),
+                crate::plan::permissions::EVERY,
+            );
+        }
+    }
     let title = format!(
         "pipectl {} of stack {} (account {}, region {})",
         command.name(),
@@ -126,7 +146,12 @@ async fn scope(
     stack: &LoadedStack,
     args: &PermissionsArgs,
 ) -> Result<Scope> {
-    let pinned = stack.spec.stack.region.as_ref().map(|r| r.get_ref().clone());
+    let pinned = stack
+        .spec
+        .stack
+        .region
+        .as_ref()
+        .map(|r| r.get_ref().clone());
     let region = match (&global.region, pinned) {
         (Some(given), Some(pinned)) if *given != pinned && !global.force_region => bail!(
             "{}: the stack pins region {pinned}, but --region says {given}\n   = help: drop --region, or pass --force-region",
@@ -171,16 +196,26 @@ fn rendered(
         eprintln!("{title}: no {what} is needed (the stack file declares nothing that calls it)");
         Ok(String::new())
     };
-    let name = format!("pipectl-{}-{}", stack.name(), Command::from(args.command).name());
+    let name = format!(
+        "pipectl-{}-{}",
+        stack.name(),
+        Command::from(args.command).name()
+    );
     match args.format {
-        PermissionsFormat::IamJson | PermissionsFormat::Terraform | PermissionsFormat::Cloudformation => {
+        PermissionsFormat::IamJson
+        | PermissionsFormat::Terraform
+        | PermissionsFormat::Cloudformation => {
             if needed.aws.is_empty() {
                 return nothing("IAM permission");
             }
-            for note in render::conditional_notes(&Permissions { kube: vec![], kafka: vec![], ..needed.clone() }) {
+            for note in render::conditional_notes(&Permissions {
+                kube: vec![],
+                kafka: vec![],
+                ..needed.clone()
+            }) {
                 eprintln!("note: {}", crate::escape::printable(&note));
             }
-            let statements = render::statements(&needed.aws);
+            let statements = crate::plan::permissions::statements(&needed.aws);
             Ok(match args.format {
                 PermissionsFormat::IamJson => crate::render::json(&render::iam_policy(&statements)),
                 PermissionsFormat::Terraform => render::terraform(&statements, &name, title),
@@ -201,7 +236,10 @@ fn rendered(
                 .and_then(|eks| eks.cluster.as_ref())
                 .map(|c| c.get_ref().as_str());
             let principal = args.principal_arn.clone().unwrap_or_else(|| {
-                format!("arn:{}:iam::{}:role/pipectl", scope.partition, scope.account)
+                format!(
+                    "arn:{}:iam::{}:role/pipectl",
+                    scope.partition, scope.account
+                )
             });
             let subject = render::KubeSubject {
                 group: &args.kube_group,

@@ -28,6 +28,10 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Ask IAM (SimulatePrincipalPolicy) whether the caller may make every call applying this
+    /// plan needs; exit 1, naming each denied call, if not.
+    #[arg(long)]
+    pub check_permissions: bool,
     /// Also save the plan (JSON) for `pipectl apply PLAN.json`, which applies exactly it and
     /// refuses it when anything it was made from has changed.
     #[arg(long, value_name = "PLAN.json")]
@@ -174,7 +178,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
     let [file] = found.stacks.as_slice() else {
         return run_several(global, args, &found.stacks, &reading).await;
     };
-    let (stack, _, plan) = plan_stack(global, file, &reading).await?;
+    let (stack, clients, plan) = plan_stack(global, file, &reading).await?;
     let file = stack.path.display().to_string();
     let document = PlanDocument {
         replace: args.replace.clone(),
@@ -197,6 +201,16 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
     if let Some(refusal) = args.cost.exceeded(&plan, &file) {
         eprintln!("{}", crate::escape::log_text(&refusal));
         return Ok(1);
+    }
+    if args.check_permissions {
+        let lock_table = std::env::var("PIPECTL_LOCK_TABLE")
+            .unwrap_or_else(|_| crate::providers::lock::DEFAULT_TABLE.to_string());
+        if let Some(refusal) =
+            super::check_permissions(&stack, &clients.aws, &plan, &lock_table).await?
+        {
+            eprintln!("{refusal}");
+            return Ok(1);
+        }
     }
     Ok(if args.detailed_exitcode && plan.differs() {
         2

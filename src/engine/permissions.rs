@@ -25,7 +25,10 @@ pub fn stack_permissions(spec: &StackSpec, scope: &Scope, lock_table: &str) -> P
     for kind in KINDS {
         out.extend(kind.permissions(spec, scope));
     }
-    if KINDS.iter().any(|kind| !kind.usage_metrics(spec).is_empty()) {
+    if KINDS
+        .iter()
+        .any(|kind| !kind.usage_metrics(spec).is_empty())
+    {
         let from = out.aws.len();
         out.aws(
             "cloudwatch:GetMetricData",
@@ -35,7 +38,10 @@ pub fn stack_permissions(spec: &StackSpec, scope: &Scope, lock_table: &str) -> P
             },
             PLAN_ONLY,
         );
-        out.only_when(from, "the plan is priced with measured usage (not --no-cost or --usage-window 0)");
+        out.only_when(
+            from,
+            "the plan is priced with measured usage (not --no-cost or --usage-window 0)",
+        );
     }
     out.extend(crate::providers::lock::permissions(lock_table, scope));
     out

@@ -4,7 +4,7 @@
 //! policies, `plan --check-permissions` asks IAM about them, and docs/operations.md's table is
 //! generated from them: one source of truth.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -58,7 +58,10 @@ pub enum Resource {
     Arn(String),
     /// `*`: the action has no resource type in the Service Authorization Reference, or its
     /// resource cannot be named in advance. `sid` names the reason in a statement id.
-    Any { sid: &'static str, why: &'static str },
+    Any {
+        sid: &'static str,
+        why: &'static str,
+    },
 }
 
 /// One IAM action on one resource.
@@ -173,17 +176,24 @@ impl Permissions {
                     .map(move |call| (id.clone(), call.as_str()))
             })
             .collect();
+        // A write no change names (the apply lock) is made by every apply.
         let planned = |changes: &Option<String>, call: &str| match changes {
-            None => calls.iter().any(|(_, c)| *c == call),
-            Some(prefix) => calls.iter().any(|(id, c)| id.starts_with(prefix.as_str()) && *c == call),
+            None => true,
+            Some(prefix) => calls
+                .iter()
+                .any(|(id, c)| id.starts_with(prefix.as_str()) && *c == call),
         };
         let is_write = |commands: &[Command]| commands == WRITE;
         Permissions {
-            aws: retain(self.aws, |g| !is_write(g.commands) || planned(&g.changes, g.action)),
+            aws: retain(self.aws, |g| {
+                !is_write(g.commands) || planned(&g.changes, g.action)
+            }),
             kube: retain(self.kube, |g| {
                 !is_write(g.commands) || planned(&g.changes, &kube_call(g))
             }),
-            kafka: retain(self.kafka, |g| !is_write(g.commands) || planned(&g.changes, g.call)),
+            kafka: retain(self.kafka, |g| {
+                !is_write(g.commands) || planned(&g.changes, g.call)
+            }),
         }
     }
 
@@ -254,9 +264,158 @@ pub fn secret_resources(arn: &str) -> [Resource; 2] {
     ]
 }
 
+/// One IAM statement: its id, actions and resources (`*` alone, or ARNs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub sid: String,
+    pub actions: BTreeSet<String>,
+    pub resources: BTreeSet<String>,
+}
+
+/// The statements of a policy that allows exactly `grants`: one statement per set of ARNs
+/// shared by the same actions, and one per reason an action must be on `*`.
+pub fn statements(grants: &[AwsGrant]) -> Vec<Statement> {
+    let mut on_arns: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let mut on_any: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for grant in grants {
+        match &grant.resource {
+            Resource::Arn(arn) => {
+                on_arns.entry(grant.action).or_default().insert(arn.clone());
+            }
+            Resource::Any { sid, .. } => {
+                on_any
+                    .entry(sid)
+                    .or_default()
+                    .insert(grant.action.to_string());
+            }
+        }
+    }
+    // An action on `*` for one reason needs no ARN statement of its own.
+    let anywhere: BTreeSet<&String> = on_any.values().flatten().collect();
+    let mut by_resources: BTreeMap<BTreeSet<String>, BTreeSet<String>> = BTreeMap::new();
+    for (action, arns) in on_arns {
+        if !anywhere.contains(&action.to_string()) {
+            by_resources
+                .entry(arns)
+                .or_default()
+                .insert(action.to_string());
+        }
+    }
+    let mut out = vec![];
+    let mut used: BTreeMap<String, usize> = BTreeMap::new();
+    for (resources, actions) in by_resources {
+        let sid = unique_sid(&mut used, arn_sid(&actions, &resources));
+        out.push(Statement {
+            sid,
+            actions,
+            resources,
+        });
+    }
+    for (sid, actions) in on_any {
+        out.push(Statement {
+            sid: unique_sid(&mut used, sid.to_string()),
+            actions,
+            resources: BTreeSet::from(["*".to_string()]),
+        });
+    }
+    out
+}
+
+/// `DynamoDbWriteOnTables`-like: the services and what the actions do, from the actions and
+/// the resource types of the ARNs.
+fn arn_sid(actions: &BTreeSet<String>, resources: &BTreeSet<String>) -> String {
+    let services: BTreeSet<String> = actions
+        .iter()
+        .filter_map(|a| a.split(':').next())
+        .map(pascal)
+        .collect();
+    let reads = actions.iter().all(|a| {
+        let name = a.split(':').nth(1).unwrap_or("");
+        ["Describe", "Get", "List"]
+            .iter()
+            .any(|p| name.starts_with(p))
+    });
+    let types: BTreeSet<String> = resources
+        .iter()
+        .filter_map(|arn| arn.splitn(6, ':').nth(5))
+        .map(|r| {
+            let kind = r.split(['/', ':']).next().unwrap_or("");
+            pascal(kind)
+        })
+        .collect();
+    format!(
+        "{}{}On{}",
+        services.into_iter().collect::<String>(),
+        if reads { "Read" } else { "Write" },
+        types.into_iter().collect::<String>()
+    )
+}
+
+/// `event-source-mapping` → `EventSourceMapping`, keeping only what a Sid may hold
+/// (alphanumerics).
+fn pascal(word: &str) -> String {
+    word.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+fn unique_sid(used: &mut BTreeMap<String, usize>, sid: String) -> String {
+    let count = used.entry(sid.clone()).or_insert(0);
+    *count += 1;
+    if *count == 1 {
+        sid
+    } else {
+        format!("{sid}{count}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn grant(action: &'static str, resource: Resource) -> AwsGrant {
+        AwsGrant {
+            action,
+            resource,
+            commands: READ,
+            changes: None,
+            when: None,
+        }
+    }
+
+    #[test]
+    fn actions_on_the_same_arns_share_a_statement_and_stars_say_why() {
+        let table = "arn:aws:dynamodb:us-east-1:123456789012:table/Logs".to_string();
+        let any = Resource::Any {
+            sid: "NoResourceType",
+            why: "because",
+        };
+        let statements = statements(&[
+            grant("dynamodb:DescribeTable", Resource::Arn(table.clone())),
+            grant("dynamodb:UpdateTable", Resource::Arn(table.clone())),
+            grant("dynamodb:ListTables", any.clone()),
+            grant("dynamodb:ListTables", any),
+        ]);
+        assert_eq!(statements.len(), 2);
+        assert_eq!(statements[0].sid, "DynamodbWriteOnTable");
+        assert_eq!(
+            statements[0].actions,
+            BTreeSet::from([
+                "dynamodb:DescribeTable".into(),
+                "dynamodb:UpdateTable".into()
+            ])
+        );
+        assert_eq!(statements[0].resources, BTreeSet::from([table]));
+        assert_eq!(statements[1].sid, "NoResourceType");
+        assert_eq!(statements[1].resources, BTreeSet::from(["*".to_string()]));
+    }
 
     #[test]
     fn a_secret_is_granted_with_and_without_its_random_suffix() {

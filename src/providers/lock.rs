@@ -659,13 +659,21 @@ pub fn permissions(
         "dynamodb:DescribeTable",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
     ] {
         out.aws(action, arn(), WRITE);
     }
     let from = out.aws.len();
+    out.aws("dynamodb:UpdateItem", arn(), WRITE);
+    out.only_when(
+        from,
+        "the apply outlasts a third of the lock's lease (it renews the lock)",
+    );
+    let from = out.aws.len();
     out.aws("dynamodb:CreateTable", arn(), WRITE);
-    out.only_when(from, "the lock table does not exist yet (the first apply in the account)");
+    out.only_when(
+        from,
+        "the lock table does not exist yet (the first apply in the account)",
+    );
     out
 }

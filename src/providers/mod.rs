@@ -8,6 +8,7 @@
 pub mod account;
 pub mod calls;
 pub mod eks;
+pub mod iam;
 pub mod kafka;
 pub mod lock;
 pub mod prices;
@@ -104,6 +105,8 @@ pub struct Aws {
     /// The Price List Query API (`prices update`), which AWS serves in us-east-1 for every
     /// region's prices.
     pub pricing: aws_sdk_pricing::Client,
+    /// IAM's policy simulator (`--check-permissions`).
+    pub iam: aws_sdk_iam::Client,
     /// The same credentials the clients use, for signing EKS tokens.
     pub credentials: aws_credential_types::provider::SharedCredentialsProvider,
     pub wait: wait::WaitSettings,
@@ -321,6 +324,7 @@ impl Aws {
             ec2: client!(aws_sdk_ec2, "ec2", paced),
             secretsmanager: client!(aws_sdk_secretsmanager, "secretsmanager"),
             cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
+            iam: client!(aws_sdk_iam, "iam"),
             pricing: aws_sdk_pricing::Client::from_conf(
                 aws_sdk_pricing::config::Builder::from(&config)
                     .region(Region::new(PRICE_LIST_REGION))

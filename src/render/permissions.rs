@@ -8,111 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use crate::plan::permissions::{AwsGrant, KafkaGrant, KubeGrant, Permissions, Resource};
-
-/// One IAM statement: its id, actions and resources (`*` alone, or ARNs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Statement {
-    pub sid: String,
-    pub actions: BTreeSet<String>,
-    pub resources: BTreeSet<String>,
-}
-
-/// The statements of a policy that allows exactly `grants`: one statement per set of ARNs
-/// shared by the same actions, and one per reason an action must be on `*`.
-pub fn statements(grants: &[AwsGrant]) -> Vec<Statement> {
-    let mut on_arns: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    let mut on_any: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for grant in grants {
-        match &grant.resource {
-            Resource::Arn(arn) => {
-                on_arns.entry(grant.action).or_default().insert(arn.clone());
-            }
-            Resource::Any { sid, .. } => {
-                on_any.entry(sid).or_default().insert(grant.action.to_string());
-            }
-        }
-    }
-    // An action on `*` for one reason needs no ARN statement of its own.
-    let anywhere: BTreeSet<&String> = on_any.values().flatten().collect();
-    let mut by_resources: BTreeMap<BTreeSet<String>, BTreeSet<String>> = BTreeMap::new();
-    for (action, arns) in on_arns {
-        if !anywhere.contains(&action.to_string()) {
-            by_resources.entry(arns).or_default().insert(action.to_string());
-        }
-    }
-    let mut out = vec![];
-    let mut used: BTreeMap<String, usize> = BTreeMap::new();
-    for (resources, actions) in by_resources {
-        let sid = unique_sid(&mut used, arn_sid(&actions, &resources));
-        out.push(Statement {
-            sid,
-            actions,
-            resources,
-        });
-    }
-    for (sid, actions) in on_any {
-        out.push(Statement {
-            sid: unique_sid(&mut used, sid.to_string()),
-            actions,
-            resources: BTreeSet::from(["*".to_string()]),
-        });
-    }
-    out
-}
-
-/// `DynamoDbWriteOnTables`-like: the services and what the actions do, from the actions and
-/// the resource types of the ARNs.
-fn arn_sid(actions: &BTreeSet<String>, resources: &BTreeSet<String>) -> String {
-    let services: BTreeSet<String> = actions
-        .iter()
-        .filter_map(|a| a.split(':').next())
-        .map(pascal)
-        .collect();
-    let reads = actions.iter().all(|a| {
-        let name = a.split(':').nth(1).unwrap_or("");
-        ["Describe", "Get", "List"].iter().any(|p| name.starts_with(p))
-    });
-    let types: BTreeSet<String> = resources
-        .iter()
-        .filter_map(|arn| arn.splitn(6, ':').nth(5))
-        .map(|r| {
-            let kind = r.split(['/', ':']).next().unwrap_or("");
-            pascal(kind)
-        })
-        .collect();
-    format!(
-        "{}{}On{}",
-        services.into_iter().collect::<String>(),
-        if reads { "Read" } else { "Write" },
-        types.into_iter().collect::<String>()
-    )
-}
-
-/// `event-source-mapping` → `EventSourceMapping`, keeping only what a Sid may hold
-/// (alphanumerics).
-fn pascal(word: &str) -> String {
-    word.split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            match chars.next() {
-                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect()
-}
-
-fn unique_sid(used: &mut BTreeMap<String, usize>, sid: String) -> String {
-    let count = used.entry(sid.clone()).or_insert(0);
-    *count += 1;
-    if *count == 1 {
-        sid
-    } else {
-        format!("{sid}{count}")
-    }
-}
+use crate::plan::permissions::{AwsGrant, KafkaGrant, KubeGrant, Permissions, Resource, Statement};
 
 /// The IAM policy document (`Version` 2012-10-17).
 pub fn iam_policy(statements: &[Statement]) -> Value {
@@ -152,13 +48,23 @@ pub fn cloudformation(statements: &[Statement], description: &str, logical_id: &
 
 /// The same statements as Terraform's `aws_iam_policy_document` data source.
 pub fn terraform(statements: &[Statement], name: &str, comment: &str) -> String {
-    let mut out = format!("# {}\ndata \"aws_iam_policy_document\" \"{}\" {{\n", one_line(comment), hcl_identifier(name));
+    let mut out = format!(
+        "# {}\ndata \"aws_iam_policy_document\" \"{}\" {{\n",
+        one_line(comment),
+        hcl_identifier(name)
+    );
     for statement in statements {
         out.push_str("  statement {\n");
         out.push_str(&format!("    sid       = {}\n", hcl_string(&statement.sid)));
         out.push_str("    effect    = \"Allow\"\n");
-        out.push_str(&format!("    actions   = {}\n", hcl_list(&statement.actions)));
-        out.push_str(&format!("    resources = {}\n", hcl_list(&statement.resources)));
+        out.push_str(&format!(
+            "    actions   = {}\n",
+            hcl_list(&statement.actions)
+        ));
+        out.push_str(&format!(
+            "    resources = {}\n",
+            hcl_list(&statement.resources)
+        ));
         out.push_str("  }\n");
     }
     out.push_str("}\n");
@@ -198,7 +104,13 @@ fn hcl_list(values: &BTreeSet<String>) -> String {
 fn hcl_identifier(name: &str) -> String {
     let mut out: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if !out.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
         out.insert(0, '_');
@@ -284,7 +196,12 @@ fn rule_groups(grants: &[KubeGrant]) -> BTreeMap<RuleKey<'_>, BTreeSet<&str>> {
         names.sort();
         names.dedup();
         groups
-            .entry((grant.namespace.as_deref(), grant.group, grant.resource, names))
+            .entry((
+                grant.namespace.as_deref(),
+                grant.group,
+                grant.resource,
+                names,
+            ))
             .or_default()
             .insert(grant.verb);
     }
@@ -295,7 +212,12 @@ fn rule_groups(grants: &[KubeGrant]) -> BTreeMap<RuleKey<'_>, BTreeSet<&str>> {
 pub fn yaml_documents(objects: &[Value]) -> String {
     objects
         .iter()
-        .map(|o| format!("---\n{}\n", serde_json::to_string_pretty(o).unwrap_or_default()))
+        .map(|o| {
+            format!(
+                "---\n{}\n",
+                serde_json::to_string_pretty(o).unwrap_or_default()
+            )
+        })
         .collect()
 }
 
@@ -329,7 +251,10 @@ pub fn kafka_acl_commands(grants: &[KafkaGrant], principal: &str, bootstrap: &st
     for ((resource_type, name), operations) in acl_groups(grants) {
         let resource_flag = match resource_type {
             "Cluster" => "--cluster".to_string(),
-            _ => format!("--topic {} --resource-pattern-type literal", shell_word(name)),
+            _ => format!(
+                "--topic {} --resource-pattern-type literal",
+                shell_word(name)
+            ),
         };
         let operations: Vec<String> = operations
             .iter()
@@ -391,12 +316,18 @@ pub fn conditional_notes(permissions: &Permissions) -> Vec<String> {
     }
     for grant in &permissions.kube {
         if let Some(when) = grant.when {
-            notes.insert(format!("{} {}: needed only when {when}", grant.verb, grant.resource));
+            notes.insert(format!(
+                "{} {}: needed only when {when}",
+                grant.verb, grant.resource
+            ));
         }
     }
     for grant in &permissions.kafka {
         if let Some(when) = grant.when {
-            notes.insert(format!("{} on {}: needed only when {when}", grant.operation, grant.name));
+            notes.insert(format!(
+                "{} on {}: needed only when {when}",
+                grant.operation, grant.name
+            ));
         }
     }
     notes.into_iter().collect()
@@ -416,41 +347,6 @@ pub fn wildcard_reasons(grants: &[AwsGrant]) -> BTreeMap<&'static str, &'static 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::permissions::{Resource, READ};
-
-    fn grant(action: &'static str, resource: Resource) -> AwsGrant {
-        AwsGrant {
-            action,
-            resource,
-            commands: READ,
-            changes: None,
-            when: None,
-        }
-    }
-
-    #[test]
-    fn actions_on_the_same_arns_share_a_statement_and_stars_say_why() {
-        let table = "arn:aws:dynamodb:us-east-1:123456789012:table/Logs".to_string();
-        let any = Resource::Any {
-            sid: "NoResourceType",
-            why: "because",
-        };
-        let statements = statements(&[
-            grant("dynamodb:DescribeTable", Resource::Arn(table.clone())),
-            grant("dynamodb:UpdateTable", Resource::Arn(table.clone())),
-            grant("dynamodb:ListTables", any.clone()),
-            grant("dynamodb:ListTables", any),
-        ]);
-        assert_eq!(statements.len(), 2);
-        assert_eq!(statements[0].sid, "DynamodbWriteOnTable");
-        assert_eq!(
-            statements[0].actions,
-            BTreeSet::from(["dynamodb:DescribeTable".into(), "dynamodb:UpdateTable".into()])
-        );
-        assert_eq!(statements[0].resources, BTreeSet::from([table]));
-        assert_eq!(statements[1].sid, "NoResourceType");
-        assert_eq!(statements[1].resources, BTreeSet::from(["*".to_string()]));
-    }
 
     #[test]
     fn hcl_strings_are_never_interpolated() {

@@ -564,6 +564,47 @@ impl Emulator {
         self.seed(&args);
     }
 
+    /// Every IAM check the emulator made under `iam_enforcement` (principal, action,
+    /// resource, decision), oldest first.
+    pub fn authorizations(&self) -> Vec<Value> {
+        self.http("GET", "/_emulator/authorizations", "")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// An IAM user with exactly `policy` (inline), made with the account root's keys; its
+    /// access key id and secret.
+    pub fn iam_user(&self, name: &str, policy: &str) -> (String, String) {
+        let endpoint = Some(self.endpoint.as_str());
+        aws_cli(&["iam", "create-user", "--user-name", name], endpoint);
+        aws_cli(
+            &[
+                "iam",
+                "put-user-policy",
+                "--user-name",
+                name,
+                "--policy-name",
+                "pipectl",
+                "--policy-document",
+                policy,
+            ],
+            endpoint,
+        );
+        let key: Value = serde_json::from_slice(&aws_cli(
+            &["iam", "create-access-key", "--user-name", name],
+            endpoint,
+        ))
+        .expect("create-access-key JSON");
+        let field = |f: &str| {
+            key["AccessKey"][f]
+                .as_str()
+                .expect("access key")
+                .to_string()
+        };
+        (field("AccessKeyId"), field("SecretAccessKey"))
+    }
+
     fn http(&self, method: &str, path: &str, body: &str) -> Value {
         http(&self.host_port, method, path, body)
     }

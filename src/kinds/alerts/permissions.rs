@@ -47,8 +47,22 @@ pub fn permissions(spec: &StackSpec, _scope: &Scope) -> Permissions {
     out.kube.extend([
         grant(RULES, "get", ns, rule.clone(), READ, None),
         grant(CONFIG_MAPS, "get", ns, dashboard.clone(), READ, None),
-        grant(RULES, "delete", ns, rule.clone(), WRITE, rule_changes.clone()),
-        grant(CONFIG_MAPS, "delete", ns, dashboard.clone(), WRITE, dashboard_changes.clone()),
+        grant(
+            RULES,
+            "delete",
+            ns,
+            rule.clone(),
+            WRITE,
+            rule_changes.clone(),
+        ),
+        grant(
+            CONFIG_MAPS,
+            "delete",
+            ns,
+            dashboard.clone(),
+            WRITE,
+            dashboard_changes.clone(),
+        ),
     ]);
     if spec.section::<KafkaAlerts>().is_some() {
         let mut namespace_read = grant(
@@ -72,7 +86,14 @@ pub fn permissions(spec: &StackSpec, _scope: &Scope) -> Permissions {
         prometheus_list.when = Some("the rule changes (does a Prometheus load it?)");
         out.kube.extend([
             grant(RULES, "patch", ns, rule, WRITE, rule_changes),
-            grant(CONFIG_MAPS, "patch", ns, dashboard, WRITE, dashboard_changes),
+            grant(
+                CONFIG_MAPS,
+                "patch",
+                ns,
+                dashboard,
+                WRITE,
+                dashboard_changes,
+            ),
             prometheus_list,
             namespace_read,
         ]);

@@ -54,8 +54,24 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
         let hpa = brokers.hpa_name.get_ref().as_str();
         let hpa_changes = format!("eks.hpa.{}/", eks.namespace.get_ref());
         out.kube.extend([
-            kube("apps", "statefulsets", "get", ns, &[statefulset], READ, None),
-            kube("autoscaling", "horizontalpodautoscalers", "get", ns, &[hpa], READ, None),
+            kube(
+                "apps",
+                "statefulsets",
+                "get",
+                ns,
+                &[statefulset],
+                READ,
+                None,
+            ),
+            kube(
+                "autoscaling",
+                "horizontalpodautoscalers",
+                "get",
+                ns,
+                &[hpa],
+                READ,
+                None,
+            ),
             kube(
                 "autoscaling",
                 "horizontalpodautoscalers",
@@ -65,14 +81,38 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
                 WRITE,
                 Some(&hpa_changes),
             ),
-            kube("apps", "statefulsets", "get", ns, &[statefulset], IMPORT, None),
-            kube("autoscaling", "horizontalpodautoscalers", "list", ns, &[], IMPORT, None),
+            kube(
+                "apps",
+                "statefulsets",
+                "get",
+                ns,
+                &[statefulset],
+                IMPORT,
+                None,
+            ),
+            kube(
+                "autoscaling",
+                "horizontalpodautoscalers",
+                "list",
+                ns,
+                &[],
+                IMPORT,
+                None,
+            ),
         ]);
     }
     if let Some(storage) = storage {
         let class = storage.storage_class.get_ref().as_str();
         out.kube.extend([
-            kube("storage.k8s.io", "storageclasses", "get", None, &[class], READ, None),
+            kube(
+                "storage.k8s.io",
+                "storageclasses",
+                "get",
+                None,
+                &[class],
+                READ,
+                None,
+            ),
             kube("", "persistentvolumeclaims", "list", ns, &[], READ, None),
             kube("", "persistentvolumes", "get", None, &[], READ, None),
             kube(
@@ -93,9 +133,33 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
                 WRITE,
                 Some("eks.storage_class."),
             ),
-            kube("", "persistentvolumeclaims", "patch", ns, &[], WRITE, Some("eks.volume.")),
-            kube("", "persistentvolumeclaims", "get", ns, &[], WRITE, Some("eks.volume.")),
-            kube("storage.k8s.io", "storageclasses", "get", None, &[class], IMPORT, None),
+            kube(
+                "",
+                "persistentvolumeclaims",
+                "patch",
+                ns,
+                &[],
+                WRITE,
+                Some("eks.volume."),
+            ),
+            kube(
+                "",
+                "persistentvolumeclaims",
+                "get",
+                ns,
+                &[],
+                WRITE,
+                Some("eks.volume."),
+            ),
+            kube(
+                "storage.k8s.io",
+                "storageclasses",
+                "get",
+                None,
+                &[class],
+                IMPORT,
+                None,
+            ),
         ]);
         out.aws("ec2:DescribeVolumes", EC2_DESCRIBE, READ);
         out.aws("ec2:DescribeVolumesModifications", EC2_DESCRIBE, READ);
@@ -106,7 +170,11 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
             scope.arn("ec2", "volume/*"),
             "eks.volume.",
         );
-        out.aws_write("ec2:DescribeVolumesModifications", EC2_DESCRIBE, "eks.volume.");
+        out.aws_write(
+            "ec2:DescribeVolumesModifications",
+            EC2_DESCRIBE,
+            "eks.volume.",
+        );
     }
     out
 }

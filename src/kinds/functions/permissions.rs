@@ -38,8 +38,15 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
             let trigger = format!("lambda.kafka_trigger.{name}");
             let from = out.aws.len();
             out.aws("lambda:ListTags", mappings(), READ);
-            out.only_when(from, "a live mapping a plan could replace (who created it?)");
-            out.aws_write("lambda:CreateEventSourceMapping", NO_RESOURCE_TYPE, &trigger);
+            out.only_when(
+                from,
+                "a live mapping a plan could replace (who created it?)",
+            );
+            out.aws_write(
+                "lambda:CreateEventSourceMapping",
+                NO_RESOURCE_TYPE,
+                &trigger,
+            );
             // Lambda checks TagResource for the tags CreateEventSourceMapping carries.
             out.aws_write("lambda:TagResource", mappings(), &trigger);
             out.aws_write("lambda:GetEventSourceMapping", mappings(), &trigger);

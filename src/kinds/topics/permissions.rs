@@ -38,20 +38,46 @@ pub fn permissions(spec: &StackSpec, _scope: &Scope) -> Permissions {
     described.sort();
     described.dedup();
     for name in &described {
-        out.kafka.push(topic(name, "Describe", "kafka:Metadata", READ, None));
+        out.kafka
+            .push(topic(name, "Describe", "kafka:Metadata", READ, None));
     }
     for want in &wanted {
         let id = Some(want.id());
         out.kafka.extend([
-            topic(&want.name, "DescribeConfigs", "kafka:DescribeConfigs", READ, None),
-            topic(&want.name, "Create", "kafka:CreateTopics", VALIDATE, id.clone()),
-            topic(&want.name, "Alter", "kafka:CreatePartitions", VALIDATE, id.clone()),
-            topic(&want.name, "AlterConfigs", "kafka:IncrementalAlterConfigs", WRITE, id),
+            topic(
+                &want.name,
+                "DescribeConfigs",
+                "kafka:DescribeConfigs",
+                READ,
+                None,
+            ),
+            topic(
+                &want.name,
+                "Create",
+                "kafka:CreateTopics",
+                VALIDATE,
+                id.clone(),
+            ),
+            topic(
+                &want.name,
+                "Alter",
+                "kafka:CreatePartitions",
+                VALIDATE,
+                id.clone(),
+            ),
+            topic(
+                &want.name,
+                "AlterConfigs",
+                "kafka:IncrementalAlterConfigs",
+                WRITE,
+                id,
+            ),
         ]);
         // A topic whose name collides with the new one's metric name is asked for too.
         for colliding in super::validate::colliding_names(&want.name) {
             let mut grant = topic(&colliding, "Describe", "kafka:Metadata", READ, None);
-            grant.when = Some("a topic is created (are there topics its metric name collides with?)");
+            grant.when =
+                Some("a topic is created (are there topics its metric name collides with?)");
             out.kafka.push(grant);
         }
     }

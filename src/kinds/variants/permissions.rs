@@ -4,9 +4,7 @@
 //! `scalable-target` ARN ends in an id the service assigns at registration, and its Describe
 //! actions have no resource type).
 
-use crate::plan::permissions::{
-    AwsGrant, Permissions, Resource, Scope, IMPORT, PLAN_ONLY, READ,
-};
+use crate::plan::permissions::{AwsGrant, Permissions, Resource, Scope, IMPORT, PLAN_ONLY, READ};
 use crate::spec::StackSpec;
 
 use super::section::SageMakerEndpoint;
@@ -49,12 +47,22 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
     if endpoints.iter().any(|e| e.multi_model) {
         let from = out.aws.len();
         out.aws("sagemaker:DescribeEndpointConfig", configs(), READ);
-        out.aws("sagemaker:DescribeModel", scope.arn("sagemaker", "model/*"), READ);
-        out.only_when(from, "an endpoint is declared multi_model (its model's mode is checked)");
+        out.aws(
+            "sagemaker:DescribeModel",
+            scope.arn("sagemaker", "model/*"),
+            READ,
+        );
+        out.only_when(
+            from,
+            "an endpoint is declared multi_model (its model's mode is checked)",
+        );
     }
     let from = out.aws.len();
     out.aws("sagemaker:DescribeEndpointConfig", configs(), PLAN_ONLY);
-    out.only_when(from, "the plan is priced (not --no-cost): the variant's instance type");
+    out.only_when(
+        from,
+        "the plan is priced (not --no-cost): the variant's instance type",
+    );
     out.aws("sagemaker:ListInferenceComponents", NO_RESOURCE_TYPE, READ);
     out.aws("sagemaker:ListEndpoints", NO_RESOURCE_TYPE, IMPORT);
     for action in [

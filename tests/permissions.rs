@@ -1,0 +1,255 @@
+//! Exactly the permissions a stack needs (issue 23): the policy `pipectl permissions` prints
+//! is given to an IAM user, and plan, apply and drift run as that user against the emulator
+//! with IAM enforcement on. A missing permission fails them (AccessDenied); a statement no call
+//! used fails the test too. The preflight (`--check-permissions`) names what a policy lacks
+//! before anything is written.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{path_str, Emulator};
+use serde_json::Value;
+
+const ACCOUNT: &str = "123456789012";
+
+/// `pipectl permissions` for `command` (IAM JSON), and the actions it says are needed only in
+/// some cases.
+fn policy_for(
+    emulator: &Emulator,
+    stack: &str,
+    command: &str,
+    extra: &[&str],
+) -> (String, BTreeSet<String>) {
+    let mut args = vec![
+        "permissions",
+        "-f",
+        stack,
+        "--for",
+        command,
+        "--account-id",
+        ACCOUNT,
+    ];
+    args.extend(extra);
+    let run = emulator.pipectl(&args);
+    run.expect_code(0);
+    let conditional = run
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("note: "))
+        .filter_map(|note| note.split_once(": needed only when"))
+        .map(|(action, _)| action.to_string())
+        .collect();
+    (run.stdout, conditional)
+}
+
+/// The (action, resource) pairs a policy document allows.
+fn actions_of(policy: &str) -> BTreeSet<String> {
+    let document: Value = serde_json::from_str(policy).expect("policy JSON");
+    assert_eq!(document["Version"], "2012-10-17");
+    document["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .flat_map(|s| {
+            assert_eq!(s["Effect"], "Allow");
+            assert!(s["Sid"]
+                .as_str()
+                .is_some_and(|sid| sid.chars().all(|c| c.is_ascii_alphanumeric())));
+            s["Action"].as_array().cloned().unwrap_or_default()
+        })
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect()
+}
+
+/// The actions `user` was checked for, and any it was refused.
+fn checked_as(emulator: &Emulator, user: &str) -> (BTreeSet<String>, Vec<Value>) {
+    let arn = format!("arn:aws:iam::{ACCOUNT}:user/{user}");
+    let mine: Vec<Value> = emulator
+        .authorizations()
+        .into_iter()
+        .filter(|a| a["principal"] == arn.as_str())
+        .collect();
+    let used = mine
+        .iter()
+        .filter_map(|a| a["action"].as_str().map(str::to_string))
+        .collect();
+    let denied = mine
+        .into_iter()
+        .filter(|a| a["decision"] != "allowed")
+        .collect();
+    (used, denied)
+}
+
+/// Runs `args` as `user` with exactly the generated policy for `command`, and checks that no
+/// call was refused and that every action the policy allows was used (except those it says
+/// are needed only in some cases).
+fn run_as_generated_user(
+    emulator: &Emulator,
+    stack: &str,
+    (command, narrowed_by): (&str, &[&str]),
+    args: &[&str],
+    expected_code: i32,
+) {
+    let (policy, conditional) = policy_for(emulator, stack, command, narrowed_by);
+    let user = format!("ci-{command}");
+    let (key, secret) = emulator.iam_user(&user, &policy);
+    let run = emulator.pipectl_with(
+        args,
+        &[
+            ("AWS_ACCESS_KEY_ID", &key),
+            ("AWS_SECRET_ACCESS_KEY", &secret),
+        ],
+    );
+    assert_eq!(
+        run.code,
+        expected_code,
+        "{command} as {user}: {}",
+        run.all()
+    );
+    let (used, denied) = checked_as(emulator, &user);
+    assert!(denied.is_empty(), "{command}: refused {denied:?}");
+    let unused: Vec<String> = actions_of(&policy)
+        .into_iter()
+        .filter(|action| !used.contains(action) && !conditional.contains(action))
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "{command}: the policy allows actions no call used: {unused:?}\n{policy}"
+    );
+}
+
+/// The seed article's "before" state, with IAM enforcement on; EKS DescribeCluster answers the
+/// fake API server's address, so pipectl reaches the cluster as the stack says ([eks] cluster),
+/// with a token it signs with the IAM user's credentials.
+fn enforcing_emulator() -> Emulator {
+    let emulator = Emulator::start_seed_article(r#"{"iam_enforcement": true}"#);
+    emulator.configure(&format!(
+        "{{\"eks_endpoint\": \"{}\"}}",
+        emulator.cluster().url
+    ));
+    emulator
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_apply_and_drift_run_with_exactly_the_generated_policy() {
+    let emulator = enforcing_emulator();
+    let stack = emulator.seed_article_stack().await;
+    let stack = path_str(&stack);
+    let plan_file = emulator.dir().join("reviewed.json");
+    let plan_file = path_str(&plan_file);
+    run_as_generated_user(
+        &emulator,
+        stack,
+        ("plan", &[]),
+        &["plan", stack, "--detailed-exitcode", "--out", plan_file],
+        2,
+    );
+    // Apply's policy narrowed to what the reviewed plan does.
+    run_as_generated_user(
+        &emulator,
+        stack,
+        ("apply", &["--plan", plan_file]),
+        &["apply", plan_file, "--allow-destroy"],
+        0,
+    );
+    run_as_generated_user(&emulator, stack, ("drift", &[]), &["drift", stack], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_preflight_names_what_the_policy_lacks_before_any_write() {
+    let emulator = enforcing_emulator();
+    let stack = emulator.seed_article_stack().await;
+    let stack = path_str(&stack);
+    // The users below may ask IAM about themselves (what --check-permissions needs).
+    let (policy, _) = policy_for(
+        &emulator,
+        stack,
+        "apply",
+        &[
+            "--check-permissions",
+            "--principal-arn",
+            &format!("arn:aws:iam::{ACCOUNT}:user/*"),
+        ],
+    );
+    // One action taken out of the generated policy.
+    let lacking = policy.replace("\"lambda:PutFunctionConcurrency\",", "");
+    assert_ne!(
+        lacking, policy,
+        "the apply policy allows lambda:PutFunctionConcurrency"
+    );
+    let (key, secret) = emulator.iam_user("ci-lacking", &lacking);
+    let as_user = [
+        ("AWS_ACCESS_KEY_ID", key.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
+    ];
+    emulator.clear_log();
+    let plan = emulator.pipectl_with(
+        &["plan", stack, "--no-cost", "--check-permissions"],
+        &as_user,
+    );
+    plan.expect_code(1)
+        .expect_stderr("lambda:PutFunctionConcurrency on arn:aws:lambda:us-east-1:123456789012:function:kafka-log-lambda: no policy allows it (implicitDeny)");
+    assert!(
+        emulator.mutating_calls().is_empty(),
+        "{:?}",
+        emulator.mutating_calls()
+    );
+    let apply = emulator.pipectl_with(
+        &[
+            "apply",
+            "-f",
+            stack,
+            "--auto-approve",
+            "--allow-destroy",
+            "--check-permissions",
+        ],
+        &as_user,
+    );
+    apply
+        .expect_code(1)
+        .expect_stderr("lambda:PutFunctionConcurrency");
+    let stack_writes: Vec<_> = emulator
+        .mutating_calls()
+        .into_iter()
+        .filter(|call| call.resource != "pipectl-locks")
+        .collect();
+    assert!(stack_writes.is_empty(), "{stack_writes:?}");
+
+    // An explicit Deny is told as such.
+    let mut document: Value = serde_json::from_str(&policy).expect("policy");
+    document["Statement"]
+        .as_array_mut()
+        .expect("statements")
+        .push(serde_json::json!({"Sid": "NoTableChanges", "Effect": "Deny", "Action": "dynamodb:UpdateTable", "Resource": "*"}));
+    let (key, secret) = emulator.iam_user("ci-denied", &document.to_string());
+    emulator
+        .pipectl_with(
+            &["plan", stack, "--no-cost", "--check-permissions"],
+            &[("AWS_ACCESS_KEY_ID", &key), ("AWS_SECRET_ACCESS_KEY", &secret)],
+        )
+        .expect_code(1)
+        .expect_stderr("dynamodb:UpdateTable on arn:aws:dynamodb:us-east-1:123456789012:table/KafkaLogData: explicitly denied by a policy (explicitDeny)");
+
+    // With every permission, the preflight passes and says nothing.
+    let (key, secret) = emulator.iam_user("ci-complete", &policy);
+    let complete = emulator.pipectl_with(
+        &[
+            "plan",
+            stack,
+            "--no-cost",
+            "--check-permissions",
+            "--detailed-exitcode",
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", &key),
+            ("AWS_SECRET_ACCESS_KEY", &secret),
+        ],
+    );
+    complete.expect_code(2);
+    assert!(
+        !complete.stderr.contains("may not make"),
+        "{}",
+        complete.stderr
+    );
+}
