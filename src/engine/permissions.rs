@@ -11,6 +11,16 @@ use super::registry::KINDS;
 /// What `pipectl` needs for `spec`: every command's grants (filter with
 /// `Permissions::for_command`).
 pub fn stack_permissions(spec: &StackSpec, scope: &Scope, lock_table: &str) -> Permissions {
+    let mut out = cluster_permissions(spec, scope);
+    for kind in KINDS {
+        out.extend(kind.permissions(spec, scope));
+    }
+    out.extend(run_permissions(spec, scope, lock_table));
+    out
+}
+
+/// The connection to the EKS cluster the stack names.
+fn cluster_permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
     let mut out = Permissions::default();
     if let Some(cluster) = spec
         .section::<crate::providers::eks::EksSection>()
@@ -22,14 +32,16 @@ pub fn stack_permissions(spec: &StackSpec, scope: &Scope, lock_table: &str) -> P
             EVERY,
         );
     }
-    for kind in KINDS {
-        out.extend(kind.permissions(spec, scope));
-    }
+    out
+}
+
+/// What a run needs besides the kinds: plan's usage read and apply's lock.
+fn run_permissions(spec: &StackSpec, scope: &Scope, lock_table: &str) -> Permissions {
+    let mut out = Permissions::default();
     if KINDS
         .iter()
         .any(|kind| !kind.usage_metrics(spec).is_empty())
     {
-        let from = out.aws.len();
         out.aws(
             "cloudwatch:GetMetricData",
             Resource::Any {
@@ -39,7 +51,7 @@ pub fn stack_permissions(spec: &StackSpec, scope: &Scope, lock_table: &str) -> P
             PLAN_ONLY,
         );
         out.only_when(
-            from,
+            0,
             "the plan is priced with measured usage (not --no-cost or --usage-window 0)",
         );
     }
@@ -59,5 +71,209 @@ pub fn command_permissions(
     match plan {
         Some(plan) => needed.for_plan(plan),
         None => needed,
+    }
+}
+
+/// docs/permissions.md: every kind's declarations for the seed article's stack
+/// (stacks/kafka-logs.toml), per command, with the reason of each `*`.
+pub fn reference_markdown(spec: &StackSpec) -> String {
+    use crate::escape::markdown_code as code;
+    let scope = Scope {
+        partition: "aws".to_string(),
+        region: "us-east-1".to_string(),
+        account: "123456789012".to_string(),
+    };
+    let mut out = String::from(
+        "# Permissions\n\nGenerated from the kinds' declarations (`Kind::permissions`) for the seed article's stack, stacks/kafka-logs.toml, in account 123456789012 and region us-east-1 (`UPDATE_DOCS=1 cargo test --lib permissions` rewrites it; a test fails when it is out of date). `pipectl permissions -f STACK.toml --for plan|drift|apply|import` prints the same for your stack as an IAM policy, Terraform, CloudFormation, Kubernetes RBAC or Kafka ACLs. A row with a condition is needed only then; everything else is called on every run of its commands.\n\n## AWS (IAM)\n\n| resource kind | commands | action | resource | only when |\n| --- | --- | --- | --- | --- |\n",
+    );
+    let groups = kind_groups(spec, &scope);
+    let mut rows = Rows::default();
+    for (label, permissions) in &groups {
+        for grant in &permissions.aws {
+            let resource = match &grant.resource {
+                Resource::Arn(arn) => code(arn),
+                Resource::Any { sid, .. } => format!("`*` ({sid})"),
+            };
+            rows.push(
+                &mut out,
+                format!(
+                    "| {label} | {} | {} | {resource} | {} |\n",
+                    commands_label(grant.commands),
+                    code(grant.action),
+                    grant.when.unwrap_or("")
+                ),
+            );
+        }
+    }
+    out.push_str("\n## Kubernetes (RBAC)\n\n| resource kind | commands | verb | resource | namespace | names | only when |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+    for (label, permissions) in &groups {
+        for grant in &permissions.kube {
+            let resource = match grant.group {
+                "" => grant.resource.to_string(),
+                group => format!("{group}/{}", grant.resource),
+            };
+            rows.push(
+                &mut out,
+                format!(
+                    "| {label} | {} | `{}` | `{resource}` | {} | {} | {} |\n",
+                    commands_label(grant.commands),
+                    grant.verb,
+                    grant
+                        .namespace
+                        .as_deref()
+                        .map(code)
+                        .unwrap_or_else(|| "(cluster)".to_string()),
+                    grant
+                        .names
+                        .iter()
+                        .map(|n| code(n))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    grant.when.unwrap_or("")
+                ),
+            );
+        }
+    }
+    out.push_str("\n## Kafka (ACLs of the `[kafka.admin]` user)\n\n| resource kind | commands | operation | resource | call | only when |\n| --- | --- | --- | --- | --- | --- |\n");
+    for (label, permissions) in &groups {
+        for grant in &permissions.kafka {
+            rows.push(
+                &mut out,
+                format!(
+                    "| {label} | {} | `{}` | {} {} | `{}` | {} |\n",
+                    commands_label(grant.commands),
+                    grant.operation,
+                    grant.resource_type,
+                    code(&grant.name),
+                    grant.call,
+                    grant.when.unwrap_or("")
+                ),
+            );
+        }
+    }
+    out.push_str("\n## Why `*`\n\n");
+    let all: Vec<_> = groups
+        .iter()
+        .flat_map(|(_, p)| p.aws.iter().cloned())
+        .collect();
+    for (sid, why) in crate::render::permissions::wildcard_reasons(&all) {
+        out.push_str(&format!("- `{sid}`: {why}.\n"));
+    }
+    out
+}
+
+/// Each kind's declarations under its resource ids, then the stack-wide ones.
+fn kind_groups(spec: &StackSpec, scope: &Scope) -> Vec<(String, Permissions)> {
+    let mut groups: Vec<(String, Permissions)> = KINDS
+        .iter()
+        .map(|kind| {
+            let ids: Vec<String> = kind
+                .ignorable()
+                .iter()
+                .map(|(prefix, _)| format!("`{}`", prefix.trim_end_matches('.')))
+                .collect();
+            (ids.join(", "), kind.permissions(spec, scope))
+        })
+        .collect();
+    let mut rest = cluster_permissions(spec, scope);
+    rest.extend(run_permissions(
+        spec,
+        scope,
+        crate::providers::lock::DEFAULT_TABLE,
+    ));
+    groups.push((
+        "the stack (EKS cluster, cost usage, apply lock)".to_string(),
+        rest,
+    ));
+    groups
+}
+
+/// Table rows, each once (a kind may declare one call for several of its changes).
+#[derive(Default)]
+struct Rows(std::collections::BTreeSet<String>);
+
+impl Rows {
+    fn push(&mut self, out: &mut String, row: String) {
+        if self.0.insert(row.clone()) {
+            out.push_str(&row);
+        }
+    }
+}
+
+fn commands_label(commands: &[Command]) -> String {
+    commands
+        .iter()
+        .map(|c| c.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed_article_spec() -> StackSpec {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/kafka-logs.toml");
+        let options = crate::spec::LoadOptions {
+            allowed_dirs: vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))],
+            rules: super::super::registry::kind_rules(),
+        };
+        crate::spec::load(&path, &options)
+            .expect("stacks/kafka-logs.toml loads")
+            .spec
+    }
+
+    /// docs/permissions.md is what the declarations generate.
+    #[test]
+    fn the_permissions_reference_is_generated_from_the_declarations() {
+        crate::assert_generated(
+            "docs/permissions.md",
+            &reference_markdown(&seed_article_spec()),
+            "UPDATE_DOCS",
+        );
+    }
+
+    /// A plan's writes narrow apply's policy: a plan that only changes the function needs no
+    /// table write, but still the reads and the lock.
+    #[test]
+    fn a_plan_narrows_apply_to_its_own_writes() {
+        let spec = seed_article_spec();
+        let scope = Scope {
+            partition: "aws".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+        };
+        let mut plan = crate::plan::Plan::default();
+        let mut change = crate::plan::Change::new(
+            crate::plan::ResourceId::new(
+                crate::plan::ResourceKind::named("lambda.function"),
+                "kafka-log-lambda",
+            ),
+            crate::plan::Action::Update,
+            String::new(),
+        );
+        change.steps.push(crate::plan::Step {
+            description: "put concurrency".into(),
+            service: "lambda".into(),
+            api_calls: vec!["lambda:PutFunctionConcurrency".into()],
+            operation: serde_json::Value::Null,
+        });
+        plan.changes.push(change);
+        let needed =
+            command_permissions(&spec, &scope, "pipectl-locks", Command::Apply, Some(&plan));
+        let actions: std::collections::BTreeSet<&str> =
+            needed.aws.iter().map(|g| g.action).collect();
+        assert!(actions.contains("lambda:PutFunctionConcurrency"));
+        assert!(actions.contains("dynamodb:DescribeTable"), "reads stay");
+        assert!(actions.contains("dynamodb:PutItem"), "the lock stays");
+        assert!(
+            !actions.contains("dynamodb:UpdateTable"),
+            "no table change planned"
+        );
+        assert!(!actions.contains("lambda:UpdateFunctionConfiguration"));
+        assert!(
+            needed.kube.iter().all(|g| g.verb != "patch"),
+            "no Kubernetes write planned"
+        );
     }
 }
