@@ -54,6 +54,8 @@ from urllib.parse import parse_qs, urlparse
 
 import yaml
 
+import rbac
+
 
 class Resource:
     def __init__(self, group: str, version: str, plural: str, kind: str, namespaced: bool,
@@ -97,6 +99,12 @@ RESOURCES = [
     # The operator's Prometheus objects, whose ruleSelector and ruleNamespaceSelector say which
     # PrometheusRules each loads (Prometheus Operator API reference, PrometheusSpec).
     Resource("monitoring.coreos.com", "v1", "prometheuses", "Prometheus", True, ["prom"], False),
+    # RBAC (enforced with the setting `rbac`, emulator/rbac.py).
+    Resource("rbac.authorization.k8s.io", "v1", "roles", "Role", True, [], False),
+    Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True, [], False),
+    Resource("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False, [], False),
+    Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False, [],
+             False),
 ]
 # API groups that exist only when something installs them, and the setting that installs them.
 OPTIONAL_GROUPS = {"monitoring.coreos.com": "prometheus_operator"}
@@ -277,7 +285,20 @@ class Store:
             # TooManyRequests with Retry-After (API priority and fairness), 503 ServiceUnavailable.
             # Decided per (method, path, n-th call) from the seed, as in the AWS emulator.
             "faults": {},
+            # RBAC (emulator/rbac.py): enforce Roles, ClusterRoles and their bindings for the
+            # identity an EKS token maps to. A request without a token is the kubeconfig's
+            # admin (system:masters), as kubectl in the tests is.
+            "rbac": False,
+            # EKS access entries: IAM principal ARN -> {"username": ..., "groups": [...]}.
+            "access_entries": {},
+            # Where the authenticator sends the token's GetCallerIdentity (the AWS emulator).
+            "sts_endpoint": None,
         }
+        # Every RBAC decision: {"user", "verb", "group", "resource", "namespace", "name",
+        # "allowed"} (GET /_fake/authorizations).
+        self.authorizations: list[dict[str, Any]] = []
+        # token -> principal ARN (the authenticator caches its STS answers too).
+        self.principals: dict[str, str | None] = {}
         self.fault_counts: dict[tuple, int] = {}
         # claim key -> (time the resize completes, requested size)
         self.pending_resizes: dict[tuple, tuple[float, str]] = {}
@@ -730,6 +751,7 @@ class Server:
             raise ApiError(503, "ServiceUnavailable", "the server is currently unable to handle the request")
         if self.eks_cluster is not None:
             check_eks_token(headers.get("Authorization"), self.settings["token_lifetime_seconds"])
+        user = self.authenticate(headers.get("Authorization"))
         if method == "GET":
             doc = self.discovery(path, host)
             if doc is not None:
@@ -739,6 +761,8 @@ class Server:
         resource, namespace, name, sub = self.parse_path(path)
         if sub not in (None, "status"):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if user is not None:
+            self.authorize(user, method, query, headers, resource, namespace, name)
         dry_run = query.get("dryRun") == "All"
         manager = query.get("fieldManager") or self.default_manager(headers, method)
         with self.store.lock:
@@ -785,6 +809,44 @@ class Server:
                     return 200, self.update(resource, key, live, merge_patch(live, patch), manager, dry_run, sub)
                 raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted media types include: application/apply-patch+yaml, application/merge-patch+json, application/strategic-merge-patch+json")
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    def authenticate(self, authorization: str | None) -> tuple[str, list[str]] | None:
+        """With `rbac`: the request's (username, groups), None when RBAC is off. A token whose
+        principal has no access entry is 401, as EKS answers."""
+        if not self.settings.get("rbac"):
+            return None
+        if not authorization:
+            return "kubernetes-admin", ["system:masters", "system:authenticated"]
+        with self.store.lock:
+            known = authorization in self.store.principals
+            principal = self.store.principals.get(authorization)
+        if not known:
+            principal = rbac.principal_from_token(authorization, self.settings.get("sts_endpoint") or "")
+            with self.store.lock:
+                self.store.principals[authorization] = principal
+        found = rbac.identity(self.settings.get("access_entries") or {}, principal)
+        if found is None:
+            raise ApiError(401, "Unauthorized", "Unauthorized")
+        return found
+
+    def authorize(self, user: tuple[str, list[str]], method: str, query: dict[str, str], headers,
+                  resource: Resource, namespace: str | None, name: str | None) -> None:
+        """Each verb the request is authorized as must be allowed by a bound role (403)."""
+        username, groups = user
+        content_type = (headers.get("Content-Type") or "").split(";")[0].strip()
+        with self.store.lock:
+            exists = name is not None and self.store.key(resource, namespace, name) in self.store.objects
+            for verb in rbac.request_verbs(method, name, query, content_type, exists):
+                ok = rbac.allowed(self.store.objects, username, groups, verb, resource.group,
+                                  resource.plural, namespace, name)
+                self.store.authorizations.append({
+                    "user": username, "verb": verb, "group": resource.group,
+                    "resource": resource.plural, "namespace": namespace, "name": name, "allowed": ok})
+                if not ok:
+                    message = rbac.forbidden_message(username, verb, resource.group, resource.plural,
+                                                     qualified(resource.plural, resource), namespace, name)
+                    raise ApiError(403, "Forbidden", message,
+                                   {"name": name or "", "group": resource.group, "kind": resource.plural})
 
     @staticmethod
     def default_manager(headers, method: str) -> str:
@@ -991,6 +1053,9 @@ def make_handler(server: Server):
                 with server.store.lock:
                     server.settings.update(changes)
                 self.respond(200, server.settings)
+            elif path == "/_fake/authorizations" and self.command == "GET":
+                with server.store.lock:
+                    self.respond(200, list(server.store.authorizations))
             elif path == "/_fake/health":
                 self.respond(200, {"ok": True})
             else:

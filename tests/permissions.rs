@@ -1,8 +1,9 @@
 //! Exactly the permissions a stack needs (issue 23): the policy `pipectl permissions` prints
-//! is given to an IAM user, and plan, apply and drift run as that user against the emulator
-//! with IAM enforcement on. A missing permission fails them (AccessDenied); a statement no call
-//! used fails the test too. The preflight (`--check-permissions`) names what a policy lacks
-//! before anything is written.
+//! is given to an IAM user, and its RBAC (applied with kubectl) to the Kubernetes group that
+//! user's EKS access entry maps to; plan, apply and drift run as that user against the emulator
+//! with IAM enforcement and the fake API server with RBAC on. A missing permission fails them
+//! (AccessDenied, Forbidden); a statement or rule no call used fails the test too. The
+//! preflight (`--check-permissions`) names what a policy lacks before anything is written.
 
 mod common;
 
@@ -94,6 +95,7 @@ fn run_as_generated_user(
     let (policy, conditional) = policy_for(emulator, stack, command, narrowed_by);
     let user = format!("ci-{command}");
     let (key, secret) = emulator.iam_user(&user, &policy);
+    let rules = grant_rbac(emulator, stack, command, narrowed_by);
     let run = emulator.pipectl_with(
         args,
         &[
@@ -117,9 +119,119 @@ fn run_as_generated_user(
         unused.is_empty(),
         "{command}: the policy allows actions no call used: {unused:?}\n{policy}"
     );
+    check_rbac_use(emulator, &user, command, rules);
 }
 
-/// The seed article's "before" state, with IAM enforcement on; EKS DescribeCluster answers the
+/// The generated RBAC for `command` applied with kubectl (the admin's kubeconfig), bound to
+/// the group the user's access entry maps to; the (verb, resource) pairs its rules allow and
+/// those it says are needed only in some cases.
+fn grant_rbac(
+    emulator: &Emulator,
+    stack: &str,
+    command: &str,
+    narrowed_by: &[&str],
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    let user = format!("ci-{command}");
+    let group = format!("pipectl-{command}");
+    let principal = format!("arn:aws:iam::{ACCOUNT}:user/{user}");
+    let mut args = vec![
+        "permissions",
+        "-f",
+        stack,
+        "--for",
+        command,
+        "--account-id",
+        ACCOUNT,
+        "--format",
+        "k8s-rbac",
+        "--kube-group",
+        &group,
+        "--principal-arn",
+        &principal,
+    ];
+    args.extend(narrowed_by);
+    let run = emulator.pipectl(&args);
+    run.expect_code(0).expect_stdout(&format!(
+        "aws eks create-access-entry --cluster-name kafka-logs --principal-arn {principal} --type STANDARD --kubernetes-groups {group}"
+    ));
+    let file = emulator.stack(&format!("rbac-{command}.yaml"), &run.stdout);
+    let applied = emulator.cluster().kubectl(&[
+        "apply",
+        "--server-side",
+        "--validate=false",
+        "-f",
+        path_str(&file),
+    ]);
+    assert_eq!(
+        applied.code,
+        0,
+        "kubectl apply of the generated RBAC: {}",
+        applied.all()
+    );
+    let mut allowed = BTreeSet::new();
+    for document in run.stdout.split("\n---\n") {
+        let Some(start) = document.find('{') else {
+            continue;
+        };
+        let object: Value = serde_json::from_str(&document[start..]).expect("RBAC object JSON");
+        for rule in object["rules"].as_array().cloned().unwrap_or_default() {
+            for resource in rule["resources"].as_array().cloned().unwrap_or_default() {
+                for verb in rule["verbs"].as_array().cloned().unwrap_or_default() {
+                    allowed.insert(format!(
+                        "{} {}",
+                        verb.as_str().unwrap_or(""),
+                        resource.as_str().unwrap_or("")
+                    ));
+                }
+            }
+        }
+    }
+    let conditional = run
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("note: "))
+        .filter_map(|note| note.split_once(": needed only when"))
+        .map(|(rule, _)| rule.to_string())
+        .collect();
+    (allowed, conditional)
+}
+
+/// No Kubernetes request of `user` was forbidden, and every rule was used.
+fn check_rbac_use(
+    emulator: &Emulator,
+    user: &str,
+    command: &str,
+    (allowed, conditional): (BTreeSet<String>, BTreeSet<String>),
+) {
+    let mine: Vec<Value> = emulator
+        .cluster()
+        .authorizations()
+        .into_iter()
+        .filter(|a| a["user"] == user)
+        .collect();
+    let forbidden: Vec<&Value> = mine.iter().filter(|a| a["allowed"] != true).collect();
+    assert!(forbidden.is_empty(), "{command}: forbidden {forbidden:?}");
+    let used: BTreeSet<String> = mine
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {}",
+                a["verb"].as_str().unwrap_or(""),
+                a["resource"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let unused: Vec<&String> = allowed
+        .iter()
+        .filter(|rule| !used.contains(*rule) && !conditional.contains(*rule))
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "{command}: RBAC rules no request used: {unused:?} (used {used:?}; all {:?})",
+        emulator.cluster().authorizations()
+    );
+}
+/// The seed article's "before" state, with IAM enforcement on and RBAC in the fake API server; EKS DescribeCluster answers the
 /// fake API server's address, so pipectl reaches the cluster as the stack says ([eks] cluster),
 /// with a token it signs with the IAM user's credentials.
 fn enforcing_emulator() -> Emulator {
@@ -128,6 +240,27 @@ fn enforcing_emulator() -> Emulator {
         "{{\"eks_endpoint\": \"{}\"}}",
         emulator.cluster().url
     ));
+    // Each CI user's EKS access entry maps it to its own group, which the generated RBAC binds.
+    let entries: serde_json::Map<String, Value> = ["plan", "apply", "drift"]
+        .iter()
+        .map(|command| {
+            (
+                format!("arn:aws:iam::{ACCOUNT}:user/ci-{command}"),
+                serde_json::json!({"username": format!("ci-{command}"), "groups": [format!("pipectl-{command}")]}),
+            )
+        })
+        .chain(["lacking", "denied", "complete"].iter().map(|user| {
+            // The preflight test's users are about IAM: cluster admins in Kubernetes.
+            (
+                format!("arn:aws:iam::{ACCOUNT}:user/ci-{user}"),
+                serde_json::json!({"username": format!("ci-{user}"), "groups": ["system:masters"]}),
+            )
+        }))
+        .collect();
+    emulator.cluster().configure(
+        &serde_json::json!({"rbac": true, "sts_endpoint": emulator.endpoint, "access_entries": entries})
+            .to_string(),
+    );
     emulator
 }
 

@@ -247,6 +247,13 @@ fn rendered(
                 cluster,
                 principal_arn: &principal,
             };
+            for note in render::conditional_notes(&Permissions {
+                aws: vec![],
+                kafka: vec![],
+                ..needed.clone()
+            }) {
+                eprintln!("note: {}", crate::escape::printable(&note));
+            }
             let objects = render::rbac_objects(&needed.kube, &subject);
             Ok(format!(
                 "{}{}",

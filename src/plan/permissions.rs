@@ -203,9 +203,11 @@ impl Permissions {
 }
 
 /// How a plan step lists a Kubernetes call: `kubernetes:apply autoscaling/v2
-/// horizontalpodautoscalers` (server-side apply is RBAC's `patch`).
+/// horizontalpodautoscalers` (server-side apply is RBAC's `patch`, and `create` when it makes
+/// the object; claims are merge-patched).
 fn kube_call(grant: &KubeGrant) -> String {
-    let verb = if grant.verb == "patch" && grant.resource != "persistentvolumeclaims" {
+    let applied = matches!(grant.verb, "patch" | "create");
+    let verb = if applied && grant.resource != "persistentvolumeclaims" {
         "apply"
     } else {
         grant.verb

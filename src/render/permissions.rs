@@ -344,9 +344,138 @@ pub fn wildcard_reasons(grants: &[AwsGrant]) -> BTreeMap<&'static str, &'static 
         .collect()
 }
 
+/// docs/permissions.md: every kind's declarations for the seed article's stack
+/// (stacks/kafka-logs.toml), per command, with the reason of each `*`.
+pub fn reference_markdown(spec: &crate::spec::StackSpec) -> String {
+    use crate::escape::markdown_code as code;
+    let scope = crate::plan::permissions::Scope {
+        partition: "aws".to_string(),
+        region: "us-east-1".to_string(),
+        account: "123456789012".to_string(),
+    };
+    let mut out = String::from(
+        "# Permissions\n\nGenerated from the kinds' declarations (`Kind::permissions`) for the seed article's stack, stacks/kafka-logs.toml, in account 123456789012 and region us-east-1 (`UPDATE_DOCS=1 cargo test --lib permissions` rewrites it; a test fails when it is out of date). `pipectl permissions -f STACK.toml --for plan|drift|apply|import` prints the same for your stack as an IAM policy, Terraform, CloudFormation, Kubernetes RBAC or Kafka ACLs. A row with a condition is needed only then; everything else is called on every run of its commands.\n\n## AWS (IAM)\n\n| resource kind | commands | action | resource | only when |\n| --- | --- | --- | --- | --- |\n",
+    );
+    let groups = crate::engine::permissions::kind_groups(spec, &scope);
+    let mut rows = Rows::default();
+    for (label, permissions) in &groups {
+        for grant in &permissions.aws {
+            let resource = match &grant.resource {
+                Resource::Arn(arn) => code(arn),
+                Resource::Any { sid, .. } => format!("`*` ({sid})"),
+            };
+            rows.push(
+                &mut out,
+                format!(
+                    "| {label} | {} | {} | {resource} | {} |\n",
+                    commands_label(grant.commands),
+                    code(grant.action),
+                    grant.when.unwrap_or("")
+                ),
+            );
+        }
+    }
+    out.push_str("\n## Kubernetes (RBAC)\n\n| resource kind | commands | verb | resource | namespace | names | only when |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+    for (label, permissions) in &groups {
+        for grant in &permissions.kube {
+            let resource = match grant.group {
+                "" => grant.resource.to_string(),
+                group => format!("{group}/{}", grant.resource),
+            };
+            rows.push(
+                &mut out,
+                format!(
+                    "| {label} | {} | `{}` | `{resource}` | {} | {} | {} |\n",
+                    commands_label(grant.commands),
+                    grant.verb,
+                    grant
+                        .namespace
+                        .as_deref()
+                        .map(code)
+                        .unwrap_or_else(|| "(cluster)".to_string()),
+                    grant
+                        .names
+                        .iter()
+                        .map(|n| code(n))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    grant.when.unwrap_or("")
+                ),
+            );
+        }
+    }
+    out.push_str("\n## Kafka (ACLs of the `[kafka.admin]` user)\n\n| resource kind | commands | operation | resource | call | only when |\n| --- | --- | --- | --- | --- | --- |\n");
+    for (label, permissions) in &groups {
+        for grant in &permissions.kafka {
+            rows.push(
+                &mut out,
+                format!(
+                    "| {label} | {} | `{}` | {} {} | `{}` | {} |\n",
+                    commands_label(grant.commands),
+                    grant.operation,
+                    grant.resource_type,
+                    code(&grant.name),
+                    grant.call,
+                    grant.when.unwrap_or("")
+                ),
+            );
+        }
+    }
+    out.push_str("\n## Why `*`\n\n");
+    let all: Vec<_> = groups
+        .iter()
+        .flat_map(|(_, p)| p.aws.iter().cloned())
+        .collect();
+    for (sid, why) in wildcard_reasons(&all) {
+        out.push_str(&format!("- `{sid}`: {why}.\n"));
+    }
+    out
+}
+
+/// Table rows, each once (a kind may declare one call for several of its changes).
+#[derive(Default)]
+struct Rows(std::collections::BTreeSet<String>);
+
+impl Rows {
+    fn push(&mut self, out: &mut String, row: String) {
+        if self.0.insert(row.clone()) {
+            out.push_str(&row);
+        }
+    }
+}
+
+fn commands_label(commands: &[crate::plan::permissions::Command]) -> String {
+    commands
+        .iter()
+        .map(|c| c.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn seed_article_spec() -> crate::spec::StackSpec {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/kafka-logs.toml");
+        let options = crate::spec::LoadOptions {
+            allowed_dirs: vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))],
+            rules: crate::engine::registry::kind_rules(),
+        };
+        crate::spec::load(&path, &options)
+            .expect("stacks/kafka-logs.toml loads")
+            .spec
+    }
+
+    /// docs/permissions.md is what the declarations generate.
+    #[test]
+    fn the_permissions_reference_is_generated_from_the_declarations() {
+        crate::assert_generated(
+            "docs/permissions.md",
+            &reference_markdown(&seed_article_spec()),
+            "UPDATE_DOCS",
+        );
+    }
 
     #[test]
     fn hcl_strings_are_never_interpolated() {

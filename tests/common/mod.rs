@@ -166,6 +166,15 @@ impl FakeKube {
         http(&self.host_port, "POST", "/_fake/log/clear", "");
     }
 
+    /// Every RBAC decision the fake made with `rbac` on (user, verb, group, resource,
+    /// namespace, name, allowed), oldest first.
+    pub fn authorizations(&self) -> Vec<Value> {
+        http(&self.host_port, "GET", "/_fake/authorizations", "")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Stores objects as given, status included (POST /_fake/seed), replacing any of the same name.
     pub fn seed(&self, objects: &Value) {
         http(&self.host_port, "POST", "/_fake/seed", &objects.to_string());

@@ -85,10 +85,28 @@ pub fn permissions(spec: &StackSpec, _scope: &Scope) -> Permissions {
         );
         prometheus_list.when = Some("the rule changes (does a Prometheus load it?)");
         out.kube.extend([
-            grant(RULES, "patch", ns, rule, WRITE, rule_changes),
+            grant(
+                RULES,
+                "patch",
+                ns,
+                rule.clone(),
+                WRITE,
+                rule_changes.clone(),
+            ),
             grant(
                 CONFIG_MAPS,
                 "patch",
+                ns,
+                dashboard.clone(),
+                WRITE,
+                dashboard_changes.clone(),
+            ),
+            // A server-side apply that creates the object is authorized as `create` on its
+            // name too (k8s.io/apiserver, endpoints/handlers/patch.go).
+            grant(RULES, "create", ns, rule, WRITE, rule_changes),
+            grant(
+                CONFIG_MAPS,
+                "create",
                 ns,
                 dashboard,
                 WRITE,
@@ -97,6 +115,9 @@ pub fn permissions(spec: &StackSpec, _scope: &Scope) -> Permissions {
             prometheus_list,
             namespace_read,
         ]);
+    }
+    for grant in out.kube.iter_mut().filter(|g| g.verb == "create") {
+        grant.when = Some("the object does not exist yet (server-side apply creates it)");
     }
     out
 }

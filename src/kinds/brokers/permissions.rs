@@ -81,6 +81,17 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
                 WRITE,
                 Some(&hpa_changes),
             ),
+            // A server-side apply that creates the object is authorized as `create` on its
+            // name too (k8s.io/apiserver, endpoints/handlers/patch.go).
+            kube(
+                "autoscaling",
+                "horizontalpodautoscalers",
+                "create",
+                ns,
+                &[hpa],
+                WRITE,
+                Some(&hpa_changes),
+            ),
             kube(
                 "apps",
                 "statefulsets",
@@ -119,6 +130,15 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
                 "storage.k8s.io",
                 "storageclasses",
                 "patch",
+                None,
+                &[class],
+                WRITE,
+                Some("eks.storage_class."),
+            ),
+            kube(
+                "storage.k8s.io",
+                "storageclasses",
+                "create",
                 None,
                 &[class],
                 WRITE,
@@ -175,6 +195,9 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
             EC2_DESCRIBE,
             "eks.volume.",
         );
+    }
+    for grant in out.kube.iter_mut().filter(|g| g.verb == "create") {
+        grant.when = Some("the object does not exist yet (server-side apply creates it)");
     }
     out
 }
