@@ -241,7 +241,7 @@ fn enforcing_emulator() -> Emulator {
         emulator.cluster().url
     ));
     // Each CI user's EKS access entry maps it to its own group, which the generated RBAC binds.
-    let entries: serde_json::Map<String, Value> = ["plan", "apply", "drift"]
+    let entries: serde_json::Map<String, Value> = ["plan", "apply", "drift", "import"]
         .iter()
         .map(|command| {
             (
@@ -287,6 +287,31 @@ async fn plan_apply_and_drift_run_with_exactly_the_generated_policy() {
         0,
     );
     run_as_generated_user(&emulator, stack, ("drift", &[]), &["drift", stack], 0);
+    // Import of what the stack names, as an adopting team runs it.
+    let imported = emulator.dir().join("imported.toml");
+    run_as_generated_user(
+        &emulator,
+        stack,
+        ("import", &[]),
+        &[
+            "import",
+            "--stack-name",
+            "kafka-logs",
+            "--table",
+            "KafkaLogData",
+            "--function",
+            "kafka-log-lambda",
+            "--endpoint",
+            "rcf-anomaly-endpoint",
+            "--statefulset",
+            "kafka/kafka-broker",
+            "--cluster",
+            "kafka-logs",
+            "--out",
+            path_str(&imported),
+        ],
+        0,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -385,4 +410,134 @@ async fn the_preflight_names_what_the_policy_lacks_before_any_write() {
         "{}",
         complete.stderr
     );
+}
+
+/// The Kafka ACLs `pipectl permissions --format kafka-acls` prints are given to the broker
+/// double (which then authorizes every request as Kafka's authorizer does): plan and apply of the
+/// seed article's stack need nothing more, and every ACL is used.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_generated_kafka_acls_are_exactly_what_plan_and_apply_use() {
+    let emulator = Emulator::start_seed_article("{}");
+    // The template's own file (placeholders and all): ACLs name topics, not ARNs.
+    let template = std::fs::read_to_string(common::repo().join("stacks/kafka-logs.toml"))
+        .expect("stacks/kafka-logs.toml");
+    let template = emulator.stack("template.toml", &template);
+    let run = emulator.pipectl(&[
+        "permissions",
+        "-f",
+        path_str(&template),
+        "--for",
+        "apply",
+        "--account-id",
+        ACCOUNT,
+        "--format",
+        "kafka-acls",
+        "--kafka-principal",
+        "User:pipectl-admin",
+    ]);
+    run.expect_code(0)
+        .expect_stdout("kind\": \"KafkaUser\"")
+        .expect_stdout("--allow-principal User:pipectl-admin");
+    let acls = acl_flags(&run.stdout);
+    assert!(!acls.is_empty(), "{}", run.stdout);
+    let flags: Vec<String> = acls
+        .iter()
+        .flat_map(|a| ["--acl".to_string(), a.clone()])
+        .collect();
+    emulator.kafka_flags(&flags);
+    let stack = emulator.seed_article_stack().await;
+    let stack = path_str(&stack);
+    let plan_file = emulator.dir().join("reviewed.json");
+    let plan_file = path_str(&plan_file);
+    emulator
+        .pipectl(&[
+            "--kube-context",
+            "fake",
+            "plan",
+            stack,
+            "--no-cost",
+            "--detailed-exitcode",
+            "--out",
+            plan_file,
+        ])
+        .expect_code(2);
+    emulator
+        .pipectl(&[
+            "--kube-context",
+            "fake",
+            "apply",
+            plan_file,
+            "--allow-destroy",
+        ])
+        .expect_code(0);
+    // What that plan needs: the ACLs narrowed to it must all have been used.
+    let narrowed = emulator.pipectl(&[
+        "permissions",
+        "-f",
+        stack,
+        "--for",
+        "apply",
+        "--plan",
+        plan_file,
+        "--account-id",
+        ACCOUNT,
+        "--format",
+        "kafka-acls",
+        "--kafka-principal",
+        "User:pipectl-admin",
+    ]);
+    narrowed.expect_code(0);
+    let needed = acl_flags(&narrowed.stdout);
+    assert!(
+        needed.iter().all(|acl| acls.contains(acl)),
+        "{needed:?} not within {acls:?}"
+    );
+    let conditional: BTreeSet<String> = narrowed
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("note: "))
+        .filter_map(|note| note.split_once(": needed only when"))
+        .map(|(acl, _)| acl.to_string())
+        .collect();
+    // Which operation each request the double saw is authorized as (Kafka protocol guide).
+    let used: BTreeSet<&str> = emulator
+        .seed_article_kafka()
+        .requests()
+        .iter()
+        .filter_map(|request| match request.split(' ').next() {
+            Some("Metadata") => Some("Describe"),
+            Some("DescribeConfigs") => Some("DescribeConfigs"),
+            Some("CreateTopics") => Some("Create"),
+            Some("CreatePartitions") => Some("Alter"),
+            Some("IncrementalAlterConfigs") => Some("AlterConfigs"),
+            _ => None,
+        })
+        .collect();
+    for acl in &needed {
+        let operation = acl.split(':').nth(2).unwrap_or("");
+        let topic = acl.rsplit("topic=").next().unwrap_or("");
+        let noted = conditional.contains(&format!("{operation} on {topic}"));
+        assert!(
+            used.contains(operation) || noted,
+            "ACL {acl} was not used by any request: {used:?}"
+        );
+    }
+}
+
+/// The broker double's `--acl` values for the `kafka-acls.sh` lines of `output`.
+fn acl_flags(output: &str) -> Vec<String> {
+    let mut acls = vec![];
+    for line in output.lines().filter(|l| l.starts_with("kafka-acls.sh ")) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let resource = match words.iter().position(|w| *w == "--topic") {
+            Some(at) => format!("topic={}", words[at + 1]),
+            None => "cluster".to_string(),
+        };
+        for (at, word) in words.iter().enumerate() {
+            if *word == "--operation" {
+                acls.push(format!("User:pipectl-admin:{}:{resource}", words[at + 1]));
+            }
+        }
+    }
+    acls
 }

@@ -272,6 +272,13 @@ fn rendered(
                 .and_then(|servers| servers.first())
                 .map(|s| s.get_ref().clone())
                 .unwrap_or_else(|| "BOOTSTRAP:9092".to_string());
+            for note in render::conditional_notes(&Permissions {
+                aws: vec![],
+                kube: vec![],
+                ..needed.clone()
+            }) {
+                eprintln!("note: {}", crate::escape::printable(&note));
+            }
             let user = args
                 .kafka_principal
                 .strip_prefix("User:")

@@ -183,7 +183,11 @@ impl Permissions {
                 .iter()
                 .any(|(id, c)| id.starts_with(prefix.as_str()) && *c == call),
         };
-        let is_write = |commands: &[Command]| commands == WRITE;
+        // Writes, and the dry runs of writes apply sends before it makes them (Kafka's
+        // validate_only): what only a change needs. Reads stay.
+        let is_write = |commands: &[Command]| {
+            commands.contains(&Command::Apply) && !commands.contains(&Command::Drift)
+        };
         Permissions {
             aws: retain(self.aws, |g| {
                 !is_write(g.commands) || planned(&g.changes, g.action)

@@ -51,6 +51,8 @@ pub struct Emulator {
     /// The Kafka broker double behind the seed article's stack, and the CA its certificate is
     /// signed by (pipectl reaches it with PIPECTL_KAFKA_BOOTSTRAP and SSL_CERT_FILE).
     kafka: std::sync::OnceLock<(KafkaDouble, PathBuf)>,
+    /// More flags for the seed article's broker double (e.g. `--acl`), set before it starts.
+    kafka_flags: std::sync::Mutex<Vec<String>>,
     /// The job's Kafka pins (PIPECTL_KAFKA_BOOTSTRAP, PIPECTL_KAFKA_ADMIN_SECRET) every run gets.
     kafka_pin: std::sync::Mutex<Option<(String, String)>>,
 }
@@ -297,6 +299,7 @@ impl Emulator {
             workdir: tempfile::tempdir().expect("temp dir"),
             kube: None,
             kafka: std::sync::OnceLock::new(),
+            kafka_flags: std::sync::Mutex::new(vec![]),
             kafka_pin: std::sync::Mutex::new(None),
         }
     }
@@ -442,7 +445,12 @@ impl Emulator {
             .kafka
             .get_or_init(|| {
                 let (ca, cert, key) = private_ca_for(self.workdir.path(), "IP:127.0.0.1");
-                let mut double = KafkaDouble::start(&[
+                let extra = self
+                    .kafka_flags
+                    .lock()
+                    .map(|f| f.clone())
+                    .unwrap_or_default();
+                let mut args = vec![
                     "--brokers",
                     "3",
                     "--scram-user",
@@ -455,11 +463,21 @@ impl Emulator {
                     path_str(&key),
                     "--topic",
                     "application-logs:6:3",
-                ]);
+                ];
+                args.extend(extra.iter().map(String::as_str));
+                let mut double = KafkaDouble::start(&args);
                 double.ca = Some(ca.clone());
                 (double, ca)
             })
             .0
+    }
+
+    /// Flags the seed article's broker double starts with besides its own (call before
+    /// `seed_article_stack`), e.g. `--acl User:pipectl-admin:Describe:topic=application-logs`.
+    pub fn kafka_flags(&self, flags: &[String]) {
+        if let Ok(mut extra) = self.kafka_flags.lock() {
+            extra.extend(flags.iter().cloned());
+        }
     }
 
     /// What a CI job sets so that a stack's SASL login may go to `bootstrap` with `secret`:

@@ -112,6 +112,11 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
             ),
         ]);
     }
+    // Import reads the StatefulSet's claims and their volumes, whatever the file says.
+    out.kube.extend([
+        kube("", "persistentvolumeclaims", "list", ns, &[], IMPORT, None),
+        kube("", "persistentvolumes", "get", None, &[], IMPORT, None),
+    ]);
     if let Some(storage) = storage {
         let class = storage.storage_class.get_ref().as_str();
         out.kube.extend([
@@ -181,8 +186,16 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
                 None,
             ),
         ]);
-        out.aws("ec2:DescribeVolumes", EC2_DESCRIBE, READ);
-        out.aws("ec2:DescribeVolumesModifications", EC2_DESCRIBE, READ);
+        out.aws(
+            "ec2:DescribeVolumes",
+            EC2_DESCRIBE,
+            crate::plan::permissions::EVERY,
+        );
+        out.aws(
+            "ec2:DescribeVolumesModifications",
+            EC2_DESCRIBE,
+            crate::plan::permissions::EVERY,
+        );
         // The volumes' ids are known only once their claims are bound: the account's volumes
         // in this region.
         out.aws_write(

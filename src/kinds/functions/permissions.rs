@@ -33,7 +33,9 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
         out.aws_write("lambda:PutFunctionConcurrency", arn(), &id);
         out.aws_write("lambda:DeleteFunctionConcurrency", arn(), &id);
         out.aws_write("lambda:TagResource", arn(), &id);
+        let from = out.aws.len();
         out.aws("lambda:ListTags", arn(), IMPORT);
+        out.only_when(from, "import discovers functions by --tag");
         if function.kafka_trigger.is_some() {
             let trigger = format!("lambda.kafka_trigger.{name}");
             let from = out.aws.len();
@@ -57,6 +59,8 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
     if functions.iter().any(|f| f.reserved_concurrency.is_some()) {
         out.aws("lambda:GetAccountSettings", NO_RESOURCE_TYPE, READ);
     }
+    let from = out.aws.len();
     out.aws("lambda:ListFunctions", NO_RESOURCE_TYPE, IMPORT);
+    out.only_when(from, "import discovers functions (--name-prefix, --tag)");
     out
 }

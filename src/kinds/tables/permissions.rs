@@ -36,11 +36,23 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
         out.aws_write("dynamodb:ListTagsOfResource", arn(), &index_changes);
     }
     if !spec.entries::<DynamoDbTable>().is_empty() {
+        let from = out.aws.len();
         out.aws("dynamodb:ListTables", LIST_TABLES, IMPORT);
+        out.only_when(from, "import discovers tables (--name-prefix, --tag)");
         for table in spec.entries::<DynamoDbTable>() {
             let arn = scope.arn("dynamodb", &format!("table/{}", table.name.get_ref()));
             out.aws("dynamodb:DescribeTable", arn.clone(), IMPORT);
-            out.aws("dynamodb:ListTagsOfResource", arn, IMPORT);
+            let from = out.aws.len();
+            out.aws("dynamodb:ListTagsOfResource", arn.clone(), IMPORT);
+            out.only_when(from, "import discovers tables by --tag");
+            // Import writes each table's and index's Contributor Insights setting; the live
+            // table's indexes are known only once it is read.
+            out.aws("dynamodb:DescribeContributorInsights", arn, IMPORT);
+            let indexes = scope.arn(
+                "dynamodb",
+                &format!("table/{}/index/*", table.name.get_ref()),
+            );
+            out.aws("dynamodb:DescribeContributorInsights", indexes, IMPORT);
         }
     }
     out

@@ -36,11 +36,13 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
             scope.arn("sagemaker", &format!("endpoint/{name}")),
             IMPORT,
         );
+        let from = out.aws.len();
         out.aws(
             "sagemaker:ListTags",
             scope.arn("sagemaker", &format!("endpoint/{name}")),
             IMPORT,
         );
+        out.only_when(from, "import discovers endpoints by --tag");
     }
     // The endpoint's config and model are named in DescribeEndpoint's answer, not in the file.
     let configs = || scope.arn("sagemaker", "endpoint-config/*");
@@ -64,7 +66,21 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
         "the plan is priced (not --no-cost): the variant's instance type",
     );
     out.aws("sagemaker:ListInferenceComponents", NO_RESOURCE_TYPE, READ);
+    // Import reads what a plan reads, and checks each variant's model for multi-model.
+    out.aws(
+        "sagemaker:ListInferenceComponents",
+        NO_RESOURCE_TYPE,
+        IMPORT,
+    );
+    out.aws("sagemaker:DescribeEndpointConfig", configs(), IMPORT);
+    out.aws(
+        "sagemaker:DescribeModel",
+        scope.arn("sagemaker", "model/*"),
+        IMPORT,
+    );
+    let from = out.aws.len();
     out.aws("sagemaker:ListEndpoints", NO_RESOURCE_TYPE, IMPORT);
+    out.only_when(from, "import discovers endpoints (--name-prefix, --tag)");
     for action in [
         "application-autoscaling:DescribeScalableTargets",
         "application-autoscaling:DescribeScalingPolicies",
