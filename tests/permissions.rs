@@ -34,13 +34,7 @@ fn policy_for(
     args.extend(extra);
     let run = emulator.pipectl(&args);
     run.expect_code(0);
-    let conditional = run
-        .stderr
-        .lines()
-        .filter_map(|line| line.strip_prefix("note: "))
-        .filter_map(|note| note.split_once(": needed only when"))
-        .map(|(action, _)| action.to_string())
-        .collect();
+    let conditional = needed_only_sometimes(&run.stderr);
     (run.stdout, conditional)
 }
 
@@ -186,13 +180,7 @@ fn grant_rbac(
             }
         }
     }
-    let conditional = run
-        .stderr
-        .lines()
-        .filter_map(|line| line.strip_prefix("note: "))
-        .filter_map(|note| note.split_once(": needed only when"))
-        .map(|(rule, _)| rule.to_string())
-        .collect();
+    let conditional = needed_only_sometimes(&run.stderr);
     (allowed, conditional)
 }
 
@@ -492,13 +480,7 @@ async fn the_generated_kafka_acls_are_exactly_what_plan_and_apply_use() {
         needed.iter().all(|acl| acls.contains(acl)),
         "{needed:?} not within {acls:?}"
     );
-    let conditional: BTreeSet<String> = narrowed
-        .stderr
-        .lines()
-        .filter_map(|line| line.strip_prefix("note: "))
-        .filter_map(|note| note.split_once(": needed only when"))
-        .map(|(acl, _)| acl.to_string())
-        .collect();
+    let conditional: BTreeSet<String> = needed_only_sometimes(&narrowed.stderr);
     // Which operation each request the double saw is authorized as (Kafka protocol guide).
     let used: BTreeSet<&str> = emulator
         .seed_article_kafka()
@@ -540,4 +522,15 @@ fn acl_flags(output: &str) -> Vec<String> {
         }
     }
     acls
+}
+
+/// What `pipectl permissions` says on stderr is needed only in some cases (`note: WHAT: needed
+/// only when ...`): the actions, RBAC verbs or ACLs a run may leave unused.
+fn needed_only_sometimes(stderr: &str) -> BTreeSet<String> {
+    stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("note: "))
+        .filter_map(|note| note.split_once(": needed only when"))
+        .map(|(what, _)| what.to_string())
+        .collect()
 }

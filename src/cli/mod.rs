@@ -406,13 +406,9 @@ impl std::fmt::Display for Reported {
 
 impl std::error::Error for Reported {}
 
-/// Connects to AWS for the stack's region; `checked` asks whose credentials these are first.
-async fn connect_with(
-    global: &GlobalArgs,
-    stack: &LoadedStack,
-    wait: WaitSettings,
-    checked: bool,
-) -> Result<Aws> {
+/// The region a stack is read in: `--region` (refused when the stack pins another, unless
+/// `--force-region`), else the stack's; None leaves it to the SDK's chain.
+fn stack_region(global: &GlobalArgs, stack: &LoadedStack) -> Result<Option<String>> {
     let pinned = stack
         .spec
         .stack
@@ -427,7 +423,17 @@ async fn connect_with(
             );
         }
     }
-    let region = global.region.clone().or(pinned);
+    Ok(global.region.clone().or(pinned))
+}
+
+/// Connects to AWS for the stack's region; `checked` asks whose credentials these are first.
+async fn connect_with(
+    global: &GlobalArgs,
+    stack: &LoadedStack,
+    wait: WaitSettings,
+    checked: bool,
+) -> Result<Aws> {
+    let region = stack_region(global, stack)?;
     let connection = Connection {
         region,
         profile: global.profile.clone(),

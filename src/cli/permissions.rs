@@ -146,23 +146,11 @@ async fn scope(
     stack: &LoadedStack,
     args: &PermissionsArgs,
 ) -> Result<Scope> {
-    let pinned = stack
-        .spec
-        .stack
-        .region
-        .as_ref()
-        .map(|r| r.get_ref().clone());
-    let region = match (&global.region, pinned) {
-        (Some(given), Some(pinned)) if *given != pinned && !global.force_region => bail!(
-            "{}: the stack pins region {pinned}, but --region says {given}\n   = help: drop --region, or pass --force-region",
-            stack.path.display()
-        ),
-        (Some(given), _) => given.clone(),
-        (None, Some(pinned)) => pinned,
-        (None, None) => bail!(
+    let Some(region) = super::stack_region(global, stack)? else {
+        bail!(
             "{}: the stack names no region; give --region (the ARNs of a policy name their region)",
             stack.path.display()
-        ),
+        );
     };
     let account = match (&args.account_id, &stack.spec.stack.account_id) {
         (Some(given), _) => given.clone(),
@@ -208,13 +196,11 @@ fn rendered(
             if needed.aws.is_empty() {
                 return nothing("IAM permission");
             }
-            for note in render::conditional_notes(&Permissions {
+            print_notes(&Permissions {
                 kube: vec![],
                 kafka: vec![],
                 ..needed.clone()
-            }) {
-                eprintln!("note: {}", crate::escape::printable(&note));
-            }
+            });
             let statements = crate::plan::permissions::statements(&needed.aws);
             Ok(match args.format {
                 PermissionsFormat::IamJson => crate::render::json(&render::iam_policy(&statements)),
@@ -247,13 +233,11 @@ fn rendered(
                 cluster,
                 principal_arn: &principal,
             };
-            for note in render::conditional_notes(&Permissions {
+            print_notes(&Permissions {
                 aws: vec![],
                 kafka: vec![],
                 ..needed.clone()
-            }) {
-                eprintln!("note: {}", crate::escape::printable(&note));
-            }
+            });
             let objects = render::rbac_objects(&needed.kube, &subject);
             Ok(format!(
                 "{}{}",
@@ -272,13 +256,11 @@ fn rendered(
                 .and_then(|servers| servers.first())
                 .map(|s| s.get_ref().clone())
                 .unwrap_or_else(|| "BOOTSTRAP:9092".to_string());
-            for note in render::conditional_notes(&Permissions {
+            print_notes(&Permissions {
                 aws: vec![],
                 kube: vec![],
                 ..needed.clone()
-            }) {
-                eprintln!("note: {}", crate::escape::printable(&note));
-            }
+            });
             let user = args
                 .kafka_principal
                 .strip_prefix("User:")
@@ -308,4 +290,11 @@ fn comment_lines(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Says on stderr which of these calls are made only in some cases.
+fn print_notes(part: &Permissions) {
+    for note in render::conditional_notes(part) {
+        eprintln!("note: {}", crate::escape::printable(&note));
+    }
 }

@@ -100,20 +100,22 @@ pub fn kind_groups(spec: &StackSpec, scope: &Scope) -> Vec<(String, Permissions)
     groups
 }
 
+/// The seed article's stack file, for tests of what it needs.
+#[cfg(test)]
+pub(crate) fn seed_article_spec() -> StackSpec {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/kafka-logs.toml");
+    let options = crate::spec::LoadOptions {
+        allowed_dirs: vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))],
+        rules: super::registry::kind_rules(),
+    };
+    crate::spec::load(&path, &options)
+        .expect("stacks/kafka-logs.toml loads")
+        .spec
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn seed_article_spec() -> StackSpec {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/kafka-logs.toml");
-        let options = crate::spec::LoadOptions {
-            allowed_dirs: vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))],
-            rules: super::super::registry::kind_rules(),
-        };
-        crate::spec::load(&path, &options)
-            .expect("stacks/kafka-logs.toml loads")
-            .spec
-    }
 
     /// A plan's writes narrow apply's policy: a plan that only changes the function needs no
     /// table write, but still the reads and the lock.

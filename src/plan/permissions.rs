@@ -95,6 +95,30 @@ pub struct KubeGrant {
     pub when: Option<&'static str>,
 }
 
+impl KubeGrant {
+    /// `verb` on `group`/`resource` in `namespace` (None: cluster-scoped), limited to `names`
+    /// when given, for `commands`; a write names the changes (id prefix) whose steps make it.
+    pub fn new(
+        (group, resource): (&'static str, &'static str),
+        verb: &'static str,
+        namespace: Option<&str>,
+        names: &[&str],
+        commands: &'static [Command],
+        changes: Option<&str>,
+    ) -> KubeGrant {
+        KubeGrant {
+            group,
+            resource,
+            verb,
+            namespace: namespace.map(str::to_string),
+            names: names.iter().map(|n| n.to_string()).collect(),
+            commands,
+            changes: changes.map(str::to_string),
+            when: None,
+        }
+    }
+}
+
 /// One Kafka ACL operation for the admin user.
 #[derive(Debug, Clone)]
 pub struct KafkaGrant {
@@ -149,6 +173,14 @@ impl Permissions {
     pub fn only_when(&mut self, from: usize, when: &'static str) {
         for grant in &mut self.aws[from..] {
             grant.when = Some(when);
+        }
+    }
+
+    /// Marks the Kubernetes `create` grants as needed only for a missing object: server-side
+    /// apply is authorized as `create` only when it creates (k8s.io/apiserver, patch.go).
+    pub fn creates_only_when_missing(&mut self) {
+        for grant in self.kube.iter_mut().filter(|g| g.verb == "create") {
+            grant.when = Some("the object does not exist yet (server-side apply creates it)");
         }
     }
 

@@ -612,6 +612,38 @@ async fn ensure_table(aws: &Aws, table: &str) -> Result<()> {
     bail!("the lock table {table} did not become ACTIVE within a minute")
 }
 
+/// What apply's lock needs in the lock table (the Service Authorization Reference: every
+/// action here has DynamoDB's `table` resource type).
+pub fn permissions(
+    table: &str,
+    scope: &crate::plan::permissions::Scope,
+) -> crate::plan::permissions::Permissions {
+    use crate::plan::permissions::{Permissions, WRITE};
+    let mut out = Permissions::default();
+    let arn = || scope.arn("dynamodb", &format!("table/{table}"));
+    for action in [
+        "dynamodb:DescribeTable",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+    ] {
+        out.aws(action, arn(), WRITE);
+    }
+    let from = out.aws.len();
+    out.aws("dynamodb:UpdateItem", arn(), WRITE);
+    out.only_when(
+        from,
+        "the apply outlasts a third of the lock's lease (it renews the lock)",
+    );
+    let from = out.aws.len();
+    out.aws("dynamodb:CreateTable", arn(), WRITE);
+    out.only_when(
+        from,
+        "the lock table does not exist yet (the first apply in the account)",
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -644,36 +676,4 @@ mod tests {
         let nobody = env_of(&[]);
         assert!(holder_from(&nobody).starts_with("unknown@"));
     }
-}
-
-/// What apply's lock needs in the lock table (the Service Authorization Reference: every
-/// action here has DynamoDB's `table` resource type).
-pub fn permissions(
-    table: &str,
-    scope: &crate::plan::permissions::Scope,
-) -> crate::plan::permissions::Permissions {
-    use crate::plan::permissions::{Permissions, WRITE};
-    let mut out = Permissions::default();
-    let arn = || scope.arn("dynamodb", &format!("table/{table}"));
-    for action in [
-        "dynamodb:DescribeTable",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:DeleteItem",
-    ] {
-        out.aws(action, arn(), WRITE);
-    }
-    let from = out.aws.len();
-    out.aws("dynamodb:UpdateItem", arn(), WRITE);
-    out.only_when(
-        from,
-        "the apply outlasts a third of the lock's lease (it renews the lock)",
-    );
-    let from = out.aws.len();
-    out.aws("dynamodb:CreateTable", arn(), WRITE);
-    out.only_when(
-        from,
-        "the lock table does not exist yet (the first apply in the account)",
-    );
-    out
 }

@@ -456,23 +456,12 @@ fn commands_label(commands: &[crate::plan::permissions::Command]) -> String {
 mod tests {
     use super::*;
 
-    fn seed_article_spec() -> crate::spec::StackSpec {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/kafka-logs.toml");
-        let options = crate::spec::LoadOptions {
-            allowed_dirs: vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))],
-            rules: crate::engine::registry::kind_rules(),
-        };
-        crate::spec::load(&path, &options)
-            .expect("stacks/kafka-logs.toml loads")
-            .spec
-    }
-
     /// docs/permissions.md is what the declarations generate.
     #[test]
     fn the_permissions_reference_is_generated_from_the_declarations() {
         crate::assert_generated(
             "docs/permissions.md",
-            &reference_markdown(&seed_article_spec()),
+            &reference_markdown(&crate::engine::permissions::seed_article_spec()),
             "UPDATE_DOCS",
         );
     }

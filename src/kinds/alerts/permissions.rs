@@ -13,23 +13,22 @@ const RULES: (&str, &str) = ("monitoring.coreos.com", "prometheusrules");
 const CONFIG_MAPS: (&str, &str) = ("", "configmaps");
 
 fn grant(
-    (group, resource): (&'static str, &'static str),
+    resource: (&'static str, &'static str),
     verb: &'static str,
     namespace: Option<&str>,
     names: Vec<String>,
     commands: &'static [Command],
     changes: Option<String>,
 ) -> KubeGrant {
-    KubeGrant {
-        group,
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    KubeGrant::new(
         resource,
         verb,
-        namespace: namespace.map(str::to_string),
-        names,
+        namespace,
+        &names,
         commands,
-        changes,
-        when: None,
-    }
+        changes.as_deref(),
+    )
 }
 
 pub fn permissions(spec: &StackSpec, _scope: &Scope) -> Permissions {
@@ -116,8 +115,6 @@ pub fn permissions(spec: &StackSpec, _scope: &Scope) -> Permissions {
             namespace_read,
         ]);
     }
-    for grant in out.kube.iter_mut().filter(|g| g.verb == "create") {
-        grant.when = Some("the object does not exist yet (server-side apply creates it)");
-    }
+    out.creates_only_when_missing();
     out
 }

@@ -3,9 +3,7 @@
 //! Authorization Reference: EC2's Describe actions have no resource type; ModifyVolume has
 //! `volume`, whose id the CSI driver gives when a claim is provisioned).
 
-use crate::plan::permissions::{
-    Command, KubeGrant, Permissions, Resource, Scope, IMPORT, READ, WRITE,
-};
+use crate::plan::permissions::{KubeGrant, Permissions, Resource, Scope, IMPORT, READ, WRITE};
 use crate::providers::eks::section::EksSection;
 use crate::spec::StackSpec;
 
@@ -15,28 +13,6 @@ const EC2_DESCRIBE: Resource = Resource::Any {
     sid: "Ec2DescribeActionsHaveNoResourceType",
     why: "EC2's Describe actions have no resource-level permissions (Service Authorization Reference)",
 };
-
-/// One Kubernetes grant.
-fn kube(
-    group: &'static str,
-    resource: &'static str,
-    verb: &'static str,
-    namespace: Option<&str>,
-    names: &[&str],
-    commands: &'static [Command],
-    changes: Option<&str>,
-) -> KubeGrant {
-    KubeGrant {
-        group,
-        resource,
-        verb,
-        namespace: namespace.map(str::to_string),
-        names: names.iter().map(|n| n.to_string()).collect(),
-        commands,
-        changes: changes.map(str::to_string),
-        when: None,
-    }
-}
 
 pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
     let brokers = spec.section::<KafkaBrokers>();
@@ -54,27 +30,24 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
         let hpa = brokers.hpa_name.get_ref().as_str();
         let hpa_changes = format!("eks.hpa.{}/", eks.namespace.get_ref());
         out.kube.extend([
-            kube(
-                "apps",
-                "statefulsets",
+            KubeGrant::new(
+                ("apps", "statefulsets"),
                 "get",
                 ns,
                 &[statefulset],
                 READ,
                 None,
             ),
-            kube(
-                "autoscaling",
-                "horizontalpodautoscalers",
+            KubeGrant::new(
+                ("autoscaling", "horizontalpodautoscalers"),
                 "get",
                 ns,
                 &[hpa],
                 READ,
                 None,
             ),
-            kube(
-                "autoscaling",
-                "horizontalpodautoscalers",
+            KubeGrant::new(
+                ("autoscaling", "horizontalpodautoscalers"),
                 "patch",
                 ns,
                 &[hpa],
@@ -83,27 +56,24 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
             ),
             // A server-side apply that creates the object is authorized as `create` on its
             // name too (k8s.io/apiserver, endpoints/handlers/patch.go).
-            kube(
-                "autoscaling",
-                "horizontalpodautoscalers",
+            KubeGrant::new(
+                ("autoscaling", "horizontalpodautoscalers"),
                 "create",
                 ns,
                 &[hpa],
                 WRITE,
                 Some(&hpa_changes),
             ),
-            kube(
-                "apps",
-                "statefulsets",
+            KubeGrant::new(
+                ("apps", "statefulsets"),
                 "get",
                 ns,
                 &[statefulset],
                 IMPORT,
                 None,
             ),
-            kube(
-                "autoscaling",
-                "horizontalpodautoscalers",
+            KubeGrant::new(
+                ("autoscaling", "horizontalpodautoscalers"),
                 "list",
                 ns,
                 &[],
@@ -114,71 +84,71 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
     }
     // Import reads the StatefulSet's claims and their volumes, whatever the file says.
     out.kube.extend([
-        kube("", "persistentvolumeclaims", "list", ns, &[], IMPORT, None),
-        kube("", "persistentvolumes", "get", None, &[], IMPORT, None),
+        KubeGrant::new(
+            ("", "persistentvolumeclaims"),
+            "list",
+            ns,
+            &[],
+            IMPORT,
+            None,
+        ),
+        KubeGrant::new(("", "persistentvolumes"), "get", None, &[], IMPORT, None),
     ]);
     if let Some(storage) = storage {
         let class = storage.storage_class.get_ref().as_str();
         out.kube.extend([
-            kube(
-                "storage.k8s.io",
-                "storageclasses",
+            KubeGrant::new(
+                ("storage.k8s.io", "storageclasses"),
                 "get",
                 None,
                 &[class],
                 READ,
                 None,
             ),
-            kube("", "persistentvolumeclaims", "list", ns, &[], READ, None),
-            kube("", "persistentvolumes", "get", None, &[], READ, None),
-            kube(
-                "storage.k8s.io",
-                "storageclasses",
+            KubeGrant::new(("", "persistentvolumeclaims"), "list", ns, &[], READ, None),
+            KubeGrant::new(("", "persistentvolumes"), "get", None, &[], READ, None),
+            KubeGrant::new(
+                ("storage.k8s.io", "storageclasses"),
                 "patch",
                 None,
                 &[class],
                 WRITE,
                 Some("eks.storage_class."),
             ),
-            kube(
-                "storage.k8s.io",
-                "storageclasses",
+            KubeGrant::new(
+                ("storage.k8s.io", "storageclasses"),
                 "create",
                 None,
                 &[class],
                 WRITE,
                 Some("eks.storage_class."),
             ),
-            kube(
-                "storage.k8s.io",
-                "storageclasses",
+            KubeGrant::new(
+                ("storage.k8s.io", "storageclasses"),
                 "delete",
                 None,
                 &[class],
                 WRITE,
                 Some("eks.storage_class."),
             ),
-            kube(
-                "",
-                "persistentvolumeclaims",
+            KubeGrant::new(
+                ("", "persistentvolumeclaims"),
                 "patch",
                 ns,
                 &[],
                 WRITE,
                 Some("eks.volume."),
             ),
-            kube(
-                "",
-                "persistentvolumeclaims",
+            KubeGrant::new(
+                ("", "persistentvolumeclaims"),
                 "get",
                 ns,
                 &[],
                 WRITE,
                 Some("eks.volume."),
             ),
-            kube(
-                "storage.k8s.io",
-                "storageclasses",
+            KubeGrant::new(
+                ("storage.k8s.io", "storageclasses"),
                 "get",
                 None,
                 &[class],
@@ -209,8 +179,6 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
             "eks.volume.",
         );
     }
-    for grant in out.kube.iter_mut().filter(|g| g.verb == "create") {
-        grant.when = Some("the object does not exist yet (server-side apply creates it)");
-    }
+    out.creates_only_when_missing();
     out
 }
