@@ -534,3 +534,193 @@ fn needed_only_sometimes(stderr: &str) -> BTreeSet<String> {
         .map(|(what, _)| what.to_string())
         .collect()
 }
+
+/// Every format's output for the seed article's stack (`--for apply`) is what the committed
+/// golden files hold (`UPDATE_GOLDEN=1` rewrites them) and is valid: the IAM JSON a policy, the
+/// Terraform an `aws_iam_policy_document` with the same statements, the CloudFormation template a
+/// stack moto creates, whose policy then lets a user run drift under enforcement.
+#[test]
+fn every_format_is_stable_and_valid() {
+    let emulator = Emulator::start(r#"{"iam_enforcement": true}"#);
+    let template = std::fs::read_to_string(common::repo().join("stacks/kafka-logs.toml"))
+        .expect("stacks/kafka-logs.toml");
+    let stack = emulator.stack("kafka-logs.toml", &template);
+    let stack = path_str(&stack);
+    let output = |format: &str, command: &str| {
+        let run = emulator.pipectl(&[
+            "permissions",
+            "-f",
+            stack,
+            "--for",
+            command,
+            "--account-id",
+            ACCOUNT,
+            "--format",
+            format,
+        ]);
+        run.expect_code(0);
+        run.stdout
+    };
+    let golden = common::repo().join("tests/golden/permissions");
+    for (format, file) in [
+        ("iam-json", "apply.json"),
+        ("terraform", "apply.tf"),
+        ("cloudformation", "apply.cfn.json"),
+        ("k8s-rbac", "apply.rbac.yaml"),
+        ("kafka-acls", "apply.acls.txt"),
+    ] {
+        let generated = output(format, "apply");
+        let path = golden.join(file);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(&golden).expect("golden dir");
+            std::fs::write(&path, &generated).expect("write golden file");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            generated, committed,
+            "{file} differs: run with UPDATE_GOLDEN=1 and review"
+        );
+    }
+
+    // Terraform: one data block whose statements are the IAM JSON's, in order.
+    let policy: Value = serde_json::from_str(&output("iam-json", "apply")).expect("policy");
+    let statements = policy["Statement"].as_array().expect("statements");
+    let terraform = output("terraform", "apply");
+    assert!(terraform.contains("data \"aws_iam_policy_document\" \"pipectl-kafka-logs-apply\" {"));
+    assert_eq!(
+        terraform.matches('{').count(),
+        terraform.matches('}').count(),
+        "{terraform}"
+    );
+    let blocks: Vec<&str> = terraform.split("  statement {\n").skip(1).collect();
+    assert_eq!(blocks.len(), statements.len(), "{terraform}");
+    for (block, statement) in blocks.iter().zip(statements) {
+        let list = |key: &str| -> Vec<String> {
+            let line = block
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("{key} ")))
+                .unwrap_or_else(|| panic!("no {key} in {block}"));
+            let value = line.split_once('=').map(|(_, v)| v.trim()).unwrap_or("");
+            serde_json::from_str::<Value>(value)
+                .map(|v| match v {
+                    Value::Array(items) => items
+                        .iter()
+                        .filter_map(|i| i.as_str().map(str::to_string))
+                        .collect(),
+                    Value::String(one) => vec![one],
+                    _ => vec![],
+                })
+                .unwrap_or_else(|e| panic!("{key} = {value}: {e}"))
+        };
+        let json_list = |key: &str| -> Vec<String> {
+            statement[key]
+                .as_array()
+                .expect("list")
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        };
+        assert_eq!(
+            list("sid"),
+            vec![statement["Sid"].as_str().unwrap_or("").to_string()]
+        );
+        assert_eq!(list("effect"), vec!["Allow".to_string()]);
+        assert_eq!(list("actions"), json_list("Action"));
+        assert_eq!(list("resources"), json_list("Resource"));
+    }
+
+    // CloudFormation: moto creates the stack; its policy, attached to a user, lets drift of a
+    // stack with one table run (and only its calls are allowed).
+    let table_stack = emulator.stack(
+        "table.toml",
+        "[stack]\nname = \"tables\"\nregion = \"us-east-1\"\n\n[[dynamodb.tables]]\nname = \"Logs\"\nbilling_mode = \"PAY_PER_REQUEST\"\npartition_key = { name = \"id\", type = \"S\" }\n",
+    );
+    let table_stack = path_str(&table_stack);
+    let run = emulator.pipectl(&[
+        "permissions",
+        "-f",
+        table_stack,
+        "--for",
+        "drift",
+        "--account-id",
+        ACCOUNT,
+        "--format",
+        "cloudformation",
+    ]);
+    run.expect_code(0);
+    let template = emulator.stack("drift.cfn.json", &run.stdout);
+    let endpoint = Some(emulator.endpoint.as_str());
+    common::aws_cli(
+        &[
+            "cloudformation",
+            "create-stack",
+            "--stack-name",
+            "pipectl-drift",
+            "--template-body",
+            &format!("file://{}", path_str(&template)),
+        ],
+        endpoint,
+    );
+    let outputs: Value = serde_json::from_slice(&common::aws_cli(
+        &[
+            "cloudformation",
+            "describe-stacks",
+            "--stack-name",
+            "pipectl-drift",
+        ],
+        endpoint,
+    ))
+    .expect("describe-stacks");
+    let policy_arn = outputs["Stacks"][0]["Outputs"]
+        .as_array()
+        .and_then(|o| o.iter().find(|o| o["OutputKey"] == "PolicyArn"))
+        .and_then(|o| o["OutputValue"].as_str())
+        .expect("PolicyArn output")
+        .to_string();
+    let (key, secret) = emulator.iam_user("ci-cfn", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:*","Resource":"*"}]}"#);
+    common::aws_cli(
+        &[
+            "iam",
+            "attach-user-policy",
+            "--user-name",
+            "ci-cfn",
+            "--policy-arn",
+            &policy_arn,
+        ],
+        endpoint,
+    );
+    let drift = emulator.pipectl_with(
+        &["drift", table_stack],
+        &[
+            ("AWS_ACCESS_KEY_ID", &key),
+            ("AWS_SECRET_ACCESS_KEY", &secret),
+        ],
+    );
+    // The table does not exist: drift reports it (exit 2), having been allowed to look.
+    assert_eq!(drift.code, 2, "{}", drift.all());
+    let (used, denied) = checked_as(&emulator, "ci-cfn");
+    assert!(denied.is_empty(), "{denied:?}");
+    assert!(used.contains("dynamodb:DescribeTable"), "{used:?}");
+
+    // A part the stack does not use says so, and exits 0.
+    for (format, part) in [
+        ("k8s-rbac", "Kubernetes permission"),
+        ("kafka-acls", "Kafka ACL"),
+    ] {
+        let empty = emulator.pipectl(&[
+            "permissions",
+            "-f",
+            table_stack,
+            "--for",
+            "apply",
+            "--account-id",
+            ACCOUNT,
+            "--format",
+            format,
+        ]);
+        empty
+            .expect_code(0)
+            .expect_stderr(&format!("no {part} is needed"));
+        assert!(empty.stdout.is_empty(), "{}", empty.stdout);
+    }
+}

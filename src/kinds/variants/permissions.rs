@@ -22,6 +22,17 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
     let endpoints = spec.entries::<SageMakerEndpoint>();
     let mut out = Permissions::default();
     if endpoints.is_empty() {
+        // A stack without endpoints still looks for the scaling policies it may have left
+        // behind (docs/operations.md, "Leftovers"); refused, that is a note.
+        out.aws(
+            "application-autoscaling:DescribeScalingPolicies",
+            SCALABLE_TARGETS,
+            READ,
+        );
+        out.only_when(
+            0,
+            "looking for scaling policies this stack left behind (without it: a note)",
+        );
         return out;
     }
     for endpoint in endpoints {
