@@ -202,21 +202,31 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> Result<u8> {
         eprintln!("{}", crate::escape::log_text(&refusal));
         return Ok(1);
     }
-    if args.check_permissions {
-        let lock_table = std::env::var("PIPECTL_LOCK_TABLE")
-            .unwrap_or_else(|_| crate::providers::lock::DEFAULT_TABLE.to_string());
-        if let Some(refusal) =
-            super::check_permissions(&stack, &clients.aws, &plan, &lock_table).await?
-        {
-            eprintln!("{refusal}");
-            return Ok(1);
-        }
+    if let Some(refusal) = permissions_refusal(args, &stack, &clients, &plan).await? {
+        eprintln!("{refusal}");
+        return Ok(1);
     }
     Ok(if args.detailed_exitcode && plan.differs() {
         2
     } else {
         0
     })
+}
+
+/// With `--check-permissions`: why the caller may not apply this plan, if it may not (the lock
+/// table is the one apply would use: `PIPECTL_LOCK_TABLE`, else the default).
+async fn permissions_refusal(
+    args: &PlanArgs,
+    stack: &crate::spec::LoadedStack,
+    clients: &crate::providers::Clients,
+    plan: &crate::plan::Plan,
+) -> Result<Option<String>> {
+    if !args.check_permissions {
+        return Ok(None);
+    }
+    let lock_table = std::env::var("PIPECTL_LOCK_TABLE")
+        .unwrap_or_else(|_| crate::providers::lock::DEFAULT_TABLE.to_string());
+    super::check_permissions(stack, &clients.aws, plan, &lock_table).await
 }
 
 /// Several stacks: each planned and printed in turn (JSON: an array of plan documents, as
@@ -234,7 +244,8 @@ async fn run_several(
             files.len()
         );
     }
-    let (mut failed, mut differing, mut over_budget, mut documents) = (0, 0, 0, vec![]);
+    let (mut failed, mut differing, mut over_budget, mut denied, mut documents) =
+        (0, 0, 0, 0, vec![]);
     for file in files {
         let planned = match try_plan_stack(global, file, reading).await {
             Ok(planned) => planned,
@@ -251,13 +262,18 @@ async fn run_several(
                 continue;
             }
         };
-        let (stack, _, plan) = planned;
+        let (stack, clients, plan) = planned;
         differing += usize::from(plan.differs());
         let shown_as = stack.path.display().to_string();
         // The budget guard holds per stack.
         if let Some(refusal) = args.cost.exceeded(&plan, &shown_as) {
             eprintln!("{}", crate::escape::log_text(&refusal));
             over_budget += 1;
+        }
+        // So does the permissions check.
+        if let Some(refusal) = permissions_refusal(args, &stack, &clients, &plan).await? {
+            eprintln!("{shown_as}: {refusal}");
+            denied += 1;
         }
         match args.output {
             OutputFormat::Text => println!(
@@ -274,11 +290,16 @@ async fn run_several(
         print!("{}", render::json(&documents));
     }
     eprintln!(
-        "{} stacks read: {} planned ({differing} with changes or unhealthy resources, {over_budget} over the cost budget), {failed} could not be planned.",
+        "{} stacks read: {} planned ({differing} with changes or unhealthy resources, {over_budget} over the cost budget{}), {failed} could not be planned.",
         files.len(),
-        files.len() - failed
+        files.len() - failed,
+        if args.check_permissions {
+            format!(", {denied} the caller may not apply")
+        } else {
+            String::new()
+        }
     );
-    Ok(if failed > 0 || over_budget > 0 {
+    Ok(if failed > 0 || over_budget > 0 || denied > 0 {
         1
     } else if args.detailed_exitcode && differing > 0 {
         2
