@@ -237,7 +237,7 @@ fn enforcing_emulator() -> Emulator {
                 serde_json::json!({"username": format!("ci-{command}"), "groups": [format!("pipectl-{command}")]}),
             )
         })
-        .chain(["lacking", "denied", "complete"].iter().map(|user| {
+        .chain(["lacking", "denied", "complete", "unsimulated"].iter().map(|user| {
             // The preflight test's users are about IAM: cluster admins in Kubernetes.
             (
                 format!("arn:aws:iam::{ACCOUNT}:user/ci-{user}"),
@@ -376,6 +376,27 @@ async fn the_preflight_names_what_the_policy_lacks_before_any_write() {
         )
         .expect_code(1)
         .expect_stderr("dynamodb:UpdateTable on arn:aws:dynamodb:us-east-1:123456789012:table/KafkaLogData: explicitly denied by a policy (explicitDeny)");
+
+    // A caller who may not ask IAM is told so, and the plan goes on.
+    let (without_simulation, _) = policy_for(&emulator, stack, "apply", &[]);
+    let (key, secret) = emulator.iam_user("ci-unsimulated", &without_simulation);
+    let unchecked = emulator.pipectl_with(
+        &[
+            "plan",
+            stack,
+            "--no-cost",
+            "--check-permissions",
+            "--detailed-exitcode",
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", &key),
+            ("AWS_SECRET_ACCESS_KEY", &secret),
+        ],
+    );
+    unchecked
+        .expect_code(2)
+        .expect_stderr("warning: permissions could not be checked (iam:SimulatePrincipalPolicy")
+        .expect_stderr("going on without the check");
 
     // With every permission, the preflight passes and says nothing.
     let (key, secret) = emulator.iam_user("ci-complete", &policy);
@@ -723,4 +744,202 @@ fn every_format_is_stable_and_valid() {
             .expect_stderr(&format!("no {part} is needed"));
         assert!(empty.stdout.is_empty(), "{}", empty.stdout);
     }
+}
+
+/// The emulator's IAM evaluator follows the policy language (IAM User Guide, "Policy evaluation
+/// logic", "IAM JSON policy elements"), checked through SimulatePrincipalPolicy with the AWS CLI
+/// and through real calls: NotAction and NotResource, `?` and `*`, an explicit Deny over an
+/// Allow, group policies, an assumed role's policies, and each service's denial format.
+#[test]
+fn the_emulators_iam_evaluator_follows_the_policy_language() {
+    let emulator = Emulator::start(r#"{"iam_enforcement": true}"#);
+    let endpoint = Some(emulator.endpoint.as_str());
+    let table = |name: &str| format!("arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{name}");
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "NotAction": ["iam:*", "sts:*"], "Resource": "*"},
+        {"Effect": "Deny", "Action": "dynamodb:Update?able", "NotResource": table("Mutable")},
+    ]});
+    let (key, secret) = emulator.iam_user("evaluated", &policy.to_string());
+    let simulate = |actions: &[&str], resource: &str| -> Vec<String> {
+        let mut args = vec!["iam", "simulate-principal-policy", "--policy-source-arn"];
+        let principal = format!("arn:aws:iam::{ACCOUNT}:user/evaluated");
+        args.push(&principal);
+        args.push("--action-names");
+        args.extend(actions);
+        args.extend(["--resource-arns", resource]);
+        let answer: Value =
+            serde_json::from_slice(&common::aws_cli(&args, endpoint)).expect("JSON");
+        answer["EvaluationResults"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| r["EvalDecision"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(
+        simulate(
+            &[
+                "dynamodb:DescribeTable",
+                "dynamodb:UpdateTable",
+                "iam:CreateUser"
+            ],
+            &table("Logs")
+        ),
+        ["allowed", "explicitDeny", "implicitDeny"]
+    );
+    assert_eq!(
+        simulate(&["dynamodb:UpdateTable"], &table("Mutable")),
+        ["allowed"]
+    );
+
+    // A group's policy counts for its members.
+    common::aws_cli(
+        &["iam", "create-group", "--group-name", "readers"],
+        endpoint,
+    );
+    common::aws_cli(
+        &[
+            "iam",
+            "add-user-to-group",
+            "--group-name",
+            "readers",
+            "--user-name",
+            "evaluated",
+        ],
+        endpoint,
+    );
+    common::aws_cli(
+        &[
+            "iam",
+            "put-group-policy",
+            "--group-name",
+            "readers",
+            "--policy-name",
+            "sts",
+            "--policy-document",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#,
+        ],
+        endpoint,
+    );
+    assert_eq!(simulate(&["sts:AssumeRole"], "*"), ["allowed"]);
+
+    // Real calls: the denial in each service's own format.
+    let as_user = |args: &[&str]| {
+        std::process::Command::new("aws")
+            .args(args)
+            .args([
+                "--region",
+                "us-east-1",
+                "--endpoint-url",
+                &emulator.endpoint,
+            ])
+            .env("AWS_ACCESS_KEY_ID", &key)
+            .env("AWS_SECRET_ACCESS_KEY", &secret)
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("aws")
+    };
+    let denied = as_user(&[
+        "dynamodb",
+        "update-table",
+        "--table-name",
+        "Logs",
+        "--billing-mode",
+        "PAY_PER_REQUEST",
+    ]);
+    let stderr = String::from_utf8_lossy(&denied.stderr);
+    assert!(
+        stderr.contains("(AccessDeniedException)") && stderr.contains("with an explicit deny"),
+        "{stderr}"
+    );
+    let listed = as_user(&["iam", "list-users"]);
+    let stderr = String::from_utf8_lossy(&listed.stderr);
+    assert!(
+        stderr.contains("(AccessDenied)") && stderr.contains("iam:ListUsers"),
+        "{stderr}"
+    );
+    let volumes = as_user(&["ec2", "describe-volumes"]);
+    assert!(
+        volumes.status.success(),
+        "{}",
+        String::from_utf8_lossy(&volumes.stderr)
+    );
+
+    // An assumed role carries the role's policies, not the user's.
+    common::aws_cli(
+        &[
+            "iam",
+            "create-role",
+            "--role-name",
+            "reader",
+            "--assume-role-policy-document",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#,
+        ],
+        endpoint,
+    );
+    common::aws_cli(
+        &[
+            "iam",
+            "put-role-policy",
+            "--role-name",
+            "reader",
+            "--policy-name",
+            "volumes",
+            "--policy-document",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:DescribeVolumes","Resource":"*"}]}"#,
+        ],
+        endpoint,
+    );
+    let assumed = as_user(&[
+        "sts",
+        "assume-role",
+        "--role-arn",
+        &format!("arn:aws:iam::{ACCOUNT}:role/reader"),
+        "--role-session-name",
+        "ci-run",
+    ]);
+    assert!(
+        assumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&assumed.stderr)
+    );
+    let credentials: Value = serde_json::from_slice(&assumed.stdout).expect("credentials");
+    let as_role = |args: &[&str]| {
+        std::process::Command::new("aws")
+            .args(args)
+            .args([
+                "--region",
+                "us-east-1",
+                "--endpoint-url",
+                &emulator.endpoint,
+            ])
+            .env(
+                "AWS_ACCESS_KEY_ID",
+                credentials["Credentials"]["AccessKeyId"]
+                    .as_str()
+                    .unwrap_or(""),
+            )
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                credentials["Credentials"]["SecretAccessKey"]
+                    .as_str()
+                    .unwrap_or(""),
+            )
+            .env(
+                "AWS_SESSION_TOKEN",
+                credentials["Credentials"]["SessionToken"]
+                    .as_str()
+                    .unwrap_or(""),
+            )
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("aws")
+    };
+    assert!(as_role(&["ec2", "describe-volumes"]).status.success());
+    let refused = as_role(&["ec2", "describe-subnets"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("(UnauthorizedOperation)") && stderr.contains("assumed-role/reader/ci-run"),
+        "{stderr}"
+    );
 }
