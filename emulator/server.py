@@ -188,7 +188,7 @@ class Layer:
         self.volume_modifications: dict[tuple[str, str], dict[str, Any]] = {}
         # (region, volume id) -> start times of its modifications
         self.volume_modification_starts: dict[tuple[str, str], list[float]] = {}
-        # Quotas: (bucket, region, EC2 action) -> TokenBucket; every call and every throttled
+        # Quotas: (bucket, account, region, EC2 action) -> TokenBucket; every call and every throttled
         # call by "service:Operation" (GET /_emulator/calls), for the benchmark.
         self.buckets: dict[tuple[str, str, str], TokenBucket] = {}
         self.calls: dict[str, int] = {}
@@ -270,14 +270,16 @@ class Layer:
         return [payload]
 
     def within_quota(self, request: "Request") -> bool:
-        """Takes a token from the call's quota bucket (per account and region; EC2's per API)."""
+        """Takes a token from the call's quota bucket: per account (the caller's, from its
+        access key: AWS applies quotas to the account whose credentials call, Service Quotas
+        user guide) and region; EC2's per API."""
         if not self.settings.quotas:
             return True
         bucket = quota_bucket(request.service, request.operation, request.form)
         if bucket is None:
             return True
         per_api = request.operation if bucket in ("ec2:non-mutating", "ec2:unfiltered", "ec2:mutating") else ""
-        key = (bucket, request.region, per_api)
+        key = (bucket, request.account, request.region, per_api)
         with self.lock:
             if key not in self.buckets:
                 capacity, rate = QUOTA_SOURCES[bucket]
@@ -1650,6 +1652,8 @@ class Request:
         auth = environ.get("HTTP_AUTHORIZATION", "")
         scope = re.search(r"Credential=[^/]+/\d+/([^/]+)/([^/]+)/", auth)
         self.region = scope.group(1) if scope else "us-east-1"
+        key_id = re.search(r"Credential=([^/]+)/", auth)
+        self.access_key = key_id.group(1) if key_id else ""
         signed_service = scope.group(2) if scope else ""
         self.resource = ""
         cbor_operation = re.fullmatch(r"/service/([^/]+)/operation/([^/]+)", self.path)
@@ -1686,6 +1690,14 @@ class Request:
         else:
             self.service = signed_service or "other"
             self.operation = f"{self.method} {self.path}"
+
+    @property
+    def account(self) -> str:
+        """The account whose credentials sign the call (moto's multi-account: an assumed role's
+        keys belong to the role's account)."""
+        from moto.iam.models import get_account_id_from
+
+        return get_account_id_from(self.access_key)
 
     @property
     def mutating(self) -> bool:

@@ -1,13 +1,18 @@
 //! `pipectl drift`: the read-only check for cron. Takes one or more stack files or directories
 //! and checks the stacks concurrently. Exit 0 all in sync, 2 some drifted, 1 some could not be
-//! checked.
+//! checked. For a fleet, each stack's account is read with its own role (`--role-arn-template`,
+//! `[stack] role_arn`), a share of the stacks can be checked per process (`--shard`), and shard
+//! reports are combined with `--merge`.
 
-use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
 use clap::Args;
 use futures::FutureExt;
 
 use super::{
-    try_plan_stack, GlobalArgs, OutputFormat, ReadArgs, Reading, StackFailure, StackPathsArg,
+    load_filled_in, stack_region, try_plan_stack, GlobalArgs, ReadArgs, Reading, RoleTemplate,
+    StackFailure, StackPathsArg,
 };
 use crate::plan::document::{DriftDocument, StackDrift};
 use crate::render;
@@ -22,53 +27,197 @@ pub struct DriftArgs {
     #[arg(short, long)]
     pub quiet: bool,
     /// How to print the report.
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    #[arg(short = 'o', long, value_enum, default_value_t = DriftOutput::Text)]
+    pub output: DriftOutput,
+    /// Read each stack's account with this role, assumed with the runner's credentials (once
+    /// per account): `{account_id}` is the stack's `[stack] account_id`. A stack's own `[stack]
+    /// role_arn` wins.
+    #[arg(long, env = "PIPECTL_ROLE_ARN_TEMPLATE", value_name = "ARN")]
+    pub role_arn_template: Option<String>,
+    /// The external id the roles' trust policies ask for.
+    #[arg(long, env = "PIPECTL_EXTERNAL_ID", value_name = "ID")]
+    pub external_id: Option<String>,
+    /// Check only shard I of N (0-based, e.g. a Kubernetes Indexed Job's
+    /// JOB_COMPLETION_INDEX): a stable share of the stacks by account and stack name; the N
+    /// shards together check every stack once.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(u64, u64)>,
+    /// Combine drift reports (`-o json` of shards) into one report, with the combined exit
+    /// code, instead of checking stacks.
+    #[arg(long, value_name = "REPORT.json", num_args = 1.., conflicts_with_all = ["shard", "role_arn_template"])]
+    pub merge: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DriftOutput {
+    /// For people: coloured on a terminal, plain otherwise.
+    Text,
+    /// The versioned document of docs/json-output.md.
+    Json,
+    /// For pull-request comments and issues: summary first, details collapsed.
+    Markdown,
+    /// OpenMetrics text (per stack: resources drifted, errors; the run's success and time).
+    Openmetrics,
+}
+
+/// `I/N` with I < N.
+fn parse_shard(text: &str) -> std::result::Result<(u64, u64), String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?)));
+    match parsed {
+        Some((index, count)) if count > 0 && index < count => Ok((index, count)),
+        _ => Err(format!(
+            "{text:?} is not a shard: give I/N with 0 <= I < N, e.g. 0/4 (a Kubernetes Indexed Job's JOB_COMPLETION_INDEX is I)"
+        )),
+    }
+}
+
+/// Where a stack lives, read from its file before it is checked.
+#[derive(Debug, Clone, Default)]
+struct Located {
+    stack: Option<String>,
+    account_id: Option<String>,
+    region: Option<String>,
+}
+
+fn locate(global: &GlobalArgs, file: &Path) -> Located {
+    match load_filled_in(global, file) {
+        Ok(stack) => Located {
+            stack: Some(stack.name().to_string()),
+            account_id: stack
+                .spec
+                .stack
+                .account_id
+                .as_ref()
+                .map(|a| a.get_ref().clone()),
+            region: stack_region(global, &stack)
+                .ok()
+                .flatten()
+                .or_else(|| std::env::var("AWS_REGION").ok()),
+        },
+        Err(_) => Located::default(),
+    }
 }
 
 pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
+    if !args.merge.is_empty() {
+        return merge(args);
+    }
     let files = args.stacks.find(global, "check")?.stacks;
+    let located: Vec<(PathBuf, Located)> = files
+        .into_iter()
+        .map(|file| {
+            let found = locate(global, &file);
+            (file, found)
+        })
+        .filter(|(_, found)| in_my_shard(args.shard, found))
+        .collect();
     // The drift check only reads: no validate-only writes (a read-only identity suffices).
     let reading = Reading {
         validate_writes: false,
+        roles: Some(RoleTemplate {
+            template: args.role_arn_template.clone(),
+            external_id: args.external_id.clone(),
+        }),
         ..args.read.reading(!args.quiet)
     };
     let reading = &reading;
-    let checks = files.iter().map(|file| async move {
-        let name = file.display().to_string();
-        // One stack's fault (a bug met on a hostile answer included) is that stack's result:
-        // the others are still checked and reported.
-        let checked = std::panic::AssertUnwindSafe(try_plan_stack(global, file, reading))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|_| {
-                Err(anyhow::anyhow!(
-                    "error: {name}: pipectl failed while checking this stack (a bug: please report it with -vv output); the other stacks were checked"
-                ))
-            });
-        match checked {
-            Ok((_, _, plan)) => StackDrift::checked(&name, &plan),
-            Err(error) => {
-                let text = match error.downcast_ref::<StackFailure>() {
-                    Some(StackFailure(text)) => text.clone(),
-                    None => format!("{error:#}"),
-                };
-                // Errors go to stderr, once, as they happen; the text report only names the
-                // stack that failed (JSON and Markdown carry the text for programs).
-                eprintln!("{}", crate::escape::log_text(&text));
-                StackDrift::failed(&name, text)
+    let checks = located
+        .iter()
+        .map(|(file, found)| check(global, file, found, reading));
+    let document = DriftDocument::new(futures::future::join_all(checks).await);
+    print_report(&document, args);
+    Ok(document.exit_code())
+}
+
+/// A stack goes to the shard its account and name hash to; a file that cannot be read goes to
+/// shard 0, so its error is reported exactly once.
+fn in_my_shard(shard: Option<(u64, u64)>, found: &Located) -> bool {
+    let Some((index, count)) = shard else {
+        return true;
+    };
+    match &found.stack {
+        Some(name) => render::fleet::in_shard(
+            found.account_id.as_deref().unwrap_or(""),
+            name,
+            index,
+            count,
+        ),
+        None => index == 0,
+    }
+}
+
+/// One stack's drift: checked, or the error that kept it from being checked.
+async fn check(global: &GlobalArgs, file: &Path, found: &Located, reading: &Reading) -> StackDrift {
+    let name = file.display().to_string();
+    // One stack's fault (a bug met on a hostile answer included) is that stack's result: the
+    // others are still checked and reported.
+    let checked = std::panic::AssertUnwindSafe(try_plan_stack(global, file, reading))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            Err(anyhow::anyhow!(
+                "error: {name}: pipectl failed while checking this stack (a bug: please report it with -vv output); the other stacks were checked"
+            ))
+        });
+    let drift = match checked {
+        Ok((_, _, plan)) => StackDrift::checked(&name, &plan),
+        Err(error) => {
+            let text = match error.downcast_ref::<StackFailure>() {
+                Some(StackFailure(text)) => text.clone(),
+                None => format!("{name}: {error:#}"),
+            };
+            // Errors go to stderr, once, as they happen; the text report only names the stack
+            // that failed (JSON and Markdown carry the text for programs).
+            eprintln!("{}", crate::escape::log_text(&text));
+            StackDrift::failed(&name, text)
+        }
+    };
+    drift.located(
+        found.stack.clone(),
+        found.account_id.clone(),
+        found.region.clone(),
+    )
+}
+
+fn print_report(document: &DriftDocument, args: &DriftArgs) {
+    match args.output {
+        DriftOutput::Text => print!("{}", render::text::drift(document, args.quiet)),
+        DriftOutput::Json => print!("{}", render::json(document)),
+        DriftOutput::Markdown => {
+            if !(args.quiet && document.exit_code() == 0) {
+                print!("{}", render::markdown::drift(document))
             }
         }
-    });
-    let document = DriftDocument::new(futures::future::join_all(checks).await);
-    match args.output {
-        OutputFormat::Text => print!("{}", render::text::drift(&document, args.quiet)),
-        OutputFormat::Json => print!("{}", render::json(&document)),
-        OutputFormat::Markdown => {
-            if !(args.quiet && document.exit_code() == 0) {
-                print!("{}", render::markdown::drift(&document))
-            }
+        DriftOutput::Openmetrics => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            print!("{}", render::fleet::openmetrics(document, now))
         }
     }
+}
+
+/// `--merge`: the shards' reports as one, with the combined exit code.
+fn merge(args: &DriftArgs) -> Result<u8> {
+    let mut stacks = vec![];
+    for path in &args.merge {
+        let text = crate::spec::source::read_bounded(path, "drift report")
+            .map_err(|refused| anyhow::anyhow!("{} ({})", refused.message, refused.help))?;
+        let report: DriftDocument = serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: not a drift report (`pipectl drift -o json`): {e}",
+                path.display()
+            )
+        })?;
+        if report.kind != crate::plan::document::DocumentKind::Drift {
+            bail!("{}: not a drift report", path.display());
+        }
+        stacks.extend(report.stacks);
+    }
+    let document = DriftDocument::new(stacks);
+    print_report(&document, args);
     Ok(document.exit_code())
 }

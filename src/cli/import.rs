@@ -144,6 +144,8 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<u8> {
         profile: global.profile.clone(),
         wait: Default::default(),
         api_rate_share: global.api_rate_share,
+        role: None,
+        account: None,
     })
     .await?;
     let identity = aws.caller().await?;

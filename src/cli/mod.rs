@@ -408,7 +408,7 @@ impl std::error::Error for Reported {}
 
 /// The region a stack is read in: `--region` (refused when the stack pins another, unless
 /// `--force-region`), else the stack's; None leaves it to the SDK's chain.
-fn stack_region(global: &GlobalArgs, stack: &LoadedStack) -> Result<Option<String>> {
+pub(crate) fn stack_region(global: &GlobalArgs, stack: &LoadedStack) -> Result<Option<String>> {
     let pinned = stack
         .spec
         .stack
@@ -430,15 +430,26 @@ fn stack_region(global: &GlobalArgs, stack: &LoadedStack) -> Result<Option<Strin
 async fn connect_with(
     global: &GlobalArgs,
     stack: &LoadedStack,
-    wait: WaitSettings,
+    reading: &Reading,
     checked: bool,
 ) -> Result<Aws> {
     let region = stack_region(global, stack)?;
+    let role = match &reading.roles {
+        Some(roles) => roles.role_for(stack)?,
+        None => None,
+    };
+    // A stack read with its own role counts against its own account's quotas.
+    let account = role
+        .as_ref()
+        .and(stack.spec.stack.account_id.as_ref())
+        .map(|a| a.get_ref().clone());
     let connection = Connection {
         region,
         profile: global.profile.clone(),
-        wait,
+        wait: reading.wait.clone(),
         api_rate_share: global.api_rate_share,
+        role,
+        account,
     };
     if checked {
         Aws::connect(&connection).await
@@ -471,6 +482,43 @@ pub struct Reading {
     /// How long reading live state may take in all: each call has its own deadline too, but a
     /// peer that answers just in time, call after call, must not hold a cron job for hours.
     pub deadline: Duration,
+    /// A fleet's roles (`drift --role-arn-template`): each stack's account is read with its
+    /// own role.
+    pub roles: Option<RoleTemplate>,
+}
+
+/// How a fleet's stacks are reached: `[stack] role_arn`, else the template with the stack's
+/// `account_id`, assumed with the runner's credentials.
+#[derive(Debug, Clone)]
+pub struct RoleTemplate {
+    pub template: Option<String>,
+    pub external_id: Option<String>,
+}
+
+impl RoleTemplate {
+    /// The role to read `stack` with: its own `role_arn`, else the template (which needs the
+    /// stack's `account_id`); none when neither applies.
+    fn role_for(
+        &self,
+        stack: &LoadedStack,
+    ) -> Result<Option<crate::providers::roles::AssumedRole>> {
+        let arn = match (&stack.spec.stack.role_arn, &self.template, &stack.spec.stack.account_id) {
+            (Some(own), _, _) => own.get_ref().clone(),
+            (None, Some(template), Some(account)) => {
+                crate::providers::roles::role_from_template(template, account.get_ref())
+            }
+            (None, Some(_), None) => bail!(
+                "{}: --role-arn-template needs the stack's account: set [stack] account_id (or [stack] role_arn)",
+                stack.path.display()
+            ),
+            (None, None, _) => return Ok(None),
+        };
+        Ok(Some(crate::providers::roles::AssumedRole::for_stack(
+            arn,
+            self.external_id.clone(),
+            stack.name(),
+        )))
+    }
 }
 
 /// `--timeout`'s default: a 300-resource stack reads in well under a second at AWS's quotas.
@@ -489,6 +537,7 @@ impl Default for Reading {
             cost: None,
             parallelism: DEFAULT_READ_PARALLELISM,
             deadline: DEFAULT_READ_DEADLINE,
+            roles: None,
         }
     }
 }
@@ -533,7 +582,7 @@ async fn plan_stack(
 }
 
 /// A stack file to plan or apply: valid, and with no template placeholder left in it.
-fn load_filled_in(global: &GlobalArgs, file: &Path) -> Result<LoadedStack> {
+pub(crate) fn load_filled_in(global: &GlobalArgs, file: &Path) -> Result<LoadedStack> {
     let stack =
         spec::load(file, &global.load_options()).map_err(|e| StackFailure(e.to_string()))?;
     if let Some(placeholders) = &stack.placeholders {
@@ -549,7 +598,7 @@ async fn try_plan_stack(
     reading: &Reading,
 ) -> Result<(LoadedStack, Clients, Plan)> {
     let stack = load_filled_in(global, file)?;
-    let aws = connect_with(global, &stack, reading.wait.clone(), false).await?;
+    let aws = connect_with(global, &stack, reading, false).await?;
     // Whose credentials these are is asked while the stack is read (one round trip fewer);
     // reads change nothing, and nothing is shown before the account is checked.
     let (plan, clients) = {
@@ -610,7 +659,7 @@ async fn load_and_connect(
     reading: &Reading,
 ) -> Result<(LoadedStack, Aws)> {
     let stack = load_filled_in(global, file)?;
-    let aws = connect_with(global, &stack, reading.wait.clone(), true).await?;
+    let aws = connect_with(global, &stack, reading, true).await?;
     identify(global, &stack, &aws, reading.announce).await?;
     Ok((stack, aws))
 }

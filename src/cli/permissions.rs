@@ -161,6 +161,8 @@ async fn scope(
                 profile: global.profile.clone(),
                 wait: Default::default(),
                 api_rate_share: global.api_rate_share,
+                role: None,
+                account: None,
             };
             let aws = crate::providers::Aws::connect_unchecked(&connection).await?;
             aws.caller().await?.account

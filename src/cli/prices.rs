@@ -50,6 +50,8 @@ pub async fn run(global: &GlobalArgs, args: &PricesArgs) -> Result<u8> {
         profile: global.profile.clone(),
         wait: WaitSettings::default(),
         api_rate_share: global.api_rate_share,
+        role: None,
+        account: None,
     })
     .await?;
     let fetched = crate::providers::prices::fetch(&aws, &regions).await?;

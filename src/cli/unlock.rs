@@ -43,6 +43,8 @@ pub async fn run(global: &GlobalArgs, args: &UnlockArgs) -> Result<u8> {
             profile: global.profile.clone(),
             wait: WaitSettings::default(),
             api_rate_share: global.api_rate_share,
+            role: None,
+            account: None,
         };
         (
             args.stack.clone(),

@@ -341,6 +341,12 @@ pub enum DriftStatus {
 pub struct StackDrift {
     pub stack_file: String,
     pub stack: Option<String>,
+    /// The account the stack names (`[stack] account_id`); null when it names none.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// The region it was read in; null when the file could not be read.
+    #[serde(default)]
+    pub region: Option<String>,
     pub status: DriftStatus,
     pub error: Option<String>,
     pub summary: Option<Summary>,
@@ -353,6 +359,8 @@ impl StackDrift {
         StackDrift {
             stack_file: stack_file.to_string(),
             stack: Some(plan.stack.clone()),
+            account_id: None,
+            region: None,
             status: if plan.differs() {
                 DriftStatus::Drifted
             } else {
@@ -369,10 +377,27 @@ impl StackDrift {
         }
     }
 
+    /// The same, with where the stack lives (a fleet's report groups and labels by it).
+    pub fn located(
+        self,
+        stack: Option<String>,
+        account_id: Option<String>,
+        region: Option<String>,
+    ) -> Self {
+        StackDrift {
+            stack: self.stack.or(stack),
+            account_id,
+            region,
+            ..self
+        }
+    }
+
     pub fn failed(stack_file: &str, error: String) -> Self {
         StackDrift {
             stack_file: stack_file.to_string(),
             stack: None,
+            account_id: None,
+            region: None,
             status: DriftStatus::Error,
             error: Some(error),
             summary: None,

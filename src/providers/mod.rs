@@ -13,9 +13,12 @@ pub mod kafka;
 pub mod lock;
 pub mod prices;
 pub mod quota;
+pub mod roles;
 pub mod usage;
 pub mod wait;
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -88,6 +91,13 @@ pub struct Connection {
     pub wait: wait::WaitSettings,
     /// The share of each documented request-rate quota pipectl may use (`--api-rate-share`).
     pub api_rate_share: f64,
+    /// The role to read the stack's account with (a fleet's drift), assumed with the runner's
+    /// credentials.
+    pub role: Option<roles::AssumedRole>,
+    /// The account the calls count against, when known before the first call (a fleet's
+    /// stacks): request-rate quotas are per account and region, so each account gets its own
+    /// buckets.
+    pub account: Option<String>,
 }
 
 /// Clients for every AWS service pipectl manages, sharing one credentials cache.
@@ -111,13 +121,17 @@ pub struct Aws {
     pub credentials: aws_credential_types::provider::SharedCredentialsProvider,
     pub wait: wait::WaitSettings,
     pub region: String,
-    /// Asks whose credentials these are (once per process: `caller`).
+    /// Asks whose credentials these are (once per process and role: `caller`).
     sts: aws_sdk_sts::Client,
+    /// The role these credentials are of, if one was assumed.
+    pub role: Option<roles::AssumedRole>,
 }
 
-/// The caller identity, asked once per process: every stack of a multi-stack `drift` uses the
-/// same credentials.
-static CALLER: tokio::sync::OnceCell<account::Identity> = tokio::sync::OnceCell::const_new();
+/// The caller identity, asked once per process and credentials (the runner's, or a role's):
+/// every stack of a multi-stack `drift` with the same credentials shares one answer.
+static CALLERS: std::sync::Mutex<
+    Option<HashMap<String, Arc<tokio::sync::OnceCell<account::Identity>>>>,
+> = std::sync::Mutex::new(None);
 
 /// Everything one stack's run reads and changes through: AWS, and the Kubernetes cluster and the
 /// Kafka brokers' admin API, each opened on first use by whichever kind asks and shared by all
@@ -206,10 +220,32 @@ impl Aws {
     /// Whose credentials these are: one STS GetCallerIdentity per process (every stack of a
     /// multi-stack `drift` uses the same credentials).
     pub async fn caller(&self) -> Result<account::Identity> {
-        Ok(CALLER
+        let key = self
+            .role
+            .as_ref()
+            .map(|r| r.arn.clone())
+            .unwrap_or_default();
+        let cell = {
+            let mut callers = CALLERS
+                .lock()
+                .map_err(|_| anyhow::anyhow!("the caller cache was poisoned"))?;
+            callers
+                .get_or_insert_with(HashMap::new)
+                .entry(key)
+                .or_default()
+                .clone()
+        };
+        let identity = cell
             .get_or_try_init(|| account::caller_identity(self.sts.clone()))
-            .await?
-            .clone())
+            .await;
+        match (identity, &self.role) {
+            (Ok(identity), _) => Ok(identity.clone()),
+            (Err(error), Some(role)) => Err(anyhow::anyhow!(
+                "assuming role {} failed: {error:#}\n   = help: the role must exist in the stack's account, trust the runner's principal (with --external-id if its trust policy asks for one), and the runner must be allowed sts:AssumeRole on it",
+                role.arn
+            )),
+            (Err(error), None) => Err(error),
+        }
     }
 
     /// Clients for every service without asking whose credentials they are yet: for `plan`
@@ -274,15 +310,24 @@ impl Aws {
             loader = loader.profile_name(profile);
         }
         let config = loader.load().await;
+        let config = match &connection.role {
+            Some(role) => roles::role_config(&config, role).await,
+            None => config,
+        };
         let credentials = config
             .credentials_provider()
             .ok_or_else(|| anyhow::anyhow!("the AWS configuration has no credentials provider"))?;
         // Every request of the rate-limited services waits for its quota bucket first.
         let limiter = quota::Limiter::shared(connection.api_rate_share);
         let base = default_https_client();
-        let paced = |service| {
-            quota::PacedClient::shared(base.clone(), limiter.clone(), service, region.as_ref())
-        };
+        // Buckets per account and region, as AWS applies the quotas.
+        let scope = format!(
+            "{}/{}",
+            connection.account.as_deref().unwrap_or(""),
+            region.as_ref()
+        );
+        let paced =
+            |service| quota::PacedClient::shared(base.clone(), limiter.clone(), service, &scope);
         // Each client logs its calls at -v (`calls::CallLog`); the rate-limited ones are paced.
         macro_rules! client {
             ($sdk:ident, $prefix:literal) => {
@@ -332,6 +377,7 @@ impl Aws {
                     .build(),
             ),
             credentials,
+            role: connection.role.clone(),
             wait: connection.wait.clone(),
             region: region.to_string(),
         })

@@ -224,6 +224,19 @@ pub fn drift(document: &DriftDocument) -> String {
         document.errors,
         if document.errors == 1 { "" } else { "s" }
     );
+    let causes = crate::render::fleet::shared_causes(document);
+    if !causes.is_empty() {
+        let _ = writeln!(out, "**The same difference in several stacks:**\n");
+        for cause in &causes {
+            let line = crate::render::fleet::cause_line(
+                cause,
+                markdown_code,
+                crate::escape::markdown_text,
+            );
+            let _ = writeln!(out, "- {line}");
+        }
+        out.push('\n');
+    }
     let _ = writeln!(out, "| stack file | stack | status |\n| --- | --- | --- |");
     for stack in &document.stacks {
         let status = match stack.status {

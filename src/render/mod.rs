@@ -3,6 +3,7 @@
 //! `plan::document`, printed as they are).
 
 pub mod cost;
+pub mod fleet;
 pub mod markdown;
 pub mod permissions;
 pub mod text;

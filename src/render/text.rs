@@ -236,6 +236,18 @@ pub fn drift(document: &DriftDocument, quiet: bool) -> String {
             }
         }
     }
+    let causes = crate::render::fleet::shared_causes(document);
+    if !causes.is_empty() {
+        let _ = writeln!(out, "\nThe same difference in several stacks:");
+        for cause in &causes {
+            let line = crate::render::fleet::cause_line(
+                cause,
+                |t| format!("`{}`", printable(t)),
+                |t| printable(t).into_owned(),
+            );
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     if document.stacks.len() > 1 && (!quiet || document.exit_code() != 0) {
         let _ = writeln!(
             out,

@@ -100,6 +100,10 @@ pub struct StackSection {
     /// credentials of another account (as `--expect-account` does).
     #[schemars(with = "Option<String>")]
     pub account_id: Option<Spanned<String>>,
+    /// The IAM role to read this stack's account with in a fleet's drift (assumed with the
+    /// runner's credentials); `drift --role-arn-template` builds it from `account_id` otherwise.
+    #[schemars(with = "Option<String>")]
+    pub role_arn: Option<Spanned<String>>,
     /// Tags put on resources pipectl creates.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,

@@ -1,0 +1,149 @@
+//! The role a stack's account is read with, for a fleet (`drift --role-arn-template`, `[stack]
+//! role_arn`): assumed with the runner's credentials, once per role per run, the credentials
+//! cached and refreshed before they expire, and every client of that account sharing them.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use aws_config::sts::AssumeRoleProvider;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
+use aws_types::SdkConfig;
+
+/// A role to read a stack's account with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumedRole {
+    pub arn: String,
+    /// `--external-id`, when the role's trust policy asks for one.
+    pub external_id: Option<String>,
+    /// What CloudTrail shows: pipectl and the stack.
+    pub session_name: String,
+}
+
+impl AssumedRole {
+    /// The role for `stack`, with a session name that says pipectl and the stack (IAM allows
+    /// 2 to 64 characters of `[\w+=,.@-]`).
+    pub fn for_stack(arn: String, external_id: Option<String>, stack: &str) -> AssumedRole {
+        let cleaned: String = format!("pipectl-drift-{stack}")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(64)
+            .collect();
+        AssumedRole {
+            arn,
+            external_id,
+            session_name: cleaned,
+        }
+    }
+}
+
+/// One credentials provider per role for the whole process: every stack of an account, and
+/// every client of a stack, uses the same one, so the role is assumed once per run.
+static PROVIDERS: tokio::sync::Mutex<Option<HashMap<String, SharedCredentialsProvider>>> =
+    tokio::sync::Mutex::const_new(None);
+
+/// How long before they expire credentials are assumed again.
+const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
+
+/// A role's credentials, assumed on first use, kept until shortly before they expire, then
+/// assumed again. A refusal is kept too: every client of a denied account is told the same
+/// answer without asking STS again in the same run.
+#[derive(Debug)]
+struct CachedRole {
+    inner: AssumeRoleProvider,
+    state: tokio::sync::Mutex<Option<Result<Credentials, String>>>,
+}
+
+impl CachedRole {
+    async fn credentials(&self) -> Result<Credentials, CredentialsError> {
+        let mut state = self.state.lock().await;
+        let fresh = |c: &Credentials| {
+            c.expiry()
+                .is_none_or(|expiry| expiry > SystemTime::now() + REFRESH_BEFORE_EXPIRY)
+        };
+        match &*state {
+            Some(Ok(credentials)) if fresh(credentials) => return Ok(credentials.clone()),
+            Some(Err(refused)) => return Err(CredentialsError::not_loaded(refused.clone())),
+            _ => {}
+        }
+        let assumed = self.inner.provide_credentials().await.map_err(|error| {
+            format!(
+                "{}",
+                aws_smithy_types::error::display::DisplayErrorContext(&error)
+            )
+        });
+        *state = Some(assumed.clone());
+        assumed.map_err(CredentialsError::not_loaded)
+    }
+}
+
+impl ProvideCredentials for CachedRole {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(self.credentials())
+    }
+}
+
+/// `base` (the runner's configuration) with the role's credentials instead.
+pub async fn role_config(base: &SdkConfig, role: &AssumedRole) -> SdkConfig {
+    let provider = {
+        let mut providers = PROVIDERS.lock().await;
+        let providers = providers.get_or_insert_with(HashMap::new);
+        match providers.get(&role.arn) {
+            Some(provider) => provider.clone(),
+            None => {
+                let mut builder = AssumeRoleProvider::builder(role.arn.clone())
+                    .session_name(role.session_name.clone())
+                    .configure(base);
+                if let Some(id) = &role.external_id {
+                    builder = builder.external_id(id.clone());
+                }
+                let provider = SharedCredentialsProvider::new(CachedRole {
+                    inner: builder.build().await,
+                    state: tokio::sync::Mutex::new(None),
+                });
+                providers.insert(role.arn.clone(), provider.clone());
+                provider
+            }
+        }
+    };
+    base.to_builder().credentials_provider(provider).build()
+}
+
+/// `--role-arn-template` filled in with a stack's account (`{account_id}`).
+pub fn role_from_template(template: &str, account_id: &str) -> String {
+    template.replace("{account_id}", account_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_names_say_pipectl_and_the_stack_within_iams_rules() {
+        let role = AssumedRole::for_stack("arn".into(), None, "logs prod/eu");
+        assert_eq!(role.session_name, "pipectl-drift-logs-prod-eu");
+        let long = AssumedRole::for_stack("arn".into(), None, &"x".repeat(100));
+        assert_eq!(long.session_name.len(), 64);
+    }
+
+    #[test]
+    fn the_template_takes_the_stacks_account() {
+        assert_eq!(
+            role_from_template(
+                "arn:aws:iam::{account_id}:role/pipectl-drift",
+                "111111111111"
+            ),
+            "arn:aws:iam::111111111111:role/pipectl-drift"
+        );
+    }
+}

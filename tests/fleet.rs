@@ -1,0 +1,361 @@
+//! Drift across a fleet (issue 24): four accounts on the emulator (moto is multi-account:
+//! assuming a role in another account gives credentials of it), each with a `pipectl-drift`
+//! role holding exactly `pipectl permissions --for drift`; the runner may assume three of them.
+//! One run checks every stack with its account's role, once per account, and reports per
+//! stack, grouped by cause, as OpenMetrics, in shards and merged.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use common::{aws_cli, path_str, Emulator};
+use serde_json::Value;
+
+const IN_SYNC: &str = "111111111111";
+const DRIFTED_1: &str = "222222222222";
+const DRIFTED_2: &str = "333333333333";
+const DENIED: &str = "444444444444";
+const RUNNER_ACCOUNT: &str = "123456789012";
+
+/// The AWS CLI with the given credentials (an assumed role's included).
+fn aws_as(emulator: &Emulator, credentials: &Value, args: &[&str]) -> Value {
+    let output = Command::new("aws")
+        .args(args)
+        .args([
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+            "--endpoint-url",
+            &emulator.endpoint,
+        ])
+        .env(
+            "AWS_ACCESS_KEY_ID",
+            credentials["AccessKeyId"].as_str().unwrap_or(""),
+        )
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            credentials["SecretAccessKey"].as_str().unwrap_or(""),
+        )
+        .env(
+            "AWS_SESSION_TOKEN",
+            credentials["SessionToken"].as_str().unwrap_or(""),
+        )
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("aws");
+    assert!(
+        output.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
+}
+
+/// Credentials of `account` (a role assumed with the test's root keys; enforcement is off while
+/// the fleet is built).
+fn account_credentials(emulator: &Emulator, account: &str) -> Value {
+    let assumed: Value = serde_json::from_slice(&aws_cli(
+        &[
+            "sts",
+            "assume-role",
+            "--role-arn",
+            &format!("arn:aws:iam::{account}:role/seeder"),
+            "--role-session-name",
+            "seed",
+        ],
+        Some(&emulator.endpoint),
+    ))
+    .expect("assume-role JSON");
+    assumed["Credentials"].clone()
+}
+
+fn stack_text(account: &str) -> String {
+    format!(
+        "[stack]\nname = \"logs\"\nregion = \"us-east-1\"\naccount_id = \"{account}\"\n\n[[dynamodb.tables]]\nname = \"Logs\"\nbilling_mode = \"PAY_PER_REQUEST\"\npartition_key = {{ name = \"id\", type = \"S\" }}\n"
+    )
+}
+
+/// The fleet: in each account the role pipectl-drift with the generated drift policy and the
+/// table Logs (on demand where in sync, provisioned where drifted); a second stack in the
+/// in-sync account (its role is assumed once for both); the runner, an IAM user of another
+/// account, may assume the roles of all but the denied account.
+fn fleet(emulator: &Emulator) -> (std::path::PathBuf, (String, String)) {
+    let dir = emulator.dir().join("fleet");
+    std::fs::create_dir_all(&dir).expect("fleet dir");
+    for account in [IN_SYNC, DRIFTED_1, DRIFTED_2, DENIED] {
+        let stack = dir.join(format!("logs-{account}.toml"));
+        std::fs::write(&stack, stack_text(account)).expect("stack");
+        let policy = emulator.pipectl(&["permissions", "-f", path_str(&stack), "--for", "drift"]);
+        policy.expect_code(0);
+        let credentials = account_credentials(emulator, account);
+        aws_as(
+            emulator,
+            &credentials,
+            &[
+                "iam",
+                "create-role",
+                "--role-name",
+                "pipectl-drift",
+                "--assume-role-policy-document",
+                &format!(
+                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{RUNNER_ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+                ),
+            ],
+        );
+        aws_as(
+            emulator,
+            &credentials,
+            &[
+                "iam",
+                "put-role-policy",
+                "--role-name",
+                "pipectl-drift",
+                "--policy-name",
+                "drift",
+                "--policy-document",
+                &policy.stdout,
+            ],
+        );
+        let billing: &[&str] = if account == DRIFTED_1 || account == DRIFTED_2 {
+            &[
+                "--billing-mode",
+                "PROVISIONED",
+                "--provisioned-throughput",
+                "ReadCapacityUnits=5,WriteCapacityUnits=5",
+            ]
+        } else {
+            &["--billing-mode", "PAY_PER_REQUEST"]
+        };
+        let mut create = vec![
+            "dynamodb",
+            "create-table",
+            "--table-name",
+            "Logs",
+            "--attribute-definitions",
+            "AttributeName=id,AttributeType=S",
+            "--key-schema",
+            "AttributeName=id,KeyType=HASH",
+        ];
+        create.extend(billing);
+        aws_as(emulator, &credentials, &create);
+    }
+    // A second stack of the in-sync account: its table Audit.
+    let audit = stack_text(IN_SYNC)
+        .replace("name = \"logs\"", "name = \"audit\"")
+        .replace("name = \"Logs\"", "name = \"Audit\"");
+    std::fs::write(dir.join("audit.toml"), &audit).expect("stack");
+    let credentials = account_credentials(emulator, IN_SYNC);
+    // The account's role may drift-check both of its stacks.
+    let policy = emulator.pipectl(&[
+        "permissions",
+        "-f",
+        path_str(&dir.join("audit.toml")),
+        "--for",
+        "drift",
+    ]);
+    policy.expect_code(0);
+    aws_as(
+        emulator,
+        &credentials,
+        &[
+            "iam",
+            "put-role-policy",
+            "--role-name",
+            "pipectl-drift",
+            "--policy-name",
+            "drift-audit",
+            "--policy-document",
+            &policy.stdout,
+        ],
+    );
+    aws_as(
+        emulator,
+        &credentials,
+        &[
+            "dynamodb",
+            "create-table",
+            "--table-name",
+            "Audit",
+            "--attribute-definitions",
+            "AttributeName=id,AttributeType=S",
+            "--key-schema",
+            "AttributeName=id,KeyType=HASH",
+            "--billing-mode",
+            "PAY_PER_REQUEST",
+        ],
+    );
+    let allowed: Vec<String> = [IN_SYNC, DRIFTED_1, DRIFTED_2]
+        .iter()
+        .map(|a| format!("arn:aws:iam::{a}:role/pipectl-drift"))
+        .collect();
+    let runner = emulator.iam_user(
+        "fleet-runner",
+        &serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": allowed}
+        ]})
+        .to_string(),
+    );
+    emulator.configure(r#"{"iam_enforcement": true, "quotas": true}"#);
+    emulator.clear_log();
+    (dir, runner)
+}
+
+fn drift(emulator: &Emulator, runner: &(String, String), args: &[&str]) -> common::Run {
+    let mut all = vec![
+        "drift",
+        "--role-arn-template",
+        "arn:aws:iam::{account_id}:role/pipectl-drift",
+    ];
+    all.extend(args);
+    emulator.pipectl_with(
+        &all,
+        &[
+            ("AWS_ACCESS_KEY_ID", &runner.0),
+            ("AWS_SECRET_ACCESS_KEY", &runner.1),
+        ],
+    )
+}
+
+fn statuses(report: &Value) -> BTreeSet<(String, String, String)> {
+    report["stacks"]
+        .as_array()
+        .expect("stacks")
+        .iter()
+        .map(|s| {
+            (
+                s["account_id"].as_str().unwrap_or("").to_string(),
+                s["stack"].as_str().unwrap_or("").to_string(),
+                s["status"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_fleet_is_checked_account_by_account_and_reported_by_cause() {
+    let emulator = Emulator::start("{}");
+    let (dir, runner) = fleet(&emulator);
+    let dir = path_str(&dir);
+    let before = emulator.call_count("sts:AssumeRole");
+
+    let json = drift(&emulator, &runner, &[dir, "-o", "json"]);
+    json.expect_code(1);
+    let report: Value = serde_json::from_str(&json.stdout).expect("report");
+    common::assert_matches_schema(&json.stdout);
+    let expected: BTreeSet<(String, String, String)> = [
+        (IN_SYNC, "logs", "in_sync"),
+        (IN_SYNC, "audit", "in_sync"),
+        (DRIFTED_1, "logs", "drifted"),
+        (DRIFTED_2, "logs", "drifted"),
+        (DENIED, "logs", "error"),
+    ]
+    .iter()
+    .map(|(a, s, t)| (a.to_string(), s.to_string(), t.to_string()))
+    .collect();
+    assert_eq!(statuses(&report), expected);
+    assert!(report["stacks"]
+        .as_array()
+        .expect("stacks")
+        .iter()
+        .all(|s| s["region"] == "us-east-1"));
+    let denied = report["stacks"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["account_id"] == DENIED))
+        .expect("denied stack");
+    let error = denied["error"].as_str().unwrap_or("");
+    assert!(
+        error.contains(&format!(
+            "assuming role arn:aws:iam::{DENIED}:role/pipectl-drift failed"
+        )),
+        "{error}"
+    );
+    // One AssumeRole per account (the in-sync account's two stacks share theirs).
+    assert_eq!(emulator.call_count("sts:AssumeRole") - before, 4);
+    // Each account was read as its own role, which only its generated policy allows.
+    let refused: Vec<Value> = emulator
+        .authorizations()
+        .into_iter()
+        .filter(|a| a["decision"] != "allowed" && a["action"] != "sts:AssumeRole")
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    // Read-only: nothing written anywhere.
+    assert!(
+        emulator
+            .mutating_calls()
+            .iter()
+            .all(|c| c.operation == "AssumeRole"),
+        "{:?}",
+        emulator.mutating_calls()
+    );
+
+    // The text report tells the shared difference once.
+    let text = drift(&emulator, &runner, &[dir]);
+    text.expect_code(1)
+        .expect_stdout("The same difference in several stacks:")
+        .expect_stdout(&format!(
+            "`dynamodb.table.Logs billing_mode`: file PAY_PER_REQUEST, live PROVISIONED in 2 stacks: {DRIFTED_1} (logs), {DRIFTED_2} (logs)"
+        ));
+
+    // OpenMetrics for the textfile collector.
+    let metrics = drift(&emulator, &runner, &[dir, "-o", "openmetrics"]);
+    metrics.expect_code(1);
+    assert!(metrics.stdout.ends_with("# EOF\n"), "{}", metrics.stdout);
+    for line in [
+        format!("pipectl_drift_resources{{account=\"{DRIFTED_1}\",region=\"us-east-1\",stack=\"logs\"}} 1"),
+        format!("pipectl_drift_resources{{account=\"{IN_SYNC}\",region=\"us-east-1\",stack=\"audit\"}} 0"),
+        format!("pipectl_drift_stack_errors{{account=\"{DENIED}\",region=\"us-east-1\",stack=\"logs\"}} 1"),
+        "pipectl_drift_run_success 0".to_string(),
+    ] {
+        assert!(metrics.stdout.contains(&line), "{line} missing:\n{}", metrics.stdout);
+    }
+    promtool_accepts(&emulator, &metrics.stdout);
+
+    // Two shards check every stack once; merged, they are the whole report.
+    let mut shards = vec![];
+    for index in 0..2 {
+        let shard = drift(
+            &emulator,
+            &runner,
+            &[dir, "-o", "json", "--shard", &format!("{index}/2")],
+        );
+        let file = emulator.stack(&format!("shard-{index}.json"), &shard.stdout);
+        shards.push((
+            statuses(&serde_json::from_str(&shard.stdout).expect("shard report")),
+            file,
+        ));
+    }
+    assert!(shards[0].0.is_disjoint(&shards[1].0), "{shards:?}");
+    let union: BTreeSet<_> = shards[0].0.union(&shards[1].0).cloned().collect();
+    assert_eq!(union, expected);
+    let merged = emulator.pipectl(&[
+        "drift",
+        "--merge",
+        path_str(&shards[0].1),
+        path_str(&shards[1].1),
+        "-o",
+        "json",
+    ]);
+    merged.expect_code(1);
+    assert_eq!(
+        statuses(&serde_json::from_str(&merged.stdout).expect("merged")),
+        expected
+    );
+}
+
+/// promtool (Prometheus's own parser) reads the OpenMetrics text.
+fn promtool_accepts(emulator: &Emulator, text: &str) {
+    let file = emulator.stack("drift.prom", text);
+    let output = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&file).expect("metrics file"))
+        .output()
+        .expect("promtool");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!said.contains("error"), "promtool: {said}");
+}
