@@ -92,6 +92,9 @@ RESOURCES = [
              ["hpa"], True),
     Resource("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, ["sc"], False),
     Resource("", "v1", "configmaps", "ConfigMap", True, ["cm"], False),
+    # What deploy/kubernetes/ holds: stored and served as they are (no controllers run them).
+    Resource("", "v1", "serviceaccounts", "ServiceAccount", True, ["sa"], False),
+    Resource("batch", "v1", "cronjobs", "CronJob", True, ["cj"], True),
     # The Prometheus Operator's CRD (monitoring.coreos.com/v1, PrometheusRule): served only when
     # the operator is installed (setting prometheus_operator), as a CRD is, and found through
     # discovery like any API group.

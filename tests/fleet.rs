@@ -342,6 +342,39 @@ fn a_fleet_is_checked_account_by_account_and_reported_by_cause() {
         statuses(&serde_json::from_str(&merged.stdout).expect("merged")),
         expected
     );
+
+    // A scheduled job writes the report whole to a file, and drift alone need not fail it.
+    let mut drifted_only: Value = serde_json::from_str(&merged.stdout).expect("merged");
+    if let Some(stacks) = drifted_only["stacks"].as_array_mut() {
+        stacks.retain(|s| s["status"] == "drifted");
+    }
+    let drifted_file = emulator.stack("drifted.json", &drifted_only.to_string());
+    let out = emulator.dir().join("merged.prom");
+    emulator
+        .pipectl(&[
+            "drift",
+            "--merge",
+            path_str(&drifted_file),
+            "-o",
+            "openmetrics",
+            "--out",
+            path_str(&out),
+        ])
+        .expect_code(2);
+    let written = std::fs::read_to_string(&out).expect("--out file");
+    assert!(
+        written.ends_with("# EOF\n") && written.contains("pipectl_drift_run_success 1"),
+        "{written}"
+    );
+    emulator
+        .pipectl(&[
+            "drift",
+            "--merge",
+            path_str(&drifted_file),
+            "--drift-exit-code",
+            "0",
+        ])
+        .expect_code(0);
 }
 
 /// promtool (Prometheus's own parser) reads the OpenMetrics text.
@@ -358,4 +391,105 @@ fn promtool_accepts(emulator: &Emulator, text: &str) {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(!said.contains("error"), "promtool: {said}");
+}
+
+/// deploy/kubernetes/ is accepted by the (fake) API server through kubectl, and its CronJob
+/// runs an Indexed Job whose shard count matches its completions, the merge step reading what
+/// the shards write.
+#[test]
+fn the_kubernetes_deployment_applies_and_shards_as_its_job_runs() {
+    let emulator = Emulator::start_with_cluster("{}");
+    let deploy = common::repo().join("deploy/kubernetes");
+    let applied = emulator.cluster().kubectl(&[
+        "apply",
+        "--server-side",
+        "--validate=false",
+        "-f",
+        path_str(&deploy),
+    ]);
+    assert_eq!(applied.code, 0, "{}", applied.all());
+    let cronjob = emulator.cluster().kubectl(&[
+        "get",
+        "cronjob",
+        "pipectl-drift",
+        "-n",
+        "pipectl",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(cronjob.code, 0, "{}", cronjob.all());
+    let cronjob: Value = serde_json::from_str(&cronjob.stdout).expect("CronJob JSON");
+    let job = &cronjob["spec"]["jobTemplate"]["spec"];
+    assert_eq!(job["completionMode"], "Indexed");
+    let completions = job["completions"].as_u64().expect("completions");
+    assert_eq!(job["parallelism"].as_u64(), Some(completions));
+    let pod = &job["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "pipectl-drift");
+    let container = &pod["containers"][0];
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let shard = args
+        .iter()
+        .position(|a| *a == "--shard")
+        .map(|at| args[at + 1])
+        .expect("--shard");
+    assert_eq!(shard, format!("$(SHARD_INDEX)/{completions}"));
+    assert!(
+        args.contains(&"/reports/shard-$(SHARD_INDEX).json"),
+        "{args:?}"
+    );
+    let index_env = container["env"]
+        .as_array()
+        .and_then(|env| env.iter().find(|e| e["name"] == "SHARD_INDEX"))
+        .expect("SHARD_INDEX");
+    assert_eq!(
+        index_env["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.annotations['batch.kubernetes.io/job-completion-index']"
+    );
+    // The shard argument as each pod gets it: the pods together check a stack exactly once.
+    let dir = emulator.dir().join("stacks");
+    std::fs::create_dir_all(&dir).expect("stacks dir");
+    std::fs::write(dir.join("logs.toml"), stack_text(IN_SYNC)).expect("stack");
+    let mut checked_by = vec![];
+    for index in 0..completions {
+        let own = shard.replace("$(SHARD_INDEX)", &index.to_string());
+        let run = emulator.pipectl(&["drift", path_str(&dir), "--shard", &own, "-o", "json"]);
+        let report: Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{own}: {e}: {}", run.all()));
+        if !report["stacks"].as_array().expect("stacks").is_empty() {
+            checked_by.push(index);
+        }
+    }
+    assert_eq!(checked_by.len(), 1, "{checked_by:?}");
+    let merge = emulator.cluster().kubectl(&[
+        "get",
+        "cronjob",
+        "pipectl-drift-merge",
+        "-n",
+        "pipectl",
+        "-o",
+        "json",
+    ]);
+    let merge: Value = serde_json::from_str(&merge.stdout).expect("merge CronJob JSON");
+    let merge_args = merge["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+        ["args"]
+        .to_string();
+    assert!(
+        merge_args.contains("\"--merge\",\"/reports\""),
+        "{merge_args}"
+    );
+    let account = emulator.cluster().kubectl(&[
+        "get",
+        "serviceaccount",
+        "pipectl-drift",
+        "-n",
+        "pipectl",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(account.code, 0, "{}", account.all());
 }

@@ -44,8 +44,17 @@ pub struct DriftArgs {
     pub shard: Option<(u64, u64)>,
     /// Combine drift reports (`-o json` of shards) into one report, with the combined exit
     /// code, instead of checking stacks.
+    /// (A directory stands for every `*.json` in it.)
     #[arg(long, value_name = "REPORT.json", num_args = 1.., conflicts_with_all = ["shard", "role_arn_template"])]
     pub merge: Vec<PathBuf>,
+    /// Write the report to FILE instead of standard output, whole or not at all (a temporary
+    /// file renamed into place, as a node exporter's textfile collector needs).
+    #[arg(long = "out", value_name = "FILE")]
+    pub out_file: Option<PathBuf>,
+    /// The exit code when stacks drifted (default 2). A scheduled job whose report is what
+    /// tells drift sets 0, so only errors (1) fail the job.
+    #[arg(long, default_value_t = 2, value_name = "CODE", value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub drift_exit_code: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -127,8 +136,16 @@ pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
         .iter()
         .map(|(file, found)| check(global, file, found, reading));
     let document = DriftDocument::new(futures::future::join_all(checks).await);
-    print_report(&document, args);
-    Ok(document.exit_code())
+    print_report(&document, args)?;
+    Ok(exit_code(&document, args))
+}
+
+/// 1 errors, else `--drift-exit-code` when stacks drifted, else 0.
+fn exit_code(document: &DriftDocument, args: &DriftArgs) -> u8 {
+    match document.exit_code() {
+        2 => args.drift_exit_code,
+        code => code,
+    }
 }
 
 /// A stack goes to the shard its account and name hash to; a file that cannot be read goes to
@@ -181,29 +198,69 @@ async fn check(global: &GlobalArgs, file: &Path, found: &Located, reading: &Read
     )
 }
 
-fn print_report(document: &DriftDocument, args: &DriftArgs) {
-    match args.output {
-        DriftOutput::Text => print!("{}", render::text::drift(document, args.quiet)),
-        DriftOutput::Json => print!("{}", render::json(document)),
-        DriftOutput::Markdown => {
-            if !(args.quiet && document.exit_code() == 0) {
-                print!("{}", render::markdown::drift(document))
-            }
-        }
+fn print_report(document: &DriftDocument, args: &DriftArgs) -> Result<()> {
+    let text = match args.output {
+        DriftOutput::Text => render::text::drift(document, args.quiet),
+        DriftOutput::Json => render::json(document),
+        DriftOutput::Markdown if args.quiet && document.exit_code() == 0 => String::new(),
+        DriftOutput::Markdown => render::markdown::drift(document),
         DriftOutput::Openmetrics => {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or(0);
-            print!("{}", render::fleet::openmetrics(document, now))
+            render::fleet::openmetrics(document, now)
+        }
+    };
+    match &args.out_file {
+        Some(path) => write_whole(path, &text),
+        None => {
+            print!("{text}");
+            Ok(())
         }
     }
+}
+
+/// Writes `text` to `path` through a temporary file in the same directory, renamed into place:
+/// a reader sees the previous report or the new one, never half of one.
+fn write_whole(path: &Path, text: &str) -> Result<()> {
+    let directory = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&temporary, text)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|e| anyhow::anyhow!("writing the report to {}: {e}", path.display()))
+}
+
+/// The reports `--merge` names: files, and the `*.json` files of directories (sorted).
+fn merged_files(given: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = vec![];
+    for path in given {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "json") && p.is_file())
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
 }
 
 /// `--merge`: the shards' reports as one, with the combined exit code.
 fn merge(args: &DriftArgs) -> Result<u8> {
     let mut stacks = vec![];
-    for path in &args.merge {
+    for path in &merged_files(&args.merge)? {
         let text = crate::spec::source::read_bounded(path, "drift report")
             .map_err(|refused| anyhow::anyhow!("{} ({})", refused.message, refused.help))?;
         let report: DriftDocument = serde_json::from_str(&text).map_err(|e| {
@@ -218,6 +275,6 @@ fn merge(args: &DriftArgs) -> Result<u8> {
         stacks.extend(report.stacks);
     }
     let document = DriftDocument::new(stacks);
-    print_report(&document, args);
-    Ok(document.exit_code())
+    print_report(&document, args)?;
+    Ok(exit_code(&document, args))
 }
