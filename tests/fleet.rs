@@ -193,10 +193,36 @@ fn fleet(emulator: &Emulator) -> (std::path::PathBuf, (String, String)) {
     let runner = emulator.iam_user(
         "fleet-runner",
         &serde_json::json!({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": allowed}
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": allowed},
+            {"Sid": "CoverageHasNoResourceType", "Effect": "Allow", "Action": "organizations:ListAccounts", "Resource": "*"}
         ]})
         .to_string(),
     );
+    // The organization (the runner's account is its management account) with two member
+    // accounts moto names itself.
+    let endpoint = Some(emulator.endpoint.as_str());
+    aws_cli(
+        &[
+            "organizations",
+            "create-organization",
+            "--feature-set",
+            "ALL",
+        ],
+        endpoint,
+    );
+    for name in ["payments", "search"] {
+        aws_cli(
+            &[
+                "organizations",
+                "create-account",
+                "--email",
+                &format!("{name}@example.com"),
+                "--account-name",
+                name,
+            ],
+            endpoint,
+        );
+    }
     emulator.configure(r#"{"iam_enforcement": true, "quotas": true}"#);
     emulator.clear_log();
     (dir, runner)
@@ -342,6 +368,29 @@ fn a_fleet_is_checked_account_by_account_and_reported_by_cause() {
         statuses(&serde_json::from_str(&merged.stdout).expect("merged")),
         expected
     );
+
+    // Coverage: the organization's accounts no stack names, and stacks outside it.
+    let covered = drift(&emulator, &runner, &[dir, "--organization", "-o", "json"]);
+    covered.expect_code(1);
+    let coverage = &serde_json::from_str::<Value>(&covered.stdout).expect("report")["coverage"];
+    let uncovered: Vec<&str> = coverage["uncovered_accounts"]
+        .as_array()
+        .expect("uncovered")
+        .iter()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    assert!(
+        uncovered.contains(&"payments") && uncovered.contains(&"search"),
+        "{coverage}"
+    );
+    assert_eq!(
+        coverage["stacks_outside"].as_array().map(Vec::len),
+        Some(5),
+        "{coverage}"
+    );
+    drift(&emulator, &runner, &[dir, "--organization"])
+        .expect_stdout("active accounts of the organization have no stack:")
+        .expect_stdout("(payments)");
 
     // A scheduled job writes the report whole to a file, and drift alone need not fail it.
     let mut drifted_only: Value = serde_json::from_str(&merged.stdout).expect("merged");

@@ -14,7 +14,7 @@ use super::{
     load_filled_in, stack_region, try_plan_stack, GlobalArgs, ReadArgs, Reading, RoleTemplate,
     StackFailure, StackPathsArg,
 };
-use crate::plan::document::{DriftDocument, StackDrift};
+use crate::plan::document::{Coverage, CoverageAccount, DriftDocument, StackDrift};
 use crate::render;
 
 #[derive(Debug, Args)]
@@ -47,6 +47,11 @@ pub struct DriftArgs {
     /// (A directory stands for every `*.json` in it.)
     #[arg(long, value_name = "REPORT.json", num_args = 1.., conflicts_with_all = ["shard", "role_arn_template"])]
     pub merge: Vec<PathBuf>,
+    /// Also list the AWS Organization's accounts (organizations:ListAccounts, with the
+    /// runner's credentials in the management or a delegated administrator account) and report
+    /// active accounts no stack covers, and stacks whose account it does not list.
+    #[arg(long)]
+    pub organization: bool,
     /// Write the report to FILE instead of standard output, whole or not at all (a temporary
     /// file renamed into place, as a node exporter's textfile collector needs).
     #[arg(long = "out", value_name = "FILE")]
@@ -135,9 +140,65 @@ pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
     let checks = located
         .iter()
         .map(|(file, found)| check(global, file, found, reading));
-    let document = DriftDocument::new(futures::future::join_all(checks).await);
+    let mut document = DriftDocument::new(futures::future::join_all(checks).await);
+    if args.organization {
+        document.coverage = Some(coverage(global, &located).await);
+    }
     print_report(&document, args)?;
     Ok(exit_code(&document, args))
+}
+
+/// The organization's active accounts against the stacks' `account_id`s.
+async fn coverage(global: &GlobalArgs, located: &[(PathBuf, Located)]) -> Coverage {
+    let connection = crate::providers::Connection {
+        region: global.region.clone(),
+        profile: global.profile.clone(),
+        wait: Default::default(),
+        api_rate_share: global.api_rate_share,
+        role: None,
+        account: None,
+    };
+    let listed = match crate::providers::Aws::connect_unchecked(&connection).await {
+        Ok(aws) => crate::providers::organization::active_accounts(&aws).await,
+        Err(error) => Err(error),
+    };
+    let accounts = match listed {
+        Ok(accounts) => accounts,
+        Err(error) => {
+            let text = format!("{error:#}");
+            eprintln!("error: {}", crate::escape::log_text(&text));
+            return Coverage {
+                error: Some(text),
+                ..Coverage::default()
+            };
+        }
+    };
+    let covered: std::collections::BTreeSet<&str> = located
+        .iter()
+        .filter_map(|(_, found)| found.account_id.as_deref())
+        .collect();
+    let listed: std::collections::BTreeSet<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
+    Coverage {
+        uncovered_accounts: accounts
+            .iter()
+            .filter(|a| !covered.contains(a.id.as_str()))
+            .map(|a| CoverageAccount {
+                id: a.id.clone(),
+                name: a.name.clone(),
+            })
+            .collect(),
+        stacks_outside: located
+            .iter()
+            .filter(|(_, found)| {
+                found
+                    .account_id
+                    .as_deref()
+                    .is_some_and(|account| !listed.contains(account))
+            })
+            .map(|(file, _)| file.display().to_string())
+            .collect(),
+        error: None,
+    }
 }
 
 /// 1 errors, else `--drift-exit-code` when stacks drifted, else 0.

@@ -419,6 +419,26 @@ pub struct DriftDocument {
     pub drifted: usize,
     pub errors: usize,
     pub stacks: Vec<StackDrift>,
+    /// `--organization`: the organization's accounts against the stacks'.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Coverage>,
+}
+
+/// Which active accounts of the organization no stack covers, and which stacks name an account
+/// the organization does not list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Coverage {
+    pub uncovered_accounts: Vec<CoverageAccount>,
+    /// Stack files whose `[stack] account_id` is not an active account of the organization.
+    pub stacks_outside: Vec<String>,
+    /// Why the organization's accounts could not be listed (then the run fails).
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CoverageAccount {
+    pub id: String,
+    pub name: String,
 }
 
 impl DriftDocument {
@@ -433,12 +453,14 @@ impl DriftDocument {
             drifted: count(|s| matches!(s, DriftStatus::Drifted)),
             errors: count(|s| matches!(s, DriftStatus::Error)),
             stacks,
+            coverage: None,
         }
     }
 
     /// 0 all in sync, 2 some drifted, 1 some could not be checked (errors win).
     pub fn exit_code(&self) -> u8 {
-        if self.errors > 0 {
+        let coverage_failed = self.coverage.as_ref().is_some_and(|c| c.error.is_some());
+        if self.errors > 0 || coverage_failed {
             1
         } else if self.drifted > 0 {
             2
@@ -453,6 +475,8 @@ const CLOSED_OBJECTS: &[&str] = &[
     "PlanDocument",
     "DriftDocument",
     "StackDrift",
+    "Coverage",
+    "CoverageAccount",
     "Summary",
     "Change",
     "FieldDiff",

@@ -11,6 +11,7 @@ pub mod eks;
 pub mod iam;
 pub mod kafka;
 pub mod lock;
+pub mod organization;
 pub mod prices;
 pub mod quota;
 pub mod roles;
@@ -117,6 +118,8 @@ pub struct Aws {
     pub pricing: aws_sdk_pricing::Client,
     /// IAM's policy simulator (`--check-permissions`).
     pub iam: aws_sdk_iam::Client,
+    /// The Organization's accounts (`drift --organization`).
+    pub organizations: aws_sdk_organizations::Client,
     /// The same credentials the clients use, for signing EKS tokens.
     pub credentials: aws_credential_types::provider::SharedCredentialsProvider,
     pub wait: wait::WaitSettings,
@@ -370,6 +373,7 @@ impl Aws {
             secretsmanager: client!(aws_sdk_secretsmanager, "secretsmanager"),
             cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
             iam: client!(aws_sdk_iam, "iam"),
+            organizations: client!(aws_sdk_organizations, "organizations"),
             pricing: aws_sdk_pricing::Client::from_conf(
                 aws_sdk_pricing::config::Builder::from(&config)
                     .region(Region::new(PRICE_LIST_REGION))

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::plan::document::{DriftDocument, DriftStatus, StackDrift};
+use crate::plan::document::{Coverage, DriftDocument, DriftStatus, StackDrift};
 
 /// One difference (resource, field, file value, live value) and where it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +81,47 @@ pub fn cause_line(
     )
 }
 
+/// The organization's coverage in words: accounts no stack covers, stacks outside it.
+pub fn coverage_lines(coverage: &Coverage, text: impl Fn(&str) -> String) -> String {
+    let mut out = String::new();
+    if let Some(error) = &coverage.error {
+        let _ = writeln!(
+            out,
+            "\nThe organization's accounts could not be listed: {}",
+            text(error)
+        );
+        return out;
+    }
+    if coverage.uncovered_accounts.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nEvery active account of the organization has a stack."
+        );
+    } else {
+        let accounts: Vec<String> = coverage
+            .uncovered_accounts
+            .iter()
+            .map(|a| format!("{} ({})", a.id, text(&a.name)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\n{} active accounts of the organization have no stack: {}",
+            accounts.len(),
+            accounts.join(", ")
+        );
+    }
+    if !coverage.stacks_outside.is_empty() {
+        let files: Vec<String> = coverage.stacks_outside.iter().map(|f| text(f)).collect();
+        let _ = writeln!(
+            out,
+            "{} stacks name an account the organization does not list: {}",
+            files.len(),
+            files.join(", ")
+        );
+    }
+    out
+}
+
 /// A label value of the OpenMetrics text format: backslash, double quote and newline escaped.
 fn label(value: &str) -> String {
     value
@@ -119,11 +160,19 @@ pub fn openmetrics(document: &DriftDocument, unix_seconds: u64) -> String {
             labels(stack)
         );
     }
+    if let Some(coverage) = &document.coverage {
+        out.push_str("# TYPE pipectl_fleet_uncovered_accounts gauge\n# HELP pipectl_fleet_uncovered_accounts Active accounts of the organization no stack covers.\n");
+        let _ = writeln!(
+            out,
+            "pipectl_fleet_uncovered_accounts {}",
+            coverage.uncovered_accounts.len()
+        );
+    }
     out.push_str("# TYPE pipectl_drift_run_success gauge\n# HELP pipectl_drift_run_success 1 when every stack was checked.\n");
     let _ = writeln!(
         out,
         "pipectl_drift_run_success {}",
-        u8::from(document.errors == 0)
+        u8::from(document.exit_code() != 1)
     );
     out.push_str("# TYPE pipectl_drift_run_timestamp_seconds gauge\n# HELP pipectl_drift_run_timestamp_seconds When the run finished.\n");
     let _ = writeln!(out, "pipectl_drift_run_timestamp_seconds {unix_seconds}");

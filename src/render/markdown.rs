@@ -224,6 +224,13 @@ pub fn drift(document: &DriftDocument) -> String {
         document.errors,
         if document.errors == 1 { "" } else { "s" }
     );
+    if let Some(coverage) = &document.coverage {
+        out.push_str(&crate::render::fleet::coverage_lines(
+            coverage,
+            crate::escape::markdown_text,
+        ));
+        out.push('\n');
+    }
     let causes = crate::render::fleet::shared_causes(document);
     if !causes.is_empty() {
         let _ = writeln!(out, "**The same difference in several stacks:**\n");

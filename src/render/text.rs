@@ -236,6 +236,11 @@ pub fn drift(document: &DriftDocument, quiet: bool) -> String {
             }
         }
     }
+    if let Some(coverage) = &document.coverage {
+        out.push_str(&crate::render::fleet::coverage_lines(coverage, |t| {
+            printable(t).into_owned()
+        }));
+    }
     let causes = crate::render::fleet::shared_causes(document);
     if !causes.is_empty() {
         let _ = writeln!(out, "\nThe same difference in several stacks:");
