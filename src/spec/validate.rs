@@ -139,6 +139,21 @@ pub fn is_account_id(text: &str) -> bool {
     text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The account of an IAM role ARN (`arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`), if it is one.
+pub fn role_account(arn: &str) -> Option<&str> {
+    let rest = ["arn:aws:iam::", "arn:aws-cn:iam::", "arn:aws-us-gov:iam::"]
+        .iter()
+        .find_map(|prefix| arn.strip_prefix(prefix))?;
+    let (account, role) = rest.split_once(':')?;
+    let name = role.strip_prefix("role/")?;
+    let valid_name = !name.is_empty()
+        && name.len() <= 512
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_/".contains(c));
+    (is_account_id(account) && valid_name).then_some(account)
+}
+
 /// An AWS region code: lowercase letters in dash-separated parts ending in a number
 /// (`us-east-1`, `us-gov-west-1`, `cn-north-1`, `eu-central-2`). Anything else would end up
 /// in endpoint host names.
@@ -277,6 +292,25 @@ pub fn validate(spec: &StackSpec, rules: &KindRules) -> Vec<Diagnostic> {
                 format!("{:?} is not an AWS account id", account.get_ref()),
                 "give the 12 digits of the account id, quoted (\"123456789012\"), as `aws sts get-caller-identity` prints it",
             );
+        }
+    }
+    if let Some(role) = &spec.stack.role_arn {
+        let account = role_account(role.get_ref());
+        let pinned = spec.stack.account_id.as_ref().map(|a| a.get_ref().as_str());
+        match (account, pinned) {
+            (None, _) => check.error(
+                role.span(),
+                "stack.role_arn",
+                format!("{:?} is not an IAM role ARN", role.get_ref()),
+                "give the role's ARN, e.g. \"arn:aws:iam::123456789012:role/pipectl-drift\" (`aws iam get-role --role-name NAME` prints it)",
+            ),
+            (Some(account), Some(pinned)) if account != pinned => check.error(
+                role.span(),
+                "stack.role_arn",
+                format!("the role is in account {account}, but [stack] account_id is {pinned}"),
+                "read a stack's account with a role of that account: correct the ARN or account_id",
+            ),
+            _ => {}
         }
     }
     check.name_rule(
