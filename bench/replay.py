@@ -53,8 +53,14 @@ def identify(method: str, path: str, headers, body: bytes) -> tuple[str, str, di
     return service, operation, form
 
 
-def key_of(method: str, path: str, body: bytes) -> str:
-    return f"{method} {path} {hashlib.sha256(body).hexdigest()}"
+def access_key(headers) -> str:
+    """The signing access key: whose call it is (a fleet's accounts each have their own)."""
+    found = re.search(r"Credential=([^/]+)/", headers.get("Authorization", ""))
+    return found.group(1) if found else ""
+
+
+def key_of(method: str, path: str, body: bytes, key_id: str = "") -> str:
+    return f"{key_id} {method} {path} {hashlib.sha256(body).hexdigest()}"
 
 
 THROTTLED = {
@@ -74,13 +80,15 @@ class State:
         self.calls: dict[str, int] = {}
         self.throttled: dict[str, int] = {}
         self.spans: list[tuple[float, float]] = []
-        self.buckets: dict[tuple[str, str], TokenBucket] = {}
+        self.buckets: dict[tuple[str, str, str], TokenBucket] = {}
         self.epoch = time.monotonic()
         if args.replay:
             with open(args.replay) as f:
                 self.recording = json.load(f)
 
-    def take(self, service: str, operation: str, form: dict) -> bool:
+    def take(self, service: str, operation: str, form: dict, caller: str = "") -> bool:
+        """A token of the call's bucket, per caller (an access key: one per account here, as AWS
+        keeps quotas per account)."""
         if not self.args.quotas:
             return True
         bucket = quota_bucket(service, operation, form)
@@ -88,9 +96,9 @@ class State:
             return True
         per_api = operation if bucket in ("ec2:non-mutating", "ec2:unfiltered", "ec2:mutating") else ""
         with self.lock:
-            if (bucket, per_api) not in self.buckets:
-                self.buckets[(bucket, per_api)] = TokenBucket(*QUOTA_SOURCES[bucket])
-            return self.buckets[(bucket, per_api)].take()
+            if (caller, bucket, per_api) not in self.buckets:
+                self.buckets[(caller, bucket, per_api)] = TokenBucket(*QUOTA_SOURCES[bucket])
+            return self.buckets[(caller, bucket, per_api)].take()
 
 
 def handler(state: State):
@@ -131,7 +139,8 @@ def handler(state: State):
             started = time.monotonic()
             service, operation, form = identify(self.command, self.path, self.headers, body)
             name = f"{service}:{operation}"
-            key = key_of(self.command, self.path, body)
+            caller = access_key(self.headers)
+            key = key_of(self.command, self.path, body, caller)
             if state.args.record:
                 status, headers, answer = self.forward(body)
                 with state.lock:
@@ -141,7 +150,7 @@ def handler(state: State):
             time.sleep(state.args.latency_ms / 1000.0)
             with state.lock:
                 state.calls[name] = state.calls.get(name, 0) + 1
-            if not state.take(service, operation, form) and service in THROTTLED:
+            if not state.take(service, operation, form, caller) and service in THROTTLED:
                 status, content_type, answer, extra = THROTTLED[service]
                 with state.lock:
                     state.throttled[name] = state.throttled.get(name, 0) + 1

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::Args;
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 
 use super::{
     load_filled_in, stack_region, try_plan_stack, GlobalArgs, ReadArgs, Reading, RoleTemplate,
@@ -47,6 +47,10 @@ pub struct DriftArgs {
     /// (A directory stands for every `*.json` in it.)
     #[arg(long, value_name = "REPORT.json", num_args = 1.., conflicts_with_all = ["shard", "role_arn_template"])]
     pub merge: Vec<PathBuf>,
+    /// How many stacks are checked at once (each reads up to --parallelism resources at once;
+    /// stacks of different accounts draw on different quotas).
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub stack_parallelism: u64,
     /// Also list the AWS Organization's accounts (organizations:ListAccounts, with the
     /// runner's credentials in the management or a delegated administrator account) and report
     /// active accounts no stack covers, and stacks whose account it does not list.
@@ -140,7 +144,11 @@ pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
     let checks = located
         .iter()
         .map(|(file, found)| check(global, file, found, reading));
-    let mut document = DriftDocument::new(futures::future::join_all(checks).await);
+    let checked: Vec<StackDrift> = futures::stream::iter(checks)
+        .buffered(usize::try_from(args.stack_parallelism).unwrap_or(usize::MAX))
+        .collect()
+        .await;
+    let mut document = DriftDocument::new(checked);
     if args.organization {
         document.coverage = Some(coverage(global, &located).await);
     }

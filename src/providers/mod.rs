@@ -289,7 +289,12 @@ impl Aws {
             );
         }
         let credentials = credentials.region(region.clone()).build().await;
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(region.clone());
+        // One HTTPS client (and TLS setup) for the whole process: a fleet's drift connects once
+        // per stack, and building TLS connectors per stack is most of what that would cost.
+        let base = default_https_client();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(region.clone())
+            .http_client(base.clone());
         // `--profile` beats credentials in the environment, as with the AWS CLI: the profile
         // alone, never the rest of the chain.
         loader = match &connection.profile {
@@ -322,7 +327,6 @@ impl Aws {
             .ok_or_else(|| anyhow::anyhow!("the AWS configuration has no credentials provider"))?;
         // Every request of the rate-limited services waits for its quota bucket first.
         let limiter = quota::Limiter::shared(connection.api_rate_share);
-        let base = default_https_client();
         // Buckets per account and region, as AWS applies the quotas.
         let scope = format!(
             "{}/{}",
@@ -396,17 +400,23 @@ const PRICE_LIST_REGION: &str = "us-east-1";
 /// quota pacing can wrap it.
 fn default_https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, ConnectorBuilder};
-    Builder::new().build_with_connector_fn(|settings, components| {
-        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::AwsLc,
-        ));
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
-    })
+    static CLIENT: std::sync::OnceLock<aws_smithy_runtime_api::client::http::SharedHttpClient> =
+        std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            Builder::new().build_with_connector_fn(|settings, components| {
+                let mut connector = ConnectorBuilder::default().tls_provider(
+                    tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc),
+                );
+                connector.set_connector_settings(settings.cloned());
+                if let Some(components) = components {
+                    connector.set_sleep_impl(components.sleep_impl());
+                }
+                connector.set_proxy_config(Some(ProxyConfig::from_env()));
+                connector.build()
+            })
+        })
+        .clone()
 }
 
 /// The AWS error code and message of an SDK error, for messages and decisions; falls back to
