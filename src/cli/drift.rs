@@ -49,7 +49,7 @@ pub struct DriftArgs {
     pub merge: Vec<PathBuf>,
     /// How many stacks are checked at once (each reads up to --parallelism resources at once;
     /// stacks of different accounts draw on different quotas).
-    #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 32, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub stack_parallelism: u64,
     /// Also list the AWS Organization's accounts (organizations:ListAccounts, with the
     /// runner's credentials in the management or a delegated administrator account) and report
