@@ -158,14 +158,7 @@ pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
 
 /// The organization's active accounts against the stacks' `account_id`s.
 async fn coverage(global: &GlobalArgs, located: &[(PathBuf, Located)]) -> Coverage {
-    let connection = crate::providers::Connection {
-        region: global.region.clone(),
-        profile: global.profile.clone(),
-        wait: Default::default(),
-        api_rate_share: global.api_rate_share,
-        role: None,
-        account: None,
-    };
+    let connection = global.runner_connection(global.region.clone());
     let listed = match crate::providers::Aws::connect_unchecked(&connection).await {
         Ok(aws) => crate::providers::organization::active_accounts(&aws).await,
         Err(error) => Err(error),

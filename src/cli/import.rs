@@ -10,7 +10,7 @@ use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
 use super::GlobalArgs;
 use crate::engine::registry;
 use crate::kinds::kind::ImportContext;
-use crate::providers::{Aws, Connection};
+use crate::providers::Aws;
 use crate::spec::write::ImportValues;
 
 #[derive(Debug, Args)]
@@ -139,15 +139,7 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<u8> {
     if let Some(out) = &args.out {
         refuse_existing(out)?;
     }
-    let aws = Aws::connect(&Connection {
-        region: global.region.clone(),
-        profile: global.profile.clone(),
-        wait: Default::default(),
-        api_rate_share: global.api_rate_share,
-        role: None,
-        account: None,
-    })
-    .await?;
+    let aws = Aws::connect(&global.runner_connection(global.region.clone())).await?;
     let identity = aws.caller().await?;
     eprintln!(
         "Importing from AWS account {} as {}, region {}",

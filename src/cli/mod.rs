@@ -142,6 +142,19 @@ impl GlobalArgs {
     }
 
     /// How stack files are read.
+    /// The runner's own AWS connection (its credentials, no role), in `region` (None: the
+    /// SDK's chain decides), for commands that are not about one stack's account.
+    pub fn runner_connection(&self, region: Option<String>) -> Connection {
+        Connection {
+            region,
+            profile: self.profile.clone(),
+            wait: WaitSettings::default(),
+            api_rate_share: self.api_rate_share,
+            role: None,
+            account: None,
+        }
+    }
+
     pub fn load_options(&self) -> spec::LoadOptions {
         spec::LoadOptions {
             allowed_dirs: self.allow_files_from.clone(),

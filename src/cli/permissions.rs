@@ -156,14 +156,7 @@ async fn scope(
         (Some(given), _) => given.clone(),
         (None, Some(pinned)) => pinned.get_ref().clone(),
         (None, None) => {
-            let connection = crate::providers::Connection {
-                region: Some(region.clone()),
-                profile: global.profile.clone(),
-                wait: Default::default(),
-                api_rate_share: global.api_rate_share,
-                role: None,
-                account: None,
-            };
+            let connection = global.runner_connection(Some(region.clone()));
             let aws = crate::providers::Aws::connect_unchecked(&connection).await?;
             aws.caller().await?.account
         }

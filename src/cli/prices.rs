@@ -9,7 +9,6 @@ use clap::{Args, Subcommand};
 
 use super::GlobalArgs;
 use crate::plan::cost::{cache_path, Snapshot, SnapshotPrice};
-use crate::providers::wait::WaitSettings;
 
 #[derive(Debug, Args)]
 pub struct PricesArgs {
@@ -45,15 +44,9 @@ pub async fn run(global: &GlobalArgs, args: &PricesArgs) -> Result<u8> {
     }
     let path = cache_path()
         .context("no place for the price cache: set PIPECTL_PRICES_FILE, XDG_CACHE_HOME or HOME")?;
-    let aws = crate::providers::Aws::connect(&crate::providers::Connection {
-        region: Some("us-east-1".to_string()),
-        profile: global.profile.clone(),
-        wait: WaitSettings::default(),
-        api_rate_share: global.api_rate_share,
-        role: None,
-        account: None,
-    })
-    .await?;
+    let aws =
+        crate::providers::Aws::connect(&global.runner_connection(Some("us-east-1".to_string())))
+            .await?;
     let fetched = crate::providers::prices::fetch(&aws, &regions).await?;
     if fetched.prices.is_empty() {
         bail!(

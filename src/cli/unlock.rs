@@ -9,7 +9,6 @@ use clap::Args;
 
 use super::{load_and_connect, shown, GlobalArgs, LockArgs, Reported};
 use crate::providers::lock;
-use crate::providers::wait::WaitSettings;
 
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
@@ -38,14 +37,7 @@ pub async fn run(global: &GlobalArgs, args: &UnlockArgs) -> Result<u8> {
             .map_err(shown)?;
         (stack.name().to_string(), aws)
     } else {
-        let connection = crate::providers::Connection {
-            region: global.region.clone(),
-            profile: global.profile.clone(),
-            wait: WaitSettings::default(),
-            api_rate_share: global.api_rate_share,
-            role: None,
-            account: None,
-        };
+        let connection = global.runner_connection(global.region.clone());
         (
             args.stack.clone(),
             crate::providers::Aws::connect(&connection).await?,
