@@ -1062,6 +1062,10 @@ class Layer:
 
         return lambda_backends[DEFAULT_ACCOUNT_ID][region]
 
+    def lambda_function(self, region: str, name: str):
+        """moto's function object, if it exists."""
+        return next((f for f in self.lambda_backend(region).list_functions() if f.function_name == name), None)
+
     def lambda_function_exists(self, region: str, name: str) -> bool:
         return any(f.function_name == name for f in self.lambda_backend(region).list_functions())
 
@@ -1161,6 +1165,13 @@ class Layer:
                     configuration["LastUpdateStatus"] = "Failed"
                     configuration["LastUpdateStatusReason"] = update["fail"]
                     configuration["LastUpdateStatusReasonCode"] = "InternalError"
+        if wrapper and "Concurrency" not in document:
+            # moto leaves out a reservation of 0 (a falsy check); GetFunction returns
+            # {"ReservedConcurrentExecutions": 0} for it (Lambda API reference, GetFunction:
+            # Concurrency, "the function's reserved concurrency"), which stops every invocation.
+            function = self.lambda_function(request.region, request.resource)
+            if function is not None and str(getattr(function, "reserved_concurrency", None)) == "0":
+                document["Concurrency"] = {"ReservedConcurrentExecutions": 0}
         return status, headers, json.dumps(document).encode()
 
     # Kafka event source mappings ------------------------------------------------

@@ -4,7 +4,7 @@
 mod common;
 
 use aws_sdk_dynamodb::types::BillingMode;
-use common::{path_str, Call, Emulator};
+use common::{aws_cli, path_str, Call, Emulator};
 
 const MSK: &str =
     "arn:aws:kafka:us-east-1:123456789012:cluster/logs/6f0c2a52-4a51-4bde-9a4e-2d4e8c1f0a11-1";
@@ -626,4 +626,23 @@ async fn lost_replies_are_safe_to_repeat() {
         "{creates:?}"
     );
     emulator.pipectl(&["drift", "-f", file]).expect_code(0);
+}
+
+/// A reservation of 0 (the function stops consuming) is applied once and then read back as 0:
+/// GetFunction returns `Concurrency: {ReservedConcurrentExecutions: 0}` (the double used to drop
+/// it, as moto does; found by tests/properties.rs).
+#[test]
+fn a_reservation_of_zero_converges() {
+    let emulator = Emulator::start("{}");
+    emulator.seed_functions(&["consumer"]);
+    let stack = emulator.stack("zero.toml", &function_stack("reserved_concurrency = 0\n"));
+    emulator.apply(&stack).expect_code(0);
+    let replan = emulator.pipectl(&["plan", path_str(&stack), "--detailed-exitcode"]);
+    replan.expect_code(0).expect_stdout("No changes");
+    let described: serde_json::Value = serde_json::from_slice(&aws_cli(
+        &["lambda", "get-function", "--function-name", "consumer"],
+        Some(&emulator.endpoint),
+    ))
+    .expect("get-function JSON");
+    assert_eq!(described["Concurrency"]["ReservedConcurrentExecutions"], 0);
 }
