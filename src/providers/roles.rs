@@ -56,12 +56,19 @@ const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
 /// assumed again. A refusal is kept too: every client of a denied account is told the same
 /// answer without asking STS again in the same run.
 #[derive(Debug)]
-struct CachedRole {
-    inner: AssumeRoleProvider,
+struct CachedRole<P> {
+    inner: P,
     state: tokio::sync::Mutex<Option<Result<Credentials, String>>>,
 }
 
-impl CachedRole {
+impl<P: ProvideCredentials> CachedRole<P> {
+    fn new(inner: P) -> Self {
+        CachedRole {
+            inner,
+            state: tokio::sync::Mutex::new(None),
+        }
+    }
+
     async fn credentials(&self) -> Result<Credentials, CredentialsError> {
         let mut state = self.state.lock().await;
         let fresh = |c: &Credentials| {
@@ -84,7 +91,7 @@ impl CachedRole {
     }
 }
 
-impl ProvideCredentials for CachedRole {
+impl<P: ProvideCredentials> ProvideCredentials for CachedRole<P> {
     fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
     where
         Self: 'a,
@@ -107,10 +114,8 @@ pub async fn role_config(base: &SdkConfig, role: &AssumedRole) -> SdkConfig {
                 if let Some(id) = &role.external_id {
                     builder = builder.external_id(id.clone());
                 }
-                let provider = SharedCredentialsProvider::new(CachedRole {
-                    inner: builder.build().await,
-                    state: tokio::sync::Mutex::new(None),
-                });
+                let provider =
+                    SharedCredentialsProvider::new(CachedRole::new(builder.build().await));
                 providers.insert(role.arn.clone(), provider.clone());
                 provider
             }
@@ -134,6 +139,67 @@ mod tests {
         assert_eq!(role.session_name, "pipectl-drift-logs-prod-eu");
         let long = AssumedRole::for_stack("arn".into(), None, &"x".repeat(100));
         assert_eq!(long.session_name.len(), 64);
+    }
+
+    /// A provider that counts its calls and answers credentials expiring `lifetime` from now,
+    /// or a refusal.
+    #[derive(Debug)]
+    struct Counting {
+        calls: std::sync::atomic::AtomicUsize,
+        lifetime: Option<Duration>,
+    }
+
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let answer = match self.lifetime {
+                Some(lifetime) => Ok(Credentials::new(
+                    "AKID",
+                    "secret",
+                    Some("token".into()),
+                    Some(SystemTime::now() + lifetime),
+                    "test",
+                )),
+                None => Err(CredentialsError::not_loaded("AccessDenied")),
+            };
+            future::ProvideCredentials::ready(answer)
+        }
+    }
+
+    fn counting(lifetime: Option<Duration>) -> CachedRole<Counting> {
+        CachedRole::new(Counting {
+            calls: std::sync::atomic::AtomicUsize::new(0),
+            lifetime,
+        })
+    }
+
+    fn calls(role: &CachedRole<Counting>) -> usize {
+        role.inner.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn a_role_is_assumed_once_until_its_credentials_near_expiry() {
+        let lasting = counting(Some(Duration::from_secs(3600)));
+        for _ in 0..3 {
+            assert!(lasting.credentials().await.is_ok());
+        }
+        assert_eq!(calls(&lasting), 1);
+        // Credentials within the refresh margin of their expiry are assumed again.
+        let expiring = counting(Some(Duration::from_secs(60)));
+        assert!(expiring.credentials().await.is_ok());
+        assert!(expiring.credentials().await.is_ok());
+        assert_eq!(calls(&expiring), 2);
+    }
+
+    #[tokio::test]
+    async fn a_refused_role_is_asked_once_per_run() {
+        let refused = counting(None);
+        assert!(refused.credentials().await.is_err());
+        assert!(refused.credentials().await.is_err());
+        assert_eq!(calls(&refused), 1);
     }
 
     #[test]
