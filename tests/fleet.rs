@@ -542,3 +542,19 @@ fn the_kubernetes_deployment_applies_and_shards_as_its_job_runs() {
     ]);
     assert_eq!(account.code, 0, "{}", account.all());
 }
+
+/// A role template that is no role ARN, or names no account, is refused before any call.
+#[test]
+fn a_bad_role_template_is_refused_before_any_call() {
+    let emulator = Emulator::start("{}");
+    let stack = emulator.stack("logs.toml", &stack_text(IN_SYNC));
+    for template in [
+        "arn:aws:iam::123456789012:role/fixed",
+        "pipectl-drift-{account_id}",
+    ] {
+        let run = emulator.pipectl(&["drift", path_str(&stack), "--role-arn-template", template]);
+        run.expect_code(1)
+            .expect_stderr("is not a role ARN template");
+    }
+    assert_eq!(emulator.call_count("sts:AssumeRole"), 0);
+}

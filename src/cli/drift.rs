@@ -32,7 +32,7 @@ pub struct DriftArgs {
     /// Read each stack's account with this role, assumed with the runner's credentials (once
     /// per account): `{account_id}` is the stack's `[stack] account_id`. A stack's own `[stack]
     /// role_arn` wins.
-    #[arg(long, env = "PIPECTL_ROLE_ARN_TEMPLATE", value_name = "ARN")]
+    #[arg(long, env = "PIPECTL_ROLE_ARN_TEMPLATE", value_name = "ARN", value_parser = parse_role_template)]
     pub role_arn_template: Option<String>,
     /// The external id the roles' trust policies ask for.
     #[arg(long, env = "PIPECTL_EXTERNAL_ID", value_name = "ID")]
@@ -76,6 +76,18 @@ pub enum DriftOutput {
     Markdown,
     /// OpenMetrics text (per stack: resources drifted, errors; the run's success and time).
     Openmetrics,
+}
+
+/// A role ARN with `{account_id}` where each stack's account goes (checked before any call).
+fn parse_role_template(text: &str) -> std::result::Result<String, String> {
+    let filled = crate::providers::roles::role_from_template(text, "123456789012");
+    if text.contains("{account_id}") && crate::spec::validate::role_account(&filled).is_some() {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "{text:?} is not a role ARN template: give e.g. 'arn:aws:iam::{{account_id}}:role/pipectl-drift' ({{account_id}} is each stack's [stack] account_id)"
+        ))
+    }
 }
 
 /// `I/N` with I < N.

@@ -93,6 +93,9 @@ pub struct KubeGrant {
     pub commands: &'static [Command],
     pub changes: Option<String>,
     pub when: Option<&'static str>,
+    /// For writes: the call as the plan step that makes it lists it (`kubernetes:apply
+    /// autoscaling/v2 horizontalpodautoscalers`), so `--plan` keeps only what a plan does.
+    pub call: Option<&'static str>,
 }
 
 impl KubeGrant {
@@ -115,6 +118,7 @@ impl KubeGrant {
             commands,
             changes: changes.map(str::to_string),
             when: None,
+            call: None,
         }
     }
 }
@@ -225,35 +229,13 @@ impl Permissions {
                 !is_write(g.commands) || planned(&g.changes, g.action)
             }),
             kube: retain(self.kube, |g| {
-                !is_write(g.commands) || planned(&g.changes, &kube_call(g))
+                !is_write(g.commands) || g.call.is_none_or(|call| planned(&g.changes, call))
             }),
             kafka: retain(self.kafka, |g| {
                 !is_write(g.commands) || planned(&g.changes, g.call)
             }),
         }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.aws.is_empty() && self.kube.is_empty() && self.kafka.is_empty()
-    }
-}
-
-/// How a plan step lists a Kubernetes call: `kubernetes:apply autoscaling/v2
-/// horizontalpodautoscalers` (server-side apply is RBAC's `patch`, and `create` when it makes
-/// the object; claims are merge-patched).
-fn kube_call(grant: &KubeGrant) -> String {
-    let applied = matches!(grant.verb, "patch" | "create");
-    let verb = if applied && grant.resource != "persistentvolumeclaims" {
-        "apply"
-    } else {
-        grant.verb
-    };
-    let version = match (grant.group, grant.resource) {
-        ("", _) => "v1".to_string(),
-        ("autoscaling", _) => "autoscaling/v2".to_string(),
-        (group, _) => format!("{group}/v1"),
-    };
-    format!("kubernetes:{verb} {version} {}", grant.resource)
 }
 
 fn retain<T>(mut items: Vec<T>, keep: impl Fn(&T) -> bool) -> Vec<T> {

@@ -111,7 +111,10 @@ async fn simulate_statement(
             }
         }
         match (reply.is_truncated(), reply.marker()) {
-            (true, Some(next)) => marker = Some(next.to_string()),
+            // A marker that does not move on would page forever: stop there.
+            (true, Some(next)) if marker.as_deref() != Some(next) => {
+                marker = Some(next.to_string())
+            }
             _ => return Ok(denied),
         }
     }

@@ -32,6 +32,12 @@ use crate::spec::StackSpec;
 use section::{AlertRule, KafkaAlerts};
 
 /// The kind of `eks.prometheus_rule.NS/NAME` resource ids.
+/// The Kubernetes calls of the alerts' steps, as plan steps list them.
+pub const APPLY_RULE: &str = "kubernetes:apply monitoring.coreos.com/v1 prometheusrules";
+pub const DELETE_RULE: &str = "kubernetes:delete monitoring.coreos.com/v1 prometheusrules";
+pub const APPLY_DASHBOARD: &str = "kubernetes:apply v1 configmaps";
+pub const DELETE_DASHBOARD: &str = "kubernetes:delete v1 configmaps";
+
 pub const RULE: ResourceKind = ResourceKind::named("eks.prometheus_rule");
 /// The kind of `eks.dashboard.NS/NAME` resource ids (the Grafana ConfigMap).
 pub const DASHBOARD: ResourceKind = ResourceKind::named("eks.dashboard");
@@ -86,18 +92,16 @@ pub enum AlertsObject {
 impl AlertsOperation {
     pub fn api_calls(&self) -> Vec<&'static str> {
         match self {
-            AlertsOperation::ApplyRule { .. } => {
-                vec!["kubernetes:apply monitoring.coreos.com/v1 prometheusrules"]
-            }
-            AlertsOperation::ApplyDashboard { .. } => vec!["kubernetes:apply v1 configmaps"],
+            AlertsOperation::ApplyRule { .. } => vec![APPLY_RULE],
+            AlertsOperation::ApplyDashboard { .. } => vec![APPLY_DASHBOARD],
             AlertsOperation::Delete {
                 object: AlertsObject::PrometheusRule,
                 ..
-            } => vec!["kubernetes:delete monitoring.coreos.com/v1 prometheusrules"],
+            } => vec![DELETE_RULE],
             AlertsOperation::Delete {
                 object: AlertsObject::Dashboard,
                 ..
-            } => vec!["kubernetes:delete v1 configmaps"],
+            } => vec![DELETE_DASHBOARD],
         }
     }
 }

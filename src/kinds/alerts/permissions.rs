@@ -116,5 +116,15 @@ pub fn permissions(spec: &StackSpec, _scope: &Scope) -> Permissions {
         ]);
     }
     out.creates_only_when_missing();
+    // Each write as the step that makes it lists it (for `--plan`).
+    for grant in out.kube.iter_mut().filter(|g| g.commands == WRITE) {
+        grant.call = Some(match (grant.resource, grant.verb) {
+            ("prometheusrules", "delete") => super::DELETE_RULE,
+            ("prometheusrules", _) => super::APPLY_RULE,
+            ("configmaps", "delete") => super::DELETE_DASHBOARD,
+            ("configmaps", _) => super::APPLY_DASHBOARD,
+            _ => continue,
+        });
+    }
     out
 }

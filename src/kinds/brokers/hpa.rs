@@ -8,6 +8,9 @@
 //! the HPA owns it; and the plan says that new brokers take load only after a partition
 //! reassignment.
 
+/// The server-side apply of the HPA, as plan steps list it.
+pub const APPLY_HPA: &str = "kubernetes:apply autoscaling/v2 horizontalpodautoscalers";
+
 use anyhow::{anyhow, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -387,7 +390,7 @@ impl AutoscalerOperation {
 
     /// The Kubernetes API calls apply makes for it.
     pub fn api_calls(&self) -> Vec<&'static str> {
-        vec!["kubernetes:apply autoscaling/v2 horizontalpodautoscalers"]
+        vec![APPLY_HPA]
     }
 }
 

@@ -180,5 +180,16 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
         );
     }
     out.creates_only_when_missing();
+    // Each write as the step that makes it lists it (for `--plan`).
+    for grant in out.kube.iter_mut().filter(|g| g.commands == WRITE) {
+        grant.call = Some(match (grant.resource, grant.verb) {
+            ("horizontalpodautoscalers", _) => super::hpa::APPLY_HPA,
+            ("storageclasses", "delete") => super::storage::DELETE_CLASS,
+            ("storageclasses", _) => super::storage::APPLY_CLASS,
+            ("persistentvolumeclaims", "patch") => super::storage::PATCH_CLAIM,
+            ("persistentvolumeclaims", _) => super::storage::GET_CLAIM,
+            _ => continue,
+        });
+    }
     out
 }

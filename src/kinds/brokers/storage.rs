@@ -17,6 +17,12 @@
 //!   one more of the day's modifications); the PVC is patched after it, and the CSI resizer
 //!   then finds the volume already grown.
 
+/// The Kubernetes calls of the storage steps, as plan steps list them.
+pub const APPLY_CLASS: &str = "kubernetes:apply storage.k8s.io/v1 storageclasses";
+pub const DELETE_CLASS: &str = "kubernetes:delete storage.k8s.io/v1 storageclasses";
+pub const PATCH_CLAIM: &str = "kubernetes:patch v1 persistentvolumeclaims";
+pub const GET_CLAIM: &str = "kubernetes:get v1 persistentvolumeclaims";
+
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
@@ -238,19 +244,12 @@ impl StorageOperation {
     /// The API calls apply makes for it (AWS calls as IAM names them), then the wait's reads.
     pub fn api_calls(&self) -> Vec<&'static str> {
         match self {
-            StorageOperation::ApplyClass { .. } => {
-                vec!["kubernetes:apply storage.k8s.io/v1 storageclasses"]
-            }
-            StorageOperation::DeleteClass { .. } => {
-                vec!["kubernetes:delete storage.k8s.io/v1 storageclasses"]
-            }
+            StorageOperation::ApplyClass { .. } => vec![APPLY_CLASS],
+            StorageOperation::DeleteClass { .. } => vec![DELETE_CLASS],
             StorageOperation::ModifyVolume { .. } => {
                 vec!["ec2:ModifyVolume", "ec2:DescribeVolumesModifications"]
             }
-            StorageOperation::ResizeClaim { .. } => vec![
-                "kubernetes:patch v1 persistentvolumeclaims",
-                "kubernetes:get v1 persistentvolumeclaims",
-            ],
+            StorageOperation::ResizeClaim { .. } => vec![PATCH_CLAIM, GET_CLAIM],
         }
     }
 }
