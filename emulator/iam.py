@@ -216,7 +216,7 @@ def authorizations(request, account: str, secret_arn=None) -> list[tuple[str, st
         return [(f"sagemaker:{op}", "*")]
     if service == "secretsmanager":
         secret = _json_body(request).get("SecretId", "")
-        resolved = secret_arn(region, secret) if secret_arn else None
+        resolved = secret_arn(account, region, secret) if secret_arn else None
         return [(f"secretsmanager:{op}", resolved or arn("secretsmanager", f"secret:{secret}"))]
     if service == "eks":
         match = re.fullmatch(r"/clusters/([^/]+)", request.path)

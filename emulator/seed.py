@@ -50,13 +50,22 @@ TRUST_POLICY = json.dumps(
 )
 
 
+# The keys every client signs with: the default account's, or (--role-arn) a role's in another
+# account, so a fleet's accounts can each be seeded (moto keeps a backend per account).
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def assume(endpoint: str, region: str, role_arn: str) -> None:
+    """Signs every later client with the role's credentials (moto creates the role on demand
+    for an assumption made with the default account's keys)."""
+    sts = boto3.client("sts", endpoint_url=endpoint, region_name=region, **CREDENTIALS)
+    keys = sts.assume_role(RoleArn=role_arn, RoleSessionName="seed")["Credentials"]
+    CREDENTIALS.update(aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"],
+                       aws_session_token=keys["SessionToken"])
+
+
 def clients(endpoint: str, region: str):
-    options = dict(
-        endpoint_url=endpoint,
-        region_name=region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    options = dict(endpoint_url=endpoint, region_name=region, **CREDENTIALS)
     return boto3.client("iam", **options), boto3.client("lambda", **options), boto3.client("dynamodb", **options)
 
 
@@ -79,8 +88,7 @@ def create_functions(iam, lam, names: list[str]) -> None:
 
 
 def client(service: str, endpoint: str, region: str):
-    return boto3.client(service, endpoint_url=endpoint, region_name=region,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(service, endpoint_url=endpoint, region_name=region, **CREDENTIALS)
 
 
 def create_endpoints(endpoint: str, region: str, names: list[str], mode: str = "SingleModel",
@@ -249,10 +257,13 @@ def main() -> None:
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--kube", default=None, help="the fake Kubernetes API server's URL")
+    parser.add_argument("--role-arn", default=None, help="seed another account: assume this role first")
     parser.add_argument("scenario", choices=["before", "function", "bulk", "kafka", "sagemaker", "sagemaker-multi-model",
                                              "sagemaker-serverless", "sagemaker-inference-components", "usage"])
     parser.add_argument("names", nargs="*")
     args = parser.parse_args()
+    if args.role_arn:
+        assume(args.endpoint, args.region, args.role_arn)
     iam, lam, ddb = clients(args.endpoint, args.region)
     if args.scenario == "function":
         create_functions(iam, lam, args.names)

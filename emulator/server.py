@@ -46,7 +46,7 @@ import zlib
 from xml.sax.saxutils import escape as xml_escape
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 from urllib.parse import parse_qs, unquote
 
 import cbor2
@@ -56,6 +56,16 @@ from quotas import LAMBDA_ROUTES, QUOTA_SOURCES, TokenBucket, quota_bucket
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
+
+
+class Scope(NamedTuple):
+    """Where a call acts: the account whose credentials sign it and the region. moto keeps a
+    backend per account and region (an assumed role's keys act in the role's account), and so
+    does this layer's own state: one account never sees another's functions, tables, volumes
+    or mappings, as in AWS."""
+
+    account: str
+    region: str
 
 
 @dataclass
@@ -167,26 +177,26 @@ class Layer:
         self.settings = settings
         self.lock = threading.RLock()
         self.log: list[dict[str, Any]] = []
-        # (region, function) -> {"until": t, "fail": reason|None}
+        # (scope, function) -> {"until": t, "fail": reason|None}
         self.lambda_updates: dict[tuple[str, str], dict[str, Any]] = {}
-        # (region, table) -> t (UPDATING until)
+        # (scope, table) -> t (UPDATING until)
         self.table_busy: dict[tuple[str, str], float] = {}
-        # (region, table, index) -> {"status": CREATING|DELETING, "until": t, "description": {...}}
+        # (scope, table, index) -> {"status": CREATING|DELETING, "until": t, "description": {...}}
         self.index_ops: dict[tuple[str, str, str], dict[str, Any]] = {}
-        # (region, table) -> [timestamps of switches to PAY_PER_REQUEST]
+        # (scope, table) -> [timestamps of switches to PAY_PER_REQUEST]
         self.ppr_switches: dict[tuple[str, str], list[float]] = {}
         # (service, operation) -> calls seen, for reproducible fault injection
         self.fault_counts: dict[tuple[str, str], int] = {}
-        # (region, table, index or "") -> {"status": ENABLING|ENABLED|DISABLING|DISABLED, "until": t}
+        # (scope, table, index or "") -> {"status": ENABLING|ENABLED|DISABLING|DISABLED, "until": t}
         # (Contributor Insights; moto has none)
         self.contributor_insights: dict[tuple[str, str, str], dict[str, Any]] = {}
         # uuid -> mapping dict (Kafka mappings only; moto does not support them)
         self.kafka_mappings: dict[str, dict[str, Any]] = {}
-        # (region, name) -> inference component summary (moto has none)
+        # (scope, name) -> inference component summary (moto has none)
         self.inference_components: dict[tuple[str, str], dict[str, Any]] = {}
-        # (region, volume id) -> {"start": t, "seconds": duration, "visible_at": t, "previous": t|None}
+        # (scope, volume id) -> {"start": t, "seconds": duration, "visible_at": t, "previous": t|None}
         self.volume_modifications: dict[tuple[str, str], dict[str, Any]] = {}
-        # (region, volume id) -> start times of its modifications
+        # (scope, volume id) -> start times of its modifications
         self.volume_modification_starts: dict[tuple[str, str], list[float]] = {}
         # Quotas: (bucket, account, region, EC2 action) -> TokenBucket; every call and every throttled
         # call by "service:Operation" (GET /_emulator/calls), for the benchmark.
@@ -331,12 +341,12 @@ class Layer:
                 status = 400 if request.service == "dynamodb" else 403
                 raise AwsError(status, code, iam.denial_message(caller, action, resource, decision))
 
-    def secret_arn(self, region: str, secret_id: str) -> str | None:
+    def secret_arn(self, account: str, region: str, secret_id: str) -> str | None:
         """The full ARN of a secret given by name or partial ARN (what IAM authorizes)."""
         from moto.secretsmanager.models import secretsmanager_backends
 
         try:
-            return secretsmanager_backends[DEFAULT_ACCOUNT_ID][region].describe_secret(secret_id).arn
+            return secretsmanager_backends[account][region].describe_secret(secret_id).arn
         except Exception:  # noqa: BLE001 - unknown secret: authorized on the name as given
             return None
 
@@ -512,9 +522,9 @@ class Layer:
         return self.call_moto(request)
 
     # ------------------------------------------------------------------ EC2 (EBS volumes)
-    def volume_state(self, region: str, volume_id: str) -> tuple[str, int, float] | None:
+    def volume_state(self, scope: Scope, volume_id: str) -> tuple[str, int, float] | None:
         """(state, progress, start) of the layer-tracked modification, or None."""
-        record = self.volume_modifications.get((region, volume_id))
+        record = self.volume_modifications.get((scope, volume_id))
         if record is None:
             return None
         elapsed = now() - record["start"]
@@ -526,22 +536,22 @@ class Layer:
             return "failed", 100, record["start"]
         return "completed", 100, record["start"]
 
-    def reported_volume_state(self, region: str, volume_id: str) -> tuple[str, int, float] | None:
+    def reported_volume_state(self, scope: Scope, volume_id: str) -> tuple[str, int, float] | None:
         """What DescribeVolumesModifications shows: for a moment after a new modification
         starts, still the previous (completed) one."""
-        record = self.volume_modifications.get((region, volume_id))
+        record = self.volume_modifications.get((scope, volume_id))
         if record and record.get("previous") is not None and now() < record["visible_at"]:
             return "completed", 100, record["previous"]
-        return self.volume_state(region, volume_id)
+        return self.volume_state(scope, volume_id)
 
     def ec2_ModifyVolume(self, request):
         """AWS (ModifyVolume API reference): "you must wait for that modification to reach the
         completed state before you can initiate another modification for the same volume. You
         can modify a volume up to four times within a rolling 24-hour period"."""
         volume_id = request.form.get("VolumeId", "")
-        key = (request.region, volume_id)
+        key = (request.scope, volume_id)
         with self.lock:
-            current = self.volume_state(request.region, volume_id)
+            current = self.volume_state(request.scope, volume_id)
             recent = [t for t in self.volume_modification_starts.get(key, []) if t > now() - 86400]
         if current is not None and current[0] not in ("completed", "failed"):
             raise AwsError(400, "IncorrectModificationState",
@@ -553,11 +563,11 @@ class Layer:
                            f"You've reached the maximum modification rate per volume limit of {limit} "
                            f"modifications in a rolling 24 hours. You can modify {volume_id} again after {next_at}.")
         failure = self.settings.volume_modification_failure
-        before = self.volume_settings(request.region, volume_id) if failure else None
+        before = self.volume_settings(request.scope, volume_id) if failure else None
         response = self.call_moto(request)
         if response[0] == 200:
             if before is not None:
-                self.restore_volume_settings(request.region, volume_id, before)
+                self.restore_volume_settings(request.scope, volume_id, before)
             with self.lock:
                 t = now()
                 self.volume_modifications[key] = {
@@ -573,21 +583,21 @@ class Layer:
 
     VOLUME_SETTINGS = ("size", "volume_type", "iops", "throughput")
 
-    def volume_settings(self, region: str, volume_id: str) -> dict | None:
+    def volume_settings(self, scope: Scope, volume_id: str) -> dict | None:
         """A volume's size, type, IOPS and throughput as moto holds them."""
         from moto.ec2.models import ec2_backends
 
         try:
-            volume = ec2_backends[DEFAULT_ACCOUNT_ID][region].get_volume(volume_id)
+            volume = ec2_backends[scope.account][scope.region].get_volume(volume_id)
         except Exception:
             return None
         return {name: getattr(volume, name, None) for name in self.VOLUME_SETTINGS}
 
-    def restore_volume_settings(self, region: str, volume_id: str, settings: dict) -> None:
+    def restore_volume_settings(self, scope: Scope, volume_id: str, settings: dict) -> None:
         """A failed modification leaves the volume as it was."""
         from moto.ec2.models import ec2_backends
 
-        volume = ec2_backends[DEFAULT_ACCOUNT_ID][region].get_volume(volume_id)
+        volume = ec2_backends[scope.account][scope.region].get_volume(volume_id)
         for name, value in settings.items():
             setattr(volume, name, value)
 
@@ -610,12 +620,12 @@ class Layer:
                 if volume is None or state_el is None:
                     continue
                 state_of = self.reported_volume_state if reported else self.volume_state
-                current = state_of(request.region, volume.text or "")
+                current = state_of(request.scope, volume.text or "")
                 if current is None:
                     continue
                 state, progress, start = current
                 state_el.text = state
-                record = self.volume_modifications.get((request.region, volume.text or ""), {})
+                record = self.volume_modifications.get((request.scope, volume.text or ""), {})
                 if state == "failed" and record.get("fail"):
                     message = element.find(q("statusMessage"))
                     if message is None:
@@ -648,9 +658,9 @@ class Layer:
             raise AwsError(400, "ValidationException",
                            f"Variant {params.get('VariantName')} does not exist on endpoint {endpoint}.")
         name = params.get("InferenceComponentName", "")
-        arn = f"arn:aws:sagemaker:{request.region}:{DEFAULT_ACCOUNT_ID}:inference-component/{name}"
+        arn = f"arn:aws:sagemaker:{request.region}:{request.account}:inference-component/{name}"
         with self.lock:
-            self.inference_components[(request.region, name)] = {
+            self.inference_components[(request.scope, name)] = {
                 "InferenceComponentName": name, "InferenceComponentArn": arn,
                 "EndpointName": endpoint, "EndpointArn": described.get("EndpointArn", ""),
                 "VariantName": params.get("VariantName"), "InferenceComponentStatus": "InService",
@@ -674,8 +684,8 @@ class Layer:
     def sagemaker_ListInferenceComponents(self, request):
         params = request.json()
         with self.lock:
-            found = [c for (region, _), c in sorted(self.inference_components.items())
-                     if region == request.region
+            found = [c for (scope, _), c in sorted(self.inference_components.items())
+                     if scope == request.scope
                      and params.get("EndpointNameEquals") in (None, c["EndpointName"])
                      and params.get("VariantNameEquals") in (None, c["VariantName"])]
         return request.json_response(200, {"InferenceComponents": found})
@@ -692,7 +702,7 @@ class Layer:
 
         params = request.json()
         key = (params.get("ServiceNamespace"), params.get("ResourceId"), params.get("ScalableDimension"))
-        backend = applicationautoscaling_backends[DEFAULT_ACCOUNT_ID][request.region]
+        backend = applicationautoscaling_backends[request.account][request.region]
         with self.lock:
             on_target = lambda item: (item.service_namespace, item.resource_id, item.scalable_dimension) == key
             for policy_key in [k for k, p in backend.policies.items() if on_target(p)]:
@@ -748,7 +758,7 @@ class Layer:
     def dynamodb_UpdateTable(self, request):
         params = request.json()
         table = params.get("TableName", "")
-        key = (request.region, table)
+        key = (request.scope, table)
         live = self.describe_live_table(request, table)
         self.check_capacity_quota(params)
         with self.lock:
@@ -760,7 +770,7 @@ class Layer:
                 )
             index_updates = params.get("GlobalSecondaryIndexUpdates", []) or []
             structural = [u for u in index_updates if "Create" in u or "Delete" in u]
-            in_flight = [k for k in self.index_ops if k[0] == request.region and k[1] == table]
+            in_flight = [k for k in self.index_ops if k[0] == request.scope and k[1] == table]
             if len(structural) > 1 or (structural and in_flight):
                 raise AwsError(
                     400,
@@ -865,14 +875,14 @@ class Layer:
                 if "Create" in update:
                     name = update["Create"]["IndexName"]
                     if self.settings.gsi_create_seconds > 0:
-                        self.index_ops[(request.region, table, name)] = {
+                        self.index_ops[(request.scope, table, name)] = {
                             "status": "CREATING",
                             "until": t + self.settings.gsi_create_seconds,
                         }
                 else:
                     name = update["Delete"]["IndexName"]
                     if self.settings.gsi_delete_seconds > 0:
-                        self.index_ops[(request.region, table, name)] = {
+                        self.index_ops[(request.scope, table, name)] = {
                             "status": "DELETING",
                             "until": t + self.settings.gsi_delete_seconds,
                             "description": existing[name],
@@ -891,7 +901,7 @@ class Layer:
         request.resource = table
         if index and index not in [g.get("IndexName") for g in live.get("GlobalSecondaryIndexes", []) or []]:
             raise AwsError(400, "ResourceNotFoundException", f"Requested resource not found: Index: {index} not found for table {table}")
-        return (request.region, table, index), params
+        return (request.scope, table, index), params
 
     # The FailureException causes DescribeContributorInsights documents ("The most common
     # exceptions for a FAILED status are"), with its words.
@@ -988,14 +998,14 @@ class Layer:
         document = json.loads(payload)
         table = document.get(wrapper)
         if table is not None:
-            self.adjust_table(request.region, table)
+            self.adjust_table(request.scope, table)
         return status, headers, json.dumps(document).encode()
 
-    def adjust_table(self, region: str, table: dict[str, Any]) -> None:
+    def adjust_table(self, scope: Scope, table: dict[str, Any]) -> None:
         """What DescribeTable shows in AWS right now, given the transitions in flight."""
         name = table.get("TableName", "")
         with self.lock:
-            if (region, name) in self.table_busy:
+            if (scope, name) in self.table_busy:
                 table["TableStatus"] = "UPDATING"
             size = self.settings.table_size_bytes.get(name)
             if size is not None:
@@ -1014,20 +1024,20 @@ class Layer:
                     "WriteCapacityUnits": 0,
                 }
             # Kept after a switch back to PROVISIONED: it records when PAY_PER_REQUEST was last set.
-            switches = self.ppr_switches.get((region, name))
+            switches = self.ppr_switches.get((scope, name))
             if switches:
                 summary = table.setdefault("BillingModeSummary", {"BillingMode": mode})
                 summary["LastUpdateToPayPerRequestDateTime"] = switches[-1]
             indexes = table.get("GlobalSecondaryIndexes") or []
             for index in indexes:
-                op = self.index_ops.get((region, name, index["IndexName"]))
+                op = self.index_ops.get((scope, name, index["IndexName"]))
                 if mode == "PAY_PER_REQUEST":
                     index["ProvisionedThroughput"] = {"ReadCapacityUnits": 0, "WriteCapacityUnits": 0}
                 if op and op["status"] == "CREATING":
                     index["IndexStatus"] = "CREATING"
                     index["Backfilling"] = True
             for (r, t, index_name), op in self.index_ops.items():
-                if r == region and t == name and op["status"] == "DELETING":
+                if r == scope and t == name and op["status"] == "DELETING":
                     ghost = copy.deepcopy(op["description"])
                     ghost["IndexStatus"] = "DELETING"
                     indexes.append(ghost)
@@ -1057,35 +1067,35 @@ class Layer:
             return getattr(self, f"lambda_{request.operation}")(request)
         return self.call_moto(request)
 
-    def lambda_backend(self, region: str):
+    def lambda_backend(self, scope: Scope):
         from moto.awslambda.models import lambda_backends
 
-        return lambda_backends[DEFAULT_ACCOUNT_ID][region]
+        return lambda_backends[scope.account][scope.region]
 
-    def lambda_function(self, region: str, name: str):
+    def lambda_function(self, scope: Scope, name: str):
         """moto's function object, if it exists."""
-        return next((f for f in self.lambda_backend(region).list_functions() if f.function_name == name), None)
+        return next((f for f in self.lambda_backend(scope).list_functions() if f.function_name == name), None)
 
-    def lambda_function_exists(self, region: str, name: str) -> bool:
-        return any(f.function_name == name for f in self.lambda_backend(region).list_functions())
+    def lambda_function_exists(self, scope: Scope, name: str) -> bool:
+        return any(f.function_name == name for f in self.lambda_backend(scope).list_functions())
 
-    def reserved_by_others(self, region: str, name: str | None) -> int:
+    def reserved_by_others(self, scope: Scope, name: str | None) -> int:
         total = 0
-        for function in self.lambda_backend(region).list_functions():
+        for function in self.lambda_backend(scope).list_functions():
             if function.reserved_concurrency and function.function_name != name:
                 total += int(function.reserved_concurrency)
         return total
 
     def lambda_GetAccountSettings(self, request):
         limit = self.settings.account_concurrency_limit
-        functions = list(self.lambda_backend(request.region).list_functions())
+        functions = list(self.lambda_backend(request.scope).list_functions())
         body = {
             "AccountLimit": {
                 "TotalCodeSize": 80530636800,
                 "CodeSizeUnzipped": 262144000,
                 "CodeSizeZipped": 52428800,
                 "ConcurrentExecutions": limit,
-                "UnreservedConcurrentExecutions": limit - self.reserved_by_others(request.region, None),
+                "UnreservedConcurrentExecutions": limit - self.reserved_by_others(request.scope, None),
             },
             "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": len(functions)},
         }
@@ -1101,9 +1111,9 @@ class Layer:
                 "ValidationException",
                 f"1 validation error detected: Value '{wanted}' at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must have value greater than or equal to 0",
             )
-        if not self.lambda_function_exists(request.region, name):
-            raise lambda_not_found(request.region, name)
-        unreserved = self.settings.account_concurrency_limit - self.reserved_by_others(request.region, name) - wanted
+        if not self.lambda_function_exists(request.scope, name):
+            raise lambda_not_found(request.scope, name)
+        unreserved = self.settings.account_concurrency_limit - self.reserved_by_others(request.scope, name) - wanted
         if unreserved < self.settings.minimum_unreserved_concurrency:
             raise AwsError(
                 400,
@@ -1119,7 +1129,7 @@ class Layer:
         params = request.json()
         check_range(params, "Timeout", "timeout", 1, 900)
         check_range(params, "MemorySize", "memorySize", 128, 10240)
-        key = (request.region, name)
+        key = (request.scope, name)
         with self.lock:
             update = self.lambda_updates.get(key)
             if update and update["until"] > now():
@@ -1127,7 +1137,7 @@ class Layer:
                     409,
                     "ResourceConflictException",
                     "The operation cannot be performed at this time. An update is in progress for resource: "
-                    f"arn:aws:lambda:{request.region}:{DEFAULT_ACCOUNT_ID}:function:{name}",
+                    f"arn:aws:lambda:{request.region}:{request.account}:function:{name}",
                 )
         response = self.call_moto(request)
         if response[0] != 200:
@@ -1152,7 +1162,7 @@ class Layer:
         configuration = document.get(wrapper) if wrapper else document
         if configuration is not None:
             with self.lock:
-                update = self.lambda_updates.get((request.region, request.resource))
+                update = self.lambda_updates.get((request.scope, request.resource))
             configuration["LastUpdateStatus"] = "Successful"
             configuration.pop("LastUpdateStatusReason", None)
             configuration.pop("LastUpdateStatusReasonCode", None)
@@ -1169,7 +1179,7 @@ class Layer:
             # moto leaves out a reservation of 0 (a falsy check); GetFunction returns
             # {"ReservedConcurrentExecutions": 0} for it (Lambda API reference, GetFunction:
             # Concurrency, "the function's reserved concurrency"), which stops every invocation.
-            function = self.lambda_function(request.region, request.resource)
+            function = self.lambda_function(request.scope, request.resource)
             if function is not None and str(getattr(function, "reserved_concurrency", None)) == "0":
                 document["Concurrency"] = {"ReservedConcurrentExecutions": 0}
         return status, headers, json.dumps(document).encode()
@@ -1188,8 +1198,8 @@ class Layer:
         request.resource = name
         if not name:
             raise invalid_parameter("FunctionName is required.")
-        if not self.lambda_function_exists(request.region, name):
-            raise lambda_not_found(request.region, name)
+        if not self.lambda_function_exists(request.scope, name):
+            raise lambda_not_found(request.scope, name)
         topics = params.get("Topics") or []
         if len(topics) != 1:
             raise invalid_parameter("Kafka event source mappings require exactly one topic in Topics.")
@@ -1228,7 +1238,7 @@ class Layer:
                 "ValidationException",
                 f"1 validation error detected: Value '{group}' at '{config_key[0].lower() + config_key[1:]}.consumerGroupId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-\\/*:_+=.@-]*",
             )
-        function_arn = f"arn:aws:lambda:{request.region}:{DEFAULT_ACCOUNT_ID}:function:{name}"
+        function_arn = f"arn:aws:lambda:{request.region}:{request.account}:function:{name}"
         with self.lock:
             for mapping in self.kafka_mappings.values():
                 same_source = (
@@ -1253,7 +1263,7 @@ class Layer:
                 "UUID": mapping_id,
                 # Lambda returns the mapping's ARN, which ListTags/TagResource take (API reference,
                 # EventSourceMappingConfiguration.EventSourceMappingArn).
-                "EventSourceMappingArn": f"arn:aws:lambda:{request.region}:{DEFAULT_ACCOUNT_ID}:event-source-mapping:{mapping_id}",
+                "EventSourceMappingArn": f"arn:aws:lambda:{request.region}:{request.account}:event-source-mapping:{mapping_id}",
                 "_tags": dict(params.get("Tags") or {}),
                 "BatchSize": params.get("BatchSize", 100),
                 "FunctionArn": function_arn,
@@ -1263,7 +1273,7 @@ class Layer:
                 "StateTransitionReason": "USER_INITIATED",
                 "Topics": topics,
                 "_until": now() + self.settings.esm_transition_seconds,
-                "_region": request.region,
+                "_scope": request.scope,
             }
             if mode == "Stream":
                 mapping["StartingPosition"] = position
@@ -1302,7 +1312,7 @@ class Layer:
         mapping_id = arn.rsplit(":", 1)[-1] if ":event-source-mapping:" in arn else ""
         with self.lock:
             mapping = self.kafka_mappings.get(mapping_id)
-            if mapping is None:
+            if mapping is None or mapping["_scope"] != request.scope:
                 return self.call_moto(request)
             return request.json_response(200, {"Tags": dict(mapping.get("_tags", {}))})
 
@@ -1319,7 +1329,7 @@ class Layer:
             if not broker:
                 continue
             vpc = broker.get("vpc")
-            if vpc and not self.reaches_vpc(mapping["_region"], vpc, uris("VPC_SUBNET", "subnet:"),
+            if vpc and not self.reaches_vpc(mapping["_scope"], vpc, uris("VPC_SUBNET", "subnet:"),
                                             uris("VPC_SECURITY_GROUP", "security_group:")):
                 return ("PROBLEM: Connection error. Please check your event source connection configuration. "
                         "If your event source lives in a VPC, try setting up a new Lambda function or EventBridge "
@@ -1331,11 +1341,11 @@ class Layer:
                 return "PROBLEM: Connection error. The broker requires TLS client authentication."
         return "OK"
 
-    def reaches_vpc(self, region: str, vpc: str, subnets: list[str], groups: list[str]) -> bool:
+    def reaches_vpc(self, scope: Scope, vpc: str, subnets: list[str], groups: list[str]) -> bool:
         """Subnets and security groups that exist in EC2 and belong to the broker's VPC."""
         from moto.ec2.models import ec2_backends
 
-        backend = ec2_backends[DEFAULT_ACCOUNT_ID][region]
+        backend = ec2_backends[scope.account][scope.region]
         if not subnets or not groups:
             return False
         try:
@@ -1357,12 +1367,16 @@ class Layer:
         listed = json.loads(payload).get("EventSourceMappings", []) if status == 200 else []
         with self.lock:
             for mapping in self.kafka_mappings.values():
+                if mapping["_scope"] != request.scope:
+                    continue
                 if wanted is None or function_name_of(mapping["FunctionArn"]) == wanted:
                     listed.append(public_mapping(mapping))
         return request.json_response(200, {"EventSourceMappings": listed})
 
     def kafka_mapping(self, request) -> dict[str, Any] | None:
         mapping = self.kafka_mappings.get(request.params["id"])
+        if mapping and mapping["_scope"] != request.scope:
+            return None  # another account's mapping: not found, as in AWS
         if mapping:
             request.resource = function_name_of(mapping["FunctionArn"])
         return mapping
@@ -1573,11 +1587,11 @@ def invalid_parameter(message: str) -> AwsError:
     return AwsError(400, "InvalidParameterValueException", message)
 
 
-def lambda_not_found(region: str, name: str) -> AwsError:
+def lambda_not_found(scope: Scope, name: str) -> AwsError:
     return AwsError(
         404,
         "ResourceNotFoundException",
-        f"Function not found: arn:aws:lambda:{region}:{DEFAULT_ACCOUNT_ID}:function:{name}",
+        f"Function not found: arn:aws:lambda:{scope.region}:{scope.account}:function:{name}",
     )
 
 
@@ -1709,6 +1723,10 @@ class Request:
         from moto.iam.models import get_account_id_from
 
         return get_account_id_from(self.access_key)
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.account, self.region)
 
     @property
     def mutating(self) -> bool:

@@ -309,3 +309,126 @@ async fn ebs_modification_states_and_refusals() {
         .expect_err("a third modification within 24 hours (limit set to 2)");
     assert_eq!(over.code(), Some("VolumeModificationRateExceeded"));
 }
+
+/// AWS keeps each account's functions, reservations and event source mappings apart (a
+/// function ARN names its account; account settings are per account). moto is multi-account;
+/// the layer's own rules must be too, or a fleet's writes in one account would be checked
+/// against another's state.
+#[test]
+fn each_account_keeps_its_own_functions_reservations_and_mappings() {
+    let emulator = Emulator::start("{}");
+    let accounts = ["222222222222", "333333333333"];
+    for account in accounts {
+        emulator.seed(&[
+            "--role-arn",
+            &format!("arn:aws:iam::{account}:role/seeder"),
+            "function",
+            "consumer",
+        ]);
+    }
+    let first = emulator.account_credentials(accounts[0]);
+    let second = emulator.account_credentials(accounts[1]);
+    // A reservation of 900 in each account: the 1,000 a region allows is per account.
+    for credentials in [&first, &second] {
+        emulator.aws_as(
+            credentials,
+            &[
+                "lambda",
+                "put-function-concurrency",
+                "--function-name",
+                "consumer",
+                "--reserved-concurrent-executions",
+                "900",
+            ],
+        );
+    }
+    let settings = emulator.aws_as(&first, &["lambda", "get-account-settings"]);
+    assert_eq!(
+        settings["AccountLimit"]["UnreservedConcurrentExecutions"],
+        100
+    );
+    // A reservation of 0 shows in its own account only.
+    emulator.aws_as(
+        &first,
+        &[
+            "lambda",
+            "put-function-concurrency",
+            "--function-name",
+            "consumer",
+            "--reserved-concurrent-executions",
+            "0",
+        ],
+    );
+    let read = |credentials| {
+        emulator.aws_as(
+            credentials,
+            &["lambda", "get-function", "--function-name", "consumer"],
+        )
+    };
+    let mine = read(&first);
+    assert_eq!(mine["Concurrency"]["ReservedConcurrentExecutions"], 0);
+    assert_eq!(
+        mine["Configuration"]["FunctionArn"],
+        "arn:aws:lambda:us-east-1:222222222222:function:consumer"
+    );
+    assert_eq!(
+        read(&second)["Concurrency"]["ReservedConcurrentExecutions"],
+        900
+    );
+    // The default account has no function of that name.
+    let default = serde_json::json!({"AccessKeyId": "testing", "SecretAccessKey": "testing"});
+    let missing = emulator.aws_as_command(
+        &default,
+        &[
+            "lambda",
+            "put-function-concurrency",
+            "--function-name",
+            "consumer",
+            "--reserved-concurrent-executions",
+            "5",
+        ],
+    );
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains(
+            "Function not found: arn:aws:lambda:us-east-1:123456789012:function:consumer"
+        ),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    // A Kafka mapping is its account's: listed and found there only.
+    let created = emulator.aws_as(
+        &first,
+        &[
+            "lambda",
+            "create-event-source-mapping",
+            "--function-name",
+            "consumer",
+            "--topics",
+            "logs",
+            "--starting-position",
+            "LATEST",
+            "--self-managed-event-source",
+            r#"{"Endpoints":{"KAFKA_BOOTSTRAP_SERVERS":["broker-1.example.com:9092"]}}"#,
+        ],
+    );
+    let uuid = created["UUID"].as_str().expect("mapping UUID");
+    assert!(created["FunctionArn"]
+        .as_str()
+        .unwrap_or("")
+        .contains(":222222222222:"));
+    let listed = |credentials| {
+        emulator.aws_as(credentials, &["lambda", "list-event-source-mappings"])
+            ["EventSourceMappings"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0)
+    };
+    assert_eq!(listed(&first), 1);
+    assert_eq!(listed(&second), 0);
+    let elsewhere = emulator.aws_as_command(
+        &second,
+        &["lambda", "get-event-source-mapping", "--uuid", uuid],
+    );
+    assert!(!elsewhere.status.success());
+}

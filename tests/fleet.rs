@@ -1,6 +1,7 @@
 //! Drift across a fleet (issue 24): four accounts on the emulator (moto is multi-account:
 //! assuming a role in another account gives credentials of it), each with a `pipectl-drift`
-//! role holding exactly `pipectl permissions --for drift`; the runner may assume three of them.
+//! role holding exactly `pipectl permissions --for drift`, a table and a Lambda function of the
+//! same names in every account; the runner may assume three of the roles.
 //! One run checks every stack with its account's role, once per account, and reports per
 //! stack, grouped by cause, as OpenMetrics, in shards and merged.
 
@@ -18,62 +19,18 @@ const DRIFTED_2: &str = "333333333333";
 const DENIED: &str = "444444444444";
 const RUNNER_ACCOUNT: &str = "123456789012";
 
-/// The AWS CLI with the given credentials (an assumed role's included).
-fn aws_as(emulator: &Emulator, credentials: &Value, args: &[&str]) -> Value {
-    let output = Command::new("aws")
-        .args(args)
-        .args([
-            "--region",
-            "us-east-1",
-            "--output",
-            "json",
-            "--endpoint-url",
-            &emulator.endpoint,
-        ])
-        .env(
-            "AWS_ACCESS_KEY_ID",
-            credentials["AccessKeyId"].as_str().unwrap_or(""),
-        )
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
-            credentials["SecretAccessKey"].as_str().unwrap_or(""),
-        )
-        .env(
-            "AWS_SESSION_TOKEN",
-            credentials["SessionToken"].as_str().unwrap_or(""),
-        )
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("aws");
-    assert!(
-        output.status.success(),
-        "aws {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
-}
-
-/// Credentials of `account` (a role assumed with the test's root keys; enforcement is off while
-/// the fleet is built).
-fn account_credentials(emulator: &Emulator, account: &str) -> Value {
-    let assumed: Value = serde_json::from_slice(&aws_cli(
-        &[
-            "sts",
-            "assume-role",
-            "--role-arn",
-            &format!("arn:aws:iam::{account}:role/seeder"),
-            "--role-session-name",
-            "seed",
-        ],
-        Some(&emulator.endpoint),
-    ))
-    .expect("assume-role JSON");
-    assumed["Credentials"].clone()
-}
-
-fn stack_text(account: &str) -> String {
+/// A stack of one table in `account`.
+fn table_stack(account: &str) -> String {
     format!(
         "[stack]\nname = \"logs\"\nregion = \"us-east-1\"\naccount_id = \"{account}\"\n\n[[dynamodb.tables]]\nname = \"Logs\"\nbilling_mode = \"PAY_PER_REQUEST\"\npartition_key = {{ name = \"id\", type = \"S\" }}\n"
+    )
+}
+
+/// The logs stack: the table Logs and the Lambda function consumer with 1024 MiB.
+fn stack_text(account: &str) -> String {
+    format!(
+        "{}\n[[lambda.functions]]\nname = \"consumer\"\nmemory_mib = 1024\n",
+        table_stack(account)
     )
 }
 
@@ -89,10 +46,8 @@ fn fleet(emulator: &Emulator) -> (std::path::PathBuf, (String, String)) {
         std::fs::write(&stack, stack_text(account)).expect("stack");
         let policy = emulator.pipectl(&["permissions", "-f", path_str(&stack), "--for", "drift"]);
         policy.expect_code(0);
-        let credentials = account_credentials(emulator, account);
-        aws_as(
-            emulator,
-            &credentials,
+        let credentials = emulator.account_credentials(account);
+        emulator.aws_as(&credentials,
             &[
                 "iam",
                 "create-role",
@@ -104,8 +59,7 @@ fn fleet(emulator: &Emulator) -> (std::path::PathBuf, (String, String)) {
                 ),
             ],
         );
-        aws_as(
-            emulator,
+        emulator.aws_as(
             &credentials,
             &[
                 "iam",
@@ -139,14 +93,34 @@ fn fleet(emulator: &Emulator) -> (std::path::PathBuf, (String, String)) {
             "AttributeName=id,KeyType=HASH",
         ];
         create.extend(billing);
-        aws_as(emulator, &credentials, &create);
+        emulator.aws_as(&credentials, &create);
+        // The function consumer of the same name in every account (the emulator keeps each
+        // account's functions apart, as AWS does); half the memory where drifted.
+        emulator.seed(&[
+            "--role-arn",
+            &format!("arn:aws:iam::{account}:role/seeder"),
+            "function",
+            "consumer",
+        ]);
+        let drifted = account == DRIFTED_1 || account == DRIFTED_2;
+        emulator.aws_as(
+            &credentials,
+            &[
+                "lambda",
+                "update-function-configuration",
+                "--function-name",
+                "consumer",
+                "--memory-size",
+                if drifted { "512" } else { "1024" },
+            ],
+        );
     }
     // A second stack of the in-sync account: its table Audit.
-    let audit = stack_text(IN_SYNC)
+    let audit = table_stack(IN_SYNC)
         .replace("name = \"logs\"", "name = \"audit\"")
         .replace("name = \"Logs\"", "name = \"Audit\"");
     std::fs::write(dir.join("audit.toml"), &audit).expect("stack");
-    let credentials = account_credentials(emulator, IN_SYNC);
+    let credentials = emulator.account_credentials(IN_SYNC);
     // The account's role may drift-check both of its stacks.
     let policy = emulator.pipectl(&[
         "permissions",
@@ -156,8 +130,7 @@ fn fleet(emulator: &Emulator) -> (std::path::PathBuf, (String, String)) {
         "drift",
     ]);
     policy.expect_code(0);
-    aws_as(
-        emulator,
+    emulator.aws_as(
         &credentials,
         &[
             "iam",
@@ -170,8 +143,7 @@ fn fleet(emulator: &Emulator) -> (std::path::PathBuf, (String, String)) {
             &policy.stdout,
         ],
     );
-    aws_as(
-        emulator,
+    emulator.aws_as(
         &credentials,
         &[
             "dynamodb",
@@ -322,6 +294,9 @@ fn a_fleet_is_checked_account_by_account_and_reported_by_cause() {
         .expect_stdout("The same difference in several stacks:")
         .expect_stdout(&format!(
             "`dynamodb.table.Logs billing_mode`: file PAY_PER_REQUEST, live PROVISIONED in 2 stacks: {DRIFTED_1} (logs), {DRIFTED_2} (logs)"
+        ))
+        .expect_stdout(&format!(
+            "`lambda.function.consumer memory_mib`: file 1024, live 512 in 2 stacks: {DRIFTED_1} (logs), {DRIFTED_2} (logs)"
         ));
 
     // OpenMetrics for the textfile collector.
@@ -329,7 +304,7 @@ fn a_fleet_is_checked_account_by_account_and_reported_by_cause() {
     metrics.expect_code(1);
     assert!(metrics.stdout.ends_with("# EOF\n"), "{}", metrics.stdout);
     for line in [
-        format!("pipectl_drift_resources{{account=\"{DRIFTED_1}\",region=\"us-east-1\",stack=\"logs\"}} 1"),
+        format!("pipectl_drift_resources{{account=\"{DRIFTED_1}\",region=\"us-east-1\",stack=\"logs\"}} 2"),
         format!("pipectl_drift_resources{{account=\"{IN_SYNC}\",region=\"us-east-1\",stack=\"audit\"}} 0"),
         format!("pipectl_drift_stack_errors{{account=\"{DENIED}\",region=\"us-east-1\",stack=\"logs\"}} 1"),
         "pipectl_drift_run_success 0".to_string(),

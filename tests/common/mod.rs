@@ -342,6 +342,57 @@ impl Emulator {
             .expect("this test started a fake cluster")
     }
 
+    /// Credentials of `account`: a role `seeder` in it, assumed with the default account's
+    /// keys (moto is multi-account; without enforcement any role may be assumed).
+    pub fn account_credentials(&self, account: &str) -> Value {
+        let assumed: Value = serde_json::from_slice(&aws_cli(
+            &[
+                "sts",
+                "assume-role",
+                "--role-arn",
+                &format!("arn:aws:iam::{account}:role/seeder"),
+                "--role-session-name",
+                "seed",
+            ],
+            Some(&self.endpoint),
+        ))
+        .expect("assume-role JSON");
+        assumed["Credentials"].clone()
+    }
+
+    /// The AWS CLI against the emulator with the given credentials (`account_credentials`);
+    /// its JSON answer, Null when it printed none.
+    pub fn aws_as(&self, credentials: &Value, args: &[&str]) -> Value {
+        let output = self.aws_as_command(credentials, args);
+        assert!(
+            output.status.success(),
+            "aws {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
+    }
+
+    /// The AWS CLI as `aws_as`, whatever its exit status.
+    pub fn aws_as_command(&self, credentials: &Value, args: &[&str]) -> std::process::Output {
+        let key = |name: &str| credentials[name].as_str().unwrap_or("").to_string();
+        Command::new("aws")
+            .args(args)
+            .args([
+                "--region",
+                REGION,
+                "--output",
+                "json",
+                "--endpoint-url",
+                &self.endpoint,
+            ])
+            .env("AWS_ACCESS_KEY_ID", key("AccessKeyId"))
+            .env("AWS_SECRET_ACCESS_KEY", key("SecretAccessKey"))
+            .env("AWS_SESSION_TOKEN", key("SessionToken"))
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("run the AWS CLI")
+    }
+
     /// Runs emulator/seed.py with the given scenario and arguments.
     pub fn seed(&self, args: &[&str]) {
         let mut command = Command::new(python());
