@@ -11,11 +11,12 @@ use clap::Args;
 use futures::{FutureExt, StreamExt};
 
 use super::{
-    load_filled_in, stack_region, try_plan_stack, GlobalArgs, ReadArgs, Reading, RoleTemplate,
+    load_filled_in, stack_region, try_plan_loaded, GlobalArgs, ReadArgs, Reading, RoleTemplate,
     StackFailure, StackPathsArg,
 };
 use crate::plan::document::{Coverage, CoverageAccount, DriftDocument, StackDrift};
 use crate::render;
+use crate::spec::LoadedStack;
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
@@ -111,8 +112,11 @@ struct Located {
     region: Option<String>,
 }
 
-fn locate(global: &GlobalArgs, file: &Path) -> Located {
-    match load_filled_in(global, file) {
+/// Where the stack lives, and the stack as loaded (or why it could not be): each file is read
+/// and parsed once per run.
+fn locate(global: &GlobalArgs, file: &Path) -> (Located, Result<LoadedStack>) {
+    let loaded = load_filled_in(global, file);
+    let located = match &loaded {
         Ok(stack) => Located {
             stack: Some(stack.name().to_string()),
             account_id: stack
@@ -121,13 +125,14 @@ fn locate(global: &GlobalArgs, file: &Path) -> Located {
                 .account_id
                 .as_ref()
                 .map(|a| a.get_ref().clone()),
-            region: stack_region(global, &stack)
+            region: stack_region(global, stack)
                 .ok()
                 .flatten()
                 .or_else(|| std::env::var("AWS_REGION").ok()),
         },
         Err(_) => Located::default(),
-    }
+    };
+    (located, loaded)
 }
 
 pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
@@ -135,14 +140,14 @@ pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
         return merge(args);
     }
     let files = args.stacks.find(global, "check")?.stacks;
-    let located: Vec<(PathBuf, Located)> = files
+    let (located, loaded): (Vec<(PathBuf, Located)>, Vec<Result<LoadedStack>>) = files
         .into_iter()
         .map(|file| {
-            let found = locate(global, &file);
-            (file, found)
+            let (found, loaded) = locate(global, &file);
+            ((file, found), loaded)
         })
-        .filter(|(_, found)| in_my_shard(args.shard, found))
-        .collect();
+        .filter(|((_, found), _)| in_my_shard(args.shard, found))
+        .unzip();
     // The drift check only reads: no validate-only writes (a read-only identity suffices).
     let reading = Reading {
         validate_writes: false,
@@ -155,7 +160,8 @@ pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
     let reading = &reading;
     let checks = located
         .iter()
-        .map(|(file, found)| check(global, file, found, reading));
+        .zip(loaded)
+        .map(|((file, found), loaded)| check(global, file, found, loaded, reading));
     let checked: Vec<StackDrift> = futures::stream::iter(checks)
         .buffered(usize::try_from(args.stack_parallelism).unwrap_or(usize::MAX))
         .collect()
@@ -240,11 +246,18 @@ fn in_my_shard(shard: Option<(u64, u64)>, found: &Located) -> bool {
 }
 
 /// One stack's drift: checked, or the error that kept it from being checked.
-async fn check(global: &GlobalArgs, file: &Path, found: &Located, reading: &Reading) -> StackDrift {
+async fn check(
+    global: &GlobalArgs,
+    file: &Path,
+    found: &Located,
+    loaded: Result<LoadedStack>,
+    reading: &Reading,
+) -> StackDrift {
     let name = file.display().to_string();
+    let planned = async { try_plan_loaded(global, loaded?, reading).await };
     // One stack's fault (a bug met on a hostile answer included) is that stack's result: the
     // others are still checked and reported.
-    let checked = std::panic::AssertUnwindSafe(try_plan_stack(global, file, reading))
+    let checked = std::panic::AssertUnwindSafe(planned)
         .catch_unwind()
         .await
         .unwrap_or_else(|_| {

@@ -345,14 +345,21 @@ fn configure_output(global: &GlobalArgs) {
     use tracing_subscriber::Layer;
     let levels = tracing_subscriber::EnvFilter::try_from_env("PIPECTL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    // Whatever PIPECTL_LOG says: no level may print what signing sees.
+    let no_secrets =
+        tracing_subscriber::filter::filter_fn(|event| !handles_secrets(event.target()));
+    // The secrets filter passes nothing the levels do not, and says so: with a bound on the
+    // level, spans and events above it are skipped where they are made. Without it the SDK's
+    // spans (several per call) were built and dropped by the registry at every verbosity.
+    let no_secrets = match levels.max_level_hint() {
+        Some(most) => no_secrets.with_max_level_hint(most),
+        None => no_secrets,
+    };
     let output = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(stderr_colors)
         .with_filter(levels)
-        // Whatever PIPECTL_LOG says: no level may print what signing sees.
-        .with_filter(tracing_subscriber::filter::filter_fn(|event| {
-            !handles_secrets(event.target())
-        }));
+        .with_filter(no_secrets);
     let _ = tracing_subscriber::registry().with(output).try_init();
 }
 
@@ -610,7 +617,16 @@ async fn try_plan_stack(
     file: &Path,
     reading: &Reading,
 ) -> Result<(LoadedStack, Clients, Plan)> {
-    let stack = load_filled_in(global, file)?;
+    try_plan_loaded(global, load_filled_in(global, file)?, reading).await
+}
+
+/// `try_plan_stack` of a stack file already loaded (a fleet's drift loads each file once, to
+/// find its account and shard).
+async fn try_plan_loaded(
+    global: &GlobalArgs,
+    stack: LoadedStack,
+    reading: &Reading,
+) -> Result<(LoadedStack, Clients, Plan)> {
     let aws = connect_with(global, &stack, reading, false).await?;
     // Whose credentials these are is asked while the stack is read (one round trip fewer);
     // reads change nothing, and nothing is shown before the account is checked.

@@ -132,9 +132,36 @@ pub struct Aws {
 
 /// The caller identity, asked once per process and credentials (the runner's, or a role's):
 /// every stack of a multi-stack `drift` with the same credentials shares one answer.
-static CALLERS: std::sync::Mutex<
-    Option<HashMap<String, Arc<tokio::sync::OnceCell<account::Identity>>>>,
-> = std::sync::Mutex::new(None);
+static CALLERS: OnceMap<String, account::Identity> = OnceMap::new();
+
+/// Values computed once per process and key, asynchronously: whoever asks first computes, the
+/// others wait for that answer. A failure is not kept: the next asker tries again.
+struct OnceMap<K, V>(std::sync::Mutex<Option<HashMap<K, Arc<tokio::sync::OnceCell<V>>>>>);
+
+impl<K: std::hash::Hash + Eq, V: Clone> OnceMap<K, V> {
+    const fn new() -> Self {
+        OnceMap(std::sync::Mutex::new(None))
+    }
+
+    async fn get_or_try_init<F, Fut>(&self, key: K, init: F) -> Result<V>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<V>>,
+    {
+        let cell = {
+            let mut cells = self
+                .0
+                .lock()
+                .map_err(|_| anyhow::anyhow!("a per-process cache was poisoned"))?;
+            cells
+                .get_or_insert_with(HashMap::new)
+                .entry(key)
+                .or_default()
+                .clone()
+        };
+        cell.get_or_try_init(init).await.cloned()
+    }
+}
 
 /// Everything one stack's run reads and changes through: AWS, and the Kubernetes cluster and the
 /// Kafka brokers' admin API, each opened on first use by whichever kind asks and shared by all
@@ -228,18 +255,8 @@ impl Aws {
             .as_ref()
             .map(|r| r.arn.clone())
             .unwrap_or_default();
-        let cell = {
-            let mut callers = CALLERS
-                .lock()
-                .map_err(|_| anyhow::anyhow!("the caller cache was poisoned"))?;
-            callers
-                .get_or_insert_with(HashMap::new)
-                .entry(key)
-                .or_default()
-                .clone()
-        };
-        let identity = cell
-            .get_or_try_init(|| account::caller_identity(self.sts.clone()))
+        let identity = CALLERS
+            .get_or_try_init(key, || account::caller_identity(self.sts.clone()))
             .await;
         match (identity, &self.role) {
             (Ok(identity), _) => Ok(identity.clone()),
@@ -254,70 +271,12 @@ impl Aws {
     /// Clients for every service without asking whose credentials they are yet: for `plan`
     /// and `drift`, which ask at the same time as they read (`caller`), saving a round trip.
     pub async fn connect_unchecked(connection: &Connection) -> Result<Aws> {
-        // The instance metadata service is the last link of the chain. Off EC2 its default
-        // timeouts cost seconds before "no credentials" is reported; one quick attempt is enough.
-        let imds = aws_config::imds::Client::builder()
-            .connect_timeout(Duration::from_millis(500))
-            .read_timeout(Duration::from_millis(500))
-            .max_attempts(1)
-            .build();
-        let mut credentials = DefaultCredentialsChain::builder().imds_client(imds.clone());
-        let mut profile_region = ProfileFileRegionProvider::builder();
-        let profile = account::effective_profile(connection.profile.as_deref());
-        if let Some(profile) = &profile {
-            account::check_profile_exists(profile).await?;
-            credentials = credentials.profile_name(profile);
-            profile_region = profile_region.profile_name(profile);
+        if let Some(profile) = account::effective_profile(connection.profile.as_deref()) {
+            account::check_profile_exists(&profile).await?;
         }
-        let region_chain = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
-            .or_else(profile_region.build())
-            .or_else(ImdsRegionProvider::builder().imds_client(imds).build());
-        let region = match &connection.region {
-            Some(region) => Region::new(region.clone()),
-            None => region_chain.region().await.ok_or_else(|| {
-                anyhow::anyhow!(
-                    "no AWS region: set [stack] region in the stack file, pass --region, or set AWS_REGION"
-                )
-            })?,
-        };
-        // The region becomes part of endpoint host names: refuse anything but a region code,
-        // whether it came from the file, --region, AWS_REGION or a profile.
-        if !crate::spec::validate::is_region_name(region.as_ref()) {
-            anyhow::bail!(
-                "{:?} is not an AWS region name; use a region code such as us-east-1 (from [stack] region, --region, AWS_REGION or the profile)",
-                region.as_ref()
-            );
-        }
-        let credentials = credentials.region(region.clone()).build().await;
-        // One HTTPS client (and TLS setup) for the whole process: a fleet's drift connects once
-        // per stack, and building TLS connectors per stack is most of what that would cost.
+        let region = resolve_region(connection).await?;
         let base = default_https_client();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(region.clone())
-            .http_client(base.clone());
-        // `--profile` beats credentials in the environment, as with the AWS CLI: the profile
-        // alone, never the rest of the chain.
-        loader = match &connection.profile {
-            Some(profile) => loader.credentials_provider(
-                aws_config::profile::ProfileFileCredentialsProvider::builder()
-                    .profile_name(profile)
-                    .build(),
-            ),
-            None => loader.credentials_provider(credentials),
-        };
-        loader = loader
-            // Throttling and transient errors are retried with exponential backoff and jitter.
-            .retry_config(RetryConfig::standard().with_max_attempts(8))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(30))
-                    .build(),
-            );
-        if let Some(profile) = &connection.profile {
-            loader = loader.profile_name(profile);
-        }
-        let config = loader.load().await;
+        let config = runner_config(connection, &region).await?;
         let config = match &connection.role {
             Some(role) => roles::role_config(&config, role).await,
             None => config,
@@ -392,6 +351,99 @@ impl Aws {
     }
 }
 
+/// The instance metadata client of the credentials and region chains. Off EC2 its default
+/// timeouts cost seconds before "no credentials" is reported; one quick attempt is enough.
+fn imds_client() -> aws_config::imds::Client {
+    aws_config::imds::Client::builder()
+        .connect_timeout(Duration::from_millis(500))
+        .read_timeout(Duration::from_millis(500))
+        .max_attempts(1)
+        .build()
+}
+
+/// The region to call: the stack's or `--region`, else the environment, the profile, the
+/// instance metadata. Only a region code is accepted (it becomes part of endpoint host names),
+/// whichever source gave it.
+async fn resolve_region(connection: &Connection) -> Result<Region> {
+    let region = match &connection.region {
+        Some(region) => Region::new(region.clone()),
+        None => {
+            let mut profile_region = ProfileFileRegionProvider::builder();
+            if let Some(profile) = account::effective_profile(connection.profile.as_deref()) {
+                profile_region = profile_region.profile_name(profile);
+            }
+            RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+                .or_else(profile_region.build())
+                .or_else(ImdsRegionProvider::builder().imds_client(imds_client()).build())
+                .region()
+                .await
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no AWS region: set [stack] region in the stack file, pass --region, or set AWS_REGION"
+                    )
+                })?
+        }
+    };
+    if !crate::spec::validate::is_region_name(region.as_ref()) {
+        anyhow::bail!(
+            "{:?} is not an AWS region name; use a region code such as us-east-1 (from [stack] region, --region, AWS_REGION or the profile)",
+            region.as_ref()
+        );
+    }
+    Ok(region)
+}
+
+/// The runner's own configuration (its credentials chain, retries and timeouts) per profile
+/// and region, built once per process: a fleet's stacks share it, so its credentials are
+/// resolved once and its chain (whose providers set up their own clients) is built once, not
+/// per stack. A failure is not kept: the next stack tries again.
+static RUNNER_CONFIGS: OnceMap<(Option<String>, String), aws_config::SdkConfig> = OnceMap::new();
+
+async fn runner_config(connection: &Connection, region: &Region) -> Result<aws_config::SdkConfig> {
+    let key = (connection.profile.clone(), region.to_string());
+    RUNNER_CONFIGS
+        .get_or_try_init(key, || load_runner_config(connection, region))
+        .await
+}
+
+async fn load_runner_config(
+    connection: &Connection,
+    region: &Region,
+) -> Result<aws_config::SdkConfig> {
+    let mut credentials = DefaultCredentialsChain::builder().imds_client(imds_client());
+    if let Some(profile) = account::effective_profile(connection.profile.as_deref()) {
+        credentials = credentials.profile_name(&profile);
+    }
+    let credentials = credentials.region(region.clone()).build().await;
+    // One HTTPS client (and TLS setup) for the whole process.
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(region.clone())
+        .http_client(default_https_client());
+    // `--profile` beats credentials in the environment, as with the AWS CLI: the profile
+    // alone, never the rest of the chain.
+    loader = match &connection.profile {
+        Some(profile) => loader.credentials_provider(
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name(profile)
+                .build(),
+        ),
+        None => loader.credentials_provider(credentials),
+    };
+    loader = loader
+        // Throttling and transient errors are retried with exponential backoff and jitter.
+        .retry_config(RetryConfig::standard().with_max_attempts(8))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .build(),
+        );
+    if let Some(profile) = &connection.profile {
+        loader = loader.profile_name(profile);
+    }
+    Ok(loader.load().await)
+}
+
 /// Where the Price List Query API is served (it answers for every region).
 const PRICE_LIST_REGION: &str = "us-east-1";
 
@@ -404,7 +456,7 @@ fn default_https_client() -> aws_smithy_runtime_api::client::http::SharedHttpCli
         std::sync::OnceLock::new();
     CLIENT
         .get_or_init(|| {
-            Builder::new().build_with_connector_fn(|settings, components| {
+            let hyper = Builder::new().build_with_connector_fn(|settings, components| {
                 let mut connector = ConnectorBuilder::default().tls_provider(
                     tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc),
                 );
@@ -414,9 +466,34 @@ fn default_https_client() -> aws_smithy_runtime_api::client::http::SharedHttpCli
                 }
                 connector.set_proxy_config(Some(ProxyConfig::from_env()));
                 connector.build()
-            })
+            });
+            aws_smithy_runtime_api::client::http::SharedHttpClient::new(UncheckedClient(hyper))
         })
         .clone()
+}
+
+/// The shared HTTPS client without the check each SDK client runs on it when built: the hyper
+/// client's check builds a TLS connector (loading and parsing the root certificates) and drops
+/// it, so that certificates load early. Nine clients a stack made that a tenth of a 200-stack
+/// fleet drift's CPU (docs/performance.md). The connector is built, and cached per settings,
+/// on the first request instead.
+#[derive(Debug)]
+struct UncheckedClient(aws_smithy_runtime_api::client::http::SharedHttpClient);
+
+impl aws_smithy_runtime_api::client::http::HttpClient for UncheckedClient {
+    fn http_connector(
+        &self,
+        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// The AWS error code and message of an SDK error, for messages and decisions; falls back to
