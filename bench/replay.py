@@ -7,7 +7,8 @@ would hide pipectl's own cost; replaying makes every call cost the same, like a 
   replay.py --replay RECORDING.json [--latency-ms 25] [--quotas]
 
 Prints "listening on http://127.0.0.1:PORT". GET /_replay/calls gives the calls and throttled
-calls by "service:Operation" and each call's (start, end, name), in seconds; POST /_replay/reset
+calls by "service:Operation", each call's (start, end, name), in seconds, and the server's own
+CPU seconds (`cpu_s`); POST /_replay/reset
 clears them (and refills the quota buckets). A request that was never recorded is a 599.
 """
 
@@ -86,6 +87,9 @@ class State:
         if args.replay:
             with open(args.replay) as f:
                 self.recording = json.load(f)
+        # The server's own CPU from here (the recording loaded) or the last reset: what serving
+        # cost, for the machine's CPU bound of a run.
+        self.cpu_epoch = time.process_time()
 
     def take(self, service: str, operation: str, form: dict, caller: str = "") -> bool:
         """A token of the call's bucket, per caller (an access key: one per account here, as AWS
@@ -154,10 +158,11 @@ class Server:
         state = self.state
         if path == "/_replay/calls":
             return 200, [("Content-Type", "application/json")], json.dumps(
-                {"calls": state.calls, "throttled": state.throttled, "spans": state.spans}).encode(), None
+                {"calls": state.calls, "throttled": state.throttled, "spans": state.spans,
+                 "cpu_s": time.process_time() - state.cpu_epoch}).encode(), None
         if path == "/_replay/reset":
             state.calls.clear(); state.throttled.clear(); state.spans.clear(); state.buckets.clear()
-            state.served.clear(); state.epoch = time.monotonic()
+            state.served.clear(); state.epoch = time.monotonic(); state.cpu_epoch = time.process_time()
             return 200, [("Content-Type", "application/json")], b"{}", None
         service, operation, form = identify(method, path, headers, body)
         name = f"{service}:{operation}"
