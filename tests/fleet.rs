@@ -34,6 +34,40 @@ fn stack_text(account: &str) -> String {
     )
 }
 
+/// The role pipectl-drift in `account`: trusting the runner's account, with exactly the policy
+/// `pipectl permissions --for drift` generates for `stack`.
+fn drift_role(emulator: &Emulator, account: &str, stack: &std::path::Path) {
+    let policy = emulator.pipectl(&["permissions", "-f", path_str(stack), "--for", "drift"]);
+    policy.expect_code(0);
+    let credentials = emulator.account_credentials(account);
+    emulator.aws_as(
+        &credentials,
+        &[
+            "iam",
+            "create-role",
+            "--role-name",
+            "pipectl-drift",
+            "--assume-role-policy-document",
+            &format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{RUNNER_ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+            ),
+        ],
+    );
+    emulator.aws_as(
+        &credentials,
+        &[
+            "iam",
+            "put-role-policy",
+            "--role-name",
+            "pipectl-drift",
+            "--policy-name",
+            "drift",
+            "--policy-document",
+            &policy.stdout,
+        ],
+    );
+}
+
 /// The fleet: in each account the role pipectl-drift with the generated drift policy and the
 /// table Logs (on demand where in sync, provisioned where drifted); a second stack in the
 /// in-sync account (its role is assumed once for both); the runner, an IAM user of another
@@ -44,34 +78,8 @@ fn fleet(emulator: &Emulator) -> (std::path::PathBuf, (String, String)) {
     for account in [IN_SYNC, DRIFTED_1, DRIFTED_2, DENIED] {
         let stack = dir.join(format!("logs-{account}.toml"));
         std::fs::write(&stack, stack_text(account)).expect("stack");
-        let policy = emulator.pipectl(&["permissions", "-f", path_str(&stack), "--for", "drift"]);
-        policy.expect_code(0);
+        drift_role(emulator, account, &stack);
         let credentials = emulator.account_credentials(account);
-        emulator.aws_as(&credentials,
-            &[
-                "iam",
-                "create-role",
-                "--role-name",
-                "pipectl-drift",
-                "--assume-role-policy-document",
-                &format!(
-                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{RUNNER_ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}"#
-                ),
-            ],
-        );
-        emulator.aws_as(
-            &credentials,
-            &[
-                "iam",
-                "put-role-policy",
-                "--role-name",
-                "pipectl-drift",
-                "--policy-name",
-                "drift",
-                "--policy-document",
-                &policy.stdout,
-            ],
-        );
         let billing: &[&str] = if account == DRIFTED_1 || account == DRIFTED_2 {
             &[
                 "--billing-mode",
@@ -532,4 +540,98 @@ fn a_bad_role_template_is_refused_before_any_call() {
             .expect_stderr("is not a role ARN template");
     }
     assert_eq!(emulator.call_count("sts:AssumeRole"), 0);
+}
+
+/// A fleet stack with its brokers on EKS in another account: the token pipectl signs for that
+/// account's cluster is its role's (the fake API server asks the emulator's STS whose token it
+/// is, and maps the role through its access entry), the cluster's volumes are read as that
+/// role too, and the RBAC `pipectl permissions --for drift` generates is all it needs.
+#[test]
+fn an_accounts_cluster_is_read_with_a_token_of_its_role() {
+    let account = DRIFTED_1;
+    let emulator = Emulator::start_with_eks_cluster_in(account);
+    let dir = emulator.dir().join("fleet");
+    std::fs::create_dir_all(&dir).expect("fleet dir");
+    let stack = dir.join("brokers.toml");
+    std::fs::write(
+        &stack,
+        format!(
+            "[stack]\nname = \"brokers\"\nregion = \"us-east-1\"\naccount_id = \"{account}\"\n\n\
+             [eks]\ncluster = \"kafka-logs\"\nnamespace = \"kafka\"\n\n\
+             [kafka.brokers]\nstatefulset = \"kafka-broker\"\nmin_replicas = 3\nmax_replicas = 10\n\
+             target_cpu_utilization = 70\nreplication_factor = 3\n\n\
+             [kafka.storage]\nstorage_class = \"kafka-gp3\"\nvolume_type = \"gp3\"\niops = 3000\n\
+             throughput_mibps = 125\nencrypted = true\nvolume_size_gib = 500\n"
+        ),
+    )
+    .expect("stack");
+    drift_role(&emulator, account, &stack);
+    let role = format!("arn:aws:iam::{account}:role/pipectl-drift");
+    let rbac = emulator.pipectl(&[
+        "permissions",
+        "-f",
+        path_str(&stack),
+        "--for",
+        "drift",
+        "--format",
+        "k8s-rbac",
+        "--kube-group",
+        "pipectl-drift",
+        "--principal-arn",
+        &role,
+    ]);
+    rbac.expect_code(0);
+    let file = emulator.stack("rbac.yaml", &rbac.stdout);
+    let applied = emulator.cluster().kubectl(&[
+        "apply",
+        "--server-side",
+        "--validate=false",
+        "-f",
+        path_str(&file),
+    ]);
+    assert_eq!(applied.code, 0, "{}", applied.all());
+    emulator.cluster().configure(
+        &serde_json::json!({"rbac": true, "sts_endpoint": emulator.endpoint, "access_entries": {
+            role.clone(): {"username": "fleet-drift", "groups": ["pipectl-drift"]}
+        }})
+        .to_string(),
+    );
+    let runner = emulator.iam_user(
+        "fleet-runner",
+        &serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role}
+        ]})
+        .to_string(),
+    );
+    emulator.configure(r#"{"iam_enforcement": true}"#);
+
+    let run = drift(&emulator, &runner, &[path_str(&dir), "-o", "json"]);
+    let report: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.all()));
+    let checked = &report["stacks"][0];
+    assert_ne!(checked["status"], "error", "{}", run.all());
+    assert_eq!(checked["account_id"], account);
+    // Every Kubernetes request was the role's (through its access entry) and allowed.
+    let requests = emulator.cluster().authorizations();
+    assert!(!requests.is_empty());
+    assert!(
+        requests
+            .iter()
+            .all(|a| a["user"] == "fleet-drift" && a["allowed"] == true),
+        "{requests:?}"
+    );
+    // The volumes were read in the account, as its role, with nothing refused.
+    let refused: Vec<Value> = emulator
+        .authorizations()
+        .into_iter()
+        .filter(|a| a["decision"] != "allowed")
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    assert!(emulator.authorizations().iter().any(|a| {
+        a["action"] == "ec2:DescribeVolumes"
+            && a["principal"]
+                .as_str()
+                .unwrap_or("")
+                .contains(&format!("{account}:assumed-role/pipectl-drift"))
+    }));
 }

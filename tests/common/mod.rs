@@ -336,6 +336,19 @@ impl Emulator {
         emulator
     }
 
+    /// The brokers' EKS cluster, its VPC and volumes in `account` (seeded through its role
+    /// `seeder`); DescribeCluster answers the fake API server, which knows a caller by the EKS
+    /// token it sends (kubectl, sending none, acts as an administrator).
+    pub fn start_with_eks_cluster_in(account: &str) -> Emulator {
+        let mut emulator = Emulator::start("{}");
+        let kube = FakeKube::start(emulator.workdir.path(), None);
+        emulator.configure(&format!("{{\"eks_endpoint\": \"{}\"}}", kube.url));
+        emulator.kube = Some(kube);
+        let role = format!("arn:aws:iam::{account}:role/seeder");
+        emulator.seed(&["--role-arn", &role, "kafka"]);
+        emulator
+    }
+
     pub fn cluster(&self) -> &FakeKube {
         self.kube
             .as_ref()
