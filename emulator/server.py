@@ -942,12 +942,26 @@ class Layer:
         if status == "FAILED" and failure:
             body["FailureException"] = {"ExceptionName": failure[0], "ExceptionDescription": failure[1]}
         if status == "ENABLED":
-            scope = f"{key[1]}-{key[2]}" if key[2] else key[1]
-            body["ContributorInsightsRuleList"] = [
-                f"DynamoDBContributorInsights-PKC-{scope}",
-                f"DynamoDBContributorInsights-PKT-{scope}",
-            ]
+            body["ContributorInsightsRuleList"] = self.insights_rules(request, key, mode)
         return request.json_response(200, body)
+
+    def insights_rules(self, request, key: tuple, mode: str | None) -> list[str]:
+        """The rules DynamoDB keeps (DynamoDB developer guide, "CloudWatch contributor insights
+        for DynamoDB: How it works"): most accessed (PKC) and most throttled (PKT) partition
+        keys, and SKC and SKT too when the table or index has a sort key; in THROTTLED_KEYS
+        mode only the throttled keys are tracked ("Throttled keys mode"), so only their rules."""
+        _, table, index = key
+        live = self.describe_live_table(request, table)
+        if index:
+            owner = next((g for g in live.get("GlobalSecondaryIndexes", []) or [] if g.get("IndexName") == index), {})
+        else:
+            owner = live
+        sorted_keys = any(k.get("KeyType") == "RANGE" for k in owner.get("KeySchema", []) or [])
+        scope = f"{table}-{index}" if index else table
+        kinds = ["PKT"] if mode == "THROTTLED_KEYS" else ["PKC", "PKT"]
+        if sorted_keys:
+            kinds += [k.replace("PK", "SK") for k in kinds]
+        return [f"DynamoDBContributorInsights-{kind}-{scope}" for kind in kinds]
 
     def dynamodb_UpdateContributorInsights(self, request):
         key, params = self.insights_target(request)

@@ -161,6 +161,22 @@ async fn the_seed_stacks_cost_centres_are_priced() {
         "{table}"
     );
 
+    // Contributor Insights, turned on for the table (a sort key: 4 rules) and its index (2):
+    // $0.50 a rule-month, and the table's 15,208,333 consumed units a month as events at $0.03
+    // per million ($0.46); the index has no use of its own yet.
+    let insights = &change(&plan, "dynamodb.contributor_insights.KafkaLogData")["cost"];
+    assert_eq!(insights["monthly_before"], "0.00", "{insights}");
+    assert_eq!(insights["monthly_after"], "2.46", "{insights}");
+    assert_eq!(insights["components"][0]["quantity"], "4", "{insights}");
+    assert_eq!(insights["components"][0]["unit_price"], "0.50");
+    assert_eq!(insights["components"][1]["quantity"], "15208333");
+    assert!(insights["basis"].as_str().unwrap_or("").starts_with(basis));
+    let index_insights = &change(
+        &plan,
+        "dynamodb.contributor_insights.KafkaLogData/AnomalyScoreIndex",
+    )["cost"];
+    assert_eq!(index_insights["monthly_after"], "1.00", "{index_insights}");
+
     let function = &change(&plan, "lambda.function.kafka-log-lambda")["cost"];
     // 2,000,000 invocations of 120 ms a day: 60,833,333 requests ($12.17) and 7,300,000
     // seconds, at 128 MiB 912,500 GB-s ($15.21), at 2048 MiB 14,600,000 GB-s ($243.33).
@@ -199,9 +215,10 @@ async fn the_seed_stacks_cost_centres_are_priced() {
             "lambda.function.kafka-log-lambda"
         ]
     );
-    // Months: table 2.85 -> 6.46, function 27.38 -> 255.50, variant 97.82, volumes 120 -> 180.
+    // Months: table 2.85 -> 6.46, function 27.38 -> 255.50, variant 97.82, volumes 120 -> 180,
+    // Contributor Insights 0 -> 3.46.
     assert_eq!(total["monthly_before"], "248.05", "{total}");
-    assert_eq!(total["monthly_after"], "539.78", "{total}");
+    assert_eq!(total["monthly_after"], "543.24", "{total}");
 
     let text = emulator.pipectl(&["--kube-context", "fake", "plan", path_str(&stack)]);
     text.expect_code(0)
@@ -296,7 +313,7 @@ fn prices_update_reads_the_price_list_into_the_cache_plans_then_use() {
         .pipectl(&["prices", "update"])
         .expect_code(0)
         .expect_stdout("us-east-1 ebs:gp3:storage: 0.08 -> 0.09")
-        .expect_stdout("1 price(s) changed; 19 read for us-east-1");
+        .expect_stdout("1 price(s) changed; 21 read for us-east-1");
     let cache: Value = serde_json::from_str(
         &std::fs::read_to_string(emulator.dir().join("prices.json")).expect("the cache"),
     )

@@ -4,7 +4,9 @@
 
 mod common;
 
-use aws_sdk_dynamodb::types::{ContributorInsightsAction, ContributorInsightsStatus};
+use aws_sdk_dynamodb::types::{
+    ContributorInsightsAction, ContributorInsightsMode, ContributorInsightsStatus,
+};
 use common::{path_str, Emulator};
 
 const STACK: &str = r#"[stack]
@@ -150,6 +152,48 @@ async fn the_emulator_answers_contributor_insights_as_dynamodb_does() {
     assert_eq!(
         aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&no_table),
         Some("ResourceNotFoundException")
+    );
+    // The rules DynamoDB keeps (what the rules bill): most accessed and most throttled
+    // partition keys, sort keys too when there is one; only the throttled ones in
+    // THROTTLED_KEYS mode.
+    let sorted = emulator.stack(
+        "sorted.toml",
+        "[stack]\nname = \"sorted\"\n\n[[dynamodb.tables]]\nname = \"Sorted\"\nbilling_mode = \"PAY_PER_REQUEST\"\npartition_key = { name = \"id\", type = \"S\" }\nsort_key = { name = \"at\", type = \"N\" }\n",
+    );
+    emulator.apply(&sorted).expect_code(0);
+    let rules = |table: &'static str, mode: ContributorInsightsMode| {
+        let emulator = &emulator;
+        async move {
+            let client = emulator.dynamodb().await;
+            client
+                .update_contributor_insights()
+                .table_name(table)
+                .contributor_insights_action(ContributorInsightsAction::Enable)
+                .contributor_insights_mode(mode)
+                .send()
+                .await
+                .expect("UpdateContributorInsights");
+            let described = client
+                .describe_contributor_insights()
+                .table_name(table)
+                .send()
+                .await
+                .expect("DescribeContributorInsights");
+            let kinds: Vec<String> = described
+                .contributor_insights_rule_list()
+                .iter()
+                .map(|rule| rule.split('-').nth(1).unwrap_or_default().to_string())
+                .collect();
+            kinds
+        }
+    };
+    assert_eq!(
+        rules("Sorted", ContributorInsightsMode::AccessedAndThrottledKeys).await,
+        ["PKC", "PKT", "SKC", "SKT"]
+    );
+    assert_eq!(
+        rules("KafkaLogData", ContributorInsightsMode::ThrottledKeys).await,
+        ["PKT"]
     );
 }
 

@@ -208,6 +208,22 @@ const WANTED: &[Wanted] = &[
         "Requests",
         1,
     ),
+    wanted(
+        "cloudwatch:insights:dynamodb-rule",
+        "AmazonCloudWatch",
+        &[],
+        "CW:ContributorRulesManaged",
+        "Rules",
+        1,
+    ),
+    wanted(
+        "cloudwatch:insights:dynamodb-event",
+        "AmazonCloudWatch",
+        &[],
+        "CW:ContributorEventsManaged",
+        "Events",
+        1,
+    ),
 ];
 
 /// What an update found: each SKU's price by region, and what it could not find.

@@ -4,6 +4,7 @@
 //! registry. Its changes wait for the table's lane (`after_lane`), so a table or index created
 //! in the same apply exists before its insights are enabled, whatever the registry's order.
 
+mod cost;
 mod permissions;
 
 use anyhow::{anyhow, Result};
@@ -95,6 +96,10 @@ impl TypedKind for ContributorInsights {
         scope: &crate::plan::permissions::Scope,
     ) -> crate::plan::permissions::Permissions {
         permissions::permissions(spec, scope)
+    }
+
+    fn usage_metrics(spec: &StackSpec) -> Vec<crate::plan::usage::Metric> {
+        cost::usage_metrics(spec)
     }
 
     fn run<'a>(
@@ -283,18 +288,58 @@ async fn plan_insights(context: &PlanContext<'_>) -> Result<KindPlan> {
             });
         }
     }
+    // Read alongside the statuses; awaited only now that they are read.
+    let usage = context.usage().await;
     for (want, status) in wanted.iter().zip(&live) {
         // ENABLING and ENABLED are one state to compare, so the digest takes the comparison's view.
         let observed = status
             .as_ref()
             .map(|s| (contributor_insights::is_on(&s.status), s.mode.clone()));
-        let change = plan_one(want, status.as_ref());
+        let mut change = plan_one(want, status.as_ref());
+        let (sort_key, declared) = key_and_usage(spec, want);
+        change.billable = Some(cost::insights_billable(
+            want,
+            status.as_ref(),
+            sort_key,
+            cost::EventSources {
+                measured: usage.as_deref(),
+                declared: declared.as_ref(),
+            },
+        ));
         if change.action == Action::Update && want.enabled {
             out.notes.push(plaintext_keys_note(want));
         }
         out.changes.extend(stamped([change], &observed));
     }
     Ok(out)
+}
+
+/// Whether the table or index has a sort key (two more rules), and the table's declared usage
+/// (an index declares none).
+fn key_and_usage(
+    spec: &StackSpec,
+    wanted: &InsightsDefinition,
+) -> (bool, Option<crate::kinds::tables::section::TableUsage>) {
+    let Some(table) = spec
+        .entries::<DynamoDbTable>()
+        .iter()
+        .find(|t| *t.name.get_ref() == wanted.table)
+    else {
+        return (false, None);
+    };
+    match &wanted.index {
+        None => (
+            table.sort_key.is_some(),
+            table.usage.as_ref().map(|u| *u.get_ref()),
+        ),
+        Some(index) => (
+            table
+                .global_secondary_indexes
+                .iter()
+                .any(|g| g.name.get_ref() == index && g.sort_key.is_some()),
+            None,
+        ),
+    }
 }
 
 /// Enabling shows keys in CloudWatch graphs in plain text, whatever the table's encryption

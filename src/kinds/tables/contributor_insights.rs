@@ -16,6 +16,9 @@ pub struct LiveInsights {
     pub failure: Option<String>,
     /// `ContributorInsightsMode`, when DynamoDB reports one.
     pub mode: Option<String>,
+    /// How many CloudWatch rules DynamoDB keeps for it (`ContributorInsightsRuleList`, listed
+    /// while enabled): what its rules bill.
+    pub rules: i64,
 }
 
 /// The mode of a table or index that reports none: what Contributor Insights tracked before
@@ -41,6 +44,7 @@ pub async fn status(aws: &Aws, table: &str, index: Option<&str>) -> Result<Optio
             mode: output
                 .contributor_insights_mode()
                 .map(|m| m.as_str().to_string()),
+            rules: i64::try_from(output.contributor_insights_rule_list().len()).unwrap_or(i64::MAX),
             failure: output.failure_exception().map(|f| {
                 format!(
                     "{}: {}",

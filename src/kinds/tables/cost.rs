@@ -31,7 +31,8 @@ pub fn usage_metrics(spec: &crate::spec::StackSpec) -> Vec<Metric> {
     metrics
 }
 
-fn consumption(table: &str, index: Option<&str>, metric: &str) -> Metric {
+/// A table's (or an index's) consumed capacity metric, as CloudWatch keys it.
+pub fn consumption(table: &str, index: Option<&str>, metric: &str) -> Metric {
     match index {
         Some(index) => Metric::new(
             NAMESPACE,
