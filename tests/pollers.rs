@@ -52,6 +52,21 @@ async fn pollers_are_applied_in_place_drift_checked_and_imported() {
         .expect_code(0)
         .expect_stdout("~ minimum_pollers: 1 -> 2")
         .expect_stdout("~ maximum_pollers: 10 -> 50");
+    // What the pollers bill: Event Poller Unit-hours at $0.185, the minimum as EPUs of 10 all
+    // month (1 EPU: $135.05), up to the maximum at 4 busy pollers an EPU (3, then 13 EPUs).
+    let json = emulator.pipectl(&["plan", path_str(&raised), "-o", "json"]);
+    json.expect_code(0);
+    let plan: serde_json::Value = serde_json::from_str(&json.stdout).expect("plan JSON");
+    let cost = plan["changes"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == "lambda.kafka_trigger.consumer"))
+        .map(|c| c["cost"].clone())
+        .expect("the trigger's change");
+    assert_eq!(cost["monthly_before"], "135.05", "{cost}");
+    assert_eq!(cost["monthly_after"], "135.05", "{cost}");
+    assert_eq!(cost["ceiling_before"], "405.15", "{cost}");
+    assert_eq!(cost["ceiling_after"], "1755.65", "{cost}");
+    assert_eq!(cost["range"], "min 2 .. max 50 pollers: 1 .. 13 EPU");
     emulator.clear_log();
     emulator.apply(&raised).expect_code(0);
     assert_eq!(

@@ -143,6 +143,79 @@ pub fn function_billable(
     }
 }
 
+/// Event pollers an EPU runs by default: a mapping's minimum pollers are provisioned as EPUs at
+/// this density (Lambda developer guide, Kafka "Cost Optimization for Provisioned mode").
+const POLLERS_PER_EPU: i64 = 10;
+/// Pollers an EPU holds when each polls at its most, 5 MB/s, of the EPU's 20 MB/s (the same
+/// page): busy pollers need more EPUs.
+const BUSY_POLLERS_PER_EPU: i64 = 4;
+
+/// What a Kafka mapping in provisioned mode bills: Event Poller Unit-hours. Provisioned mode
+/// bills the minimum pollers all month, provisioned as EPUs of 10 pollers, and the EPUs
+/// autoscaling adds: at most the maximum pollers at 4 an EPU when each polls at 5 MB/s.
+/// On-demand polling has no poller charge. `None` when neither side polls in provisioned mode.
+pub fn trigger_billable(
+    desired: Option<&TriggerDefinition>,
+    live: &[LiveMapping],
+) -> Option<Billable> {
+    let current = desired.and_then(|d| {
+        live.iter()
+            .find(|m| m.source == d.source && m.topics == [d.topic.clone()])
+    });
+    let before = current.map(|m| pollers_side(m.pollers));
+    // A bound the file leaves out keeps the live one (the trigger's diff does the same); AWS's
+    // defaults (1 and 200) where neither says.
+    let wanted = desired.and_then(|d| {
+        let live = current.and_then(|m| m.pollers);
+        (d.minimum_pollers.is_some() || d.maximum_pollers.is_some() || live.is_some()).then(|| {
+            (
+                d.minimum_pollers.or(live.map(|p| p.0)).unwrap_or(1),
+                d.maximum_pollers.or(live.map(|p| p.1)).unwrap_or(200),
+            )
+        })
+    });
+    let after = desired.map(|_| pollers_side(wanted));
+    if wanted.is_none() && current.and_then(|m| m.pollers).is_none() {
+        return None;
+    }
+    let range = wanted.map(|(min, max)| {
+        format!(
+            "min {min} .. max {max} pollers: {} .. {} EPU",
+            epus(min, POLLERS_PER_EPU),
+            epus(max, BUSY_POLLERS_PER_EPU)
+        )
+    });
+    Some(Billable {
+        before,
+        after,
+        basis: Basis::ListPrice,
+        range,
+    })
+}
+
+fn epus(pollers: i64, per_epu: i64) -> i64 {
+    (pollers.max(0) + per_epu - 1) / per_epu
+}
+
+/// One side: an EPU-month per EPU, the minimum's EPUs now and at the floor, the busy maximum's
+/// at the ceiling; nothing in on-demand mode.
+fn pollers_side(pollers: Option<(i64, i64)>) -> Side {
+    match pollers {
+        None => Side::fixed(vec![]),
+        Some((min, max)) => Side::scaled(
+            vec![Line::new(
+                "event poller unit",
+                "lambda:epu-hour",
+                count(HOURS_PER_MONTH),
+                "EPU-hours",
+            )],
+            epus(min, POLLERS_PER_EPU),
+            epus(min, POLLERS_PER_EPU),
+            epus(max, BUSY_POLLERS_PER_EPU),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

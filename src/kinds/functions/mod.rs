@@ -606,6 +606,10 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
                 declared_usage(spec, &desired.name).as_ref(),
             ));
         }
+        if let Some(change) = changes.iter_mut().find(|c| c.id.kind == KAFKA_TRIGGER) {
+            let mappings = live.as_ref().map_or(&[][..], |l| &l.kafka_mappings[..]);
+            change.billable = cost::trigger_billable(desired.trigger.as_ref(), mappings);
+        }
         if let Some(live) = live {
             take_over(context, &mut changes, live);
             if desired.trigger.is_none() {
@@ -740,6 +744,59 @@ mod tests {
             created_by_pipectl: Some(true),
             owner: Some("s".into()),
         }
+    }
+
+    fn priced(
+        billable: &crate::plan::cost::Billable,
+    ) -> (Option<String>, Option<String>, Option<String>) {
+        let cost = crate::plan::cost::PriceBook::builtin("us-east-1", None)
+            .expect("book")
+            .price(billable);
+        let text = |m: Option<crate::plan::cost::Money>| m.map(|m| m.to_string());
+        (
+            text(cost.monthly_before),
+            text(cost.monthly_after),
+            text(cost.ceiling_after),
+        )
+    }
+
+    /// Provisioned mode bills Event Poller Unit-hours at $0.185 (us-east-1): the minimum
+    /// pollers as EPUs of 10 all month, up to the maximum at 4 busy pollers an EPU.
+    #[test]
+    fn a_kafka_trigger_in_provisioned_mode_bills_event_poller_units() {
+        let mut want = trigger("t", Some("g"));
+        want.minimum_pollers = Some(1);
+        want.maximum_pollers = Some(10);
+        // On demand before (no poller charge); 1 EPU × 730 h × $0.185 after; at most 3 EPUs.
+        let live = [mapping("t", "g")];
+        let billable = cost::trigger_billable(Some(&want), &live).expect("priced");
+        assert_eq!(
+            priced(&billable),
+            (
+                Some("0.00".into()),
+                Some("135.05".into()),
+                Some("405.15".into())
+            )
+        );
+        assert_eq!(
+            billable.range.as_deref(),
+            Some("min 1 .. max 10 pollers: 1 .. 3 EPU")
+        );
+        // 25 pollers at the least are 3 EPUs; a bound the file leaves out keeps the live one.
+        let mut provisioned = mapping("t", "g");
+        provisioned.pollers = Some((25, 40));
+        let keep = trigger("t", Some("g"));
+        let billable = cost::trigger_billable(Some(&keep), &[provisioned]).expect("priced");
+        assert_eq!(
+            priced(&billable),
+            (
+                Some("405.15".into()),
+                Some("405.15".into()),
+                Some("1350.50".into())
+            )
+        );
+        // On demand on both sides: nothing to price.
+        assert!(cost::trigger_billable(Some(&trigger("t", Some("g"))), &live).is_none());
     }
 
     /// The mode is set at creation only: a mapping in another mode is replaced, old one first.
