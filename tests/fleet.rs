@@ -37,8 +37,6 @@ fn stack_text(account: &str) -> String {
 /// The role pipectl-drift in `account`: trusting the runner's account, with exactly the policy
 /// `pipectl permissions --for drift` generates for `stack`.
 fn drift_role(emulator: &Emulator, account: &str, stack: &std::path::Path) {
-    let policy = emulator.pipectl(&["permissions", "-f", path_str(stack), "--for", "drift"]);
-    policy.expect_code(0);
     let credentials = emulator.account_credentials(account);
     emulator.aws_as(
         &credentials,
@@ -53,15 +51,23 @@ fn drift_role(emulator: &Emulator, account: &str, stack: &std::path::Path) {
             ),
         ],
     );
+    grant_drift(emulator, &credentials, stack, "drift");
+}
+
+/// Adds to the account's pipectl-drift role, as the inline policy `name`, what `pipectl
+/// permissions --for drift` generates for `stack`.
+fn grant_drift(emulator: &Emulator, credentials: &Value, stack: &std::path::Path, name: &str) {
+    let policy = emulator.pipectl(&["permissions", "-f", path_str(stack), "--for", "drift"]);
+    policy.expect_code(0);
     emulator.aws_as(
-        &credentials,
+        credentials,
         &[
             "iam",
             "put-role-policy",
             "--role-name",
             "pipectl-drift",
             "--policy-name",
-            "drift",
+            name,
             "--policy-document",
             &policy.stdout,
         ],
@@ -130,26 +136,11 @@ fn fleet(emulator: &Emulator) -> (std::path::PathBuf, (String, String)) {
     std::fs::write(dir.join("audit.toml"), &audit).expect("stack");
     let credentials = emulator.account_credentials(IN_SYNC);
     // The account's role may drift-check both of its stacks.
-    let policy = emulator.pipectl(&[
-        "permissions",
-        "-f",
-        path_str(&dir.join("audit.toml")),
-        "--for",
-        "drift",
-    ]);
-    policy.expect_code(0);
-    emulator.aws_as(
+    grant_drift(
+        emulator,
         &credentials,
-        &[
-            "iam",
-            "put-role-policy",
-            "--role-name",
-            "pipectl-drift",
-            "--policy-name",
-            "drift-audit",
-            "--policy-document",
-            &policy.stdout,
-        ],
+        &dir.join("audit.toml"),
+        "drift-audit",
     );
     emulator.aws_as(
         &credentials,
@@ -582,14 +573,7 @@ fn an_accounts_cluster_is_read_with_a_token_of_its_role() {
     ]);
     rbac.expect_code(0);
     let file = emulator.stack("rbac.yaml", &rbac.stdout);
-    let applied = emulator.cluster().kubectl(&[
-        "apply",
-        "--server-side",
-        "--validate=false",
-        "-f",
-        path_str(&file),
-    ]);
-    assert_eq!(applied.code, 0, "{}", applied.all());
+    emulator.cluster().apply_file(&file);
     emulator.cluster().configure(
         &serde_json::json!({"rbac": true, "sts_endpoint": emulator.endpoint, "access_entries": {
             role.clone(): {"username": "fleet-drift", "groups": ["pipectl-drift"]}

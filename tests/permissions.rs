@@ -149,19 +149,7 @@ fn grant_rbac(
         "aws eks create-access-entry --cluster-name kafka-logs --principal-arn {principal} --type STANDARD --kubernetes-groups {group}"
     ));
     let file = emulator.stack(&format!("rbac-{command}.yaml"), &run.stdout);
-    let applied = emulator.cluster().kubectl(&[
-        "apply",
-        "--server-side",
-        "--validate=false",
-        "-f",
-        path_str(&file),
-    ]);
-    assert_eq!(
-        applied.code,
-        0,
-        "kubectl apply of the generated RBAC: {}",
-        applied.all()
-    );
+    emulator.cluster().apply_file(&file);
     let mut allowed = BTreeSet::new();
     for document in run.stdout.split("\n---\n") {
         let Some(start) = document.find('{') else {

@@ -59,7 +59,10 @@ async fn pollers_are_applied_in_place_drift_checked_and_imported() {
     let plan: serde_json::Value = serde_json::from_str(&json.stdout).expect("plan JSON");
     let cost = plan["changes"]
         .as_array()
-        .and_then(|c| c.iter().find(|c| c["id"] == "lambda.kafka_trigger.consumer"))
+        .and_then(|c| {
+            c.iter()
+                .find(|c| c["id"] == "lambda.kafka_trigger.consumer")
+        })
         .map(|c| c["cost"].clone())
         .expect("the trigger's change");
     assert_eq!(cost["monthly_before"], "135.05", "{cost}");

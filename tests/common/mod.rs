@@ -230,6 +230,25 @@ impl FakeKube {
         Run::from(output)
     }
 
+    /// `kubectl apply --server-side` of a file of objects pipectl printed (RBAC, deploy/), as an
+    /// administrator would; fails the test when kubectl does.
+    pub fn apply_file(&self, file: &Path) {
+        let applied = self.kubectl(&[
+            "apply",
+            "--server-side",
+            "--validate=false",
+            "-f",
+            path_str(file),
+        ]);
+        assert_eq!(
+            applied.code,
+            0,
+            "kubectl apply -f {}: {}",
+            file.display(),
+            applied.all()
+        );
+    }
+
     /// `kubectl patch KIND NAME -n kafka --type merge -p PATCH`, as someone editing by hand.
     pub fn merge_patch(&self, kind: &str, name: &str, patch: &str) -> Run {
         self.kubectl(&[
