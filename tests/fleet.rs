@@ -312,19 +312,29 @@ fn a_fleet_is_checked_account_by_account_and_reported_by_cause() {
     }
     promtool_accepts(&emulator, &metrics.stdout);
 
-    // Two shards check every stack once; merged, they are the whole report.
+    // Two shards check every stack once; merged, they are the whole report. The
+    // organization's coverage is the whole fleet's, listed by shard 0 only.
     let mut shards = vec![];
     for index in 0..2 {
         let shard = drift(
             &emulator,
             &runner,
-            &[dir, "-o", "json", "--shard", &format!("{index}/2")],
+            &[
+                dir,
+                "-o",
+                "json",
+                "--organization",
+                "--shard",
+                &format!("{index}/2"),
+            ],
         );
+        let report: Value = serde_json::from_str(&shard.stdout).expect("shard report");
+        let outside = report["coverage"]["stacks_outside"]
+            .as_array()
+            .map(Vec::len);
+        assert_eq!(outside, (index == 0).then_some(5), "{}", shard.stdout);
         let file = emulator.stack(&format!("shard-{index}.json"), &shard.stdout);
-        shards.push((
-            statuses(&serde_json::from_str(&shard.stdout).expect("shard report")),
-            file,
-        ));
+        shards.push((statuses(&report), file));
     }
     assert!(shards[0].0.is_disjoint(&shards[1].0), "{shards:?}");
     let union: BTreeSet<_> = shards[0].0.union(&shards[1].0).cloned().collect();
@@ -338,9 +348,13 @@ fn a_fleet_is_checked_account_by_account_and_reported_by_cause() {
         "json",
     ]);
     merged.expect_code(1);
+    let merged_report: Value = serde_json::from_str(&merged.stdout).expect("merged");
+    assert_eq!(statuses(&merged_report), expected);
     assert_eq!(
-        statuses(&serde_json::from_str(&merged.stdout).expect("merged")),
-        expected
+        merged_report["coverage"]["stacks_outside"]
+            .as_array()
+            .map(Vec::len),
+        Some(5)
     );
 
     // Coverage: the organization's accounts no stack names, and stacks outside it.

@@ -54,7 +54,8 @@ pub struct DriftArgs {
     pub stack_parallelism: u64,
     /// Also list the AWS Organization's accounts (organizations:ListAccounts, with the
     /// runner's credentials in the management or a delegated administrator account) and report
-    /// active accounts no stack covers, and stacks whose account it does not list.
+    /// active accounts no stack covers, and stacks whose account it does not list. With
+    /// --shard, shard 0 reports it for the whole fleet.
     #[arg(long)]
     pub organization: bool,
     /// Write the report to FILE instead of standard output, whole or not at all (a temporary
@@ -140,14 +141,17 @@ pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
         return merge(args);
     }
     let files = args.stacks.find(global, "check")?.stacks;
-    let (located, loaded): (Vec<(PathBuf, Located)>, Vec<Result<LoadedStack>>) = files
-        .into_iter()
-        .map(|file| {
-            let (found, loaded) = locate(global, &file);
-            ((file, found), loaded)
-        })
-        .filter(|((_, found), _)| in_my_shard(args.shard, found))
-        .unzip();
+    // Every stack's place (the organization's coverage is the whole fleet's), and the stacks
+    // this run checks, loaded.
+    let mut fleet: Vec<(PathBuf, Located)> = vec![];
+    let mut mine: Vec<(PathBuf, Located, Result<LoadedStack>)> = vec![];
+    for file in files {
+        let (found, loaded) = locate(global, &file);
+        if in_my_shard(args.shard, &found) {
+            mine.push((file.clone(), found.clone(), loaded));
+        }
+        fleet.push((file, found));
+    }
     // The drift check only reads: no validate-only writes (a read-only identity suffices).
     let reading = Reading {
         validate_writes: false,
@@ -158,17 +162,18 @@ pub async fn run(global: &GlobalArgs, args: &DriftArgs) -> Result<u8> {
         ..args.read.reading(!args.quiet)
     };
     let reading = &reading;
-    let checks = located
-        .iter()
-        .zip(loaded)
-        .map(|((file, found), loaded)| check(global, file, found, loaded, reading));
+    let checks = mine.into_iter().map(|(file, found, loaded)| async move {
+        check(global, &file, &found, loaded, reading).await
+    });
     let checked: Vec<StackDrift> = futures::stream::iter(checks)
         .buffered(usize::try_from(args.stack_parallelism).unwrap_or(usize::MAX))
         .collect()
         .await;
     let mut document = DriftDocument::new(checked);
-    if args.organization {
-        document.coverage = Some(coverage(global, &located).await);
+    // Coverage is the whole fleet's, listed once: by an unsharded run, or by shard 0 (the
+    // merge keeps it), so N shards do not list the organization N times.
+    if args.organization && args.shard.is_none_or(|(index, _)| index == 0) {
+        document.coverage = Some(coverage(global, &fleet).await);
     }
     print_report(&document, args)?;
     Ok(exit_code(&document, args))
@@ -347,6 +352,7 @@ fn merged_files(given: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// `--merge`: the shards' reports as one, with the combined exit code.
 fn merge(args: &DriftArgs) -> Result<u8> {
     let mut stacks = vec![];
+    let mut coverage = None;
     for path in &merged_files(&args.merge)? {
         let text = crate::spec::source::read_bounded(path, "drift report")
             .map_err(|refused| anyhow::anyhow!("{} ({})", refused.message, refused.help))?;
@@ -360,8 +366,11 @@ fn merge(args: &DriftArgs) -> Result<u8> {
             bail!("{}: not a drift report", path.display());
         }
         stacks.extend(report.stacks);
+        // Shard 0's coverage (the whole fleet's) is the merged report's.
+        coverage = coverage.or(report.coverage);
     }
-    let document = DriftDocument::new(stacks);
+    let mut document = DriftDocument::new(stacks);
+    document.coverage = coverage;
     print_report(&document, args)?;
     Ok(exit_code(&document, args))
 }
