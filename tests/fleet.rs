@@ -380,6 +380,36 @@ fn a_fleet_is_checked_account_by_account_and_reported_by_cause() {
         .expect_stdout("active accounts of the organization have no stack:")
         .expect_stdout("(payments)");
 
+    // A stack may name its own role (`[stack] role_arn`): no template needed, the same role.
+    let own_role = emulator.stack(
+        "own-role.toml",
+        &stack_text(IN_SYNC).replace(
+            &format!("account_id = \"{IN_SYNC}\"\n"),
+            &format!(
+                "account_id = \"{IN_SYNC}\"\nrole_arn = \"arn:aws:iam::{IN_SYNC}:role/pipectl-drift\"\n"
+            ),
+        ),
+    );
+    let before_own = emulator.call_count("sts:AssumeRole");
+    let own = emulator.pipectl_with(
+        &["drift", path_str(&own_role), "-o", "json"],
+        &[
+            ("AWS_ACCESS_KEY_ID", &runner.0),
+            ("AWS_SECRET_ACCESS_KEY", &runner.1),
+        ],
+    );
+    own.expect_code(0);
+    let own: Value = serde_json::from_str(&own.stdout).expect("report");
+    assert_eq!(
+        statuses(&own),
+        BTreeSet::from([(
+            IN_SYNC.to_string(),
+            "logs".to_string(),
+            "in_sync".to_string()
+        )])
+    );
+    assert_eq!(emulator.call_count("sts:AssumeRole") - before_own, 1);
+
     // A scheduled job writes the report whole to a file, and drift alone need not fail it.
     let mut drifted_only: Value = serde_json::from_str(&merged.stdout).expect("merged");
     if let Some(stacks) = drifted_only["stacks"].as_array_mut() {
