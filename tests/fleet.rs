@@ -236,6 +236,7 @@ fn a_fleet_is_checked_account_by_account_and_reported_by_cause() {
     let (dir, runner) = fleet(&emulator);
     let dir = path_str(&dir);
     let before = emulator.call_count("sts:AssumeRole");
+    let identities_before = emulator.call_count("sts:GetCallerIdentity");
 
     let json = drift(&emulator, &runner, &[dir, "-o", "json"]);
     json.expect_code(1);
@@ -268,8 +269,13 @@ fn a_fleet_is_checked_account_by_account_and_reported_by_cause() {
         )),
         "{error}"
     );
-    // One AssumeRole per account (the in-sync account's two stacks share theirs).
+    // One AssumeRole per account (the in-sync account's two stacks share theirs), and no
+    // GetCallerIdentity: AssumeRole's answer says whose the credentials are.
     assert_eq!(emulator.call_count("sts:AssumeRole") - before, 4);
+    assert_eq!(
+        emulator.call_count("sts:GetCallerIdentity") - identities_before,
+        0
+    );
     // Each account was read as its own role, which only its generated policy allows.
     let refused: Vec<Value> = emulator
         .authorizations()

@@ -255,8 +255,10 @@ impl Aws {
             .as_ref()
             .map(|r| r.arn.clone())
             .unwrap_or_default();
+        // Boxed: the identity future nests inside every command's; unboxed it overflows the
+        // compiler's layout depth.
         let identity = CALLERS
-            .get_or_try_init(key, || account::caller_identity(self.sts.clone()))
+            .get_or_try_init(key, || Box::pin(self.ask_caller()))
             .await;
         match (identity, &self.role) {
             (Ok(identity), _) => Ok(identity.clone()),
@@ -266,6 +268,25 @@ impl Aws {
             )),
             (Err(error), None) => Err(error),
         }
+    }
+
+    /// Whose the credentials are: for a role, what its AssumeRole answered (assuming it now
+    /// if no client has yet: once per run); otherwise, or if that answer named no one, STS
+    /// GetCallerIdentity.
+    async fn ask_caller(&self) -> Result<account::Identity> {
+        if let Some(role) = &self.role {
+            use aws_credential_types::provider::ProvideCredentials;
+            self.credentials.provide_credentials().await.map_err(|e| {
+                anyhow::anyhow!(
+                    "{}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&e)
+                )
+            })?;
+            if let Some(identity) = roles::assumed_identity(&role.arn) {
+                return Ok(identity);
+            }
+        }
+        account::caller_identity(self.sts.clone()).await
     }
 
     /// Clients for every service without asking whose credentials they are yet: for `plan`

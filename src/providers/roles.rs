@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use aws_config::sts::AssumeRoleProvider;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
@@ -100,6 +99,84 @@ impl<P: ProvideCredentials> ProvideCredentials for CachedRole<P> {
     }
 }
 
+/// STS AssumeRole with the runner's credentials. Its answer names the assumed-role ARN, which
+/// is whose the credentials are: kept (`assumed_identity`), so a stack read with a role needs
+/// no GetCallerIdentity of its own.
+#[derive(Debug)]
+struct AssumeRole {
+    sts: aws_sdk_sts::Client,
+    role: AssumedRole,
+}
+
+impl AssumeRole {
+    async fn assume(&self) -> Result<Credentials, CredentialsError> {
+        let reply = self
+            .sts
+            .assume_role()
+            .role_arn(&self.role.arn)
+            .role_session_name(&self.role.session_name)
+            .set_external_id(self.role.external_id.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                CredentialsError::provider_error(format!(
+                    "STS AssumeRole: {}",
+                    super::describe_sdk_error(&e)
+                ))
+            })?;
+        let keys = reply.credentials().ok_or_else(|| {
+            CredentialsError::provider_error("STS AssumeRole answered no credentials")
+        })?;
+        if let Some(user) = reply.assumed_role_user() {
+            remember_identity(&self.role.arn, user.arn());
+        }
+        Ok(Credentials::new(
+            keys.access_key_id(),
+            keys.secret_access_key(),
+            Some(keys.session_token().to_string()),
+            SystemTime::try_from(*keys.expiration()).ok(),
+            "pipectl-assume-role",
+        ))
+    }
+}
+
+impl ProvideCredentials for AssumeRole {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(self.assume())
+    }
+}
+
+/// Whose each role's credentials are, from its AssumeRole answer, by role ARN.
+static IDENTITIES: std::sync::Mutex<Option<HashMap<String, super::account::Identity>>> =
+    std::sync::Mutex::new(None);
+
+/// Keeps whose a role's credentials are (`arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION`).
+fn remember_identity(role_arn: &str, assumed_arn: &str) {
+    let Some(account) = assumed_arn.split(':').nth(4).filter(|a| !a.is_empty()) else {
+        return;
+    };
+    if let Ok(mut identities) = IDENTITIES.lock() {
+        identities.get_or_insert_with(HashMap::new).insert(
+            role_arn.to_string(),
+            super::account::Identity {
+                account: account.to_string(),
+                arn: assumed_arn.to_string(),
+            },
+        );
+    }
+}
+
+/// Whose `role_arn`'s credentials are, once it was assumed.
+pub fn assumed_identity(role_arn: &str) -> Option<super::account::Identity> {
+    IDENTITIES
+        .lock()
+        .ok()
+        .and_then(|identities| identities.as_ref()?.get(role_arn).cloned())
+}
+
 /// `base` (the runner's configuration) with the role's credentials instead.
 pub async fn role_config(base: &SdkConfig, role: &AssumedRole) -> SdkConfig {
     let provider = {
@@ -108,14 +185,11 @@ pub async fn role_config(base: &SdkConfig, role: &AssumedRole) -> SdkConfig {
         match providers.get(&role.arn) {
             Some(provider) => provider.clone(),
             None => {
-                let mut builder = AssumeRoleProvider::builder(role.arn.clone())
-                    .session_name(role.session_name.clone())
-                    .configure(base);
-                if let Some(id) = &role.external_id {
-                    builder = builder.external_id(id.clone());
-                }
-                let provider =
-                    SharedCredentialsProvider::new(CachedRole::new(builder.build().await));
+                let assume = AssumeRole {
+                    sts: aws_sdk_sts::Client::new(base),
+                    role: role.clone(),
+                };
+                let provider = SharedCredentialsProvider::new(CachedRole::new(assume));
                 providers.insert(role.arn.clone(), provider.clone());
                 provider
             }
