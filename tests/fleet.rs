@@ -34,6 +34,22 @@ fn stack_text(account: &str) -> String {
     )
 }
 
+/// A table keyed on `id` (S), made with an account's credentials, billed as `billing` says.
+fn create_table(emulator: &Emulator, credentials: &Value, name: &str, billing: &[&str]) {
+    let mut create = vec![
+        "dynamodb",
+        "create-table",
+        "--table-name",
+        name,
+        "--attribute-definitions",
+        "AttributeName=id,AttributeType=S",
+        "--key-schema",
+        "AttributeName=id,KeyType=HASH",
+    ];
+    create.extend(billing);
+    emulator.aws_as(credentials, &create);
+}
+
 /// The role pipectl-drift in `account`: trusting the runner's account, with exactly the policy
 /// `pipectl permissions --for drift` generates for `stack`.
 fn drift_role(emulator: &Emulator, account: &str, stack: &std::path::Path) {
@@ -96,18 +112,7 @@ fn fleet(emulator: &Emulator) -> (std::path::PathBuf, (String, String)) {
         } else {
             &["--billing-mode", "PAY_PER_REQUEST"]
         };
-        let mut create = vec![
-            "dynamodb",
-            "create-table",
-            "--table-name",
-            "Logs",
-            "--attribute-definitions",
-            "AttributeName=id,AttributeType=S",
-            "--key-schema",
-            "AttributeName=id,KeyType=HASH",
-        ];
-        create.extend(billing);
-        emulator.aws_as(&credentials, &create);
+        create_table(emulator, &credentials, "Logs", billing);
         // The function consumer of the same name in every account (the emulator keeps each
         // account's functions apart, as AWS does); half the memory where drifted.
         emulator.seed(&[
@@ -142,20 +147,11 @@ fn fleet(emulator: &Emulator) -> (std::path::PathBuf, (String, String)) {
         &dir.join("audit.toml"),
         "drift-audit",
     );
-    emulator.aws_as(
+    create_table(
+        emulator,
         &credentials,
-        &[
-            "dynamodb",
-            "create-table",
-            "--table-name",
-            "Audit",
-            "--attribute-definitions",
-            "AttributeName=id,AttributeType=S",
-            "--key-schema",
-            "AttributeName=id,KeyType=HASH",
-            "--billing-mode",
-            "PAY_PER_REQUEST",
-        ],
+        "Audit",
+        &["--billing-mode", "PAY_PER_REQUEST"],
     );
     let allowed: Vec<String> = [IN_SYNC, DRIFTED_1, DRIFTED_2]
         .iter()
@@ -302,6 +298,17 @@ fn a_fleet_is_checked_account_by_account_and_reported_by_cause() {
         ))
         .expect_stdout(&format!(
             "`lambda.function.consumer memory_mib`: file 1024, live 512 in 2 stacks: {DRIFTED_1} (logs), {DRIFTED_2} (logs)"
+        ));
+
+    // The Markdown report (a PR comment or an issue) tells it once too, under its heading.
+    let markdown = drift(&emulator, &runner, &[dir, "-o", "markdown"]);
+    markdown
+        .expect_code(1)
+        .expect_stdout(
+            "**The same difference in several stacks:**\n\n- `dynamodb.table.Logs billing_mode`",
+        )
+        .expect_stdout(&format!(
+            "in 2 stacks: {DRIFTED_1} (logs), {DRIFTED_2} (logs)"
         ));
 
     // OpenMetrics for the textfile collector.

@@ -305,29 +305,12 @@ fn print_report(document: &DriftDocument, args: &DriftArgs) -> Result<()> {
         }
     };
     match &args.out_file {
-        Some(path) => write_whole(path, &text),
+        Some(path) => super::write_whole(path, &text),
         None => {
             print!("{text}");
             Ok(())
         }
     }
-}
-
-/// Writes `text` to `path` through a temporary file in the same directory, renamed into place:
-/// a reader sees the previous report or the new one, never half of one.
-fn write_whole(path: &Path, text: &str) -> Result<()> {
-    let directory = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&temporary, text)
-        .and_then(|()| std::fs::rename(&temporary, path))
-        .map_err(|e| anyhow::anyhow!("writing the report to {}: {e}", path.display()))
 }
 
 /// The reports `--merge` names: files, and the `*.json` files of directories (sorted).

@@ -827,3 +827,24 @@ async fn check_permissions(
     );
     crate::providers::iam::preflight(aws, &statements(&needed.aws)).await
 }
+
+/// Writes `text` to `path` through a temporary file in the same directory, renamed into place:
+/// a reader sees the previous file or the new one, never half of one (drift's `--out`, the
+/// price cache). A temporary file left by a failed rename is removed.
+pub(crate) fn write_whole(path: &Path, text: &str) -> Result<()> {
+    let directory = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&temporary, text)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            anyhow::anyhow!("writing {}: {e}", path.display())
+        })
+}

@@ -103,10 +103,7 @@ pub async fn run(global: &GlobalArgs, args: &PricesArgs) -> Result<u8> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let temporary = path.with_extension("json.new");
-    std::fs::write(&temporary, serde_json::to_string_pretty(&snapshot)?)
-        .with_context(|| format!("writing {}", temporary.display()))?;
-    std::fs::rename(&temporary, &path).with_context(|| format!("replacing {}", path.display()))?;
+    super::write_whole(&path, &serde_json::to_string_pretty(&snapshot)?)?;
     println!(
         "{changed} price(s) changed; {} read for {}, dated {}, in {}.",
         fetched.prices.values().map(|p| p.len()).sum::<usize>(),

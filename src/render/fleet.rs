@@ -9,26 +9,26 @@ use crate::plan::document::{Coverage, DriftDocument, DriftStatus, StackDrift};
 
 /// One difference (resource, field, file value, live value) and where it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cause {
-    pub resource: String,
-    pub field: String,
+struct Cause {
+    resource: String,
+    field: String,
     /// What the stack file asks for (None: absent).
-    pub file: Option<String>,
+    file: Option<String>,
     /// What is live (None: absent).
-    pub live: Option<String>,
+    live: Option<String>,
     /// `ACCOUNT (STACK)` of each stack it was found in.
-    pub places: Vec<String>,
+    places: Vec<String>,
 }
 
 /// Where a stack is: its account (or file when the stack names none) and name.
-pub fn place(stack: &StackDrift) -> String {
+fn place(stack: &StackDrift) -> String {
     let account = stack.account_id.as_deref().unwrap_or("?");
     let name = stack.stack.as_deref().unwrap_or(&stack.stack_file);
     format!("{account} ({name})")
 }
 
 /// The differences found in more than one stack, the most widespread first.
-pub fn shared_causes(document: &DriftDocument) -> Vec<Cause> {
+fn shared_causes(document: &DriftDocument) -> Vec<Cause> {
     type Key = (String, String, Option<String>, Option<String>);
     let mut found: BTreeMap<Key, Vec<String>> = BTreeMap::new();
     for stack in &document.stacks {
@@ -60,7 +60,7 @@ pub fn shared_causes(document: &DriftDocument) -> Vec<Cause> {
 }
 
 /// "`R F`: file X, live Y in N accounts: A (S), B (S)".
-pub fn cause_line(
+fn cause_line(
     cause: &Cause,
     code: impl Fn(&str) -> String,
     text: impl Fn(&str) -> String,
@@ -82,7 +82,7 @@ pub fn cause_line(
 }
 
 /// The organization's coverage in words: accounts no stack covers, stacks outside it.
-pub fn coverage_lines(coverage: &Coverage, text: impl Fn(&str) -> String) -> String {
+fn coverage_lines(coverage: &Coverage, text: impl Fn(&str) -> String) -> String {
     let mut out = String::new();
     if let Some(error) = &coverage.error {
         let _ = writeln!(
@@ -101,7 +101,7 @@ pub fn coverage_lines(coverage: &Coverage, text: impl Fn(&str) -> String) -> Str
         let accounts: Vec<String> = coverage
             .uncovered_accounts
             .iter()
-            .map(|a| format!("{} ({})", a.id, text(&a.name)))
+            .map(|a| format!("{} ({})", text(&a.id), text(&a.name)))
             .collect();
         let _ = writeln!(
             out,
@@ -118,6 +118,30 @@ pub fn coverage_lines(coverage: &Coverage, text: impl Fn(&str) -> String) -> Str
             files.len(),
             files.join(", ")
         );
+    }
+    out
+}
+
+/// What a drift report adds for a fleet: the organization's coverage, then each difference
+/// found in several stacks once, under `heading`, one `bullet` line each. Values are written
+/// with `code` and `text` (each format's escaping).
+pub fn summary(
+    document: &DriftDocument,
+    heading: &str,
+    bullet: &str,
+    code: impl Fn(&str) -> String,
+    text: impl Fn(&str) -> String,
+) -> String {
+    let mut out = String::new();
+    if let Some(coverage) = &document.coverage {
+        out.push_str(&coverage_lines(coverage, &text));
+    }
+    let causes = shared_causes(document);
+    if !causes.is_empty() {
+        out.push_str(heading);
+        for cause in &causes {
+            let _ = writeln!(out, "{bullet}{}", cause_line(cause, &code, &text));
+        }
     }
     out
 }

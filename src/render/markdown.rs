@@ -224,24 +224,15 @@ pub fn drift(document: &DriftDocument) -> String {
         document.errors,
         if document.errors == 1 { "" } else { "s" }
     );
-    if let Some(coverage) = &document.coverage {
-        out.push_str(&crate::render::fleet::coverage_lines(
-            coverage,
-            crate::escape::markdown_text,
-        ));
-        out.push('\n');
-    }
-    let causes = crate::render::fleet::shared_causes(document);
-    if !causes.is_empty() {
-        let _ = writeln!(out, "**The same difference in several stacks:**\n");
-        for cause in &causes {
-            let line = crate::render::fleet::cause_line(
-                cause,
-                markdown_code,
-                crate::escape::markdown_text,
-            );
-            let _ = writeln!(out, "- {line}");
-        }
+    let fleet = crate::render::fleet::summary(
+        document,
+        "\n**The same difference in several stacks:**\n\n",
+        "- ",
+        markdown_code,
+        crate::escape::markdown_text,
+    );
+    if !fleet.is_empty() {
+        out.push_str(&fleet);
         out.push('\n');
     }
     let _ = writeln!(out, "| stack file | stack | status |\n| --- | --- | --- |");

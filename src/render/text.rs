@@ -236,23 +236,13 @@ pub fn drift(document: &DriftDocument, quiet: bool) -> String {
             }
         }
     }
-    if let Some(coverage) = &document.coverage {
-        out.push_str(&crate::render::fleet::coverage_lines(coverage, |t| {
-            printable(t).into_owned()
-        }));
-    }
-    let causes = crate::render::fleet::shared_causes(document);
-    if !causes.is_empty() {
-        let _ = writeln!(out, "\nThe same difference in several stacks:");
-        for cause in &causes {
-            let line = crate::render::fleet::cause_line(
-                cause,
-                |t| format!("`{}`", printable(t)),
-                |t| printable(t).into_owned(),
-            );
-            let _ = writeln!(out, "  {line}");
-        }
-    }
+    out.push_str(&crate::render::fleet::summary(
+        document,
+        "\nThe same difference in several stacks:\n",
+        "  ",
+        |t| format!("`{}`", printable(t)),
+        |t| printable(t).into_owned(),
+    ));
     if document.stacks.len() > 1 && (!quiet || document.exit_code() != 0) {
         let _ = writeln!(
             out,
