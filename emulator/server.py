@@ -19,7 +19,8 @@ behaviour and error codes:
   modifications per volume in a rolling 24 h (VolumeModificationRateExceeded);
   DescribeVolumesModifications reports those states, optionally a moment late.
 * EKS DescribeCluster: the cluster's API endpoint can point at the project's fake Kubernetes
-  API server (emulator/kube_apiserver.py), and a cluster's status can be set (e.g. CREATING).
+  API server (emulator/kube_apiserver.py), one per account if need be, and a cluster's status
+  can be set (e.g. CREATING).
 * A log of every mutating call, so tests can assert that a refused plan changed nothing.
 
 Control endpoints (not AWS APIs): GET /_emulator/health, GET /_emulator/log,
@@ -126,6 +127,10 @@ class Settings:
     price_overrides: dict = field(default_factory=dict)
     # EKS: DescribeCluster answers this endpoint (e.g. the fake API server) instead of moto's.
     eks_endpoint: str | None = None
+    # EKS: account id -> the endpoint DescribeCluster answers for that account's clusters,
+    # before `eks_endpoint`. Every EKS cluster has an API server endpoint of its own ("Cluster
+    # API server endpoint", EKS user guide), so a fleet's accounts each get their own fake.
+    eks_endpoints: dict = field(default_factory=dict)
     # EKS: cluster name -> status to report (e.g. {"kafka-logs": "CREATING"}).
     eks_cluster_status: dict = field(default_factory=dict)
     # When set to an operation name (e.g. "CreateTable"), the next successful call of it is
@@ -718,9 +723,10 @@ class Layer:
         body = json.loads(payload)
         cluster = body.get("cluster", {})
         with self.lock:
-            if self.settings.eks_endpoint:
-                cluster["endpoint"] = self.settings.eks_endpoint
-                if self.settings.eks_endpoint.startswith("http://"):
+            endpoint = self.settings.eks_endpoints.get(request.account, self.settings.eks_endpoint)
+            if endpoint:
+                cluster["endpoint"] = endpoint
+                if endpoint.startswith("http://"):
                     # A plain-HTTP test endpoint has no certificate to trust.
                     cluster.pop("certificateAuthority", None)
             if name in self.settings.eks_cluster_status:

@@ -432,3 +432,38 @@ fn each_account_keeps_its_own_functions_reservations_and_mappings() {
     );
     assert!(!elsewhere.status.success());
 }
+
+/// Every EKS cluster has an API server endpoint of its own ("Cluster API server endpoint", EKS
+/// user guide): DescribeCluster of kafka-logs answers each account's own fake API server, and
+/// the cluster exists only in the accounts that made it.
+#[test]
+fn each_accounts_eks_cluster_has_its_own_endpoint() {
+    let emulator = Emulator::start("{}");
+    let accounts = ["222222222222", "333333333333"];
+    let clusters: Vec<_> = accounts
+        .iter()
+        .map(|account| emulator.eks_cluster_in(account))
+        .collect();
+    assert_ne!(clusters[0].url, clusters[1].url);
+    for (account, cluster) in accounts.iter().zip(&clusters) {
+        let credentials = emulator.account_credentials(account);
+        let described = emulator.aws_as(
+            &credentials,
+            &["eks", "describe-cluster", "--name", "kafka-logs"],
+        );
+        assert_eq!(described["cluster"]["endpoint"], cluster.url.as_str());
+        assert!(described["cluster"]["arn"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&format!(":{account}:cluster/kafka-logs")));
+    }
+    let elsewhere = emulator.aws_as_command(
+        &emulator.account_credentials("444444444444"),
+        &["eks", "describe-cluster", "--name", "kafka-logs"],
+    );
+    assert!(
+        String::from_utf8_lossy(&elsewhere.stderr).contains("ResourceNotFoundException"),
+        "{}",
+        String::from_utf8_lossy(&elsewhere.stderr)
+    );
+}

@@ -590,89 +590,121 @@ fn a_bad_role_template_is_refused_before_any_call() {
     assert_eq!(emulator.call_count("sts:AssumeRole"), 0);
 }
 
-/// A fleet stack with its brokers on EKS in another account: the token pipectl signs for that
-/// account's cluster is its role's (the fake API server asks the emulator's STS whose token it
-/// is, and maps the role through its access entry), the cluster's volumes are read as that
-/// role too, and the RBAC `pipectl permissions --for drift` generates is all it needs.
+/// The brokers' stack of `account`: its EKS cluster kafka-logs as `seed.py kafka` makes it.
+fn brokers_stack(account: &str) -> String {
+    format!(
+        "[stack]\nname = \"brokers\"\nregion = \"us-east-1\"\naccount_id = \"{account}\"\n\n\
+         [eks]\ncluster = \"kafka-logs\"\nnamespace = \"kafka\"\n\n\
+         [kafka.brokers]\nstatefulset = \"kafka-broker\"\nmin_replicas = 3\nmax_replicas = 10\n\
+         target_cpu_utilization = 70\nreplication_factor = 3\n\n\
+         [kafka.storage]\nstorage_class = \"kafka-gp3\"\nvolume_type = \"gp3\"\niops = 3000\n\
+         throughput_mibps = 125\nencrypted = true\nvolume_size_gib = 500\n"
+    )
+}
+
+/// A fleet's brokers on EKS in two accounts, each cluster with an endpoint and a fake API
+/// server of its own. The token pipectl signs for each account's cluster is that account's
+/// role's (the fake asks the emulator's STS whose token it is and maps the role through its
+/// access entry; the other account's role has none there), the volumes are read as that role
+/// too, each stack is compared with its own cluster, and the RBAC `pipectl permissions --for
+/// drift` generates is all it needs.
 #[test]
-fn an_accounts_cluster_is_read_with_a_token_of_its_role() {
-    let account = DRIFTED_1;
-    let emulator = Emulator::start_with_eks_cluster_in(account);
+fn each_accounts_cluster_is_read_with_a_token_of_its_role() {
+    let accounts = [DRIFTED_1, DRIFTED_2];
+    let emulator = Emulator::start("{}");
     let dir = emulator.dir().join("fleet");
     std::fs::create_dir_all(&dir).expect("fleet dir");
-    let stack = dir.join("brokers.toml");
-    std::fs::write(
-        &stack,
-        format!(
-            "[stack]\nname = \"brokers\"\nregion = \"us-east-1\"\naccount_id = \"{account}\"\n\n\
-             [eks]\ncluster = \"kafka-logs\"\nnamespace = \"kafka\"\n\n\
-             [kafka.brokers]\nstatefulset = \"kafka-broker\"\nmin_replicas = 3\nmax_replicas = 10\n\
-             target_cpu_utilization = 70\nreplication_factor = 3\n\n\
-             [kafka.storage]\nstorage_class = \"kafka-gp3\"\nvolume_type = \"gp3\"\niops = 3000\n\
-             throughput_mibps = 125\nencrypted = true\nvolume_size_gib = 500\n"
-        ),
-    )
-    .expect("stack");
-    drift_role(&emulator, account, &stack);
-    let role = format!("arn:aws:iam::{account}:role/pipectl-drift");
-    let rbac = emulator.pipectl(&[
-        "permissions",
-        "-f",
-        path_str(&stack),
-        "--for",
-        "drift",
-        "--format",
-        "k8s-rbac",
-        "--kube-group",
-        "pipectl-drift",
-        "--principal-arn",
-        &role,
-    ]);
-    rbac.expect_code(0);
-    let file = emulator.stack("rbac.yaml", &rbac.stdout);
-    emulator.cluster().apply_file(&file);
-    emulator.cluster().configure(
-        &serde_json::json!({"rbac": true, "sts_endpoint": emulator.endpoint, "access_entries": {
-            role.clone(): {"username": "fleet-drift", "groups": ["pipectl-drift"]}
-        }})
-        .to_string(),
-    );
+    let mut clusters = vec![];
+    for (account, max_replicas) in [(DRIFTED_1, 10), (DRIFTED_2, 12)] {
+        let cluster = emulator.eks_cluster_in(account);
+        // The brokers scale down no more (the file's default); in the second account someone
+        // raised the ceiling by hand.
+        let hpa = serde_json::json!({"spec": {"maxReplicas": max_replicas,
+            "behavior": {"scaleDown": {"selectPolicy": "Disabled"}}}});
+        cluster
+            .merge_patch("hpa", "kafka-broker-hpa", &hpa.to_string())
+            .expect_code(0);
+        let stack = dir.join(format!("brokers-{account}.toml"));
+        std::fs::write(&stack, brokers_stack(account)).expect("stack");
+        drift_role(&emulator, account, &stack);
+        let role = format!("arn:aws:iam::{account}:role/pipectl-drift");
+        let rbac = emulator.pipectl(&[
+            "permissions",
+            "-f",
+            path_str(&stack),
+            "--for",
+            "drift",
+            "--format",
+            "k8s-rbac",
+            "--kube-group",
+            "pipectl-drift",
+            "--principal-arn",
+            &role,
+        ]);
+        rbac.expect_code(0);
+        cluster.apply_file(&emulator.stack(&format!("rbac-{account}.yaml"), &rbac.stdout));
+        cluster.configure(
+            &serde_json::json!({"rbac": true, "sts_endpoint": emulator.endpoint, "access_entries": {
+                role: {"username": format!("drift-{account}"), "groups": ["pipectl-drift"]}
+            }})
+            .to_string(),
+        );
+        clusters.push(cluster);
+    }
     let runner = emulator.iam_user(
         "fleet-runner",
         &serde_json::json!({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role}
+            {"Effect": "Allow", "Action": "sts:AssumeRole",
+             "Resource": "arn:aws:iam::*:role/pipectl-drift"}
         ]})
         .to_string(),
     );
     emulator.configure(r#"{"iam_enforcement": true}"#);
 
     let run = drift(&emulator, &runner, &[path_str(&dir), "-o", "json"]);
+    run.expect_code(2);
     let report: Value =
         serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.all()));
-    let checked = &report["stacks"][0];
-    assert_ne!(checked["status"], "error", "{}", run.all());
-    assert_eq!(checked["account_id"], account);
-    // Every Kubernetes request was the role's (through its access entry) and allowed.
-    let requests = emulator.cluster().authorizations();
-    assert!(!requests.is_empty());
+    let expected: BTreeSet<(String, String, String)> = [
+        (DRIFTED_1, "brokers", "in_sync"),
+        (DRIFTED_2, "brokers", "drifted"),
+    ]
+    .iter()
+    .map(|(a, s, t)| (a.to_string(), s.to_string(), t.to_string()))
+    .collect();
+    assert_eq!(statuses(&report), expected, "{}", run.all());
+    let drifted = report["stacks"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["account_id"] == DRIFTED_2))
+        .expect("the second account's stack");
     assert!(
-        requests
-            .iter()
-            .all(|a| a["user"] == "fleet-drift" && a["allowed"] == true),
-        "{requests:?}"
+        drifted.to_string().contains("max_replicas"),
+        "the second cluster's HPA ceiling: {drifted}"
     );
-    // The volumes were read in the account, as its role, with nothing refused.
+    for (account, cluster) in accounts.iter().zip(&clusters) {
+        // Every request to an account's cluster was its own role's (through its access entry)
+        // and allowed.
+        let requests = cluster.authorizations();
+        assert!(!requests.is_empty(), "{account}: no request reached its cluster");
+        assert!(
+            requests
+                .iter()
+                .all(|a| a["user"] == format!("drift-{account}") && a["allowed"] == true),
+            "{account}: {requests:?}"
+        );
+        // The volumes were read in the account, as its role.
+        assert!(emulator.authorizations().iter().any(|a| {
+            a["action"] == "ec2:DescribeVolumes"
+                && a["principal"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains(&format!("{account}:assumed-role/pipectl-drift"))
+        }));
+    }
     let refused: Vec<Value> = emulator
         .authorizations()
         .into_iter()
         .filter(|a| a["decision"] != "allowed")
         .collect();
     assert!(refused.is_empty(), "{refused:?}");
-    assert!(emulator.authorizations().iter().any(|a| {
-        a["action"] == "ec2:DescribeVolumes"
-            && a["principal"]
-                .as_str()
-                .unwrap_or("")
-                .contains(&format!("{account}:assumed-role/pipectl-drift"))
-    }));
 }

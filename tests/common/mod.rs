@@ -355,17 +355,29 @@ impl Emulator {
         emulator
     }
 
-    /// The brokers' EKS cluster, its VPC and volumes in `account` (seeded through its role
-    /// `seeder`); DescribeCluster answers the fake API server, which knows a caller by the EKS
-    /// token it sends (kubectl, sending none, acts as an administrator).
+    /// The brokers' EKS cluster, its VPC and volumes in `account`, as `eks_cluster_in` makes
+    /// them; `cluster()` is its fake API server.
     pub fn start_with_eks_cluster_in(account: &str) -> Emulator {
         let mut emulator = Emulator::start("{}");
-        let kube = FakeKube::start(emulator.workdir.path(), None);
-        emulator.configure(&format!("{{\"eks_endpoint\": \"{}\"}}", kube.url));
-        emulator.kube = Some(kube);
-        let role = format!("arn:aws:iam::{account}:role/seeder");
-        emulator.seed(&["--role-arn", &role, "kafka"]);
+        emulator.kube = Some(emulator.eks_cluster_in(account));
         emulator
+    }
+
+    /// The brokers' EKS cluster kafka-logs, its VPC and volumes in `account` (`seed.py kafka`
+    /// through the account's role `seeder`), with a fake API server of its own: DescribeCluster
+    /// in that account answers its URL (`eks_endpoints`), as every EKS cluster has an endpoint
+    /// of its own. The fake knows a caller by the EKS token it sends (kubectl, sending none,
+    /// acts as an administrator).
+    pub fn eks_cluster_in(&self, account: &str) -> FakeKube {
+        let workdir = self.workdir.path().join(format!("cluster-{account}"));
+        std::fs::create_dir_all(&workdir).expect("cluster dir");
+        let kube = FakeKube::start(&workdir, None);
+        let mut endpoints = self.http("GET", "/_emulator/config", "")["eks_endpoints"].clone();
+        endpoints[account] = Value::String(kube.url.clone());
+        self.configure(&serde_json::json!({ "eks_endpoints": endpoints }).to_string());
+        let role = format!("arn:aws:iam::{account}:role/seeder");
+        self.seed_into(Some(&kube), &["--role-arn", &role, "kafka"]);
+        kube
     }
 
     pub fn cluster(&self) -> &FakeKube {
@@ -427,11 +439,16 @@ impl Emulator {
 
     /// Runs emulator/seed.py with the given scenario and arguments.
     pub fn seed(&self, args: &[&str]) {
+        self.seed_into(self.kube.as_ref(), args);
+    }
+
+    /// Runs emulator/seed.py, its Kubernetes objects going to `kube`.
+    fn seed_into(&self, kube: Option<&FakeKube>, args: &[&str]) {
         let mut command = Command::new(python());
         command
             .arg(repo().join("emulator/seed.py"))
             .args(["--endpoint", &self.endpoint]);
-        if let Some(kube) = &self.kube {
+        if let Some(kube) = kube {
             command.args(["--kube", &kube.url]);
         }
         let output = command.args(args).output().expect("run seed.py");
