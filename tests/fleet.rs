@@ -685,7 +685,10 @@ fn each_accounts_cluster_is_read_with_a_token_of_its_role() {
         // Every request to an account's cluster was its own role's (through its access entry)
         // and allowed.
         let requests = cluster.authorizations();
-        assert!(!requests.is_empty(), "{account}: no request reached its cluster");
+        assert!(
+            !requests.is_empty(),
+            "{account}: no request reached its cluster"
+        );
         assert!(
             requests
                 .iter()
