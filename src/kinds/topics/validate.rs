@@ -25,92 +25,12 @@ fn validate_topics(check: &mut Checker, spec: &StackSpec, topics: &[KafkaTopic])
             "add [kafka.admin] with bootstrap_servers = [\"HOST:PORT\"] (or a Kafka trigger's bootstrap_servers)",
         );
     }
-    let broker_floor = spec
-        .section::<KafkaBrokers>()
-        .map(|b| &b.replication_factor);
     for (index, topic) in topics.iter().enumerate() {
         let base = format!("kafka.topics[{index}]");
-        let name = topic.name.get_ref();
-        check.name(
-            &topic.name,
-            &format!("{base}.name"),
-            "Kafka topic name",
-            249,
-            kafka_topic_char,
-            "letters, digits, '.', '_' and '-'",
-        );
-        if name == "." || name == ".." {
-            check.error(
-                topic.name.span(),
-                &format!("{base}.name"),
-                format!("{name:?} is not a valid Kafka topic name"),
-                "Kafka refuses \".\" and \"..\" as topic names; pick another name",
-            );
-        }
-        check.in_range(
-            &topic.partitions,
-            &limits::KAFKA_PARTITIONS,
-            &format!("{base}.partitions"),
-        );
-        check.optional_in_range(
-            &topic.replication_factor,
-            &limits::KAFKA_REPLICATION_FACTOR,
-            &format!("{base}.replication_factor"),
-        );
-        check.optional_in_range(
-            &topic.retention_ms,
-            &limits::KAFKA_RETENTION_MS,
-            &format!("{base}.retention_ms"),
-        );
-        check.optional_in_range(
-            &topic.min_insync_replicas,
-            &limits::KAFKA_MIN_INSYNC_REPLICAS,
-            &format!("{base}.min_insync_replicas"),
-        );
-        let replicas = topic_replication_factor(spec, topic);
-        if let (Some(floor), Some(rf)) = (broker_floor, &topic.replication_factor) {
-            if rf.get_ref() > floor.get_ref() {
-                check.error(
-                    rf.span(),
-                    &format!("{base}.replication_factor"),
-                    format!(
-                        "topic {name:?} has replication_factor {}, above [kafka.brokers] replication_factor {}",
-                        rf.get_ref(),
-                        floor.get_ref()
-                    ),
-                    "[kafka.brokers] replication_factor is the largest of your topics' (the HPA never goes below it): raise it, with min_replicas, or lower the topic's",
-                );
-            }
-        }
-        if let Some(min_isr) = &topic.min_insync_replicas {
-            if *min_isr.get_ref() > replicas {
-                check.error(
-                    min_isr.span(),
-                    &format!("{base}.min_insync_replicas"),
-                    format!(
-                        "topic {name:?} has min_insync_replicas {} but only {replicas} replicas: the setting cannot hold as written (before Kafka 3.7 every acks=all write fails with NOT_ENOUGH_REPLICAS; from 3.7 Kafka caps the effective value at the replication factor, KAFKA-15583, so it means less than it says)",
-                        min_isr.get_ref()
-                    ),
-                    format!("set min_insync_replicas to at most {replicas} (replication_factor - 1 lets one broker be down)"),
-                );
-            }
-        }
-        if let Some(policy) = &topic.cleanup_policy {
-            let mut parts: Vec<&str> = policy.get_ref().split(',').map(str::trim).collect();
-            parts.sort_unstable();
-            parts.dedup();
-            if parts.is_empty() || !parts.iter().all(|p| matches!(*p, "delete" | "compact")) {
-                check.error(
-                    policy.span(),
-                    &format!("{base}.cleanup_policy"),
-                    format!(
-                        "cleanup_policy {:?} is not a Kafka cleanup policy",
-                        policy.get_ref()
-                    ),
-                    "use \"delete\", \"compact\" or \"compact,delete\"",
-                );
-            }
-        }
+        validate_name(check, topic, &base);
+        validate_ranges(check, topic, &base);
+        validate_replicas(check, spec, topic, &base);
+        validate_cleanup_policy(check, topic, &base);
     }
     check.unique(
         topics
@@ -119,6 +39,111 @@ fn validate_topics(check: &mut Checker, spec: &StackSpec, topics: &[KafkaTopic])
             .map(|(i, t)| (&t.name, format!("kafka.topics[{i}].name"))),
         "Kafka topic",
     );
+    refuse_collisions(check, topics);
+}
+
+/// Kafka's rules for a topic name (apache/kafka `Topic.validate`).
+fn validate_name(check: &mut Checker, topic: &KafkaTopic, base: &str) {
+    let name = topic.name.get_ref();
+    check.name(
+        &topic.name,
+        &format!("{base}.name"),
+        "Kafka topic name",
+        249,
+        kafka_topic_char,
+        "letters, digits, '.', '_' and '-'",
+    );
+    if name == "." || name == ".." {
+        check.error(
+            topic.name.span(),
+            &format!("{base}.name"),
+            format!("{name:?} is not a valid Kafka topic name"),
+            "Kafka refuses \".\" and \"..\" as topic names; pick another name",
+        );
+    }
+}
+
+fn validate_ranges(check: &mut Checker, topic: &KafkaTopic, base: &str) {
+    check.in_range(
+        &topic.partitions,
+        &limits::KAFKA_PARTITIONS,
+        &format!("{base}.partitions"),
+    );
+    check.optional_in_range(
+        &topic.replication_factor,
+        &limits::KAFKA_REPLICATION_FACTOR,
+        &format!("{base}.replication_factor"),
+    );
+    check.optional_in_range(
+        &topic.retention_ms,
+        &limits::KAFKA_RETENTION_MS,
+        &format!("{base}.retention_ms"),
+    );
+    check.optional_in_range(
+        &topic.min_insync_replicas,
+        &limits::KAFKA_MIN_INSYNC_REPLICAS,
+        &format!("{base}.min_insync_replicas"),
+    );
+}
+
+/// The topic's replicas against the brokers' floor, and its min.insync.replicas against them.
+fn validate_replicas(check: &mut Checker, spec: &StackSpec, topic: &KafkaTopic, base: &str) {
+    let name = topic.name.get_ref();
+    let broker_floor = spec
+        .section::<KafkaBrokers>()
+        .map(|b| &b.replication_factor);
+    if let (Some(floor), Some(rf)) = (broker_floor, &topic.replication_factor) {
+        if rf.get_ref() > floor.get_ref() {
+            check.error(
+                rf.span(),
+                &format!("{base}.replication_factor"),
+                format!(
+                    "topic {name:?} has replication_factor {}, above [kafka.brokers] replication_factor {}",
+                    rf.get_ref(),
+                    floor.get_ref()
+                ),
+                "[kafka.brokers] replication_factor is the largest of your topics' (the HPA never goes below it): raise it, with min_replicas, or lower the topic's",
+            );
+        }
+    }
+    let replicas = topic_replication_factor(spec, topic);
+    if let Some(min_isr) = &topic.min_insync_replicas {
+        if *min_isr.get_ref() > replicas {
+            check.error(
+                min_isr.span(),
+                &format!("{base}.min_insync_replicas"),
+                format!(
+                    "topic {name:?} has min_insync_replicas {} but only {replicas} replicas: the setting cannot hold as written (before Kafka 3.7 every acks=all write fails with NOT_ENOUGH_REPLICAS; from 3.7 Kafka caps the effective value at the replication factor, KAFKA-15583, so it means less than it says)",
+                    min_isr.get_ref()
+                ),
+                format!("set min_insync_replicas to at most {replicas} (replication_factor - 1 lets one broker be down)"),
+            );
+        }
+    }
+}
+
+fn validate_cleanup_policy(check: &mut Checker, topic: &KafkaTopic, base: &str) {
+    let Some(policy) = &topic.cleanup_policy else {
+        return;
+    };
+    let mut parts: Vec<&str> = policy.get_ref().split(',').map(str::trim).collect();
+    parts.sort_unstable();
+    parts.dedup();
+    if parts.is_empty() || !parts.iter().all(|p| matches!(*p, "delete" | "compact")) {
+        check.error(
+            policy.span(),
+            &format!("{base}.cleanup_policy"),
+            format!(
+                "cleanup_policy {:?} is not a Kafka cleanup policy",
+                policy.get_ref()
+            ),
+            "use \"delete\", \"compact\" or \"compact,delete\"",
+        );
+    }
+}
+
+/// Two names Kafka reads as one: the second is refused.
+fn refuse_collisions(check: &mut Checker, topics: &[KafkaTopic]) {
     for (later, topic) in topics.iter().enumerate() {
         let name = topic.name.get_ref();
         if let Some((earlier, other)) = topics[..later]
