@@ -847,16 +847,12 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
     let namespace = namespace_of(spec);
     let (lag_groups, lag_errors) = lag_groups(context).await?;
     out.errors.extend(lag_errors);
-    let mut wanted = rules(spec, &namespace, &lag_groups);
-    // The dashboard shows every rule the file asks for, whatever `[[ignore]]` leaves alone.
-    let wanted_all = wanted.clone();
+    let wanted = rules(spec, &namespace, &lag_groups);
     if wanted.is_empty() {
         return plan_removed_alerts(context, &namespace).await;
     }
-    let name = rule_name(stack);
-    let dashboard_name = dashboard_name(stack);
-    let rule_id = ResourceId::new(RULE, format!("{namespace}/{name}"));
-    let dashboard_id = ResourceId::new(DASHBOARD, format!("{namespace}/{dashboard_name}"));
+    let rule_id = ResourceId::new(RULE, format!("{namespace}/{}", rule_name(stack)));
+    let dashboard_id = ResourceId::new(DASHBOARD, format!("{namespace}/{}", dashboard_name(stack)));
     out.declared = vec![rule_id.to_string(), dashboard_id.to_string()];
     let cluster = match context.clients.cluster(spec).await {
         Ok(cluster) => cluster,
@@ -865,102 +861,146 @@ async fn plan_alerts(context: &PlanContext<'_>) -> Result<KindPlan> {
             return Ok(out);
         }
     };
-    let lane = format!("eks:alerts:{namespace}");
+    let place = Place {
+        cluster,
+        lane: format!("eks:alerts:{namespace}"),
+        namespace,
+    };
     out.notes
-        .extend(memory_limit_notes(context, cluster, &namespace).await?);
+        .extend(memory_limit_notes(context, cluster, &place.namespace).await?);
     if context.targets.selects(&rule_id.to_string()) {
-        if rules_served(cluster).await? {
-            let live = get_rule(cluster, &namespace, &name).await?;
-            let live_rules = live.as_ref().map(live_rules).unwrap_or_default();
-            if !ignored_fields(spec, &rule_id.to_string(), &mut out.ignored).is_empty()
-                && live.is_some()
-            {
-                wanted = live_rules.clone();
-            }
-            let object_labels = rule_object_labels(spec, stack);
-            let manifest = rule_manifest(&name, &namespace, &object_labels, &wanted);
-            let operation = AlertsOperation::ApplyRule {
-                namespace: namespace.clone(),
-                name: name.clone(),
-                manifest: manifest.clone(),
-            };
-            let step = Alerts::step(
-                format!(
-                    "server-side apply PrometheusRule {namespace}/{name} ({} rules)",
-                    wanted.len()
-                ),
-                operation.api_calls(),
-                &operation,
-            );
-            let mut diffs = rule_diffs(&live_rules, &wanted);
-            diffs.extend(label_diffs(live.as_ref(), &object_labels));
-            out.notes.extend(
-                selection::unselected_note(
-                    cluster,
-                    &rule_id.to_string(),
-                    &namespace,
-                    &object_labels,
-                )
-                .await?,
-            );
-            let live = live.as_ref().and_then(|l| serde_json::to_value(l).ok());
-            out.changes.extend(stamped(
-                [apply_change(rule_id, live, &manifest, diffs, &lane, step)],
-                &live_rules,
-            ));
-        } else {
-            out.notes.push(format!(
-                "{rule_id}: the cluster does not serve monitoring.coreos.com/v1 PrometheusRule (no Prometheus Operator): the alert rules are not written; install the operator (kube-prometheus-stack) and plan again"
-            ));
-        }
+        plan_rule(context, &place, rule_id, wanted.clone(), &mut out).await?;
     }
     if context.targets.selects(&dashboard_id.to_string()) {
-        let api: Api<ConfigMap> = Api::namespaced(cluster.client().await?, &namespace);
-        let live = api.get_opt(&dashboard_name).await.map_err(|e| {
-            anyhow!(
-                "reading ConfigMap {namespace}/{dashboard_name} failed: {}",
-                describe_kube_error(&e)
-            )
-        })?;
-        let manifest = dashboard_manifest(&dashboard_name, &namespace, stack, &wanted_all);
-        let live_data = live
-            .as_ref()
-            .and_then(|c| c.data.clone())
-            .unwrap_or_default();
-        let wanted_data: BTreeMap<String, String> =
-            serde_json::from_value(manifest["data"].clone()).unwrap_or_default();
-        let diffs = if live_data == wanted_data {
-            vec![]
-        } else {
-            vec![FieldDiff::new(
-                "dashboard",
-                live.as_ref().map(|_| "another dashboard".to_string()),
-                Some(format!("{} panels", wanted_all.len())),
-            )]
-        };
-        let operation = AlertsOperation::ApplyDashboard {
-            namespace: namespace.clone(),
-            name: dashboard_name.clone(),
-            manifest: manifest.clone(),
-        };
-        let step = Alerts::step(
-            format!("server-side apply ConfigMap {namespace}/{dashboard_name} (Grafana dashboard)"),
-            operation.api_calls(),
-            &operation,
-        );
-        out.changes.extend(stamped(
-            [apply_change(
-                dashboard_id,
-                live.as_ref().and_then(|l| serde_json::to_value(l).ok()),
-                &manifest,
-                diffs,
-                &lane,
-                step,
-            )],
-            &live_data,
-        ));
+        // The dashboard shows every rule the file asks for, whatever `[[ignore]]` leaves alone.
+        out.changes
+            .extend(plan_dashboard(context, &place, dashboard_id, &wanted).await?);
     }
     Ok(out)
+}
+
+/// Where a stack's alert objects live: its cluster and namespace, and the lane their steps
+/// take.
+struct Place<'a> {
+    cluster: &'a Cluster,
+    namespace: String,
+    lane: String,
+}
+
+/// The PrometheusRule: its rules and labels against the live object's, or a note when the
+/// cluster serves no PrometheusRule.
+async fn plan_rule(
+    context: &PlanContext<'_>,
+    place: &Place<'_>,
+    rule_id: ResourceId,
+    mut wanted: Vec<Rule>,
+    out: &mut KindPlan,
+) -> Result<()> {
+    let spec = &context.stack.spec;
+    let stack = context.stack.name();
+    let (cluster, namespace) = (place.cluster, &place.namespace);
+    if !rules_served(cluster).await? {
+        out.notes.push(format!(
+            "{rule_id}: the cluster does not serve monitoring.coreos.com/v1 PrometheusRule (no Prometheus Operator): the alert rules are not written; install the operator (kube-prometheus-stack) and plan again"
+        ));
+        return Ok(());
+    }
+    let name = rule_name(stack);
+    let live = get_rule(cluster, namespace, &name).await?;
+    let live_rules = live.as_ref().map(live_rules).unwrap_or_default();
+    if !ignored_fields(spec, &rule_id.to_string(), &mut out.ignored).is_empty() && live.is_some() {
+        wanted = live_rules.clone();
+    }
+    let object_labels = rule_object_labels(spec, stack);
+    let manifest = rule_manifest(&name, namespace, &object_labels, &wanted);
+    let operation = AlertsOperation::ApplyRule {
+        namespace: namespace.clone(),
+        name: name.clone(),
+        manifest: manifest.clone(),
+    };
+    let step = Alerts::step(
+        format!(
+            "server-side apply PrometheusRule {namespace}/{name} ({} rules)",
+            wanted.len()
+        ),
+        operation.api_calls(),
+        &operation,
+    );
+    let mut diffs = rule_diffs(&live_rules, &wanted);
+    diffs.extend(label_diffs(live.as_ref(), &object_labels));
+    out.notes.extend(
+        selection::unselected_note(cluster, &rule_id.to_string(), namespace, &object_labels)
+            .await?,
+    );
+    let live = live.as_ref().and_then(|l| serde_json::to_value(l).ok());
+    out.changes.extend(stamped(
+        [apply_change(
+            rule_id,
+            live,
+            &manifest,
+            diffs,
+            &place.lane,
+            step,
+        )],
+        &live_rules,
+    ));
+    Ok(())
+}
+
+/// The Grafana dashboard's ConfigMap: a panel per rule the file asks for.
+async fn plan_dashboard(
+    context: &PlanContext<'_>,
+    place: &Place<'_>,
+    dashboard_id: ResourceId,
+    wanted: &[Rule],
+) -> Result<Vec<Change>> {
+    let stack = context.stack.name();
+    let namespace = &place.namespace;
+    let dashboard_name = dashboard_name(stack);
+    let api: Api<ConfigMap> = Api::namespaced(place.cluster.client().await?, namespace);
+    let live = api.get_opt(&dashboard_name).await.map_err(|e| {
+        anyhow!(
+            "reading ConfigMap {namespace}/{dashboard_name} failed: {}",
+            describe_kube_error(&e)
+        )
+    })?;
+    let manifest = dashboard_manifest(&dashboard_name, namespace, stack, wanted);
+    let live_data = live
+        .as_ref()
+        .and_then(|c| c.data.clone())
+        .unwrap_or_default();
+    let wanted_data: BTreeMap<String, String> =
+        serde_json::from_value(manifest["data"].clone()).unwrap_or_default();
+    let diffs = if live_data == wanted_data {
+        vec![]
+    } else {
+        vec![FieldDiff::new(
+            "dashboard",
+            live.as_ref().map(|_| "another dashboard".to_string()),
+            Some(format!("{} panels", wanted.len())),
+        )]
+    };
+    let operation = AlertsOperation::ApplyDashboard {
+        namespace: namespace.clone(),
+        name: dashboard_name.clone(),
+        manifest: manifest.clone(),
+    };
+    let step = Alerts::step(
+        format!("server-side apply ConfigMap {namespace}/{dashboard_name} (Grafana dashboard)"),
+        operation.api_calls(),
+        &operation,
+    );
+    Ok(stamped(
+        [apply_change(
+            dashboard_id,
+            live.as_ref().and_then(|l| serde_json::to_value(l).ok()),
+            &manifest,
+            diffs,
+            &place.lane,
+            step,
+        )],
+        &live_data,
+    ))
 }
 
 #[cfg(test)]
