@@ -521,7 +521,6 @@ fn declared_usage(spec: &crate::spec::StackSpec, name: &str) -> Option<section::
 
 async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
     let spec = &context.stack.spec;
-    let aws = context.aws;
     let mut out = KindPlan::default();
     let mut functions: Vec<FunctionDefinition> = spec
         .entries::<LambdaFunction>()
@@ -534,6 +533,32 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
             .targets
             .selects_any(function_ids(f).iter().map(String::as_str))
     });
+    let (live_functions, account) = read_live(context, &functions).await?;
+    apply_ignores(spec, &mut functions, &mut out.ignored);
+    // Read alongside the functions; awaited only now that they are read.
+    let usage = context.usage().await;
+    for (desired, live) in functions.iter().zip(&live_functions) {
+        let (changes, errors) = plan_one(context, desired, live.as_ref(), usage.as_deref());
+        out.changes.extend(stamped(changes, live));
+        out.errors.extend(errors);
+    }
+    if let Some(account) = account {
+        out.errors.extend(check_account_concurrency(
+            &functions,
+            &live_functions,
+            account,
+        ));
+    }
+    Ok(out)
+}
+
+/// The functions as they are, their mappings and those mappings' owners, and the account's
+/// concurrency when a reservation is declared.
+async fn read_live(
+    context: &PlanContext<'_>,
+    functions: &[FunctionDefinition],
+) -> Result<(Vec<Option<LiveFunction>>, Option<AccountConcurrency>)> {
+    let aws = context.aws;
     // Every function's mappings are read (one without a trigger in the file may carry one this
     // stack made). Many functions: one account-wide listing (a page per 100 mappings), not one
     // per function, read at the same time as the functions.
@@ -582,61 +607,66 @@ async fn plan_functions(context: &PlanContext<'_>) -> Result<KindPlan> {
         .buffered(context.parallelism)
         .try_collect::<Vec<()>>()
         .await?;
+    Ok((live_functions, account))
+}
+
+/// Leaves the fields `[[ignore]]` names as they are live.
+fn apply_ignores(
+    spec: &crate::spec::StackSpec,
+    functions: &mut [FunctionDefinition],
+    ignored: &mut Vec<crate::plan::IgnoredField>,
+) {
     for desired in functions.iter_mut() {
         let function_id = format!("lambda.function.{}", desired.name);
-        for field in ignored_fields(spec, &function_id, &mut out.ignored) {
+        for field in ignored_fields(spec, &function_id, ignored) {
             desired.ignore(&field);
         }
         let trigger_id = format!("lambda.kafka_trigger.{}", desired.name);
         if let Some(trigger) = desired.trigger.as_mut() {
-            for field in ignored_fields(spec, &trigger_id, &mut out.ignored) {
+            for field in ignored_fields(spec, &trigger_id, ignored) {
                 trigger.ignore(&field);
             }
         }
     }
-    // Read alongside the functions; awaited only now that they are read.
-    let usage = context.usage().await;
-    for (desired, live) in functions.iter().zip(&live_functions) {
-        let (mut changes, errors) = plan_function(desired, live.as_ref());
-        if let Some(change) = changes.iter_mut().find(|c| c.id.kind == FUNCTION) {
-            change.billable = Some(cost::function_billable(
-                desired,
-                live.as_ref(),
-                usage.as_deref(),
-                declared_usage(spec, &desired.name).as_ref(),
-            ));
-        }
-        if let Some(change) = changes.iter_mut().find(|c| c.id.kind == KAFKA_TRIGGER) {
-            let mappings = live.as_ref().map_or(&[][..], |l| &l.kafka_mappings[..]);
-            change.billable = cost::trigger_billable(desired.trigger.as_ref(), mappings);
-        }
-        if let Some(live) = live {
-            take_over(context, &mut changes, live);
-            if desired.trigger.is_none() {
-                let lane = format!("lambda:{}", desired.name);
-                let stack = context.stack.name();
-                changes.extend(trigger::plan_removed_trigger(
-                    &desired.name,
-                    stack,
-                    &live.kafka_mappings,
-                    &lane,
-                ));
-            }
-        }
-        if context.replacing(&format!("lambda.kafka_trigger.{}", desired.name)) {
-            trigger::recreate(&mut changes, desired, live.as_ref());
-        }
-        out.changes.extend(stamped(changes, live));
-        out.errors.extend(errors);
-    }
-    if let Some(account) = account {
-        out.errors.extend(check_account_concurrency(
-            &functions,
-            &live_functions,
-            account,
+}
+
+/// One function's changes (with their cost, owner, a removed trigger and a replaced mapping)
+/// and errors.
+fn plan_one(
+    context: &PlanContext<'_>,
+    desired: &FunctionDefinition,
+    live: Option<&LiveFunction>,
+    usage: Option<&crate::plan::usage::Usage>,
+) -> (Vec<Change>, Vec<PlanError>) {
+    let (mut changes, errors) = plan_function(desired, live);
+    if let Some(change) = changes.iter_mut().find(|c| c.id.kind == FUNCTION) {
+        change.billable = Some(cost::function_billable(
+            desired,
+            live,
+            usage,
+            declared_usage(&context.stack.spec, &desired.name).as_ref(),
         ));
     }
-    Ok(out)
+    if let Some(change) = changes.iter_mut().find(|c| c.id.kind == KAFKA_TRIGGER) {
+        let mappings = live.map_or(&[][..], |l| &l.kafka_mappings[..]);
+        change.billable = cost::trigger_billable(desired.trigger.as_ref(), mappings);
+    }
+    if let Some(live) = live {
+        take_over(context, &mut changes, live);
+        if desired.trigger.is_none() {
+            let lane = format!("lambda:{}", desired.name);
+            changes.extend(trigger::plan_removed_trigger(
+                &desired.name,
+                context.stack.name(),
+                &live.kafka_mappings,
+                &lane,
+            ));
+        }
+    }
+    if context.replacing(&format!("lambda.kafka_trigger.{}", desired.name)) {
+        trigger::recreate(&mut changes, desired, live);
+    }
+    (changes, errors)
 }
 
 #[cfg(test)]
