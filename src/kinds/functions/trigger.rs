@@ -720,6 +720,46 @@ pub(super) async fn create_mapping(
     trigger: &TriggerDefinition,
     progress: &StepProgress,
 ) -> Result<()> {
+    let request = with_source(mapping_request(aws, function, trigger)?, trigger);
+    progress.status(&format!("CreateEventSourceMapping topic {}", trigger.topic));
+    let uuid = match request.send().await {
+        Ok(output) => output
+            .uuid()
+            .ok_or_else(|| anyhow!("CreateEventSourceMapping returned no UUID"))?
+            .to_string(),
+        // A lost reply to an earlier attempt may have created it: find it and carry on.
+        Err(err) if err.code() == Some("ResourceConflictException") => {
+            created_earlier(aws, function, trigger)
+                .await?
+                .ok_or_else(|| {
+                    anyhow!(
+                        "CreateEventSourceMapping {function} failed: {}",
+                        describe_sdk_error(&err)
+                    )
+                })?
+        }
+        Err(err) => bail!(
+            "CreateEventSourceMapping {function} failed: {}",
+            describe_sdk_error(&err)
+        ),
+    };
+    progress.note(&format!(
+        "created Kafka mapping {uuid} for topic {}",
+        trigger.topic
+    ));
+    wait_for_mapping(aws, &uuid, false, progress).await?;
+    wait_until_healthy(aws, &uuid, trigger.health_timeout_seconds, progress).await
+}
+
+type CreateMapping =
+    aws_sdk_lambda::operation::create_event_source_mapping::builders::CreateEventSourceMappingFluentBuilder;
+
+/// CreateEventSourceMapping with the trigger's settings, before its source.
+fn mapping_request(
+    aws: &Aws,
+    function: &str,
+    trigger: &TriggerDefinition,
+) -> Result<CreateMapping> {
     let mut request = aws
         .lambda
         .create_event_source_mapping()
@@ -752,7 +792,12 @@ pub(super) async fn create_mapping(
             trigger.maximum_pollers,
         )?);
     }
-    request = match &trigger.source {
+    Ok(request)
+}
+
+/// The request with the trigger's Kafka: an MSK cluster, or self-managed brokers.
+fn with_source(request: CreateMapping, trigger: &TriggerDefinition) -> CreateMapping {
+    match &trigger.source {
         KafkaSource::Msk { cluster_arn } => {
             let request = request.event_source_arn(cluster_arn);
             match &trigger.consumer_group_id {
@@ -786,40 +831,24 @@ pub(super) async fn create_mapping(
                 ),
             }
         }
-    };
-    progress.status(&format!("CreateEventSourceMapping topic {}", trigger.topic));
-    let uuid = match request.send().await {
-        Ok(output) => output
-            .uuid()
-            .ok_or_else(|| anyhow!("CreateEventSourceMapping returned no UUID"))?
-            .to_string(),
-        // A lost reply to an earlier attempt may have created it: find it and carry on.
-        Err(err) if err.code() == Some("ResourceConflictException") => {
-            let live = read_function(aws, function, true)
-                .await?
-                .ok_or_else(|| anyhow!("function {function} disappeared"))?;
-            live.kafka_mappings
-                .into_iter()
-                .find(|m| m.source == trigger.source && m.topics == [trigger.topic.clone()])
-                .map(|m| m.uuid)
-                .ok_or_else(|| {
-                    anyhow!(
-                        "CreateEventSourceMapping {function} failed: {}",
-                        describe_sdk_error(&err)
-                    )
-                })?
-        }
-        Err(err) => bail!(
-            "CreateEventSourceMapping {function} failed: {}",
-            describe_sdk_error(&err)
-        ),
-    };
-    progress.note(&format!(
-        "created Kafka mapping {uuid} for topic {}",
-        trigger.topic
-    ));
-    wait_for_mapping(aws, &uuid, false, progress).await?;
-    wait_until_healthy(aws, &uuid, trigger.health_timeout_seconds, progress).await
+    }
+}
+
+/// The mapping of this source and topic the function already has (an earlier attempt whose
+/// reply was lost), if any.
+async fn created_earlier(
+    aws: &Aws,
+    function: &str,
+    trigger: &TriggerDefinition,
+) -> Result<Option<String>> {
+    let live = read_function(aws, function, true)
+        .await?
+        .ok_or_else(|| anyhow!("function {function} disappeared"))?;
+    Ok(live
+        .kafka_mappings
+        .into_iter()
+        .find(|m| m.source == trigger.source && m.topics == [trigger.topic.clone()])
+        .map(|m| m.uuid))
 }
 
 pub(super) fn source_access(access: &[(String, String)]) -> Vec<SourceAccessConfiguration> {
