@@ -17,31 +17,8 @@ pub(super) async fn execute(
             replication_factor,
             configs,
         } => {
-            progress.status(&format!("CreateTopics {topic}"));
-            let request = CreateTopicsRequest::default()
-                .with_topics(vec![creatable(
-                    topic,
-                    *partitions,
-                    *replication_factor,
-                    configs,
-                )])
-                .with_timeout_ms(CONTROLLER_TIMEOUT_MS);
-            // TOPIC_ALREADY_EXISTS after a retry: the attempt that timed out created it.
-            write(
-                admin,
-                progress,
-                "CreateTopics",
-                topic,
-                request,
-                |r| {
-                    r.topics
-                        .iter()
-                        .map(|t| (t.error_code, t.error_message.clone()))
-                        .collect()
-                },
-                TOPIC_ALREADY_EXISTS,
-            )
-            .await?;
+            let creation = creatable(topic, *partitions, *replication_factor, configs);
+            create_topic(admin, progress, topic, creation).await?;
             let all = 0..*partitions;
             wait_for_partitions(admin, wait_settings, progress, topic, all).await
         }
@@ -50,65 +27,111 @@ pub(super) async fn execute(
             count,
             previous,
         } => {
-            progress.status(&format!("CreatePartitions {topic} to {count}"));
-            let request = CreatePartitionsRequest::default()
-                .with_topics(vec![growth(topic, *count)])
-                .with_timeout_ms(CONTROLLER_TIMEOUT_MS);
-            // INVALID_PARTITIONS after a retry: the attempt that timed out grew it (the wait
-            // below checks the count).
-            write(
-                admin,
-                progress,
-                "CreatePartitions",
-                topic,
-                request,
-                |r| {
-                    r.results
-                        .iter()
-                        .map(|t| (t.error_code, t.error_message.clone()))
-                        .collect()
-                },
-                INVALID_PARTITIONS,
-            )
-            .await?;
+            grow_partitions(admin, progress, topic, *count).await?;
             let added = *previous..*count;
             wait_for_partitions(admin, wait_settings, progress, topic, added).await
         }
         TopicOperation::IncrementalAlterConfigs { topic, set } => {
-            progress.status(&format!("IncrementalAlterConfigs {topic}"));
-            let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
-                AlterConfigsResource::default()
-                    .with_resource_type(TOPIC_RESOURCE)
-                    .with_resource_name(StrBytes::from_string(topic.clone()))
-                    .with_configs(
-                        set.iter()
-                            .map(|(name, value)| {
-                                AlterableConfig::default()
-                                    .with_name(StrBytes::from_string(name.clone()))
-                                    .with_config_operation(SET)
-                                    .with_value(Some(StrBytes::from_string(value.clone())))
-                            })
-                            .collect(),
-                    ),
-            ]);
-            // SET is idempotent: a retry after a timeout sets the same values.
-            write(
-                admin,
-                progress,
-                "IncrementalAlterConfigs",
-                topic,
-                request,
-                |r| {
-                    r.responses
-                        .iter()
-                        .map(|t| (t.error_code, t.error_message.clone()))
-                        .collect()
-                },
-                0,
-            )
-            .await
+            alter_configs(admin, progress, topic, set).await
         }
     }
+}
+
+async fn create_topic(
+    admin: &Admin,
+    progress: &StepProgress,
+    topic: &str,
+    creation: CreatableTopic,
+) -> Result<()> {
+    progress.status(&format!("CreateTopics {topic}"));
+    let request = CreateTopicsRequest::default()
+        .with_topics(vec![creation])
+        .with_timeout_ms(CONTROLLER_TIMEOUT_MS);
+    // TOPIC_ALREADY_EXISTS after a retry: the attempt that timed out created it.
+    write(
+        admin,
+        progress,
+        "CreateTopics",
+        topic,
+        request,
+        |r| {
+            r.topics
+                .iter()
+                .map(|t| (t.error_code, t.error_message.clone()))
+                .collect()
+        },
+        TOPIC_ALREADY_EXISTS,
+    )
+    .await
+}
+
+async fn grow_partitions(
+    admin: &Admin,
+    progress: &StepProgress,
+    topic: &str,
+    count: i32,
+) -> Result<()> {
+    progress.status(&format!("CreatePartitions {topic} to {count}"));
+    let request = CreatePartitionsRequest::default()
+        .with_topics(vec![growth(topic, count)])
+        .with_timeout_ms(CONTROLLER_TIMEOUT_MS);
+    // INVALID_PARTITIONS after a retry: the attempt that timed out grew it (the wait after it
+    // checks the count).
+    write(
+        admin,
+        progress,
+        "CreatePartitions",
+        topic,
+        request,
+        |r| {
+            r.results
+                .iter()
+                .map(|t| (t.error_code, t.error_message.clone()))
+                .collect()
+        },
+        INVALID_PARTITIONS,
+    )
+    .await
+}
+
+async fn alter_configs(
+    admin: &Admin,
+    progress: &StepProgress,
+    topic: &str,
+    set: &BTreeMap<String, String>,
+) -> Result<()> {
+    progress.status(&format!("IncrementalAlterConfigs {topic}"));
+    let configs = set
+        .iter()
+        .map(|(name, value)| {
+            AlterableConfig::default()
+                .with_name(StrBytes::from_string(name.clone()))
+                .with_config_operation(SET)
+                .with_value(Some(StrBytes::from_string(value.clone())))
+        })
+        .collect();
+    let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        AlterConfigsResource::default()
+            .with_resource_type(TOPIC_RESOURCE)
+            .with_resource_name(StrBytes::from_string(topic.to_string()))
+            .with_configs(configs),
+    ]);
+    // SET is idempotent: a retry after a timeout sets the same values.
+    write(
+        admin,
+        progress,
+        "IncrementalAlterConfigs",
+        topic,
+        request,
+        |r| {
+            r.responses
+                .iter()
+                .map(|t| (t.error_code, t.error_message.clone()))
+                .collect()
+        },
+        0,
+    )
+    .await
 }
 
 /// One topic of a CreateTopics request (apply's, and plan's validate-only one).
