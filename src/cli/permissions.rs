@@ -175,103 +175,122 @@ fn rendered(
     args: &PermissionsArgs,
     title: &str,
 ) -> Result<String> {
-    let nothing = |what: &str| {
-        eprintln!("{title}: no {what} is needed (the stack file declares nothing that calls it)");
-        Ok(String::new())
+    let (empty, what) = match args.format {
+        PermissionsFormat::IamJson
+        | PermissionsFormat::Terraform
+        | PermissionsFormat::Cloudformation => (needed.aws.is_empty(), "IAM permission"),
+        PermissionsFormat::K8sRbac => (needed.kube.is_empty(), "Kubernetes permission"),
+        PermissionsFormat::KafkaAcls => (needed.kafka.is_empty(), "Kafka ACL"),
     };
+    if empty {
+        eprintln!("{title}: no {what} is needed (the stack file declares nothing that calls it)");
+        return Ok(String::new());
+    }
     let name = format!(
         "pipectl-{}-{}",
         stack.name(),
         Command::from(args.command).name()
     );
-    match args.format {
+    Ok(match args.format {
         PermissionsFormat::IamJson
         | PermissionsFormat::Terraform
-        | PermissionsFormat::Cloudformation => {
-            if needed.aws.is_empty() {
-                return nothing("IAM permission");
-            }
-            print_notes(&Permissions {
-                kube: vec![],
-                kafka: vec![],
-                ..needed.clone()
-            });
-            let statements = crate::plan::permissions::statements(&needed.aws);
-            Ok(match args.format {
-                PermissionsFormat::IamJson => crate::render::json(&render::iam_policy(&statements)),
-                PermissionsFormat::Terraform => render::terraform(&statements, &name, title),
-                _ => crate::render::json(&render::cloudformation(
-                    &statements,
-                    title,
-                    "PipectlPolicy",
-                )),
-            })
-        }
-        PermissionsFormat::K8sRbac => {
-            if needed.kube.is_empty() {
-                return nothing("Kubernetes permission");
-            }
-            let cluster = stack
-                .spec
-                .section::<crate::providers::eks::EksSection>()
-                .and_then(|eks| eks.cluster.as_ref())
-                .map(|c| c.get_ref().as_str());
-            let principal = args.principal_arn.clone().unwrap_or_else(|| {
-                format!(
-                    "arn:{}:iam::{}:role/pipectl",
-                    scope.partition, scope.account
-                )
-            });
-            let subject = render::KubeSubject {
-                group: &args.kube_group,
-                object_name: &name,
-                cluster,
-                principal_arn: &principal,
-            };
-            print_notes(&Permissions {
-                aws: vec![],
-                kafka: vec![],
-                ..needed.clone()
-            });
-            let objects = render::rbac_objects(&needed.kube, &subject);
-            Ok(format!(
-                "{}{}",
-                comment_lines(&render::access_entry_commands(&subject)),
-                render::yaml_documents(&objects)
-            ))
-        }
-        PermissionsFormat::KafkaAcls => {
-            if needed.kafka.is_empty() {
-                return nothing("Kafka ACL");
-            }
-            let bootstrap = stack
-                .spec
-                .section::<crate::providers::kafka::KafkaAdmin>()
-                .and_then(|admin| admin.bootstrap_servers.as_ref())
-                .and_then(|servers| servers.first())
-                .map(|s| s.get_ref().clone())
-                .unwrap_or_else(|| "BOOTSTRAP:9092".to_string());
-            print_notes(&Permissions {
-                aws: vec![],
-                kube: vec![],
-                ..needed.clone()
-            });
-            let user = args
-                .kafka_principal
-                .strip_prefix("User:")
-                .unwrap_or(&args.kafka_principal);
-            Ok(format!(
-                "# {}\n{}# The same ACLs as a Strimzi KafkaUser:\n{}",
-                crate::escape::printable(title),
-                render::kafka_acl_commands(&needed.kafka, &args.kafka_principal, &bootstrap),
-                render::yaml_documents(&[render::strimzi_user(
-                    &needed.kafka,
-                    user,
-                    &args.strimzi_cluster
-                )])
-            ))
-        }
+        | PermissionsFormat::Cloudformation => rendered_iam(needed, args.format, &name, title),
+        PermissionsFormat::K8sRbac => rendered_rbac(needed, stack, scope, args, &name),
+        PermissionsFormat::KafkaAcls => rendered_kafka(needed, stack, args, title),
+    })
+}
+
+/// The IAM policy, as JSON, Terraform or CloudFormation.
+fn rendered_iam(
+    needed: &Permissions,
+    format: PermissionsFormat,
+    name: &str,
+    title: &str,
+) -> String {
+    print_notes(&Permissions {
+        kube: vec![],
+        kafka: vec![],
+        ..needed.clone()
+    });
+    let statements = crate::plan::permissions::statements(&needed.aws);
+    match format {
+        PermissionsFormat::IamJson => crate::render::json(&render::iam_policy(&statements)),
+        PermissionsFormat::Terraform => render::terraform(&statements, name, title),
+        _ => crate::render::json(&render::cloudformation(&statements, title, "PipectlPolicy")),
     }
+}
+
+/// The RBAC objects, after the access entry's commands as comments.
+fn rendered_rbac(
+    needed: &Permissions,
+    stack: &LoadedStack,
+    scope: &Scope,
+    args: &PermissionsArgs,
+    name: &str,
+) -> String {
+    let cluster = stack
+        .spec
+        .section::<crate::providers::eks::EksSection>()
+        .and_then(|eks| eks.cluster.as_ref())
+        .map(|c| c.get_ref().as_str());
+    let principal = args.principal_arn.clone().unwrap_or_else(|| {
+        format!(
+            "arn:{}:iam::{}:role/pipectl",
+            scope.partition, scope.account
+        )
+    });
+    let subject = render::KubeSubject {
+        group: &args.kube_group,
+        object_name: name,
+        cluster,
+        principal_arn: &principal,
+    };
+    print_notes(&Permissions {
+        aws: vec![],
+        kafka: vec![],
+        ..needed.clone()
+    });
+    let objects = render::rbac_objects(&needed.kube, &subject);
+    format!(
+        "{}{}",
+        comment_lines(&render::access_entry_commands(&subject)),
+        render::yaml_documents(&objects)
+    )
+}
+
+/// The Kafka ACLs as kafka-acls commands and as a Strimzi KafkaUser.
+fn rendered_kafka(
+    needed: &Permissions,
+    stack: &LoadedStack,
+    args: &PermissionsArgs,
+    title: &str,
+) -> String {
+    let bootstrap = stack
+        .spec
+        .section::<crate::providers::kafka::KafkaAdmin>()
+        .and_then(|admin| admin.bootstrap_servers.as_ref())
+        .and_then(|servers| servers.first())
+        .map(|s| s.get_ref().clone())
+        .unwrap_or_else(|| "BOOTSTRAP:9092".to_string());
+    print_notes(&Permissions {
+        aws: vec![],
+        kube: vec![],
+        ..needed.clone()
+    });
+    let user = args
+        .kafka_principal
+        .strip_prefix("User:")
+        .unwrap_or(&args.kafka_principal);
+    format!(
+        "# {}\n{}# The same ACLs as a Strimzi KafkaUser:\n{}",
+        crate::escape::printable(title),
+        render::kafka_acl_commands(&needed.kafka, &args.kafka_principal, &bootstrap),
+        render::yaml_documents(&[render::strimzi_user(
+            &needed.kafka,
+            user,
+            &args.strimzi_cluster
+        )])
+    )
 }
 
 /// Shell lines as YAML comments, so the output stays one file `kubectl apply -f` reads.
