@@ -35,36 +35,36 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
         );
         return out;
     }
+    endpoint_reads(&mut out, endpoints, scope);
+    scaling(&mut out, scope);
+    out
+}
+
+/// SageMaker: each endpoint, its config and model, its inference components.
+fn endpoint_reads(out: &mut Permissions, endpoints: &[SageMakerEndpoint], scope: &Scope) {
     for endpoint in endpoints {
-        let name = endpoint.endpoint.get_ref().to_ascii_lowercase();
-        out.aws(
-            "sagemaker:DescribeEndpoint",
-            scope.arn("sagemaker", &format!("endpoint/{name}")),
-            READ,
-        );
-        out.aws(
-            "sagemaker:DescribeEndpoint",
-            scope.arn("sagemaker", &format!("endpoint/{name}")),
-            IMPORT,
-        );
+        let endpoint_arn = || {
+            scope.arn(
+                "sagemaker",
+                &format!(
+                    "endpoint/{}",
+                    endpoint.endpoint.get_ref().to_ascii_lowercase()
+                ),
+            )
+        };
+        out.aws("sagemaker:DescribeEndpoint", endpoint_arn(), READ);
+        out.aws("sagemaker:DescribeEndpoint", endpoint_arn(), IMPORT);
         let from = out.aws.len();
-        out.aws(
-            "sagemaker:ListTags",
-            scope.arn("sagemaker", &format!("endpoint/{name}")),
-            IMPORT,
-        );
+        out.aws("sagemaker:ListTags", endpoint_arn(), IMPORT);
         out.only_when(from, "import discovers endpoints by --tag");
     }
     // The endpoint's config and model are named in DescribeEndpoint's answer, not in the file.
     let configs = || scope.arn("sagemaker", "endpoint-config/*");
+    let models = || scope.arn("sagemaker", "model/*");
     if endpoints.iter().any(|e| e.multi_model) {
         let from = out.aws.len();
         out.aws("sagemaker:DescribeEndpointConfig", configs(), READ);
-        out.aws(
-            "sagemaker:DescribeModel",
-            scope.arn("sagemaker", "model/*"),
-            READ,
-        );
+        out.aws("sagemaker:DescribeModel", models(), READ);
         out.only_when(
             from,
             "an endpoint is declared multi_model (its model's mode is checked)",
@@ -84,14 +84,15 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
         IMPORT,
     );
     out.aws("sagemaker:DescribeEndpointConfig", configs(), IMPORT);
-    out.aws(
-        "sagemaker:DescribeModel",
-        scope.arn("sagemaker", "model/*"),
-        IMPORT,
-    );
+    out.aws("sagemaker:DescribeModel", models(), IMPORT);
     let from = out.aws.len();
     out.aws("sagemaker:ListEndpoints", NO_RESOURCE_TYPE, IMPORT);
     out.only_when(from, "import discovers endpoints (--name-prefix, --tag)");
+}
+
+/// Application Auto Scaling: the variants' scalable targets, policies and scheduled actions,
+/// and the service-linked role its first registration creates.
+fn scaling(out: &mut Permissions, scope: &Scope) {
     for action in [
         "application-autoscaling:DescribeScalableTargets",
         "application-autoscaling:DescribeScalingPolicies",
@@ -120,5 +121,4 @@ pub fn permissions(spec: &StackSpec, scope: &Scope) -> Permissions {
         changes: Some("sagemaker.variant.".to_string()),
         when: Some("the account registers its first SageMaker scalable target"),
     });
-    out
 }
