@@ -271,82 +271,13 @@ pub fn plan_function(
         );
     };
     let lane = format!("lambda:{}", desired.name);
-    let mut changes = vec![];
-
-    let mut diffs = vec![];
-    let mut steps = vec![];
-    let mut hazards = vec![];
-    let timeout = desired
-        .timeout_seconds
-        .filter(|t| *t != live.timeout_seconds);
-    let memory = desired.memory_mib.filter(|m| *m != live.memory_mib);
-    if let Some(t) = timeout {
-        diffs.push(FieldDiff::new(
-            "timeout_seconds",
-            Some(live.timeout_seconds.to_string()),
-            Some(t.to_string()),
-        ));
+    let mut change = Change::new(id, Action::NoOp, lane.clone());
+    plan_configuration(desired, live, &mut change);
+    plan_reservation(desired, live, &mut change);
+    if !change.steps.is_empty() {
+        change.action = Action::Update;
     }
-    if let Some(m) = memory {
-        diffs.push(FieldDiff::new(
-            "memory_mib",
-            Some(live.memory_mib.to_string()),
-            Some(m.to_string()),
-        ));
-    }
-    if timeout.is_some() || memory.is_some() {
-        steps.push(step(
-            "UpdateFunctionConfiguration, then wait for LastUpdateStatus=Successful".into(),
-            FunctionOperation::UpdateConfiguration {
-                function: desired.name.clone(),
-                timeout_seconds: timeout,
-                memory_mib: memory,
-            },
-        ));
-    }
-    if let Some(wanted) = desired.wanted_reservation() {
-        if wanted != live.reserved_concurrency {
-            diffs.push(FieldDiff::new(
-                "reserved_concurrency",
-                Some(show_reservation(live.reserved_concurrency)),
-                Some(show_reservation(wanted)),
-            ));
-            match wanted {
-                Some(reserved) => {
-                    if reserved == 0 {
-                        hazards.push(Hazard {
-                            message: "reserved_concurrency = 0 throttles every invocation: the function stops consuming".into(),
-                        });
-                    }
-                    steps.push(step(
-                        format!("PutFunctionConcurrency {reserved}"),
-                        FunctionOperation::PutConcurrency {
-                            function: desired.name.clone(),
-                            reserved,
-                        },
-                    ))
-                }
-                None => steps.push(step(
-                    "DeleteFunctionConcurrency".into(),
-                    FunctionOperation::DeleteConcurrency {
-                        function: desired.name.clone(),
-                    },
-                )),
-            }
-        }
-    }
-    let action = if steps.is_empty() {
-        Action::NoOp
-    } else {
-        Action::Update
-    };
-    changes.push(Change {
-        diffs,
-        hazards,
-        steps,
-        ..Change::new(id, action, lane.clone())
-    });
-
+    let mut changes = vec![change];
     if let Some(trigger) = &desired.trigger {
         changes.push(plan_trigger(
             &desired.name,
@@ -356,6 +287,71 @@ pub fn plan_function(
         ));
     }
     (changes, vec![])
+}
+
+/// Timeout and memory: one UpdateFunctionConfiguration for both.
+fn plan_configuration(desired: &FunctionDefinition, live: &LiveFunction, change: &mut Change) {
+    let timeout = desired
+        .timeout_seconds
+        .filter(|t| *t != live.timeout_seconds);
+    let memory = desired.memory_mib.filter(|m| *m != live.memory_mib);
+    if let Some(t) = timeout {
+        change.diffs.push(FieldDiff::new(
+            "timeout_seconds",
+            Some(live.timeout_seconds.to_string()),
+            Some(t.to_string()),
+        ));
+    }
+    if let Some(m) = memory {
+        change.diffs.push(FieldDiff::new(
+            "memory_mib",
+            Some(live.memory_mib.to_string()),
+            Some(m.to_string()),
+        ));
+    }
+    if timeout.is_some() || memory.is_some() {
+        change.steps.push(step(
+            "UpdateFunctionConfiguration, then wait for LastUpdateStatus=Successful".into(),
+            FunctionOperation::UpdateConfiguration {
+                function: desired.name.clone(),
+                timeout_seconds: timeout,
+                memory_mib: memory,
+            },
+        ));
+    }
+}
+
+/// The reserved concurrency: put, or deleted (the unreserved pool); 0 is a hazard.
+fn plan_reservation(desired: &FunctionDefinition, live: &LiveFunction, change: &mut Change) {
+    let Some(wanted) = desired.wanted_reservation() else {
+        return;
+    };
+    if wanted == live.reserved_concurrency {
+        return;
+    }
+    change.diffs.push(FieldDiff::new(
+        "reserved_concurrency",
+        Some(show_reservation(live.reserved_concurrency)),
+        Some(show_reservation(wanted)),
+    ));
+    let function = desired.name.clone();
+    change.steps.push(match wanted {
+        Some(reserved) => {
+            if reserved == 0 {
+                change.hazards.push(Hazard {
+                    message: "reserved_concurrency = 0 throttles every invocation: the function stops consuming".into(),
+                });
+            }
+            step(
+                format!("PutFunctionConcurrency {reserved}"),
+                FunctionOperation::PutConcurrency { function, reserved },
+            )
+        }
+        None => step(
+            "DeleteFunctionConcurrency".into(),
+            FunctionOperation::DeleteConcurrency { function },
+        ),
+    });
 }
 
 fn new_change(action: Action, diffs: Vec<FieldDiff>, steps: Vec<Step>) -> Change {
