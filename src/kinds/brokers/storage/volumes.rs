@@ -128,8 +128,41 @@ pub async fn read_volumes(
     statefulset: &StatefulSet,
     class_name: &str,
 ) -> Result<Vec<LiveVolume>> {
+    let templates = claim_templates(statefulset, class_name);
+    if templates.is_empty() {
+        return Ok(vec![]);
+    }
     let sts_name = statefulset.metadata.name.clone().unwrap_or_default();
-    let templates: Vec<String> = statefulset
+    let client = cluster.client().await?;
+    let claims = broker_claims(cluster, client.clone(), &templates, &sts_name).await?;
+    let handles = volume_handles(client, &claims).await?;
+    let ids: Vec<String> = handles
+        .iter()
+        .flatten()
+        .filter(|(driver, _)| is_ebs_provisioner(driver))
+        .map(|(_, id)| id.clone())
+        .collect();
+    let ebs = read_ebs(aws, &ids).await?;
+    Ok(claims
+        .into_iter()
+        .zip(handles)
+        .map(|(BrokerClaim { name, claim, .. }, handle)| LiveVolume {
+            requested_bytes: requested_bytes(&claim),
+            resize_failure: claim.status.as_ref().and_then(resize_failure),
+            auto_mode: handle
+                .as_ref()
+                .is_some_and(|(driver, _)| driver == EKS_AUTO_MODE_PROVISIONER),
+            ebs: handle
+                .filter(|(driver, _)| is_ebs_provisioner(driver))
+                .and_then(|(_, id)| ebs.get(&id).cloned()),
+            claim: name,
+        })
+        .collect())
+}
+
+/// The names of the StatefulSet's claim templates of this StorageClass.
+fn claim_templates(statefulset: &StatefulSet, class_name: &str) -> Vec<String> {
+    statefulset
         .spec
         .as_ref()
         .and_then(|s| s.volume_claim_templates.as_ref())
@@ -142,12 +175,24 @@ pub async fn read_volumes(
                 == Some(class_name)
         })
         .filter_map(|t| t.metadata.name.clone())
-        .collect();
-    if templates.is_empty() {
-        return Ok(vec![]);
-    }
-    let client = cluster.client().await?;
-    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &cluster.namespace);
+        .collect()
+}
+
+/// A claim the StatefulSet made from one of its templates (`TEMPLATE-STATEFULSET-ORDINAL`).
+struct BrokerClaim {
+    name: String,
+    ordinal: u64,
+    claim: PersistentVolumeClaim,
+}
+
+/// The StatefulSet's claims, in the order of their ordinals (one LIST of the namespace).
+async fn broker_claims(
+    cluster: &Cluster,
+    client: kube::Client,
+    templates: &[String],
+    sts_name: &str,
+) -> Result<Vec<BrokerClaim>> {
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client, &cluster.namespace);
     let list = claims.list(&ListParams::default()).await.map_err(|e| {
         anyhow!(
             "listing PersistentVolumeClaims in {} failed: {}",
@@ -155,7 +200,7 @@ pub async fn read_volumes(
             describe_kube_error(&e)
         )
     })?;
-    let mut matching: Vec<(String, u64, PersistentVolumeClaim)> = list
+    let mut matching: Vec<BrokerClaim> = list
         .items
         .into_iter()
         .filter_map(|claim| {
@@ -164,13 +209,25 @@ pub async fn read_volumes(
                 name.strip_prefix(&format!("{t}-{sts_name}-"))
                     .and_then(|rest| rest.parse::<u64>().ok())
             })?;
-            Some((name, ordinal, claim))
+            Some(BrokerClaim {
+                name,
+                ordinal,
+                claim,
+            })
         })
         .collect();
-    matching.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    matching.sort_by(|a, b| (a.ordinal, &a.name).cmp(&(b.ordinal, &b.name)));
+    Ok(matching)
+}
 
+/// Each claim's volume as its CSI driver and volume handle (a GET per bound volume, at once);
+/// None for a claim not bound or a volume without CSI.
+async fn volume_handles(
+    client: kube::Client,
+    claims: &[BrokerClaim],
+) -> Result<Vec<Option<(String, String)>>> {
     let volumes: Api<PersistentVolume> = Api::all(client);
-    let handles = try_join_all(matching.iter().map(|(name, _, claim)| {
+    try_join_all(claims.iter().map(|BrokerClaim { name, claim, .. }| {
         let volumes = volumes.clone();
         async move {
             let Some(pv_name) = claim.spec.as_ref().and_then(|s| s.volume_name.clone()) else {
@@ -188,36 +245,19 @@ pub async fn read_volumes(
                 .map(|csi| (csi.driver, csi.volume_handle)))
         }
     }))
-    .await?;
-    let ids: Vec<String> = handles
-        .iter()
-        .flatten()
-        .filter(|(driver, _)| is_ebs_provisioner(driver))
-        .map(|(_, id)| id.clone())
-        .collect();
-    let ebs = read_ebs(aws, &ids).await?;
-    Ok(matching
-        .into_iter()
-        .zip(handles)
-        .map(|((name, _, claim), handle)| LiveVolume {
-            requested_bytes: claim
-                .spec
-                .as_ref()
-                .and_then(|s| s.resources.as_ref())
-                .and_then(|r| r.requests.as_ref())
-                .and_then(|r| r.get("storage"))
-                .and_then(|q| quantity_bytes(&q.0))
-                .unwrap_or(0),
-            resize_failure: claim.status.as_ref().and_then(resize_failure),
-            auto_mode: handle
-                .as_ref()
-                .is_some_and(|(driver, _)| driver == EKS_AUTO_MODE_PROVISIONER),
-            ebs: handle
-                .filter(|(driver, _)| is_ebs_provisioner(driver))
-                .and_then(|(_, id)| ebs.get(&id).cloned()),
-            claim: name,
-        })
-        .collect())
+    .await
+}
+
+/// The storage the claim requests, in bytes (0 when it says none).
+fn requested_bytes(claim: &PersistentVolumeClaim) -> u64 {
+    claim
+        .spec
+        .as_ref()
+        .and_then(|s| s.resources.as_ref())
+        .and_then(|r| r.requests.as_ref())
+        .and_then(|r| r.get("storage"))
+        .and_then(|q| quantity_bytes(&q.0))
+        .unwrap_or(0)
 }
 
 /// DescribeVolumes and DescribeVolumesModifications for all broker volumes in two calls.
