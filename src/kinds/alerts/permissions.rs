@@ -4,6 +4,7 @@
 //! rule is loaded.
 
 use crate::plan::permissions::{Command, KubeGrant, Permissions, Scope, READ, WRITE};
+use crate::plan::ResourceKind;
 use crate::providers::eks::section::EksSection;
 use crate::spec::StackSpec;
 
@@ -37,83 +38,15 @@ pub fn permissions(spec: &StackSpec, _scope: &Scope) -> Permissions {
         return out;
     };
     let namespace = eks.namespace.get_ref().as_str();
-    let stack = spec.stack.name.get_ref();
-    let rule = vec![super::rule_name(stack)];
-    let dashboard = vec![super::dashboard_name(stack)];
-    let rule_changes = Some(format!("{}.{namespace}/", super::RULE.prefix()));
-    let dashboard_changes = Some(format!("{}.{namespace}/", super::DASHBOARD.prefix()));
-    let ns = Some(namespace);
-    out.kube.extend([
-        grant(RULES, "get", ns, rule.clone(), READ, None),
-        grant(CONFIG_MAPS, "get", ns, dashboard.clone(), READ, None),
-        grant(
-            RULES,
-            "delete",
-            ns,
-            rule.clone(),
-            WRITE,
-            rule_changes.clone(),
-        ),
-        grant(
-            CONFIG_MAPS,
-            "delete",
-            ns,
-            dashboard.clone(),
-            WRITE,
-            dashboard_changes.clone(),
-        ),
-    ]);
+    let objects = Objects::of(spec.stack.name.get_ref(), namespace);
+    out.kube.extend(objects.grants("get", READ, false));
+    out.kube.extend(objects.grants("delete", WRITE, true));
     if spec.section::<KafkaAlerts>().is_some() {
-        let mut namespace_read = grant(
-            ("", "namespaces"),
-            "get",
-            None,
-            vec![namespace.to_string()],
-            READ,
-            None,
-        );
-        namespace_read.when =
-            Some("the rule changes and a Prometheus selects rules by their namespace's labels");
-        let mut prometheus_list = grant(
-            ("monitoring.coreos.com", "prometheuses"),
-            "list",
-            None,
-            vec![],
-            READ,
-            None,
-        );
-        prometheus_list.when = Some("the rule changes (does a Prometheus load it?)");
-        out.kube.extend([
-            grant(
-                RULES,
-                "patch",
-                ns,
-                rule.clone(),
-                WRITE,
-                rule_changes.clone(),
-            ),
-            grant(
-                CONFIG_MAPS,
-                "patch",
-                ns,
-                dashboard.clone(),
-                WRITE,
-                dashboard_changes.clone(),
-            ),
-            // A server-side apply that creates the object is authorized as `create` on its
-            // name too (k8s.io/apiserver, endpoints/handlers/patch.go).
-            grant(RULES, "create", ns, rule, WRITE, rule_changes),
-            grant(
-                CONFIG_MAPS,
-                "create",
-                ns,
-                dashboard,
-                WRITE,
-                dashboard_changes,
-            ),
-            prometheus_list,
-            namespace_read,
-        ]);
+        out.kube.extend(objects.grants("patch", WRITE, true));
+        // A server-side apply that creates the object is authorized as `create` on its name
+        // too (k8s.io/apiserver, endpoints/handlers/patch.go).
+        out.kube.extend(objects.grants("create", WRITE, true));
+        out.kube.extend(prometheus_reads(namespace));
     }
     out.creates_only_when_missing();
     // Each write as the step that makes it lists it (for `--plan`).
@@ -127,4 +60,76 @@ pub fn permissions(spec: &StackSpec, _scope: &Scope) -> Permissions {
         });
     }
     out
+}
+
+/// The stack's PrometheusRule and dashboard ConfigMap in its namespace.
+struct Objects<'a> {
+    namespace: &'a str,
+    rule: String,
+    dashboard: String,
+}
+
+impl<'a> Objects<'a> {
+    fn of(stack: &str, namespace: &'a str) -> Self {
+        Objects {
+            namespace,
+            rule: super::rule_name(stack),
+            dashboard: super::dashboard_name(stack),
+        }
+    }
+
+    /// `verb` on the rule, then on the dashboard; a write names the changes that make it.
+    fn grants(
+        &self,
+        verb: &'static str,
+        commands: &'static [Command],
+        write: bool,
+    ) -> [KubeGrant; 2] {
+        let changes =
+            |kind: ResourceKind| write.then(|| format!("{}.{}/", kind.prefix(), self.namespace));
+        let ns = Some(self.namespace);
+        [
+            grant(
+                RULES,
+                verb,
+                ns,
+                vec![self.rule.clone()],
+                commands,
+                changes(super::RULE),
+            ),
+            grant(
+                CONFIG_MAPS,
+                verb,
+                ns,
+                vec![self.dashboard.clone()],
+                commands,
+                changes(super::DASHBOARD),
+            ),
+        ]
+    }
+}
+
+/// What tells whether a Prometheus loads the rule: the Prometheus objects, and the namespace's
+/// labels when one selects rules by them.
+fn prometheus_reads(namespace: &str) -> [KubeGrant; 2] {
+    let mut prometheus_list = grant(
+        ("monitoring.coreos.com", "prometheuses"),
+        "list",
+        None,
+        vec![],
+        READ,
+        None,
+    );
+    prometheus_list.when = Some("the rule changes (does a Prometheus load it?)");
+    let mut namespace_read = grant(
+        ("", "namespaces"),
+        "get",
+        None,
+        vec![namespace.to_string()],
+        READ,
+        None,
+    );
+    namespace_read.when =
+        Some("the rule changes and a Prometheus selects rules by their namespace's labels");
+    [prometheus_list, namespace_read]
 }
