@@ -219,27 +219,7 @@ impl Lock {
         let mut watched: Option<(Observed, Instant)> = None;
         loop {
             let current = read(aws, table, &id).await?;
-            let attempt = match &current {
-                None => Attempt::Free,
-                // Our own record: a retried put whose reply was lost wrote it already.
-                Some(holder) if holder.lease_id == lease_id => Attempt::Ours,
-                Some(holder) => {
-                    let their_lease = holder.lease_seconds.map_or(lease, Duration::from_secs);
-                    let seen = holder.observed();
-                    match &watched {
-                        Some((before, since))
-                            if *before == seen && since.elapsed() >= their_lease =>
-                        {
-                            Attempt::TakeOver(seen)
-                        }
-                        Some((before, _)) if *before == seen => Attempt::Wait,
-                        _ => {
-                            watched = Some((seen, Instant::now()));
-                            Attempt::Wait
-                        }
-                    }
-                }
-            };
+            let attempt = Attempt::after_look(current.as_ref(), &lease_id, lease, &mut watched);
             let condition = match &attempt {
                 Attempt::Free => Some(None),
                 Attempt::TakeOver(seen) => Some(Some(seen.clone())),
@@ -451,6 +431,37 @@ enum Attempt {
     /// The holder's record stayed as observed for a whole lease, as this run watched it.
     TakeOver(Observed),
     Wait,
+}
+
+impl Attempt {
+    /// What the record as read now allows, given this run's lease and what it watched before
+    /// (updated when the holder's record changed).
+    fn after_look(
+        current: Option<&LockInfo>,
+        lease_id: &str,
+        lease: Duration,
+        watched: &mut Option<(Observed, Instant)>,
+    ) -> Attempt {
+        let Some(holder) = current else {
+            return Attempt::Free;
+        };
+        // Our own record: a retried put whose reply was lost wrote it already.
+        if holder.lease_id == lease_id {
+            return Attempt::Ours;
+        }
+        let their_lease = holder.lease_seconds.map_or(lease, Duration::from_secs);
+        let seen = holder.observed();
+        match watched {
+            Some((before, since)) if *before == seen && since.elapsed() >= their_lease => {
+                Attempt::TakeOver(seen)
+            }
+            Some((before, _)) if *before == seen => Attempt::Wait,
+            _ => {
+                *watched = Some((seen, Instant::now()));
+                Attempt::Wait
+            }
+        }
+    }
 }
 
 enum PutError {
