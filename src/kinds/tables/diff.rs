@@ -264,33 +264,23 @@ pub(super) fn plan_index_creations(
             continue;
         }
         let id = ResourceId::new(INDEX, format!("{}/{}", desired.name, index.name));
-        let mut steps = vec![];
-        let mut diffs = vec![];
-        let mut hazards = vec![Hazard {
+        let mut change = Change::new(id, Action::Create, lane);
+        change.hazards.push(Hazard {
             message: format!(
                 "index {} backfills from the whole table before it is ACTIVE: minutes to hours on large tables",
                 index.name
             ),
-        }];
+        });
         if replacing {
             let old = live_index(&index.name).map(|l| l.definition.shape());
-            diffs.push(FieldDiff::new("index", old, Some(index.shape())));
-            hazards.push(Hazard {
-                message: format!(
-                    "key schema or projection of index {} cannot change in place: it is deleted and created again, and queries on it fail in between",
-                    index.name
-                ),
-            });
-            steps.push(delete_index_step(
-                &desired.name,
-                &index.name,
-                next_position(),
-            ));
+            replace_first(&mut change, desired, index, old, next_position());
         } else {
-            diffs.push(FieldDiff::new("index", None, Some(index.shape())));
+            change
+                .diffs
+                .push(FieldDiff::new("index", None, Some(index.shape())));
         }
         if desired.billing_mode == BillingMode::Provisioned {
-            diffs.push(FieldDiff::new(
+            change.diffs.push(FieldDiff::new(
                 "capacity",
                 None,
                 fmt_capacity(index.capacity),
@@ -303,38 +293,61 @@ pub(super) fn plan_index_creations(
                 .chain(created_so_far.iter().copied())
                 .chain(std::iter::once(index)),
         );
-        let position = next_position();
-        steps.push(
-            (TableOperation::CreateIndex {
-                table: desired.name.clone(),
-                index: IndexDefinition {
-                    capacity: if desired.billing_mode == BillingMode::Provisioned {
-                        index.capacity
-                    } else {
-                        None
-                    },
-                    ..index.clone()
-                },
-                attribute_definitions: attributes,
-                position: position.clone(),
-            })
-            .into_step(format!("create index {} ({position})", index.name)),
-        );
+        change.steps.push(create_index_step(
+            desired,
+            index,
+            attributes,
+            next_position(),
+        ));
         created_so_far.push(index);
-        let action = if replacing {
-            Action::Replace
-        } else {
-            Action::Create
-        };
-        changes.push(Change {
-            diffs,
-            hazards,
-            destructive: replacing,
-            steps,
-            ..Change::new(id, action, lane)
-        });
+        changes.push(change);
     }
     changes
+}
+
+/// An index whose key schema or projection changes: deleted first, then created again.
+fn replace_first(
+    change: &mut Change,
+    desired: &TableDefinition,
+    index: &IndexDefinition,
+    old_shape: Option<String>,
+    position: String,
+) {
+    change.action = Action::Replace;
+    change.destructive = true;
+    change
+        .diffs
+        .push(FieldDiff::new("index", old_shape, Some(index.shape())));
+    change.hazards.push(Hazard {
+        message: format!(
+            "key schema or projection of index {} cannot change in place: it is deleted and created again, and queries on it fail in between",
+            index.name
+        ),
+    });
+    change
+        .steps
+        .push(delete_index_step(&desired.name, &index.name, position));
+}
+
+/// UpdateTable creating the index, with the attribute definitions of every index alive then;
+/// its capacity only when the table is provisioned.
+fn create_index_step(
+    desired: &TableDefinition,
+    index: &IndexDefinition,
+    attribute_definitions: Vec<Key>,
+    position: String,
+) -> Step {
+    let provisioned = desired.billing_mode == BillingMode::Provisioned;
+    (TableOperation::CreateIndex {
+        table: desired.name.clone(),
+        index: IndexDefinition {
+            capacity: if provisioned { index.capacity } else { None },
+            ..index.clone()
+        },
+        attribute_definitions,
+        position: position.clone(),
+    })
+    .into_step(format!("create index {} ({position})", index.name))
 }
 
 /// AWS allows a few switches to on-demand per rolling 24 h (to provisioned at any time).
