@@ -254,7 +254,6 @@ fn variant_id(variant: &VariantDefinition) -> String {
 
 async fn plan_variants(context: &PlanContext<'_>) -> Result<KindPlan> {
     let spec = &context.stack.spec;
-    let aws = context.aws;
     let mut out = KindPlan::default();
     let mut variants: Vec<VariantDefinition> = spec
         .entries::<SageMakerEndpoint>()
@@ -263,8 +262,39 @@ async fn plan_variants(context: &PlanContext<'_>) -> Result<KindPlan> {
         .collect();
     out.declared = variants.iter().map(variant_id).collect();
     variants.retain(|v| context.targets.selects(&variant_id(v)));
-    // Many endpoints: their inference components in one account-wide listing, read at the same
-    // time as the endpoints, not one listing per endpoint.
+    let own_policy = policy_name(context.stack.name());
+    let (live_endpoints, (scaling, leftovers_unchecked)) = tokio::try_join!(
+        read_endpoints(context, &variants),
+        read_targets(context, &own_policy)
+    )?;
+    for desired in variants.iter_mut() {
+        for field in ignored_fields(spec, &variant_id(desired), &mut out.ignored) {
+            desired.ignore(&field, &scaling);
+        }
+    }
+    for (desired, live) in variants.iter().zip(&live_endpoints) {
+        let (mut change, errors) = plan_variant(desired, live.as_ref(), &scaling);
+        if let (Some(change), Some(live)) = (change.as_mut(), live.as_ref()) {
+            change.billable = cost::variant_billable(desired, live, &scaling);
+        }
+        let observed = (live, scaling.of(&desired.resource_id()));
+        out.changes.extend(stamped(change, &observed));
+        out.errors.extend(errors);
+    }
+    out.changes
+        .extend(plan_removed(&variants, &scaling, &own_policy));
+    out.notes.extend(leftovers_unchecked);
+    Ok(out)
+}
+
+/// The variants' endpoints with their inference components. Many endpoints: their components
+/// in one account-wide listing, read at the same time as the endpoints, not one listing per
+/// endpoint.
+async fn read_endpoints(
+    context: &PlanContext<'_>,
+    variants: &[VariantDefinition],
+) -> Result<Vec<Option<LiveEndpoint>>> {
+    let aws = context.aws;
     let account_wide = variants.len() > ACCOUNT_LISTING_ABOVE;
     let list_components = async {
         if account_wide {
@@ -290,33 +320,7 @@ async fn plan_variants(context: &PlanContext<'_>) -> Result<KindPlan> {
     let read_endpoints = stream::iter(reads)
         .buffered(context.parallelism)
         .try_collect::<Vec<_>>();
-    // Read whenever the section exists, even empty, so variants removed from it are found.
-    // Without the section, its policies alone (one listing) tell whether the stack scaled
-    // variants before the section was removed; the rest is read only then.
-    let own_policy = policy_name(context.stack.name());
-    let read_targets = async {
-        if spec.has_table(&["sagemaker"]) {
-            return read_scaling(aws).await.map(|scaling| (scaling, None));
-        }
-        if !context.targets.is_whole_stack() {
-            return Ok((LiveScaling::default(), None));
-        }
-        // A stack that never used SageMaker may lack the permission: its plan goes on.
-        match read_policies(aws).await {
-            Ok(policies) if policies.values().flatten().any(|p| p.name == own_policy) => {
-                read_scaling(aws).await.map(|scaling| (scaling, None))
-            }
-            Ok(_) => Ok((LiveScaling::default(), None)),
-            Err(error) => Ok((
-                LiveScaling::default(),
-                Some(format!(
-                    "SageMaker scaling this stack may have left behind was not checked: {error:#}"
-                )),
-            )),
-        }
-    };
-    let (mut live_endpoints, (scaling, leftovers_unchecked), components) =
-        tokio::try_join!(read_endpoints, read_targets, list_components)?;
+    let (mut live_endpoints, components) = tokio::try_join!(read_endpoints, list_components)?;
     if let Some(components) = &components {
         for (variant, live) in variants.iter().zip(live_endpoints.iter_mut()) {
             if let Some(live) = live.as_mut() {
@@ -327,24 +331,37 @@ async fn plan_variants(context: &PlanContext<'_>) -> Result<KindPlan> {
             }
         }
     }
-    for desired in variants.iter_mut() {
-        for field in ignored_fields(spec, &variant_id(desired), &mut out.ignored) {
-            desired.ignore(&field, &scaling);
-        }
+    Ok(live_endpoints)
+}
+
+/// The namespace's scaling, and a note when what the stack may have left behind could not be
+/// checked. Read whenever the section exists, even empty, so variants removed from it are
+/// found. Without the section, its policies alone (one listing) tell whether the stack scaled
+/// variants before the section was removed; the rest is read only then.
+async fn read_targets(
+    context: &PlanContext<'_>,
+    own_policy: &str,
+) -> Result<(LiveScaling, Option<String>)> {
+    let aws = context.aws;
+    if context.stack.spec.has_table(&["sagemaker"]) {
+        return read_scaling(aws).await.map(|scaling| (scaling, None));
     }
-    for (desired, live) in variants.iter().zip(&live_endpoints) {
-        let (mut change, errors) = plan_variant(desired, live.as_ref(), &scaling);
-        if let (Some(change), Some(live)) = (change.as_mut(), live.as_ref()) {
-            change.billable = cost::variant_billable(desired, live, &scaling);
-        }
-        let observed = (live, scaling.of(&desired.resource_id()));
-        out.changes.extend(stamped(change, &observed));
-        out.errors.extend(errors);
+    if !context.targets.is_whole_stack() {
+        return Ok((LiveScaling::default(), None));
     }
-    out.changes
-        .extend(plan_removed(&variants, &scaling, &own_policy));
-    out.notes.extend(leftovers_unchecked);
-    Ok(out)
+    // A stack that never used SageMaker may lack the permission: its plan goes on.
+    match read_policies(aws).await {
+        Ok(policies) if policies.values().flatten().any(|p| p.name == own_policy) => {
+            read_scaling(aws).await.map(|scaling| (scaling, None))
+        }
+        Ok(_) => Ok((LiveScaling::default(), None)),
+        Err(error) => Ok((
+            LiveScaling::default(),
+            Some(format!(
+                "SageMaker scaling this stack may have left behind was not checked: {error:#}"
+            )),
+        )),
+    }
 }
 
 #[cfg(test)]
