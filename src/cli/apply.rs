@@ -307,7 +307,6 @@ async fn execute(run: &Run<'_>, plan: &Plan, confirm: bool, stop: Interrupts) ->
     let Run {
         global,
         args,
-        reading,
         stack_file,
         clients,
         ..
@@ -325,29 +324,7 @@ async fn execute(run: &Run<'_>, plan: &Plan, confirm: bool, stop: Interrupts) ->
             0
         });
     }
-    let destructive: Vec<String> = plan.destructive().map(|c| c.id.to_string()).collect();
-    if !destructive.is_empty() && !args.allow_destroy {
-        eprintln!(
-            "\nerror: this plan deletes live resources: {}\n   = help: nothing was changed; review the plan and re-run with --allow-destroy to apply it",
-            destructive.join(", ")
-        );
-        bail!(Reported);
-    }
-    let conflicts: Vec<String> = plan
-        .conflicting()
-        .flat_map(|c| {
-            c.conflicts
-                .iter()
-                .map(move |f| format!("{} {} (owned by {})", c.id, f.field, f.manager))
-        })
-        .collect();
-    if !conflicts.is_empty() && !args.force_conflicts {
-        eprintln!(
-            "\nerror: this plan takes fields another field manager owns: {}\n   = help: nothing was changed; re-run with --force-conflicts to take them (that manager may take them back on its next sync), or leave them to it with an [[ignore]] rule",
-            conflicts.join(", ")
-        );
-        bail!(Reported);
-    }
+    refuse_unallowed(plan, args)?;
     if args.check_permissions {
         let refusal =
             super::check_permissions(run.stack, &clients.aws, plan, &args.lock.lock_table).await?;
@@ -382,16 +359,48 @@ async fn execute(run: &Run<'_>, plan: &Plan, confirm: bool, stop: Interrupts) ->
         println!("Some changes were not applied. Fix the errors above and run apply again: it plans only what is still missing.");
         return Ok(1);
     }
+    verify_applied(run, &file).await
+}
 
-    // Prove it: a fresh read must show no changes.
+/// Refuses (before anything is changed) a plan that deletes live resources without
+/// `--allow-destroy`, or takes another field manager's fields without `--force-conflicts`.
+fn refuse_unallowed(plan: &Plan, args: &ApplyArgs) -> Result<()> {
+    let destructive: Vec<String> = plan.destructive().map(|c| c.id.to_string()).collect();
+    if !destructive.is_empty() && !args.allow_destroy {
+        eprintln!(
+            "\nerror: this plan deletes live resources: {}\n   = help: nothing was changed; review the plan and re-run with --allow-destroy to apply it",
+            destructive.join(", ")
+        );
+        bail!(Reported);
+    }
+    let conflicts: Vec<String> = plan
+        .conflicting()
+        .flat_map(|c| {
+            c.conflicts
+                .iter()
+                .map(move |f| format!("{} {} (owned by {})", c.id, f.field, f.manager))
+        })
+        .collect();
+    if !conflicts.is_empty() && !args.force_conflicts {
+        eprintln!(
+            "\nerror: this plan takes fields another field manager owns: {}\n   = help: nothing was changed; re-run with --force-conflicts to take them (that manager may take them back on its next sync), or leave them to it with an [[ignore]] rule",
+            conflicts.join(", ")
+        );
+        bail!(Reported);
+    }
+    Ok(())
+}
+
+/// Proves the apply: a fresh read must show no changes.
+async fn verify_applied(run: &Run<'_>, file: &str) -> Result<u8> {
     let quiet = Reading {
         announce: false,
-        ..reading.clone()
+        ..run.reading.clone()
     };
-    let (_, _, after) = plan_stack(global, stack_file, &quiet).await?;
+    let (_, _, after) = plan_stack(run.global, run.stack_file, &quiet).await?;
     if after.differs() {
         println!("Applied, but live state still differs from {file}:");
-        print!("{}", render::text::plan(&after, &file, false));
+        print!("{}", render::text::plan(&after, file, false));
         return Ok(1);
     }
     println!("Apply complete. Live state matches {file}.");
