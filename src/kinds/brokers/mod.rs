@@ -267,79 +267,22 @@ fn plan_kafka(
     selected: &Selected,
     plan: &mut KindPlan,
 ) {
-    let stack = context.stack;
-    let Some(kafka) = BrokerSections::of(&stack.spec) else {
+    let Some(kafka) = BrokerSections::of(&context.stack.spec) else {
         return;
     };
-    let mut autoscaler = None;
-    if let Some(brokers) = kafka.brokers.filter(|_| selected.autoscaler) {
-        let mut desired =
-            hpa::AutoscalerDefinition::from_spec(brokers, &cluster.namespace, stack.name());
-        let id = format!("eks.hpa.{}/{}", desired.namespace, desired.name);
-        for field in ignored_fields(&stack.spec, &id, &mut plan.ignored) {
-            desired.ignore(&field, live.autoscaler.as_ref());
-        }
-        let (change, errors) = hpa::plan(
-            &desired,
-            live.statefulset.is_some(),
-            live.autoscaler.as_ref(),
-        );
-        let observed = (live.statefulset.is_some(), &live.autoscaler);
-        plan.changes.extend(stamped(change, &observed));
-        plan.errors.extend(errors);
-        if live.statefulset.is_some() {
-            plan.notes.extend(hpa::scaling_warnings(
-                &desired,
-                live.statefulset.as_ref(),
-                live.metrics_api,
-            ));
-        }
-        autoscaler = Some((id, desired));
-    }
+    let autoscaler = kafka
+        .brokers
+        .filter(|_| selected.autoscaler)
+        .map(|brokers| plan_autoscaler(context, cluster, live, brokers, plan));
     if let Some(storage_spec) = kafka.storage.filter(|_| selected.class || selected.volumes) {
-        let class = storage::ClassDefinition::from_spec(storage_spec, stack.name());
-        let mut class_change = storage::plan_class(&class, live.class.as_ref());
-        storage::own_class(&mut class_change, &class, live.class.as_ref(), context);
-        let class_changes = class_change.action != Action::NoOp;
-        plan.changes.extend(stamped([class_change], &live.class));
-        if kafka.brokers.is_none() {
-            plan.notes.push(
-                "[kafka.storage] without [kafka.brokers]: live broker volumes are not checked (pipectl finds them through the broker StatefulSet)".into(),
-            );
-        } else if selected.volumes && live.statefulset.is_some() && live.volumes.is_empty() {
-            plan.notes.push(format!(
-                "no broker volume uses StorageClass {}: the StatefulSet has no volumeClaimTemplate of that class, or no claim yet",
-                class.name
-            ));
-        }
-        let volumes: Vec<storage::VolumeDefinition> = live
-            .volumes
-            .iter()
-            .map(|volume| {
-                let mut desired = storage::VolumeDefinition::from_spec(storage_spec);
-                let id = format!("eks.volume.{}/{}", cluster.namespace, volume.claim);
-                for field in ignored_fields(&stack.spec, &id, &mut plan.ignored) {
-                    desired.ignore(&field);
-                }
-                desired
-            })
-            .collect();
-        let (changes, errors) = storage::plan_volumes(
-            &volumes,
-            &cluster.namespace,
-            &live.volumes,
-            class_changes,
-            &class.name,
-            SystemTime::now(),
+        let volumes = plan_storage(
+            context,
+            cluster,
+            live,
+            (storage_spec, kafka.brokers.is_some()),
+            selected,
+            plan,
         );
-        // One change per volume, in the same order as the volumes read.
-        plan.changes.extend(
-            changes
-                .into_iter()
-                .zip(&live.volumes)
-                .flat_map(|(change, volume)| stamped([change], volume)),
-        );
-        plan.errors.extend(errors);
         bill_volumes(
             plan,
             &cluster.namespace,
@@ -348,6 +291,107 @@ fn plan_kafka(
             autoscaler.as_ref(),
         );
     }
+}
+
+/// The brokers' HPA, and warnings about how it would scale; its id and definition.
+fn plan_autoscaler(
+    context: &PlanContext<'_>,
+    cluster: &Cluster,
+    live: &LiveKafka,
+    brokers: &section::KafkaBrokers,
+    plan: &mut KindPlan,
+) -> (String, hpa::AutoscalerDefinition) {
+    let stack = context.stack;
+    let mut desired =
+        hpa::AutoscalerDefinition::from_spec(brokers, &cluster.namespace, stack.name());
+    let id = format!("eks.hpa.{}/{}", desired.namespace, desired.name);
+    for field in ignored_fields(&stack.spec, &id, &mut plan.ignored) {
+        desired.ignore(&field, live.autoscaler.as_ref());
+    }
+    let (change, errors) = hpa::plan(
+        &desired,
+        live.statefulset.is_some(),
+        live.autoscaler.as_ref(),
+    );
+    let observed = (live.statefulset.is_some(), &live.autoscaler);
+    plan.changes.extend(stamped(change, &observed));
+    plan.errors.extend(errors);
+    if live.statefulset.is_some() {
+        plan.notes.extend(hpa::scaling_warnings(
+            &desired,
+            live.statefulset.as_ref(),
+            live.metrics_api,
+        ));
+    }
+    (id, desired)
+}
+
+/// The StorageClass and the broker volumes; what the file asks of each volume. `storage`: the
+/// section, and whether the file has `[kafka.brokers]` (through whose StatefulSet the volumes
+/// are found).
+fn plan_storage(
+    context: &PlanContext<'_>,
+    cluster: &Cluster,
+    live: &LiveKafka,
+    (storage_spec, has_brokers): (&section::KafkaStorage, bool),
+    selected: &Selected,
+    plan: &mut KindPlan,
+) -> Vec<storage::VolumeDefinition> {
+    let class = storage::ClassDefinition::from_spec(storage_spec, context.stack.name());
+    let mut class_change = storage::plan_class(&class, live.class.as_ref());
+    storage::own_class(&mut class_change, &class, live.class.as_ref(), context);
+    let class_changes = class_change.action != Action::NoOp;
+    plan.changes.extend(stamped([class_change], &live.class));
+    if !has_brokers {
+        plan.notes.push(
+            "[kafka.storage] without [kafka.brokers]: live broker volumes are not checked (pipectl finds them through the broker StatefulSet)".into(),
+        );
+    } else if selected.volumes && live.statefulset.is_some() && live.volumes.is_empty() {
+        plan.notes.push(format!(
+            "no broker volume uses StorageClass {}: the StatefulSet has no volumeClaimTemplate of that class, or no claim yet",
+            class.name
+        ));
+    }
+    let volumes = desired_volumes(context, cluster, live, storage_spec, plan);
+    let (changes, errors) = storage::plan_volumes(
+        &volumes,
+        &cluster.namespace,
+        &live.volumes,
+        class_changes,
+        &class.name,
+        SystemTime::now(),
+    );
+    // One change per volume, in the same order as the volumes read.
+    plan.changes.extend(
+        changes
+            .into_iter()
+            .zip(&live.volumes)
+            .flat_map(|(change, volume)| stamped([change], volume)),
+    );
+    plan.errors.extend(errors);
+    volumes
+}
+
+/// What the file asks of each live broker volume, with its `[[ignore]]` fields left as they
+/// are.
+fn desired_volumes(
+    context: &PlanContext<'_>,
+    cluster: &Cluster,
+    live: &LiveKafka,
+    storage_spec: &section::KafkaStorage,
+    plan: &mut KindPlan,
+) -> Vec<storage::VolumeDefinition> {
+    live.volumes
+        .iter()
+        .map(|volume| {
+            let mut desired = storage::VolumeDefinition::from_spec(storage_spec);
+            let id = format!("eks.volume.{}/{}", cluster.namespace, volume.claim);
+            for field in ignored_fields(&context.stack.spec, &id, &mut plan.ignored) {
+                desired.ignore(&field);
+            }
+            desired
+        })
+        .collect()
 }
 
 /// Each volume change's cost, and the autoscaler's: the volumes it may add (brokers/cost.rs).
