@@ -47,7 +47,8 @@ pub async fn run(global: &GlobalArgs, args: &PricesArgs) -> Result<u8> {
     let aws =
         crate::providers::Aws::connect(&global.runner_connection(Some("us-east-1".to_string())))
             .await?;
-    let fetched = crate::providers::prices::fetch(&aws, &regions).await?;
+    let sources = crate::engine::registry::price_sources();
+    let fetched = crate::providers::prices::fetch(&aws, &regions, &sources).await?;
     if fetched.prices.is_empty() {
         bail!(
             "the Price List answered no price pipectl uses for {}: the cache is left as it was",

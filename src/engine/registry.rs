@@ -18,6 +18,14 @@ pub static KINDS: &[&dyn Kind] = &[
     &crate::kinds::topics::TOPICS,
 ];
 
+/// Where the Price List has every price the kinds' costs name (`pipectl prices update`).
+pub fn price_sources() -> Vec<crate::plan::cost::PriceSource> {
+    KINDS
+        .iter()
+        .flat_map(|kind| kind.price_sources().iter().copied())
+        .collect()
+}
+
 /// The fields an ignore rule may name, per resource id prefix, over every kind.
 pub fn ignorable_fields() -> impl Iterator<Item = &'static (&'static str, &'static [&'static str])>
 {
@@ -82,6 +90,23 @@ pub fn documents_schema() -> String {
 
 #[cfg(test)]
 mod tests {
+    /// `prices update` looks up every price of the built-in book but the EPU-hour, whose usage
+    /// type no stored source names (docs/cost.md), and nothing the book lacks; each lookup is
+    /// one kind's.
+    #[test]
+    fn the_kinds_price_sources_cover_the_book() {
+        let book = crate::plan::cost::Snapshot::builtin().expect("the snapshot");
+        let booked: std::collections::BTreeSet<&str> = book.regions["us-east-1"]
+            .keys()
+            .map(String::as_str)
+            .filter(|sku| *sku != "lambda:epu-hour")
+            .collect();
+        let sources = super::price_sources();
+        let looked_up: std::collections::BTreeSet<&str> = sources.iter().map(|s| s.sku).collect();
+        assert_eq!(looked_up, booked);
+        assert_eq!(looked_up.len(), sources.len(), "a price looked up twice");
+    }
+
     /// `UPDATE_SCHEMA=1 cargo test --lib schema` rewrites it after a change of the spec types.
     #[test]
     /// A kind's own words for a value serde refused, and Kubernetes' names of its keys.

@@ -225,6 +225,10 @@ pub trait Kind: Sync {
     fn import_flags(&self) -> &'static [ImportFlag] {
         &[]
     }
+    /// Where the AWS Price List has the prices its cost names (`pipectl prices update`).
+    fn price_sources(&self) -> &'static [crate::plan::cost::PriceSource] {
+        &[]
+    }
     /// The CloudWatch metrics its cost needs (their sums over the usage window), named from
     /// the stack file alone so one GetMetricData batch serves every kind before they plan.
     fn usage_metrics(&self, _spec: &crate::spec::StackSpec) -> Vec<crate::plan::usage::Metric> {
@@ -278,6 +282,9 @@ pub trait TypedKind: Sync {
 
     /// The resource id prefixes it recreates when `--replace ID` asks.
     const REPLACEABLE: &'static [&'static str] = &[];
+
+    /// Where the Price List has the prices its cost names (`Kind::price_sources`).
+    const PRICE_SOURCES: &'static [crate::plan::cost::PriceSource] = &[];
 
     /// Its sections of the stack file.
     fn sections() -> Vec<SectionKind> {
@@ -336,6 +343,10 @@ impl<T: TypedKind> Kind for T {
 
     fn replaceable(&self) -> &'static [&'static str] {
         T::REPLACEABLE
+    }
+
+    fn price_sources(&self) -> &'static [crate::plan::cost::PriceSource] {
+        T::PRICE_SOURCES
     }
 
     fn usage_metrics(&self, spec: &crate::spec::StackSpec) -> Vec<crate::plan::usage::Metric> {

@@ -14,6 +14,49 @@ use serde::{Deserialize, Serialize};
 /// Hours in a billing month, as AWS's pricing pages count them.
 pub const HOURS_PER_MONTH: i64 = 730;
 
+/// TERM_MATCH filters on a Price List product's attributes: (attribute, value).
+pub type PriceFilters = &'static [(&'static str, &'static str)];
+
+/// Where the AWS Price List has one price of the book (`pipectl prices update`): the price's
+/// service, TERM_MATCH attribute filters besides `regionCode`, its usage type without the
+/// region prefix (`EBS:VolumeUsage.gp3`, `USE2-EBS:VolumeUsage.gp3` in Ohio), the Price List's
+/// unit, and what to divide its price by for the book's unit. Each kind lists its own
+/// (`Kind::price_sources`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriceSource {
+    pub sku: &'static str,
+    pub service: &'static str,
+    pub filters: PriceFilters,
+    pub usage_type: &'static str,
+    pub unit: &'static str,
+    pub per: i64,
+}
+
+impl PriceSource {
+    /// A price whose Price List unit is the book's.
+    pub const fn new(
+        sku: &'static str,
+        service: &'static str,
+        filters: PriceFilters,
+        usage_type: &'static str,
+        unit: &'static str,
+    ) -> PriceSource {
+        PriceSource {
+            sku,
+            service,
+            filters,
+            usage_type,
+            unit,
+            per: 1,
+        }
+    }
+
+    /// The same, when the Price List's unit is `per` of the book's.
+    pub const fn per(self, per: i64) -> PriceSource {
+        PriceSource { per, ..self }
+    }
+}
+
 /// One quantity billed a month at one list price (`sku` names it in the price book): 500
 /// GB-months of gp3 storage.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,218 +13,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::{describe_sdk_error, Aws};
-
-/// TERM_MATCH filters on product attributes: (attribute, value).
-type Filters = &'static [(&'static str, &'static str)];
-
-/// One price pipectl needs: its key in the price book, where the Price List has it, and how
-/// its unit converts to the book's.
-struct Wanted {
-    sku: &'static str,
-    service: &'static str,
-    /// Attribute filters besides `regionCode` (TERM_MATCH).
-    filters: Filters,
-    /// The usage type, without its region prefix.
-    usage_type: &'static str,
-    /// The Price List's unit, and what to divide its price by for the book's unit.
-    unit: &'static str,
-    per: i64,
-}
-
-const fn wanted(
-    sku: &'static str,
-    service: &'static str,
-    filters: Filters,
-    usage_type: &'static str,
-    unit: &'static str,
-    per: i64,
-) -> Wanted {
-    Wanted {
-        sku,
-        service,
-        filters,
-        usage_type,
-        unit,
-        per,
-    }
-}
-
-const EC2_STORAGE: Filters = &[("productFamily", "Storage")];
-const EC2_IOPS: Filters = &[("productFamily", "System Operation")];
-const EC2_THROUGHPUT: Filters = &[("productFamily", "Provisioned Throughput")];
-
-/// Every price the book holds (src/plan/prices.json), and where the Price List has it.
-const WANTED: &[Wanted] = &[
-    wanted(
-        "ebs:gp3:storage",
-        "AmazonEC2",
-        EC2_STORAGE,
-        "EBS:VolumeUsage.gp3",
-        "GB-Mo",
-        1,
-    ),
-    wanted(
-        "ebs:gp3:iops",
-        "AmazonEC2",
-        EC2_IOPS,
-        "EBS:VolumeP-IOPS.gp3",
-        "IOPS-Mo",
-        1,
-    ),
-    // The Price List prices gp3 throughput per GiB/s-month; the book per MiB/s-month.
-    wanted(
-        "ebs:gp3:throughput",
-        "AmazonEC2",
-        EC2_THROUGHPUT,
-        "EBS:VolumeP-Throughput.gp3",
-        "GiBps-mo",
-        1024,
-    ),
-    wanted(
-        "ebs:gp2:storage",
-        "AmazonEC2",
-        EC2_STORAGE,
-        "EBS:VolumeUsage.gp2",
-        "GB-Mo",
-        1,
-    ),
-    wanted(
-        "ebs:io1:storage",
-        "AmazonEC2",
-        EC2_STORAGE,
-        "EBS:VolumeUsage.piops",
-        "GB-Mo",
-        1,
-    ),
-    wanted(
-        "ebs:io1:iops",
-        "AmazonEC2",
-        EC2_IOPS,
-        "EBS:VolumeP-IOPS.piops",
-        "IOPS-Mo",
-        1,
-    ),
-    wanted(
-        "ebs:io2:storage",
-        "AmazonEC2",
-        EC2_STORAGE,
-        "EBS:VolumeUsage.io2",
-        "GB-Mo",
-        1,
-    ),
-    wanted(
-        "ebs:io2:iops:tier1",
-        "AmazonEC2",
-        EC2_IOPS,
-        "EBS:VolumeP-IOPS.io2",
-        "IOPS-Mo",
-        1,
-    ),
-    wanted(
-        "ebs:io2:iops:tier2",
-        "AmazonEC2",
-        EC2_IOPS,
-        "EBS:VolumeP-IOPS.io2.tier2",
-        "IOPS-Mo",
-        1,
-    ),
-    wanted(
-        "ebs:io2:iops:tier3",
-        "AmazonEC2",
-        EC2_IOPS,
-        "EBS:VolumeP-IOPS.io2.tier3",
-        "IOPS-Mo",
-        1,
-    ),
-    wanted(
-        "sagemaker:hosting:ml.m5.large",
-        "AmazonSageMaker",
-        &[("instanceType", "ml.m5.large-Hosting")],
-        "Host:ml.m5.large",
-        "Hrs",
-        1,
-    ),
-    wanted(
-        "dynamodb:rcu-hour",
-        "AmazonDynamoDB",
-        &[],
-        "ReadCapacityUnit-Hrs",
-        "ReadCapacityUnit-Hrs",
-        1,
-    ),
-    wanted(
-        "dynamodb:wcu-hour",
-        "AmazonDynamoDB",
-        &[],
-        "WriteCapacityUnit-Hrs",
-        "WriteCapacityUnit-Hrs",
-        1,
-    ),
-    wanted(
-        "dynamodb:storage",
-        "AmazonDynamoDB",
-        &[],
-        "TimedStorage-ByteHrs",
-        "GB-Mo",
-        1,
-    ),
-    wanted(
-        "dynamodb:read-request",
-        "AmazonDynamoDB",
-        &[],
-        "ReadRequestUnits",
-        "ReadRequestUnits",
-        1,
-    ),
-    wanted(
-        "dynamodb:write-request",
-        "AmazonDynamoDB",
-        &[],
-        "WriteRequestUnits",
-        "WriteRequestUnits",
-        1,
-    ),
-    wanted(
-        "lambda:x86_64:gb-second",
-        "AWSLambda",
-        &[],
-        "Lambda-GB-Second",
-        "Lambda-GB-Second",
-        1,
-    ),
-    wanted(
-        "lambda:arm64:gb-second",
-        "AWSLambda",
-        &[],
-        "Lambda-GB-Second-ARM",
-        "Lambda-GB-Second",
-        1,
-    ),
-    wanted(
-        "lambda:requests",
-        "AWSLambda",
-        &[],
-        "Request",
-        "Requests",
-        1,
-    ),
-    wanted(
-        "cloudwatch:insights:dynamodb-rule",
-        "AmazonCloudWatch",
-        &[],
-        "CW:ContributorRulesManaged",
-        "Rules",
-        1,
-    ),
-    wanted(
-        "cloudwatch:insights:dynamodb-event",
-        "AmazonCloudWatch",
-        &[],
-        "CW:ContributorEventsManaged",
-        "Events",
-        1,
-    ),
-];
+use crate::plan::cost::{PriceFilters, PriceSource};
 
 /// What an update found: each SKU's price by region, and what it could not find.
 pub struct Fetched {
@@ -232,16 +21,17 @@ pub struct Fetched {
     pub missing: Vec<(String, &'static str)>,
 }
 
-/// Reads every wanted price for each region: one paginated GetProducts per service and filter
-/// set and region (the SKUs sharing them are picked from one answer).
-pub async fn fetch(aws: &Aws, regions: &[String]) -> Result<Fetched> {
+/// Reads every price of `sources` (the kinds': `Kind::price_sources`) for each region: one
+/// paginated GetProducts per service and filter set and region (the SKUs sharing them are
+/// picked from one answer).
+pub async fn fetch(aws: &Aws, regions: &[String], sources: &[PriceSource]) -> Result<Fetched> {
     let mut fetched = Fetched {
         prices: BTreeMap::new(),
         missing: vec![],
     };
     for region in regions {
-        let mut groups: BTreeMap<(&str, Filters), Vec<&Wanted>> = BTreeMap::new();
-        for want in WANTED {
+        let mut groups: BTreeMap<(&str, PriceFilters), Vec<&PriceSource>> = BTreeMap::new();
+        for want in sources {
             groups
                 .entry((want.service, want.filters))
                 .or_default()
@@ -314,7 +104,7 @@ fn term(field: &str, value: &str) -> Result<Filter> {
 
 /// The product's on-demand price for `want`, if it is that product: its usage type (after a
 /// region prefix such as `USE2-`) and unit match, from its dimension beginning at 0.
-fn on_demand_price(product: &Value, want: &Wanted) -> Option<Decimal> {
+fn on_demand_price(product: &Value, want: &PriceSource) -> Option<Decimal> {
     let usage_type = product["product"]["attributes"]["usagetype"].as_str()?;
     let prefix = usage_type.strip_suffix(want.usage_type)?;
     let regional = prefix.is_empty()
@@ -355,18 +145,19 @@ mod tests {
 
     #[test]
     fn a_price_is_found_by_its_usage_type_behind_a_region_prefix() {
-        let gp3 = WANTED
+        let sources = crate::engine::registry::price_sources();
+        let gp3 = sources
             .iter()
             .find(|w| w.sku == "ebs:gp3:storage")
             .expect("gp3");
         assert_eq!(on_demand_price(&gp3_ohio(), gp3), Some(Decimal::new(8, 2)));
-        let gp2 = WANTED
+        let gp2 = sources
             .iter()
             .find(|w| w.sku == "ebs:gp2:storage")
             .expect("gp2");
         assert_eq!(on_demand_price(&gp3_ohio(), gp2), None);
         // Lambda-GB-Second must not match Lambda-GB-Second-ARM's product, nor the reverse.
-        let x86 = WANTED
+        let x86 = sources
             .iter()
             .find(|w| w.sku == "lambda:x86_64:gb-second")
             .expect("x86");

@@ -6,7 +6,7 @@
 
 use super::hpa::AutoscalerDefinition;
 use super::storage::{EbsVolume, VolumeDefinition};
-use crate::plan::cost::{count, Basis, Billable, Line, Side};
+use crate::plan::cost::{count, Basis, Billable, Line, PriceFilters, PriceSource, Side};
 
 /// gp3's included IOPS and throughput (EBS pricing: charged only above them).
 const GP3_FREE_IOPS: i64 = 3_000;
@@ -17,6 +17,80 @@ const IO2_TIERS: [(i64, &str); 3] = [
     (64_000, "ebs:io2:iops:tier2"),
     (i64::MAX, "ebs:io2:iops:tier3"),
 ];
+
+const EC2_STORAGE: PriceFilters = &[("productFamily", "Storage")];
+const EC2_IOPS: PriceFilters = &[("productFamily", "System Operation")];
+const EC2_THROUGHPUT: PriceFilters = &[("productFamily", "Provisioned Throughput")];
+
+/// Where the Price List has the volumes' prices (service AmazonEC2).
+pub(super) const PRICE_SOURCES: &[PriceSource] = &[
+    ebs(
+        "ebs:gp3:storage",
+        EC2_STORAGE,
+        "EBS:VolumeUsage.gp3",
+        "GB-Mo",
+    ),
+    ebs("ebs:gp3:iops", EC2_IOPS, "EBS:VolumeP-IOPS.gp3", "IOPS-Mo"),
+    // The Price List prices gp3 throughput per GiB/s-month; the book per MiB/s-month.
+    ebs(
+        "ebs:gp3:throughput",
+        EC2_THROUGHPUT,
+        "EBS:VolumeP-Throughput.gp3",
+        "GiBps-mo",
+    )
+    .per(1024),
+    ebs(
+        "ebs:gp2:storage",
+        EC2_STORAGE,
+        "EBS:VolumeUsage.gp2",
+        "GB-Mo",
+    ),
+    ebs(
+        "ebs:io1:storage",
+        EC2_STORAGE,
+        "EBS:VolumeUsage.piops",
+        "GB-Mo",
+    ),
+    ebs(
+        "ebs:io1:iops",
+        EC2_IOPS,
+        "EBS:VolumeP-IOPS.piops",
+        "IOPS-Mo",
+    ),
+    ebs(
+        "ebs:io2:storage",
+        EC2_STORAGE,
+        "EBS:VolumeUsage.io2",
+        "GB-Mo",
+    ),
+    ebs(
+        "ebs:io2:iops:tier1",
+        EC2_IOPS,
+        "EBS:VolumeP-IOPS.io2",
+        "IOPS-Mo",
+    ),
+    ebs(
+        "ebs:io2:iops:tier2",
+        EC2_IOPS,
+        "EBS:VolumeP-IOPS.io2.tier2",
+        "IOPS-Mo",
+    ),
+    ebs(
+        "ebs:io2:iops:tier3",
+        EC2_IOPS,
+        "EBS:VolumeP-IOPS.io2.tier3",
+        "IOPS-Mo",
+    ),
+];
+
+const fn ebs(
+    sku: &'static str,
+    filters: PriceFilters,
+    usage_type: &'static str,
+    unit: &'static str,
+) -> PriceSource {
+    PriceSource::new(sku, "AmazonEC2", filters, usage_type, unit)
+}
 
 /// One volume's settings, as far as its price goes.
 #[derive(Debug, Clone, PartialEq)]

@@ -54,6 +54,10 @@ impl Kind for Brokers {
         matches!(service, "autoscaler" | "storage")
     }
 
+    fn price_sources(&self) -> &'static [crate::plan::cost::PriceSource] {
+        cost::PRICE_SOURCES
+    }
+
     fn import_flags(&self) -> &'static [crate::spec::write::ImportFlag] {
         import::FLAGS
     }

@@ -9,6 +9,30 @@ use super::*;
 use crate::plan::cost::{count, Basis, Billable, Line, Side, HOURS_PER_MONTH};
 use crate::plan::usage::{Metric, Usage};
 
+/// Where the Price List has the functions' prices (service AWSLambda). Arm's usage type is its
+/// own (`Lambda-GB-Second-ARM`), in the same unit.
+pub(super) const PRICE_SOURCES: &[crate::plan::cost::PriceSource] = &[
+    lambda(
+        "lambda:x86_64:gb-second",
+        "Lambda-GB-Second",
+        "Lambda-GB-Second",
+    ),
+    lambda(
+        "lambda:arm64:gb-second",
+        "Lambda-GB-Second-ARM",
+        "Lambda-GB-Second",
+    ),
+    lambda("lambda:requests", "Request", "Requests"),
+];
+
+const fn lambda(
+    sku: &'static str,
+    usage_type: &'static str,
+    unit: &'static str,
+) -> crate::plan::cost::PriceSource {
+    crate::plan::cost::PriceSource::new(sku, "AWSLambda", &[], usage_type, unit)
+}
+
 const NAMESPACE: &str = "AWS/Lambda";
 
 /// The metrics a function's month needs: its invocations and their total duration (ms).

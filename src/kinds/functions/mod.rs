@@ -429,6 +429,7 @@ impl TypedKind for Functions {
             ],
         ),
     ];
+    const PRICE_SOURCES: &'static [crate::plan::cost::PriceSource] = cost::PRICE_SOURCES;
     type Operation = FunctionOperation;
 
     const IMPORT_FLAGS: &'static [crate::spec::write::ImportFlag] = import::FLAGS;

@@ -21,6 +21,24 @@ use crate::spec::StackSpec;
 
 use super::InsightsDefinition;
 
+/// Where the Price List has Contributor Insights' prices (service AmazonCloudWatch).
+pub(super) const PRICE_SOURCES: &[crate::plan::cost::PriceSource] = &[
+    crate::plan::cost::PriceSource::new(
+        "cloudwatch:insights:dynamodb-rule",
+        "AmazonCloudWatch",
+        &[],
+        "CW:ContributorRulesManaged",
+        "Rules",
+    ),
+    crate::plan::cost::PriceSource::new(
+        "cloudwatch:insights:dynamodb-event",
+        "AmazonCloudWatch",
+        &[],
+        "CW:ContributorEventsManaged",
+        "Events",
+    ),
+];
+
 /// The consumed capacity of each table and index the file turns Contributor Insights on for.
 pub fn usage_metrics(spec: &StackSpec) -> Vec<Metric> {
     let mut metrics = vec![];

@@ -85,6 +85,7 @@ impl TypedKind for ContributorInsights {
     const SERVICE: &'static str = "dynamodb_insights";
     const IGNORABLE: &'static [(&'static str, &'static [&'static str])] =
         &[("dynamodb.contributor_insights.", &["enabled", "mode"])];
+    const PRICE_SOURCES: &'static [crate::plan::cost::PriceSource] = cost::PRICE_SOURCES;
     type Operation = InsightsOperation;
 
     fn plan<'a>(&'a self, context: &'a PlanContext<'a>) -> BoxFuture<'a, Result<KindPlan>> {

@@ -10,6 +10,39 @@ use super::*;
 use crate::plan::cost::{count, Basis, Billable, Line, Side, HOURS_PER_MONTH};
 use crate::plan::usage::{Metric, Usage};
 
+/// Where the Price List has the tables' prices (service AmazonDynamoDB).
+pub(super) const PRICE_SOURCES: &[crate::plan::cost::PriceSource] = &[
+    dynamodb(
+        "dynamodb:rcu-hour",
+        "ReadCapacityUnit-Hrs",
+        "ReadCapacityUnit-Hrs",
+    ),
+    dynamodb(
+        "dynamodb:wcu-hour",
+        "WriteCapacityUnit-Hrs",
+        "WriteCapacityUnit-Hrs",
+    ),
+    dynamodb("dynamodb:storage", "TimedStorage-ByteHrs", "GB-Mo"),
+    dynamodb(
+        "dynamodb:read-request",
+        "ReadRequestUnits",
+        "ReadRequestUnits",
+    ),
+    dynamodb(
+        "dynamodb:write-request",
+        "WriteRequestUnits",
+        "WriteRequestUnits",
+    ),
+];
+
+const fn dynamodb(
+    sku: &'static str,
+    usage_type: &'static str,
+    unit: &'static str,
+) -> crate::plan::cost::PriceSource {
+    crate::plan::cost::PriceSource::new(sku, "AmazonDynamoDB", &[], usage_type, unit)
+}
+
 const NAMESPACE: &str = "AWS/DynamoDB";
 
 /// The consumed capacity of each table and of each of its indexes.

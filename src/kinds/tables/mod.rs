@@ -327,6 +327,7 @@ impl TypedKind for Tables {
         ("dynamodb.table.", &["capacity"]),
         ("dynamodb.index.", &["capacity"]),
     ];
+    const PRICE_SOURCES: &'static [crate::plan::cost::PriceSource] = cost::PRICE_SOURCES;
     type Operation = TableOperation;
 
     const IMPORT_FLAGS: &'static [crate::spec::write::ImportFlag] = import::FLAGS;

@@ -7,6 +7,16 @@
 use super::*;
 use crate::plan::cost::{count, Basis, Billable, Line, Side, HOURS_PER_MONTH};
 
+/// Where the Price List has the instance hours the book holds (`prices update`).
+pub(super) const PRICE_SOURCES: &[crate::plan::cost::PriceSource] =
+    &[crate::plan::cost::PriceSource::new(
+        "sagemaker:hosting:ml.m5.large",
+        "AmazonSageMaker",
+        &[("instanceType", "ml.m5.large-Hosting")],
+        "Host:ml.m5.large",
+        "Hrs",
+    )];
+
 fn side(instance_type: &str, now: Option<i64>, floor: i64, ceiling: i64) -> Side {
     Side {
         lines: vec![Line::new(

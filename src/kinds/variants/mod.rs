@@ -208,6 +208,7 @@ impl TypedKind for Variants {
             "scale_out_cooldown_seconds",
         ],
     )];
+    const PRICE_SOURCES: &'static [crate::plan::cost::PriceSource] = cost::PRICE_SOURCES;
     type Operation = VariantOperation;
 
     const IMPORT_FLAGS: &'static [crate::spec::write::ImportFlag] = import::FLAGS;
