@@ -15,88 +15,11 @@ pub fn check(spec: &StackSpec, check: &mut Checker) {
 /// `[[alerts]]` and `[kafka.alerts]`: what Prometheus's rule loader (rulefmt) refuses. An
 /// alert name must be a valid metric name, the expression set, the duration not negative.
 fn validate_alerts(check: &mut Checker, spec: &StackSpec) {
-    let is_metric_name = |name: &str| {
-        let mut chars = name.chars();
-        chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-    };
     for (index, alert) in spec.entries::<AlertRule>().iter().enumerate() {
-        let base = format!("alerts[{index}]");
-        let name = alert.name.get_ref();
-        if !is_metric_name(name) {
-            check.error(
-                alert.name.span(),
-                &format!("{base}.name"),
-                format!("{name:?} is not a valid alert name"),
-                "Prometheus alert names are metric names: a letter, '_' or ':' first, then letters, digits, '_' and ':' (e.g. \"LambdaErrors\")",
-            );
-        }
-        if alert.expr.get_ref().trim().is_empty() {
-            check.error(
-                alert.expr.span(),
-                &format!("{base}.expr"),
-                format!("alert {name:?} has an empty expr"),
-                "give the PromQL expression that fires the alert, e.g. expr = \"sum(rate(errors[5m])) > 1\"",
-            );
-        } else if let Err(problem) = promql_parser::parser::parse(alert.expr.get_ref()) {
-            check.error(
-                alert.expr.span(),
-                &format!("{base}.expr"),
-                format!(
-                    "alert {name:?}: expr is not PromQL Prometheus can load: {}",
-                    problem.trim()
-                ),
-                "fix the expression: Prometheus parses every rule's expr when it loads the group, and one bad rule stops every rule of the file reloading (`promtool check rules` reports the same)",
-            );
-        }
-        let templates = [
-            ("severity", Some(&alert.severity)),
-            ("summary", alert.summary.as_ref()),
-        ];
-        for (key, text) in templates {
-            let Some(text) = text else { continue };
-            if let Some(problem) = template_problem(text.get_ref()) {
-                check.error(
-                    text.span(),
-                    &format!("{base}.{key}"),
-                    format!("alert {name:?}: {key} is not a Go template Prometheus can parse: {problem}"),
-                    "rule labels and annotations are Go templates: close each {{ with }}, or write {{ `{{` }} for a literal brace pair",
-                );
-            }
-        }
-        if alert.for_minutes < 0 {
-            check.error(
-                alert.name.span(),
-                &format!("{base}.for_minutes"),
-                format!("alert {name:?} has a negative for_minutes"),
-                "for_minutes is how long the condition holds before the alert fires: 0 or more",
-            );
-        }
+        validate_alert(check, alert, &format!("alerts[{index}]"));
     }
     if let Some(alerts) = spec.section::<KafkaAlerts>() {
-        check.in_range(
-            &alerts.under_replicated_partitions,
-            &limits::ALERT_COUNT_THRESHOLD,
-            "kafka.alerts.under_replicated_partitions",
-        );
-        check.optional_in_range(
-            &alerts.consumer_lag_records,
-            &limits::ALERT_COUNT_THRESHOLD,
-            "kafka.alerts.consumer_lag_records",
-        );
-        check.optional_in_range(
-            &alerts.broker_memory_percent,
-            &limits::ALERT_MEMORY_PERCENT,
-            "kafka.alerts.broker_memory_percent",
-        );
-        check.in_range(
-            &alerts.for_minutes,
-            &limits::ALERT_FOR_MINUTES,
-            "kafka.alerts.for_minutes",
-        );
-        validate_rule_labels(check, &alerts.rule_labels);
+        validate_kafka_alerts(check, alerts);
     }
     check.unique(
         spec.entries::<AlertRule>()
@@ -105,6 +28,94 @@ fn validate_alerts(check: &mut Checker, spec: &StackSpec) {
             .map(|(i, a)| (&a.name, format!("alerts[{i}].name"))),
         "alert",
     );
+}
+
+/// Prometheus's metric name rule, which alert names follow.
+fn is_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// One `[[alerts]]` rule: its name, its PromQL, its templates, its duration.
+fn validate_alert(check: &mut Checker, alert: &AlertRule, base: &str) {
+    let name = alert.name.get_ref();
+    if !is_metric_name(name) {
+        check.error(
+            alert.name.span(),
+            &format!("{base}.name"),
+            format!("{name:?} is not a valid alert name"),
+            "Prometheus alert names are metric names: a letter, '_' or ':' first, then letters, digits, '_' and ':' (e.g. \"LambdaErrors\")",
+        );
+    }
+    if alert.expr.get_ref().trim().is_empty() {
+        check.error(
+            alert.expr.span(),
+            &format!("{base}.expr"),
+            format!("alert {name:?} has an empty expr"),
+            "give the PromQL expression that fires the alert, e.g. expr = \"sum(rate(errors[5m])) > 1\"",
+        );
+    } else if let Err(problem) = promql_parser::parser::parse(alert.expr.get_ref()) {
+        check.error(
+            alert.expr.span(),
+            &format!("{base}.expr"),
+            format!(
+                "alert {name:?}: expr is not PromQL Prometheus can load: {}",
+                problem.trim()
+            ),
+            "fix the expression: Prometheus parses every rule's expr when it loads the group, and one bad rule stops every rule of the file reloading (`promtool check rules` reports the same)",
+        );
+    }
+    let templates = [
+        ("severity", Some(&alert.severity)),
+        ("summary", alert.summary.as_ref()),
+    ];
+    for (key, text) in templates {
+        let Some(text) = text else { continue };
+        if let Some(problem) = template_problem(text.get_ref()) {
+            check.error(
+                text.span(),
+                &format!("{base}.{key}"),
+                format!("alert {name:?}: {key} is not a Go template Prometheus can parse: {problem}"),
+                "rule labels and annotations are Go templates: close each {{ with }}, or write {{ `{{` }} for a literal brace pair",
+            );
+        }
+    }
+    if alert.for_minutes < 0 {
+        check.error(
+            alert.name.span(),
+            &format!("{base}.for_minutes"),
+            format!("alert {name:?} has a negative for_minutes"),
+            "for_minutes is how long the condition holds before the alert fires: 0 or more",
+        );
+    }
+}
+
+/// `[kafka.alerts]`: its thresholds and the rule's labels.
+fn validate_kafka_alerts(check: &mut Checker, alerts: &KafkaAlerts) {
+    check.in_range(
+        &alerts.under_replicated_partitions,
+        &limits::ALERT_COUNT_THRESHOLD,
+        "kafka.alerts.under_replicated_partitions",
+    );
+    check.optional_in_range(
+        &alerts.consumer_lag_records,
+        &limits::ALERT_COUNT_THRESHOLD,
+        "kafka.alerts.consumer_lag_records",
+    );
+    check.optional_in_range(
+        &alerts.broker_memory_percent,
+        &limits::ALERT_MEMORY_PERCENT,
+        "kafka.alerts.broker_memory_percent",
+    );
+    check.in_range(
+        &alerts.for_minutes,
+        &limits::ALERT_FOR_MINUTES,
+        "kafka.alerts.for_minutes",
+    );
+    validate_rule_labels(check, &alerts.rule_labels);
 }
 
 /// The PrometheusRule's object labels are Kubernetes labels (apimachinery

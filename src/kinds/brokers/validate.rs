@@ -48,6 +48,14 @@ fn validate_brokers(check: &mut Checker, brokers: &KafkaBrokers) {
         &limits::HPA_CPU_UTILIZATION,
         &format!("{base}.target_cpu_utilization"),
     );
+    validate_replicas(check, brokers, base);
+    if let Some(scale_down) = &brokers.scale_down {
+        validate_scale_down(check, scale_down, base);
+    }
+}
+
+/// The HPA's bounds against each other and against the topics' replication factor.
+fn validate_replicas(check: &mut Checker, brokers: &KafkaBrokers, base: &str) {
     let (min, max) = (
         *brokers.min_replicas.get_ref(),
         *brokers.max_replicas.get_ref(),
@@ -78,31 +86,33 @@ fn validate_brokers(check: &mut Checker, brokers: &KafkaBrokers) {
             format!("set min_replicas to at least {factor}"),
         );
     }
-    if let Some(scale_down) = &brokers.scale_down {
-        let policy = scale_down.get_ref();
-        match (policy.enabled, &policy.stabilization_window_seconds) {
-            (true, None) => check.error(
-                scale_down.span(),
-                &format!("{base}.scale_down"),
-                "broker scale-down is enabled without a stabilization window".to_string(),
-                format!(
-                    "add stabilization_window_seconds of at least {} (10 minutes), or set enabled = false",
-                    limits::KAFKA_MIN_SCALE_DOWN_WINDOW_SECONDS
-                ),
+}
+
+/// Scale-down, when enabled, waits a stabilization window; when disabled, it has none.
+fn validate_scale_down(check: &mut Checker, scale_down: &toml::Spanned<ScaleDown>, base: &str) {
+    let policy = scale_down.get_ref();
+    match (policy.enabled, &policy.stabilization_window_seconds) {
+        (true, None) => check.error(
+            scale_down.span(),
+            &format!("{base}.scale_down"),
+            "broker scale-down is enabled without a stabilization window".to_string(),
+            format!(
+                "add stabilization_window_seconds of at least {} (10 minutes), or set enabled = false",
+                limits::KAFKA_MIN_SCALE_DOWN_WINDOW_SECONDS
             ),
-            (true, Some(window)) => check.in_range(
-                window,
-                &limits::HPA_STABILIZATION_WINDOW,
-                &format!("{base}.scale_down.stabilization_window_seconds"),
-            ),
-            (false, Some(window)) => check.error(
-                window.span(),
-                &format!("{base}.scale_down.stabilization_window_seconds"),
-                "stabilization_window_seconds has no effect while broker scale-down is disabled".to_string(),
-                "remove it, or set enabled = true to scale down after that window",
-            ),
-            (false, None) => {}
-        }
+        ),
+        (true, Some(window)) => check.in_range(
+            window,
+            &limits::HPA_STABILIZATION_WINDOW,
+            &format!("{base}.scale_down.stabilization_window_seconds"),
+        ),
+        (false, Some(window)) => check.error(
+            window.span(),
+            &format!("{base}.scale_down.stabilization_window_seconds"),
+            "stabilization_window_seconds has no effect while broker scale-down is disabled".to_string(),
+            "remove it, or set enabled = true to scale down after that window",
+        ),
+        (false, None) => {}
     }
 }
 

@@ -75,6 +75,38 @@ fn validate_function(check: &mut Checker, function: &LambdaFunction, base: &str)
 
 /// A function's Kafka trigger: its source, network, authentication, batching and pollers.
 fn validate_trigger(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
+    validate_source(check, trigger, base);
+    check.name(
+        &trigger.topic,
+        &format!("{base}.topic"),
+        "Kafka topic name",
+        249,
+        kafka_topic_char,
+        "letters, digits, '.', '_' and '-'",
+    );
+    check.optional_in_range(
+        &trigger.batch_size,
+        &limits::KAFKA_BATCH_SIZE,
+        &format!("{base}.batch_size"),
+    );
+    check.optional_in_range(
+        &trigger.batching_window_seconds,
+        &limits::KAFKA_BATCHING_WINDOW,
+        &format!("{base}.batching_window_seconds"),
+    );
+    validate_pollers(check, trigger, base);
+    validate_starting_position(check, trigger, base);
+    validate_queue_mode(check, trigger, base);
+    validate_trigger_access(check, trigger, base);
+    check.optional_in_range(
+        &trigger.health_timeout_seconds,
+        &limits::KAFKA_HEALTH_TIMEOUT,
+        &format!("{base}.health_timeout_seconds"),
+    );
+}
+
+/// The trigger's Kafka: an MSK cluster ARN or self-managed `host:port` brokers, one of them.
+fn validate_source(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
     match (&trigger.msk_cluster_arn, &trigger.bootstrap_servers) {
         (Some(arn), Some(_)) => check.error(
             arn.span(),
@@ -116,24 +148,10 @@ fn validate_trigger(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
             }
         }
     }
-    check.name(
-        &trigger.topic,
-        &format!("{base}.topic"),
-        "Kafka topic name",
-        249,
-        kafka_topic_char,
-        "letters, digits, '.', '_' and '-'",
-    );
-    check.optional_in_range(
-        &trigger.batch_size,
-        &limits::KAFKA_BATCH_SIZE,
-        &format!("{base}.batch_size"),
-    );
-    check.optional_in_range(
-        &trigger.batching_window_seconds,
-        &limits::KAFKA_BATCHING_WINDOW,
-        &format!("{base}.batching_window_seconds"),
-    );
+}
+
+/// Provisioned mode's poller bounds: each in Lambda's range, the minimum not above the maximum.
+fn validate_pollers(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
     check.optional_in_range(
         &trigger.minimum_pollers,
         &limits::KAFKA_MINIMUM_POLLERS,
@@ -158,14 +176,6 @@ fn validate_trigger(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
             );
         }
     }
-    validate_starting_position(check, trigger, base);
-    validate_queue_mode(check, trigger, base);
-    validate_trigger_access(check, trigger, base);
-    check.optional_in_range(
-        &trigger.health_timeout_seconds,
-        &limits::KAFKA_HEALTH_TIMEOUT,
-        &format!("{base}.health_timeout_seconds"),
-    );
 }
 
 fn validate_starting_position(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
@@ -255,6 +265,13 @@ fn validate_queue_mode(check: &mut Checker, trigger: &KafkaTrigger, base: &str) 
 /// The source access configurations AWS takes for Kafka: VPC subnets and security groups
 /// (self-managed brokers in a VPC; both or neither), one authentication method, a root CA.
 fn validate_trigger_access(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
+    validate_vpc(check, trigger, base);
+    validate_authentication(check, trigger, base);
+    validate_consumer_group(check, trigger, base);
+}
+
+/// A self-managed cluster's VPC: subnet and security group ids, both or neither; none for MSK.
+fn validate_vpc(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
     let (subnets, groups) = (&trigger.vpc_subnets, &trigger.vpc_security_groups);
     let ids = [
         (subnets, "vpc_subnets", "subnet-"),
@@ -292,6 +309,10 @@ fn validate_trigger_access(check: &mut Checker, trigger: &KafkaTrigger, base: &s
             "Lambda's pollers reach brokers in a VPC through subnets and a security group: list both",
         );
     }
+}
+
+/// One authentication method at most, and every secret a Secrets Manager ARN.
+fn validate_authentication(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
     let methods: Vec<&Spanned<String>> = [
         &trigger.sasl_scram_512_secret_arn,
         &trigger.sasl_scram_256_secret_arn,
@@ -323,6 +344,9 @@ fn validate_trigger_access(check: &mut Checker, trigger: &KafkaTrigger, base: &s
             );
         }
     }
+}
+
+fn validate_consumer_group(check: &mut Checker, trigger: &KafkaTrigger, base: &str) {
     // ConsumerGroupId: 1-200 of `[a-zA-Z0-9-\/*:_+=.@-]` (SelfManagedKafkaEventSourceConfig and
     // AmazonManagedKafkaEventSourceConfig API references).
     if let Some(group) = &trigger.consumer_group_id {
