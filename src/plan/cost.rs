@@ -51,6 +51,16 @@ impl PriceSource {
         }
     }
 
+    /// A price the service's products in a region answer without attribute filters.
+    pub const fn unfiltered(
+        sku: &'static str,
+        service: &'static str,
+        usage_type: &'static str,
+        unit: &'static str,
+    ) -> PriceSource {
+        PriceSource::new(sku, service, &[], usage_type, unit)
+    }
+
     /// The same, when the Price List's unit is `per` of the book's.
     pub const fn per(self, per: i64) -> PriceSource {
         PriceSource { per, ..self }

@@ -145,24 +145,51 @@ mod tests {
 
     #[test]
     fn a_price_is_found_by_its_usage_type_behind_a_region_prefix() {
-        let sources = crate::engine::registry::price_sources();
-        let gp3 = sources
-            .iter()
-            .find(|w| w.sku == "ebs:gp3:storage")
-            .expect("gp3");
-        assert_eq!(on_demand_price(&gp3_ohio(), gp3), Some(Decimal::new(8, 2)));
-        let gp2 = sources
-            .iter()
-            .find(|w| w.sku == "ebs:gp2:storage")
-            .expect("gp2");
-        assert_eq!(on_demand_price(&gp3_ohio(), gp2), None);
+        let storage: PriceFilters = &[("productFamily", "Storage")];
+        let gp3 = PriceSource::new(
+            "ebs:gp3:storage",
+            "AmazonEC2",
+            storage,
+            "EBS:VolumeUsage.gp3",
+            "GB-Mo",
+        );
+        assert_eq!(on_demand_price(&gp3_ohio(), &gp3), Some(Decimal::new(8, 2)));
+        let gp2 = PriceSource::new(
+            "ebs:gp2:storage",
+            "AmazonEC2",
+            storage,
+            "EBS:VolumeUsage.gp2",
+            "GB-Mo",
+        );
+        assert_eq!(on_demand_price(&gp3_ohio(), &gp2), None);
         // Lambda-GB-Second must not match Lambda-GB-Second-ARM's product, nor the reverse.
-        let x86 = sources
-            .iter()
-            .find(|w| w.sku == "lambda:x86_64:gb-second")
-            .expect("x86");
+        let x86 = PriceSource::unfiltered(
+            "lambda:x86_64:gb-second",
+            "AWSLambda",
+            "Lambda-GB-Second",
+            "Lambda-GB-Second",
+        );
         let arm = serde_json::json!({"product": {"attributes": {"usagetype": "USE1-Lambda-GB-Second-ARM"}},
             "terms": {"OnDemand": {"a": {"priceDimensions": {"b": {"unit": "Lambda-GB-Second", "beginRange": "0", "pricePerUnit": {"USD": "0.0000133334"}}}}}}});
-        assert_eq!(on_demand_price(&arm, x86), None);
+        assert_eq!(on_demand_price(&arm, &x86), None);
+    }
+
+    /// A price whose Price List unit is larger than the book's is divided down to it.
+    #[test]
+    fn a_price_in_a_larger_unit_is_divided_to_the_books() {
+        let product = serde_json::json!({"product": {"attributes": {"usagetype": "EBS:VolumeP-Throughput.gp3"}},
+            "terms": {"OnDemand": {"a": {"priceDimensions": {"b": {"unit": "GiBps-mo", "beginRange": "0", "pricePerUnit": {"USD": "40.96"}}}}}}});
+        let throughput = PriceSource::new(
+            "ebs:gp3:throughput",
+            "AmazonEC2",
+            &[("productFamily", "Provisioned Throughput")],
+            "EBS:VolumeP-Throughput.gp3",
+            "GiBps-mo",
+        )
+        .per(1024);
+        assert_eq!(
+            on_demand_price(&product, &throughput),
+            Some(Decimal::new(4, 2))
+        );
     }
 }

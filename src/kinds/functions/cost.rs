@@ -6,32 +6,29 @@
 //! ceiling is what a reservation allows: `reserved_concurrency` copies busy all month.
 
 use super::*;
-use crate::plan::cost::{count, Basis, Billable, Line, Side, HOURS_PER_MONTH};
+use crate::plan::cost::{count, Basis, Billable, Line, PriceSource, Side, HOURS_PER_MONTH};
 use crate::plan::usage::{Metric, Usage};
 
-/// Where the Price List has the functions' prices (service AWSLambda). Arm's usage type is its
-/// own (`Lambda-GB-Second-ARM`), in the same unit.
-pub(super) const PRICE_SOURCES: &[crate::plan::cost::PriceSource] = &[
-    lambda(
+/// Where the Price List has the functions' prices. Arm's usage type is its own
+/// (`Lambda-GB-Second-ARM`), in the same unit.
+pub(super) const PRICE_SOURCES: &[PriceSource] = &[
+    PriceSource::unfiltered(
         "lambda:x86_64:gb-second",
+        LAMBDA,
         "Lambda-GB-Second",
         "Lambda-GB-Second",
     ),
-    lambda(
+    PriceSource::unfiltered(
         "lambda:arm64:gb-second",
+        LAMBDA,
         "Lambda-GB-Second-ARM",
         "Lambda-GB-Second",
     ),
-    lambda("lambda:requests", "Request", "Requests"),
+    PriceSource::unfiltered("lambda:requests", LAMBDA, "Request", "Requests"),
 ];
 
-const fn lambda(
-    sku: &'static str,
-    usage_type: &'static str,
-    unit: &'static str,
-) -> crate::plan::cost::PriceSource {
-    crate::plan::cost::PriceSource::new(sku, "AWSLambda", &[], usage_type, unit)
-}
+/// The Price List's service code for Lambda.
+const LAMBDA: &str = "AWSLambda";
 
 const NAMESPACE: &str = "AWS/Lambda";
 

@@ -23,17 +23,15 @@ use super::InsightsDefinition;
 
 /// Where the Price List has Contributor Insights' prices (service AmazonCloudWatch).
 pub(super) const PRICE_SOURCES: &[crate::plan::cost::PriceSource] = &[
-    crate::plan::cost::PriceSource::new(
+    crate::plan::cost::PriceSource::unfiltered(
         "cloudwatch:insights:dynamodb-rule",
         "AmazonCloudWatch",
-        &[],
         "CW:ContributorRulesManaged",
         "Rules",
     ),
-    crate::plan::cost::PriceSource::new(
+    crate::plan::cost::PriceSource::unfiltered(
         "cloudwatch:insights:dynamodb-event",
         "AmazonCloudWatch",
-        &[],
         "CW:ContributorEventsManaged",
         "Events",
     ),

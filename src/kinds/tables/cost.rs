@@ -7,41 +7,45 @@
 //! break-even a reviewer of `--billing-mode PAY_PER_REQUEST` wants.
 
 use super::*;
-use crate::plan::cost::{count, Basis, Billable, Line, Side, HOURS_PER_MONTH};
+use crate::plan::cost::{count, Basis, Billable, Line, PriceSource, Side, HOURS_PER_MONTH};
 use crate::plan::usage::{Metric, Usage};
 
-/// Where the Price List has the tables' prices (service AmazonDynamoDB).
-pub(super) const PRICE_SOURCES: &[crate::plan::cost::PriceSource] = &[
-    dynamodb(
+/// Where the Price List has the tables' prices.
+pub(super) const PRICE_SOURCES: &[PriceSource] = &[
+    PriceSource::unfiltered(
         "dynamodb:rcu-hour",
+        DYNAMODB,
         "ReadCapacityUnit-Hrs",
         "ReadCapacityUnit-Hrs",
     ),
-    dynamodb(
+    PriceSource::unfiltered(
         "dynamodb:wcu-hour",
+        DYNAMODB,
         "WriteCapacityUnit-Hrs",
         "WriteCapacityUnit-Hrs",
     ),
-    dynamodb("dynamodb:storage", "TimedStorage-ByteHrs", "GB-Mo"),
-    dynamodb(
+    PriceSource::unfiltered(
+        "dynamodb:storage",
+        DYNAMODB,
+        "TimedStorage-ByteHrs",
+        "GB-Mo",
+    ),
+    PriceSource::unfiltered(
         "dynamodb:read-request",
+        DYNAMODB,
         "ReadRequestUnits",
         "ReadRequestUnits",
     ),
-    dynamodb(
+    PriceSource::unfiltered(
         "dynamodb:write-request",
+        DYNAMODB,
         "WriteRequestUnits",
         "WriteRequestUnits",
     ),
 ];
 
-const fn dynamodb(
-    sku: &'static str,
-    usage_type: &'static str,
-    unit: &'static str,
-) -> crate::plan::cost::PriceSource {
-    crate::plan::cost::PriceSource::new(sku, "AmazonDynamoDB", &[], usage_type, unit)
-}
+/// The Price List's service code for DynamoDB.
+const DYNAMODB: &str = "AmazonDynamoDB";
 
 const NAMESPACE: &str = "AWS/DynamoDB";
 
